@@ -1,0 +1,1 @@
+"""urbangrid: grid-based comprehensive urban supervision platform."""

@@ -1,0 +1,440 @@
+"""The case loop's records: cases, their immutable events, intake reports, unit tasks,
+applications for approval, attachments and notifications.
+
+Cases are written only by the actions in ``actions.py``; every action appends a CaseEvent.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    ApplicationKind,
+    ApplicationState,
+    AttachmentStage,
+    CaseState,
+    Channel,
+    DeadlineStep,
+    Response,
+    TaskRole,
+    TaskState,
+    Tier,
+)
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Cases inside the user's areas, or dispatched to a unit the user acts for."""
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        q = scope.area_q(district="district_id", street="street_id", community="community_id")
+        if scope.grid_codes:
+            q |= Q(grid_code__in=scope.grid_codes)
+        if scope.unit_ids:
+            q |= Q(assigned_unit_id__in=scope.unit_ids) | Q(
+                id__in=CaseTask.objects.filter(unit_id__in=scope.unit_ids).values("case_id")
+            )
+        if scope.user_id:
+            q |= Q(reporter_user_id=scope.user_id)
+        return self.filter(q)
+
+    def open(self):
+        from .choices import OPEN_STATES
+
+        return self.filter(state__in=OPEN_STATES)
+
+
+class Case(models.Model):
+    """A problem in the city from its first report to its evaluation."""
+
+    city_code = models.CharField(_("city"), max_length=6, db_index=True)
+    number = models.CharField(_("case number"), max_length=20, unique=True)
+    state = models.CharField(_("state"), max_length=20, choices=CaseState.choices, default=CaseState.REPORTED)
+    version = models.PositiveIntegerField(default=1, help_text="optimistic concurrency counter")
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+
+    problem_class = models.ForeignKey(
+        "catalog.ProblemClass",
+        verbose_name=_("problem class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    suggested_class = models.ForeignKey(
+        "catalog.ProblemClass",
+        verbose_name=_("suggested class"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    description = models.TextField(_("description"), blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+
+    # Location: canonical CGCS2000 lon/lat plus what the client sent.
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    input_crs = models.CharField(_("input CRS"), max_length=12, blank=True)
+    input_lon = models.FloatField(null=True, blank=True)
+    input_lat = models.FloatField(null=True, blank=True)
+    grid = models.ForeignKey(
+        "geo.UnitGrid", verbose_name=_("unit grid"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    grid_code = models.CharField(_("grid code"), max_length=15, blank=True, db_index=True)
+    community = models.ForeignKey(
+        "geo.Region",
+        verbose_name=_("community"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    street = models.ForeignKey(
+        "geo.Region",
+        verbose_name=_("street/town"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    district = models.ForeignKey(
+        "geo.Region",
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    # Reporter: contact details are shown only to roles that need them.
+    reporter_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reporter_person = models.ForeignKey(
+        "orgs.Person",
+        verbose_name=_("reporting staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_cases",
+    )
+    reporter_name = models.CharField(_("reporter name"), max_length=60, blank=True)
+    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    public_token = models.CharField(_("follow-up token"), max_length=32, unique=True)
+    report_count = models.PositiveIntegerField(_("reports"), default=1)
+
+    # Responsibility.
+    tier = models.CharField(_("handling tier"), max_length=10, choices=Tier.choices, default=Tier.STREET)
+    assigned_unit = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("handling unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    field_worker = models.ForeignKey(
+        "orgs.Person",
+        verbose_name=_("field worker for verification/check"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="field_cases",
+    )
+    response = models.CharField(_("response taken"), max_length=12, choices=Response.choices, blank=True)
+    self_handled = models.BooleanField(_("fixed on the spot"), default=False)
+    is_joint = models.BooleanField(_("joint case"), default=False)
+
+    # The current step's deadline (rule 4): swept by the worker, exactly once per step.
+    deadline_step = models.CharField(
+        _("deadline step"), max_length=10, choices=DeadlineStep.choices, blank=True
+    )
+    warn_at = models.DateTimeField(_("warning at"), null=True, blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("warned"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("marked overdue"), null=True, blank=True)
+    handle_due_at = models.DateTimeField(_("handling deadline"), null=True, blank=True)
+
+    # Stage times (for on-time indicators) and stage actors.
+    reported_at = models.DateTimeField(_("reported at"), db_index=True)
+    verify_requested_at = models.DateTimeField(null=True, blank=True)
+    verify_due_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    register_due_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), null=True, blank=True, db_index=True)
+    dispatch_due_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    handled_at = models.DateTimeField(_("reported back at"), null=True, blank=True)
+    check_requested_at = models.DateTimeField(null=True, blank=True)
+    check_due_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    verified_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    registered_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    dispatched_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    checked_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # Counters of the vendor record (DOMAIN.md).
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
+    return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
+    postpone_count = models.PositiveSmallIntegerField(_("postponements"), default=0)
+    shelve_count = models.PositiveSmallIntegerField(_("shelvings"), default=0)
+    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    supervision_count = models.PositiveSmallIntegerField(_("supervision orders"), default=0)
+    satisfaction = models.PositiveSmallIntegerField(_("reporter satisfaction"), null=True, blank=True)
+
+    duplicate_of = models.ForeignKey(
+        "self",
+        verbose_name=_("duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "reported_at"]),
+            models.Index(fields=["street", "state", "reported_at"]),
+            models.Index(fields=["district", "state", "reported_at"]),
+            models.Index(fields=["assigned_unit", "state"]),
+            models.Index(fields=["problem_class", "reported_at"]),
+            models.Index(fields=["lon", "lat"]),
+            # The sweeper's two claims: partial indexes over open deadlines only.
+            models.Index(fields=["warn_at"], name="case_warn_pending", condition=Q(warned_at__isnull=True)),
+            models.Index(fields=["due_at"], name="case_due_pending", condition=Q(overdue_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class CaseEvent(models.Model):
+    """An immutable line of the case's timeline: who did what, in which role, from and to which state."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("time"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_person = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    role = models.CharField(_("role"), max_length=24, blank=True)
+    action = models.CharField(_("action"), max_length=32)
+    from_state = models.CharField(_("from state"), max_length=20, blank=True)
+    to_state = models.CharField(_("to state"), max_length=20, blank=True)
+    unit = models.ForeignKey("orgs.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(_("reason"), blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case event")
+        verbose_name_plural = _("case events")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["case", "at"]), models.Index(fields=["action", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk:
+            raise ValueError("case events are immutable")
+        super().save(*args, **kwargs)
+
+
+class Report(models.Model):
+    """One intake submission. The first opens a case; a duplicate is linked to the existing case.
+    (client_key, request_id) makes intake idempotent."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
+    client_key = models.CharField(max_length=64, default="", blank=True)
+    request_id = models.CharField(_("client request id"), max_length=80, null=True, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    opened_case = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    lon = models.FloatField(null=True, blank=True)
+    lat = models.FloatField(null=True, blank=True)
+    reporter_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reporter_name = models.CharField(max_length=60, blank=True)
+    reporter_phone = models.CharField(max_length=20, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("intake report")
+        verbose_name_plural = _("intake reports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_key", "request_id"],
+                condition=Q(request_id__isnull=False),
+                name="report_idempotency",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}/{self.pk}"
+
+
+class CaseTask(models.Model):
+    """A unit's part of a case: the lead unit, or an assisting unit in a joint case."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    unit = models.ForeignKey(
+        "orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    role = models.CharField(_("role"), max_length=8, choices=TaskRole.choices, default=TaskRole.LEAD)
+    state = models.CharField(_("state"), max_length=10, choices=TaskState.choices, default=TaskState.PENDING)
+    instruction = models.TextField(_("instruction"), blank=True)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    report = models.TextField(_("report"), blank=True)
+    handler = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("unit task")
+        verbose_name_plural = _("unit tasks")
+        indexes = [models.Index(fields=["unit", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.unit} · {self.get_role_display()}"
+
+
+class Application(models.Model):
+    """An application awaiting approval: postponement, return, shelving or cancellation."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="applications")
+    kind = models.CharField(_("kind"), max_length=10, choices=ApplicationKind.choices)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ApplicationState.choices, default=ApplicationState.PENDING
+    )
+    applicant = models.ForeignKey("orgs.Person", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("orgs.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(_("reason"))
+    extra_hours = models.PositiveIntegerField(_("extension requested (working hours)"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        indexes = [models.Index(fields=["kind", "state"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "kind"], condition=Q(state="pending"), name="one_pending_application_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()} {self.get_state_display()}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    return f"cases/{instance.sha256[:2]}/{instance.sha256}.{instance.extension}"
+
+
+class Attachment(models.Model):
+    """A verified image attached to a case at a stage. Content-addressed so retries add nothing."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    stage = models.CharField(_("stage"), max_length=10, choices=AttachmentStage.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    sha256 = models.CharField(max_length=64)
+    extension = models.CharField(max_length=8)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "stage", "sha256"], name="attachment_once_per_stage")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.stage} {self.sha256[:8]}"
+
+
+class Notification(models.Model):
+    """An in-app inbox line, also sent through the outbound channel after commit (with retries)."""
+
+    recipient = models.ForeignKey("orgs.Person", on_delete=models.CASCADE, related_name="notifications")
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(_("kind"), max_length=32)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    send_attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CaseNumberSequence(models.Model):
+    """Per-day counter behind case numbers (YYYYMMDD + 6 digits), advanced under a row lock."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"

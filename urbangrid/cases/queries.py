@@ -1,0 +1,1 @@
+"""Reads of the cases app that several places use."""

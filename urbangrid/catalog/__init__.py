@@ -1,0 +1,1 @@
+"""Problem catalogue (问题分类)."""

@@ -1,0 +1,1 @@
+"""Writes of the catalog app: every one is a do_* action under one transaction with an audit record."""

@@ -1,0 +1,1 @@
+"""Reads of the catalog app that several places use."""

@@ -1,0 +1,1 @@
+"""Operator console (工作台)."""

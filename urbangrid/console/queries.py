@@ -1,0 +1,1 @@
+"""Reads of the console app that several places use."""

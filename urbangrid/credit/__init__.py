@@ -1,0 +1,1 @@
+"""Credit punishment (信用惩戒)."""

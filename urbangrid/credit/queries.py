@@ -1,0 +1,1 @@
+"""Reads of the credit app that several places use."""

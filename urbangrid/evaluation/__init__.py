@@ -1,0 +1,1 @@
+"""Supervision and evaluation (监督评价)."""

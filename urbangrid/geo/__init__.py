@@ -1,0 +1,1 @@
+"""Geography and grids (地理与网格)."""

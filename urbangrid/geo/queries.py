@@ -1,0 +1,1 @@
+"""Reads of the geo app that several places use."""

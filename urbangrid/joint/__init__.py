@@ -1,0 +1,1 @@
+"""Joint enforcement and consultation (联合执法与会商)."""

@@ -1,0 +1,1 @@
+"""Reads of the joint app that several places use."""

@@ -1,0 +1,1 @@
+"""Shared helpers (公共组件)."""

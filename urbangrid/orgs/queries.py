@@ -1,0 +1,1 @@
+"""Reads of the orgs app that several places use."""

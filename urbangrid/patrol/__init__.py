@@ -1,0 +1,1 @@
+"""Patrol and hazard sweeps (巡查与隐患排查)."""

@@ -1,0 +1,1 @@
+"""Reads of the patrol app that several places use."""

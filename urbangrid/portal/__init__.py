@@ -1,0 +1,1 @@
+"""Public portal and Open311 (公众门户)."""

@@ -1,0 +1,1 @@
+"""Reads of the portal app that several places use."""
