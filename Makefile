@@ -26,7 +26,6 @@ urbangrid/static/vendor/.installed: node_modules/.installed scripts/vendor_stati
 
 setup: $(VENV)/.installed urbangrid/static/vendor/.installed
 	mkdir -p var
-	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
 	$(BIN)/python manage.py migrate --noinput -v 0
 
 run: setup
