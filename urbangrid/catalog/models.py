@@ -78,6 +78,7 @@ class ProblemClass(models.Model):
         verbose_name = _("problem class")
         verbose_name_plural = _("problem classes")
         ordering = ["code_set", "code"]
+        indexes = [models.Index(fields=["code_set", "kind", "major_code"])]
         constraints = [models.UniqueConstraint(fields=["code_set", "kind", "code"], name="class_code_unique")]
 
     def __str__(self) -> str:
@@ -110,16 +111,32 @@ class ResponsibilityRule(models.Model):
         ProblemClass, verbose_name=_("problem class"), null=True, blank=True, on_delete=models.CASCADE
     )
     major_code = models.CharField(_("major class code"), max_length=2, blank=True)
+    # A major code means different things per code set and kind (01 公用设施 vs 01 市容环境).
+    code_set = models.ForeignKey(
+        CodeSet, verbose_name=_("code set"), null=True, blank=True, on_delete=models.CASCADE,
+        help_text=_("for a major-class rule: the code set its major code belongs to"),
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=ClassKind.choices, blank=True)
     region = models.ForeignKey(
         "geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.CASCADE
     )
     unit = models.ForeignKey("orgs.Unit", verbose_name=_("responsible unit"), on_delete=models.PROTECT)
     note = models.CharField(_("note"), max_length=200, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.problem_class_id is None and not self.major_code:
+            raise ValidationError(_("Choose a problem class or a major class code."))
 
     class Meta:
         verbose_name = _("responsibility rule")
         verbose_name_plural = _("responsibility matrix")
-        indexes = [models.Index(fields=["problem_class", "region"])]
+        indexes = [
+            models.Index(fields=["problem_class", "region"]),
+            models.Index(fields=["major_code", "region"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.problem_class or self.major_code} @ {self.region or '*'} → {self.unit}"

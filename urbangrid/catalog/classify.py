@@ -1,0 +1,129 @@
+"""Class suggestion for a free-text report: a transparent keyword score, no black box.
+
+For each active class of the code set:
+- every keyword (and the class name) found in the text scores ``len(kw) ** 1.5 * specificity``,
+  where specificity = 1 / (number of classes listing that keyword); a keyword contained in a
+  longer matched keyword of the same class is not counted twice;
+- the class name found verbatim earns a bonus;
+- character bigrams shared by the text and the class's name/keywords add a small score weighted
+  by how rare the bigram is (so "井盖丢失" still finds the manhole-cover classes although no
+  keyword is literally "井盖丢失").
+The matched keywords and bigrams are returned as the "why" of each suggestion.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time as _time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+CACHE_SECONDS = 300
+NAME_BONUS = 4.0
+BIGRAM_WEIGHT = 0.6
+_lock = threading.Lock()
+_models: dict[int | None, tuple[float, _Model]] = {}
+
+
+@dataclass
+class Suggestion:
+    problem_class: object
+    score: float
+    matched: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Entry:
+    pk: int
+    name: str
+    keywords: list[str]
+    bigrams: set[str]
+
+
+@dataclass
+class _Model:
+    entries: list[_Entry]
+    kw_df: dict[str, int]
+    bigram_idf: dict[str, float]
+
+
+def invalidate_classifier(*args, **kwargs) -> None:
+    with _lock:
+        _models.clear()
+
+
+def _bigrams(s: str) -> set[str]:
+    s = "".join(ch for ch in s if not ch.isspace() and ch not in ",，。.、;；:：!！?？()（）")
+    return {s[i : i + 2] for i in range(len(s) - 1)}
+
+
+def _split_keywords(raw: str) -> list[str]:
+    return [k.strip() for k in raw.replace("，", ",").replace("、", ",").split(",") if k.strip()]
+
+
+def _build(code_set_id: int | None) -> _Model:
+    from .models import ProblemClass
+
+    qs = ProblemClass.objects.filter(is_active=True)
+    qs = qs.filter(code_set_id=code_set_id) if code_set_id else qs.filter(code_set__is_default=True)
+    entries = []
+    kw_df: dict[str, int] = defaultdict(int)
+    bigram_df: dict[str, int] = defaultdict(int)
+    for pk, name, keywords in qs.values_list("pk", "name", "keywords"):
+        kws = list(dict.fromkeys([name, *_split_keywords(keywords)]))
+        grams = set().union(*(_bigrams(k) for k in kws))
+        entries.append(_Entry(pk, name, kws, grams))
+        for k in set(kws):
+            kw_df[k] += 1
+        for g in grams:
+            bigram_df[g] += 1
+    n = max(len(entries), 1)
+    bigram_idf = {g: math.log(1 + n / df) for g, df in bigram_df.items()}
+    return _Model(entries, dict(kw_df), bigram_idf)
+
+
+def _model(code_set_id: int | None) -> _Model:
+    now = _time.monotonic()
+    cached = _models.get(code_set_id)
+    if cached is None or now - cached[0] > CACHE_SECONDS:
+        model = _build(code_set_id)
+        with _lock:
+            _models[code_set_id] = (now, model)
+        return model
+    return cached[1]
+
+
+def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, float, list[str]]]:
+    """(class id, score, matched) for every class with a positive score, best first."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    model = _model(code_set_id)
+    text_grams = _bigrams(text)
+    results = []
+    for e in model.entries:
+        hits = [k for k in e.keywords if k in text]
+        # Drop a hit contained in a longer hit (摆摊 inside 人行道摆摊): one phrase, one score.
+        hits = [k for k in hits if not any(k != o and k in o for o in hits)]
+        score = sum(len(k) ** 1.5 / model.kw_df.get(k, 1) for k in hits)
+        if e.name in text:
+            score += NAME_BONUS
+        shared = e.bigrams & text_grams
+        covered = "".join(hits)
+        extra = sorted(g for g in shared if g not in covered)
+        score += BIGRAM_WEIGHT * sum(model.bigram_idf[g] for g in shared)
+        if score > 0:
+            results.append((e.pk, round(score, 3), hits + extra))
+    results.sort(key=lambda r: (-r[1], r[0]))
+    return results
+
+
+def suggest_classes(text: str, limit: int = 3, code_set=None) -> list[Suggestion]:
+    """The ``limit`` best classes for ``text`` in the default (or given) code set."""
+    from .models import ProblemClass
+
+    code_set_id = getattr(code_set, "pk", code_set)
+    scored = score_text(text, code_set_id)[: max(limit, 0)]
+    classes = ProblemClass.objects.select_related("code_set").in_bulk([pk for pk, _, _ in scored])
+    return [Suggestion(classes[pk], score, matched) for pk, score, matched in scored if pk in classes]

@@ -1,0 +1,100 @@
+"""Load the seed catalogue: both code sets with their minor classes and 立结案标准, and the
+working calendar 2025–2027. Idempotent: rows that exist are left as the city edited them
+(``update=True`` rewrites them from the seed)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from urbangrid.lib.audit import record
+
+from . import seed_data
+from .calendar import invalidate_calendar
+from .models import CalendarDay, CodeSet, ProblemClass
+
+LEGACY = "GB/T 30428.2-2013"
+NEW = "GB/T 47678.5"
+
+
+def _class_fields(row: tuple, *, legacy: bool) -> dict:
+    kind, code4, name, keywords, accept, close, limit, unit, tier, unit_kind, unit_code, spot = row
+    code = code4 if legacy else seed_data.new_code(kind, code4)
+    majors = seed_data.LEGACY_MAJORS if legacy else seed_data.NEW_MAJORS
+    major = code[:2]
+    return {
+        "kind": kind,
+        "code": code,
+        "major_code": major,
+        "major_name": majors[(kind, major)],
+        "minor_code": code[2:],
+        "name": name,
+        "keywords": keywords,
+        "acceptance_condition": accept,
+        "closing_condition": close,
+        "time_limit": Decimal(str(limit)),
+        "time_unit": unit,
+        "tier": tier,
+        "default_unit_kind": "street_office" if unit_kind == seed_data.T else unit_kind,
+        "default_unit_code": unit_code,
+        "on_spot_allowed": spot,
+    }
+
+
+@transaction.atomic
+def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
+    """Create (or with ``update`` refresh) the two code sets, their classes with equivalents,
+    and the calendar exceptions. Returns counts of rows created."""
+    legacy, _ = CodeSet.objects.get_or_create(
+        code=LEGACY,
+        defaults={"name": "GB/T 30428.2 数字化城市管理信息系统 管理部件和事件（旧版 2+2 位）", "minor_digits": 2,
+                  "effective_from": date(2013, 12, 1)},
+    )
+    has_default = CodeSet.objects.filter(is_default=True).exists()
+    new, _ = CodeSet.objects.get_or_create(
+        code=NEW,
+        defaults={"name": "GB/T 47678.5 城市运行管理服务平台 管理部件和事项（2+3 位）", "minor_digits": 3,
+                  "effective_from": date(2026, 7, 1), "is_default": not has_default},
+    )
+    created = {"classes": 0, "calendar_days": 0}
+    pairs: list[tuple[ProblemClass, ProblemClass]] = []
+    for row in seed_data.CLASSES:
+        objs = []
+        for cs, is_legacy in ((legacy, True), (new, False)):
+            fields = _class_fields(row, legacy=is_legacy)
+            key = {"code_set": cs, "kind": fields.pop("kind"), "code": fields.pop("code")}
+            obj = ProblemClass.objects.filter(**key).first()
+            if obj is None:
+                obj = ProblemClass.objects.create(**key, **fields)
+                created["classes"] += 1
+            elif update:
+                for k, v in fields.items():
+                    setattr(obj, k, v)
+                obj.save()
+            objs.append(obj)
+        pairs.append((objs[0], objs[1]))
+    for old, nw in pairs:
+        # Equivalents point both ways so either code set translates to the other.
+        if old.equivalent_id != nw.id:
+            ProblemClass.objects.filter(pk=old.pk).update(equivalent=nw)
+        if nw.equivalent_id != old.id:
+            ProblemClass.objects.filter(pk=nw.pk).update(equivalent=old)
+    existing = set(CalendarDay.objects.values_list("date", flat=True))
+    new_days = []
+    for iso, working, note in seed_data.CALENDAR:
+        d = date.fromisoformat(iso)
+        if d not in existing:
+            new_days.append(CalendarDay(date=d, is_working=working, note=note))
+        elif update:
+            CalendarDay.objects.filter(date=d).update(is_working=working, note=note)
+    CalendarDay.objects.bulk_create(new_days)
+    created["calendar_days"] = len(new_days)
+    if created["classes"] or created["calendar_days"] or update:
+        record(actor, "catalog.load", None, summary=f"seed catalogue loaded {created}", **created)
+    transaction.on_commit(invalidate_calendar)
+    from .classify import invalidate_classifier
+
+    transaction.on_commit(invalidate_classifier)
+    return created
