@@ -1,1 +1,586 @@
-"""Writes of the geo app: every one is a do_* action under one transaction with an audit record."""
+"""Writes of the geo app: every one is a do_* action under one transaction with an audit record.
+
+Actions validate everything first and write afterwards, so a refused input changes nothing. An
+``actor`` of None means the system itself (management commands run by the server operator and
+the demo builder); a person must hold the administrator role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from urbangrid.lib.audit import record
+from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+from . import locator
+from .choices import RegionKind
+from .crs import area_m2, geom_to_canonical, resolve_crs
+from .division import divide_lonlat
+from .io import Feature
+from .models import GeoRevision, Region, UnitGrid
+
+COMMUNITY_KINDS = (RegionKind.COMMUNITY, RegionKind.VILLAGE)
+
+
+def require_geo_admin(actor) -> None:
+    """Only administrators (or the system, actor None) change the geography."""
+    if actor is None:
+        return
+    from urbangrid.orgs.choices import Role
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    if not scope_for(actor).has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only a system administrator may change regions and grids."))
+
+
+def grid_target_m2() -> float:
+    return float(settings.URBANGRID.get("GRID_TARGET_M2", 10000.0))
+
+
+def sliver_m2() -> float:
+    return float(settings.URBANGRID.get("SLIVER_M2", 1.0))
+
+
+def geometry_columns(geom, area: float | None = None) -> dict:
+    """The stored columns of a canonical lon/lat geometry (WKB, bbox, centroid, area)."""
+    minx, miny, maxx, maxy = geom.bounds
+    centroid = geom.centroid
+    return {
+        "geometry_wkb": shapely.to_wkb(geom),
+        "min_lon": minx,
+        "min_lat": miny,
+        "max_lon": maxx,
+        "max_lat": maxy,
+        "centroid_lon": centroid.x,
+        "centroid_lat": centroid.y,
+        "area_m2": area_m2(geom) if area is None else float(area),
+    }
+
+
+def _after_grid_change() -> None:
+    """Every change of current grids: bump the revision (other processes) and drop our index."""
+    GeoRevision.bump()
+    locator.invalidate()
+    transaction.on_commit(locator.invalidate)
+
+
+def _actor_user(actor):
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _community_chain(community: Region) -> tuple[Region, Region]:
+    street = community.parent
+    district = street.parent if street else None
+    if street is None or district is None:
+        raise InvalidInput(
+            _("Community %(code)s is not attached to a street/town and a district.")
+            % {"code": community.code}
+        )
+    return street, district
+
+
+@transaction.atomic
+def do_divide_grids(
+    actor,
+    community: Region,
+    target_m2: float | None = None,
+    valid_from: datetime | None = None,
+    *,
+    sliver_ratio: float = 0.4,
+) -> list[UnitGrid]:
+    """Divide a community/village into unit grids of about ``target_m2`` and make them current.
+
+    Current grids of the community are closed at ``valid_from`` (default now); a code that existed
+    before continues with version+1, so cases keep pointing at the old rows.
+    """
+    require_geo_admin(actor)
+    community = Region.objects.select_related("parent__parent").get(pk=community.pk)
+    if community.kind not in COMMUNITY_KINDS:
+        raise InvalidInput(
+            _("Only a community or village can be divided into unit grids; %(code)s is a %(kind)s.")
+            % {"code": community.code, "kind": community.get_kind_display()}
+        )
+    geom = community.geometry
+    if geom is None or geom.is_empty:
+        raise InvalidInput(_("Community %(code)s has no boundary to divide.") % {"code": community.code})
+    street, district = _community_chain(community)
+    target = float(target_m2) if target_m2 else grid_target_m2()
+    if not 100.0 <= target <= 10_000_000.0:
+        raise InvalidInput(
+            _("The target grid area must be between 100 and 10,000,000 m²."), field="target_m2"
+        )
+    moment = valid_from or timezone.now()
+
+    cells = divide_lonlat(geom, target, sliver_ratio=sliver_ratio)
+    if len(cells) > 999:
+        raise InvalidInput(
+            _("Dividing %(code)s gives %(n)s grids; a community holds at most 999. Use a larger target area.")
+            % {"code": community.code, "n": len(cells)},
+            field="target_m2",
+        )
+    current = UnitGrid.objects.current().filter(community=community)
+    if current.filter(valid_from__gt=moment).exists():
+        raise Conflict(
+            _("Some current grids of %(code)s start after the requested date.") % {"code": community.code}
+        )
+
+    codes = [f"{community.code}{cell.seq:03d}" for cell in cells]
+    last_version = dict(
+        UnitGrid.objects.filter(code__in=codes)
+        .values("code")
+        .annotate(v=Max("version"))
+        .values_list("code", "v")
+    )
+    closed = current.update(valid_to=moment)
+    # Codes of other communities cannot collide: a grid code starts with its community code.
+    rows = [
+        UnitGrid(
+            code=code,
+            version=last_version.get(code, 0) + 1,
+            community=community,
+            street=street,
+            district=district,
+            valid_from=moment,
+            note=_("divided at about %(target)s m²") % {"target": int(target)},
+            **geometry_columns(cell.lonlat, cell.area_m2),
+        )
+        for code, cell in zip(codes, cells, strict=True)
+    ]
+    created = UnitGrid.objects.bulk_create(rows, batch_size=500)
+    _after_grid_change()
+    record(
+        _actor_user(actor),
+        "geo.divide_grids",
+        community,
+        summary=f"{community.code}: {len(created)} grids (closed {closed})",
+        target_m2=target,
+        grids=len(created),
+        closed=closed,
+    )
+    return created
+
+
+@transaction.atomic
+def do_change_grid_boundary(
+    actor,
+    code: str,
+    new_geometry,
+    valid_from: datetime | None = None,
+    *,
+    crs: str = "cgcs2000",
+    zone: int | None = None,
+    epsg: int | None = None,
+) -> UnitGrid:
+    """Close the current version of grid ``code`` and open version+1 with the new boundary."""
+    require_geo_admin(actor)
+    from .io import validate_polygon
+
+    spec = resolve_crs(crs, zone=zone, epsg=epsg)
+    grid = (
+        UnitGrid.objects.current().select_for_update().select_related("community").filter(code=code).first()
+    )
+    if grid is None:
+        raise NotFound(_("No current unit grid with code %(code)s.") % {"code": code})
+    geom = geom_to_canonical(new_geometry, spec)
+    problem = validate_polygon(geom)
+    if problem:
+        raise InvalidInput(_("Grid %(code)s: %(problem)s") % {"code": code, "problem": problem})
+    outside = _area_outside(geom, grid.community.geometry)
+    if outside > sliver_m2():
+        raise InvalidInput(
+            _("Grid %(code)s: %(area).1f m² lie outside its community %(community)s.")
+            % {"code": code, "area": outside, "community": grid.community.code}
+        )
+    moment = valid_from or timezone.now()
+    if moment <= grid.valid_from:
+        raise Conflict(
+            _("The new version must start after the current one (%(start)s).") % {"start": grid.valid_from}
+        )
+    UnitGrid.objects.filter(pk=grid.pk, valid_to__isnull=True).update(valid_to=moment)
+    new = UnitGrid(
+        code=grid.code,
+        version=grid.version + 1,
+        name=grid.name,
+        community_id=grid.community_id,
+        street_id=grid.street_id,
+        district_id=grid.district_id,
+        valid_from=moment,
+        **geometry_columns(geom),
+    )
+    new.save()
+    _after_grid_change()
+    record(
+        _actor_user(actor),
+        "geo.change_grid_boundary",
+        new,
+        summary=f"{code} v{new.version}",
+        previous=grid.pk,
+    )
+    return new
+
+
+def _area_outside(geom, container) -> float:
+    """m² of ``geom`` outside ``container`` (both canonical lon/lat)."""
+    if container is None:
+        return 0.0
+    try:
+        rest = shapely.difference(geom, container)
+    except shapely.errors.GEOSException:
+        rest = shapely.difference(shapely.make_valid(geom), shapely.make_valid(container))
+    return area_m2(rest) if not rest.is_empty else 0.0
+
+
+def areas_outside(geoms: np.ndarray, containers: np.ndarray) -> np.ndarray:
+    """Vectorised _area_outside for parallel arrays."""
+    from .crs import areas_m2
+
+    rest = shapely.difference(geoms, containers)
+    out = np.zeros(len(geoms))
+    nonempty = ~shapely.is_empty(rest)
+    if nonempty.any():
+        out[nonempty] = areas_m2(rest[nonempty])
+    return out
+
+
+# --------------------------------------------------------------------------- import
+
+KIND_ALIASES = {
+    "city": RegionKind.CITY,
+    "市": RegionKind.CITY,
+    "district": RegionKind.DISTRICT,
+    "区": RegionKind.DISTRICT,
+    "县": RegionKind.DISTRICT,
+    "street": RegionKind.STREET,
+    "街道": RegionKind.STREET,
+    "街道办": RegionKind.STREET,
+    "town": RegionKind.TOWN,
+    "镇": RegionKind.TOWN,
+    "乡": RegionKind.TOWN,
+    "community": RegionKind.COMMUNITY,
+    "社区": RegionKind.COMMUNITY,
+    "village": RegionKind.VILLAGE,
+    "村": RegionKind.VILLAGE,
+}
+CODE_LENGTH = {
+    RegionKind.CITY: 6,
+    RegionKind.DISTRICT: 6,
+    RegionKind.STREET: 9,
+    RegionKind.TOWN: 9,
+    RegionKind.COMMUNITY: 12,
+    RegionKind.VILLAGE: 12,
+}
+
+
+def infer_kind(code: str) -> str | None:
+    """Kind from a GB/T 2260 / GB/T 10114 code: 6 digits city (..00) or district; 9 digits street
+    (001-099) or town (100+); 12 digits community (001-199) or village (200+)."""
+    if not code.isdigit():
+        return None
+    if len(code) == 6:
+        return RegionKind.CITY if code.endswith("00") else RegionKind.DISTRICT
+    if len(code) == 9:
+        return RegionKind.STREET if int(code[6:]) < 100 else RegionKind.TOWN
+    if len(code) == 12:
+        return RegionKind.COMMUNITY if int(code[9:]) < 200 else RegionKind.VILLAGE
+    return None
+
+
+def parent_code(code: str, kind: str) -> str | None:
+    if kind == RegionKind.CITY:
+        return None
+    if kind == RegionKind.DISTRICT:
+        return code[:4] + "00"
+    return code[:6] if len(code) == 9 else code[:9]
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, for a dry run, would do)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    dry_run: bool = False
+    codes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+@transaction.atomic
+def do_import_regions(
+    actor,
+    data,
+    crs: str,
+    *,
+    zone: int | None = None,
+    epsg: int | None = None,
+    fmt: str = "auto",
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import (create or update) regions from GeoJSON or a zipped Shapefile.
+
+    Properties: ``code`` (required), ``name`` (required), ``kind`` (optional: inferred from the
+    code). Parents follow from the code. Every feature is validated and every child must lie
+    inside its parent (in the file or already stored) before anything is written.
+    """
+    require_geo_admin(actor)
+    from .io import load
+
+    features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
+    seen: dict[str, Feature] = {}
+    kinds: dict[str, str] = {}
+    for f in features:
+        code = f.code
+        name = str(f.properties.get("name") or "").strip()
+        kind_raw = str(f.properties.get("kind") or "").strip()
+        kind = (
+            KIND_ALIASES.get(kind_raw.lower(), KIND_ALIASES.get(kind_raw)) if kind_raw else infer_kind(code)
+        )
+        if not code.isdigit() or len(code) not in (6, 9, 12):
+            problems.add(f, _("the region code must have 6, 9 or 12 digits"))
+            continue
+        if kind is None:
+            problems.add(f, _("unknown region kind “%(kind)s”") % {"kind": kind_raw})
+            continue
+        if CODE_LENGTH[kind] != len(code):
+            problems.add(
+                f,
+                _("a %(kind)s needs a %(n)s-digit code")
+                % {"kind": RegionKind(kind).label, "n": CODE_LENGTH[kind]},
+            )
+            continue
+        if not name:
+            problems.add(f, _("the name is missing"))
+            continue
+        if code in seen:
+            problems.add(
+                f,
+                _("the code appears twice in the file (also feature %(other)s)")
+                % {"other": seen[code].index},
+            )
+            continue
+        seen[code] = f
+        kinds[code] = kind
+    problems.raise_if_any()
+
+    wanted = set(seen) | {parent_code(c, k) for c, k in kinds.items()}
+    wanted.discard(None)
+    existing = {r.code: r for r in Region.objects.filter(code__in=wanted)}
+    parent_geoms: list = []
+    child_geoms: list = []
+    pairs: list[tuple[Feature, str]] = []
+    for code, f in seen.items():
+        pcode = parent_code(code, kinds[code])
+        if pcode is None:
+            continue
+        if pcode in seen:
+            pgeom = seen[pcode].geometry
+        elif pcode in existing:
+            pgeom = existing[pcode].geometry
+        elif kinds[code] == RegionKind.DISTRICT:
+            continue  # a district may be imported before (or without) its city
+        else:
+            problems.add(
+                f, _("its parent region %(parent)s is neither in the file nor stored") % {"parent": pcode}
+            )
+            continue
+        if pgeom is not None:
+            pairs.append((f, pcode))
+            parent_geoms.append(pgeom)
+            child_geoms.append(f.geometry)
+    if pairs:
+        outside = areas_outside(np.array(child_geoms, dtype=object), np.array(parent_geoms, dtype=object))
+        limit = sliver_m2()
+        for (f, pcode), area in zip(pairs, outside, strict=True):
+            if area > limit:
+                problems.add(
+                    f,
+                    _("%(area).1f m² lie outside its parent region %(parent)s")
+                    % {"area": area, "parent": pcode},
+                )
+    problems.raise_if_any()
+
+    result = ImportResult(dry_run=dry_run)
+    # Parents first, so children can point at them.
+    for code in sorted(seen, key=lambda c: (len(c), c)):
+        f = seen[code]
+        name = str(f.properties.get("name")).strip()
+        pcode = parent_code(code, kinds[code])
+        region = existing.get(code)
+        if (
+            region is not None
+            and region.name == name
+            and region.kind == kinds[code]
+            and region.geometry is not None
+            and region.geometry.equals_exact(f.geometry, 0)
+        ):
+            result.unchanged += 1
+            continue
+        if dry_run:
+            result.created += region is None
+            result.updated += region is not None
+            result.codes.append(code)
+            continue
+        if region is None:
+            region = Region(code=code)
+            result.created += 1
+        else:
+            result.updated += 1
+        region.name = name
+        region.kind = kinds[code]
+        region.parent = existing.get(pcode) if pcode else None
+        for key, value in geometry_columns(f.geometry).items():
+            setattr(region, key, value)
+        region.save()
+        existing[code] = region
+        result.codes.append(code)
+    if dry_run:
+        transaction.set_rollback(True)
+        return result
+    record(
+        _actor_user(actor),
+        "geo.import_regions",
+        None,
+        summary=f"regions: {result.created} created, {result.updated} updated",
+        created=result.created,
+        updated=result.updated,
+        crs=str(crs),
+    )
+    return result
+
+
+@transaction.atomic
+def do_import_grids(
+    actor,
+    data,
+    crs: str,
+    *,
+    zone: int | None = None,
+    epsg: int | None = None,
+    fmt: str = "auto",
+    valid_from: datetime | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import unit grids (15-digit ``code``, optional ``name``) from GeoJSON or a zipped Shapefile.
+
+    A new code starts at version 1; a code whose current boundary differs gets version+1 (the
+    old row is closed at ``valid_from``); an identical boundary is left alone. Every grid must lie
+    inside its community (code[:12], already stored); otherwise nothing is written.
+    """
+    require_geo_admin(actor)
+    from .io import load
+
+    features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
+    seen: dict[str, Feature] = {}
+    for f in features:
+        if not (f.code.isdigit() and len(f.code) == 15):
+            problems.add(f, _("a grid code must have 15 digits (12-digit community code + 3-digit sequence)"))
+        elif f.code in seen:
+            problems.add(
+                f,
+                _("the code appears twice in the file (also feature %(other)s)")
+                % {"other": seen[f.code].index},
+            )
+        else:
+            seen[f.code] = f
+    problems.raise_if_any()
+
+    communities = {
+        r.code: r
+        for r in Region.objects.filter(code__in={c[:12] for c in seen}).select_related("parent__parent")
+    }
+    checked: list[tuple[Feature, Region]] = []
+    for code, f in seen.items():
+        community = communities.get(code[:12])
+        if community is None or community.kind not in COMMUNITY_KINDS:
+            problems.add(f, _("its community %(community)s does not exist") % {"community": code[:12]})
+            continue
+        if community.parent is None or community.parent.parent is None:
+            problems.add(
+                f,
+                _("its community %(community)s is not attached to a street and district")
+                % {"community": code[:12]},
+            )
+            continue
+        checked.append((f, community))
+    with_boundary = [(f, c) for f, c in checked if c.geometry_wkb]
+    if with_boundary:
+        outside = areas_outside(
+            np.array([f.geometry for f, _c in with_boundary], dtype=object),
+            np.array([c.geometry for _f, c in with_boundary], dtype=object),
+        )
+        limit = sliver_m2()
+        for (f, c), area in zip(with_boundary, outside, strict=True):
+            if area > limit:
+                problems.add(
+                    f,
+                    _("%(area).1f m² lie outside its community %(community)s")
+                    % {"area": area, "community": c.code},
+                )
+    problems.raise_if_any()
+
+    moment = valid_from or timezone.now()
+    current = {g.code: g for g in UnitGrid.objects.current().filter(code__in=list(seen))}
+    late = [c for c, g in current.items() if g.valid_from >= moment]
+    if late:
+        raise Conflict(
+            _("Grids %(codes)s already have versions starting at or after %(moment)s.")
+            % {"codes": ", ".join(late[:5]), "moment": moment}
+        )
+    last_version = dict(
+        UnitGrid.objects.filter(code__in=list(seen))
+        .values("code")
+        .annotate(v=Max("version"))
+        .values_list("code", "v")
+    )
+    result = ImportResult(dry_run=dry_run)
+    rows, to_close = [], []
+    for f, community in checked:
+        old = current.get(f.code)
+        if old is not None and old.geometry is not None and old.geometry.equals_exact(f.geometry, 0):
+            result.unchanged += 1
+            continue
+        if old is not None:
+            to_close.append(old.pk)
+            result.updated += 1
+        else:
+            result.created += 1
+        result.codes.append(f.code)
+        rows.append(
+            UnitGrid(
+                code=f.code,
+                version=last_version.get(f.code, 0) + 1,
+                name=str(f.properties.get("name") or "")[:100],
+                community=community,
+                street=community.parent,
+                district=community.parent.parent,
+                valid_from=moment,
+                **geometry_columns(f.geometry),
+            )
+        )
+    if dry_run or not rows:
+        return result
+    UnitGrid.objects.filter(pk__in=to_close).update(valid_to=moment)
+    UnitGrid.objects.bulk_create(rows, batch_size=500)
+    _after_grid_change()
+    record(
+        _actor_user(actor),
+        "geo.import_grids",
+        None,
+        summary=f"grids: {result.created} created, {result.updated} new versions",
+        created=result.created,
+        updated=result.updated,
+        crs=str(crs),
+    )
+    return result
