@@ -1,0 +1,284 @@
+"""Scores, grades and rankings under an assessment scheme version.
+
+score of an indicator: a rate r (0..1) scores 100·r if higher is better, 100·(1−r) if lower is
+better; a volume count scores from the version's volume table (the highest band reached) or,
+without a table, 100 · count / the best peer's count. The weighted score is
+Σ wᵢ·sᵢ / Σ wᵢ over the indicators that HAVE a value (a zero denominator drops the indicator and
+its weight, so weights that do not add up to 100 still give a 0–100 score). Deductions and
+bonuses are then added (each rule capped), and the total is clamped to 0–100.
+Grades: A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, E below.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from .choices import AdjustmentKind, Direction, Grade, SubjectKind
+from .indicators import COMPLAINT_SATISFACTION, REGION_COLUMNS, REGISTRY, Ctx, Measure, compute_many
+from .periods import Period
+from .queries import Subject, subjects
+
+K = SubjectKind
+
+
+def grade_for(total: float | None) -> str:
+    if total is None:
+        return ""
+    if total >= 90:
+        return Grade.A
+    if total >= 75:
+        return Grade.B
+    if total >= 60:
+        return Grade.C
+    if total >= 40:
+        return Grade.D
+    return Grade.E
+
+
+@dataclass
+class Row:
+    subject: Subject
+    measures: dict[str, Measure]
+    scores: dict[str, float | None] = field(default_factory=dict)
+    base: float | None = None
+    adjustments: dict[str, dict] = field(default_factory=dict)  # kind → {count, points}
+    adjustment: float = 0.0
+    total: float | None = None
+    grade: str = ""
+    rank: int | None = None
+    prev_rank: int | None = None
+
+    @property
+    def change(self) -> int | None:
+        """Places gained since the previous period (positive = moved up)."""
+        if self.rank is None or self.prev_rank is None:
+            return None
+        return self.prev_rank - self.rank
+
+    def value(self, code: str) -> float | None:
+        m = self.measures.get(code)
+        if m is None:
+            ind = REGISTRY[code]
+            return None if ind.is_rate else 0.0
+        return m.value
+
+    def as_dict(self) -> dict:
+        return {
+            "subject": {"kind": self.subject.kind, "key": self.subject.key, "name": self.subject.name,
+                        "parent": self.subject.parent},
+            "indicators": {code: m.as_dict() for code, m in self.measures.items()},
+            "scores": self.scores,
+            "base": _r(self.base),
+            "adjustments": self.adjustments,
+            "adjustment": _r(self.adjustment),
+            "total": _r(self.total),
+            "grade": self.grade,
+            "rank": self.rank,
+            "prev_rank": self.prev_rank,
+            "change": self.change,
+        }
+
+
+def _r(x):
+    return None if x is None else round(float(x), 2)
+
+
+@dataclass
+class Evaluation:
+    kind: str
+    period: Period
+    version: object | None
+    codes: list[str]
+    weights: dict[str, float]
+    rows: list[Row]
+    as_of: datetime
+
+    def visible(self, user) -> Evaluation:
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        return Evaluation(self.kind, self.period, self.version, self.codes, self.weights,
+                          [r for r in self.rows if r.subject.visible(scope)], self.as_of)
+
+    def within(self, region_code: str) -> Evaluation:
+        return Evaluation(self.kind, self.period, self.version, self.codes, self.weights,
+                          [r for r in self.rows if r.subject.in_region(region_code)], self.as_of)
+
+
+def _version_rules(version, kind):
+    if version is None:
+        return {}, defaultdict(list), {}
+    weights = {w.indicator: float(w.weight) for w in version.weights.all() if w.subject_kind == kind}
+    bands = defaultdict(list)
+    for b in version.bands.all():
+        if b.subject_kind == kind:
+            bands[b.indicator].append((b.min_value, float(b.score)))
+    for v in bands.values():
+        v.sort(reverse=True)
+    rules = {a.kind: a for a in version.adjustments.all() if a.subject_kind == kind}
+    return weights, bands, rules
+
+
+def adjustment_counts(kind: str, c: Ctx, kinds_wanted) -> dict[str, dict[str, int]]:
+    """adjustment kind → subject key → number of events in the period (aggregate queries)."""
+    from urbangrid.cases.models import Case
+
+    from .models import AccountabilityRecord, SpotCheckItem, SupervisionOrder
+
+    out: dict[str, dict[str, int]] = {}
+
+    def grouped(qs, col):
+        return {str(r[col]): r["n"] for r in qs.values(col).annotate(n=Count("pk")).order_by() if r[col] is not None}
+
+    region_col = REGION_COLUMNS.get(kind)
+    for ak in kinds_wanted:
+        if ak == AdjustmentKind.SUPERVISION_ORDER and kind == K.UNIT:
+            out[ak] = grouped(SupervisionOrder.objects.filter(issued_at__gte=c.start, issued_at__lt=c.end), "unit_id")
+        elif ak == AdjustmentKind.LATE_REPLY and kind == K.UNIT:
+            qs = SupervisionOrder.objects.filter(deadline__gte=c.start, deadline__lt=c.due_end).filter(
+                Q(replied_at__gt=F("deadline")) | Q(replied_at__isnull=True)
+            )
+            out[ak] = grouped(qs, "unit_id")
+        elif ak == AdjustmentKind.ACCOUNTABILITY:
+            qs = AccountabilityRecord.objects.filter(decided_at__gte=c.start, decided_at__lt=c.end)
+            if kind == K.UNIT:
+                out[ak] = grouped(qs, "unit_id")
+            elif kind in REGION_COLUMNS and kind != K.GRID:
+                out[ak] = grouped(qs, "region_id")
+            elif kind not in REGION_COLUMNS:
+                out[ak] = grouped(qs, "person_id")
+        elif ak == AdjustmentKind.COMPLAINT and (kind == K.UNIT or region_col):
+            qs = Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION)
+            out[ak] = grouped(qs, "assigned_unit_id" if kind == K.UNIT else region_col)
+        elif ak == AdjustmentKind.SPOT_CHECK_FAILED and (kind == K.UNIT or region_col):
+            qs = SpotCheckItem.objects.filter(inspected_at__gte=c.start, inspected_at__lt=c.end, result="failed")
+            out[ak] = grouped(qs, "case__assigned_unit_id" if kind == K.UNIT else "case__" + region_col)
+        elif ak == AdjustmentKind.SELF_HANDLED and (kind == K.GRID_WORKER or region_col):
+            qs = Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, self_handled=True)
+            out[ak] = grouped(qs, "reporter_person_id" if kind == K.GRID_WORKER else region_col)
+    return out
+
+
+def _indicator_score(ind, value, bands, best) -> float | None:
+    if value is None:
+        return None
+    if ind.volume:
+        if bands:
+            return next((s for lo, s in bands if value >= lo), 0.0)
+        return 100.0 * value / best if best else None
+    return 100.0 * (value if ind.direction == Direction.HIGHER else 1.0 - value)
+
+
+def rank_rows(rows: list[Row]) -> None:
+    """Competition ranking (1, 2, 2, 4) by total, then name; unscored subjects are unranked."""
+    rows.sort(key=lambda r: (r.total is None, -(r.total or 0), r.subject.name, r.subject.key))
+    prev_total, prev_rank = None, 0
+    for i, r in enumerate(rows, start=1):
+        if r.total is None:
+            r.rank = None
+            continue
+        rank = prev_rank if r.total == prev_total else i
+        r.rank, prev_total, prev_rank = rank, r.total, rank
+
+
+def evaluate(
+    kind: str,
+    period: Period,
+    version=None,
+    *,
+    as_of: datetime | None = None,
+    with_change: bool = True,
+    include_empty: bool = True,
+    _measures=None,
+) -> Evaluation:
+    """Compute every subject of a kind under a scheme version (None: indicators only, no scores)."""
+    c = Ctx.for_period(period, as_of)
+    measures = _measures if _measures is not None else compute_many([kind], c)[kind]
+    weights, bands, rules = _version_rules(version, kind)
+    subs = subjects(kind, measures.keys())
+    keys = list(subs) if include_empty else list(measures)
+    rows = [Row(subs[k], measures.get(k, {})) for k in keys]
+    codes = [i.code for i in REGISTRY.values() if kind in i.kinds]
+
+    best = {code: max((r.value(code) or 0 for r in rows), default=0) for code in weights}
+    adj_counts = adjustment_counts(kind, c, rules.keys()) if rules else {}
+    for r in rows:
+        for code in weights:
+            r.scores[code] = _r(_indicator_score(REGISTRY[code], r.value(code), bands.get(code), best[code]))
+        scored = [(weights[code], s) for code, s in r.scores.items() if s is not None and weights[code] > 0]
+        wsum = sum(w for w, _ in scored)
+        r.base = sum(w * s for w, s in scored) / wsum if wsum else None
+        total_adj = Decimal(0)
+        for ak, rule in rules.items():
+            n = adj_counts.get(ak, {}).get(r.subject.key, 0)
+            if not n:
+                continue
+            pts = rule.points * n
+            if rule.cap is not None:
+                pts = max(-rule.cap, min(rule.cap, pts))
+            r.adjustments[ak] = {"count": n, "points": float(pts)}
+            total_adj += pts
+        r.adjustment = float(total_adj)
+        if r.base is not None:
+            r.total = max(0.0, min(100.0, r.base + r.adjustment))
+            r.grade = grade_for(r.total)
+    rank_rows(rows)
+
+    if with_change and version is not None:
+        prev = previous_ranks(kind, period, version, as_of=as_of)
+        for r in rows:
+            r.prev_rank = prev.get(r.subject.key)
+    return Evaluation(kind, period, version, codes, weights, rows, c.as_of)
+
+
+def previous_ranks(kind: str, period: Period, version, *, as_of=None) -> dict[str, int | None]:
+    """Ranks of the previous period: the frozen ones if that period was published under this
+    version, else computed now."""
+    from .models import Assessment
+
+    prev = period.previous()
+    published = Assessment.objects.filter(
+        version=version, subject_kind=kind, period_start=prev.start, period_end=prev.end
+    ).first()
+    if published is not None:
+        return dict(published.results.values_list("subject_key", "rank"))
+    ev = evaluate(kind, prev, version, as_of=as_of, with_change=False)
+    return {r.subject.key: r.rank for r in ev.rows}
+
+
+def default_version():
+    from .models import Scheme
+
+    scheme = Scheme.objects.filter(region__isnull=True).order_by("code").first() or Scheme.objects.first()
+    return scheme.current_version() if scheme else None
+
+
+def resolve_version(scheme_code: str | None):
+    """The active version of a scheme by code (None: the city's default scheme)."""
+    from urbangrid.lib.errors import NotFound
+
+    from .models import Scheme, SchemeVersion
+
+    if not scheme_code:
+        v = default_version()
+    else:
+        code, _, num = scheme_code.partition("@")
+        scheme = Scheme.objects.filter(code=code).first()
+        if scheme is None:
+            raise NotFound(f"scheme {scheme_code}")
+        v = scheme.versions.filter(number=int(num)).first() if num.isdigit() else scheme.current_version()
+    if v is None:
+        raise NotFound(f"scheme {scheme_code or '(default)'}")
+    return SchemeVersion.objects.prefetch_related("weights", "bands", "adjustments").select_related("scheme").get(
+        pk=v.pk
+    )
+
+
+def now() -> datetime:
+    return timezone.now()
