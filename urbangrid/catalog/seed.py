@@ -59,28 +59,50 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
                   "effective_from": date(2026, 7, 1), "is_default": not has_default},
     )
     created = {"classes": 0, "calendar_days": 0}
-    pairs: list[tuple[ProblemClass, ProblemClass]] = []
+    # One query to read what exists, bulk inserts for what is missing: seconds matter in tests.
+    existing_classes = {
+        (pc.code_set_id, pc.kind, pc.code): pc for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
+    }
+    to_create: list[ProblemClass] = []
+    to_update: list[ProblemClass] = []
+    keys: list[tuple[tuple, tuple]] = []
     for row in seed_data.CLASSES:
-        objs = []
+        pair = []
         for cs, is_legacy in ((legacy, True), (new, False)):
             fields = _class_fields(row, legacy=is_legacy)
-            key = {"code_set": cs, "kind": fields.pop("kind"), "code": fields.pop("code")}
-            obj = ProblemClass.objects.filter(**key).first()
+            kind, code = fields.pop("kind"), fields.pop("code")
+            key = (cs.pk, kind, code)
+            obj = existing_classes.get(key)
             if obj is None:
-                obj = ProblemClass.objects.create(**key, **fields)
-                created["classes"] += 1
+                obj = ProblemClass(code_set=cs, kind=kind, code=code, **fields)
+                existing_classes[key] = obj
+                to_create.append(obj)
             elif update:
                 for k, v in fields.items():
                     setattr(obj, k, v)
-                obj.save()
-            objs.append(obj)
-        pairs.append((objs[0], objs[1]))
-    for old, nw in pairs:
+                to_update.append(obj)
+            pair.append(key)
+        keys.append((pair[0], pair[1]))
+    ProblemClass.objects.bulk_create(to_create)
+    created["classes"] = len(to_create)
+    if to_update:
+        ProblemClass.objects.bulk_update(to_update, [f for f in _class_fields(seed_data.CLASSES[0], legacy=True)
+                                                     if f not in ("kind", "code")])
+    if to_create and any(o.pk is None for o in to_create):
+        existing_classes = {
+            (pc.code_set_id, pc.kind, pc.code): pc for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
+        }
+    linked = []
+    for k_old, k_new in keys:
         # Equivalents point both ways so either code set translates to the other.
-        if old.equivalent_id != nw.id:
-            ProblemClass.objects.filter(pk=old.pk).update(equivalent=nw)
-        if nw.equivalent_id != old.id:
-            ProblemClass.objects.filter(pk=nw.pk).update(equivalent=old)
+        old, nw = existing_classes[k_old], existing_classes[k_new]
+        if old.equivalent_id != nw.pk:
+            old.equivalent_id = nw.pk
+            linked.append(old)
+        if nw.equivalent_id != old.pk:
+            nw.equivalent_id = old.pk
+            linked.append(nw)
+    ProblemClass.objects.bulk_update(linked, ["equivalent"])
     existing = set(CalendarDay.objects.values_list("date", flat=True))
     new_days = []
     for iso, working, note in seed_data.CALENDAR:

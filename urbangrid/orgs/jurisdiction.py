@@ -73,6 +73,21 @@ class Scope:
 EMPTY_SCOPE = Scope()
 
 
+class _SystemActor:
+    """The actor of management commands and seed loaders (no account; audit shows no user)."""
+
+    pk = None
+    is_authenticated = True
+    is_superuser = True
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = _SystemActor()
+SYSTEM_SCOPE = Scope(roles=frozenset({Role.ADMIN}), all_city=True)
+
+
 def _active(qs, today: date):
     return qs.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today)).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=today)
@@ -81,6 +96,8 @@ def _active(qs, today: date):
 
 def scope_for(user) -> Scope:
     """The user's scope, computed once per user object (i.e. once per request)."""
+    if user is SYSTEM:
+        return SYSTEM_SCOPE
     if user is None or not getattr(user, "is_authenticated", False):
         return EMPTY_SCOPE
     cached = getattr(user, _CACHE_ATTR, None)
@@ -156,4 +173,4 @@ def _compute_scope(user) -> Scope:
     )
 
 
-__all__ = ["Scope", "scope_for", "forget_scope", "EMPTY_SCOPE"]
+__all__ = ["Scope", "scope_for", "forget_scope", "EMPTY_SCOPE", "SYSTEM"]

@@ -1,0 +1,202 @@
+"""Domain test fixtures shared by every app: the small demo city, built ONCE per test session.
+
+How it works
+------------
+- ``django_db_setup`` (session) is extended: after pytest-django has created the test database
+  it builds the small demo city into it (``build_demo_city --seed 7 --scale small
+  --history-days 0``): geography and unit grids, the catalogue and calendar, units, people with
+  every role, grid assignments, secondments and responsibility rules. It is committed data, so
+  every test sees it; ordinary ``django_db`` tests roll their own changes back.
+- Under pytest-xdist every worker has its own test database and builds its own copy.
+- Transactional tests (``transaction=True``, ``live_server``) truncate all tables when they
+  end; a teardown hook rebuilds the city right after such a test (a few seconds), so the
+  next test finds it again.
+- Until ``urbangrid.geo.demo`` exists, a tiny geography (urbangrid/orgs/testing.py: one street
+  office and one town, two communities each, two grids per community) stands in for it.
+- Passwords use a fast hasher in tests; every demo account's password is ``demo12345``.
+
+Using it
+--------
+``demo`` (function scope, enables DB access) returns a ``DemoCity``:
+
+- ``demo.district``, ``demo.streets`` (level 3, by code), ``demo.communities`` (level 4),
+  ``demo.regions(kind)`` (e.g. "street", "town", "village"), ``demo.grids`` (current UnitGrids),
+  ``demo.street(i)`` (1-based, the order of the ``street<i>_*`` accounts);
+- ``demo.unit(code)`` (e.g. "bureau", "center", "dept_market", "brigade", "st_<region code>"),
+  ``demo.units`` (dict code → Unit), ``demo.street_unit(street)``;
+- ``demo.user(role, street=None)``: the first persona holding ``role`` (Role value, e.g.
+  "dispatcher", "grid_worker", "unit_handler"), inside ``street`` (a Region or 1-based index) when
+  given — e.g. ``demo.user("grid_worker", street=2)``; ``demo.user_named("s1_worker1")``;
+  ``demo.person(...)`` the same returning the Person;
+- ``demo.client_for(role, street=None)`` / ``demo.client_named(username)``: a logged-in
+  django.test.Client.
+
+Example::
+
+    def test_dispatcher_sees_queue(demo):
+        client = demo.client_for("dispatcher")
+        assert client.get("/api/v1/orgs/me").json()["roles"] == ["dispatcher"]
+"""
+
+from __future__ import annotations
+
+import pytest
+
+DEMO_SEED = 7
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Hashing is deliberately slow; tests log in with force_login or the one demo password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _city_present() -> bool:
+    from urbangrid.orgs.models import Unit
+
+    return Unit.objects.filter(code="bureau").exists()
+
+
+def build_test_city() -> None:
+    """Build the small demo city into the current (test) database."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    try:
+        import urbangrid.geo.demo  # noqa: F401
+
+        has_geo_demo = hasattr(urbangrid.geo.demo, "build_demo_geography")
+    except ImportError:
+        has_geo_demo = False
+    if has_geo_demo:
+        call_command("build_demo_city", seed=DEMO_SEED, scale="small", history_days=0, quiet_accounts=True,
+                     stdout=_Null())
+        return
+    from urbangrid.catalog.seed import load_catalog
+    from urbangrid.orgs.demo import build_demo_orgs
+    from urbangrid.orgs.testing import build_tiny_geography
+
+    with transaction.atomic():
+        build_tiny_geography()
+        load_catalog()
+        build_demo_orgs(seed=DEMO_SEED, scale="small")
+
+
+class _Null:
+    def write(self, *a, **k):
+        return 0
+
+    def flush(self):
+        return None
+
+
+def _is_transactional(item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    if "transactional_db" in names or "live_server" in names:
+        return True
+    marker = item.get_closest_marker("django_db")
+    return bool(marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    # Runs after every fixture teardown, i.e. after pytest-django flushed the tables.
+    if nextitem is None or not _is_transactional(item):
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    blocker = item.config.stash[blocking_manager_key]
+    with blocker.unblock():
+        if not _city_present():
+            build_test_city()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        if not _city_present():
+            build_test_city()
+
+
+class DemoCity:
+    """Access to the demo city's regions, units and persona users (see the module docstring)."""
+
+    def __init__(self) -> None:
+        from urbangrid.geo.models import Region, UnitGrid
+        from urbangrid.orgs.models import Unit
+
+        self.district = Region.objects.filter(level=2).order_by("code").first()
+        self.streets = list(Region.objects.filter(level=3).order_by("code"))
+        self.communities = list(Region.objects.filter(level=4).order_by("code"))
+        self.grids = list(UnitGrid.objects.current().order_by("code"))
+        self.units = {u.code: u for u in Unit.objects.all()}
+
+    # -- regions and units
+    def regions(self, kind: str):
+        from urbangrid.geo.models import Region
+
+        return list(Region.objects.filter(kind=kind).order_by("code"))
+
+    def street(self, index_or_region):
+        if hasattr(index_or_region, "pk"):
+            return index_or_region
+        return self.streets[int(index_or_region) - 1]
+
+    def unit(self, code: str):
+        return self.units[code]
+
+    def street_unit(self, street):
+        street = self.street(street)
+        return next(u for u in self.units.values() if u.region_id == street.pk and u.kind in ("street_office", "town_gov"))
+
+    def grids_of(self, region) -> list:
+        return [g for g in self.grids if region.pk in (g.community_id, g.street_id, g.district_id)]
+
+    # -- personas
+    def person(self, role: str, street=None):
+        from django.db.models import Q
+
+        from urbangrid.orgs.models import Person, RoleAssignment
+
+        ras = RoleAssignment.objects.filter(role=role, person__is_active=True)
+        if street is not None:
+            s = self.street(street)
+            ras = ras.filter(Q(region=s) | Q(region__parent=s) | Q(person__unit__region=s))
+        ra = ras.select_related("person").order_by("person__user__username").first()
+        if ra is None:
+            raise LookupError(f"no demo persona with role {role!r}" + (f" in {street}" if street else ""))
+        return Person.objects.select_related("user", "unit").get(pk=ra.person_id)
+
+    def user(self, role: str, street=None):
+        """A fresh User object (its jurisdiction scope is computed anew)."""
+        return self.person(role, street).user
+
+    def user_named(self, username: str):
+        from django.contrib.auth import get_user_model
+
+        return get_user_model().objects.get(username=username)
+
+    def client_for(self, role: str, street=None):
+        return self._client(self.user(role, street))
+
+    def client_named(self, username: str):
+        return self._client(self.user_named(username))
+
+    @staticmethod
+    def _client(user):
+        from django.test import Client
+
+        client = Client()
+        client.force_login(user)
+        return client
+
+
+@pytest.fixture
+def demo(request, django_db_blocker):
+    """The small demo city (see the module docstring). Enables database access."""
+    request.getfixturevalue("transactional_db" if _is_transactional(request.node) else "db")
+    if not _city_present():
+        build_test_city()
+    return DemoCity()

@@ -1,0 +1,95 @@
+"""manage.py build_demo_city --seed N --scale small|city [--history-days N] [--if-empty]
+
+Builds the demo city through the same actions a real city uses: the geography and unit grids
+(urbangrid.geo.demo), the problem catalogue and calendar, units, people with every role, grid
+assignments, secondments and the responsibility matrix; optionally N days of case history
+(urbangrid.cases.demo). Deterministic for a seed. Prints the demo accounts.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+
+class Command(BaseCommand):
+    help = "Build the deterministic demo city (geography, catalogue, units, people, grids, history)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same city)")
+        parser.add_argument("--scale", choices=["small", "city"], default="small",
+                            help="small: a few grids for tests; city: ~50 km², ~5,000 grids")
+        parser.add_argument("--history-days", type=int, default=0, help="days of case history to simulate")
+        parser.add_argument("--if-empty", action="store_true", help="do nothing when a city already exists")
+        parser.add_argument("--quiet-accounts", action="store_true", help="do not print the account list")
+
+    def handle(self, *args, seed=1, scale="small", history_days=0, if_empty=False, quiet_accounts=False, **opts):
+        from urbangrid.geo.models import Region
+        from urbangrid.orgs.models import Unit
+
+        started = time.monotonic()
+        if Region.objects.exists() or Unit.objects.exists():
+            if if_empty:
+                self.stdout.write("城市数据已存在，跳过构建 (a city already exists; nothing to do).")
+                self._print_accounts(None, quiet_accounts)
+                return
+            raise CommandError("the database already holds a city; use a fresh database or --if-empty")
+        if history_days < 0:
+            raise CommandError("--history-days must not be negative")
+
+        def progress(*parts, **kw):
+            text = " ".join(str(p) for p in parts if p is not None)
+            if kw:
+                text += " " + " ".join(f"{k}={v}" for k, v in kw.items())
+            self.stdout.write(f"[{time.monotonic() - started:6.1f}s] {text}")
+            self.stdout.flush()
+
+        result = build_demo_city(seed=seed, scale=scale, progress=progress)
+        if history_days > 0:
+            # Owned by the cases engineer; imported lazily so the organisation builds without it.
+            from urbangrid.cases.demo import build_history
+
+            progress(f"case history: {history_days} days")
+            build_history(days=history_days, seed=seed, progress=progress)
+        progress(
+            f"done: {result.units} units, {result.people} people, {result.grid_assignments} grid assignments, "
+            f"{result.secondments} secondments, {result.rules} responsibility rules"
+        )
+        self._print_accounts(result, quiet_accounts)
+
+    def _print_accounts(self, result, quiet: bool) -> None:
+        from urbangrid.orgs.demo import DEMO_PASSWORD
+
+        if quiet:
+            return
+        if result is None:
+            self.stdout.write(f"演示账号见首次构建时的输出；常用：admin, center_intake, center_shift, center_dispatch, "
+                              f"street1_leader, s1_worker1, dept_market_handler（密码 {DEMO_PASSWORD}）")
+            return
+        self.stdout.write("")
+        self.stdout.write(f"演示账号 / demo accounts (password for all: {DEMO_PASSWORD})")
+        shown = 0
+        for username, role, description in result.accounts:
+            # Long rosters: show every kind of account, and only the first few numbered ones.
+            numbered = any(ch.isdigit() for ch in username.split("_")[-1]) and username.startswith("s")
+            if numbered and not username.endswith(("worker1", "officer1", "c1_handler", "c1_leader")):
+                continue
+            self.stdout.write(f"  {username:<24} {role:<20} {description}")
+            shown += 1
+        self.stdout.write(f"  … {len(result.accounts) - shown} more (s<i>_worker<n>, s<i>_officer<n>, s<i>c<j>_handler …)")
+
+
+@transaction.atomic
+def build_demo_city(seed: int, scale: str, progress=None):
+    from urbangrid.catalog.seed import load_catalog
+    from urbangrid.geo.demo import build_demo_geography
+    from urbangrid.orgs.demo import build_demo_orgs
+
+    progress = progress or (lambda *a, **k: None)
+    progress(f"geography (seed {seed}, scale {scale})")
+    build_demo_geography(seed=seed, scale=scale, progress=progress)
+    progress("catalogue and calendar")
+    load_catalog()
+    return build_demo_orgs(seed=seed, scale=scale, progress=progress)
