@@ -1,0 +1,191 @@
+"""Patrol coverage: which share of each grid the tracks covered, and whether plans were met.
+
+Method (vectorised shapely 2, no per-grid Python loop over geometry tests):
+
+1. Grids and track points are projected once to metres (the CGCS2000 3-degree Gauss-Krüger
+   zone of the area, ``geo.crs``).
+2. Each track is cut into runs: consecutive points further apart than ``MAX_JOIN_M`` are not
+   joined (a GPS gap must not draw a straight line across unvisited blocks); runs are cut into
+   chunks of ``CHUNK`` vertices (sharing their end vertex) so GEOS works on small pieces.
+3. All chunks are buffered at once (``BUFFER_M``, round joins) — the strip a patroller sees.
+4. An STRtree over the grids yields (chunk, grid) pairs; the buffers are clipped to their grids
+   in one vectorised ``intersection`` call, and per grid the clipped pieces are unioned
+   (``union_all`` per group: overlapping passes are counted once) and measured.
+5. Points are assigned to grids by the same tree (``within``) to count patrols: a track is one
+   patrol of a grid when at least ``MIN_POINTS_IN_GRID`` of its points fall inside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import shapely
+
+from . import conf
+
+CHUNK = 32
+
+
+@dataclass
+class GeometryResult:
+    covered_m2: np.ndarray  # per grid
+    # One row per (point inside a grid): grid index, track index, epoch seconds.
+    visit_grid: np.ndarray
+    visit_track: np.ndarray
+    visit_t: np.ndarray
+    timings: dict = field(default_factory=dict)
+
+
+def _chunks(x, y, track, max_join_m: float, chunk: int = CHUNK):
+    """Split sorted points into line chunks; returns (lines, isolated points) as shapely arrays."""
+    n = len(x)
+    if n == 0:
+        return np.empty(0, dtype=object), np.empty(0, dtype=object)
+    step = np.hypot(np.diff(x), np.diff(y))
+    brk = np.ones(n, dtype=bool)  # brk[i]: point i starts a new run
+    brk[1:] = (track[1:] != track[:-1]) | (step > max_join_m)
+    run_id = np.cumsum(brk) - 1
+    run_start = np.flatnonzero(brk)
+    pos = np.arange(n) - run_start[run_id]
+    # Chunk k of a run holds positions [k*(chunk-1), (k+1)*(chunk-1)] so chunks share a vertex.
+    local = pos // (chunk - 1)
+    chunk_key = run_id.astype(np.int64) * (n + 1) + local
+    # Shared vertices: a point at a chunk boundary (pos % (chunk-1) == 0, pos > 0) also ends the
+    # previous chunk of its run.
+    shared = (pos > 0) & (pos % (chunk - 1) == 0)
+    keys = np.concatenate([chunk_key, chunk_key[shared] - 1])
+    order_in = np.concatenate([pos, pos[shared]])
+    xs = np.concatenate([x, x[shared]])
+    ys = np.concatenate([y, y[shared]])
+    order = np.lexsort((order_in, keys))
+    keys, xs, ys = keys[order], xs[order], ys[order]
+    uniq, idx, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    multi = counts[idx] >= 2
+    lines = np.empty(0, dtype=object)
+    if multi.any():
+        _u, li = np.unique(idx[multi], return_inverse=True)
+        lines = shapely.linestrings(np.column_stack([xs[multi], ys[multi]]), indices=li)
+    single = ~multi
+    points = shapely.points(xs[single], ys[single]) if single.any() else np.empty(0, dtype=object)
+    return lines, points
+
+
+def compute_geometry(
+    grids_m: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    t_s: np.ndarray,
+    track: np.ndarray,
+    *,
+    buffer_m: float | None = None,
+    max_join_m: float | None = None,
+    tree: shapely.STRtree | None = None,
+) -> GeometryResult:
+    """Coverage of metric grid polygons by metric track points sorted by (track, time)."""
+    import time
+
+    buffer_m = float(buffer_m if buffer_m is not None else conf.get("BUFFER_M"))
+    max_join_m = float(max_join_m if max_join_m is not None else conf.get("MAX_JOIN_M"))
+    timings = {}
+    t0 = time.perf_counter()
+    ngrid = len(grids_m)
+    covered = np.zeros(ngrid)
+    if tree is None:
+        tree = shapely.STRtree(grids_m)
+    empty_i = np.empty(0, np.int64)
+    if len(x) == 0 or ngrid == 0:
+        return GeometryResult(covered, empty_i, empty_i, empty_i, timings)
+
+    lines, pts = _chunks(x, y, track, max_join_m)
+    geoms = np.concatenate([lines, pts]) if len(pts) else lines
+    timings["chunk"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    buffers = shapely.buffer(geoms, buffer_m, quad_segs=4)
+    timings["buffer"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    b_idx, g_idx = tree.query(buffers, predicate="intersects")
+    pieces = shapely.intersection(buffers[b_idx], grids_m[g_idx])
+    timings["clip"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    order = np.argsort(g_idx, kind="stable")
+    g_sorted = g_idx[order]
+    pieces = pieces[order]
+    bounds = np.flatnonzero(np.diff(g_sorted)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(g_sorted)]])
+    single = (ends - starts) == 1
+    if single.any():
+        covered[g_sorted[starts[single]]] = shapely.area(pieces[starts[single]])
+    for s, e in zip(starts[~single], ends[~single]):
+        covered[g_sorted[s]] = shapely.area(shapely.union_all(pieces[s:e]))
+    # Numeric noise must never report more than the grid.
+    np.minimum(covered, shapely.area(grids_m), out=covered)
+    timings["union"] = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
+    timings["visits"] = time.perf_counter() - t1
+    return GeometryResult(covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings)
+
+
+def naive_coverage(grids_m: np.ndarray, x, y, track, *, buffer_m: float, max_join_m: float) -> np.ndarray:
+    """The obvious per-grid loop (baseline for the benchmark and a cross-check in tests):
+    buffer every track run whole, then for each grid test every buffer and union the hits."""
+    lines, pts = _chunks(x, y, track, max_join_m, chunk=10**9)
+    runs = np.concatenate([lines, pts]) if len(pts) else lines
+    buffers = [shapely.buffer(g, buffer_m, quad_segs=4) for g in runs]
+    out = np.zeros(len(grids_m))
+    for i, grid in enumerate(grids_m):
+        hits = [b.intersection(grid) for b in buffers if b.intersects(grid)]
+        if hits:
+            out[i] = shapely.union_all(hits).area
+    return out
+
+
+# ------------------------------------------------------------------------- plans (pure numpy)
+
+
+def local_offset_s(moment: datetime) -> int:
+    """UTC offset of the project time zone at ``moment`` (Asia/Shanghai has no DST)."""
+    from django.utils import timezone
+
+    return int(timezone.localtime(moment).utcoffset().total_seconds())
+
+
+def parse_hhmm(value: str) -> int:
+    h, m = str(value).split(":")[:2]
+    return int(h) * 3600 + int(m) * 60
+
+
+def patrol_counts(
+    sel_grid: np.ndarray, sel_track: np.ndarray, sel_t: np.ndarray, lo: float, hi: float, ngrid: int, min_points: int
+) -> np.ndarray:
+    """Per grid: distinct tracks with ≥ min_points points inside the grid during [lo, hi)."""
+    m = (sel_t >= lo) & (sel_t < hi)
+    if not m.any():
+        return np.zeros(ngrid, dtype=np.int64)
+    key = sel_grid[m] * (int(sel_track.max()) + 1) + sel_track[m]
+    uniq, cnt = np.unique(key, return_counts=True)
+    grids = uniq[cnt >= min_points] // (int(sel_track.max()) + 1)
+    return np.bincount(grids, minlength=ngrid)
+
+
+def day_starts(period_start: datetime, period_end: datetime) -> list[datetime]:
+    """Local midnights of every day overlapping [period_start, period_end)."""
+    from django.utils import timezone
+
+    tz = timezone.get_current_timezone()
+    d = timezone.localtime(period_start, tz).date()
+    out = []
+    while True:
+        midnight = datetime(d.year, d.month, d.day, tzinfo=tz)
+        if midnight >= period_end:
+            break
+        out.append(midnight)
+        d = d + timedelta(days=1)
+    return out
