@@ -1,1 +1,343 @@
-"""Models of the joint app."""
+"""Models of the joint app: campaigns (专项整治) with targets, unit tasks and linked cases;
+consultations (会商) on disputed cases with the units' views and the decision; meetings
+(consultation meetings and regular 联席会议) with agenda, minutes and follow-up tasks."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    AgendaReason,
+    CampaignState,
+    ConsultationMode,
+    ConsultationState,
+    ConsultationTrigger,
+    FollowUpState,
+    LinkSource,
+    MeetingKind,
+    MeetingState,
+    Stance,
+    TargetMetric,
+    TaskState,
+)
+
+
+def _region_q(scope, field: str) -> Q:
+    """Rows whose region (``field``) lies inside the user's areas or contains one of them."""
+    q = Q(pk__in=[])
+    if scope.subtree_region_ids:
+        q |= Q(**{f"{field}__id__in": scope.subtree_region_ids})
+    if scope.ancestor_codes:
+        q |= Q(**{f"{field}__code__in": scope.ancestor_codes})
+    return q
+
+
+class CampaignQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Campaigns led by or joined by one of the user's units, or covering the user's areas."""
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        q = _region_q(scope, "regions")
+        if scope.unit_ids:
+            q |= Q(lead_unit_id__in=scope.unit_ids) | Q(units__id__in=scope.unit_ids)
+        return self.filter(id__in=self.model.objects.filter(q).values("id"))
+
+
+class Campaign(models.Model):
+    """A special enforcement operation (专项整治): a lead unit and participating units work a set
+    of areas (and problem classes) between two dates towards stated targets."""
+
+    code = models.CharField(_("number"), max_length=20, unique=True)
+    title = models.CharField(_("title"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    lead_unit = models.ForeignKey("orgs.Unit", verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_campaigns")
+    units = models.ManyToManyField("orgs.Unit", verbose_name=_("participating units"), blank=True, related_name="campaigns")
+    people = models.ManyToManyField("orgs.Person", verbose_name=_("participating people"), blank=True, related_name="campaigns")
+    regions = models.ManyToManyField("geo.Region", verbose_name=_("areas"), related_name="campaigns")
+    problem_classes = models.ManyToManyField(
+        "catalog.ProblemClass", verbose_name=_("problem classes"), blank=True, related_name="campaigns",
+        help_text=_("empty = every class"),
+    )
+    start_date = models.DateField(_("start date"), db_index=True)
+    end_date = models.DateField(_("end date"), db_index=True)
+    state = models.CharField(_("state"), max_length=10, choices=CampaignState.choices, default=CampaignState.PLANNED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    summary = models.JSONField(_("final summary"), default=dict, blank=True)
+    summary_note = models.TextField(_("summary remarks"), blank=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-start_date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class CampaignTarget(models.Model):
+    """A target of a campaign, e.g. 300 cases closed or 120 stalls cleared."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="targets")
+    name = models.CharField(_("target"), max_length=80)
+    metric = models.CharField(_("measured by"), max_length=16, choices=TargetMetric.choices)
+    target_value = models.PositiveIntegerField(_("target value"))
+    reported_value = models.PositiveIntegerField(_("reported value"), default=0)
+
+    class Meta:
+        verbose_name = _("campaign target")
+        verbose_name_plural = _("campaign targets")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignTaskQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(campaign__in=Campaign.objects.visible_to(user))
+
+
+class CampaignTask(models.Model):
+    """One unit's part of a campaign, with its deadline and the unit's report."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tasks")
+    unit = models.ForeignKey("orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="campaign_tasks")
+    title = models.CharField(_("task"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    due_date = models.DateField(_("deadline"))
+    state = models.CharField(_("state"), max_length=10, choices=TaskState.choices, default=TaskState.OPEN)
+    quantity = models.PositiveIntegerField(_("quantity reported"), default=0, help_text=_("e.g. stalls cleared"))
+    report = models.TextField(_("report"), blank=True)
+    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    reported_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+
+    objects = CampaignTaskQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("campaign task")
+        verbose_name_plural = _("campaign tasks")
+        ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["unit", "state"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CampaignCase(models.Model):
+    """A case counted in a campaign: linked automatically (area, class and dates) or by hand."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="case_links")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="campaign_links")
+    source = models.CharField(_("linked"), max_length=8, choices=LinkSource.choices)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("campaign case")
+        verbose_name_plural = _("campaign cases")
+        constraints = [models.UniqueConstraint(fields=["campaign", "case"], name="joint_campaign_case_once")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} · {self.case_id}"
+
+
+class MeetingQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        q = Q(pk__in=[])
+        if scope.subtree_region_ids:
+            q |= Q(region_id__in=scope.subtree_region_ids)
+        if scope.ancestor_codes:
+            q |= Q(region__code__in=scope.ancestor_codes)
+        if scope.unit_ids:
+            q |= Q(host_unit_id__in=scope.unit_ids) | Q(units__id__in=scope.unit_ids)
+        if scope.person_id:
+            q |= Q(attendees__id=scope.person_id)
+        return self.filter(id__in=self.model.objects.filter(q).values("id"))
+
+
+class Meeting(models.Model):
+    """A consultation meeting or a regular joint meeting (联席会议): when, who, minutes."""
+
+    kind = models.CharField(_("kind"), max_length=14, choices=MeetingKind.choices)
+    title = models.CharField(_("title"), max_length=120)
+    scheduled_at = models.DateTimeField(_("scheduled at"), db_index=True)
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    region = models.ForeignKey("geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    host_unit = models.ForeignKey("orgs.Unit", verbose_name=_("host unit"), on_delete=models.PROTECT, related_name="hosted_meetings")
+    units = models.ManyToManyField("orgs.Unit", verbose_name=_("attending units"), blank=True, related_name="meetings")
+    attendees = models.ManyToManyField("orgs.Person", verbose_name=_("attendees"), blank=True, related_name="meetings")
+    state = models.CharField(_("state"), max_length=10, choices=MeetingState.choices, default=MeetingState.SCHEDULED)
+    minutes = models.TextField(_("minutes"), blank=True)
+    held_at = models.DateTimeField(_("held at"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["-scheduled_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ConsultationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Consultations on cases the user can see, or involving one of the user's units."""
+        from urbangrid.cases.models import Case
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        q = Q(case__in=Case.objects.visible_to(user))
+        if scope.unit_ids:
+            q |= Q(id__in=ConsultationUnit.objects.filter(unit_id__in=scope.unit_ids).values("consultation_id"))
+        return self.filter(q)
+
+    def open(self):
+        return self.filter(state__in=[ConsultationState.OPEN, ConsultationState.SCHEDULED, ConsultationState.DECIDED])
+
+
+class Consultation(models.Model):
+    """A consultation (会商) on a case whose responsibility is disputed: the units involved state
+    their view; a meeting or a written procedure decides the lead and assisting units and the
+    deadline; the decision is applied to the case through the case loop's dispatch action."""
+
+    case = models.ForeignKey("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="consultations")
+    trigger = models.CharField(_("trigger"), max_length=10, choices=ConsultationTrigger.choices)
+    reason = models.TextField(_("why it is disputed"))
+    mode = models.CharField(_("procedure"), max_length=8, choices=ConsultationMode.choices, default=ConsultationMode.WRITTEN)
+    state = models.CharField(_("state"), max_length=10, choices=ConsultationState.choices, default=ConsultationState.OPEN)
+    views_due_at = models.DateTimeField(_("views due by"), null=True, blank=True)
+    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), null=True, blank=True, on_delete=models.SET_NULL, related_name="consultations")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    # The decision.
+    lead_unit = models.ForeignKey("orgs.Unit", verbose_name=_("decided lead unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assist_units = models.ManyToManyField("orgs.Unit", verbose_name=_("decided assisting units"), blank=True, related_name="+")
+    deadline = models.DateTimeField(_("handling deadline"), null=True, blank=True)
+    decision = models.TextField(_("decision"), blank=True)
+    update_matrix = models.BooleanField(_("update the responsibility matrix"), default=False)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    matrix_result = models.CharField(_("responsibility matrix"), max_length=200, blank=True)
+
+    objects = ConsultationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("consultation")
+        verbose_name_plural = _("consultations")
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["state", "opened_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(state__in=["open", "scheduled", "decided"]), name="joint_one_open_consultation_per_case"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_state_display()}"
+
+
+class ConsultationUnit(models.Model):
+    """A unit involved in a consultation and the view it stated."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="parties")
+    unit = models.ForeignKey("orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+")
+    stance = models.CharField(_("view"), max_length=8, choices=Stance.choices, blank=True)
+    statement = models.TextField(_("statement"), blank=True)
+    stated_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stated_at = models.DateTimeField(_("stated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unit in a consultation")
+        verbose_name_plural = _("units in consultations")
+        constraints = [models.UniqueConstraint(fields=["consultation", "unit"], name="joint_consultation_unit_once")]
+
+    def __str__(self) -> str:
+        return f"{self.consultation_id} · {self.unit}"
+
+
+class AgendaItem(models.Model):
+    """An item on a meeting's agenda, usually an overdue or disputed case, with the decision taken."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    reason = models.CharField(_("reason"), max_length=14, choices=AgendaReason.choices)
+    title = models.CharField(_("item"), max_length=200)
+    case = models.ForeignKey("cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items")
+    consultation = models.ForeignKey(Consultation, null=True, blank=True, on_delete=models.SET_NULL, related_name="agenda_items")
+    decision = models.TextField(_("decision"), blank=True)
+
+    class Meta:
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
+        ordering = ["meeting", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class FollowUpQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        return self.filter(Q(meeting__in=Meeting.objects.visible_to(user)) | Q(unit_id__in=scope.unit_ids))
+
+    def overdue(self, today):
+        return self.exclude(state=FollowUpState.DONE).filter(due_date__lt=today)
+
+
+class FollowUp(models.Model):
+    """A follow-up task decided at a meeting: a unit must act by a date and reply; the host closes it."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="follow_ups")
+    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups")
+    title = models.CharField(_("task"), max_length=200)
+    unit = models.ForeignKey("orgs.Unit", verbose_name=_("responsible unit"), on_delete=models.PROTECT, related_name="meeting_follow_ups")
+    due_date = models.DateField(_("deadline"), db_index=True)
+    state = models.CharField(_("state"), max_length=8, choices=FollowUpState.choices, default=FollowUpState.OPEN)
+    reply = models.TextField(_("reply"), blank=True)
+    replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
+    replied_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    closed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    objects = FollowUpQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("follow-up task")
+        verbose_name_plural = _("follow-up tasks")
+        ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["unit", "state"])]
+
+    def __str__(self) -> str:
+        return self.title
