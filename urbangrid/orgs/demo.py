@@ -183,7 +183,7 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
     secondments: list[tuple[str, str, str]] = []  # (username, to unit code, reason)
     for i, s in enumerate(streets, start=1):
         su = street_units[s.pk]
-        person(f"street{i}_leader", su, [(Role.STREET_LEADER, s)], f"{s.name}（镇办）领导", "主任")
+        person(f"street{i}_leader", su, [(Role.STREET_LEADER, s)], f"{s.name}领导", "主任")
         person(f"street{i}_handler", su, [(Role.UNIT_HANDLER, s)], f"{s.name}处置人员")
         person(f"street{i}_chief", su, [(Role.UNIT_LEADER, s)], f"{s.name}网格办负责人", "网格办主任")
         worker_no = officer_no = 0

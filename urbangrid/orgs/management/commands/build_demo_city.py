@@ -8,6 +8,7 @@ assignments, secondments and the responsibility matrix; optionally N days of cas
 
 from __future__ import annotations
 
+import re
 import time
 
 from django.core.management.base import BaseCommand, CommandError
@@ -72,13 +73,16 @@ class Command(BaseCommand):
         self.stdout.write(f"演示账号 / demo accounts (password for all: {DEMO_PASSWORD})")
         shown = 0
         for username, role, description in result.accounts:
-            # Long rosters: show every kind of account, and only the first few numbered ones.
-            numbered = any(ch.isdigit() for ch in username.split("_")[-1]) and username.startswith("s")
-            if numbered and not username.endswith(("worker1", "officer1", "c1_handler", "c1_leader")):
+            # Long rosters: every kind of account, but numbered field staff only for street 1.
+            m = re.match(r"^s(\d+)(?:c(\d+))?_", username)
+            if m and (m.group(1) != "1" or (m.group(2) not in (None, "1")) or re.search(r"[2-9]\d*$|1\d+$", username)):
                 continue
             self.stdout.write(f"  {username:<24} {role:<20} {description}")
             shown += 1
-        self.stdout.write(f"  … {len(result.accounts) - shown} more (s<i>_worker<n>, s<i>_officer<n>, s<i>c<j>_handler …)")
+        self.stdout.write(
+            f"  … and {len(result.accounts) - shown} more of the same pattern: street<i>_leader, s<i>_worker<n>, "
+            "s<i>_officer<n>, s<i>c<j>_handler, s<i>c<j>_leader, s<i>_bureau_officer, s<i>_nr_officer"
+        )
 
 
 @transaction.atomic
