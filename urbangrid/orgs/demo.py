@@ -199,12 +199,15 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
                 person(username, su, [(Role.GRID_WORKER, c)], f"{c.name}网格监管员", "城市综合监管员")
                 for code in codes[k : k + supervisors_per_grid_group]:
                     assignments.append((code, username, GridDuty.SUPERVISOR))
-            # Enforcement officer (执法人员) of the brigade: covers the whole community.
-            officer_no += 1
-            username = f"s{i}_officer{officer_no}"
-            person(username, brigade, [(Role.ENFORCEMENT_OFFICER, s)], f"{c.name}网格执法人员", "执法队员")
-            for code in codes:
-                assignments.append((code, username, GridDuty.ENFORCEMENT))
+            # Enforcement officers (执法人员) of the brigade: one covers several grids (the whole
+            # community in the small city, about twenty grids in the full-size one).
+            per_officer = max(len(codes), 1) if scale == "small" else 20
+            for k in range(0, max(len(codes), 1), per_officer):
+                officer_no += 1
+                username = f"s{i}_officer{officer_no}"
+                person(username, brigade, [(Role.ENFORCEMENT_OFFICER, s)], f"{c.name}网格执法人员", "执法队员")
+                for code in codes[k : k + per_officer]:
+                    assignments.append((code, username, GridDuty.ENFORCEMENT))
         # 派驻: one bureau officer and one natural-resources officer per office/town.
         for src, label in (("bureau", "城管执法局派驻"), ("dept_nr", "自然资源局派驻")):
             username = f"s{i}_{'bureau' if src == 'bureau' else 'nr'}_officer"

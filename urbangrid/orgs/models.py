@@ -17,6 +17,8 @@ class UnitQuerySet(models.QuerySet):
         scope = scope_for(user)
         if scope.all_city:
             return self
+        if not scope.is_authenticated:
+            return self.none()
         # Everyone sees city-level units (they dispatch to them) and units of their own areas.
         return self.filter(
             Q(region__isnull=True) | Q(id__in=scope.unit_ids) | scope.area_q(region="region_id")
@@ -66,8 +68,15 @@ class PersonQuerySet(models.QuerySet):
         scope = scope_for(user)
         if scope.all_city:
             return self
+        if not scope.is_authenticated:
+            return self.none()
+        # People of my units, people holding a role in my areas, staff of units serving my areas,
+        # and myself. Subqueries (not joins) so no DISTINCT is needed.
         in_area = RoleAssignment.objects.filter(scope.area_q(region="region_id")).values("person_id")
-        return self.filter(Q(unit_id__in=scope.unit_ids) | Q(id__in=in_area) | Q(user=user)).distinct()
+        q = Q(unit_id__in=scope.unit_ids) | Q(id__in=in_area) | Q(user_id=scope.user_id)
+        if scope.subtree_region_ids:
+            q |= Q(unit__region_id__in=scope.subtree_region_ids)
+        return self.filter(q)
 
 
 class Person(models.Model):
