@@ -425,7 +425,7 @@ def do_publish(actor, version: SchemeVersion, kind: str, period: Period, *, note
         AssessmentResult(
             assessment=a, subject_key=r.subject.key, subject_name=r.subject.name[:120], region_id=r.subject.region_id,
             unit_id=r.subject.unit_id if kind == "unit" else None,
-            values={code: m.as_dict() for code, m in r.measures.items()} | {"_scores": r.scores},
+            values={code: m.as_dict() for code, m in r.measures.items()} | {"_scores": {c: None if s is None else round(s, 2) for c, s in r.scores.items()}},
             base_score=dec(r.base), adjustment=dec(r.adjustment) or 0, adjustments=r.adjustments,
             total=dec(r.total), grade=r.grade, rank=r.rank,
         )

@@ -1,5 +1,273 @@
-"""JSON API of the evaluation app, mounted under /api/v1/evaluation/."""
+"""JSON API of the evaluation app, mounted under /api/v1/evaluation/. The numbers are the
+same as the pages' and the ``evaluate`` command's (one engine)."""
 
-from ninja import Router
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from ninja import Router, Schema
+
+from urbangrid.lib.errors import InvalidInput, NotFound
+
+from . import actions, indicators
+from .choices import SubjectKind
+from .models import Assessment, Report, SpotCheckItem, SupervisionOrder
+from .periods import Period
+from .scoring import evaluate, resolve_version
 
 router = Router(tags=["evaluation"])
+
+
+class IndicatorOut(Schema):
+    code: str
+    name: str
+    kinds: list[str]
+    direction: str
+    rate: bool
+    description: str
+
+
+@router.get("/indicators", response=list[IndicatorOut])
+def list_indicators(request):
+    """The indicator registry: every indicator defined once, with the subject kinds it applies to."""
+    return [
+        IndicatorOut(code=i.code, name=str(i.name), kinds=sorted(i.kinds), direction=i.direction, rate=i.is_rate,
+                     description=str(i.description))
+        for i in indicators.REGISTRY.values()
+    ]
+
+
+def _kind(kind: str) -> str:
+    if kind not in SubjectKind.values:
+        raise InvalidInput(f"unknown subject kind {kind}", field="kind")
+    return kind
+
+
+@router.get("/results")
+def results(request, period: str, kind: str = "unit", scheme: str = ""):
+    """Indicator values, scores, grades, ranks and rank change for every visible subject of a kind."""
+    p = Period.parse(period)
+    version = resolve_version(scheme or None)
+    ev = evaluate(_kind(kind), p, version).visible(request.auth)
+    return {
+        "period": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "kind": kind,
+        "scheme": version.scheme.code, "version": version.number, "weights": ev.weights,
+        "rows": [r.as_dict() for r in ev.rows],
+    }
+
+
+@router.get("/drill")
+def drill(request, indicator: str, kind: str, key: str, period: str, part: str = "denominator", limit: int = 500):
+    """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    from .queries import subjects
+
+    p = Period.parse(period)
+    s = subjects(_kind(kind), [key]).get(key)
+    if s is None or not s.visible(scope_for(request.auth)):
+        raise NotFound("subject not found")
+    qs = indicators.drill_cases(indicator, kind, key, p, part, user=request.auth).order_by("reported_at")
+    return {
+        "count": qs.count(),
+        "cases": [
+            {"number": c.number, "state": c.state, "reported_at": c.reported_at, "handle_due_at": c.handle_due_at,
+             "handled_at": c.handled_at, "closed_at": c.closed_at}
+            for c in qs[: max(1, min(limit, 5000))]
+        ],
+    }
+
+
+class OrderIn(Schema):
+    unit: int | None = None
+    case: str | None = None
+    title: str
+    body: str
+    deadline: datetime
+    indicator: str = ""
+    indicator_value: float | None = None
+    threshold: float | None = None
+    period: str = ""
+
+
+class OrderOut(Schema):
+    id: int
+    number: str
+    kind: str
+    state: str
+    unit: int
+    case: str | None
+    title: str
+    deadline: datetime
+    reply: str
+    replied_at: datetime | None
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_unit(o):
+        return o.unit_id
+
+    @staticmethod
+    def resolve_case(o):
+        return o.case.number if o.case_id else None
+
+
+@router.get("/orders", response=list[OrderOut])
+def list_orders(request, state: str = ""):
+    qs = SupervisionOrder.objects.visible_to(request.auth).select_related("case")
+    if state:
+        qs = qs.filter(state=state)
+    return list(qs[:500])
+
+
+@router.post("/orders", response={201: OrderOut})
+def issue_order(request, data: OrderIn):
+    from urbangrid.cases.models import Case
+    from urbangrid.orgs.models import Unit
+
+    case = None
+    if data.case:
+        case = Case.objects.visible_to(request.auth).filter(number=data.case).first()
+        if case is None:
+            raise NotFound("case not found")
+    unit = Unit.objects.filter(pk=data.unit).first() if data.unit else None
+    if data.unit and unit is None:
+        raise NotFound("unit not found")
+    deadline = data.deadline if timezone.is_aware(data.deadline) else timezone.make_aware(data.deadline)
+    o = actions.do_issue_order(
+        request.auth, unit=unit, case=case, title=data.title, body=data.body, deadline=deadline,
+        indicator=data.indicator, indicator_value=data.indicator_value, threshold=data.threshold,
+        period_label=data.period,
+    )
+    return 201, o
+
+
+class ReplyIn(Schema):
+    reply: str
+
+
+class CloseIn(Schema):
+    satisfactory: bool
+    note: str = ""
+
+
+@router.post("/orders/{order_id}/reply", response=OrderOut)
+def reply_order(request, order_id: int, data: ReplyIn):
+    return actions.do_reply_order(request.auth, order_id, reply=data.reply)
+
+
+@router.post("/orders/{order_id}/close", response=OrderOut)
+def close_order(request, order_id: int, data: CloseIn):
+    return actions.do_close_order(request.auth, order_id, satisfactory=data.satisfactory, note=data.note)
+
+
+@router.get("/proposals")
+def proposals(request, period: str, indicator: str = "on_time_handling_rate", threshold: float = 0.8,
+              min_due: int = 5):
+    """Units whose indicator fell below the threshold: candidates for a supervision order."""
+    from .queries import propose_orders
+
+    return [
+        {"unit": int(s.key), "name": s.name, "num": m.num, "den": m.den, "value": m.value}
+        for s, m in propose_orders(Period.parse(period), indicator=indicator, threshold=threshold, min_due=min_due,
+                                   user=request.auth)
+    ]
+
+
+class SpotIn(Schema):
+    region: str  # region code
+    period: str
+    sample_size: int
+    inspector: int
+    seed: int | None = None
+
+
+@router.post("/spot-checks", response={201: dict})
+def start_spot_check(request, data: SpotIn):
+    from urbangrid.geo.models import Region
+    from urbangrid.orgs.models import Person
+
+    region = Region.objects.visible_to(request.auth).filter(code=data.region).first()
+    inspector = Person.objects.filter(pk=data.inspector).first()
+    if region is None or inspector is None:
+        raise NotFound("region or inspector not found")
+    c = actions.do_start_spot_check(request.auth, region=region, period=Period.parse(data.period),
+                                    sample_size=data.sample_size, inspector=inspector, seed=data.seed)
+    return 201, {"id": c.id, "number": c.number, "population": c.population, "seed": c.seed,
+                 "items": [{"id": i.id, "case": i.case.number} for i in c.items.select_related("case")]}
+
+
+class SpotResultIn(Schema):
+    passed: bool
+    note: str = ""
+
+
+@router.post("/spot-items/{item_id}/result")
+def spot_result(request, item_id: int, data: SpotResultIn):
+    item = SpotCheckItem.objects.filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("item not found")
+    item = actions.do_record_spot_result(request.auth, item, passed=data.passed, note=data.note)
+    return {"id": item.id, "result": item.result}
+
+
+class PublishIn(Schema):
+    period: str
+    kind: str
+    scheme: str = ""
+    note: str = ""
+
+
+@router.post("/assessments", response={201: dict})
+def publish(request, data: PublishIn):
+    a = actions.do_publish(request.auth, resolve_version(data.scheme or None), _kind(data.kind),
+                           Period.parse(data.period), note=data.note)
+    return 201, {"id": a.id, "period": a.period_label, "kind": a.subject_kind, "rows": a.results.count()}
+
+
+@router.get("/assessments/{assessment_id}")
+def get_assessment(request, assessment_id: int):
+    a = Assessment.objects.visible_to(request.auth).filter(pk=assessment_id).first()
+    if a is None:
+        raise NotFound("assessment not found")
+    return {
+        "id": a.id, "period": a.period_label, "kind": a.subject_kind, "scheme": a.version.scheme.code,
+        "version": a.version.number, "published_at": a.published_at,
+        "rows": [
+            {"key": r.subject_key, "name": r.subject_name, "total": r.total and float(r.total), "grade": r.grade,
+             "rank": r.rank, "values": r.values}
+            for r in a.results.visible_to(request.auth).order_by("rank")
+        ],
+    }
+
+
+class ReportIn(Schema):
+    region: str
+    period: str
+    scheme: str = ""
+
+
+def _report_out(r):
+    return {"id": r.id, "state": r.state, "progress": r.progress, "message": r.message,
+            "xlsx": bool(r.xlsx), "pdf": bool(r.pdf)}
+
+
+@router.post("/reports", response={202: dict})
+def request_report(request, data: ReportIn):
+    from urbangrid.geo.models import Region
+
+    region = Region.objects.visible_to(request.auth).filter(code=data.region).first()
+    if region is None:
+        raise NotFound("region not found")
+    r = actions.do_request_report(request.auth, region=region, period=Period.parse(data.period),
+                                  version=resolve_version(data.scheme or None))
+    return 202, _report_out(r)
+
+
+@router.get("/reports/{report_id}")
+def report_status(request, report_id: int):
+    r = Report.objects.visible_to(request.auth).filter(pk=report_id).first()
+    if r is None:
+        raise NotFound("report not found")
+    return _report_out(r)

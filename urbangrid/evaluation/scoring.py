@@ -4,7 +4,8 @@ score of an indicator: a rate r (0..1) scores 100·r if higher is better, 100·(
 better; a volume count scores from the version's volume table (the highest band reached) or,
 without a table, 100 · count / the best peer's count. The weighted score is
 Σ wᵢ·sᵢ / Σ wᵢ over the indicators that HAVE a value (a zero denominator drops the indicator and
-its weight, so weights that do not add up to 100 still give a 0–100 score). Deductions and
+its weight, so weights that do not add up to 100 still give a 0–100 score); a subject none of
+whose weighted rates has a value is not scored at all (no grade, no rank), never scored 0. Deductions and
 bonuses are then added (each rule capped), and the total is clamped to 0–100.
 Grades: A ≥ 90, B ≥ 75, C ≥ 60, D ≥ 40, E below.
 """
@@ -73,7 +74,7 @@ class Row:
             "subject": {"kind": self.subject.kind, "key": self.subject.key, "name": self.subject.name,
                         "parent": self.subject.parent},
             "indicators": {code: m.as_dict() for code, m in self.measures.items()},
-            "scores": self.scores,
+            "scores": {code: _r(s) for code, s in self.scores.items()},
             "base": _r(self.base),
             "adjustments": self.adjustments,
             "adjustment": _r(self.adjustment),
@@ -208,12 +209,16 @@ def evaluate(
 
     best = {code: max((r.value(code) or 0 for r in rows), default=0) for code in weights}
     adj_counts = adjustment_counts(kind, c, rules.keys()) if rules else {}
+    has_rates = any(REGISTRY[c].is_rate for c in weights)
     for r in rows:
         for code in weights:
-            r.scores[code] = _r(_indicator_score(REGISTRY[code], r.value(code), bands.get(code), best[code]))
+            r.scores[code] = _indicator_score(REGISTRY[code], r.value(code), bands.get(code), best[code])
         scored = [(weights[code], s) for code, s in r.scores.items() if s is not None and weights[code] > 0]
         wsum = sum(w for w, _ in scored)
         r.base = sum(w * s for w, s in scored) / wsum if wsum else None
+        # A subject with nothing due on any weighted rate is not scored on volume alone.
+        if has_rates and all(r.scores[c] is None for c in weights if REGISTRY[c].is_rate):
+            r.base = None
         total_adj = Decimal(0)
         for ak, rule in rules.items():
             n = adj_counts.get(ak, {}).get(r.subject.key, 0)

@@ -47,6 +47,9 @@ def build_world() -> World:
     from urbangrid.geo.models import Region
     from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
+    from urbangrid.evaluation.defaults import seed
+
+    seed()  # idempotent: transactional (browser) tests flush the migration's rows
     w = World()
     User = get_user_model()
     w.district = Region.objects.create(code="619901", name="示范区", kind="district")
