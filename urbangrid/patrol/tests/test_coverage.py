@@ -54,6 +54,11 @@ def line(x0, x1, y, step=14.0):
     return xs, np.full_like(xs, y)
 
 
+def cov(geo):
+    """Coverage of yesterday over this module's grids (the shared demo city is in the DB too)."""
+    return patrol_coverage(*day_bounds(day()), [g.pk for g in geo.grids])
+
+
 def rows_by_code(rows):
     return {r["code"]: r for r in rows}
 
@@ -61,7 +66,7 @@ def rows_by_code(rows):
 def test_straight_track_through_a_100m_grid_covers_40_percent(geo, people):
     xs, ys = line(-60, 160, 50)
     walk(people.worker, xs, ys, at(10))
-    rows = rows_by_code(patrol_coverage(*day_bounds(day())))
+    rows = rows_by_code(cov(geo))
     g0, g1, g2 = (rows[g.code] for g in geo.grids[:3])
     # 20 m each side of a line crossing the whole 100 m square: 40 × 100 m² of 10,000 m².
     assert g0["share"] == pytest.approx(0.4, abs=1e-4)
@@ -78,7 +83,7 @@ def test_overlapping_passes_count_once_and_crossing_tracks_add_up(geo, people):
     walk(people.worker2, xs, ys, at(11))
     ys2, xs2 = line(-60, 160, 50)  # a vertical pass x = 50 through grid 0
     walk(people.worker, xs2, ys2, at(15))
-    g0 = rows_by_code(patrol_coverage(*day_bounds(day())))[geo.grids[0].code]
+    g0 = rows_by_code(cov(geo))[geo.grids[0].code]
     # Two strips of 40 × 100 crossing: 4000 + 4000 − 40 × 40.
     assert g0["covered_m2"] == pytest.approx(6400, abs=1)
     assert g0["patrols"] == 3
@@ -87,7 +92,7 @@ def test_overlapping_passes_count_once_and_crossing_tracks_add_up(geo, people):
 def test_gps_gap_is_not_drawn_across_the_grid(geo, people):
     # Two points 300 m apart (> MAX_JOIN_M): the straight line between them is not a patrol.
     walk(people.worker, np.array([-50.0, -40.0, 250.0, 260.0]), np.full(4, 50.0), at(10))
-    rows = rows_by_code(patrol_coverage(*day_bounds(day())))
+    rows = rows_by_code(cov(geo))
     assert rows[geo.grids[0].code]["covered_m2"] == 0
     assert rows[geo.grids[1].code]["covered_m2"] == 0
     # the points at 250/260 lie in grid 2 and cover part of it
@@ -117,12 +122,12 @@ def test_plan_met_and_not_met(geo, people):
     xs, ys = line(10, 90, 50)
     walk(people.worker, xs, ys, at(9))  # the grid's supervisor
     walk(people.worker2, xs, ys, at(10))  # not a supervisor of grid 0: does not count for the plan
-    rows = rows_by_code(patrol_coverage(*day_bounds(day())))
+    rows = rows_by_code(cov(geo))
     g0 = rows[geo.grids[0].code]
     assert g0["patrols"] == 2 and g0["plan_ids"] == [plan.pk]
     assert g0["plan_met"] is False and g0["reason"] == "plan_not_met"
     walk(people.worker, xs, ys, at(16))
-    rows = rows_by_code(patrol_coverage(*day_bounds(day())))
+    rows = rows_by_code(cov(geo))
     assert rows[geo.grids[0].code]["plan_met"] is True
     assert rows[geo.grids[0].code]["flagged"] is False
     # Grid 1 of the same community saw nobody; grid 4 (community A2) has no plan.
@@ -144,11 +149,11 @@ def test_night_window_and_named_patroller(geo, people):
     xs, ys = line(10, 90, 50)
     walk(people.worker2, xs, ys, at(14))
     code = geo.grids[0].code
-    assert rows_by_code(patrol_coverage(*day_bounds(day())))[code]["plan_met"] is False
+    assert rows_by_code(cov(geo))[code]["plan_met"] is False
     walk(people.worker, xs, ys, at(21))  # right time, wrong person
-    assert rows_by_code(patrol_coverage(*day_bounds(day())))[code]["plan_met"] is False
+    assert rows_by_code(cov(geo))[code]["plan_met"] is False
     walk(people.worker2, xs, ys, at(21, 30))
-    assert rows_by_code(patrol_coverage(*day_bounds(day())))[code]["plan_met"] is True
+    assert rows_by_code(cov(geo))[code]["plan_met"] is True
 
 
 def test_checkpoint_by_track_and_explicit_radius_rules(geo, people):
@@ -163,14 +168,14 @@ def test_checkpoint_by_track_and_explicit_radius_rules(geo, people):
     xs, ys = line(10, 90, 90)
     walk(people.worker, xs, ys, at(9))
     assert not CheckIn.objects.exists()
-    assert rows_by_code(patrol_coverage(*day_bounds(day())))[geo.grids[0].code]["plan_met"] is False
+    assert rows_by_code(cov(geo))[geo.grids[0].code]["plan_met"] is False
     # A track 20 m away checks in automatically.
     xs, ys = line(10, 90, 70)
     t = walk(people.worker, xs, ys, at(10))
     ci = CheckIn.objects.get(track=t)
     # first point inside the radius: x = 38 on y = 70, i.e. √(12² + 20²) m from the point
     assert ci.valid and ci.method == "track" and ci.distance_m == pytest.approx(math.hypot(12, 20), abs=0.5)
-    row = rows_by_code(patrol_coverage(*day_bounds(day())))[geo.grids[0].code]
+    row = rows_by_code(cov(geo))[geo.grids[0].code]
     assert row["plan_met"] is True and row["checkpoints_done"] == 1
 
     # Explicit check-ins: 25 m valid, 35 m invalid (kept for audit), retry returns the first.
