@@ -29,6 +29,9 @@ from .io import Feature
 from .models import GeoRevision, Region, UnitGrid
 
 COMMUNITY_KINDS = (RegionKind.COMMUNITY, RegionKind.VILLAGE)
+# Re-imported boundaries within 1e-9 degrees (~0.1 mm) of the stored ones count as unchanged:
+# a CRS round trip moves vertices by ~1e-13 degrees and must not create a new grid version.
+SAME_TOLERANCE_DEG = 1e-9
 
 
 def require_geo_admin(actor) -> None:
@@ -423,7 +426,7 @@ def do_import_regions(
             and region.name == name
             and region.kind == kinds[code]
             and region.geometry is not None
-            and region.geometry.equals_exact(f.geometry, 0)
+            and region.geometry.equals_exact(f.geometry, SAME_TOLERANCE_DEG)
         ):
             result.unchanged += 1
             continue
@@ -548,7 +551,11 @@ def do_import_grids(
     rows, to_close = [], []
     for f, community in checked:
         old = current.get(f.code)
-        if old is not None and old.geometry is not None and old.geometry.equals_exact(f.geometry, 0):
+        if (
+            old is not None
+            and old.geometry is not None
+            and old.geometry.equals_exact(f.geometry, SAME_TOLERANCE_DEG)
+        ):
             result.unchanged += 1
             continue
         if old is not None:
@@ -584,3 +591,26 @@ def do_import_grids(
         crs=str(crs),
     )
     return result
+
+
+@transaction.atomic
+def do_rename_region(actor, region: Region, name: str) -> Region:
+    """Change a region's display name (boundaries change only through the import)."""
+    require_geo_admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput(_("The name must not be empty."), field="name")
+    old = Region.objects.filter(pk=region.pk).values_list("name", flat=True).first()
+    Region.objects.filter(pk=region.pk).update(name=name[:100])
+    record(_actor_user(actor), "geo.rename_region", region, summary=f"{old} -> {name}")
+    region.name = name[:100]
+    return region
+
+
+@transaction.atomic
+def do_rename_grid(actor, grid: UnitGrid, *, name: str, note: str = "") -> UnitGrid:
+    """Change a grid version's name and note (no new version: the boundary is unchanged)."""
+    require_geo_admin(actor)
+    UnitGrid.objects.filter(pk=grid.pk).update(name=(name or "")[:100], note=(note or "")[:200])
+    record(_actor_user(actor), "geo.rename_grid", grid, summary=f"{grid.code} v{grid.version}: {name}")
+    return grid
