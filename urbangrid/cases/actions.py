@@ -1,1 +1,928 @@
-"""Writes of the cases app: every one is a do_* action under one transaction with an audit record."""
+"""Writes of the cases app: every one is a do_* action under one transaction with an audit record.
+
+Each action: (1) the case must be visible to the actor (else 404), (2) (state, action) must be in
+workflow.TRANSITIONS (else 409), (3) the actor must hold one of its roles (else 403) and, for a
+unit's work, their unit must hold the task, (4) data preconditions (queries.action_preconditions,
+409), (5) the change is a conditional UPDATE on (id, state, version) — the loser of a race gets
+Conflict and its transaction rolls back, (6) an immutable CaseEvent, (7) notifications are written
+in the transaction and delivered after commit.
+
+Every action takes ``now`` (default: the current time) so the demo history can run through the
+same code with simulated time, and ``expected_version`` for clients that show a version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from urbangrid.orgs.choices import Role
+
+from . import attachments, deadlines, notify, queries, workflow
+from .choices import (
+    ApplicationKind,
+    ApplicationState,
+    AttachmentStage,
+    CaseState,
+    DeadlineStep,
+    Response,
+    TaskRole,
+    TaskState,
+    Tier,
+)
+from .models import Application, Case, CaseEvent, CaseNumberSequence, CaseTask
+
+PHOTO_REQUIRED_DEFAULT = True
+
+
+def photos_required() -> bool:
+    from django.conf import settings
+
+    return bool(settings.URBANGRID.get("PHOTOS_REQUIRED", PHOTO_REQUIRED_DEFAULT))
+
+
+@dataclass
+class Ctx:
+    actor: object
+    person_id: int | None
+    role: str
+    now: datetime
+    action: str
+
+
+# --- the common gate -----------------------------------------------------------------------------
+def _gate(actor, case: Case, action: str, *, now=None, expected_version=None, check_pre=True) -> Ctx:
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    now = now or timezone.now()
+    if actor is not None and not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
+        raise NotFound(_("No such case."))
+    if expected_version is not None and int(expected_version) != case.version:
+        raise Conflict(_("The case was changed by someone else; reload it and try again."))
+    tr = workflow.transition(case.state, action)
+    if tr is None:
+        raise Conflict(
+            _("“%(action)s” is not possible while the case is “%(state)s”.")
+            % {"action": workflow.ACTION_LABELS.get(action, action), "state": CaseState(case.state).label}
+        )
+    role = workflow.acting_role(actor, case, action)
+    if role is None:
+        raise PermissionDenied(_("Your role does not allow this action."))
+    if check_pre:
+        why = queries.action_preconditions(case, actor, action)
+        if why:
+            exc = PermissionDenied if why in _unit_refusals() else Conflict
+            raise exc(why)
+    person_id = scope_for(actor).person_id if actor is not None else None
+    return Ctx(actor, person_id, role, now, action)
+
+
+def _unit_refusals() -> set[str]:
+    return {
+        _("Only the lead unit of this case may do this."),
+        _("Your unit has no open assisting task on this case."),
+    }
+
+
+def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
+    """Conditional update on (id, state, version): exactly one of two racing actions wins."""
+    new_state = to_state or case.state
+    cols["updated_at"] = ctx.now
+    n = Case.objects.filter(pk=case.pk, state=case.state, version=case.version).update(
+        state=new_state, version=F("version") + 1, **cols
+    )
+    if n != 1:
+        raise Conflict(_("The case was changed by someone else; reload it and try again."))
+    for k, v in cols.items():
+        setattr(case, k, v)
+    case.state = new_state
+    case.version += 1
+    case.__dict__.pop("_active_tasks", None)
+
+
+def _event(case: Case, ctx: Ctx, from_state: str, *, reason: str = "", unit_id=None, **payload) -> CaseEvent:
+    return CaseEvent.objects.create(
+        case=case,
+        at=ctx.now,
+        actor=ctx.actor if getattr(ctx.actor, "pk", None) else None,
+        actor_person_id=ctx.person_id,
+        role=ctx.role,
+        action=ctx.action,
+        from_state=from_state,
+        to_state=case.state,
+        unit_id=unit_id,
+        reason=reason or "",
+        payload=payload,
+    )
+
+
+def _need(value, message, field):
+    if value in (None, "", []):
+        raise InvalidInput(message, field=field)
+    return value
+
+
+def _photos(case, ctx, stage, uploads, *, required: bool):
+    prepared = attachments.prepare_many(uploads)
+    have = case.attachments.filter(stage=stage).exists() if not prepared else True
+    if required and photos_required() and not have:
+        raise InvalidInput(_("A photo is required for this step."), field=f"photos_{stage}")
+    return prepared
+
+
+def _save_photos(case, ctx, stage, prepared) -> list[str]:
+    out = []
+    for p in prepared:
+        att, _c = attachments.store(case, stage, None, user=ctx.actor, prepared=p)
+        out.append(att.sha256)
+    return out
+
+
+# --- case numbers --------------------------------------------------------------------------------
+def next_case_number(now: datetime) -> str:
+    """YYYYMMDD + 6 digits from CaseNumberSequence, advanced under the row's lock (UPDATE)."""
+    day = timezone.localtime(now).date()
+    table = CaseNumberSequence._meta.db_table
+    with connection.cursor() as cur:
+        for _attempt in range(3):
+            cur.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])
+            row = cur.fetchone()
+            if row is not None:
+                return f"{day:%Y%m%d}{row[0]:06d}"
+            try:
+                with transaction.atomic():
+                    CaseNumberSequence.objects.create(day=day, last=1)
+                return f"{day:%Y%m%d}{1:06d}"
+            except IntegrityError:
+                continue  # another transaction created the day's row first; take the next number
+    raise Conflict(_("Could not allocate a case number; please retry."))
+
+
+# --- verification and registration ----------------------------------------------------------------
+@transaction.atomic
+def do_request_verify(actor, case, *, field_worker=None, reason="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "request_verify", now=now, expected_version=expected_version)
+    worker = field_worker or queries.grid_worker_for(case)
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.VERIFYING,
+        verify_requested_at=ctx.now,
+        field_worker_id=getattr(worker, "pk", None),
+        verify_result=None,
+        **deadlines.columns_for(DeadlineStep.VERIFY, ctx.now),
+    )
+    _event(case, ctx, src, reason=reason, field_worker=getattr(worker, "pk", None))
+    if worker is not None:
+        notify.notify(
+            worker,
+            "verify",
+            _("Please verify case %(n)s on site") % {"n": case.number},
+            case.address or case.description[:80],
+            case=case,
+            now=ctx.now,
+        )
+    return case
+
+
+@transaction.atomic
+def do_verify(actor, case, *, confirmed: bool, note="", photos=None, now=None, expected_version=None):
+    ctx = _gate(actor, case, "verify", now=now, expected_version=expected_version)
+    prepared = _photos(case, ctx, AttachmentStage.VERIFY, photos, required=bool(confirmed))
+    src = case.state
+    cols = {"verified_at": ctx.now, "verified_by_id": ctx.person_id, "verify_result": bool(confirmed)}
+    cols.update(deadlines.columns_for(DeadlineStep.REGISTER, ctx.now))
+    _move(case, ctx, CaseState.PENDING_REGISTER, **cols)
+    shas = _save_photos(case, ctx, AttachmentStage.VERIFY, prepared)
+    _event(case, ctx, src, reason=note, confirmed=bool(confirmed), photos=shas)
+    return case
+
+
+@transaction.atomic
+def do_register(actor, case, *, problem_class=None, reason="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "register", now=now, expected_version=expected_version)
+    # The shift leader confirms the class: given now, chosen at intake, or the suggestion.
+    pc = problem_class or case.problem_class or case.suggested_class
+    _need(pc, _("Choose the class of the problem before registering."), "class_code")
+    src = case.state
+    tier = max(Tier.STREET, case.tier or Tier.STREET, _class_tier(pc), key=queries.TIER_ORDER.index)
+    cols = {
+        "problem_class_id": pc.pk,
+        "tier": tier,
+        "registered_at": ctx.now,
+        "registered_by_id": ctx.person_id,
+        **deadlines.columns_for(DeadlineStep.DISPATCH, ctx.now),
+    }
+    if src == CaseState.PENDING_CLOSE:  # an on-the-spot fix refused by the audit
+        cols.update(self_handled=False, handled_at=None, response="")
+    _move(case, ctx, CaseState.PENDING_DISPATCH, **cols)
+    case.problem_class = pc
+    _event(
+        case,
+        ctx,
+        src,
+        reason=reason,
+        class_code=pc.code,
+        acceptance_condition=pc.acceptance_condition,
+        audit_refused=src == CaseState.PENDING_CLOSE,
+    )
+    return case
+
+
+def _class_tier(pc) -> str:
+    t = str(getattr(pc, "tier", "") or Tier.STREET)
+    return Tier.STREET if t == Tier.GRID else t
+
+
+@transaction.atomic
+def do_reject(actor, case, *, reason, now=None, expected_version=None):
+    ctx = _gate(actor, case, "reject", now=now, expected_version=expected_version)
+    _need(reason, _("Give a reason."), "reason")
+    src = case.state
+    _move(case, ctx, CaseState.REJECTED, **deadlines.columns_for(None, None))
+    _event(case, ctx, src, reason=reason)
+    _tell_reporter(
+        case, ctx, _("Your report %(n)s was not registered: %(r)s") % {"n": case.number, "r": reason}
+    )
+    return case
+
+
+# --- dispatch and handling -----------------------------------------------------------------------
+@transaction.atomic
+def do_dispatch(
+    actor, case, *, unit=None, reason="", instruction="", assists=(), now=None, expected_version=None
+):
+    """Send the case to its lead unit (the suggestion unless overridden with a reason) and to any
+    assisting units (joint case: each gets its own task, instruction and deadline)."""
+    ctx = _gate(actor, case, "dispatch", now=now, expected_version=expected_version)
+    suggested = queries.suggest_unit(case)
+    unit = unit or suggested
+    _need(unit, _("No responsible unit was found; choose one."), "unit")
+    if suggested is not None and unit.pk != suggested.pk and not reason:
+        raise InvalidInput(
+            _("Give a reason for dispatching to another unit than the suggested one."), field="reason"
+        )
+    assists = list(assists or [])
+    seen = {unit.pk}
+    for a in assists:
+        au = a["unit"] if isinstance(a, dict) else a[0]
+        if au.pk in seen:
+            raise InvalidInput(_("A unit appears twice in the joint case."), field="assists")
+        seen.add(au.pk)
+    src = case.state
+    handle = deadlines.step_deadline(DeadlineStep.HANDLE, ctx.now, case.problem_class)
+    cols = {
+        "assigned_unit_id": unit.pk,
+        "dispatched_at": ctx.now,
+        "dispatched_by_id": ctx.person_id,
+        "is_joint": bool(assists),
+        "handle_due_at": handle.due_at,
+        "accepted_at": None,
+        "check_passed": None,
+        **deadlines.columns_for(DeadlineStep.ACCEPT, ctx.now),
+    }
+    if queries.unit_rank(unit) > queries.TIER_RANK.get(case.tier, 1):
+        cols["tier"] = queries.TIER_ORDER[min(3, queries.unit_rank(unit))]
+    _move(case, ctx, CaseState.PENDING_HANDLE, **cols)
+    # Earlier tasks (a returned dispatch) stay as history; they are no longer active.
+    CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED]).update(
+        state=TaskState.WITHDRAWN
+    )
+    tasks = [
+        CaseTask(
+            case=case,
+            unit=unit,
+            role=TaskRole.LEAD,
+            instruction=instruction,
+            due_at=handle.due_at,
+            created_at=ctx.now,
+        )
+    ]
+    for a in assists:
+        au, ai, ad = (
+            (a["unit"], a.get("instruction", ""), a.get("due_at"))
+            if isinstance(a, dict)
+            else (list(a) + ["", None])[:3]
+        )
+        tasks.append(
+            CaseTask(
+                case=case,
+                unit=au,
+                role=TaskRole.ASSIST,
+                instruction=ai or "",
+                due_at=ad or handle.due_at,
+                created_at=ctx.now,
+            )
+        )
+    CaseTask.objects.bulk_create(tasks)
+    _event(
+        case,
+        ctx,
+        src,
+        reason=reason,
+        unit_id=unit.pk,
+        suggested_unit=getattr(suggested, "code", None),
+        overridden=bool(suggested and unit.pk != suggested.pk),
+        assists=[t.unit.code for t in tasks[1:]],
+        tier=case.tier,
+        instruction=instruction,
+    )
+    for t in tasks:
+        notify.notify(
+            queries.unit_handlers(t.unit_id),
+            "dispatch",
+            _("New case %(n)s for your unit") % {"n": case.number},
+            t.instruction or case.description[:120],
+            case=case,
+            now=ctx.now,
+        )
+    return case
+
+
+@transaction.atomic
+def do_accept(actor, case, *, note="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "accept", now=now, expected_version=expected_version)
+    lead = queries.lead_task(case)
+    src = case.state
+    d = deadlines.step_deadline(DeadlineStep.HANDLE, case.dispatched_at or ctx.now, case.problem_class)
+    _move(
+        case,
+        ctx,
+        CaseState.HANDLING,
+        accepted_at=ctx.now,
+        deadline_step=DeadlineStep.HANDLE,
+        warn_at=min(d.warn_at, case.handle_due_at or d.due_at),
+        due_at=case.handle_due_at or d.due_at,
+        warned_at=None,
+        overdue_at=None,
+    )
+    CaseTask.objects.filter(pk=lead.pk).update(
+        state=TaskState.ACCEPTED, accepted_at=ctx.now, handler_id=ctx.person_id
+    )
+    CaseTask.objects.filter(case=case, role=TaskRole.ASSIST, state=TaskState.PENDING).update(
+        accepted_at=ctx.now
+    )
+    _event(case, ctx, src, reason=note, unit_id=lead.unit_id)
+    return case
+
+
+@transaction.atomic
+def do_assist_report(actor, case, *, report, now=None, expected_version=None):
+    """An assisting unit reports its part of a joint case (before the lead reports back)."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    ctx = _gate(actor, case, "assist_report", now=now, expected_version=expected_version)
+    _need(report, _("Describe what your unit did."), "report")
+    units = scope_for(actor).unit_ids
+    task = next(
+        (
+            t
+            for t in queries.active_tasks(case)
+            if t.role == TaskRole.ASSIST
+            and t.state != TaskState.REPORTED
+            and (t.unit_id in units or Role.ADMIN in scope_for(actor).roles)
+        ),
+        None,
+    )
+    if task is None:
+        raise PermissionDenied(_("Your unit has no open assisting task on this case."))
+    src = case.state
+    _move(case, ctx, None)
+    CaseTask.objects.filter(pk=task.pk).update(
+        state=TaskState.REPORTED, reported_at=ctx.now, report=report, handler_id=ctx.person_id
+    )
+    _event(
+        case,
+        ctx,
+        src,
+        reason=report,
+        unit_id=task.unit_id,
+        on_time=bool(task.due_at is None or ctx.now <= task.due_at),
+    )
+    notify.notify(
+        queries.unit_handlers(case.assigned_unit_id),
+        "assist_report",
+        _("An assisting unit reported on case %(n)s") % {"n": case.number},
+        report[:200],
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_report_back(
+    actor,
+    case,
+    *,
+    response,
+    report="",
+    photos_before=None,
+    photos_after=None,
+    now=None,
+    expected_version=None,
+):
+    ctx = _gate(actor, case, "report_back", now=now, expected_version=expected_version)
+    if response not in Response.values:
+        raise InvalidInput(_("Choose the response taken."), field="response")
+    before = _photos(case, ctx, AttachmentStage.BEFORE, photos_before, required=True)
+    after = _photos(case, ctx, AttachmentStage.AFTER, photos_after, required=True)
+    lead = queries.lead_task(case)
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.PENDING_CHECK,
+        handled_at=ctx.now,
+        response=response,
+        **deadlines.columns_for(None, None),
+    )
+    CaseTask.objects.filter(pk=lead.pk).update(
+        state=TaskState.REPORTED, reported_at=ctx.now, report=report, handler_id=ctx.person_id
+    )
+    b = _save_photos(case, ctx, AttachmentStage.BEFORE, before)
+    a = _save_photos(case, ctx, AttachmentStage.AFTER, after)
+    _event(
+        case,
+        ctx,
+        src,
+        reason=report,
+        unit_id=lead.unit_id,
+        response=response,
+        photos_before=b,
+        photos_after=a,
+        on_time=bool(case.handle_due_at is None or ctx.now <= case.handle_due_at),
+    )
+    notify.notify(
+        queries.people_with_role_over(Role.INTAKE_OPERATOR, case),
+        "report_back",
+        _("Case %(n)s was handled; send a check") % {"n": case.number},
+        report[:200],
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_request_check(actor, case, *, field_worker=None, reason="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "request_check", now=now, expected_version=expected_version)
+    worker = (
+        field_worker or queries.grid_worker_for(case) or (case.field_worker if case.field_worker_id else None)
+    )
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.CHECKING,
+        check_requested_at=ctx.now,
+        field_worker_id=getattr(worker, "pk", None),
+        check_passed=None,
+        **deadlines.columns_for(DeadlineStep.CHECK, ctx.now),
+    )
+    _event(case, ctx, src, reason=reason, field_worker=getattr(worker, "pk", None))
+    if worker is not None:
+        notify.notify(
+            worker,
+            "check",
+            _("Please check case %(n)s on site") % {"n": case.number},
+            case.address or case.description[:80],
+            case=case,
+            now=ctx.now,
+        )
+    return case
+
+
+@transaction.atomic
+def do_check(actor, case, *, passed: bool, note="", photos=None, now=None, expected_version=None):
+    ctx = _gate(actor, case, "check", now=now, expected_version=expected_version)
+    prepared = _photos(case, ctx, AttachmentStage.CHECK, photos, required=True)
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.PENDING_CLOSE,
+        checked_at=ctx.now,
+        checked_by_id=ctx.person_id,
+        check_passed=bool(passed),
+        **deadlines.columns_for(DeadlineStep.CLOSE, ctx.now),
+    )
+    shas = _save_photos(case, ctx, AttachmentStage.CHECK, prepared)
+    _event(case, ctx, src, reason=note, passed=bool(passed), photos=shas)
+    return case
+
+
+@transaction.atomic
+def do_close(actor, case, *, note="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "close", now=now, expected_version=expected_version)
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.CLOSED,
+        closed_at=ctx.now,
+        closed_by_id=ctx.person_id,
+        **deadlines.columns_for(None, None),
+    )
+    _event(case, ctx, src, reason=note, audited_self_handling=case.self_handled)
+    _tell_reporter(case, ctx, _("Your report %(n)s has been dealt with and closed.") % {"n": case.number})
+    return case
+
+
+@transaction.atomic
+def do_rework(actor, case, *, reason, now=None, expected_version=None):
+    ctx = _gate(actor, case, "rework", now=now, expected_version=expected_version)
+    _need(reason, _("Give a reason."), "reason")
+    src = case.state
+    d = deadlines.step_deadline(DeadlineStep.HANDLE, ctx.now, case.problem_class)
+    _move(
+        case,
+        ctx,
+        CaseState.HANDLING,
+        rework_count=F("rework_count") + 1,
+        check_passed=None,
+        handled_at=None,
+        deadline_step=DeadlineStep.HANDLE,
+        warn_at=d.warn_at,
+        due_at=d.due_at,
+        warned_at=None,
+        overdue_at=None,
+        handle_due_at=d.due_at,
+    )
+    case.refresh_from_db(fields=["rework_count"])
+    CaseTask.objects.filter(case=case, role=TaskRole.LEAD, state=TaskState.REPORTED).update(
+        state=TaskState.ACCEPTED, due_at=d.due_at
+    )
+    _event(case, ctx, src, reason=reason, unit_id=case.assigned_unit_id)
+    notify.notify(
+        queries.unit_handlers(case.assigned_unit_id),
+        "rework",
+        _("Case %(n)s must be reworked") % {"n": case.number},
+        reason,
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_evaluate(actor, case, *, satisfaction: int, note="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "evaluate", now=now, expected_version=expected_version)
+    if not isinstance(satisfaction, int) or not 1 <= satisfaction <= 5:
+        raise InvalidInput(
+            _("Satisfaction is 1 (very unsatisfied) to 5 (very satisfied)."), field="satisfaction"
+        )
+    src = case.state
+    _move(case, ctx, None, satisfaction=satisfaction, evaluated_at=ctx.now)
+    _event(case, ctx, src, reason=note, satisfaction=satisfaction)
+    return case
+
+
+# --- applications: return, postponement, shelving, cancellation -----------------------------------
+APPLY_ACTION = {k: f"apply_{k}" for k in ApplicationKind.values}
+
+
+@transaction.atomic
+def do_apply(
+    actor, case, kind: str, *, reason, extra_hours=None, now=None, expected_version=None
+) -> Application:
+    if kind not in ApplicationKind.values:
+        raise InvalidInput(_("Unknown kind of application."), field="kind")
+    ctx = _gate(actor, case, APPLY_ACTION[kind], now=now, expected_version=expected_version)
+    _need(reason, _("Give a reason."), "reason")
+    if kind == ApplicationKind.POSTPONE:
+        if not extra_hours or int(extra_hours) <= 0:
+            raise InvalidInput(_("Say how many working hours more are needed."), field="extra_hours")
+    src = case.state
+    _move(case, ctx, None)
+    lead = queries.lead_task(case)
+    try:
+        with transaction.atomic():
+            app = Application.objects.create(
+                case=case,
+                kind=kind,
+                applicant_id=ctx.person_id,
+                unit_id=getattr(lead, "unit_id", None),
+                reason=reason,
+                extra_hours=int(extra_hours) if extra_hours else None,
+            )
+    except IntegrityError as exc:
+        raise Conflict(_("An application of this kind is already pending.")) from exc
+    _event(case, ctx, src, reason=reason, application=app.pk, kind=kind, extra_hours=app.extra_hours)
+    approver = Role.SHIFT_LEADER if kind == ApplicationKind.CANCEL else Role.DISPATCHER
+    notify.notify(
+        queries.people_with_role_over(approver, case),
+        f"apply_{kind}",
+        _("%(kind)s requested for case %(n)s") % {"kind": ApplicationKind(kind).label, "n": case.number},
+        reason,
+        case=case,
+        now=ctx.now,
+    )
+    return app
+
+
+@transaction.atomic
+def do_decide_application(
+    actor, application: Application, *, approved: bool, note="", now=None, expected_version=None
+):
+    case = Case.objects.select_related("problem_class").get(pk=application.case_id)
+    if application.state != ApplicationState.PENDING:
+        raise Conflict(_("This application has already been decided."))
+    action = f"decide_{application.kind}"
+    ctx = _gate(actor, case, action, now=now, expected_version=expected_version)
+    n = Application.objects.filter(pk=application.pk, state=ApplicationState.PENDING).update(
+        state=ApplicationState.APPROVED if approved else ApplicationState.REFUSED,
+        decided_by_id=ctx.person_id,
+        decided_at=ctx.now,
+        decision_note=note,
+    )
+    if n != 1:
+        raise Conflict(_("This application has already been decided."))
+    src = case.state
+    kind = application.kind
+    to = workflow.transition(case.state, action).to_state if approved else None
+    cols: dict = {}
+    if approved and kind == ApplicationKind.RETURN:
+        cols = {
+            "assigned_unit_id": None,
+            "return_count": F("return_count") + 1,
+            "accepted_at": None,
+            **deadlines.columns_for(DeadlineStep.DISPATCH, ctx.now),
+        }
+        CaseTask.objects.filter(
+            case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED]
+        ).update(state=TaskState.RETURNED)
+    elif approved and kind == ApplicationKind.POSTPONE:
+        new_due = deadlines.extend(case.handle_due_at or ctx.now, application.extra_hours or 0)
+        new_warn = deadlines.extend(case.warn_at or ctx.now, application.extra_hours or 0)
+        cols = {
+            "handle_due_at": new_due,
+            "due_at": new_due,
+            "warn_at": min(new_warn, new_due),
+            "postpone_count": F("postpone_count") + 1,
+        }
+        # A deadline moved into the future may warn and expire again.
+        if new_due > ctx.now:
+            cols["overdue_at"] = None
+        if new_warn > ctx.now:
+            cols["warned_at"] = None
+        CaseTask.objects.filter(case=case, role=TaskRole.LEAD, state=TaskState.ACCEPTED).update(
+            due_at=new_due
+        )
+    elif approved and kind == ApplicationKind.SHELVE:
+        cols = {"shelve_count": F("shelve_count") + 1, **deadlines.columns_for(None, None)}
+    elif approved and kind == ApplicationKind.CANCEL:
+        cols = {"cancelled_at": ctx.now, **deadlines.columns_for(None, None)}
+        CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED]).update(
+            state=TaskState.WITHDRAWN
+        )
+    _move(case, ctx, to, **cols)
+    if cols:
+        case.refresh_from_db()
+    _event(
+        case,
+        ctx,
+        src,
+        reason=note,
+        application=application.pk,
+        kind=kind,
+        approved=bool(approved),
+        unit_id=application.unit_id,
+    )
+    application.refresh_from_db()
+    notify.notify(
+        application.applicant_id,
+        f"decided_{kind}",
+        (_("Approved: %(kind)s for case %(n)s") if approved else _("Refused: %(kind)s for case %(n)s"))
+        % {"kind": ApplicationKind(kind).label, "n": case.number},
+        note,
+        case=case,
+        now=ctx.now,
+    )
+    return application
+
+
+def do_shelve(actor, case, *, reason, now=None, expected_version=None) -> Application:
+    """A handling unit applies for shelving (挂账); the dispatcher decides."""
+    return do_apply(
+        actor, case, ApplicationKind.SHELVE, reason=reason, now=now, expected_version=expected_version
+    )
+
+
+@transaction.atomic
+def do_resume(actor, case, *, reason="", now=None, expected_version=None):
+    ctx = _gate(actor, case, "resume", now=now, expected_version=expected_version)
+    src = case.state
+    d = deadlines.step_deadline(DeadlineStep.HANDLE, ctx.now, case.problem_class)
+    _move(
+        case,
+        ctx,
+        CaseState.HANDLING,
+        handle_due_at=d.due_at,
+        deadline_step=DeadlineStep.HANDLE,
+        warn_at=d.warn_at,
+        due_at=d.due_at,
+        warned_at=None,
+        overdue_at=None,
+    )
+    CaseTask.objects.filter(case=case, role=TaskRole.LEAD, state=TaskState.ACCEPTED).update(due_at=d.due_at)
+    _event(case, ctx, src, reason=reason, unit_id=case.assigned_unit_id)
+    notify.notify(
+        queries.unit_handlers(case.assigned_unit_id),
+        "resume",
+        _("Shelved case %(n)s is resumed") % {"n": case.number},
+        reason,
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_cancel(actor, case, *, reason, now=None, expected_version=None):
+    """The shift leader cancels (作废) directly, with a reason."""
+    ctx = _gate(actor, case, "cancel", now=now, expected_version=expected_version)
+    _need(reason, _("Give a reason."), "reason")
+    src = case.state
+    _move(case, ctx, CaseState.CANCELLED, cancelled_at=ctx.now, **deadlines.columns_for(None, None))
+    CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED]).update(
+        state=TaskState.WITHDRAWN
+    )
+    Application.objects.filter(case=case, state=ApplicationState.PENDING).update(
+        state=ApplicationState.REFUSED, decided_by_id=ctx.person_id, decided_at=ctx.now, decision_note=reason
+    )
+    _event(case, ctx, src, reason=reason)
+    return case
+
+
+# --- supervision, escalation, on-the-spot handling ------------------------------------------------
+@transaction.atomic
+def do_supervise(actor, case, *, instruction, due_at=None, now=None, expected_version=None):
+    """A supervision order (督办) on a slow case: recorded, counted and sent to the unit."""
+    ctx = _gate(actor, case, "supervise", now=now, expected_version=expected_version)
+    _need(instruction, _("Write the supervision instruction."), "instruction")
+    src = case.state
+    _move(case, ctx, None, supervision_count=F("supervision_count") + 1)
+    case.refresh_from_db(fields=["supervision_count"])
+    _event(
+        case,
+        ctx,
+        src,
+        reason=instruction,
+        unit_id=case.assigned_unit_id,
+        due_at=due_at.isoformat() if due_at else None,
+    )
+    people = queries.unit_handlers(case.assigned_unit_id) + queries.people_with_role_over(
+        Role.DISPATCHER, case
+    )
+    notify.notify(
+        people,
+        "supervise",
+        _("Supervision order on case %(n)s") % {"n": case.number},
+        instruction,
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_escalate(actor, case, *, reason="", auto=False, now=None, expected_version=None):
+    """Raise the case one tier (street → district → city); a later dispatch goes to that tier's unit.
+    ``actor`` None is the sweeper (automatic escalation after a deadline passed)."""
+    ctx = _gate(actor, case, "escalate", now=now, expected_version=expected_version)
+    if not auto:
+        _need(reason, _("Give a reason."), "reason")
+    cur = case.tier if case.tier in queries.TIER_ORDER else Tier.STREET
+    new = queries.TIER_ORDER[min(3, max(1, queries.TIER_ORDER.index(cur) + 1))]
+    src = case.state
+    _move(case, ctx, None, tier=new, escalation_count=F("escalation_count") + 1, escalated_at=ctx.now)
+    case.refresh_from_db(fields=["escalation_count"])
+    _event(
+        case, ctx, src, reason=reason, from_tier=cur, to_tier=new, auto=bool(auto), step=case.deadline_step
+    )
+    leader = {Tier.DISTRICT: Role.DISTRICT_LEADER, Tier.CITY: Role.CITY_LEADER}.get(new, Role.STREET_LEADER)
+    people = queries.people_with_role_over(leader, case) + queries.people_with_role_over(
+        Role.DISPATCHER, case
+    )
+    notify.notify(
+        people,
+        "escalate",
+        _("Case %(n)s escalated to the %(tier)s tier") % {"n": case.number, "tier": Tier(new).label},
+        reason,
+        case=case,
+        now=ctx.now,
+    )
+    return case
+
+
+@transaction.atomic
+def do_self_handle(
+    actor, case, *, response, note="", photos_before=None, photos_after=None, now=None, expected_version=None
+):
+    """自处置: a grid worker fixes a small matter on the spot (classes with on_spot_allowed);
+    the shift leader audits it afterwards (close, or register it for a unit)."""
+    ctx = _gate(actor, case, "self_handle", now=now, expected_version=expected_version)
+    if response not in Response.values:
+        raise InvalidInput(_("Choose the response taken."), field="response")
+    before = _photos(case, ctx, AttachmentStage.BEFORE, photos_before, required=True)
+    after = _photos(case, ctx, AttachmentStage.AFTER, photos_after, required=True)
+    src = case.state
+    _move(
+        case,
+        ctx,
+        CaseState.PENDING_CLOSE,
+        self_handled=True,
+        handled_at=ctx.now,
+        response=response,
+        tier=Tier.GRID,
+        check_passed=None,
+        **deadlines.columns_for(DeadlineStep.CLOSE, ctx.now),
+    )
+    b = _save_photos(case, ctx, AttachmentStage.BEFORE, before)
+    a = _save_photos(case, ctx, AttachmentStage.AFTER, after)
+    _event(case, ctx, src, reason=note, response=response, photos_before=b, photos_after=a)
+    return case
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def _tell_reporter(case, ctx, text: str) -> None:
+    if case.reporter_person_id:
+        notify.notify(case.reporter_person_id, "outcome", text, "", case=case, now=ctx.now)
+    elif case.reporter_phone and not case.anonymous:
+        notify.notify_phone(case.reporter_phone, "outcome", text, "", case=case, now=ctx.now)
+
+
+ACTION_FUNCS = {
+    "request_verify": do_request_verify,
+    "verify": do_verify,
+    "register": do_register,
+    "reject": do_reject,
+    "dispatch": do_dispatch,
+    "accept": do_accept,
+    "assist_report": do_assist_report,
+    "report_back": do_report_back,
+    "request_check": do_request_check,
+    "check": do_check,
+    "close": do_close,
+    "rework": do_rework,
+    "evaluate": do_evaluate,
+    "resume": do_resume,
+    "cancel": do_cancel,
+    "supervise": do_supervise,
+    "escalate": do_escalate,
+    "self_handle": do_self_handle,
+}
+
+
+# --- photos and inbox (writes that are not transitions) ---------------------------------------------
+@transaction.atomic
+def do_upload_photo(actor, case, stage: str, upload, *, now=None):
+    """Attach a photo ahead of the action that needs it; audited as a CaseEvent without a state
+    change. Idempotent by content: the same bytes again return the existing attachment."""
+    now = now or timezone.now()
+    if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
+        raise NotFound(_("No such case."))
+    if case.state in (CaseState.CLOSED, CaseState.CANCELLED, CaseState.REJECTED):
+        raise Conflict(_("Photos cannot be added to a finished case."))
+    att, created = attachments.store(case, stage, upload, user=actor)
+    if created:
+        from urbangrid.orgs.jurisdiction import scope_for
+
+        CaseEvent.objects.create(
+            case=case,
+            at=now,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_person_id=scope_for(actor).person_id,
+            role="",
+            action="photo",
+            from_state=case.state,
+            to_state=case.state,
+            payload={"stage": stage, "sha256": att.sha256},
+        )
+    return att, created
+
+
+@transaction.atomic
+def do_mark_read(actor, notification_id=None, *, now=None) -> int:
+    """Mark one (or, with None, every) notification of the actor's inbox read."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    from .models import Notification
+
+    pid = scope_for(actor).person_id
+    if pid is None:
+        raise NotFound(_("You have no inbox."))
+    qs = Notification.objects.filter(recipient_id=pid, read_at__isnull=True)
+    if notification_id is not None:
+        if not Notification.objects.filter(pk=notification_id, recipient_id=pid).exists():
+            raise NotFound(_("No such notification."))
+        qs = qs.filter(pk=notification_id)
+    return qs.update(read_at=now or timezone.now())

@@ -154,6 +154,10 @@ class Case(models.Model):
         related_name="field_cases",
     )
     response = models.CharField(_("response taken"), max_length=12, choices=Response.choices, blank=True)
+    # The classification suggestion made at intake and why (matched keywords), kept for review.
+    suggestion = models.JSONField(_("class suggestion"), default=dict, blank=True)
+    verify_result = models.BooleanField(_("verified as real"), null=True, blank=True)
+    check_passed = models.BooleanField(_("on-site check passed"), null=True, blank=True)
     self_handled = models.BooleanField(_("fixed on the spot"), default=False)
     is_joint = models.BooleanField(_("joint case"), default=False)
 
@@ -176,6 +180,7 @@ class Case(models.Model):
     registered_at = models.DateTimeField(_("registered at"), null=True, blank=True, db_index=True)
     dispatch_due_at = models.DateTimeField(null=True, blank=True)
     dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    accept_due_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     handled_at = models.DateTimeField(_("reported back at"), null=True, blank=True)
     check_requested_at = models.DateTimeField(null=True, blank=True)
@@ -183,6 +188,8 @@ class Case(models.Model):
     checked_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
 
     verified_by = models.ForeignKey(
         "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -233,6 +240,8 @@ class Case(models.Model):
             models.Index(fields=["assigned_unit", "state"]),
             models.Index(fields=["problem_class", "reported_at"]),
             models.Index(fields=["lon", "lat"]),
+            models.Index(fields=["district", "reported_at", "id"], name="case_district_keyset"),
+            models.Index(fields=["street", "reported_at", "id"], name="case_street_keyset"),
             # The sweeper's two claims: partial indexes over open deadlines only.
             models.Index(fields=["warn_at"], name="case_warn_pending", condition=Q(warned_at__isnull=True)),
             models.Index(fields=["due_at"], name="case_due_pending", condition=Q(overdue_at__isnull=True)),
@@ -381,6 +390,9 @@ class Attachment(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
     stage = models.CharField(_("stage"), max_length=10, choices=AttachmentStage.choices)
+    report = models.ForeignKey(
+        "Report", null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
     sha256 = models.CharField(max_length=64)
     extension = models.CharField(max_length=8)
@@ -407,7 +419,11 @@ class Attachment(models.Model):
 class Notification(models.Model):
     """An in-app inbox line, also sent through the outbound channel after commit (with retries)."""
 
-    recipient = models.ForeignKey("orgs.Person", on_delete=models.CASCADE, related_name="notifications")
+    # A staff member's inbox line; or, with no recipient, an outbound-only message to a citizen's phone.
+    recipient = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    to_phone = models.CharField(_("phone"), max_length=20, blank=True)
     case = models.ForeignKey(
         Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
@@ -418,13 +434,20 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     send_attempts = models.PositiveSmallIntegerField(default=0)
+    # When the outbound channel should (re)try; null once sent or given up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(
+                fields=["next_attempt_at"], name="notification_outbox", condition=Q(sent_at__isnull=True)
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

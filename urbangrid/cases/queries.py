@@ -1,1 +1,209 @@
-"""Reads of the cases app that several places use."""
+"""Reads of the cases app that several places use: case lookup by jurisdiction, action
+preconditions, who must be told, what a user must do now, and the filtered case list."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from urbangrid.lib.errors import NotFound
+from urbangrid.orgs.choices import Role
+
+from .choices import ApplicationState, CaseState, TaskRole, TaskState
+from .models import Application, Case, CaseTask
+
+ACTIVE_TASK_STATES = (TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED)
+TIER_RANK = {"grid": 0, "community": 0, "street": 1, "district": 2, "city": 3}
+TIER_ORDER = ["grid", "street", "district", "city"]
+
+
+def get_case_for(user, number: str) -> Case:
+    """The case by number if the user may see it; missing and outside jurisdiction are both 404."""
+    case = (
+        Case.objects.visible_to(user)
+        .select_related("problem_class", "assigned_unit", "street", "district", "community")
+        .filter(number=number)
+        .first()
+    )
+    if case is None:
+        raise NotFound(_("No such case."))
+    return case
+
+
+def active_tasks(case) -> list[CaseTask]:
+    cache = getattr(case, "_active_tasks", None)
+    if cache is None:
+        cache = list(case.tasks.filter(state__in=ACTIVE_TASK_STATES).select_related("unit"))
+        case._active_tasks = cache
+    return cache
+
+
+def lead_task(case) -> CaseTask | None:
+    return next((t for t in active_tasks(case) if t.role == TaskRole.LEAD), None)
+
+
+def pending_application(case, kind: str) -> Application | None:
+    return case.applications.filter(kind=kind, state=ApplicationState.PENDING).first()
+
+
+def action_preconditions(case, user, action: str) -> str | None:
+    """Why the action cannot be done now from the case's data (None = it can). The transition
+    table and the roles are checked separately; this covers units' tasks, applications etc."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    from .workflow import LEAD_ONLY_ACTIONS, UNIT_TASK_ACTIONS
+
+    scope = scope_for(user) if user is not None else None
+    is_admin = scope is not None and Role.ADMIN in scope.roles
+    if action in UNIT_TASK_ACTIONS and not is_admin:
+        units = scope.unit_ids if scope else frozenset()
+        tasks = [t for t in active_tasks(case) if t.unit_id in units]
+        if action in LEAD_ONLY_ACTIONS:
+            if not any(t.role == TaskRole.LEAD for t in tasks):
+                return _("Only the lead unit of this case may do this.")
+        elif not any(t.role == TaskRole.ASSIST and t.state != TaskState.REPORTED for t in tasks):
+            return _("Your unit has no open assisting task on this case.")
+    if action == "report_back":
+        waiting = [
+            t.unit.name
+            for t in active_tasks(case)
+            if t.role == TaskRole.ASSIST and t.state != TaskState.REPORTED
+        ]
+        if waiting:
+            return _("Assisting units have not reported yet: %(units)s") % {"units": "、".join(waiting)}
+    if action == "self_handle":
+        if case.problem_class_id is None or not case.problem_class.on_spot_allowed:
+            return _("This class of problem may not be fixed on the spot.")
+    if action == "register":
+        if case.state == CaseState.PENDING_CLOSE and not case.self_handled:
+            return _("Only an on-the-spot fix can be sent back to registration.")
+        if case.verify_result is False:
+            return _("The verification found no such problem; reject the report instead.")
+    if action == "close" and not (case.check_passed or (case.self_handled and case.check_passed is None)):
+        return _("The on-site check has not passed; send the case back for rework.")
+    if action == "rework" and (case.self_handled or case.assigned_unit_id is None):
+        return _("This case has no handling unit to send it back to.")
+    if action == "evaluate" and case.satisfaction is not None:
+        return _("Satisfaction has already been recorded.")
+    if action == "escalate" and case.tier == "city":
+        return _("The case is already at the highest tier.")
+    if action.startswith("apply_"):
+        if pending_application(case, action.removeprefix("apply_")) is not None:
+            return _("An application of this kind is already pending.")
+    if action.startswith("decide_"):
+        if pending_application(case, action.removeprefix("decide_")) is None:
+            return _("There is no pending application of this kind.")
+    return None
+
+
+# --- people to tell ------------------------------------------------------------------------------
+def people_with_role_over(role: str, case) -> list:
+    """Active people holding ``role`` over the case's community, street, district or the whole city."""
+    from urbangrid.orgs.models import Person
+
+    regions = [r for r in (case.community_id, case.street_id, case.district_id) if r]
+    return list(
+        Person.objects.filter(is_active=True, roles__role=role)
+        .filter(Q(roles__region__isnull=True) | Q(roles__region_id__in=regions))
+        .distinct()[:50]
+    )
+
+
+def unit_handlers(unit_id) -> list:
+    from urbangrid.orgs.models import Person
+
+    if not unit_id:
+        return []
+    qs = Person.objects.filter(
+        is_active=True, unit_id=unit_id, roles__role__in=[Role.UNIT_HANDLER, Role.UNIT_LEADER]
+    )
+    return list(qs.distinct()[:50])
+
+
+def grid_worker_for(case):
+    """The comprehensive supervisor assigned to the case's grid today, if any."""
+    from django.utils import timezone
+
+    from urbangrid.orgs.models import GridAssignment
+
+    if not case.grid_code:
+        return None
+    today = timezone.localdate()
+    ga = (
+        GridAssignment.objects.filter(grid_code=case.grid_code, duty="supervisor", valid_from__lte=today)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("person")
+        .first()
+    )
+    return ga.person if ga else None
+
+
+# --- routing -----------------------------------------------------------------------------------
+def unit_rank(unit) -> int:
+    return TIER_RANK.get(unit.level, 1) if unit is not None else -1
+
+
+def suggest_unit(case):
+    """The unit to dispatch to: the responsibility matrix's unit when it is at or above the case's
+    tier (小事不出网格、大事不出镇办), else the next unit up (district brigade/government, the
+    class's city department, the bureau)."""
+    from urbangrid.orgs.models import Unit
+
+    from . import deps
+
+    tier = case.tier or "street"
+    base = deps.responsible_unit(case.problem_class, case.community, case.street)
+    if base is not None and unit_rank(base) >= TIER_RANK[tier]:
+        return base
+    pc = case.problem_class
+    if pc is not None and pc.default_unit_code:
+        u = Unit.objects.filter(code=pc.default_unit_code, is_active=True).first()
+        if u is not None and unit_rank(u) >= TIER_RANK[tier]:
+            return u
+    if tier == "district" and case.district_id:
+        for kind in ("brigade", "district_gov"):
+            u = Unit.objects.filter(region_id=case.district_id, kind=kind, is_active=True).first()
+            if u is not None:
+                return u
+    if tier in ("district", "city"):
+        u = Unit.objects.filter(kind="bureau", is_active=True).first()
+        if u is not None:
+            return u
+    return base
+
+
+# --- my tasks ----------------------------------------------------------------------------------
+def my_tasks(user):
+    """What the user must do now, by role: a dict role → queryset of visible cases."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    scope = scope_for(user)
+    visible = Case.objects.visible_to(user)
+    out = {}
+    if scope.has_role(Role.GRID_WORKER):
+        q = Q(state__in=[CaseState.VERIFYING, CaseState.CHECKING])
+        mine = Q(field_worker_id=scope.person_id) | Q(field_worker__isnull=True)
+        out[Role.GRID_WORKER] = visible.filter(q & mine)
+    if scope.has_role(Role.INTAKE_OPERATOR):
+        out[Role.INTAKE_OPERATOR] = visible.filter(state__in=[CaseState.REPORTED, CaseState.PENDING_CHECK])
+    if scope.has_role(Role.SHIFT_LEADER):
+        out[Role.SHIFT_LEADER] = visible.filter(
+            Q(state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE])
+            | Q(applications__state=ApplicationState.PENDING, applications__kind="cancel")
+        ).distinct()
+    if scope.has_role(Role.DISPATCHER):
+        out[Role.DISPATCHER] = visible.filter(
+            Q(state=CaseState.PENDING_DISPATCH)
+            | Q(
+                applications__state=ApplicationState.PENDING,
+                applications__kind__in=["return", "postpone", "shelve"],
+            )
+        ).distinct()
+    if scope.has_role(Role.UNIT_HANDLER, Role.UNIT_LEADER):
+        out[Role.UNIT_HANDLER] = Case.objects.filter(
+            id__in=CaseTask.objects.filter(
+                unit_id__in=scope.unit_ids, state__in=[TaskState.PENDING, TaskState.ACCEPTED]
+            ).values("case_id"),
+            state__in=[CaseState.PENDING_HANDLE, CaseState.HANDLING],
+        )
+    return out

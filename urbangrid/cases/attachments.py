@@ -1,0 +1,109 @@
+"""Photos of a case: checked (size, type), verified and re-encoded by Pillow (JPEG, EXIF removed
+except the orientation, which is applied), content-addressed by the sha256 of the re-encoded bytes
+so a retried upload adds nothing. Stored through Django's storage API."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from urbangrid.lib.errors import InvalidInput
+
+from .choices import AttachmentStage
+from .models import Attachment, attachment_path
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "BMP", "MPO"}
+MAX_PIXELS = 40_000_000
+MAX_SIDE = 2560
+
+
+def _read(upload) -> bytes:
+    if isinstance(upload, (bytes, bytearray)):
+        return bytes(upload)
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    limit = settings.URBANGRID["UPLOAD_MAX_BYTES"]
+    data = upload.read(limit + 1)
+    return data
+
+
+def normalise_image(upload) -> tuple[bytes, int, int]:
+    """Verified JPEG bytes and size; InvalidInput for anything that is not a sane image."""
+    data = _read(upload)
+    limit = settings.URBANGRID["UPLOAD_MAX_BYTES"]
+    if len(data) > limit:
+        raise InvalidInput(
+            _("The photo is larger than %(mb).0f MB.") % {"mb": limit / 1024 / 1024}, field="photos"
+        )
+    if not data:
+        raise InvalidInput(_("The photo is empty."), field="photos")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            if fmt not in ALLOWED_FORMATS:
+                raise InvalidInput(_("Only JPEG, PNG, WebP, GIF or BMP photos are accepted."), field="photos")
+            if probe.width * probe.height > MAX_PIXELS:
+                raise InvalidInput(_("The photo has too many pixels."), field="photos")
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as im:
+            im = ImageOps.exif_transpose(im)  # apply orientation, then drop all metadata
+            im = im.convert("RGB")
+            im.thumbnail((MAX_SIDE, MAX_SIDE))
+            out = io.BytesIO()
+            im.save(out, "JPEG", quality=85, optimize=False)
+            return out.getvalue(), im.width, im.height
+    except InvalidInput:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise InvalidInput(_("The file is not a valid image."), field="photos") from exc
+
+
+def store(case, stage: str, upload, *, user=None, report=None, prepared=None) -> tuple[Attachment, bool]:
+    """Attach a photo to the case at ``stage``; (attachment, created). Idempotent by content."""
+    if stage not in AttachmentStage.values:
+        raise InvalidInput(_("Unknown photo stage."), field="stage")
+    jpeg, w, h = prepared or normalise_image(upload)
+    digest = hashlib.sha256(jpeg).hexdigest()
+    existing = Attachment.objects.filter(case=case, stage=stage, sha256=digest).first()
+    if existing is not None:
+        return existing, False
+    att = Attachment(
+        case=case,
+        stage=stage,
+        sha256=digest,
+        extension="jpg",
+        content_type="image/jpeg",
+        size=len(jpeg),
+        width=w,
+        height=h,
+        uploaded_by=user if getattr(user, "pk", None) else None,
+        report=report,
+    )
+    path = attachment_path(att, "")
+    # Same bytes → same path: the file is written once however many cases share it.
+    if not default_storage.exists(path):
+        default_storage.save(path, ContentFile(jpeg))
+    att.file.name = path
+    try:
+        with transaction.atomic():
+            att.save()
+    except IntegrityError:
+        # A concurrent retry of the same upload won the unique constraint.
+        return Attachment.objects.get(case=case, stage=stage, sha256=digest), False
+    return att, True
+
+
+def store_many(case, stage: str, uploads, *, user=None, report=None) -> list[Attachment]:
+    return [store(case, stage, u, user=user, report=report)[0] for u in uploads or []]
+
+
+def prepare_many(uploads) -> list[tuple[bytes, int, int]]:
+    """Validate every photo before anything is written (bad input changes nothing)."""
+    return [normalise_image(u) for u in uploads or []]

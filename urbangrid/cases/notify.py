@@ -1,0 +1,145 @@
+"""Notifications: an in-app inbox line per person, written in the caller's transaction, and an
+outbound message sent after commit through a pluggable channel (settings.URBANGRID NOTIFY_BACKEND:
+"console" logs it, "webhook" POSTs JSON to NOTIFY_WEBHOOK_URL). Delivery is retried with backoff by
+``tasks.deliver_notifications``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Notification
+
+log = logging.getLogger("urbangrid.notify")
+
+
+def _people(person_or_people) -> list:
+    if person_or_people is None:
+        return []
+    if isinstance(person_or_people, Iterable) and not hasattr(person_or_people, "pk"):
+        return [p for p in person_or_people if p is not None]
+    return [person_or_people]
+
+
+def notify(
+    person_or_people, kind: str, title: str, body: str = "", case=None, *, now=None
+) -> list[Notification]:
+    """Queue an inbox line (and its outbound message) for each person; delivery after commit."""
+    now = now or timezone.now()
+    rows = []
+    seen = set()
+    for p in _people(person_or_people):
+        pid = getattr(p, "pk", p)
+        if pid in seen:
+            continue
+        seen.add(pid)
+        rows.append(
+            Notification(
+                recipient_id=pid,
+                case=case,
+                kind=kind,
+                title=str(title)[:200],
+                body=str(body),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    return _queue(rows)
+
+
+def notify_phone(
+    phone: str, kind: str, title: str, body: str = "", case=None, *, now=None
+) -> list[Notification]:
+    """An outbound-only message to a citizen who reported by phone (no inbox)."""
+    if not phone:
+        return []
+    now = now or timezone.now()
+    return _queue(
+        [
+            Notification(
+                to_phone=phone,
+                case=case,
+                kind=kind,
+                title=str(title)[:200],
+                body=str(body),
+                created_at=now,
+                next_attempt_at=now,
+            )
+        ]
+    )
+
+
+def _queue(rows: list[Notification]) -> list[Notification]:
+    if not rows:
+        return rows
+    created = Notification.objects.bulk_create(rows)
+    if settings.URBANGRID.get("NOTIFY_IMMEDIATE", True):
+        transaction.on_commit(_kick_delivery)
+    return created
+
+
+def _kick_delivery() -> None:
+    from .tasks import deliver_notifications
+
+    try:
+        deliver_notifications.enqueue()
+    except Exception:  # the periodic run delivers anyway
+        log.exception("could not enqueue notification delivery")
+
+
+# --- outbound channels --------------------------------------------------------------------------
+class ConsoleBackend:
+    def send(self, n: Notification) -> None:
+        to = (
+            n.to_phone
+            or (n.recipient.phone if n.recipient_id and n.recipient else "")
+            or f"person:{n.recipient_id}"
+        )
+        log.info("notify %s [%s] %s", to, n.kind, n.title)
+
+
+class WebhookBackend:
+    """POSTs {to, person_id, kind, title, body, case} as JSON; any non-2xx answer is a failure."""
+
+    def __init__(self, url: str, timeout: float = 5.0):
+        self.url = url
+        self.timeout = timeout
+
+    def send(self, n: Notification) -> None:
+        if not self.url:
+            raise RuntimeError("NOTIFY_WEBHOOK_URL is not set")
+        data = json.dumps(
+            {
+                "to": n.to_phone or (n.recipient.phone if n.recipient_id and n.recipient else ""),
+                "person_id": n.recipient_id,
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "case": n.case.number if n.case_id and n.case else None,
+            },
+            ensure_ascii=False,
+        ).encode()
+        req = urllib.request.Request(self.url, data=data, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 (configured URL)
+            if resp.status >= 300:
+                raise RuntimeError(f"webhook answered {resp.status}")
+
+
+def get_backend():
+    cfg = settings.URBANGRID
+    name = cfg.get("NOTIFY_BACKEND", "console")
+    if name == "webhook":
+        return WebhookBackend(cfg.get("NOTIFY_WEBHOOK_URL", ""))
+    if name == "console":
+        return ConsoleBackend()
+    # A dotted path to a class with send(notification) plugs in any other gateway.
+    from django.utils.module_loading import import_string
+
+    return import_string(name)()

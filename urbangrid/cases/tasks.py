@@ -1,0 +1,190 @@
+"""Background work of the case loop (django-tasks; enqueued periodically by the scheduler).
+
+sweep_deadlines: claims, in bulk, the cases whose warning point passed (warned_at IS NULL AND
+warn_at <= now) and those whose deadline passed (overdue_at IS NULL AND due_at <= now) with one
+conditional ``UPDATE ... RETURNING`` each. The WHERE clause is re-checked on the locked row, so two
+workers sweeping at once claim every case exactly once (PostgreSQL: row locks + READ COMMITTED
+re-evaluation; SQLite: writers are serialised). The claimed cases are notified and, for overdue
+acceptance/handling whose class says so, escalated (do_escalate, system actor) in the same
+transaction as the claim: if the escalation fails, the claim rolls back and the next sweep retries.
+
+deliver_notifications: sends queued outbound messages through the configured channel, retrying
+with exponential backoff; each row is claimed by a conditional update so two workers never send
+the same message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import task
+
+from .choices import OPEN_STATES, DeadlineStep, Tier
+
+log = logging.getLogger("urbangrid.cases.tasks")
+
+BATCH = 2000
+MAX_ATTEMPTS = 8
+ESCALATING_STEPS = {DeadlineStep.ACCEPT, DeadlineStep.HANDLE, DeadlineStep.DISPATCH}
+
+
+def _claim(column_set: str, column_when: str, now, limit: int) -> list[int]:
+    """UPDATE cases SET <set>=now WHERE <set> IS NULL AND <when> <= now (bounded) RETURNING id."""
+    from .models import Case
+
+    table = Case._meta.db_table
+    states = list(OPEN_STATES)
+    ph = ", ".join(["%s"] * len(states))
+    sql = (
+        f"UPDATE {table} SET {column_set} = %s "
+        f"WHERE id IN (SELECT id FROM {table} WHERE {column_set} IS NULL AND {column_when} <= %s "
+        f"AND state IN ({ph}) ORDER BY {column_when} LIMIT %s) "
+        f"AND {column_set} IS NULL AND {column_when} <= %s RETURNING id"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [now, now, *states, limit, now])
+        return [r[0] for r in cur.fetchall()]
+
+
+def sweep(now=None, *, batch: int = BATCH) -> dict:
+    """One sweep (the task body; callable directly with a simulated ``now``)."""
+    from . import actions, notify, queries
+    from .models import Case
+
+    now = now or timezone.now()
+    stats = {"warned": 0, "overdue": 0, "escalated": 0}
+    with transaction.atomic():
+        ids = _claim("warned_at", "warn_at", now, batch)
+        stats["warned"] = len(ids)
+        for case in Case.objects.filter(id__in=ids).select_related("problem_class"):
+            notify.notify(
+                _recipients(case),
+                "warning",
+                _("Case %(n)s: the %(step)s deadline is near")
+                % {
+                    "n": case.number,
+                    "step": DeadlineStep(case.deadline_step).label if case.deadline_step else "",
+                },
+                "",
+                case=case,
+                now=now,
+            )
+    with transaction.atomic():
+        ids = _claim("overdue_at", "due_at", now, batch)
+        stats["overdue"] = len(ids)
+        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "community", "street"):
+            notify.notify(
+                _recipients(case),
+                "overdue",
+                _("Case %(n)s is overdue (%(step)s)")
+                % {
+                    "n": case.number,
+                    "step": DeadlineStep(case.deadline_step).label if case.deadline_step else "",
+                },
+                "",
+                case=case,
+                now=now,
+            )
+            pc = case.problem_class
+            if (
+                case.deadline_step in ESCALATING_STEPS
+                and (pc is None or pc.escalate_after_overdue)
+                and case.tier != Tier.CITY
+                and queries.action_preconditions(case, None, "escalate") is None
+            ):
+                from .workflow import transition
+
+                if transition(case.state, "escalate") is not None:
+                    actions.do_escalate(
+                        None,
+                        case,
+                        reason=_("Deadline passed"),
+                        auto=True,
+                        now=now,
+                    )
+                    stats["escalated"] += 1
+    return stats
+
+
+def _recipients(case) -> list:
+    from urbangrid.orgs.choices import Role
+
+    from . import queries
+    from .choices import DeadlineStep as D
+
+    step = case.deadline_step
+    if step in (D.ACCEPT, D.HANDLE):
+        return queries.unit_handlers(case.assigned_unit_id) + queries.people_with_role_over(
+            Role.DISPATCHER, case
+        )
+    if step in (D.VERIFY, D.CHECK):
+        return (
+            [case.field_worker]
+            if case.field_worker_id
+            else queries.people_with_role_over(Role.INTAKE_OPERATOR, case)
+        )
+    if step == D.DISPATCH:
+        return queries.people_with_role_over(Role.DISPATCHER, case)
+    return queries.people_with_role_over(Role.SHIFT_LEADER, case)
+
+
+@task()
+def sweep_deadlines() -> dict:
+    stats = sweep()
+    if any(stats.values()):
+        log.info("deadline sweep: %s", stats)
+    return stats
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes (capped at 2 hours) after the n-th failure."""
+    return timedelta(minutes=min(120, 2 ** max(0, attempts - 1)))
+
+
+def deliver(now=None, *, limit: int = 200, backend=None) -> dict:
+    """Send due outbound notifications; returns counts. Each row claimed by conditional update."""
+    from . import notify
+    from .models import Notification
+
+    now = now or timezone.now()
+    backend = backend or notify.get_backend()
+    stats = {"sent": 0, "failed": 0, "gave_up": 0}
+    due = list(
+        Notification.objects.filter(sent_at__isnull=True, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("id", "next_attempt_at")[:limit]
+    )
+    lease = now + timedelta(minutes=5)
+    for nid, when in due:
+        # Claim: move next_attempt_at forward; only one worker's update matches the old value.
+        if not Notification.objects.filter(pk=nid, sent_at__isnull=True, next_attempt_at=when).update(
+            next_attempt_at=lease
+        ):
+            continue
+        n = Notification.objects.select_related("recipient", "case").get(pk=nid)
+        try:
+            backend.send(n)
+        except Exception as exc:  # any channel failure is retried later
+            attempts = n.send_attempts + 1
+            gave_up = attempts >= MAX_ATTEMPTS
+            Notification.objects.filter(pk=nid).update(
+                send_attempts=attempts,
+                last_error=str(exc)[:300],
+                next_attempt_at=None if gave_up else now + backoff(attempts),
+            )
+            stats["gave_up" if gave_up else "failed"] += 1
+            continue
+        Notification.objects.filter(pk=nid).update(
+            sent_at=timezone.now(), send_attempts=n.send_attempts + 1, next_attempt_at=None, last_error=""
+        )
+        stats["sent"] += 1
+    return stats
+
+
+@task()
+def deliver_notifications() -> dict:
+    return deliver()
