@@ -8,6 +8,7 @@ every PDF viewer can render without embedding).
 from __future__ import annotations
 
 import io
+import re
 import os
 from datetime import datetime
 
@@ -77,7 +78,7 @@ def ranking_rows(ev) -> list[list]:
 def _sheet(wb, title: str, header: list[str], rows: list[list]):
     from openpyxl.styles import Alignment, Font, PatternFill
 
-    ws = wb.create_sheet(title=title[:31])
+    ws = wb.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "·", title)[:31])
     ws.append(header)
     for cell in ws[1]:
         cell.font = Font(bold=True, color="FFFFFF")
