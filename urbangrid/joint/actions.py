@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -82,8 +82,10 @@ def _visible(qs, actor, obj, message):
 def _units(actor, units, field: str):
     from urbangrid.orgs.models import Unit
 
+    # Any active unit may be named as a participant (units are the city's directory); what
+    # stays jurisdiction-filtered is the campaigns, cases and meetings themselves.
     ids = [getattr(u, "pk", u) for u in units or []]
-    found = list(Unit.objects.visible_to(actor).filter(pk__in=ids, is_active=True))
+    found = list(Unit.objects.filter(pk__in=ids, is_active=True))
     if len(found) != len(set(ids)):
         raise InvalidInput(_("Unknown or inactive unit."), field=field)
     return found
@@ -185,8 +187,14 @@ def do_create_campaign(
     region_ids = [getattr(r, "pk", r) for r in regions or []]
     if not region_ids:
         raise InvalidInput(_("Choose at least one area."), field="regions")
-    found_regions = list(Region.objects.visible_to(actor).filter(pk__in=region_ids))
-    if len(found_regions) != len(set(region_ids)):
+    found_regions = list(Region.objects.filter(pk__in=region_ids))
+    visible = set(Region.objects.visible_to(actor).filter(pk__in=region_ids).values_list("id", flat=True))
+    lead_area = lead.region.code if lead.region_id else ""
+    # An area is allowed when the actor oversees it or it lies inside the lead unit's area
+    # (a city department leads anywhere in the city).
+    if len(found_regions) != len(set(region_ids)) or any(
+        r.pk not in visible and not r.code.startswith(lead_area) for r in found_regions
+    ):
         raise InvalidInput(_("Unknown area."), field="regions")
     class_ids = [getattr(c, "pk", c) for c in problem_classes or []]
     classes = list(ProblemClass.objects.filter(pk__in=class_ids))
@@ -322,7 +330,14 @@ def do_link_case(actor, campaign, case) -> CampaignCase:
     if not scope.has_role(*CAMPAIGN_ROLES, Role.ENFORCEMENT_OFFICER, Role.UNIT_HANDLER):
         raise PermissionDenied(_("You may not %(what)s.") % {"what": _("link cases to campaigns")})
     _open_campaign(campaign)
-    case = _visible(Case.objects, actor, case, _("Case not found."))
+    # The campaign's units work its areas: besides their own cases they may link cases there.
+    case = (
+        Case.objects.filter(pk=getattr(case, "pk", case))
+        .filter(Q(id__in=Case.objects.visible_to(actor).values("id")) | queries.campaign_area_q(campaign))
+        .first()
+    )
+    if case is None:
+        raise NotFound(_("Case not found."))
     if not (queries.day_start(campaign.start_date) <= case.reported_at < queries.day_start(campaign.end_date + timedelta(days=1))):
         raise InvalidInput(_("The case was not reported during the campaign."), field="case")
     link, created = CampaignCase.objects.get_or_create(
@@ -557,17 +572,41 @@ def _matrix_update(actor, consultation) -> str:
     case = consultation.case
     if case.problem_class_id is None:
         return _("no class on the case: the matrix was not changed")
-    try:
-        from urbangrid.catalog.actions import do_set_responsibility  # the catalog's contract, when provided
-    except ImportError:
-        return _("requested: %(cls)s in %(area)s → %(unit)s (to be entered by a catalog editor)") % {
+    if not scope_for(actor).has_role(Role.ADMIN):
+        # The matrix is city-wide master data that only administrators change (catalog rule).
+        return _("requested: %(cls)s in %(area)s → %(unit)s (awaiting an administrator)") % {
             "cls": case.problem_class.code, "area": getattr(case.street, "name", "-"), "unit": consultation.lead_unit.name,
         }
-    rule = do_set_responsibility(
-        actor, problem_class=case.problem_class, region=case.street, unit=consultation.lead_unit,
-        note=_("Consultation decision on case %(n)s") % {"n": case.number},
+    from urbangrid.catalog.actions import do_set_responsibility
+
+    do_set_responsibility(
+        actor,
+        [{
+            "problem_class": case.problem_class, "region": case.street, "unit": consultation.lead_unit,
+            "note": (_("Consultation decision on case %(n)s") % {"n": case.number})[:200],
+        }],
     )
-    return _("matrix updated: %(rule)s") % {"rule": rule}
+    consultation.matrix_updated = True
+    return _("matrix updated: %(cls)s in %(area)s → %(unit)s") % {
+        "cls": case.problem_class.code, "area": getattr(case.street, "name", "-"), "unit": consultation.lead_unit.name,
+    }
+
+
+@transaction.atomic
+def do_update_matrix_from_consultation(actor, consultation) -> Consultation:
+    """An administrator enters an applied consultation's decision in the responsibility matrix
+    (class × street → decided lead unit) through the catalog's own action."""
+    if not scope_for(actor).has_role(Role.ADMIN):
+        raise PermissionDenied(_("Only a system administrator may change the catalogue."))
+    consultation = _consultation(actor, consultation, lock=True)
+    if consultation.state != ConsultationState.APPLIED or not consultation.update_matrix:
+        raise Conflict(_("This consultation did not ask for a change of the responsibility matrix."))
+    if consultation.matrix_updated:
+        raise Conflict(_("The responsibility matrix was already updated."))
+    consultation.matrix_result = _matrix_update(actor, consultation)[:200]
+    consultation.save(update_fields=["matrix_result", "matrix_updated"])
+    record(actor, "joint.update_matrix", consultation, summary=consultation.matrix_result)
+    return consultation
 
 
 @transaction.atomic
@@ -601,7 +640,7 @@ def do_apply_consultation(actor, consultation) -> Consultation:
         consultation.matrix_result = _matrix_update(actor, consultation)[:200]
     consultation.state = ConsultationState.APPLIED
     consultation.applied_by, consultation.applied_at = actor, timezone.now()
-    consultation.save(update_fields=["state", "applied_by", "applied_at", "matrix_result"])
+    consultation.save(update_fields=["state", "applied_by", "applied_at", "matrix_result", "matrix_updated"])
     record(actor, "joint.apply_consultation", consultation, summary=f"{case.number} → {consultation.lead_unit.name}"[:300], matrix=consultation.matrix_result)
     return consultation
 

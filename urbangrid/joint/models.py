@@ -247,6 +247,7 @@ class Consultation(models.Model):
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
     matrix_result = models.CharField(_("responsibility matrix"), max_length=200, blank=True)
+    matrix_updated = models.BooleanField(_("matrix updated"), default=False)
 
     objects = ConsultationQuerySet.as_manager()
 

@@ -21,22 +21,27 @@ def day_start(d: date) -> datetime:
     return timezone.make_aware(datetime.combine(d, time.min))
 
 
-def campaign_auto_q(campaign) -> Q:
-    """Cases inside the campaign's areas (at any level), of its classes (all if none), reported
-    between its start and end dates (inclusive, local time)."""
-    by_level: dict[int, list[int]] = {2: [], 3: [], 4: []}
+def campaign_area_q(campaign) -> Q:
+    """Cases inside the campaign's areas (any level)."""
+    by_level: dict[int, list[int]] = {1: [], 2: [], 3: [], 4: []}
     for region_id, level in campaign.regions.values_list("id", "level"):
         by_level.setdefault(level, []).append(region_id)
+    if by_level[1]:
+        return Q()
     area = Q(pk__in=[])
-    if by_level.get(1):
-        area = Q()
     if by_level[2]:
         area |= Q(district_id__in=by_level[2])
     if by_level[3]:
         area |= Q(street_id__in=by_level[3])
     if by_level[4]:
         area |= Q(community_id__in=by_level[4])
-    q = area & Q(reported_at__gte=day_start(campaign.start_date), reported_at__lt=day_start(campaign.end_date + timedelta(days=1)))
+    return area
+
+
+def campaign_auto_q(campaign) -> Q:
+    """Cases inside the campaign's areas (at any level), of its classes (all if none), reported
+    between its start and end dates (inclusive, local time)."""
+    q = campaign_area_q(campaign) & Q(reported_at__gte=day_start(campaign.start_date), reported_at__lt=day_start(campaign.end_date + timedelta(days=1)))
     class_ids = list(campaign.problem_classes.values_list("id", flat=True))
     if class_ids:
         q &= Q(problem_class_id__in=class_ids)
