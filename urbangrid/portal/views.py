@@ -99,18 +99,18 @@ def _submit(request):
     errors: dict[str, str] = {}
     # Abuse protection without captcha: honeypot, minimum fill time, per-IP and per-phone limits.
     if post.get("website"):
-        errors["__all__"] = _("The form could not be accepted.")
+        errors["form"] = _("The form could not be accepted.")
     try:
         started = float(signing.loads(post.get("started", ""), salt=FORM_SALT, max_age=6 * 3600))
         if time.time() - started < MIN_FILL_SECONDS:
-            errors["__all__"] = _("The form was submitted too quickly. Please check it and submit again.")
+            errors["form"] = _("The form was submitted too quickly. Please check it and submit again.")
     except (signing.BadSignature, TypeError, ValueError):
-        errors["__all__"] = _("The form has expired. Please submit it again.")
+        errors["form"] = _("The form has expired. Please submit it again.")
     try:
         hit(f"portal:report:ip:{client_ip(request)}", 10, 3600)
         hit(f"portal:report:ipday:{client_ip(request)}", 30, 86400)
     except RateLimited as exc:
-        errors["__all__"] = exc.message
+        errors["form"] = exc.message
     description = values["description"]
     if len(description) < 5:
         errors["description"] = _("Please describe the problem (at least 5 characters).")
@@ -122,7 +122,7 @@ def _submit(request):
             lon, lat = float(values["lon"]), float(values["lat"])
         except ValueError:
             errors["location"] = _("The map position is not valid. Please pick it again.")
-    if lon is None and len(values["address"]) < 4:
+    if lon is None and len(values["address"]) < 4 and "location" not in errors:
         errors["location"] = _("Please pick the place on the map or type its address.")
     phone = values["phone"].replace(" ", "")
     if phone:
@@ -164,9 +164,9 @@ def _submit(request):
                 data, phone_ticket=values["phone_ticket"], request_id=values["request_id"] or None
             )
         except DomainError as exc:
-            errors[
-                exc.field if exc.field in ("phone", "description", "photos", "class_code") else "__all__"
-            ] = exc.message
+            errors[exc.field if exc.field in ("phone", "description", "photos", "class_code") else "form"] = (
+                exc.message
+            )
         else:
             case = result.case
             if result.created:

@@ -1,14 +1,12 @@
-"""A small city for the portal's tests: one district with two streets (each one community of two
-unit grids), the real seeded catalogue, and Open311/webhook clients. Built per test."""
+"""The portal's test setting on top of the shared demo city (urbangrid/conftest.py ``demo``):
+points inside grids of the first and second street, and Open311/webhook API clients."""
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pytest
-import shapely
 from PIL import Image
 
 
@@ -20,68 +18,38 @@ def jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
 
 @dataclass
 class City:
-    regions: dict = field(default_factory=dict)
-    grids: dict = field(default_factory=dict)
+    demo: object
+    streets: list
     units: dict = field(default_factory=dict)
+    grids: dict = field(default_factory=dict)
+    points: list = field(default_factory=list)  # one point per grid of street 1, ≥ 50 m apart
     clients: dict = field(default_factory=dict)
     keys: dict = field(default_factory=dict)
     admin: object = None
-
-    # A point inside street A's first grid and one inside street B (WGS-84 == canonical here).
-    A = (120.0025, 30.0025)
-    B = (120.0125, 30.0075)
-    OUTSIDE = (121.5, 31.5)
+    A: tuple = ()
+    B: tuple = ()
+    OUTSIDE = (10.0, 10.0)
 
 
-def _geom(obj, geom):
-    obj.set_geometry(geom)
+def _point(grid) -> tuple[float, float]:
+    p = grid.geometry.representative_point()
+    return (round(p.x, 7), round(p.y, 7))
 
 
-def build_city() -> City:
+def build_city(demo) -> City:
     from django.contrib.auth import get_user_model
 
-    from urbangrid.catalog.seed import load_catalog
-    from urbangrid.geo.models import GeoRevision, Region, UnitGrid
-    from urbangrid.orgs.models import Unit
     from urbangrid.portal.actions import do_create_client
 
-    c = City()
-    city = Region.objects.create(code="6199", name="示范市", kind="city")
-    dist = Region.objects.create(code="619901", name="中心区", kind="district", parent=city)
-    _geom(dist, shapely.box(120.0, 30.0, 120.02, 30.01))
-    dist.save()
-    c.regions.update(city=city, district=dist)
-    for i, key in enumerate(["A", "B"]):
-        x0 = 120.0 + i * 0.01
-        st = Region.objects.create(code=f"619901{i + 1:03d}", name=f"{key}街道", kind="street", parent=dist)
-        cm = Region.objects.create(code=f"{st.code}001", name=f"{key}花园社区", kind="community", parent=st)
-        for r in (st, cm):
-            _geom(r, shapely.box(x0, 30.0, x0 + 0.01, 30.01))
-            r.save()
-        c.regions[key] = st
-        c.regions[f"{key}c"] = cm
-        for j in range(2):
-            g = UnitGrid(
-                code=f"{cm.code}{j + 1:03d}",
-                community=cm,
-                street=st,
-                district=dist,
-                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
-            )
-            _geom(g, shapely.box(x0 + j * 0.005, 30.0, x0 + (j + 1) * 0.005, 30.01))
-            g.save()
-            c.grids[f"{key}{j + 1}"] = g
-        c.units[key] = Unit.objects.create(
-            code=f"SO-{key}", name=f"{key}街道办事处", kind="street_office", level="street", region=st
-        )
-    GeoRevision.bump()
-    try:
-        from urbangrid.geo import locator
-
-        locator.invalidate()
-    except (ImportError, AttributeError):
-        pass
-    load_catalog()
+    s1, s2 = demo.streets[0], demo.streets[1]
+    c = City(demo=demo, streets=[s1, s2])
+    g1 = demo.grids_of(s1)
+    g2 = demo.grids_of(s2)
+    c.grids = {"A1": g1[0], "A2": g1[-1], "B1": g2[0]}
+    c.A, c.B = _point(g1[0]), _point(g2[0])
+    # Every other grid keeps neighbouring points well apart (duplicate detection is by distance).
+    c.points = [_point(g) for g in g1[::2]][:8]
+    c.units = {"A": demo.street_unit(s1), "B": demo.street_unit(s2)}
     c.admin = get_user_model().objects.create_superuser("portal-admin", "a@example.org", "pw-portal-12345")
     for name, channel, scopes in [
         ("app", "open311", ["open311:post", "open311:read"]),
@@ -95,10 +63,10 @@ def build_city() -> City:
 
 
 @pytest.fixture
-def city(db, settings, tmp_path):
+def city(demo, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": False}
-    return build_city()
+    return build_city(demo)
 
 
 def service_code(name: str) -> str:
