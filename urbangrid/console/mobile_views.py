@@ -1,0 +1,206 @@
+"""The grid worker's mobile pages (an installable web app): my grid and position, my tasks,
+report a problem (works offline: see static/js/mobile.js), fix on the spot, and the
+verify/check forms. Reports go through urbangrid.cases.intake.do_intake with the phone's
+request id, so a report retried after a network failure opens exactly one case."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from urbangrid.cases.choices import CaseState, Response
+from urbangrid.cases.models import Case
+from urbangrid.cases.workflow import allowed_actions
+from urbangrid.lib.errors import DomainError
+from urbangrid.orgs.jurisdiction import scope_for
+
+from .forms import FORMS, MULTIPART, PhotosField, action_label
+from .views import _load_case, label_events, map_settings
+
+MOBILE_ACTIONS = ("verify", "check", "self_handle", "apply_cancel")
+
+
+def _my_grids_geojson(user):
+    from shapely.geometry import mapping
+
+    from urbangrid.geo.models import UnitGrid
+
+    codes = scope_for(user).grid_codes
+    feats = []
+    for g in UnitGrid.objects.current().filter(code__in=codes):
+        if g.geometry is not None:
+            feats.append({"type": "Feature", "geometry": mapping(g.geometry), "properties": {"code": g.code}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def my_task_lists(user):
+    scope = scope_for(user)
+    visible = Case.objects.visible_to(user).select_related("problem_class")
+    mine = Q(field_worker_id=scope.person_id) | Q(field_worker__isnull=True, grid_code__in=scope.grid_codes)
+    verify = visible.filter(mine, state=CaseState.VERIFYING).order_by("due_at")[:50]
+    check = visible.filter(mine, state=CaseState.CHECKING).order_by("due_at")[:50]
+    assigned = visible.filter(
+        Q(field_worker_id=scope.person_id) | Q(reporter_person_id=scope.person_id),
+        state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE, CaseState.REPORTED],
+    ).order_by("-reported_at")[:30]
+    return {"verify": list(verify), "check": list(check), "assigned": list(assigned)}
+
+
+@login_required
+def mobile_home(request):
+    return render(request, "console/mobile/home.html", {
+        "grids_geojson": json.dumps(_my_grids_geojson(request.user)), "lists": my_task_lists(request.user),
+        "now": timezone.now(), **map_settings(),
+    })
+
+
+class _Classes:
+    @staticmethod
+    def all():
+        from urbangrid.catalog.models import ProblemClass
+
+        return list(
+            ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("kind", "code")
+            .values("code", "name", "major_name", "kind", "on_spot_allowed")
+        )
+
+
+@login_required
+def mobile_report(request):
+    return render(request, "console/mobile/report.html", {
+        "classes": _Classes.all(), "responses": Response.choices, **map_settings(),
+    })
+
+
+@login_required
+def mobile_suggest(request):
+    from urbangrid.catalog.classify import suggest_classes
+
+    text = (request.GET.get("text") or "").strip()
+    out = []
+    if len(text) >= 2:
+        for s in suggest_classes(text, limit=3):
+            pc = s.problem_class
+            out.append({"code": pc.code, "name": pc.name, "major_name": pc.major_name, "kind": pc.kind,
+                        "score": round(s.score, 2), "matched": s.matched})
+    return JsonResponse({"suggestions": out})
+
+
+@login_required
+@require_POST
+def mobile_report_submit(request):
+    """Receive one report from the phone (online, or replayed from the offline queue)."""
+    from urbangrid.cases.actions import do_self_handle
+    from urbangrid.cases.intake import IntakeData, do_intake
+
+    p = request.POST
+    request_id = (p.get("request_id") or "").strip()[:80]
+    if not request_id:
+        return JsonResponse({"ok": False, "error": _("The report has no request id.")}, status=400)
+    try:
+        lon, lat = float(p.get("lon", "")), float(p.get("lat", ""))
+    except ValueError:
+        return JsonResponse({"ok": False, "field": "position", "error": _("No position: allow location access or tap the map.")}, status=400)
+    photo_field = PhotosField(required=False)
+    photos = photo_field.clean(request.FILES.getlist("photos"))
+    after = photo_field.clean(request.FILES.getlist("photos_after"))
+    kind = None
+    code = p.get("class_code") or None
+    if code:
+        from .intake_forms import class_by_code
+
+        pc = class_by_code(code)
+        kind = pc.kind if pc else None
+    data = IntakeData(
+        channel="grid_worker", description=(p.get("description") or "").strip(), lon=lon, lat=lat,
+        crs=p.get("crs") or "wgs84", address=(p.get("address") or "").strip(), class_code=code,
+        photos=photos, extra={"class_kind": kind} if kind else {},
+    )
+    try:
+        result = do_intake(request.user, data, request_id=request_id)
+        case = result.case
+        self_handled = False
+        if p.get("self_handle") == "1" and result.created and "self_handle" in allowed_actions(case, request.user):
+            do_self_handle(request.user, case, response=p.get("response") or "repair", note=p.get("note", ""),
+                           photos_before=photos, photos_after=after)
+            self_handled = True
+    except DomainError as exc:
+        return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
+    return JsonResponse({
+        "ok": True, "number": case.number, "created": result.created, "replayed": result.replayed,
+        "duplicate": result.duplicate_of is not None, "self_handled": self_handled, "message": result.message,
+        "url": reverse("console:mobile_case", args=[case.number]),
+    })
+
+
+@login_required
+def mobile_case(request, number):
+    case = _load_case(request, number)
+    allowed = [a for a in allowed_actions(case, request.user) if a in MOBILE_ACTIONS]
+    forms = [{"action": a, "label": action_label(a), "form": FORMS[a](case=case, user=request.user),
+              "multipart": a in MULTIPART, "danger": a == "apply_cancel"} for a in allowed]
+    photos = list(case.attachments.order_by("created_at"))
+    return render(request, "console/mobile/case.html", {
+        "case": case, "action_forms": forms, "photos": photos, "now": timezone.now(),
+        "events": label_events(case.events.select_related("actor_person", "unit").order_by("at", "id")),
+        "point": json.dumps([case.lon, case.lat]) if case.lon is not None else "null", **map_settings(),
+    })
+
+
+@never_cache
+def manifest(request):
+    body = {
+        "name": _("Grid supervision · field"),
+        "short_name": _("Grid field"),
+        "start_url": reverse("console:mobile_home"),
+        "scope": reverse("console:mobile_home"),
+        "display": "standalone",
+        "background_color": "#f4f6f9",
+        "theme_color": "#1f5fae",
+        "lang": "zh-CN",
+        "icons": [
+            {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static("img/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+        ],
+    }
+    return HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/manifest+json")
+
+
+SHELL = ["css/app.css", "js/mobile.js", "js/offline-queue.js", "js/crs.js", "vendor/leaflet/leaflet.js",
+         "vendor/leaflet/leaflet.css", "img/icon-192.png"]
+
+
+@never_cache
+def service_worker(request):
+    """The service worker, served under /m/ so that its scope covers the mobile pages."""
+    from django.conf import settings
+
+    from urbangrid import __name__ as _pkg  # noqa: F401
+
+    assets = [static(p) for p in SHELL]
+    pages = [reverse("console:mobile_home"), reverse("console:mobile_report")]
+    version = getattr(settings, "URBANGRID_ASSET_VERSION", "1")
+    body = render_to_string("console/mobile/sw.js", {"assets": json.dumps(assets), "pages": json.dumps(pages),
+                                                     "version": version})
+    resp = HttpResponse(body, content_type="application/javascript")
+    resp["Service-Worker-Allowed"] = reverse("console:mobile_home")
+    return resp
+
+
+@login_required
+def mobile_redirect(request):
+    return redirect("console:mobile_home")
+
+
+__all__ = ["mobile_home", "mobile_report", "mobile_report_submit", "mobile_case", "manifest", "service_worker", "Http404"]
