@@ -36,6 +36,7 @@ from functools import reduce
 from operator import or_
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
@@ -530,7 +531,8 @@ def compute_many(
     wanted = set(codes) if codes else None
     result: dict[str, dict[str, dict[str, Measure]]] = {k: {} for k in kinds}
 
-    # Region kinds: one query per source grouped by (grid, community, street, district).
+    # Region kinds: one query per source grouped by (grid, community, street, district); the
+    # per-grid counts are summed up the hierarchy with numpy (additive counts).
     region_kinds = [k for k in kinds if k in REGION_COLUMNS]
     if region_kinds:
         inds = [i for i in _INDICATORS if i.kinds & set(region_kinds) and (wanted is None or i.code in wanted)]
@@ -538,14 +540,28 @@ def compute_many(
             src_inds = [i for i in inds if i.source == source]
             prefix = SOURCE_PREFIX[source]
             cols = [prefix + REGION_COLUMNS[k] for k in (K.GRID, K.COMMUNITY, K.STREET, K.DISTRICT)]
-            for row in _aggregate(source, cols, src_inds, c):
-                measures = _row_measures(row, src_inds)
-                for k in region_kinds:
-                    key = row[prefix + REGION_COLUMNS[k]]
-                    if key in (None, ""):
+            agg_names = []
+            for i in src_inds:
+                agg_names.append(f"{i.code}__n")
+                if i.is_rate:
+                    agg_names.append(f"{i.code}__d")
+            rows = list(_aggregate(source, cols, src_inds, c).values_list(*cols, *agg_names))
+            if not rows:
+                continue
+            counts = np.array([r[4:] for r in rows], dtype=np.int64)
+            for k in region_kinds:
+                pos = (K.GRID, K.COMMUNITY, K.STREET, K.DISTRICT).index(k)
+                keys = np.array(["" if r[pos] is None else str(r[pos]) for r in rows], dtype=object)
+                uniq, inverse = np.unique(keys, return_inverse=True)
+                sums = np.zeros((len(uniq), counts.shape[1]), dtype=np.int64)
+                np.add.at(sums, inverse, counts)
+                own = [(i, agg_names.index(f"{i.code}__n")) for i in src_inds if k in i.kinds]
+                for u, key in enumerate(uniq):
+                    if key == "":
                         continue
-                    own = {code: m for code, m in measures.items() if k in REGISTRY[code].kinds}
-                    _add(result[k].setdefault(str(key), {}), own)
+                    target = result[k].setdefault(key, {})
+                    for i, col in own:
+                        target[i.code] = Measure(int(sums[u, col]), int(sums[u, col + 1]) if i.is_rate else None)
 
     for kind in kinds:
         if kind in REGION_COLUMNS:
