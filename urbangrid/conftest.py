@@ -164,7 +164,11 @@ class DemoCity:
         if street is not None:
             s = self.street(street)
             ras = ras.filter(Q(region=s) | Q(region__parent=s) | Q(person__unit__region=s))
-        ra = ras.select_related("person").order_by("person__user__username").first()
+        ras = list(ras.select_related("region", "person__unit", "person__user").order_by("person__user__username")[:500])
+        if street is not None:
+            # Prefer a role over the street itself, then the street's own unit, then a community.
+            ras.sort(key=lambda r: (r.region_id != s.pk, r.person.unit.region_id != s.pk))
+        ra = ras[0] if ras else None
         if ra is None:
             raise LookupError(f"no demo persona with role {role!r}" + (f" in {street}" if street else ""))
         return Person.objects.select_related("user", "unit").get(pk=ra.person_id)

@@ -309,7 +309,7 @@ def do_deactivate_person(actor, person: Person, reason: str = "") -> Person:
     today = timezone.localdate()
     person.is_active = False
     person.save(update_fields=["is_active"])
-    GridAssignment.objects.filter(person=person, valid_to__isnull=True).update(valid_to=today)
+    GridAssignment.objects.filter(person=person, valid_to__isnull=True).update(valid_to=today - timedelta(days=1))
     ApiToken.objects.filter(person=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
     record(actor, "orgs.deactivate_person", person, summary=person.name, reason=reason)
     return person
@@ -394,9 +394,18 @@ def do_end_grid_assignment(actor, assignment: GridAssignment, valid_to: date | N
         _deny()
     if assignment.valid_to is not None:
         raise Conflict(_("This assignment has already ended."))
-    valid_to = valid_to or timezone.localdate()
+    # valid_to is the last day (inclusive); ending "now" means it stopped counting yesterday.
+    explicit = valid_to is not None
+    valid_to = valid_to or timezone.localdate() - timedelta(days=1)
     if valid_to < assignment.valid_from:
-        raise InvalidInput(_("The end date is before the start date."), field="valid_to")
+        if explicit:
+            raise InvalidInput(_("The end date is before the start date."), field="valid_to")
+        # Started today and ended today: it never counted; the audit trail keeps the history.
+        record(actor, "orgs.end_grid_assignment", assignment, summary=str(assignment), removed=True,
+               valid_from=str(assignment.valid_from))
+        assignment.delete()
+        assignment.valid_to = assignment.valid_from
+        return assignment
     assignment.valid_to = valid_to
     assignment.save(update_fields=["valid_to"])
     record(actor, "orgs.end_grid_assignment", assignment, summary=str(assignment), valid_to=str(valid_to))

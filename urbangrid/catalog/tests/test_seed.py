@@ -6,7 +6,18 @@ from urbangrid.catalog.seed import LEGACY, NEW, load_catalog
 pytestmark = pytest.mark.django_db
 
 
+def _empty_catalogue():
+    from urbangrid.catalog.models import ResponsibilityRule
+
+    ResponsibilityRule.objects.all().delete()
+    ProblemClass.objects.update(equivalent=None)
+    ProblemClass.objects.all().delete()
+    CodeSet.objects.all().delete()
+    CalendarDay.objects.all().delete()
+
+
 def test_load_catalog_is_complete_and_idempotent():
+    _empty_catalogue()
     first = load_catalog()
     assert first["classes"] > 0
     again = load_catalog()
@@ -25,6 +36,20 @@ def test_load_catalog_is_complete_and_idempotent():
             assert len(pc.minor_code) == cs.minor_digits
     assert CodeSet.objects.get(is_default=True).code == NEW
     assert CalendarDay.objects.filter(date__year=2027).exists()
+    assert all("预估" in n for n in CalendarDay.objects.filter(date__year=2027).values_list("note", flat=True))
+
+
+def test_update_rewrites_edits():
+    load_catalog()
+    pc = ProblemClass.objects.get(code_set__code=NEW, code="06010")
+    pc.time_limit = 9
+    pc.save()
+    load_catalog()
+    pc.refresh_from_db()
+    assert pc.time_limit == 9  # a plain reload keeps the city's edit
+    load_catalog(update=True)
+    pc.refresh_from_db()
+    assert pc.time_limit == 1
 
 
 @pytest.mark.parametrize(
