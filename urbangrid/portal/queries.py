@@ -69,7 +69,9 @@ def photos(case, stage: str) -> list:
 
 
 def expected_at(case):
-    return case.handle_due_at or (case.due_at if case.state not in FINAL_STATES else None)
+    """When the problem should be fixed: the handling deadline once dispatched (the earlier
+    steps' deadlines are internal and would mislead a citizen)."""
+    return case.handle_due_at if case.state not in FINAL_STATES else None
 
 
 def service_notice(problem_class) -> str:

@@ -183,8 +183,9 @@ def _submit(request):
                     % {"number": case.number},
                 )
             return redirect("portal:case", token=case.public_token)
+    # 200 like any re-displayed form: the page itself loaded fine, the errors are in it.
     context = _form_context(request, values, errors)
-    return render(request, "portal/report.html", context, status=400)
+    return render(request, "portal/report.html", context)
 
 
 def _case_page(request, case, *, via_token: bool):

@@ -99,7 +99,7 @@ def test_address_only_report_is_placed_in_the_named_community(city, client):
     assert r.status_code == 302
     assert Case.objects.order_by("-id").first().community_id == community.id
     r = client.post("/public/", form(city, lon="", lat="", address="火星基地", request_id="f2"))
-    assert r.status_code == 400 and "error-location" in r.content.decode()
+    assert r.status_code == 200 and "error-location" in r.content.decode()
 
 
 def test_phone_must_be_verified_by_code(city, client):
@@ -107,7 +107,7 @@ def test_phone_must_be_verified_by_code(city, client):
 
     before = cases()
     r = client.post("/public/", form(city, phone=PHONE))
-    assert r.status_code == 400 and "error-phone" in r.content.decode()
+    assert r.status_code == 200 and "error-phone" in r.content.decode()
     assert cases() == before
     ticket = verified_ticket(client)
     r = client.post("/public/", form(city, phone=PHONE, phone_ticket=ticket, request_id="f3"))
@@ -119,7 +119,7 @@ def test_phone_must_be_verified_by_code(city, client):
         "/public/",
         form(city, phone=PHONE, phone_ticket=ticket, request_id="f4", lon=city.B[0], lat=city.B[1]),
     )
-    assert r.status_code == 400
+    assert r.status_code == 200 and "error-phone" in r.content.decode()
 
 
 def test_wrong_codes_are_limited_and_expired_codes_refused(city, client):
@@ -167,7 +167,7 @@ def test_abuse_and_bad_input_are_refused_with_clear_errors(city, client, change,
         change = {"started": signing.dumps(time.time(), salt=FORM_SALT)}
     before = cases()
     r = client.post("/public/", form(city, **change), HTTP_ACCEPT_LANGUAGE="en")
-    assert r.status_code == 400
+    assert r.status_code == 200
     assert needle in r.content.decode()
     assert cases() == before
 
@@ -178,12 +178,17 @@ def test_errors_are_in_chinese_by_default(city, client):
 
 
 def test_per_ip_report_limit(city, client):
+    before = cases()
     codes = []
     for i in range(11):
         lon, lat = city.points[i % len(city.points)]
-        codes.append(client.post("/public/", form(city, request_id=f"ip-{i}", lon=lon, lat=lat)).status_code)
+        r = client.post(
+            "/public/", form(city, request_id=f"ip-{i}", lon=lon, lat=lat), HTTP_ACCEPT_LANGUAGE="en"
+        )
+        codes.append(r.status_code)
     assert codes[:10] == [302] * 10
-    assert codes[10] == 400
+    assert codes[10] == 200 and "Too many requests" in r.content.decode()  # the form again, with the reason
+    assert cases() - before <= 10
 
 
 def test_follow_by_number_shows_public_timeline_only(city, client):

@@ -19,6 +19,7 @@
   // --- map ---------------------------------------------------------------------------------
   var map = L.map(mapEl, { zoomControl: true, attributionControl: false }).setView([30.0, 114.0], 4);
   if (mapEl.dataset.tiles) { L.tileLayer(mapEl.dataset.tiles, { maxZoom: 19 }).addTo(map); }
+  mapEl.leafletMap = map; // for browser tests and assistive scripts
   var marker = null;
   var nearbyLayer = L.layerGroup().addTo(map);
   fetch(mapEl.dataset.regionsUrl, { credentials: "same-origin" })
