@@ -119,3 +119,15 @@ def test_locator_rebuilds_when_grids_change(tiny):
 def test_locate_many_edge_cases(tiny, n):
     pts = np.full(n, 110.002)
     assert len(locator.locate_many(pts, np.full(n, 35.002))) == n
+
+
+def test_bucket_path_equals_strtree_path_on_vertices_edges_and_random_points():
+    rng = np.random.default_rng(3)
+    ring = shapely.get_coordinates(shapely.get_exterior_ring(_GEOMS))
+    mids = (ring[:-1] + ring[1:]) / 2
+    lons = np.concatenate([_VERTICES[:, 0], mids[:, 0], rng.uniform(minx - 1e-3, maxx + 1e-3, 20_000)])
+    lats = np.concatenate([_VERTICES[:, 1], mids[:, 1], rng.uniform(miny - 1e-3, maxy + 1e-3, 20_000)])
+    fast = _INDEX.lookup_many(lons, lats)
+    assert (fast == _INDEX.lookup_many_strtree(lons, lats)).all()
+    assert (fast[: len(_VERTICES)] >= 0).all()  # every grid vertex belongs to some grid
+    assert (_INDEX.answer >= 0).any(), "some buckets are answered without a geometry test"
