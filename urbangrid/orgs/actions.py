@@ -488,3 +488,169 @@ def do_revoke_token(actor, token: ApiToken) -> ApiToken:
     token.save(update_fields=["revoked_at"])
     record(actor, "orgs.revoke_token", token, summary=f"{token.person.name}: {token.name}", prefix=token.prefix)
     return token
+
+
+# ---------------------------------------------------------------- training and resources (P4, E2)
+TRAINING_ORGANISERS = (Role.ADMIN, Role.UNIT_LEADER, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
+
+
+@transaction.atomic
+def do_create_course(actor, *, code: str, name: str, hours=4, pass_score=60, description: str = "",
+                     required_for_grid_workers: bool = True):
+    from .models import TrainingCourse
+
+    if not scope_for(actor).has_role(Role.ADMIN, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.UNIT_LEADER):
+        _deny()
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or not name:
+        raise InvalidInput(_("A course needs a code and a name."), field="code")
+    if float(pass_score) < 0 or float(pass_score) > 100 or float(hours) <= 0:
+        raise InvalidInput(_("Hours must be positive and the pass score between 0 and 100."), field="pass_score")
+    if TrainingCourse.objects.filter(code=code).exists():
+        raise Conflict(_("A course with code %(code)s already exists.") % {"code": code}, field="code")
+    course = TrainingCourse.objects.create(code=code, name=name, hours=hours, pass_score=pass_score,
+                                          description=description, required_for_grid_workers=required_for_grid_workers)
+    record(actor, "orgs.create_course", course, summary=name, code=code)
+    return course
+
+
+@transaction.atomic
+def do_schedule_training(actor, *, course, starts_at, ends_at, organiser: Unit, location: str = "",
+                         trainer: str = "", region=None):
+    from .models import TrainingSession
+
+    scope = scope_for(actor)
+    if not (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, organiser)):
+        _deny()
+    if region is not None and not _region_within(scope, region) and not _is_admin(scope):
+        _deny()
+    if starts_at is None or ends_at is None or ends_at <= starts_at:
+        raise InvalidInput(_("The session must end after it starts."), field="ends_at")
+    if not course.is_active:
+        raise InvalidInput(_("This course is no longer offered."), field="course")
+    session = TrainingSession.objects.create(course=course, starts_at=starts_at, ends_at=ends_at, organiser=organiser,
+                                             location=location, trainer=trainer, region=region or organiser.region)
+    record(actor, "orgs.schedule_training", session, summary=str(session), organiser=organiser.code)
+    return session
+
+
+@transaction.atomic
+def do_record_training(actor, session, results: Sequence[dict]) -> int:
+    """Record attendance and scores: each result has person, attended, score (or None), note.
+    Passing is decided here from the course's pass score; a repeated person updates the row."""
+    from decimal import Decimal, InvalidOperation
+
+    from .models import TrainingRecord
+
+    scope = scope_for(actor)
+    if not (_is_admin(scope) or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))):
+        _deny()
+    visible = set(Person.objects.visible_to(actor).filter(pk__in=[r["person"].pk for r in results]).values_list("pk", flat=True))
+    clean = []
+    for r in results:
+        person = r["person"]
+        if person.pk not in visible:
+            raise NotFound(_("No such person."), field="person")
+        attended = bool(r.get("attended", True))
+        score = r.get("score")
+        if score not in (None, ""):
+            try:
+                score = Decimal(str(score))
+            except InvalidOperation as exc:
+                raise InvalidInput(_("A score must be a number between 0 and 100."), field="score") from exc
+            if not Decimal(0) <= score <= Decimal(100):
+                raise InvalidInput(_("A score must be a number between 0 and 100."), field="score")
+        else:
+            score = None
+        if not attended and score is not None:
+            raise InvalidInput(_("Someone who did not attend has no score."), field="score")
+        passed = attended and score is not None and score >= session.course.pass_score
+        clean.append((person, attended, score, passed, (r.get("note") or "")[:200]))
+    existing = {r.person_id: r for r in TrainingRecord.objects.filter(session=session)}
+    fresh, changed = [], []
+    for person, attended, score, passed, note in clean:
+        row = existing.get(person.pk)
+        if row is None:
+            row = TrainingRecord(session=session, person=person)
+            existing[person.pk] = row
+            fresh.append(row)
+        elif row not in changed:
+            changed.append(row)
+        row.attended, row.score, row.passed, row.note = attended, score, passed, note
+    TrainingRecord.objects.bulk_create(fresh)
+    TrainingRecord.objects.bulk_update(changed, ["attended", "score", "passed", "note"])
+    record(actor, "orgs.record_training", session, summary=f"{session}: {len(clean)}",
+           results=[[p.pk, a, str(s) if s is not None else None, ok] for p, a, s, ok, _n in clean])
+    return len(clean)
+
+
+def _check_unit_manager(actor, unit: Unit) -> None:
+    scope = scope_for(actor)
+    if not (_is_admin(scope) or _may_manage_unit(scope, unit)):
+        _deny()
+
+
+@transaction.atomic
+def do_issue_equipment(actor, *, unit: Unit, kind: str, name: str, asset_no: str, issued_on: date,
+                       holder: Person | None = None, value=0, note: str = ""):
+    from decimal import Decimal
+
+    from .choices import EquipmentKind
+    from .models import Equipment
+
+    _check_unit_manager(actor, unit)
+    if kind not in EquipmentKind.values:
+        raise InvalidInput(_("Unknown equipment kind: %(kind)s") % {"kind": kind}, field="kind")
+    asset_no, name = (asset_no or "").strip(), (name or "").strip()
+    if not asset_no or not name:
+        raise InvalidInput(_("Equipment needs a name and an asset number."), field="asset_no")
+    if Decimal(str(value)) < 0:
+        raise InvalidInput(_("The value cannot be negative."), field="value")
+    if holder is not None and holder.unit_id != unit.pk and not Secondment.objects.filter(person=holder, to_unit=unit).exists():
+        raise InvalidInput(_("The holder must belong to (or be seconded to) the unit."), field="holder")
+    if Equipment.objects.filter(asset_no=asset_no).exists():
+        raise Conflict(_("Asset number %(no)s is already registered.") % {"no": asset_no}, field="asset_no")
+    item = Equipment.objects.create(unit=unit, holder=holder, kind=kind, name=name, asset_no=asset_no,
+                                    issued_on=issued_on, value=value, note=note)
+    record(actor, "orgs.issue_equipment", item, summary=str(item), unit=unit.code,
+           holder=getattr(holder, "pk", None), value=str(value))
+    return item
+
+
+@transaction.atomic
+def do_return_equipment(actor, item, returned_on: date | None = None):
+    _check_unit_manager(actor, item.unit)
+    if item.returned_on is not None:
+        raise Conflict(_("This equipment has already been returned."))
+    returned_on = returned_on or timezone.localdate()
+    if returned_on < item.issued_on:
+        raise InvalidInput(_("The return date is before the issue date."), field="returned_on")
+    item.returned_on = returned_on
+    item.save(update_fields=["returned_on"])
+    record(actor, "orgs.return_equipment", item, summary=str(item), returned_on=str(returned_on))
+    return item
+
+
+@transaction.atomic
+def do_record_funds(actor, *, unit: Unit, category: str, amount, spent_on: date, description: str):
+    from decimal import Decimal, InvalidOperation
+
+    from .choices import FundCategory
+    from .models import FundRecord
+
+    _check_unit_manager(actor, unit)
+    if category not in FundCategory.values:
+        raise InvalidInput(_("Unknown fund category: %(c)s") % {"c": category}, field="category")
+    try:
+        amount = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise InvalidInput(_("The amount must be a positive number."), field="amount") from exc
+    if amount <= 0:
+        raise InvalidInput(_("The amount must be a positive number."), field="amount")
+    if not (description or "").strip():
+        raise InvalidInput(_("Say what the money was spent on."), field="description")
+    row = FundRecord.objects.create(unit=unit, category=category, amount=amount, spent_on=spent_on,
+                                    description=description.strip()[:200],
+                                    recorded_by=actor if getattr(actor, "pk", None) else None)
+    record(actor, "orgs.record_funds", row, summary=str(row), unit=unit.code, amount=str(amount), category=category)
+    return row

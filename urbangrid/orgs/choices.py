@@ -43,3 +43,19 @@ LEADER_ROLES = {Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER}
 class GridDuty(models.TextChoices):
     SUPERVISOR = "supervisor", _("Comprehensive supervisor")
     ENFORCEMENT = "enforcement", _("Enforcement officer")
+
+
+class EquipmentKind(models.TextChoices):
+    DEVICE = "device", _("Handheld device")
+    RECORDER = "recorder", _("Body-worn camera")
+    VEHICLE = "vehicle", _("Vehicle")
+    EBIKE = "ebike", _("Patrol e-bike")
+    OTHER = "other", _("Other equipment")
+
+
+class FundCategory(models.TextChoices):
+    EQUIPMENT = "equipment", _("Equipment purchase")
+    STAFF = "staff", _("Staff pay")
+    TRAINING = "training", _("Training")
+    OPERATIONS = "operations", _("Operations")
+    OTHER = "other", _("Other")

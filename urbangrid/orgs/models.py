@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import GridDuty, Role, UnitKind, UnitLevel
+from .choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
 
 
 class UnitQuerySet(models.QuerySet):
@@ -185,3 +185,186 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+# ---------------------------------------------------------------- training and resources (P4, E2)
+def _scope_unit_q(scope, unit_field: str) -> Q:
+    """Rows of my units or of units serving my areas."""
+    q = Q(**{f"{unit_field}_id__in": scope.unit_ids})
+    if scope.subtree_region_ids:
+        q |= Q(**{f"{unit_field}__region_id__in": scope.subtree_region_ids})
+    return q
+
+
+class TrainingCourse(models.Model):
+    """A course grid workers take (岗前培训, 法规培训 ...), with the score needed to pass."""
+
+    code = models.CharField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1, default=4)
+    pass_score = models.DecimalField(_("pass score"), max_digits=5, decimal_places=1, default=60)
+    required_for_grid_workers = models.BooleanField(_("required for grid workers"), default=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("training course")
+        verbose_name_plural = _("training courses")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrainingSessionQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        q = _scope_unit_q(scope, "organiser")
+        if scope.subtree_region_ids:
+            q |= Q(region_id__in=scope.subtree_region_ids)
+        if scope.person_id:
+            q |= Q(id__in=TrainingRecord.objects.filter(person_id=scope.person_id).values("session_id"))
+        return self.filter(q)
+
+
+class TrainingSession(models.Model):
+    """One run of a course: when, where, by whom, organised by which unit for which area."""
+
+    course = models.ForeignKey(TrainingCourse, verbose_name=_("course"), on_delete=models.PROTECT, related_name="sessions")
+    starts_at = models.DateTimeField(_("starts at"))
+    ends_at = models.DateTimeField(_("ends at"))
+    location = models.CharField(_("location"), max_length=120, blank=True)
+    trainer = models.CharField(_("trainer"), max_length=60, blank=True)
+    organiser = models.ForeignKey(Unit, verbose_name=_("organiser"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = TrainingSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["organiser", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.course} {self.starts_at:%Y-%m-%d}"
+
+
+class TrainingRecordQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A worker's record is visible to themself and to those who see the worker (leaders)."""
+        from .jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        return self.filter(person_id__in=Person.objects.visible_to(user).values("id"))
+
+
+class TrainingRecord(models.Model):
+    """Who attended a session and with what result."""
+
+    session = models.ForeignKey(TrainingSession, verbose_name=_("session"), on_delete=models.CASCADE, related_name="records")
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="training")
+    attended = models.BooleanField(_("attended"), default=True)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
+    passed = models.BooleanField(_("passed"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("recorded"), auto_now=True)
+
+    objects = TrainingRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("training record")
+        verbose_name_plural = _("training records")
+        constraints = [models.UniqueConstraint(fields=["session", "person"], name="training_record_once")]
+        indexes = [models.Index(fields=["person", "passed"])]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.session}"
+
+
+class EquipmentQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        return self.filter(_scope_unit_q(scope, "unit") | Q(holder_id=scope.person_id))
+
+
+class Equipment(models.Model):
+    """A piece of equipment issued to a unit and, optionally, to a named worker."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="equipment")
+    holder = models.ForeignKey(
+        Person, verbose_name=_("holder"), null=True, blank=True, on_delete=models.PROTECT, related_name="equipment"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=EquipmentKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    asset_no = models.CharField(_("asset number"), max_length=40, unique=True)
+    value = models.DecimalField(_("value (yuan)"), max_digits=12, decimal_places=2, default=0)
+    issued_on = models.DateField(_("issued on"))
+    returned_on = models.DateField(_("returned on"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    objects = EquipmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("equipment")
+        verbose_name_plural = _("equipment")
+        ordering = ["unit", "kind", "asset_no"]
+        indexes = [models.Index(fields=["unit", "returned_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.asset_no}）"
+
+
+class FundRecordQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .jurisdiction import scope_for
+
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        return self.filter(_scope_unit_q(scope, "unit"))
+
+
+class FundRecord(models.Model):
+    """Money spent by a unit on grid supervision (专款专用), by category and date."""
+
+    unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="funds")
+    category = models.CharField(_("category"), max_length=12, choices=FundCategory.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    spent_on = models.DateField(_("date"))
+    description = models.CharField(_("description"), max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = FundRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("fund record")
+        verbose_name_plural = _("fund records")
+        ordering = ["-spent_on", "-id"]
+        indexes = [models.Index(fields=["unit", "spent_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.unit} {self.spent_on} ¥{self.amount}"

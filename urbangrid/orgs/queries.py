@@ -83,3 +83,78 @@ def person_grids(person: Person, on=None) -> list[str]:
         GridAssignment.objects.filter(_active_q(today=on), person=person).order_by("grid_code")
         .values_list("grid_code", flat=True).distinct()
     )
+
+
+# ---------------------------------------------------------------- training and resources
+def _grid_worker_ids(region=None):
+    from .choices import Role
+
+    qs = RoleAssignment.objects.filter(_active_q(), role=Role.GRID_WORKER, person__is_active=True)
+    if region is not None:
+        qs = qs.filter(region__code__startswith=region.code)
+    return qs.values("person_id")
+
+
+def trained_person_ids(course=None):
+    """Ids of people who passed ``course`` (or, without one, every course required of grid workers)."""
+    from django.db.models import Count
+
+    from .models import TrainingCourse, TrainingRecord
+
+    passed = TrainingRecord.objects.filter(passed=True, session__course__is_active=True)
+    if course is not None:
+        return passed.filter(session__course=course).values("person_id")
+    required = TrainingCourse.objects.filter(is_active=True, required_for_grid_workers=True).count()
+    return (
+        passed.filter(session__course__required_for_grid_workers=True)
+        .values("person_id")
+        .annotate(n=Count("session__course", distinct=True))
+        .filter(n__gte=required)
+        .values("person_id")
+    )
+
+
+def untrained_workers(user=None, region=None, course=None) -> QuerySet[Person]:
+    """Grid workers (in ``region``, visible to ``user``) who have not passed the required training."""
+    qs = Person.objects.filter(id__in=_grid_worker_ids(region)).exclude(id__in=trained_person_ids(course))
+    if user is not None:
+        qs = qs.filter(id__in=Person.objects.visible_to(user).values("id"))
+    return qs.select_related("user", "unit").order_by("user__username")
+
+
+def grids_with_untrained_workers(user=None, region=None, course=None) -> dict[str, list[int]]:
+    """Grid code → ids of its named supervisors who are untrained (a grid to flag)."""
+    untrained = untrained_workers(user, region, course).values("id")
+    rows = GridAssignment.objects.filter(_active_q(), duty=GridDuty.SUPERVISOR, person_id__in=untrained)
+    out: dict[str, list[int]] = {}
+    for code, pid in rows.order_by("grid_code").values_list("grid_code", "person_id"):
+        out.setdefault(code, []).append(pid)
+    return out
+
+
+def funds_summary(user, start=None, end=None):
+    """Spending per unit and category in a period, summed in the database."""
+    from django.db.models import Sum
+
+    from .models import FundRecord
+
+    qs = FundRecord.objects.visible_to(user)
+    if start:
+        qs = qs.filter(spent_on__gte=start)
+    if end:
+        qs = qs.filter(spent_on__lte=end)
+    return list(
+        qs.values("unit__code", "unit__name", "category").annotate(total=Sum("amount")).order_by("unit__code", "category")
+    )
+
+
+def equipment_summary(user):
+    from django.db.models import Count, Sum
+
+    from .models import Equipment
+
+    return list(
+        Equipment.objects.visible_to(user).filter(returned_on__isnull=True)
+        .values("unit__code", "unit__name", "kind").annotate(n=Count("id"), value=Sum("value"))
+        .order_by("unit__code", "kind")
+    )

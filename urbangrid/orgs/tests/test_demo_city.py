@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 
 from urbangrid.catalog.models import ResponsibilityRule
 from urbangrid.orgs.choices import GridDuty, Role
-from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Secondment, Unit
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Secondment, TrainingRecord, Unit
 from urbangrid.conftest import DEMO_SEED
 from urbangrid.orgs.queries import grid_officers, grid_supervisors, grids_without_supervisor
 
@@ -79,7 +79,9 @@ def test_demo_is_deterministic():
             (p.user.username, p.name, p.unit.code,
              tuple(sorted((r.role, getattr(r.region, "code", "")) for r in p.roles.all())))
             for p in Person.objects.select_related("user", "unit").prefetch_related("roles__region")
-        ), sorted(GridAssignment.objects.values_list("grid_code", "person__user__username", "duty"))
+        ), sorted(GridAssignment.objects.values_list("grid_code", "person__user__username", "duty")), sorted(
+            TrainingRecord.objects.values_list("session__course__code", "person__user__username", "score", "passed")
+        )
 
     first = snapshot()
 
@@ -88,6 +90,12 @@ def test_demo_is_deterministic():
 
         with transaction.atomic():
             AuditEvent.objects.all().delete()
+            from urbangrid.orgs.models import Equipment, FundRecord, TrainingCourse, TrainingSession
+
+            FundRecord.objects.all().delete()
+            Equipment.objects.all().delete()
+            TrainingSession.objects.all().delete()
+            TrainingCourse.objects.all().delete()
             ResponsibilityRule.objects.all().delete()
             Secondment.objects.all().delete()
             GridAssignment.objects.all().delete()
