@@ -605,3 +605,44 @@ def test_xml_is_well_formed_with_special_characters(city, client):
     root, items = parse(client.get(f"{BASE}/requests.xml"), "xml")
     assert root == "service_requests"
     assert items[0]["description"] == 'A&B <script>"x"</script>'
+
+
+def test_get_requests_query_count_does_not_grow_with_results(city, client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _make(city, client, 2)
+    with CaptureQueriesContext(connection) as small:
+        client.get(f"{BASE}/requests.json")
+    assert len(small) <= 10
+    _make_more = [
+        post(client, "json", parking(city, long=lon, lat=lat, description=f"更多 {i}"))
+        for i, (lon, lat) in enumerate(city.points[2:7])
+    ]
+    assert all(r.status_code == 200 for r in _make_more)
+    with CaptureQueriesContext(connection) as large:
+        r = client.get(f"{BASE}/requests.json")
+    assert len(r.json()) == 7
+    assert len(large) == len(small)
+
+
+def test_portal_client_command_prints_key_once(city, capsys):
+    from django.core.management import call_command
+
+    from urbangrid.portal.actions import authenticate_key
+    from urbangrid.portal.models import MachineSource
+
+    call_command(
+        "portal_client",
+        name="视频平台",
+        channel="machine",
+        source="cam2",
+        source_crs="gcj02",
+        event=[f"PARKING={service_code('机动车乱停放')}"],
+    )
+    out = capsys.readouterr().out
+    key = next(line.split()[-1] for line in out.splitlines() if line.startswith("api key:"))
+    client = authenticate_key(key)
+    assert client.channel == "machine" and client.scopes == ["webhook"]
+    src = MachineSource.objects.get(code="cam2")
+    assert src.crs == "gcj02" and src.event_types.get().event_type == "PARKING"
