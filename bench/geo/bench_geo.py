@@ -118,6 +118,7 @@ def bench_coverage(lines: list[str], layout, geoms, codes):
         f"| coverage proof of the district, {len(geoms):,} grids (median of 5; 0 findings) | "
         f"{statistics.median(times):.3f} s | {peak:.0f} MiB | < 2 s |"
     )
+
     # Baseline: the naive proof (unary_union of everything + every intersecting pair intersected).
     def naive():
         boundary_m = crs.to_metric(district_ll, demo.DEMO_EPSG)[0]
@@ -155,8 +156,9 @@ def bench_coverage(lines: list[str], layout, geoms, codes):
 
 def bench_locator(lines: list[str], geoms, codes, n_points: int):
     n = len(geoms)
-    index, build_s, build_peak = measure(
-        GridIndex,
+    # Timed without tracemalloc: tracing the index's Python lists would dominate the time.
+    t = time.perf_counter()
+    index = GridIndex(
         np.arange(1, n + 1),
         codes,
         np.arange(n) // 100,
@@ -165,7 +167,12 @@ def bench_locator(lines: list[str], geoms, codes, n_points: int):
         geoms,
         0,
     )
-    lines.append(f"| locator index build ({n:,} grids: STRtree + prepare) | {build_s * 1000:.0f} ms | {build_peak:.0f} MiB | — |")
+    build_s = time.perf_counter() - t
+    arrays = sum(v.nbytes for v in vars(index).values() if isinstance(v, np.ndarray) and v.dtype != object)
+    lines.append(
+        f"| locator index build ({n:,} grids: STRtree, prepared polygons, {index.nx}×{index.ny} buckets, "
+        f"{(index.answer >= 0).mean():.0%} answered without a test) | {build_s:.2f} s | {arrays / 2**20:.0f} MiB numpy arrays | — |"
+    )
     minx, miny, maxx, maxy = shapely.total_bounds(geoms)
     rng = np.random.default_rng(42)
     lons = rng.uniform(minx, maxx, n_points)
@@ -208,12 +215,16 @@ def bench_locator(lines: list[str], geoms, codes, n_points: int):
         for x, y in pts:
             locator.locate(x, y)
         single_us = (time.perf_counter() - t) / sample * 1e6
-        lines.append(f"| locator single point, public `locate(lon, lat)` ({sample:,} calls) | **{single_us:.1f} µs/point** | — | ≤ 20 µs |")
+        lines.append(
+            f"| locator single point, public `locate(lon, lat)` ({sample:,} calls) | **{single_us:.1f} µs/point** | — | ≤ 20 µs |"
+        )
         t = time.perf_counter()
         for x, y in pts[:5000]:
             locator.locate(x, y, crs="gcj02")
         gcj_us = (time.perf_counter() - t) / 5000 * 1e6
-        lines.append(f"| locator single point from GCJ-02 (`locate(..., crs=\"gcj02\")`, 5,000 calls) | {gcj_us:.1f} µs/point | — | — |")
+        lines.append(
+            f'| locator single point from GCJ-02 (`locate(..., crs="gcj02")`, 5,000 calls) | {gcj_us:.1f} µs/point | — | — |'
+        )
     finally:
         locator.CHECK_INTERVAL_S = old_interval
         locator.invalidate()
@@ -263,10 +274,12 @@ for _ in range(3):
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(f"{{build:.2f}} {{geo.grids}} {{sorted(times)[1]:.3f}} {{len(report.area_findings)}} {{len(report.findings)}} {{rss:.0f}}")
 """
-    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    )
     build, grids, cov, area_findings, findings, rss = out.stdout.strip().splitlines()[-1].split()
     lines.append(
-        f"| `build_demo_geography(seed, \"city\")` through the real import + `do_divide_grids` into SQLite ({int(grids):,} grids) "
+        f'| `build_demo_geography(seed, "city")` through the real import + `do_divide_grids` into SQLite ({int(grids):,} grids) '
         f"| {float(build):.1f} s | {rss} MiB max RSS | — |"
     )
     lines.append(
@@ -284,6 +297,7 @@ def main() -> None:
     parser.add_argument("--markdown", help="write the results table to this file (RESULTS.md)")
     args = parser.parse_args()
 
+    load_start = os.getloadavg()[0]
     lines = ["| measurement | figure | peak memory | target / ratio |", "|---|---|---|---|"]
     layout, geoms, codes = bench_division(lines)
     print("\n".join(lines), flush=True)
@@ -297,7 +311,11 @@ def main() -> None:
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {machine()}",
+        f"- Load average at the start: {load_start:.1f}",
         f"- Command: `.venv/bin/python bench/geo/bench_geo.py --points {args.points}{' --db' if args.db else ''}`",
+        f"- Load average at the end (2 cores shared with other engineers' test runs): "
+        f"{' / '.join(f'{v:.1f}' for v in os.getloadavg())} — absolute times are inflated accordingly; the "
+        "ratios to the baselines measured in the same run are the stable figures.",
         f"- Process max RSS: {rss:.0f} MiB. Peak memory per row is Python-traced (tracemalloc), GEOS's own",
         "  allocations are not traced by it; the max RSS covers everything.",
         "",

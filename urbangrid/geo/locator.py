@@ -28,7 +28,7 @@ from .crs import to_canonical, to_canonical_many
 CHECK_INTERVAL_S = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Location:
     """Where a point lies: the current grid and its community, street/town and district."""
 
@@ -119,6 +119,17 @@ class GridIndex:
         self._offsets_list = self.offsets.tolist()
         self._members_list = self.members.tolist()
         self._geom_list = list(self.geoms)
+        self._rows = list(
+            zip(
+                self.ids.tolist(),
+                self.codes.tolist(),
+                self.community_ids.tolist(),
+                self.street_ids.tolist(),
+                self.district_ids.tolist(),
+                strict=True,
+            )
+        )
+        self._edge_lists: dict[int, list] = {}
 
     def _build_edges(self) -> None:
         n = len(self.geoms)
@@ -198,12 +209,42 @@ class GridIndex:
         a = self._answer_list[b]
         if a != -2:
             return a
-        intersects_xy = shapely.intersects_xy
-        geoms = self._geom_list
         for i in self._members_list[self._offsets_list[b] : self._offsets_list[b + 1]]:
-            if intersects_xy(geoms[i], lon, lat):
+            if self._contains_one(i, lon, lat):
                 return i
         return -1
+
+    def _contains_one(self, i: int, px: float, py: float) -> bool:
+        """Pure-Python crossing count for one grid (GEOS decides points within rounding of an edge)."""
+        edges = self._edge_lists.get(i)
+        if edges is None:
+            lo, hi = int(self.edge_offsets[i]), int(self.edge_offsets[i + 1])
+            edges = list(
+                zip(
+                    self.ex1[lo:hi].tolist(),
+                    self.ey1[lo:hi].tolist(),
+                    self.ex2[lo:hi].tolist(),
+                    self.ey2[lo:hi].tolist(),
+                    strict=True,
+                )
+            )
+            self._edge_lists[i] = edges
+        odd = False
+        for x1, y1, x2, y2 in edges:
+            straddles = (y1 > py) != (y2 > py)
+            if not straddles and y1 != py and y2 != py:
+                continue
+            dx, dy, ax, ay = x2 - x1, y2 - y1, px - x1, py - y1
+            cross = dx * ay - dy * ax
+            if (
+                abs(cross) <= 1e-9 * (abs(dx * ay) + abs(dy * ax))
+                and min(x1, x2) <= px <= max(x1, x2)
+                and min(y1, y2) <= py <= max(y1, y2)
+            ):
+                return bool(shapely.intersects_xy(self._geom_list[i], px, py))
+            if straddles and (cross > 0) == (dy > 0):
+                odd = not odd
+        return odd
 
     def lookup_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         """Vectorised: grid index per canonical point, -1 outside (shared edge: lowest code)."""
@@ -295,15 +336,8 @@ class GridIndex:
         return out
 
     def location(self, i: int, lon: float, lat: float) -> Location:
-        return Location(
-            grid_id=int(self.ids[i]),
-            grid_code=str(self.codes[i]),
-            community_id=int(self.community_ids[i]),
-            street_id=int(self.street_ids[i]),
-            district_id=int(self.district_ids[i]),
-            lon=lon,
-            lat=lat,
-        )
+        grid_id, code, community_id, street_id, district_id = self._rows[i]
+        return Location(grid_id, code, community_id, street_id, district_id, lon, lat)
 
 
 _lock = threading.Lock()
@@ -319,12 +353,12 @@ def invalidate() -> None:
 
 def get_index(*, force_check: bool = False) -> GridIndex:
     """The current index, rebuilt if the geometry revision moved (checked at most once a second)."""
-    from .models import GeoRevision
-
     index: GridIndex | None = _state["index"]
     now = time.monotonic()
     if index is not None and not force_check and now - _state["checked"] < CHECK_INTERVAL_S:
         return index
+    from .models import GeoRevision
+
     revision = GeoRevision.current()
     if index is not None and index.revision == revision:
         _state["checked"] = now
