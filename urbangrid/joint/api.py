@@ -1,5 +1,390 @@
-"""JSON API of the joint app, mounted under /api/v1/joint/."""
+"""JSON API of the joint app, mounted under /api/v1/joint/.
 
-from ninja import Router
+Campaigns: GET/POST /campaigns, GET /campaigns/{id} (with live or final summary),
+POST /campaigns/{id}/tasks, /campaigns/{id}/cases, /campaigns/{id}/end, POST /tasks/{id}/report, /tasks/{id}/accept.
+Consultations: GET/POST /consultations, GET /consultations/candidates, GET /consultations/{id},
+POST /consultations/{id}/views, /meeting, /decide, /apply.
+Meetings: GET /meetings/proposals, GET/POST /meetings, GET /meetings/{id}, POST /meetings/{id}/minutes,
+/meetings/{id}/follow-ups, POST /follow-ups/{id}/reply, /follow-ups/{id}/close.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from urbangrid.lib.errors import InvalidInput, NotFound
+
+from . import actions as A
+from . import queries
+from .models import Campaign, CampaignTask, Consultation, FollowUp, Meeting
 
 router = Router(tags=["joint"])
+
+
+def _get(qs, request, pk, what):
+    obj = qs.visible_to(request.auth).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(_("%(what)s not found.") % {"what": what})
+    return obj
+
+
+def _units(codes):
+    from urbangrid.orgs.models import Unit
+
+    codes = list(codes or [])
+    units = list(Unit.objects.filter(code__in=codes))
+    if len(units) != len(set(codes)):
+        raise InvalidInput(_("Unknown or inactive unit."), field="units")
+    return units
+
+
+def _unit(code):
+    return _units([code])[0] if code else None
+
+
+def _case(request, number):
+    from urbangrid.cases.models import Case
+
+    case = Case.objects.visible_to(request.auth).filter(number=number).first()
+    if case is None:
+        raise NotFound(_("Case not found."))
+    return case
+
+
+class TargetIn(Schema):
+    name: str
+    metric: str
+    value: int
+
+
+class CampaignIn(Schema):
+    title: str
+    description: str = ""
+    lead_unit: str
+    units: list[str] = []
+    regions: list[str]
+    problem_classes: list[int] = []
+    start_date: date
+    end_date: date
+    targets: list[TargetIn] = []
+
+
+class TaskIn(Schema):
+    unit: str
+    title: str
+    due_date: date
+    description: str = ""
+
+
+class ReportIn(Schema):
+    report: str
+    quantity: int = 0
+
+
+class AcceptIn(Schema):
+    accepted: bool = True
+    note: str = ""
+
+
+class CaseRefIn(Schema):
+    case: str
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+def _campaign_out(c: Campaign, with_summary=False) -> dict:
+    out = {
+        "id": c.pk, "code": c.code, "title": c.title, "state": c.state, "lead_unit": c.lead_unit.code,
+        "start_date": c.start_date.isoformat(), "end_date": c.end_date.isoformat(),
+    }
+    if with_summary:
+        out["units"] = list(c.units.values_list("code", flat=True))
+        out["regions"] = list(c.regions.values_list("code", flat=True))
+        out["summary"] = c.summary if c.state == "ended" else queries.campaign_summary(c)
+        out["tasks"] = [
+            {"id": t.pk, "unit": t.unit.code, "title": t.title, "due_date": t.due_date.isoformat(), "state": t.state,
+             "quantity": t.quantity, "report": t.report}
+            for t in c.tasks.select_related("unit")
+        ]
+    return out
+
+
+@router.get("/campaigns")
+def list_campaigns(request, state: str = "", limit: int = 50, offset: int = 0):
+    qs = Campaign.objects.visible_to(request.auth).select_related("lead_unit").order_by("-start_date", "-id")
+    if state:
+        qs = qs.filter(state=state)
+    limit = max(1, min(limit, 200))
+    return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset:offset + limit]]}
+
+
+@router.post("/campaigns", response={201: dict})
+def create_campaign(request, data: CampaignIn):
+    from urbangrid.geo.models import Region
+
+    regions = list(Region.objects.filter(code__in=data.regions))
+    if len(regions) != len(set(data.regions)):
+        raise InvalidInput(_("Unknown area."), field="regions")
+    c = A.do_create_campaign(
+        request.auth, title=data.title, description=data.description, lead_unit=_unit(data.lead_unit), units=_units(data.units),
+        regions=regions, problem_classes=data.problem_classes, start_date=data.start_date, end_date=data.end_date,
+        targets=[(t.name, t.metric, t.value) for t in data.targets],
+    )
+    return 201, _campaign_out(c, with_summary=True)
+
+
+@router.get("/campaigns/{pk}")
+def get_campaign(request, pk: int):
+    return _campaign_out(_get(Campaign.objects.select_related("lead_unit"), request, pk, _("Campaign")), with_summary=True)
+
+
+@router.get("/campaigns/{pk}/cases")
+def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offset: int = 0):
+    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    qs = queries.campaign_cases(c).select_related("problem_class", "assigned_unit").order_by("-reported_at", "-id")
+    if joint:
+        qs = qs.filter(is_joint=True)
+    limit = max(1, min(limit, 500))
+    return {"count": qs.count(), "results": [
+        {"number": x.number, "state": x.state, "class": getattr(x.problem_class, "code", None), "is_joint": x.is_joint,
+         "unit": getattr(x.assigned_unit, "code", None), "reported_at": x.reported_at.isoformat()}
+        for x in qs[offset:offset + limit]
+    ]}
+
+
+@router.post("/campaigns/{pk}/tasks", response={201: dict})
+def add_task(request, pk: int, data: TaskIn):
+    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    t = A.do_add_campaign_task(request.auth, c, unit=_unit(data.unit), title=data.title, due_date=data.due_date, description=data.description)
+    return 201, {"id": t.pk, "state": t.state}
+
+
+@router.post("/campaigns/{pk}/cases", response={201: dict})
+def link_case(request, pk: int, data: CaseRefIn):
+    from urbangrid.cases.models import Case
+
+    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    case = Case.objects.filter(number=data.case).first()
+    if case is None:
+        raise NotFound(_("Case not found."))
+    link = A.do_link_case(request.auth, c, case)
+    return 201, {"campaign": c.pk, "case": data.case, "source": link.source}
+
+
+@router.post("/campaigns/{pk}/end")
+def end_campaign(request, pk: int, data: NoteIn):
+    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    return _campaign_out(A.do_end_campaign(request.auth, c, note=data.note), with_summary=True)
+
+
+@router.post("/tasks/{pk}/report")
+def report_task(request, pk: int, data: ReportIn):
+    t = _get(CampaignTask.objects, request, pk, _("Task"))
+    t = A.do_report_campaign_task(request.auth, t, report=data.report, quantity=data.quantity)
+    return {"id": t.pk, "state": t.state}
+
+
+@router.post("/tasks/{pk}/accept")
+def accept_task(request, pk: int, data: AcceptIn):
+    t = _get(CampaignTask.objects, request, pk, _("Task"))
+    t = A.do_accept_campaign_task(request.auth, t, accepted=data.accepted, note=data.note)
+    return {"id": t.pk, "state": t.state}
+
+
+# --- consultations -----------------------------------------------------------------------------
+class ConsultationIn(Schema):
+    case: str
+    reason: str
+    units: list[str] = []
+    mode: str = "written"
+
+
+class ViewIn(Schema):
+    unit: str
+    stance: str
+    statement: str
+
+
+class MeetingRefIn(Schema):
+    scheduled_at: datetime
+    location: str = ""
+
+
+class DecisionIn(Schema):
+    lead_unit: str
+    assist_units: list[str] = []
+    deadline: datetime
+    decision: str
+    minutes: str = ""
+    update_matrix: bool = False
+
+
+def _consultation_out(x: Consultation) -> dict:
+    return {
+        "id": x.pk, "case": x.case.number, "trigger": x.trigger, "mode": x.mode, "state": x.state, "reason": x.reason,
+        "parties": [{"unit": p.unit.code, "stance": p.stance, "statement": p.statement} for p in x.parties.select_related("unit")],
+        "lead_unit": x.lead_unit.code if x.lead_unit_id else None,
+        "assist_units": list(x.assist_units.values_list("code", flat=True)),
+        "deadline": x.deadline.isoformat() if x.deadline else None, "decision": x.decision,
+        "meeting": x.meeting_id, "matrix": x.matrix_result,
+    }
+
+
+@router.get("/consultations")
+def list_consultations(request, state: str = "", limit: int = 50, offset: int = 0):
+    qs = Consultation.objects.visible_to(request.auth).select_related("case", "lead_unit").order_by("-opened_at", "-id")
+    if state:
+        qs = qs.filter(state=state)
+    limit = max(1, min(limit, 200))
+    return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset:offset + limit]]}
+
+
+@router.get("/consultations/candidates")
+def candidates(request):
+    return {"results": [{"number": c.number, "return_count": c.return_count, "state": c.state}
+                        for c in queries.consultation_candidates(request.auth)]}
+
+
+@router.post("/consultations", response={201: dict})
+def open_consultation(request, data: ConsultationIn):
+    x = A.do_open_consultation(request.auth, _case(request, data.case), reason=data.reason, units=_units(data.units), mode=data.mode)
+    return 201, _consultation_out(x)
+
+
+@router.get("/consultations/{pk}")
+def get_consultation(request, pk: int):
+    return _consultation_out(_get(Consultation.objects.select_related("case"), request, pk, _("Consultation")))
+
+
+@router.post("/consultations/{pk}/views")
+def state_view(request, pk: int, data: ViewIn):
+    x = _get(Consultation.objects, request, pk, _("Consultation"))
+    A.do_state_view(request.auth, x, unit=_unit(data.unit), stance=data.stance, statement=data.statement)
+    return _consultation_out(Consultation.objects.get(pk=x.pk))
+
+
+@router.post("/consultations/{pk}/meeting", response={201: dict})
+def schedule_meeting(request, pk: int, data: MeetingRefIn):
+    x = _get(Consultation.objects, request, pk, _("Consultation"))
+    m = A.do_schedule_consultation_meeting(request.auth, x, scheduled_at=data.scheduled_at, location=data.location)
+    return 201, {"meeting": m.pk}
+
+
+@router.post("/consultations/{pk}/decide")
+def decide(request, pk: int, data: DecisionIn):
+    x = _get(Consultation.objects, request, pk, _("Consultation"))
+    x = A.do_decide_consultation(
+        request.auth, x, lead_unit=_unit(data.lead_unit), assist_units=_units(data.assist_units), deadline=data.deadline,
+        decision=data.decision, minutes=data.minutes, update_matrix=data.update_matrix,
+    )
+    return _consultation_out(x)
+
+
+@router.post("/consultations/{pk}/apply")
+def apply(request, pk: int):
+    x = _get(Consultation.objects, request, pk, _("Consultation"))
+    return _consultation_out(A.do_apply_consultation(request.auth, x))
+
+
+# --- meetings ------------------------------------------------------------------------------------
+class AgendaIn(Schema):
+    reason: str
+    title: str = ""
+    case: str | None = None
+
+
+class JointMeetingIn(Schema):
+    title: str
+    scheduled_at: datetime
+    host_unit: str | None = None
+    location: str = ""
+    units: list[str] = []
+    agenda: list[AgendaIn] = []
+
+
+class MinutesIn(Schema):
+    minutes: str
+    decisions: dict[int, str] = {}
+
+
+class FollowUpIn(Schema):
+    title: str
+    unit: str
+    due_date: date
+    agenda_item: int | None = None
+
+
+class ReplyIn(Schema):
+    reply: str
+
+
+def _meeting_out(m: Meeting) -> dict:
+    return {
+        "id": m.pk, "kind": m.kind, "title": m.title, "scheduled_at": m.scheduled_at.isoformat(), "state": m.state,
+        "host_unit": m.host_unit.code, "minutes": m.minutes,
+        "agenda": [{"id": i.pk, "position": i.position, "reason": i.reason, "title": i.title,
+                    "case": i.case.number if i.case_id else None, "decision": i.decision} for i in m.agenda.select_related("case")],
+        "follow_ups": [{"id": f.pk, "title": f.title, "unit": f.unit.code, "due_date": f.due_date.isoformat(), "state": f.state,
+                        "reply": f.reply} for f in m.follow_ups.select_related("unit")],
+    }
+
+
+@router.get("/meetings/proposals")
+def proposals(request):
+    return {"results": [{"reason": p["reason"], "case": p["case"].number, "detail": p["detail"]}
+                        for p in queries.agenda_proposals(request.auth)]}
+
+
+@router.get("/meetings")
+def list_meetings(request, limit: int = 50, offset: int = 0):
+    qs = Meeting.objects.visible_to(request.auth).select_related("host_unit").order_by("-scheduled_at", "-id")
+    limit = max(1, min(limit, 200))
+    return {"count": qs.count(), "results": [
+        {"id": m.pk, "kind": m.kind, "title": m.title, "scheduled_at": m.scheduled_at.isoformat(), "state": m.state}
+        for m in qs[offset:offset + limit]
+    ]}
+
+
+@router.post("/meetings", response={201: dict})
+def create_meeting(request, data: JointMeetingIn):
+    agenda = [(a.reason, a.title, _case(request, a.case) if a.case else None) for a in data.agenda]
+    m = A.do_schedule_meeting(request.auth, title=data.title, scheduled_at=data.scheduled_at, host_unit=_unit(data.host_unit),
+                              location=data.location, units=_units(data.units), agenda=agenda)
+    return 201, _meeting_out(m)
+
+
+@router.get("/meetings/{pk}")
+def get_meeting(request, pk: int):
+    return _meeting_out(_get(Meeting.objects.select_related("host_unit"), request, pk, _("Meeting")))
+
+
+@router.post("/meetings/{pk}/minutes")
+def minutes(request, pk: int, data: MinutesIn):
+    m = _get(Meeting.objects, request, pk, _("Meeting"))
+    return _meeting_out(A.do_record_minutes(request.auth, m, minutes=data.minutes, decisions=data.decisions))
+
+
+@router.post("/meetings/{pk}/follow-ups", response={201: dict})
+def add_follow_up(request, pk: int, data: FollowUpIn):
+    m = _get(Meeting.objects, request, pk, _("Meeting"))
+    f = A.do_add_follow_up(request.auth, m, title=data.title, unit=_unit(data.unit), due_date=data.due_date, agenda_item=data.agenda_item)
+    return 201, {"id": f.pk, "state": f.state}
+
+
+@router.post("/follow-ups/{pk}/reply")
+def reply(request, pk: int, data: ReplyIn):
+    f = _get(FollowUp.objects, request, pk, _("Follow-up task"))
+    f = A.do_reply_follow_up(request.auth, f, reply=data.reply)
+    return {"id": f.pk, "state": f.state}
+
+
+@router.post("/follow-ups/{pk}/close")
+def close(request, pk: int, data: AcceptIn):
+    f = _get(FollowUp.objects, request, pk, _("Follow-up task"))
+    f = A.do_close_follow_up(request.auth, f, accepted=data.accepted, note=data.note)
+    return {"id": f.pk, "state": f.state}
