@@ -82,6 +82,7 @@ def compute_geometry(
     buffer_m: float | None = None,
     max_join_m: float | None = None,
     tree: shapely.STRtree | None = None,
+    method: str | None = None,
 ) -> GeometryResult:
     """Coverage of metric grid polygons by metric track points sorted by (track, time)."""
     import time
@@ -101,6 +102,25 @@ def compute_geometry(
     lines, pts = _chunks(x, y, track, max_join_m)
     geoms = np.concatenate([lines, pts]) if len(pts) else lines
     timings["chunk"] = time.perf_counter() - t0
+
+    method = method or conf.get("METHOD")
+    if method == "raster":
+        t1 = time.perf_counter()
+        share = raster_covered(grids_m, lines, pts, buffer_m, float(conf.get("RASTER_M")))
+        covered = share * shapely.area(grids_m)
+        timings["raster"] = time.perf_counter() - t1
+    else:
+        _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings)
+
+    t1 = time.perf_counter()
+    p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
+    timings["visits"] = time.perf_counter() - t1
+    return GeometryResult(covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings)
+
+
+def _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings) -> None:
+    """Exact (polygonal) coverage: buffer every chunk, clip to grids, union per grid."""
+    import time
 
     t1 = time.perf_counter()
     buffers = shapely.buffer(geoms, buffer_m, quad_segs=4)
@@ -127,10 +147,111 @@ def compute_geometry(
     np.minimum(covered, shapely.area(grids_m), out=covered)
     timings["union"] = time.perf_counter() - t1
 
-    t1 = time.perf_counter()
-    p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
-    timings["visits"] = time.perf_counter() - t1
-    return GeometryResult(covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings)
+
+def dilate_disk(mask: np.ndarray, r: float) -> np.ndarray:
+    """Binary dilation by a disk of radius r pixels: per row offset dy, a 1-D dilation by the
+    disk's half-width at dy (prefix sums), shifted and OR-ed; distinct widths computed once."""
+    h, w = mask.shape
+    rr = int(np.floor(r))
+    cs = np.zeros((h, w + 1), dtype=np.int32)
+    np.cumsum(mask, axis=1, out=cs[:, 1:])
+    out = np.zeros_like(mask)
+    cache: dict[int, np.ndarray] = {}
+    for dy in range(-rr, rr + 1):
+        hw = int(np.floor(np.sqrt(r * r - dy * dy)))
+        row = cache.get(hw)
+        if row is None:
+            # window [x - hw, x + hw] by prefix sums on slices (no fancy indexing)
+            padded = np.empty((h, w + 2 * hw + 1), dtype=np.int32)
+            padded[:, : hw + 1] = 0
+            padded[:, hw + 1 :] = np.concatenate([cs[:, 1:], np.repeat(cs[:, -1:], hw, axis=1)], axis=1)
+            row = cache[hw] = (padded[:, 2 * hw + 1 :] - padded[:, : w]) > 0
+        if dy >= 0:
+            out[dy:] |= row[: h - dy]
+        else:
+            out[: h + dy] |= row[-dy:]
+    return out
+
+
+def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buffer_m: float,
+                   cell: float, tile_px: int = 1024) -> np.ndarray:
+    """Share of each grid within ``buffer_m`` of the track chunks, measured on a raster of
+    ``cell`` metres drawn by Pillow in C (tiles of ``tile_px``²): grids are filled with their
+    index, tracks are drawn as lines 2·buffer wide with round joins and caps; covered pixels are
+    counted per grid with one ``bincount``. Returns the covered share per grid (pixel ratio)."""
+    from PIL import Image, ImageDraw
+
+    n = len(grids_m)
+    share = np.zeros(n)
+    if n == 0 or (len(lines) == 0 and len(pts) == 0):
+        return share
+    gb = shapely.bounds(grids_m)
+    minx, miny = np.nanmin(gb[:, 0]), np.nanmin(gb[:, 1])
+    maxx, maxy = np.nanmax(gb[:, 2]), np.nanmax(gb[:, 3])
+    width = int(np.ceil((maxx - minx) / cell)) + 1
+    height = int(np.ceil((maxy - miny) / cell)) + 1
+    # Grid outlines (exterior rings of every part) as pixel-ready coordinate lists.
+    parts, part_owner = shapely.get_parts(grids_m, return_index=True)
+    rings = shapely.get_exterior_ring(parts)
+    ring_xy, ring_idx = shapely.get_coordinates(rings, return_index=True)
+    ring_start = np.searchsorted(ring_idx, np.arange(len(parts)))
+    ring_end = np.append(ring_start[1:], len(ring_idx))
+    holes = shapely.get_num_interior_rings(parts)
+    geoms = np.concatenate([lines, pts]) if len(pts) else lines
+    cb = shapely.bounds(geoms)
+    c_xy, c_idx = shapely.get_coordinates(geoms, return_index=True)
+    c_start = np.searchsorted(c_idx, np.arange(len(geoms)))
+    c_end = np.append(c_start[1:], len(c_idx))
+    part_b = shapely.bounds(parts)
+    r = buffer_m / cell
+    grid_px = np.zeros(n + 1, dtype=np.int64)
+    cov_px = np.zeros(n + 1, dtype=np.int64)
+    for ty in range(0, height, tile_px):
+        for tx in range(0, width, tile_px):
+            tw, th = min(tile_px, width - tx), min(tile_px, height - ty)
+            x0 = minx + tx * cell
+            y1 = maxy - ty * cell
+            x1, y0 = x0 + tw * cell, y1 - th * cell
+            psel = np.flatnonzero((part_b[:, 2] >= x0) & (part_b[:, 0] <= x1) & (part_b[:, 3] >= y0) & (part_b[:, 1] <= y1))
+            if not len(psel):
+                continue
+            pad = buffer_m + cell
+            csel = np.flatnonzero((cb[:, 2] >= x0 - pad) & (cb[:, 0] <= x1 + pad) & (cb[:, 3] >= y0 - pad) & (cb[:, 1] <= y1 + pad))
+            lab = Image.new("I", (tw, th), 0)
+            dl = ImageDraw.Draw(lab)
+            # Pixel (i, j) samples the point at its centre: shift by half a pixel.
+            for p in psel:
+                xy = ring_xy[ring_start[p]:ring_end[p]]
+                px = (xy[:, 0] - x0) / cell - 0.5
+                py = (y1 - xy[:, 1]) / cell - 0.5
+                dl.polygon(list(zip(px.tolist(), py.tolist())), fill=int(part_owner[p]) + 1)
+                if holes[p]:
+                    for k in range(holes[p]):
+                        h = shapely.get_coordinates(shapely.get_interior_ring(parts[p], k))
+                        dl.polygon(list(zip(((h[:, 0] - x0) / cell - 0.5).tolist(),
+                                            ((y1 - h[:, 1]) / cell - 0.5).tolist())), fill=0)
+            L = np.asarray(lab)
+            grid_px += np.bincount(L.ravel(), minlength=n + 1)
+            if not len(csel):
+                continue
+            # Centre lines drawn 1 px wide on a tile padded by the radius, then dilated by a
+            # disk of the buffer radius: the Minkowski sum, i.e. the buffer with round joins/caps.
+            padp = int(np.ceil(r)) + 1
+            mask = Image.new("1", (tw + 2 * padp, th + 2 * padp), 0)
+            dm = ImageDraw.Draw(mask)
+            for c in csel:
+                xy = c_xy[c_start[c]:c_end[c]]
+                px = (xy[:, 0] - x0) / cell - 0.5 + padp
+                py = (y1 - xy[:, 1]) / cell - 0.5 + padp
+                if len(px) > 1:
+                    dm.line(list(zip(px.tolist(), py.tolist())), fill=1, width=1)
+                else:
+                    dm.point((float(px[0]), float(py[0])), fill=1)
+            # A 1-px centre line is itself ~1 px wide: dilate by r − 0.4 so the strip is ~2r wide.
+            M = dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp:padp + th, padp:padp + tw]
+            cov_px += np.bincount(L[M], minlength=n + 1)
+    np.divide(cov_px[1:], grid_px[1:], out=share, where=grid_px[1:] > 0)
+    return np.minimum(share, 1.0)
 
 
 def naive_coverage(grids_m: np.ndarray, x, y, track, *, buffer_m: float, max_join_m: float) -> np.ndarray:

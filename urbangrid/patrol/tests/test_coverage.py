@@ -69,10 +69,11 @@ def test_straight_track_through_a_100m_grid_covers_40_percent(geo, people):
     rows = rows_by_code(cov(geo))
     g0, g1, g2 = (rows[g.code] for g in geo.grids[:3])
     # 20 m each side of a line crossing the whole 100 m square: 40 × 100 m² of 10,000 m².
-    assert g0["share"] == pytest.approx(0.4, abs=1e-4)
-    assert g0["covered_m2"] == pytest.approx(4000, abs=1)
+    # Default method: a 2 m raster: each strip edge is exact to one cell (2 m × 100 m = 2 %).
+    assert g0["share"] == pytest.approx(0.4, abs=0.025)
+    assert g0["covered_m2"] == pytest.approx(4000, abs=250)
     # The last point lies 50 m into grid 1 (x = −60 + 15 × 14 = 150): 50 × 40 m plus the round cap.
-    assert g1["covered_m2"] == pytest.approx(50 * 40 + HALF_CAP, abs=1)
+    assert g1["covered_m2"] == pytest.approx(50 * 40 + HALF_CAP, abs=250)
     assert g2["covered_m2"] == 0 and g2["patrols"] == 0 and g2["reason"] == "unpatrolled"
     assert g0["patrols"] == 1 and g0["area_m2"] == pytest.approx(10000, abs=0.5)
 
@@ -85,7 +86,7 @@ def test_overlapping_passes_count_once_and_crossing_tracks_add_up(geo, people):
     walk(people.worker, xs2, ys2, at(15))
     g0 = rows_by_code(cov(geo))[geo.grids[0].code]
     # Two strips of 40 × 100 crossing: 4000 + 4000 − 40 × 40.
-    assert g0["covered_m2"] == pytest.approx(6400, abs=1)
+    assert g0["covered_m2"] == pytest.approx(6400, abs=400)
     assert g0["patrols"] == 3
 
 
@@ -99,6 +100,23 @@ def test_gps_gap_is_not_drawn_across_the_grid(geo, people):
     assert rows[geo.grids[2].code]["covered_m2"] > 0
 
 
+@pytest.mark.parametrize("method", ["vector", "raster"])
+def test_exact_methods_on_hand_computed_tracks(method):
+    """The exact vector method hits the hand-computed areas to 1 m²; the raster within 1 %."""
+    import shapely
+
+    from urbangrid.patrol.coverage import compute_geometry
+
+    grids = np.array([shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)])
+    x = np.concatenate([np.arange(-60, 161, 14.0), np.full(16, 50.0)])
+    y = np.concatenate([np.full(16, 50.0), np.arange(-60, 161, 14.0)])
+    track = np.repeat([0, 1], 16)
+    r = compute_geometry(grids, x, y, np.arange(32) * 10.0, track, buffer_m=20, max_join_m=150, method=method)
+    tol = 1 if method == "vector" else 400
+    assert r.covered_m2[0] == pytest.approx(6400, abs=tol)  # two crossing 40 m strips
+    assert r.covered_m2[1] == pytest.approx(50 * 40 + HALF_CAP, abs=tol)
+
+
 def test_vectorised_and_naive_coverage_agree(geo):
     import shapely
 
@@ -109,7 +127,10 @@ def test_vectorised_and_naive_coverage_agree(geo):
     x = np.cumsum(rng.normal(0, 10, 600)) + 300
     y = np.cumsum(rng.normal(0, 10, 600)) + 200
     track = np.repeat([0, 1, 2], 200)
-    fast = compute_geometry(grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150)
+    fast = compute_geometry(grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="vector")
+    raster = compute_geometry(grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="raster")
+    assert abs(raster.covered_m2.sum() / fast.covered_m2.sum() - 1) < 0.02
+    assert np.abs(raster.covered_m2 - fast.covered_m2).max() < 250
     slow = naive_coverage(grids, x, y, track, buffer_m=20, max_join_m=150)
     # Chunk joints are polygonal caps instead of the whole line's round joins: < 1 % apart.
     assert np.allclose(fast.covered_m2, slow, rtol=0.01, atol=1)
