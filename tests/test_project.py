@@ -15,6 +15,7 @@ DOMAIN_APPS = ["geo", "catalog", "orgs", "cases", "patrol", "joint", "credit", "
 SKELETON = ["models.py", "choices.py", "actions.py", "queries.py", "api.py", "views.py", "urls.py", "admin.py"]
 
 
+@pytest.mark.django_db
 def test_migrations_match_models():
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
