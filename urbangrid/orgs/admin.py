@@ -102,3 +102,59 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from .models import Equipment, FundRecord, TrainingCourse, TrainingRecord, TrainingSession  # noqa: E402
+
+
+@admin.register(TrainingCourse)
+class TrainingCourseAdmin(AuditedAdmin):
+    list_display = ["code", "name", "hours", "pass_score", "required_for_grid_workers", "is_active"]
+    search_fields = ["code", "name"]
+
+
+class TrainingRecordInline(admin.TabularInline):
+    """Read-only here: results go through do_record_training, which decides pass/fail."""
+
+    model = TrainingRecord
+    extra = 0
+    fields = readonly_fields = ["person", "attended", "score", "passed", "note"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(AuditedAdmin):
+    list_display = ["course", "starts_at", "organiser", "region", "location", "trainer"]
+    list_filter = ["course", "organiser__kind"]
+    date_hierarchy = "starts_at"
+    raw_id_fields = ["organiser", "region"]
+    list_select_related = ["course", "organiser", "region"]
+    inlines = [TrainingRecordInline]
+
+
+@admin.register(Equipment)
+class EquipmentAdmin(AuditedAdmin):
+    list_display = ["asset_no", "name", "kind", "unit", "holder", "value", "issued_on", "returned_on"]
+    list_filter = ["kind", "returned_on"]
+    search_fields = ["asset_no", "name", "unit__name", "holder__name"]
+    raw_id_fields = ["unit", "holder"]
+    list_select_related = ["unit", "holder"]
+
+
+@admin.register(FundRecord)
+class FundRecordAdmin(AuditedAdmin):
+    list_display = ["spent_on", "unit", "category", "amount", "description", "recorded_by"]
+    list_filter = ["category"]
+    date_hierarchy = "spent_on"
+    search_fields = ["unit__name", "description"]
+    raw_id_fields = ["unit"]
+    readonly_fields = ["recorded_by"]
+    list_select_related = ["unit", "recorded_by"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.recorded_by = request.user
+        super().save_model(request, obj, form, change)

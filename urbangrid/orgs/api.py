@@ -292,3 +292,250 @@ def revoke_token(request, token_id: int):
     if not visible:
         raise NotFound(_("No such token."))
     return actions.do_revoke_token(request.user, token)
+
+
+# ---------------------------------------------------------------- training and resources
+class CourseOut(Schema):
+    id: int
+    code: str
+    name: str
+    hours: float
+    pass_score: float
+    required_for_grid_workers: bool
+
+
+class SessionOut(Schema):
+    id: int
+    course: CourseOut
+    starts_at: datetime
+    ends_at: datetime
+    location: str
+    trainer: str
+    organiser_code: str
+    region: str | None
+    results: int
+    passed: int
+
+
+class SessionIn(Schema):
+    course_id: int
+    organiser_code: str
+    starts_at: datetime
+    ends_at: datetime
+    location: str = ""
+    trainer: str = ""
+
+
+class ResultIn(Schema):
+    person_id: int
+    attended: bool = True
+    score: float | None = None
+    note: str = ""
+
+
+class RecordOut(Schema):
+    session_id: int
+    course: str
+    person_id: int
+    person_name: str
+    attended: bool
+    score: float | None
+    passed: bool
+    date: datetime
+
+
+def _session_out(s) -> dict:
+    return {"id": s.pk, "course": s.course, "starts_at": s.starts_at, "ends_at": s.ends_at, "location": s.location,
+            "trainer": s.trainer, "organiser_code": s.organiser.code, "region": getattr(s.region, "code", None),
+            "results": getattr(s, "n_records", 0), "passed": getattr(s, "n_passed", 0)}
+
+
+@router.get("/training/courses", response=list[CourseOut], summary="Training courses")
+def list_courses(request):
+    from .models import TrainingCourse
+
+    return list(TrainingCourse.objects.filter(is_active=True))
+
+
+@router.get("/training/sessions", response=list[SessionOut], summary="Training sessions visible to me")
+def list_sessions(request, limit: int = 200):
+    from django.db.models import Count
+
+    from .models import TrainingSession
+
+    qs = (TrainingSession.objects.visible_to(request.user).select_related("course", "organiser", "region")
+          .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
+          .order_by("-starts_at"))
+    return [_session_out(s) for s in qs[: max(1, min(limit, 1000))]]
+
+
+@router.post("/training/sessions", response={201: SessionOut}, summary="Schedule a training session")
+def create_session(request, body: SessionIn):
+    from .models import TrainingCourse
+
+    course = TrainingCourse.objects.filter(pk=body.course_id, is_active=True).first()
+    organiser = Unit.objects.visible_to(request.user).filter(code=body.organiser_code).first()
+    if course is None or organiser is None:
+        raise NotFound(_("No such course or unit."))
+    s = actions.do_schedule_training(request.user, course=course, starts_at=body.starts_at, ends_at=body.ends_at,
+                                     organiser=organiser, location=body.location, trainer=body.trainer)
+    return 201, _session_out(s)
+
+
+@router.post("/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results")
+def record_results(request, session_id: int, body: list[ResultIn]):
+    from .models import TrainingRecord, TrainingSession
+
+    s = TrainingSession.objects.visible_to(request.user).select_related("course", "organiser").filter(pk=session_id).first()
+    if s is None:
+        raise NotFound(_("No such training session."))
+    people = Person.objects.visible_to(request.user).in_bulk([r.person_id for r in body])
+    missing = [r.person_id for r in body if r.person_id not in people]
+    if missing:
+        raise NotFound(_("No such person."), field="person_id", details=missing)
+    actions.do_record_training(request.user, s, [
+        {"person": people[r.person_id], "attended": r.attended, "score": r.score, "note": r.note} for r in body
+    ])
+    rows = TrainingRecord.objects.filter(session=s).select_related("person", "session__course")
+    return [_record_out(r) for r in rows]
+
+
+def _record_out(r) -> dict:
+    return {"session_id": r.session_id, "course": r.session.course.name, "person_id": r.person_id,
+            "person_name": r.person.name, "attended": r.attended, "score": float(r.score) if r.score is not None else None,
+            "passed": r.passed, "date": r.session.starts_at}
+
+
+@router.get("/people/{int:person_id}/training", response=list[RecordOut], summary="A worker's training record")
+def person_training(request, person_id: int):
+    from .models import TrainingRecord
+
+    if not Person.objects.visible_to(request.user).filter(pk=person_id).exists():
+        raise NotFound(_("No such person."))
+    rows = TrainingRecord.objects.filter(person_id=person_id).select_related("person", "session__course")
+    return [_record_out(r) for r in rows.order_by("-session__starts_at")]
+
+
+class UntrainedOut(Schema):
+    count: int
+    people: list[dict]
+    flagged_grids: dict[str, list[int]]
+
+
+@router.get("/training/untrained", response=UntrainedOut, summary="Grid workers not fully trained, and their grids")
+def untrained(request, region: str | None = None, course_id: int | None = None):
+    from urbangrid.geo.models import Region
+
+    from .models import TrainingCourse
+    from .queries import grids_with_untrained_workers, untrained_workers
+
+    reg = None
+    if region:
+        reg = Region.objects.visible_to(request.user).filter(code=region).first()
+        if reg is None:
+            raise NotFound(_("No such region in your area."))
+    course = TrainingCourse.objects.filter(pk=course_id).first() if course_id else None
+    people = untrained_workers(request.user, reg, course)
+    return {
+        "count": people.count(),
+        "people": [{"id": p.pk, "username": p.user.username, "name": p.name, "unit": p.unit.code} for p in people[:2000]],
+        "flagged_grids": grids_with_untrained_workers(request.user, reg, course),
+    }
+
+
+class EquipmentOut(Schema):
+    id: int
+    unit_code: str
+    holder_id: int | None
+    kind: str
+    name: str
+    asset_no: str
+    value: float
+    issued_on: date
+    returned_on: date | None
+
+
+class EquipmentIn(Schema):
+    unit_code: str
+    kind: str
+    name: str
+    asset_no: str
+    issued_on: date
+    holder_id: int | None = None
+    value: float = 0
+    note: str = ""
+
+
+def _equipment_out(e) -> dict:
+    return {"id": e.pk, "unit_code": e.unit.code, "holder_id": e.holder_id, "kind": e.kind, "name": e.name,
+            "asset_no": e.asset_no, "value": float(e.value), "issued_on": e.issued_on, "returned_on": e.returned_on}
+
+
+@router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
+def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = 1000):
+    from .models import Equipment
+
+    qs = Equipment.objects.visible_to(request.user).select_related("unit")
+    if unit:
+        qs = qs.filter(unit__code=unit)
+    if in_use:
+        qs = qs.filter(returned_on__isnull=True)
+    return [_equipment_out(e) for e in qs[: max(1, min(limit, 5000))]]
+
+
+@router.post("/equipment", response={201: EquipmentOut}, summary="Issue equipment to a unit or worker")
+def issue_equipment(request, body: EquipmentIn):
+    unit = Unit.objects.visible_to(request.user).filter(code=body.unit_code).first()
+    if unit is None:
+        raise NotFound(_("No such unit."))
+    holder = None
+    if body.holder_id:
+        holder = Person.objects.visible_to(request.user).filter(pk=body.holder_id).first()
+        if holder is None:
+            raise NotFound(_("No such person."))
+    e = actions.do_issue_equipment(request.user, unit=unit, kind=body.kind, name=body.name, asset_no=body.asset_no,
+                                   issued_on=body.issued_on, holder=holder, value=body.value, note=body.note)
+    return 201, _equipment_out(e)
+
+
+@router.post("/equipment/{int:item_id}/return", response=EquipmentOut, summary="Record the return of equipment")
+def return_equipment(request, item_id: int, returned_on: date | None = None):
+    from .models import Equipment
+
+    e = Equipment.objects.visible_to(request.user).select_related("unit").filter(pk=item_id).first()
+    if e is None:
+        raise NotFound(_("No such equipment."))
+    return _equipment_out(actions.do_return_equipment(request.user, e, returned_on))
+
+
+class FundIn(Schema):
+    unit_code: str
+    category: str
+    amount: float
+    spent_on: date
+    description: str
+
+
+class FundRow(Schema):
+    unit_code: str
+    unit_name: str
+    category: str
+    total: float
+
+
+@router.get("/funds", response=list[FundRow], summary="Spending per unit and category in a period")
+def funds(request, start: date | None = None, end: date | None = None):
+    from .queries import funds_summary
+
+    return [{"unit_code": r["unit__code"], "unit_name": r["unit__name"], "category": r["category"],
+             "total": float(r["total"] or 0)} for r in funds_summary(request.user, start, end)]
+
+
+@router.post("/funds", response={201: dict}, summary="Record money spent by a unit")
+def record_funds(request, body: FundIn):
+    unit = Unit.objects.visible_to(request.user).filter(code=body.unit_code).first()
+    if unit is None:
+        raise NotFound(_("No such unit."))
+    row = actions.do_record_funds(request.user, unit=unit, category=body.category, amount=body.amount,
+                                  spent_on=body.spent_on, description=body.description)
+    return 201, {"id": row.pk, "unit_code": unit.code, "amount": float(row.amount), "category": row.category}
