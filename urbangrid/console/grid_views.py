@@ -104,7 +104,7 @@ def grid_detail(request, code):
     cases = Case.objects.visible_to(request.user).filter(grid_code=code)
     return render(request, "console/grid_detail.html", {
         "grid": grid, "versions": versions, "assignments": assignments,
-        "geojson": json.dumps({"type": "FeatureCollection", "features": geoms}),
+        "geojson": {"type": "FeatureCollection", "features": geoms},
         "case_count": cases.count(), "recent": cases.select_related("problem_class").order_by("-reported_at")[:10],
         **map_settings(),
     })
@@ -172,7 +172,7 @@ def grid_import(request):
         token = uuid.uuid4().hex
         (_import_dir() / f"{token}.bin").write_bytes(data)
         ctx["token"] = token
-    ctx.update(errors=errors, result=result, preview=json.dumps(preview) if preview else "", filename=upload.name)
+    ctx.update(errors=errors, result=result, preview=preview or "", filename=upload.name)
     return render(request, "console/grid_import.html", ctx)
 
 

@@ -60,7 +60,7 @@ def my_task_lists(user):
 @login_required
 def mobile_home(request):
     return render(request, "console/mobile/home.html", {
-        "grids_geojson": json.dumps(_my_grids_geojson(request.user)), "lists": my_task_lists(request.user),
+        "grids_geojson": _my_grids_geojson(request.user), "lists": my_task_lists(request.user),
         "now": timezone.now(), **map_settings(),
     })
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("case/", views.case_search, name="case_search"),
     path("case/<str:number>/", views.case_detail, name="case_detail"),
     path("case/<str:number>/panel", views.case_panel, name="case_panel"),
+    path("case/<str:number>/photo/<int:pk>", views.case_photo, name="case_photo"),
     path("case/<str:number>/do/<slug:action>", views.case_action, name="case_action"),
     path("intake/", views.intake, name="intake"),
     path("intake/suggest", views.intake_suggest, name="intake_suggest"),

@@ -177,7 +177,7 @@ def case_context(request, case, *, forms_override=None):
 
         geom = case.grid.geometry
         if geom is not None:
-            grid_geojson = json.dumps({"type": "Feature", "geometry": mapping(geom), "properties": {"code": case.grid_code}})
+            grid_geojson = {"type": "Feature", "geometry": mapping(geom), "properties": {"code": case.grid_code}}
     from urbangrid.cases.choices import AttachmentStage as AS
 
     return {
@@ -287,6 +287,24 @@ def case_action(request, number, action):
         return render(request, "console/_action_form.html", {"item": item, "case": case, "panel": panel, "next": next_url})
     ctx = case_context(request, case, forms_override={action: form})
     return render(request, "console/case_detail.html", ctx, status=400)
+
+
+@login_required
+def case_photo(request, number, pk):
+    """A case photo, served only to people who may see the case (photos can show people)."""
+    from django.http import FileResponse
+
+    case = case_or_404(request.user, number)
+    att = case.attachments.filter(pk=pk).first()
+    if att is None:
+        raise Http404(_("No such photo."))
+    try:
+        fh = att.file.open("rb")
+    except (FileNotFoundError, OSError) as exc:
+        raise Http404(_("No such photo.")) from exc
+    resp = FileResponse(fh, content_type=att.content_type or "image/jpeg")
+    resp["Cache-Control"] = "private, max-age=86400"
+    return resp
 
 
 @login_required

@@ -10,6 +10,8 @@
   var grid = gridNode ? JSON.parse(gridNode.textContent) : null;
   var point = el.dataset.point ? JSON.parse(el.dataset.point) : null;
   var layer = null;
+  // A view must exist before vector layers are added (the canvas renderer needs pixel bounds).
+  map.setView(point ? crs.latLng(point[0], point[1]) : [34.25, 108.9], 17);
   if (grid) {
     layer = L.geoJSON(grid, { coordsToLatLng: crs.coordsToLatLng, style: { color: "#1f5fae", weight: 2, fillOpacity: 0.1 } }).addTo(map);
   }

@@ -5,6 +5,7 @@
   function base(el) {
     var crs = UGCRS.make(el.dataset.tileCrs);
     var map = L.map(el, { preferCanvas: true });
+    map.setView([34.25, 108.9], 12);
     UGCRS.baseLayer(map, el.dataset.tiles);
     return { map: map, crs: crs };
   }

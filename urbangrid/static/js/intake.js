@@ -8,13 +8,13 @@
   UGCRS.baseLayer(map, el.dataset.tiles);
   var lonIn = document.getElementById("id_lon"), latIn = document.getElementById("id_lat");
   var marker = null;
+  map.setView([34.25, 108.9], 12);
   var streets = L.geoJSON(null, { coordsToLatLng: crs.coordsToLatLng, interactive: false,
     style: { color: "#1f5fae", weight: 1.5, fillOpacity: 0.05 } }).addTo(map);
   fetch(el.dataset.regionsUrl, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
     .then(function (fc) {
       if (fc && fc.features && fc.features.length) { streets.addData(fc); if (!marker) map.fitBounds(streets.getBounds()); }
     }).catch(function () {});
-  map.setView([34.25, 108.9], 12);
   function setPoint(lon, lat, zoom) {
     lonIn.value = lon.toFixed(7); latIn.value = lat.toFixed(7);
     var ll = crs.latLng(lon, lat);

@@ -48,6 +48,7 @@
   function makeMap(el) {
     var crs = UGCRS.make(el.dataset.tileCrs);
     var map = L.map(el, { preferCanvas: true, zoomControl: false });
+    map.setView([34.25, 108.9], 13);
     UGCRS.baseLayer(map, el.dataset.tiles);
     return { map: map, crs: crs };
   }

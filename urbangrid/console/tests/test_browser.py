@@ -1,0 +1,309 @@
+"""Browser tests (Playwright + Chromium): each role's part of the case loop end to end, the
+command map, dashboards, grid pages, and the grid worker's offline outbox. Screenshots of every
+step go to test-artifacts/ for a person to look at. Any console error fails the test."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+
+from conftest import CHROMIUM_ARGS, screenshot  # noqa: F401
+
+pytestmark = [pytest.mark.browser]
+
+PASSWORD = "demo12345"
+
+
+def jpeg_bytes(color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def photo(name="p.jpg", color=(200, 30, 30)):
+    return {"name": name, "mimeType": "image/jpeg", "buffer": jpeg_bytes(color)}
+
+
+class Session:
+    """One person's browser context; collects console errors like the conftest fixtures do."""
+
+    def __init__(self, browser, base, *, mobile=False):
+        args = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+                "device_scale_factor": 2} if mobile else {"viewport": {"width": 1366, "height": 768}}
+        self.context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **args)
+        self.page = self.context.new_page()
+        self.errors = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"{m.text} @ {self.page.url}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"{e} @ {self.page.url} {getattr(e, 'stack', '')}"))
+        self.base = base
+
+    def login(self, username):
+        p = self.page
+        p.goto(self.base + "/login/")
+        p.fill("#id_username", username)
+        p.fill("#id_password", PASSWORD)
+        p.click("button[type=submit]")
+        p.wait_for_load_state("networkidle")
+        return p
+
+    def close(self):
+        errors = list(self.errors)
+        self.context.close()
+        assert not errors, f"console errors: {errors}"
+
+
+def username_of(person):
+    return person.user.username
+
+
+def do_action(page, action, fill=None, files=None):
+    """Open an action's <details>, fill it and submit; waits for the page to reload."""
+    box = page.locator(f"#action-{action}")
+    box.locator("summary").click()
+    for sel, value in (fill or {}).items():
+        el = box.locator(sel)
+        if el.get_attribute("type") == "radio":
+            el.check()
+        elif el.evaluate("e => e.tagName") == "SELECT":
+            el.select_option(value)
+        else:
+            el.fill(value)
+    for sel, value in (files or {}).items():
+        box.locator(sel).set_input_files(value)
+    with page.expect_navigation():
+        box.locator("button[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+
+
+def state_of(number):
+    from urbangrid.cases.models import Case
+
+    return Case.objects.get(number=number).state
+
+
+def test_full_case_loop(browser, live_server, demo):
+    from urbangrid.orgs.models import Person
+    from urbangrid.orgs.queries import person_grids
+
+    base = live_server.url
+    gw = demo.person("grid_worker", street=1)
+    grid_code = person_grids(gw)[0]
+    grid = next(g for g in demo.grids if g.code == grid_code)
+    pt = grid.geometry.representative_point()
+    operator, leader, dispatcher = (demo.person(r) for r in ("intake_operator", "shift_leader", "dispatcher"))
+
+    # 1. Hotline: the operator takes a call, picks the place, sees the suggested class, saves.
+    op = Session(browser, base)
+    p = op.login(username_of(operator))
+    assert "/queues/intake/" in p.url
+    p.goto(base + "/intake/")
+    p.fill("#id_description", "市民来电：小区门口有人占道经营，摆摊卖水果")
+    p.wait_for_selector("#suggestions .chip", timeout=5000)
+    p.locator("#suggestions .chip").first.click()
+    p.evaluate(f"window.UG_INTAKE.setPoint({pt.x}, {pt.y}, 17)")
+    p.wait_for_selector("#intake-check .ok", timeout=5000)
+    p.fill("#id_address", "幸福路8号")
+    p.fill("#id_reporter_phone", "13900000000")
+    screenshot(p, "journey-01-hotline-intake")
+    with p.expect_navigation():
+        p.click("form#intake-form button[type=submit]")
+    m = re.search(r"/case/(\d+)/", p.url)
+    assert m, p.url
+    number = m.group(1)
+    assert state_of(number) == "reported"
+    screenshot(p, "journey-02-case-reported")
+
+    # 2. The operator requests verification (to the grid's supervisor).
+    do_action(p, "request_verify")
+    assert state_of(number) == "verifying"
+    screenshot(p, "journey-03-verification-requested")
+    op.close()
+
+    # 3. The grid worker verifies on the phone, with a photo.
+    gws = Session(browser, base, mobile=True)
+    m = gws.login(username_of(gw))
+    assert m.url.endswith("/m/")
+    m.wait_for_selector(f"a.m-task[href*='{number}']")
+    screenshot(m, "journey-04-mobile-tasks")
+    m.click(f"a.m-task[href*='{number}']")
+    m.wait_for_load_state("networkidle")
+    do_action(m, "verify", fill={"input[name=confirmed][value=yes]": "yes", "textarea[name=note]": "现场确有占道经营"},
+              files={"input[name=photos]": [photo()]})
+    assert state_of(number) == "pending_register"
+    screenshot(m, "journey-05-mobile-verified")
+    gws.close()
+
+    # 4. The shift leader registers it from the 待立案 queue.
+    sl = Session(browser, base)
+    p = sl.login(username_of(leader))
+    assert "/queues/register/" in p.url
+    p.click(f"text={number}")
+    p.wait_for_load_state("networkidle")
+    do_action(p, "register")
+    assert state_of(number) == "pending_dispatch"
+    screenshot(p, "journey-06-registered")
+    sl.close()
+
+    # 5. The dispatcher dispatches to the suggested unit.
+    dp = Session(browser, base)
+    p = dp.login(username_of(dispatcher))
+    assert "/queues/dispatch/" in p.url
+    screenshot(p, "journey-07-dispatch-queue")
+    p.click(f"text={number}")
+    p.wait_for_load_state("networkidle")
+    do_action(p, "dispatch", fill={"textarea[name=instruction]": "请当日处置"})
+    assert state_of(number) == "pending_handle"
+    screenshot(p, "journey-08-dispatched")
+    dp.close()
+
+    # 6. A handler of the unit accepts and reports back with before/after photos.
+    from urbangrid.cases.models import Case
+
+    case = Case.objects.get(number=number)
+    handler = Person.objects.filter(unit_id=case.assigned_unit_id, roles__role="unit_handler", is_active=True).first()
+    assert handler is not None, f"no handler in {case.assigned_unit}"
+    uh = Session(browser, base)
+    p = uh.login(username_of(handler))
+    assert "/queues/handle/" in p.url
+    p.click(f"text={number}")
+    p.wait_for_load_state("networkidle")
+    do_action(p, "accept")
+    assert state_of(number) == "handling"
+    do_action(p, "report_back", fill={"select[name=response]": "persuade", "textarea[name=report]": "已劝离摊贩，恢复通行"},
+              files={"input[name=photos_before]": [photo("b.jpg")], "input[name=photos_after]": [photo("a.jpg", (30, 160, 60))]})
+    assert state_of(number) == "pending_check"
+    p.wait_for_selector(".before-after img")
+    screenshot(p, "journey-09-reported-back")
+    uh.close()
+
+    # 7. The operator requests the on-site check.
+    op = Session(browser, base)
+    p = op.login(username_of(operator))
+    p.goto(f"{base}/case/{number}/")
+    do_action(p, "request_check")
+    assert state_of(number) == "checking"
+    op.close()
+
+    # 8. The grid worker checks on the phone.
+    gws = Session(browser, base, mobile=True)
+    m = gws.login(username_of(gw))
+    m.click(f"a.m-task[href*='{number}']")
+    m.wait_for_load_state("networkidle")
+    do_action(m, "check", fill={"input[name=passed][value=yes]": "yes"}, files={"input[name=photos]": [photo("c.jpg")]})
+    assert state_of(number) == "pending_close"
+    screenshot(m, "journey-10-mobile-checked")
+    gws.close()
+
+    # 9. The shift leader closes; the case shows closed with its whole timeline.
+    sl = Session(browser, base)
+    p = sl.login(username_of(leader))
+    p.goto(f"{base}/queues/close/")
+    p.click(f"text={number}")
+    p.wait_for_load_state("networkidle")
+    do_action(p, "close")
+    assert state_of(number) == "closed"
+    assert p.locator(".st-closed").first.is_visible()
+    assert p.locator("ol.timeline li").count() >= 9
+    screenshot(p, "journey-11-closed")
+    sl.close()
+
+
+def test_mobile_offline_report_sent_exactly_once(browser, live_server, demo):
+    from urbangrid.cases.models import Case, Report
+    from urbangrid.orgs.queries import person_grids
+
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    pt = grid.geometry.representative_point()
+    s = Session(browser, live_server.url, mobile=True)
+    s.context.grant_permissions(["geolocation"])
+    s.context.set_geolocation({"longitude": pt.x, "latitude": pt.y, "accuracy": 8})
+    m = s.login(username_of(gw))
+    m.goto(live_server.url + "/m/report/")
+    m.wait_for_load_state("networkidle")
+    m.wait_for_function("document.getElementById('r-lon').value !== ''")
+    before = Case.objects.count()
+    s.context.set_offline(True)
+    m.fill("#r-desc", "路灯不亮，灯杆倾斜")
+    m.set_input_files("#r-photos", [photo()])
+    m.click("#r-submit")
+    m.wait_for_selector("#report-result.warn-box")
+    assert m.locator("#queue-status").is_visible()
+    screenshot(m, "mobile-offline-queued")
+    assert Case.objects.count() == before
+    # Back online: the outbox sends it once; a second flush (page reload) sends nothing more.
+    s.context.set_offline(False)
+    m.evaluate("window.dispatchEvent(new Event('online'))")
+    m.wait_for_selector("#report-result.ok-box", timeout=10000)
+    assert Case.objects.count() == before + 1
+    m.reload()
+    m.wait_for_load_state("networkidle")
+    m.evaluate("UGQueue.flush()")
+    m.wait_for_timeout(500)
+    assert Case.objects.count() == before + 1
+    assert m.evaluate("UGQueue.count()") == 0
+    screenshot(m, "mobile-offline-sent")
+    # A lost answer: the same request id sent twice gives one case (server idempotency).
+    rid = m.evaluate(
+        """async () => { const e = {id: UGQueue.uuid(), url: '/m/report/submit', created: Date.now(),
+              fields: {lon: '%s', lat: '%s', crs: 'wgs84', description: '垃圾桶满溢'}, files: []};
+             const a = await UGQueue.send(e); const b = await UGQueue.send(e); return [e.id, a.data.number, b.data.number]; }"""
+        % (pt.x, pt.y)
+    )
+    assert rid[1] == rid[2]
+    assert Report.objects.filter(request_id=rid[0]).count() == 1
+    s.close()
+
+
+def test_command_map_and_panels(browser, live_server, demo):
+    from urbangrid.cases.intake import IntakeData, do_intake
+
+    op = demo.user("intake_operator")
+    for i, g in enumerate(demo.grids[:30]):
+        pt = g.geometry.representative_point()
+        do_intake(op, IntakeData(channel="hotline", description=f"暴露垃圾 {i}", lon=pt.x, lat=pt.y))
+    s = Session(browser, live_server.url)
+    p = s.login(demo.person("dispatcher").user.username)
+    p.goto(live_server.url + "/map/")
+    p.wait_for_function("window.UG_MAP && window.UG_MAP.loads > 0", timeout=10000)
+    assert p.evaluate("UG_MAP.totalCases") >= 30
+    screenshot(p, "map-01-overview")
+    # Zoom to one case and open its panel.
+    g = demo.grids[0].geometry.representative_point()
+    p.evaluate(f"document.querySelector('#map')")
+    s.close()
+
+
+def test_dashboard_and_grids_pages(browser, live_server, demo):
+    s = Session(browser, live_server.url)
+    p = s.login(demo.person("district_leader").user.username)
+    assert "/dashboard/" in p.url
+    p.wait_for_function("window.UG_DASH && window.UG_DASH.charts >= 5")
+    screenshot(p, "dashboard")
+    p.goto(live_server.url + "/grids/")
+    p.wait_for_load_state("networkidle")
+    p.click("#run-coverage")
+    p.wait_for_function("window.UG_COVERAGE !== undefined", timeout=20000)
+    screenshot(p, "grids-coverage")
+    s.close()
+
+
+def test_login_lockout_in_browser(browser, live_server, demo):
+    s = Session(browser, live_server.url)
+    p = s.page
+    for i in range(5):
+        p.goto(live_server.url + "/login/")
+        p.fill("#id_username", demo.person("dispatcher").user.username)
+        p.fill("#id_password", "wrong-password")
+        p.click("button[type=submit]")
+        p.wait_for_load_state("networkidle")
+    p.fill("#id_username", demo.person("dispatcher").user.username)
+    p.fill("#id_password", PASSWORD)
+    p.click("button[type=submit]")
+    p.wait_for_load_state("networkidle")
+    assert "锁定" in p.content()
+    screenshot(p, "login-locked")
+    s.close()
