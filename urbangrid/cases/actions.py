@@ -101,6 +101,15 @@ def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
         raise Conflict(_("The case was changed by someone else; reload it and try again."))
     for k, v in cols.items():
         setattr(case, k, v)
+    if new_state != case.state:
+        # Applications that can no longer be decided from the new state lapse (refused, noted).
+        stale = [k for k in ApplicationKind.values if workflow.transition(new_state, f"decide_{k}") is None]
+        if stale:
+            Application.objects.filter(case=case, state=ApplicationState.PENDING, kind__in=stale).update(
+                state=ApplicationState.REFUSED,
+                decided_at=ctx.now,
+                decision_note=str(_("Lapsed: the case moved on.")),
+            )
     case.state = new_state
     case.version += 1
     case.__dict__.pop("_active_tasks", None)

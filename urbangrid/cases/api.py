@@ -537,9 +537,9 @@ def case_page(user, *, cursor=None, limit=50, **filters) -> tuple[list[Case], st
         ts, cid = decode_cursor(cursor)
         qs = qs.filter(Q(reported_at__lt=ts) | Q(reported_at=ts, id__lt=cid))
     rows = list(
-        qs.select_related("problem_class", "assigned_unit", "street", "district").order_by(
-            "-reported_at", "-id"
-        )[: limit + 1]
+        queries.with_regions(qs, "street", "district")
+        .select_related("problem_class", "assigned_unit")
+        .order_by("-reported_at", "-id")[: limit + 1]
     )
     nxt = encode_cursor(rows[limit - 1].reported_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], nxt
@@ -586,8 +586,10 @@ def my_tasks(request, limit: int = 50):
     now = timezone.now()
     out = {}
     for role, qs in queries.my_tasks(request.user).items():
-        rows = qs.select_related("problem_class", "assigned_unit", "street", "district").order_by(
-            "due_at", "id"
+        rows = (
+            queries.with_regions(qs, "street", "district")
+            .select_related("problem_class", "assigned_unit")
+            .order_by("due_at", "id")
         )
         out[str(role)] = [_row(c, now) for c in rows[: max(1, min(limit, PAGE_MAX))]]
     return out

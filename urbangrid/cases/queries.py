@@ -15,16 +15,19 @@ from .models import Application, Case, CaseTask
 ACTIVE_TASK_STATES = (TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED)
 TIER_RANK = {"grid": 0, "community": 0, "street": 1, "district": 2, "city": 3}
 TIER_ORDER = ["grid", "street", "district", "city"]
+# Region rows carry their boundary (WKB, often large): never load it with a case.
+REGION_GEOMETRY = ("geometry_wkb",)
+
+
+def with_regions(qs, *names):
+    """select_related of region FKs without their geometry columns."""
+    return qs.select_related(*names).defer(*(f"{n}__{col}" for n in names for col in REGION_GEOMETRY))
 
 
 def get_case_for(user, number: str) -> Case:
     """The case by number if the user may see it; missing and outside jurisdiction are both 404."""
-    case = (
-        Case.objects.visible_to(user)
-        .select_related("problem_class", "assigned_unit", "street", "district", "community")
-        .filter(number=number)
-        .first()
-    )
+    qs = with_regions(Case.objects.visible_to(user), "street", "district", "community")
+    case = qs.select_related("problem_class", "assigned_unit").filter(number=number).first()
     if case is None:
         raise NotFound(_("No such case."))
     return case
@@ -152,7 +155,14 @@ def suggest_unit(case):
     from . import deps
 
     tier = case.tier or "street"
-    base = deps.responsible_unit(case.problem_class, case.community, case.street)
+    from urbangrid.geo.models import Region
+
+    regions = Region.objects.defer(*REGION_GEOMETRY).in_bulk(
+        [r for r in (case.community_id, case.street_id) if r]
+    )
+    base = deps.responsible_unit(
+        case.problem_class, regions.get(case.community_id), regions.get(case.street_id)
+    )
     if base is not None and unit_rank(base) >= TIER_RANK[tier]:
         return base
     pc = case.problem_class

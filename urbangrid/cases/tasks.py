@@ -45,8 +45,10 @@ def _claim(column_set: str, column_when: str, now, limit: int) -> list[int]:
         f"AND state IN ({ph}) ORDER BY {column_when} LIMIT %s) "
         f"AND {column_set} IS NULL AND {column_when} <= %s RETURNING id"
     )
+    # Raw SQL: adapt the datetime as the ORM would (SQLite stores UTC text, PostgreSQL timestamptz).
+    at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cur:
-        cur.execute(sql, [now, now, *states, limit, now])
+        cur.execute(sql, [at, at, *states, limit, at])
         return [r[0] for r in cur.fetchall()]
 
 
@@ -76,7 +78,7 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
     with transaction.atomic():
         ids = _claim("overdue_at", "due_at", now, batch)
         stats["overdue"] = len(ids)
-        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "community", "street"):
+        for case in Case.objects.filter(id__in=ids).select_related("problem_class"):
             notify.notify(
                 _recipients(case),
                 "overdue",

@@ -41,9 +41,9 @@ class World:
         return u
 
     # Points inside each street's first grid.
-    A = (120.0025, 30.0025)
-    A2 = (120.0075, 30.0025)
-    B = (120.0125, 30.0025)
+    A = (100.0025, 20.0025)
+    A2 = (100.0075, 20.0025)
+    B = (100.0125, 20.0025)
 
 
 def _box(x0, y0, x1, y1):
@@ -63,17 +63,18 @@ def build_world() -> World:
     from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
     w = World()
-    city = Region.objects.create(code="6199", name="示范市", kind="city")
-    dist = Region.objects.create(code="619901", name="中心区", kind="district", parent=city)
-    _set_geom(dist, _box(120.0, 30.0, 120.02, 30.01))
+    # Codes and coordinates of our own, apart from the shared demo city (urbangrid/conftest.py).
+    city = Region.objects.create(code="6188", name="测试市", kind="city")
+    dist = Region.objects.create(code="618801", name="测试区", kind="district", parent=city)
+    _set_geom(dist, _box(100.0, 20.0, 100.02, 20.01))
     dist.save()
     w.regions.update(city=city, district=dist)
     for i, key in enumerate(["A", "B"]):
-        x0 = 120.0 + i * 0.01
-        st = Region.objects.create(code=f"619901{i + 1:03d}", name=f"{key}街道", kind="street", parent=dist)
+        x0 = 100.0 + i * 0.01
+        st = Region.objects.create(code=f"618801{i + 1:03d}", name=f"{key}街道", kind="street", parent=dist)
         cm = Region.objects.create(code=f"{st.code}001", name=f"{key}社区", kind="community", parent=st)
         for r in (st, cm):
-            _set_geom(r, _box(x0, 30.0, x0 + 0.01, 30.01))
+            _set_geom(r, _box(x0, 20.0, x0 + 0.01, 20.01))
             r.save()
         w.regions[key] = st
         w.regions[f"{key}c"] = cm
@@ -85,11 +86,11 @@ def build_world() -> World:
                 district=dist,
                 valid_from=datetime(2020, 1, 1, tzinfo=__import__("datetime").timezone.utc),
             )
-            _set_geom(g, _box(x0 + j * 0.005, 30.0, x0 + (j + 1) * 0.005, 30.01))
+            _set_geom(g, _box(x0 + j * 0.005, 20.0, x0 + (j + 1) * 0.005, 20.01))
             g.save()
             w.grids[f"{key}{j + 1}"] = g
         w.units[key] = Unit.objects.create(
-            code=f"SO-{key}", name=f"{key}街道办", kind="street_office", level="street", region=st
+            code=f"T-SO-{key}", name=f"{key}街道办", kind="street_office", level="street", region=st
         )
     GeoRevision.bump()
     try:
@@ -99,13 +100,15 @@ def build_world() -> World:
     except ImportError:
         pass
     w.units["brigade"] = Unit.objects.create(
-        code="BRIG", name="区执法大队", kind="brigade", level="district", region=dist
+        code="T-BRIG", name="区执法大队", kind="brigade", level="district", region=dist
     )
     w.units["center"] = Unit.objects.create(
-        code="CTR", name="监督指挥中心", kind="center", level="district", region=dist
+        code="T-CTR", name="监督指挥中心", kind="center", level="district", region=dist
     )
-    w.units["bureau"] = Unit.objects.create(code="BUREAU", name="城管执法局", kind="bureau", level="city")
-    w.units["water"] = Unit.objects.create(code="WATER", name="水务局", kind="department", level="city")
+    w.units["bureau"] = Unit.objects.create(
+        code="T-BUREAU", name="测试城管执法局", kind="bureau", level="city"
+    )
+    w.units["water"] = Unit.objects.create(code="T-WATER", name="水务局", kind="department", level="city")
 
     # Our own code set with codes no real catalogue uses, so seeded catalogues never collide.
     cs = CodeSet.objects.create(code="TEST-CASES", name="test classes", minor_digits=2, is_default=False)
@@ -158,13 +161,13 @@ def build_world() -> World:
         time_limit=4,
         time_unit="hours",
         tier="city",
-        default_unit_code="WATER",
+        default_unit_code="T-WATER",
     )
 
     User = get_user_model()
 
     def person(key, unit, roles, region=None, grid=None):
-        u = User.objects.create(username=key)
+        u = User.objects.create(username=f"t_{key}")
         p = Person.objects.create(user=u, name=key, unit=unit, phone="13800000000")
         for r in roles:
             RoleAssignment.objects.create(person=p, role=r, region=region)
@@ -188,7 +191,7 @@ def build_world() -> World:
     person("uh_brig", w.units["brigade"], ["unit_handler"])
     person("uh_water", w.units["water"], ["unit_handler"])
     person("dl", w.units["center"], ["district_leader"], dist)
-    u = User.objects.create(username="citizen")
+    u = User.objects.create(username="t_citizen")
     w.users["citizen"] = u
     return w
 

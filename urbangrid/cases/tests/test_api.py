@@ -73,7 +73,7 @@ def test_intake_idempotent_and_loop_over_http(world, api):
     assert act(api, "sl", n, "register").status_code == 200
     r = act(api, "dp", n, "dispatch")
     assert r.status_code == 200, r.content
-    assert r.json()["unit"] == "SO-A"
+    assert r.json()["unit"] == "T-SO-A"
     assert act(api, "uh_a", n, "accept").status_code == 200
     r = act(
         api,
@@ -99,7 +99,7 @@ def test_intake_idempotent_and_loop_over_http(world, api):
 
 def test_errors(world, api):
     w = world
-    r = api("gw_a", "post", f"{BASE}/intake", intake_body(w, point=(121.5, 31.0)))
+    r = api("gw_a", "post", f"{BASE}/intake", intake_body(w, point=(121.5, 11.0)))
     assert r.status_code == 400 and r.json()["field"] == "lon"
     r = api("gw_a", "post", f"{BASE}/intake", intake_body(w, class_code="0000"))
     assert r.status_code == 400 and r.json()["field"] == "class_code"
@@ -152,7 +152,7 @@ def test_cursor_pagination_and_filters(world, api):
             "gw_a",
             "post",
             f"{BASE}/intake",
-            intake_body(w, force_new=True, point=(120.001 + i * 0.0005, 30.002)),
+            intake_body(w, force_new=True, point=(100.001 + i * 0.0005, 20.002)),
         )
     seen, cursor = [], None
     while True:
@@ -219,6 +219,6 @@ def test_openapi_documents_the_actions(world, client):
 
 def test_batch_intake(world, api):
     w = world
-    items = [intake_body(w, request_id="b1"), intake_body(w, point=(121.5, 31.0), request_id="b2")]
+    items = [intake_body(w, request_id="b1"), intake_body(w, point=(121.5, 11.0), request_id="b2")]
     r = api("gw_a", "post", f"{BASE}/intake/batch", items).json()
     assert r[0]["ok"] and not r[1]["ok"] and r[1]["error"]["field"] == "lon"
