@@ -3,7 +3,6 @@ supervision orders, spot checks, accountability records and monthly reports."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from django.contrib import messages
@@ -72,8 +71,13 @@ def index(request):
         _domain(request, exc)
         return redirect("evaluation:index")
     ev = evaluate(kind, period, version).visible(request.user)
+    show_all = request.GET.get("all") == "1"
+    hidden = 0
     rows = []
     for r in ev.rows:
+        if not show_all and r.total is None and not any(m.num or m.den for m in r.measures.values()):
+            hidden += 1  # nothing at all in the period: listed only on request
+            continue
         rows.append({
             "row": r,
             "cells": [
@@ -91,7 +95,8 @@ def index(request):
         "indicators": [indicators.REGISTRY[c] for c in ev.codes],
         "kinds": [(k, K(k).label) for k in PAGE_KINDS],
         "schemes": SchemeVersion.objects.filter(state="active").select_related("scheme"),
-        "chart_json": json.dumps(chart, ensure_ascii=False),
+        "chart": chart,
+        "hidden": hidden, "show_all": show_all,
         "prev": period.previous(), "can_publish": scope_for(request.user).has_role(*actions.PUBLISHERS),
     })
 
