@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import shapely
@@ -46,11 +47,13 @@ def require_geo_admin(actor) -> None:
 
 
 def grid_target_m2() -> float:
-    return float(settings.URBANGRID.get("GRID_TARGET_M2", 10000.0))
+    config: dict[str, Any] = settings.URBANGRID
+    return float(config.get("GRID_TARGET_M2", 10000.0))
 
 
 def sliver_m2() -> float:
-    return float(settings.URBANGRID.get("SLIVER_M2", 1.0))
+    config: dict[str, Any] = settings.URBANGRID
+    return float(config.get("SLIVER_M2", 1.0))
 
 
 def geometry_columns(geom, area: float | None = None) -> dict:
@@ -273,7 +276,7 @@ KIND_ALIASES = {
     "village": RegionKind.VILLAGE,
     "村": RegionKind.VILLAGE,
 }
-CODE_LENGTH = {
+CODE_LENGTH: dict[str, int] = {
     RegionKind.CITY: 6,
     RegionKind.DISTRICT: 6,
     RegionKind.STREET: 9,
@@ -571,7 +574,7 @@ def do_import_grids(
                 name=str(f.properties.get("name") or "")[:100],
                 community=community,
                 street=community.parent,
-                district=community.parent.parent,
+                district=community.parent.parent,  # type: ignore[union-attr]  # checked above
                 valid_from=moment,
                 **geometry_columns(f.geometry),
             )

@@ -141,7 +141,8 @@ class CoverageReport:
 
 
 def default_sliver_m2() -> float:
-    return float(settings.URBANGRID.get("SLIVER_M2", 1.0))
+    config: dict[str, Any] = settings.URBANGRID
+    return float(config.get("SLIVER_M2", 1.0))
 
 
 def _union(geoms: np.ndarray):
@@ -314,7 +315,7 @@ def check_region(region, *, sliver_m2: float | None = None, supervisors: bool = 
     )
     if children and region.level < 4:
         c_codes = np.array([c for c, _w in children], dtype=object)
-        c_geoms = crs_mod.to_metric(shapely.from_wkb([bytes(w) for _c, w in children]), epsg)[0]
+        c_geoms = crs_mod.to_metric(shapely.from_wkb([bytes(w or b"") for _c, w in children]), epsg)[0]
         findings += analyse(boundary_m, c_geoms, c_codes, epsg, sliver, groups=c_codes, prefix="child_")
 
     if supervisors and len(codes):

@@ -210,7 +210,7 @@ def build_layout(seed: int, scale: str = "small") -> dict:
     lines: list = [district.boundary, *[c.boundary for c in street_cells]]
     community_seeds: list[list[Point]] = []
     for area in street_areas:
-        seeds = _seeds_in(rng, area, conf["per_street"])
+        seeds = _seeds_in(rng, area, int(conf["per_street"]))
         community_seeds.append(seeds)
         # Cut lines overshoot the street by 1 mm so that they cross its boundary (no dangles inside).
         for edge in _voronoi_edges(seeds, envelope):
@@ -231,10 +231,10 @@ def build_layout(seed: int, scale: str = "small") -> dict:
     specs = [(s, n, RegionKind.STREET) for s, n in STREETS] + [(s, n, RegionKind.TOWN) for s, n in TOWNS]
     for si, (suffix, name, kind) in enumerate(specs):
         mine = np.nonzero(street_of == si)[0]
-        seeds = np.array([[p.x, p.y] for p in community_seeds[si]])
-        comm_of = np.argmin(((rep_xy[mine][:, None, :] - seeds[None, :, :]) ** 2).sum(axis=2), axis=1)
+        seed_xy = np.array([[p.x, p.y] for p in community_seeds[si]])
+        comm_of = np.argmin(((rep_xy[mine][:, None, :] - seed_xy[None, :, :]) ** 2).sum(axis=2), axis=1)
         communities = []
-        for ci in range(len(seeds)):
+        for ci in range(len(seed_xy)):
             parts = faces[mine[comm_of == ci]]
             if len(parts):
                 communities.append(shapely.coverage_union_all(parts))

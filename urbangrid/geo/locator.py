@@ -194,7 +194,7 @@ class GridIndex:
         )
         rows = [r for r in rows if r[5]]
         geoms = shapely.from_wkb([bytes(r[5]) for r in rows]) if rows else np.array([], dtype=object)
-        cols = list(zip(*rows, strict=True)) if rows else [[], [], [], [], [], []]
+        cols: list = list(zip(*rows, strict=True)) if rows else [[], [], [], [], [], []]
         return cls(cols[0], cols[1], cols[2], cols[3], cols[4], geoms, revision)
 
     def lookup_one(self, lon: float, lat: float) -> int:

@@ -81,10 +81,10 @@ def test_check_coverage_command(tiny):
     code, out = run("check_coverage", "--region", "619803001001", "--no-supervisors")
     assert code == 1
     lines = out.strip().splitlines()
-    assert any("m²" in line and "(" in line for line in lines[1:-1])
+    assert any(("m²" in line or "平方米" in line) and "(" in line for line in lines[1:-1])
     assert lines[-1].startswith("1 gaps/overlaps")
     code, out = run("check_coverage", "--region", "619803001001")
-    assert code == 1 and "supervisor" in out.lower()
+    assert code == 1 and ("supervisor" in out.lower() or "监管员" in out)
     code, out = run("check_coverage", "--region", "000000")
     assert code == 2
 

@@ -29,7 +29,7 @@ class Command(GeoCommand):
     def _read_csv(self, path: Path) -> list[tuple[float, float]]:
         if not path.is_file():
             raise self.bad_input(f"file not found: {path}")
-        out = []
+        out: list[tuple[float, float]] = []
         with path.open(newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
         if not rows:
