@@ -1,0 +1,124 @@
+"""Deadline sweep and dispatcher case list over the benchmark database (DATABASE_URL).
+
+Sweep: first brings the database to steady state (every deadline already past is marked warned /
+overdue, as earlier sweeps would have done), then times
+  - idle sweeps (nothing newly due: the cost paid every minute),
+  - busy sweeps: K open cases are given deadlines that passed a minute ago (K warnings + K overdue,
+    each overdue handling case escalated through do_escalate, with notifications),
+against a BASELINE in the same run: counting the open cases (one indexed query).
+List: a district dispatcher's first page (50) with several filter sets, p50/p95 over R repetitions,
+against a BASELINE of the same page for the whole city without filters.
+Prints JSON lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+
+def setup_django():
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangrid.settings")
+    import django
+
+    django.setup()
+
+
+def timed(fn, reps):
+    out = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1000)
+    out.sort()
+    return {"n": reps, "p50_ms": round(statistics.median(out), 2), "p95_ms": round(out[int(0.95 * (len(out) - 1))], 2),
+            "max_ms": round(out[-1], 2)}
+
+
+def main():
+    setup_django()
+    from django.db import connection
+    from django.db.models import F
+    from django.utils import timezone
+
+    from urbangrid.cases import tasks
+    from urbangrid.cases.api import _row, case_page
+    from urbangrid.cases.choices import OPEN_STATES
+    from urbangrid.cases.models import Case, Notification
+    from urbangrid.orgs.models import RoleAssignment
+
+    total = Case.objects.count()
+    open_n = Case.objects.filter(state__in=OPEN_STATES).count()
+    print(json.dumps({"cases": total, "open": open_n, "vendor": connection.vendor}), flush=True)
+    now = timezone.now()
+    # Steady state: what earlier sweeps would already have claimed.
+    Case.objects.filter(warned_at__isnull=True, warn_at__lte=now).update(warned_at=F("warn_at"))
+    Case.objects.filter(overdue_at__isnull=True, due_at__lte=now).update(overdue_at=F("due_at"))
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE cases_case")
+
+    baseline = timed(lambda: Case.objects.filter(state__in=OPEN_STATES).count(), 20)
+    print(json.dumps({"bench": "baseline_count_open", **baseline}), flush=True)
+    idle = timed(lambda: tasks.sweep(now=timezone.now()), 20)
+    print(json.dumps({"bench": "sweep_idle", **idle}), flush=True)
+
+    for k in (100, 1000):
+        results = []
+        for rep in range(3):
+            t = timezone.now()
+            ids = list(
+                Case.objects.filter(state="handling", escalation_count=0).order_by("?").values_list("id", flat=True)[:k]
+            )
+            Case.objects.filter(id__in=ids).update(warn_at=t - timedelta(minutes=2), due_at=t - timedelta(minutes=1),
+                                                   warned_at=None, overdue_at=None)
+            t0 = time.perf_counter()
+            stats = tasks.sweep(now=t)
+            results.append(((time.perf_counter() - t0) * 1000, stats))
+        ms = sorted(r[0] for r in results)
+        print(json.dumps({"bench": f"sweep_busy_{k}", "runs_ms": [round(x, 1) for x in ms],
+                          "per_case_ms": round(ms[1] / k, 2), "last_stats": results[-1][1]}), flush=True)
+    Notification.objects.filter(kind__in=["warning", "overdue", "escalate"], sent_at__isnull=True).update(
+        sent_at=timezone.now(), next_attempt_at=None)
+
+    # Case list: a district dispatcher (area role over the district) vs the whole city unfiltered.
+    from django.contrib.auth import get_user_model
+
+    ra = RoleAssignment.objects.filter(role="dispatcher", region__level=2).select_related("person__user").first()
+    if ra is None:
+        from urbangrid.geo.models import Region
+        from urbangrid.orgs.models import Person
+
+        p = Person.objects.filter(roles__role="dispatcher").first()
+        ra = RoleAssignment.objects.create(person=p, role="dispatcher", region=Region.objects.filter(level=2).first())
+        ra = RoleAssignment.objects.select_related("person__user").get(pk=ra.pk)
+    user = ra.person.user
+    admin = get_user_model().objects.filter(is_superuser=True).first()
+    street = ra.region.children.order_by("code").first()
+
+    def page(u, **f):
+        rows, _ = case_page(u, limit=50, **f)
+        return [_row(c, now) for c in rows]
+
+    print(json.dumps({"bench": "list_baseline_city_unfiltered", **timed(lambda: page(admin), 30)}), flush=True)
+    filters = {
+        "first_page": {},
+        "open": {"state": "open"},
+        "street_open": {"state": "open", "area": street.code if street else None},
+        "overdue": {"overdue": True},
+        "handling_text": {"state": "handling", "q": "占道"},
+    }
+    first_cursor = case_page(user, limit=50)[1]
+    for name, f in filters.items():
+        print(json.dumps({"bench": f"list_district_dispatcher_{name}", **timed(lambda f=f: page(user, **f), 30)}), flush=True)
+    print(json.dumps({"bench": "list_district_dispatcher_page2",
+                      **timed(lambda: case_page(user, limit=50, cursor=first_cursor), 30)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

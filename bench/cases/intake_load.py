@@ -1,0 +1,152 @@
+"""Closed-loop HTTP load generator for intake (127.0.0.1 only, bounded in time).
+
+N client threads, each with its own keep-alive connection, POST /api/v1/cases/intake as a grid
+worker's device (bearer token) with a random point inside a random current grid, a class code or
+free text (so classification runs), and a unique request id. Before the intake phase, the same
+clients run a BASELINE phase against GET /api/v1/cases/inbox?limit=1 (same stack: gunicorn, Django,
+ninja, token auth, two small queries) so the intake figures can be read as a ratio.
+
+Usage (DATABASE_URL set, server running): python bench/cases/intake_load.py --port 8765 --clients 50 --seconds 30
+Prints one JSON line per phase: requests, errors, rate (req/s), p50/p95/p99 (ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import sys
+import threading
+import time
+import uuid
+
+
+def setup_django():
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangrid.settings")
+    import django
+
+    django.setup()
+
+
+def prepare():
+    """A token for a grid worker, the current grids' bboxes and some class codes."""
+    from urbangrid.catalog.models import ProblemClass
+    from urbangrid.geo.models import UnitGrid
+    from urbangrid.orgs.auth import hash_token, new_token_key
+    from urbangrid.orgs.models import ApiToken, Person
+
+    worker = Person.objects.filter(roles__role="grid_worker").order_by("id").first()
+    key = new_token_key()
+    ApiToken.objects.create(person=worker, name="bench", prefix=key[:8], key_hash=hash_token(key))
+    grids = list(UnitGrid.objects.current().values_list("min_lon", "min_lat", "max_lon", "max_lat", "geometry_wkb"))
+    import shapely
+
+    shapes = [(g[:4], shapely.from_wkb(bytes(g[4]))) for g in grids if g[4]]
+    classes = list(
+        ProblemClass.objects.filter(is_active=True, code_set__is_default=True, kind="event").values_list("code", "name")
+    )
+    return key, shapes, classes
+
+
+def point_in(rng, shapes):
+    import shapely
+
+    (x0, y0, x1, y1), geom = rng.choice(shapes)
+    for _ in range(20):
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if geom.contains(shapely.Point(x, y)):
+            return x, y
+    c = geom.representative_point()
+    return c.x, c.y
+
+
+def run_phase(port, clients, seconds, make_request, label):
+    lat_ms: list[float] = []
+    errors = [0]
+    codes: dict[int, int] = {}
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+    start_barrier = threading.Barrier(clients)
+
+    def client(i):
+        rng = random.Random(i * 7919 + hash(label) % 1000)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        local, local_codes, errs = [], {}, 0
+        start_barrier.wait()
+        while time.monotonic() < stop_at:
+            method, path, body, headers = make_request(rng)
+            t0 = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException):
+                errs += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                continue
+            local.append((time.perf_counter() - t0) * 1000)
+            local_codes[status] = local_codes.get(status, 0) + 1
+            if status >= 400:
+                errs += 1
+        conn.close()
+        with lock:
+            lat_ms.extend(local)
+            errors[0] += errs
+            for k, v in local_codes.items():
+                codes[k] = codes.get(k, 0) + v
+
+    t_start = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - t_start
+    lat_ms.sort()
+
+    def pct(p):
+        return round(lat_ms[min(len(lat_ms) - 1, int(p * len(lat_ms)))], 1) if lat_ms else None
+
+    return {
+        "phase": label, "clients": clients, "seconds": round(elapsed, 1), "requests": len(lat_ms),
+        "errors": errors[0], "status": codes, "rate": round(len(lat_ms) / elapsed, 1),
+        "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--baseline-seconds", type=float, default=15)
+    ap.add_argument("--text-fraction", type=float, default=0.2, help="reports without class code (classified)")
+    args = ap.parse_args()
+    setup_django()
+    key, shapes, classes = prepare()
+    auth = {"Authorization": f"Bearer {key}"}
+
+    def baseline(rng):
+        return "GET", "/api/v1/cases/inbox?limit=1", None, auth
+
+    def intake(rng):
+        lon, lat = point_in(rng, shapes)
+        code, name = rng.choice(classes)
+        body = {"channel": "grid_worker", "lon": lon, "lat": lat, "request_id": uuid.uuid4().hex,
+                "description": f"巡查发现{name}"}
+        if rng.random() >= args.text_fraction:
+            body["class_code"] = code
+        return "POST", "/api/v1/cases/intake", json.dumps(body, ensure_ascii=False).encode(), {
+            **auth, "Content-Type": "application/json"}
+
+    print(json.dumps(run_phase(args.port, args.clients, args.baseline_seconds, baseline, "baseline_inbox")), flush=True)
+    print(json.dumps(run_phase(args.port, args.clients, args.seconds, intake, "intake")), flush=True)
+
+
+if __name__ == "__main__":
+    main()
