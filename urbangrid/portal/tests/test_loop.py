@@ -52,7 +52,6 @@ def test_citizen_report_goes_round_the_loop_and_shows_closed(city, client):
     assert r.status_code == 302
     follow = r["Location"]
     case = Case.objects.get(public_token=follow.rstrip("/").split("/")[-1])
-    street = city.streets[0]
     demo = city.demo
 
     A.do_request_verify(demo.user("intake_operator"), case)
