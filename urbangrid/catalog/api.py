@@ -32,7 +32,7 @@ class CodeSetOut(Schema):
     minor_digits: int
     is_default: bool
     effective_from: date | None
-    classes: int = 0
+    classes: int = Field(0, alias="n_classes")
 
 
 class ClassBrief(Schema):
@@ -83,7 +83,7 @@ class ClassPage(Schema):
 def list_codesets(request):
     from django.db.models import Count
 
-    return list(CodeSet.objects.annotate(classes=Count("classes")).order_by("-is_default", "code"))
+    return list(CodeSet.objects.annotate(n_classes=Count("classes")).order_by("-is_default", "code"))
 
 
 def _classes_qs(code_set: str | None):

@@ -6,7 +6,7 @@ For each active class of the code set:
   longer matched keyword of the same class is not counted twice;
 - the class name found verbatim earns a bonus;
 - character bigrams shared by the text and the class's name/keywords add a small score weighted
-  by how rare the bigram is (so "井盖丢失" still finds the manhole-cover classes although no
+  by how rare the bigram is (double for bigrams of the name; filler bigrams such as 危险/有人 ignored) (so "井盖丢失" still finds the manhole-cover classes although no
   keyword is literally "井盖丢失").
 The matched keywords and bigrams are returned as the "why" of each suggestion.
 """
@@ -20,6 +20,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 CACHE_SECONDS = 300
+# Bigrams that say nothing about the kind of problem ("很危险", "有人", "问题"): ignored for overlap.
+STOP_BIGRAMS = {"危险", "问题", "有人", "这里", "那里", "没人", "一个", "很多", "严重", "附近", "门口", "我们",
+                "你们", "他们", "已经", "现在", "一直", "非常", "不能", "没有", "请求", "处理", "反映"}
 NAME_BONUS = 4.0
 BIGRAM_WEIGHT = 0.6
 _lock = threading.Lock()
@@ -39,6 +42,7 @@ class _Entry:
     name: str
     keywords: list[str]
     bigrams: set[str]
+    name_bigrams: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -72,8 +76,8 @@ def _build(code_set_id: int | None) -> _Model:
     bigram_df: dict[str, int] = defaultdict(int)
     for pk, name, keywords in qs.values_list("pk", "name", "keywords"):
         kws = list(dict.fromkeys([name, *_split_keywords(keywords)]))
-        grams = set().union(*(_bigrams(k) for k in kws))
-        entries.append(_Entry(pk, name, kws, grams))
+        grams = set().union(*(_bigrams(k) for k in kws)) - STOP_BIGRAMS
+        entries.append(_Entry(pk, name, kws, grams, _bigrams(name) - STOP_BIGRAMS))
         for k in set(kws):
             kw_df[k] += 1
         for g in grams:
@@ -112,7 +116,8 @@ def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, flo
         shared = e.bigrams & text_grams
         covered = "".join(hits)
         extra = sorted(g for g in shared if g not in covered)
-        score += BIGRAM_WEIGHT * sum(model.bigram_idf[g] for g in shared)
+        # A bigram of the class name itself counts double: it names the object.
+        score += BIGRAM_WEIGHT * sum(model.bigram_idf[g] * (2 if g in e.name_bigrams else 1) for g in shared)
         if score > 0:
             results.append((e.pk, round(score, 3), hits + extra))
     results.sort(key=lambda r: (-r[1], r[0]))
