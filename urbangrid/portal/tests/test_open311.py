@@ -646,3 +646,12 @@ def test_portal_client_command_prints_key_once(city, capsys):
     assert client.channel == "machine" and client.scopes == ["webhook"]
     src = MachineSource.objects.get(code="cam2")
     assert src.crs == "gcj02" and src.event_types.get().event_type == "PARKING"
+
+
+def test_errors_are_chinese_by_default_and_english_on_request(city, client):
+    data = parking(city)
+    data.pop("api_key")
+    r = post(client, "json", data)
+    assert r.json()[0]["description"] == "未提供 api_key。"
+    r = post(client, "json", data, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.json()[0]["description"] == "api_key was not provided."
