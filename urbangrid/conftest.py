@@ -70,8 +70,14 @@ def build_test_city() -> None:
     except ImportError:
         has_geo_demo = False
     if has_geo_demo:
-        call_command("build_demo_city", seed=DEMO_SEED, scale="small", history_days=0, quiet_accounts=True,
-                     stdout=_Null())
+        call_command(
+            "build_demo_city",
+            seed=DEMO_SEED,
+            scale="small",
+            history_days=0,
+            quiet_accounts=True,
+            stdout=_Null(),
+        )
         return
     from urbangrid.catalog.seed import load_catalog
     from urbangrid.orgs.demo import build_demo_orgs
@@ -149,7 +155,11 @@ class DemoCity:
 
     def street_unit(self, street):
         street = self.street(street)
-        return next(u for u in self.units.values() if u.region_id == street.pk and u.kind in ("street_office", "town_gov"))
+        return next(
+            u
+            for u in self.units.values()
+            if u.region_id == street.pk and u.kind in ("street_office", "town_gov")
+        )
 
     def grids_of(self, region) -> list:
         return [g for g in self.grids if region.pk in (g.community_id, g.street_id, g.district_id)]
@@ -164,7 +174,11 @@ class DemoCity:
         if street is not None:
             s = self.street(street)
             ras = ras.filter(Q(region=s) | Q(region__parent=s) | Q(person__unit__region=s))
-        ras = list(ras.select_related("region", "person__unit", "person__user").order_by("person__user__username")[:500])
+        ras = list(
+            ras.select_related("region", "person__unit", "person__user").order_by("person__user__username")[
+                :500
+            ]
+        )
         if street is not None:
             # Prefer a role over the street itself, then the street's own unit, then a community.
             ras.sort(key=lambda r: (r.region_id != s.pk, r.person.unit.region_id != s.pk))

@@ -34,14 +34,28 @@ def do_set_responsibility(actor, rows: Sequence[dict]) -> int:
             raise InvalidInput(_("Choose a problem class or a major class code."), field="problem_class")
         if row.get("unit") is None:
             raise InvalidInput(_("Choose the responsible unit."), field="unit")
-        objs.append(ResponsibilityRule(
-            problem_class=pc, major_code="" if pc is not None else major, code_set=row.get("code_set"),
-            kind=row.get("kind", ""), region=row.get("region"), unit=row["unit"], note=row.get("note", ""),
-        ))
+        objs.append(
+            ResponsibilityRule(
+                problem_class=pc,
+                major_code="" if pc is not None else major,
+                code_set=row.get("code_set"),
+                kind=row.get("kind", ""),
+                region=row.get("region"),
+                unit=row["unit"],
+                note=row.get("note", ""),
+            )
+        )
     ResponsibilityRule.objects.bulk_create(objs)
-    record(actor, "catalog.set_responsibility", None, summary=f"{len(objs)} responsibility rules",
-           rows=[[getattr(o.problem_class, "code", o.major_code), getattr(o.region, "code", None), o.unit.code]
-                 for o in objs][:2000])
+    record(
+        actor,
+        "catalog.set_responsibility",
+        None,
+        summary=f"{len(objs)} responsibility rules",
+        rows=[
+            [getattr(o.problem_class, "code", o.major_code), getattr(o.region, "code", None), o.unit.code]
+            for o in objs
+        ][:2000],
+    )
     return len(objs)
 
 
@@ -58,7 +72,9 @@ def do_deactivate_rule(actor, rule: ResponsibilityRule) -> ResponsibilityRule:
 def do_set_calendar_day(actor, day, is_working: bool, note: str = "") -> CalendarDay:
     """Mark a date as a working day or a holiday (an exception to Monday–Friday)."""
     _require_catalogue_admin(actor)
-    row, created = CalendarDay.objects.update_or_create(date=day, defaults={"is_working": is_working, "note": note})
+    row, created = CalendarDay.objects.update_or_create(
+        date=day, defaults={"is_working": is_working, "note": note}
+    )
     record(actor, "catalog.set_calendar_day", row, summary=str(row), created=created)
     transaction.on_commit(invalidate_calendar)
     return row

@@ -13,8 +13,13 @@ class AuditedAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        record(request.user, f"admin.{'change' if change else 'add'}", obj, summary=str(obj)[:300],
-               fields=sorted(form.changed_data))
+        record(
+            request.user,
+            f"admin.{'change' if change else 'add'}",
+            obj,
+            summary=str(obj)[:300],
+            fields=sorted(form.changed_data),
+        )
 
     def delete_model(self, request, obj):
         record(request.user, "admin.delete", obj, summary=str(obj)[:300])
@@ -34,19 +39,53 @@ class CodeSetAdmin(AuditedAdmin):
 
 @admin.register(ProblemClass)
 class ProblemClassAdmin(AuditedAdmin):
-    list_display = ["code", "name", "kind", "major_name", "code_set", "time_limit", "time_unit", "tier",
-                    "default_unit_code", "on_spot_allowed", "is_active"]
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "major_name",
+        "code_set",
+        "time_limit",
+        "time_unit",
+        "tier",
+        "default_unit_code",
+        "on_spot_allowed",
+        "is_active",
+    ]
     list_filter = ["code_set", "kind", "major_name", "tier", "time_unit", "on_spot_allowed", "is_active"]
     search_fields = ["code", "name", "keywords"]
     list_select_related = ["code_set"]
     raw_id_fields = ["equivalent"]
     fieldsets = [
-        (None, {"fields": ["code_set", "kind", ("major_code", "major_name"), ("minor_code", "code"), "name",
-                           "keywords", "is_active"]}),
-        (_("Registration and closing standard"), {"fields": ["acceptance_condition", "closing_condition",
-                                                              ("time_limit", "time_unit"), "escalate_after_overdue"]}),
-        (_("Responsibility"), {"fields": ["tier", "default_unit_kind", "default_unit_code", "on_spot_allowed",
-                                          "equivalent"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "code_set",
+                    "kind",
+                    ("major_code", "major_name"),
+                    ("minor_code", "code"),
+                    "name",
+                    "keywords",
+                    "is_active",
+                ]
+            },
+        ),
+        (
+            _("Registration and closing standard"),
+            {
+                "fields": [
+                    "acceptance_condition",
+                    "closing_condition",
+                    ("time_limit", "time_unit"),
+                    "escalate_after_overdue",
+                ]
+            },
+        ),
+        (
+            _("Responsibility"),
+            {"fields": ["tier", "default_unit_kind", "default_unit_code", "on_spot_allowed", "equivalent"]},
+        ),
     ]
 
 
@@ -78,10 +117,27 @@ class CalendarDayAdmin(AuditedAdmin):
 
 @admin.register(ResponsibilityRule)
 class ResponsibilityRuleAdmin(AuditedAdmin):
-    list_display = ["__str__", "problem_class", "major_code", "code_set", "kind", "region", "unit", "is_active", "note"]
+    list_display = [
+        "__str__",
+        "problem_class",
+        "major_code",
+        "code_set",
+        "kind",
+        "region",
+        "unit",
+        "is_active",
+        "note",
+    ]
     list_filter = ["is_active", "unit", "region__level", "code_set"]
     list_editable = ["unit", "is_active"]
-    search_fields = ["problem_class__name", "problem_class__code", "major_code", "region__name", "unit__name", "note"]
+    search_fields = [
+        "problem_class__name",
+        "problem_class__code",
+        "major_code",
+        "region__name",
+        "unit__name",
+        "note",
+    ]
     autocomplete_fields = ["problem_class", "unit"]
     raw_id_fields = ["region"]
     list_select_related = ["problem_class", "region", "unit", "code_set"]

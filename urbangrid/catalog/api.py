@@ -88,17 +88,18 @@ def list_codesets(request):
 
 def _classes_qs(code_set: str | None):
     qs = ProblemClass.objects.select_related("code_set").filter(is_active=True)
-    if code_set:
-        qs = qs.filter(code_set__code=code_set)
-    else:
-        qs = qs.filter(code_set__is_default=True)
-    return qs
+    return qs.filter(code_set__code=code_set) if code_set else qs.filter(code_set__is_default=True)
 
 
 @router.get("/classes", response=ClassPage, summary="Problem classes (filter by code set, kind, major, text)")
 def list_classes(
-    request, code_set: str | None = None, kind: str | None = None, major: str | None = None,
-    q: str | None = None, limit: int = 200, offset: int = 0,
+    request,
+    code_set: str | None = None,
+    kind: str | None = None,
+    major: str | None = None,
+    q: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
 ):
     if kind and kind not in ClassKind.values:
         raise InvalidInput(_("Unknown class kind: %(kind)s") % {"kind": kind}, field="kind")
@@ -115,7 +116,9 @@ def list_classes(
 
 @router.get("/classes/{int:class_id}", response=ClassOut, summary="One class with its 立结案标准")
 def get_class(request, class_id: int):
-    return get_object_or_404(ProblemClass.objects.select_related("code_set", "equivalent__code_set"), pk=class_id)
+    return get_object_or_404(
+        ProblemClass.objects.select_related("code_set", "equivalent__code_set"), pk=class_id
+    )
 
 
 @router.get("/classes/by-code/{code}", response=ClassOut, summary="A class by code (either code set)")
@@ -214,8 +217,13 @@ def deadline(request, amount: float, unit: str, start: datetime | None = None):
     if timezone.is_naive(start):
         start = timezone.make_aware(start)
     due = cal.add_working_time(start, amount, unit)
-    return {"start": timezone.localtime(start), "amount": amount, "unit": unit, "deadline": due,
-            "working_hours": round(cal.working_hours_between(start, due), 4)}
+    return {
+        "start": timezone.localtime(start),
+        "amount": amount,
+        "unit": unit,
+        "deadline": due,
+        "working_hours": round(cal.working_hours_between(start, due), 4),
+    }
 
 
 class UnitRef(Schema):
@@ -243,7 +251,9 @@ class ResponsibilityOut(Schema):
     candidates: list[RuleOut]
 
 
-@router.get("/responsibility", response=ResponsibilityOut, summary="Who is responsible for a class at a place")
+@router.get(
+    "/responsibility", response=ResponsibilityOut, summary="Who is responsible for a class at a place"
+)
 def responsibility(request, class_id: int, community: str | None = None, street: str | None = None):
     from urbangrid.geo.models import Region
 
@@ -260,9 +270,21 @@ def responsibility(request, class_id: int, community: str | None = None, street:
             raise NotFound(_("No such street/town in your area."), field="street")
     answer = explain_responsibility(pc, comm, st)
     candidates = [
-        {"id": r.pk, "problem_class": getattr(r.problem_class, "code", None), "major_code": r.major_code,
-         "region": getattr(r.region, "code", None), "unit": r.unit, "note": r.note}
+        {
+            "id": r.pk,
+            "problem_class": getattr(r.problem_class, "code", None),
+            "major_code": r.major_code,
+            "region": getattr(r.region, "code", None),
+            "unit": r.unit,
+            "note": r.note,
+        }
         for r, _tier in matching_rules(pc, comm, st)
     ]
-    return {"problem_class": pc, "unit": answer["unit"], "source": answer["source"], "reason": str(answer["reason"]),
-            "rule_id": answer["rule_id"], "candidates": candidates}
+    return {
+        "problem_class": pc,
+        "unit": answer["unit"],
+        "source": answer["source"],
+        "reason": str(answer["reason"]),
+        "rule_id": answer["rule_id"],
+        "candidates": candidates,
+    }

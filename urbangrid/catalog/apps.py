@@ -16,5 +16,11 @@ class CatalogConfig(AppConfig):
 
         # Edits in the admin take effect at once in this process (others within CACHE_SECONDS).
         for signal in (post_save, post_delete):
-            signal.connect(invalidate_calendar, sender=CalendarDay, dispatch_uid="ug_calendar_" + signal.__class__.__name__ + str(id(signal)))
-            signal.connect(invalidate_classifier, sender=ProblemClass, dispatch_uid="ug_classes_" + str(id(signal)))
+            signal.connect(
+                invalidate_calendar,
+                sender=CalendarDay,
+                dispatch_uid="ug_calendar_" + signal.__class__.__name__ + str(id(signal)),
+            )
+            signal.connect(
+                invalidate_classifier, sender=ProblemClass, dispatch_uid="ug_classes_" + str(id(signal))
+            )

@@ -21,8 +21,31 @@ from dataclasses import dataclass, field
 
 CACHE_SECONDS = 300
 # Bigrams that say nothing about the kind of problem ("很危险", "有人", "问题"): ignored for overlap.
-STOP_BIGRAMS = {"危险", "问题", "有人", "这里", "那里", "没人", "一个", "很多", "严重", "附近", "门口", "我们",
-                "你们", "他们", "已经", "现在", "一直", "非常", "不能", "没有", "请求", "处理", "反映"}
+STOP_BIGRAMS = {
+    "危险",
+    "问题",
+    "有人",
+    "这里",
+    "那里",
+    "没人",
+    "一个",
+    "很多",
+    "严重",
+    "附近",
+    "门口",
+    "我们",
+    "你们",
+    "他们",
+    "已经",
+    "现在",
+    "一直",
+    "非常",
+    "不能",
+    "没有",
+    "请求",
+    "处理",
+    "反映",
+}
 NAME_BONUS = 4.0
 BIGRAM_WEIGHT = 0.6
 _lock = threading.Lock()

@@ -113,7 +113,11 @@ class ResponsibilityRule(models.Model):
     major_code = models.CharField(_("major class code"), max_length=2, blank=True)
     # A major code means different things per code set and kind (01 公用设施 vs 01 市容环境).
     code_set = models.ForeignKey(
-        CodeSet, verbose_name=_("code set"), null=True, blank=True, on_delete=models.CASCADE,
+        CodeSet,
+        verbose_name=_("code set"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         help_text=_("for a major-class rule: the code set its major code belongs to"),
     )
     kind = models.CharField(_("kind"), max_length=12, choices=ClassKind.choices, blank=True)
@@ -123,12 +127,6 @@ class ResponsibilityRule(models.Model):
     unit = models.ForeignKey("orgs.Unit", verbose_name=_("responsible unit"), on_delete=models.PROTECT)
     note = models.CharField(_("note"), max_length=200, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
-
-    def clean(self):
-        from django.core.exceptions import ValidationError
-
-        if self.problem_class_id is None and not self.major_code:
-            raise ValidationError(_("Choose a problem class or a major class code."))
 
     class Meta:
         verbose_name = _("responsibility rule")
@@ -140,3 +138,9 @@ class ResponsibilityRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.problem_class or self.major_code} @ {self.region or '*'} → {self.unit}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.problem_class_id is None and not self.major_code:
+            raise ValidationError(_("Choose a problem class or a major class code."))

@@ -28,7 +28,11 @@ def class_by_code(code: str, code_set: CodeSet | None = None) -> ProblemClass:
     if found is None:
         other = qs.first()
         if other is not None:
-            found = other.equivalent if (cs and other.equivalent and other.equivalent.code_set_id == cs.pk) else other
+            found = (
+                other.equivalent
+                if (cs and other.equivalent and other.equivalent.code_set_id == cs.pk)
+                else other
+            )
     if found is None:
         raise NotFound(_("Unknown problem class code: %(code)s") % {"code": code}, field="class_code")
     return found
@@ -69,9 +73,11 @@ def matching_rules(problem_class: ProblemClass, community=None, street=None):
             area_rank[region.pk] = depth
     area_ids = list(area_rank)
     class_q = Q(problem_class_id__in=_class_ids(problem_class))
-    major_q = Q(problem_class__isnull=True, major_code=problem_class.major_code) & (
-        Q(code_set__isnull=True) | Q(code_set_id=problem_class.code_set_id)
-    ) & (Q(kind="") | Q(kind=problem_class.kind))
+    major_q = (
+        Q(problem_class__isnull=True, major_code=problem_class.major_code)
+        & (Q(code_set__isnull=True) | Q(code_set_id=problem_class.code_set_id))
+        & (Q(kind="") | Q(kind=problem_class.kind))
+    )
     area_q = Q(region__isnull=True) | Q(region_id__in=area_ids)
     rules = list(
         ResponsibilityRule.objects.select_related("unit", "region", "problem_class")
@@ -121,12 +127,26 @@ def explain_responsibility(problem_class: ProblemClass, community=None, street=N
     rules = matching_rules(problem_class, community, street)
     for rule, tier in rules:
         if rule.unit.is_active:
-            reasons = {0: _("rule for this class in this area"), 1: _("rule for this class"),
-                       2: _("rule for the major class in this area"), 3: _("rule for the major class")}
+            reasons = {
+                0: _("rule for this class in this area"),
+                1: _("rule for this class"),
+                2: _("rule for the major class in this area"),
+                3: _("rule for the major class"),
+            }
             return {"unit": rule.unit, "source": "rule", "rule_id": rule.pk, "reason": reasons[tier]}
     unit = responsible_unit(problem_class, community, street)
     if problem_class.default_unit_code and unit.code == problem_class.default_unit_code:
-        return {"unit": unit, "source": "class_default", "rule_id": None, "reason": _("default department of the class")}
+        return {
+            "unit": unit,
+            "source": "class_default",
+            "rule_id": None,
+            "reason": _("default department of the class"),
+        }
     if unit.kind in TERRITORY_KINDS:
-        return {"unit": unit, "source": "territory", "rule_id": None, "reason": _("territory fallback (属地兜底)")}
+        return {
+            "unit": unit,
+            "source": "territory",
+            "rule_id": None,
+            "reason": _("territory fallback (属地兜底)"),
+        }
     return {"unit": unit, "source": "lead_unit", "rule_id": None, "reason": _("lead unit fallback")}

@@ -49,19 +49,27 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
     and the calendar exceptions. Returns counts of rows created."""
     legacy, _ = CodeSet.objects.get_or_create(
         code=LEGACY,
-        defaults={"name": "GB/T 30428.2 数字化城市管理信息系统 管理部件和事件（旧版 2+2 位）", "minor_digits": 2,
-                  "effective_from": date(2013, 12, 1)},
+        defaults={
+            "name": "GB/T 30428.2 数字化城市管理信息系统 管理部件和事件（旧版 2+2 位）",
+            "minor_digits": 2,
+            "effective_from": date(2013, 12, 1),
+        },
     )
     has_default = CodeSet.objects.filter(is_default=True).exists()
     new, _ = CodeSet.objects.get_or_create(
         code=NEW,
-        defaults={"name": "GB/T 47678.5 城市运行管理服务平台 管理部件和事项（2+3 位）", "minor_digits": 3,
-                  "effective_from": date(2026, 7, 1), "is_default": not has_default},
+        defaults={
+            "name": "GB/T 47678.5 城市运行管理服务平台 管理部件和事项（2+3 位）",
+            "minor_digits": 3,
+            "effective_from": date(2026, 7, 1),
+            "is_default": not has_default,
+        },
     )
     created = {"classes": 0, "calendar_days": 0}
     # One query to read what exists, bulk inserts for what is missing: seconds matter in tests.
     existing_classes = {
-        (pc.code_set_id, pc.kind, pc.code): pc for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
+        (pc.code_set_id, pc.kind, pc.code): pc
+        for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
     }
     to_create: list[ProblemClass] = []
     to_update: list[ProblemClass] = []
@@ -86,11 +94,14 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
     ProblemClass.objects.bulk_create(to_create)
     created["classes"] = len(to_create)
     if to_update:
-        ProblemClass.objects.bulk_update(to_update, [f for f in _class_fields(seed_data.CLASSES[0], legacy=True)
-                                                     if f not in ("kind", "code")])
+        ProblemClass.objects.bulk_update(
+            to_update,
+            [f for f in _class_fields(seed_data.CLASSES[0], legacy=True) if f not in ("kind", "code")],
+        )
     if to_create and any(o.pk is None for o in to_create):
         existing_classes = {
-            (pc.code_set_id, pc.kind, pc.code): pc for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
+            (pc.code_set_id, pc.kind, pc.code): pc
+            for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
         }
     linked = []
     for k_old, k_new in keys:

@@ -31,8 +31,14 @@ def index(request):
         year = timezone.localdate().year
     days = CalendarDay.objects.filter(date__year=year).order_by("date")
     context = {
-        "sets": sets, "chosen": chosen, "kind": kind, "q": q, "kinds": ClassKind.choices,
-        "classes": classes.order_by("kind", "code"), "year": year, "days": days,
+        "sets": sets,
+        "chosen": chosen,
+        "kind": kind,
+        "q": q,
+        "kinds": ClassKind.choices,
+        "classes": classes.order_by("kind", "code"),
+        "year": year,
+        "days": days,
         "working_days": len(cal.working_days_in(year)) if 2000 <= year <= 2100 else 0,
     }
     return render(request, "catalog/index.html", context)

@@ -46,9 +46,9 @@ def _is_admin(scope: Scope) -> bool:
 
 
 def _leads_area(scope: Scope, region) -> bool:
-    return (_is_admin(scope) or scope.has_role(Role.DISTRICT_LEADER, Role.STREET_LEADER, Role.CITY_LEADER)) and (
-        _region_within(scope, region)
-    )
+    return (
+        _is_admin(scope) or scope.has_role(Role.DISTRICT_LEADER, Role.STREET_LEADER, Role.CITY_LEADER)
+    ) and (_region_within(scope, region))
 
 
 def _leads_unit(scope: Scope, unit: Unit) -> bool:
@@ -87,7 +87,9 @@ def _check_role_grant(scope: Scope, unit: Unit, roles: Sequence[RoleSpec]) -> No
             if not _may_manage_unit(scope, unit):
                 _deny()
             continue
-        if not _leads_area(scope, region) and not (_leads_unit(scope, unit) and _region_within(scope, region)):
+        if not _leads_area(scope, region) and not (
+            _leads_unit(scope, unit) and _region_within(scope, region)
+        ):
             _deny()
 
 
@@ -107,7 +109,10 @@ def do_create_unit(
     phone: str = "",
 ) -> Unit:
     scope = scope_for(actor)
-    if not (_is_admin(scope) or (region is not None and scope.has_role(Role.DISTRICT_LEADER) and _region_within(scope, region))):
+    if not (
+        _is_admin(scope)
+        or (region is not None and scope.has_role(Role.DISTRICT_LEADER) and _region_within(scope, region))
+    ):
         _deny()
     code = (code or "").strip()
     if not code or not (name or "").strip():
@@ -119,11 +124,25 @@ def do_create_unit(
     if Unit.objects.filter(code=code).exists():
         raise Conflict(_("A unit with code %(code)s already exists.") % {"code": code}, field="code")
     unit = Unit.objects.create(
-        code=code, name=name.strip(), kind=kind, level=level, region=region, parent=parent,
-        short_name=short_name, duties=duties, phone=phone,
+        code=code,
+        name=name.strip(),
+        kind=kind,
+        level=level,
+        region=region,
+        parent=parent,
+        short_name=short_name,
+        duties=duties,
+        phone=phone,
     )
-    record(actor, "orgs.create_unit", unit, summary=f"{unit.code} {unit.name}", kind=kind, level=level,
-           region=getattr(region, "code", None))
+    record(
+        actor,
+        "orgs.create_unit",
+        unit,
+        summary=f"{unit.code} {unit.name}",
+        kind=kind,
+        level=level,
+        region=getattr(region, "code", None),
+    )
     return unit
 
 
@@ -135,12 +154,21 @@ def do_update_unit(actor, unit: Unit, **fields) -> Unit:
     allowed = {"name", "short_name", "duties", "phone", "is_active", "parent"}
     unknown = set(fields) - allowed
     if unknown:
-        raise InvalidInput(_("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))})
+        raise InvalidInput(
+            _("These fields cannot be changed here: %(f)s") % {"f": ", ".join(sorted(unknown))}
+        )
     before = {k: str(getattr(unit, k)) for k in fields}
     for k, v in fields.items():
         setattr(unit, k, v)
     unit.save(update_fields=list(fields))
-    record(actor, "orgs.update_unit", unit, summary=unit.code, before=before, after={k: str(v) for k, v in fields.items()})
+    record(
+        actor,
+        "orgs.update_unit",
+        unit,
+        summary=unit.code,
+        before=before,
+        after={k: str(v) for k, v in fields.items()},
+    )
     return unit
 
 
@@ -148,8 +176,11 @@ def do_update_unit(actor, unit: Unit, **fields) -> Unit:
 def _new_user(username: str, name: str, password_hash: str, *, superuser: bool = False):
     User = get_user_model()
     return User(
-        username=username, first_name=name[:150], password=password_hash,
-        is_staff=superuser, is_superuser=superuser,
+        username=username,
+        first_name=name[:150],
+        password=password_hash,
+        is_staff=superuser,
+        is_superuser=superuser,
     )
 
 
@@ -192,8 +223,14 @@ def do_create_person(
     RoleAssignment.objects.bulk_create(
         [RoleAssignment(person=person, role=r, region=reg, valid_from=valid_from) for r, reg in roles]
     )
-    record(actor, "orgs.create_person", person, summary=f"{username} {name}", unit=unit.code,
-           roles=[[r, getattr(reg, "code", None)] for r, reg in roles])
+    record(
+        actor,
+        "orgs.create_person",
+        person,
+        summary=f"{username} {name}",
+        unit=unit.code,
+        roles=[[r, getattr(reg, "code", None)] for r, reg in roles],
+    )
     return person
 
 
@@ -231,8 +268,14 @@ def do_create_people_bulk(
             u.pk = u.id = ids[u.username]
     people = Person.objects.bulk_create(
         [
-            Person(user=u, name=s["name"], unit=s["unit"], phone=s.get("phone", ""),
-                   employee_no=s.get("employee_no", ""), title=s.get("title", ""))
+            Person(
+                user=u,
+                name=s["name"],
+                unit=s["unit"],
+                phone=s.get("phone", ""),
+                employee_no=s.get("employee_no", ""),
+                title=s.get("title", ""),
+            )
             for u, s in zip(users, specs, strict=True)
         ]
     )
@@ -252,10 +295,16 @@ def do_create_people_bulk(
     AuditEvent.objects.bulk_create(
         [
             AuditEvent(
-                actor=actor if getattr(actor, "pk", None) else None, action="orgs.create_person",
-                object_type="orgs.person", object_id=str(p.pk), summary=f"{s['username']} {s['name']}"[:300],
-                payload={"unit": s["unit"].code, "roles": [[r, getattr(reg, "code", None)] for r, reg in s["roles"]],
-                         "bulk": True},
+                actor=actor if getattr(actor, "pk", None) else None,
+                action="orgs.create_person",
+                object_type="orgs.person",
+                object_id=str(p.pk),
+                summary=f"{s['username']} {s['name']}"[:300],
+                payload={
+                    "unit": s["unit"].code,
+                    "roles": [[r, getattr(reg, "code", None)] for r, reg in s["roles"]],
+                    "bulk": True,
+                },
             )
             for p, s in zip(people, specs, strict=True)
         ]
@@ -271,7 +320,8 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
     roles = _validate_roles(roles)
     today = timezone.localdate()
     current = [
-        a for a in RoleAssignment.objects.filter(person=person).select_related("region")
+        a
+        for a in RoleAssignment.objects.filter(person=person).select_related("region")
         if (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
     ]
     wanted = {(r, getattr(reg, "pk", None)): (r, reg) for r, reg in roles}
@@ -292,9 +342,14 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
     RoleAssignment.objects.bulk_create(
         [RoleAssignment(person=person, role=r, region=reg, valid_from=today) for r, reg in added]
     )
-    record(actor, "orgs.update_roles", person, summary=person.name,
-           added=[[r, getattr(reg, "code", None)] for r, reg in added],
-           removed=[[a.role, getattr(a.region, "code", None)] for a in removed])
+    record(
+        actor,
+        "orgs.update_roles",
+        person,
+        summary=person.name,
+        added=[[r, getattr(reg, "code", None)] for r, reg in added],
+        removed=[[a.role, getattr(a.region, "code", None)] for a in removed],
+    )
     forget_scope(person.user)
     return person
 
@@ -309,7 +364,9 @@ def do_deactivate_person(actor, person: Person, reason: str = "") -> Person:
     today = timezone.localdate()
     person.is_active = False
     person.save(update_fields=["is_active"])
-    GridAssignment.objects.filter(person=person, valid_to__isnull=True).update(valid_to=today - timedelta(days=1))
+    GridAssignment.objects.filter(person=person, valid_to__isnull=True).update(
+        valid_to=today - timedelta(days=1)
+    )
     ApiToken.objects.filter(person=person, revoked_at__isnull=True).update(revoked_at=timezone.now())
     record(actor, "orgs.deactivate_person", person, summary=person.name, reason=reason)
     return person
@@ -319,7 +376,11 @@ def do_deactivate_person(actor, person: Person, reason: str = "") -> Person:
 def _current_grid(grid_code: str):
     from urbangrid.geo.models import UnitGrid
 
-    grid = UnitGrid.objects.select_related("community", "street").filter(code=grid_code, valid_to__isnull=True).first()
+    grid = (
+        UnitGrid.objects.select_related("community", "street")
+        .filter(code=grid_code, valid_to__isnull=True)
+        .first()
+    )
     if grid is None:
         raise NotFound(_("No current grid has the code %(code)s.") % {"code": grid_code}, field="grid_code")
     return grid
@@ -336,7 +397,9 @@ def _may_assign(scope: Scope, grid) -> bool:
 
 
 @transaction.atomic
-def do_assign_grid(actor, grid_code: str, person: Person, duty: str, valid_from: date | None = None) -> GridAssignment:
+def do_assign_grid(
+    actor, grid_code: str, person: Person, duty: str, valid_from: date | None = None
+) -> GridAssignment:
     scope = scope_for(actor)
     if duty not in GridDuty.values:
         raise InvalidInput(_("Unknown grid duty: %(duty)s") % {"duty": duty}, field="duty")
@@ -346,16 +409,27 @@ def do_assign_grid(actor, grid_code: str, person: Person, duty: str, valid_from:
     if not person.is_active:
         raise InvalidInput(_("%(name)s is not active.") % {"name": person.name}, field="person")
     valid_from = valid_from or timezone.localdate()
-    if GridAssignment.objects.filter(grid_code=grid_code, person=person, duty=duty, valid_to__isnull=True).exists():
+    if GridAssignment.objects.filter(
+        grid_code=grid_code, person=person, duty=duty, valid_to__isnull=True
+    ).exists():
         raise Conflict(_("%(name)s is already assigned to this grid with this duty.") % {"name": person.name})
     row = GridAssignment.objects.create(grid_code=grid_code, person=person, duty=duty, valid_from=valid_from)
-    record(actor, "orgs.assign_grid", row, summary=f"{grid_code} {person.name} {duty}", grid=grid_code,
-           person=person.pk, duty=duty)
+    record(
+        actor,
+        "orgs.assign_grid",
+        row,
+        summary=f"{grid_code} {person.name} {duty}",
+        grid=grid_code,
+        person=person.pk,
+        duty=duty,
+    )
     return row
 
 
 @transaction.atomic
-def do_assign_grids_bulk(actor, rows: Sequence[tuple[str, Person, str]], valid_from: date | None = None) -> int:
+def do_assign_grids_bulk(
+    actor, rows: Sequence[tuple[str, Person, str]], valid_from: date | None = None
+) -> int:
     """Assign many (grid code, person, duty) at once; all rows are checked before any is written."""
     from urbangrid.geo.models import UnitGrid
 
@@ -369,9 +443,13 @@ def do_assign_grids_bulk(actor, rows: Sequence[tuple[str, Person, str]], valid_f
             raise NotFound(_("No current grid has the code %(code)s.") % {"code": code}, field="grid_code")
         if not _may_assign(scope, grids[code]):
             _deny()
+        if not person.is_active:
+            raise InvalidInput(_("%(name)s is not active.") % {"name": person.name}, field="person")
     valid_from = valid_from or timezone.localdate()
     existing = set(
-        GridAssignment.objects.filter(grid_code__in=codes, valid_to__isnull=True).values_list("grid_code", "person_id", "duty")
+        GridAssignment.objects.filter(grid_code__in=codes, valid_to__isnull=True).values_list(
+            "grid_code", "person_id", "duty"
+        )
     )
     fresh = [
         GridAssignment(grid_code=c, person=p, duty=d, valid_from=valid_from)
@@ -379,8 +457,14 @@ def do_assign_grids_bulk(actor, rows: Sequence[tuple[str, Person, str]], valid_f
         if (c, p.pk, d) not in existing
     ]
     GridAssignment.objects.bulk_create(fresh)
-    record(actor, "orgs.assign_grids_bulk", None, summary=f"{len(fresh)} grid assignments",
-           count=len(fresh), rows=[[a.grid_code, a.person_id, a.duty] for a in fresh][:5000])
+    record(
+        actor,
+        "orgs.assign_grids_bulk",
+        None,
+        summary=f"{len(fresh)} grid assignments",
+        count=len(fresh),
+        rows=[[a.grid_code, a.person_id, a.duty] for a in fresh][:5000],
+    )
     return len(fresh)
 
 
@@ -401,8 +485,14 @@ def do_end_grid_assignment(actor, assignment: GridAssignment, valid_to: date | N
         if explicit:
             raise InvalidInput(_("The end date is before the start date."), field="valid_to")
         # Started today and ended today: it never counted; the audit trail keeps the history.
-        record(actor, "orgs.end_grid_assignment", assignment, summary=str(assignment), removed=True,
-               valid_from=str(assignment.valid_from))
+        record(
+            actor,
+            "orgs.end_grid_assignment",
+            assignment,
+            summary=str(assignment),
+            removed=True,
+            valid_from=str(assignment.valid_from),
+        )
         assignment.delete()
         assignment.valid_to = assignment.valid_from
         return assignment
@@ -414,11 +504,20 @@ def do_end_grid_assignment(actor, assignment: GridAssignment, valid_to: date | N
 
 # ---------------------------------------------------------------- secondments
 @transaction.atomic
-def do_second(actor, person: Person, to_unit: Unit, start: date, end: date | None = None, reason: str = "") -> Secondment:
+def do_second(
+    actor, person: Person, to_unit: Unit, start: date, end: date | None = None, reason: str = ""
+) -> Secondment:
     """Second (派驻) a person to another unit for a period; they act for both while it runs."""
     scope = scope_for(actor)
-    if not (_is_admin(scope) or _leads_unit(scope, person.unit) or
-            (scope.has_role(Role.DISTRICT_LEADER) and to_unit.region_id and _region_within(scope, to_unit.region))):
+    if not (
+        _is_admin(scope)
+        or _leads_unit(scope, person.unit)
+        or (
+            scope.has_role(Role.DISTRICT_LEADER)
+            and to_unit.region_id
+            and _region_within(scope, to_unit.region)
+        )
+    ):
         _deny()
     if to_unit.pk == person.unit_id:
         raise InvalidInput(_("A person cannot be seconded to their own unit."), field="to_unit")
@@ -426,14 +525,27 @@ def do_second(actor, person: Person, to_unit: Unit, start: date, end: date | Non
         raise InvalidInput(_("A secondment needs a start date."), field="start")
     if end is not None and end < start:
         raise InvalidInput(_("The end date is before the start date."), field="end")
-    overlapping = Secondment.objects.filter(person=person, to_unit=to_unit, start__lte=end or date.max).exclude(
-        end__lt=start
-    )
+    overlapping = Secondment.objects.filter(
+        person=person, to_unit=to_unit, start__lte=end or date.max
+    ).exclude(end__lt=start)
     if overlapping.exists():
-        raise Conflict(_("%(name)s is already seconded to %(unit)s in this period.") % {"name": person.name, "unit": to_unit.name})
-    row = Secondment.objects.create(person=person, from_unit=person.unit, to_unit=to_unit, start=start, end=end, reason=reason)
-    record(actor, "orgs.second", row, summary=str(row), to_unit=to_unit.code, start=str(start),
-           end=str(end) if end else None, reason=reason)
+        raise Conflict(
+            _("%(name)s is already seconded to %(unit)s in this period.")
+            % {"name": person.name, "unit": to_unit.name}
+        )
+    row = Secondment.objects.create(
+        person=person, from_unit=person.unit, to_unit=to_unit, start=start, end=end, reason=reason
+    )
+    record(
+        actor,
+        "orgs.second",
+        row,
+        summary=str(row),
+        to_unit=to_unit.code,
+        start=str(start),
+        end=str(end) if end else None,
+        reason=reason,
+    )
     forget_scope(person.user)
     return row
 
@@ -441,7 +553,9 @@ def do_second(actor, person: Person, to_unit: Unit, start: date, end: date | Non
 @transaction.atomic
 def do_end_secondment(actor, secondment: Secondment, end: date | None = None) -> Secondment:
     scope = scope_for(actor)
-    if not (_is_admin(scope) or _leads_unit(scope, secondment.from_unit) or _leads_unit(scope, secondment.to_unit)):
+    if not (
+        _is_admin(scope) or _leads_unit(scope, secondment.from_unit) or _leads_unit(scope, secondment.to_unit)
+    ):
         _deny()
     end = end or timezone.localdate()
     if end < secondment.start:
@@ -469,7 +583,9 @@ def do_issue_token(actor, person: Person, name: str) -> tuple[ApiToken, str]:
         raise InvalidInput(_("%(name)s is not active.") % {"name": person.name}, field="person")
     key = new_token_key()
     try:
-        token = ApiToken.objects.create(person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key))
+        token = ApiToken.objects.create(
+            person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key)
+        )
     except IntegrityError as exc:  # pragma: no cover - 240 random bits
         raise Conflict(_("Please try again.")) from exc
     record(actor, "orgs.issue_token", token, summary=f"{person.name}: {token.name}", prefix=token.prefix)
@@ -486,17 +602,33 @@ def do_revoke_token(actor, token: ApiToken) -> ApiToken:
         raise Conflict(_("This token is already revoked."))
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    record(actor, "orgs.revoke_token", token, summary=f"{token.person.name}: {token.name}", prefix=token.prefix)
+    record(
+        actor, "orgs.revoke_token", token, summary=f"{token.person.name}: {token.name}", prefix=token.prefix
+    )
     return token
 
 
 # ---------------------------------------------------------------- training and resources (P4, E2)
-TRAINING_ORGANISERS = (Role.ADMIN, Role.UNIT_LEADER, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
+TRAINING_ORGANISERS = (
+    Role.ADMIN,
+    Role.UNIT_LEADER,
+    Role.STREET_LEADER,
+    Role.DISTRICT_LEADER,
+    Role.CITY_LEADER,
+)
 
 
 @transaction.atomic
-def do_create_course(actor, *, code: str, name: str, hours=4, pass_score=60, description: str = "",
-                     required_for_grid_workers: bool = True):
+def do_create_course(
+    actor,
+    *,
+    code: str,
+    name: str,
+    hours=4,
+    pass_score=60,
+    description: str = "",
+    required_for_grid_workers: bool = True,
+):
     from .models import TrainingCourse
 
     if not scope_for(actor).has_role(Role.ADMIN, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.UNIT_LEADER):
@@ -505,18 +637,27 @@ def do_create_course(actor, *, code: str, name: str, hours=4, pass_score=60, des
     if not code or not name:
         raise InvalidInput(_("A course needs a code and a name."), field="code")
     if float(pass_score) < 0 or float(pass_score) > 100 or float(hours) <= 0:
-        raise InvalidInput(_("Hours must be positive and the pass score between 0 and 100."), field="pass_score")
+        raise InvalidInput(
+            _("Hours must be positive and the pass score between 0 and 100."), field="pass_score"
+        )
     if TrainingCourse.objects.filter(code=code).exists():
         raise Conflict(_("A course with code %(code)s already exists.") % {"code": code}, field="code")
-    course = TrainingCourse.objects.create(code=code, name=name, hours=hours, pass_score=pass_score,
-                                          description=description, required_for_grid_workers=required_for_grid_workers)
+    course = TrainingCourse.objects.create(
+        code=code,
+        name=name,
+        hours=hours,
+        pass_score=pass_score,
+        description=description,
+        required_for_grid_workers=required_for_grid_workers,
+    )
     record(actor, "orgs.create_course", course, summary=name, code=code)
     return course
 
 
 @transaction.atomic
-def do_schedule_training(actor, *, course, starts_at, ends_at, organiser: Unit, location: str = "",
-                         trainer: str = "", region=None):
+def do_schedule_training(
+    actor, *, course, starts_at, ends_at, organiser: Unit, location: str = "", trainer: str = "", region=None
+):
     from .models import TrainingSession
 
     scope = scope_for(actor)
@@ -528,8 +669,15 @@ def do_schedule_training(actor, *, course, starts_at, ends_at, organiser: Unit, 
         raise InvalidInput(_("The session must end after it starts."), field="ends_at")
     if not course.is_active:
         raise InvalidInput(_("This course is no longer offered."), field="course")
-    session = TrainingSession.objects.create(course=course, starts_at=starts_at, ends_at=ends_at, organiser=organiser,
-                                             location=location, trainer=trainer, region=region or organiser.region)
+    session = TrainingSession.objects.create(
+        course=course,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        organiser=organiser,
+        location=location,
+        trainer=trainer,
+        region=region or organiser.region,
+    )
     record(actor, "orgs.schedule_training", session, summary=str(session), organiser=organiser.code)
     return session
 
@@ -543,9 +691,16 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
     from .models import TrainingRecord
 
     scope = scope_for(actor)
-    if not (_is_admin(scope) or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))):
+    if not (
+        _is_admin(scope)
+        or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))
+    ):
         _deny()
-    visible = set(Person.objects.visible_to(actor).filter(pk__in=[r["person"].pk for r in results]).values_list("pk", flat=True))
+    visible = set(
+        Person.objects.visible_to(actor)
+        .filter(pk__in=[r["person"].pk for r in results])
+        .values_list("pk", flat=True)
+    )
     clean = []
     for r in results:
         person = r["person"]
@@ -579,8 +734,13 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
         row.attended, row.score, row.passed, row.note = attended, score, passed, note
     TrainingRecord.objects.bulk_create(fresh)
     TrainingRecord.objects.bulk_update(changed, ["attended", "score", "passed", "note"])
-    record(actor, "orgs.record_training", session, summary=f"{session}: {len(clean)}",
-           results=[[p.pk, a, str(s) if s is not None else None, ok] for p, a, s, ok, _n in clean])
+    record(
+        actor,
+        "orgs.record_training",
+        session,
+        summary=f"{session}: {len(clean)}",
+        results=[[p.pk, a, str(s) if s is not None else None, ok] for p, a, s, ok, _n in clean],
+    )
     return len(clean)
 
 
@@ -591,8 +751,18 @@ def _check_unit_manager(actor, unit: Unit) -> None:
 
 
 @transaction.atomic
-def do_issue_equipment(actor, *, unit: Unit, kind: str, name: str, asset_no: str, issued_on: date,
-                       holder: Person | None = None, value=0, note: str = ""):
+def do_issue_equipment(
+    actor,
+    *,
+    unit: Unit,
+    kind: str,
+    name: str,
+    asset_no: str,
+    issued_on: date,
+    holder: Person | None = None,
+    value=0,
+    note: str = "",
+):
     from decimal import Decimal
 
     from .choices import EquipmentKind
@@ -606,14 +776,33 @@ def do_issue_equipment(actor, *, unit: Unit, kind: str, name: str, asset_no: str
         raise InvalidInput(_("Equipment needs a name and an asset number."), field="asset_no")
     if Decimal(str(value)) < 0:
         raise InvalidInput(_("The value cannot be negative."), field="value")
-    if holder is not None and holder.unit_id != unit.pk and not Secondment.objects.filter(person=holder, to_unit=unit).exists():
+    if (
+        holder is not None
+        and holder.unit_id != unit.pk
+        and not Secondment.objects.filter(person=holder, to_unit=unit).exists()
+    ):
         raise InvalidInput(_("The holder must belong to (or be seconded to) the unit."), field="holder")
     if Equipment.objects.filter(asset_no=asset_no).exists():
         raise Conflict(_("Asset number %(no)s is already registered.") % {"no": asset_no}, field="asset_no")
-    item = Equipment.objects.create(unit=unit, holder=holder, kind=kind, name=name, asset_no=asset_no,
-                                    issued_on=issued_on, value=value, note=note)
-    record(actor, "orgs.issue_equipment", item, summary=str(item), unit=unit.code,
-           holder=getattr(holder, "pk", None), value=str(value))
+    item = Equipment.objects.create(
+        unit=unit,
+        holder=holder,
+        kind=kind,
+        name=name,
+        asset_no=asset_no,
+        issued_on=issued_on,
+        value=value,
+        note=note,
+    )
+    record(
+        actor,
+        "orgs.issue_equipment",
+        item,
+        summary=str(item),
+        unit=unit.code,
+        holder=getattr(holder, "pk", None),
+        value=str(value),
+    )
     return item
 
 
@@ -649,8 +838,21 @@ def do_record_funds(actor, *, unit: Unit, category: str, amount, spent_on: date,
         raise InvalidInput(_("The amount must be a positive number."), field="amount")
     if not (description or "").strip():
         raise InvalidInput(_("Say what the money was spent on."), field="description")
-    row = FundRecord.objects.create(unit=unit, category=category, amount=amount, spent_on=spent_on,
-                                    description=description.strip()[:200],
-                                    recorded_by=actor if getattr(actor, "pk", None) else None)
-    record(actor, "orgs.record_funds", row, summary=str(row), unit=unit.code, amount=str(amount), category=category)
+    row = FundRecord.objects.create(
+        unit=unit,
+        category=category,
+        amount=amount,
+        spent_on=spent_on,
+        description=description.strip()[:200],
+        recorded_by=actor if getattr(actor, "pk", None) else None,
+    )
+    record(
+        actor,
+        "orgs.record_funds",
+        row,
+        summary=str(row),
+        unit=unit.code,
+        amount=str(amount),
+        category=category,
+    )
     return row

@@ -67,8 +67,13 @@ class MeOut(Schema):
 
 
 def _role_out(a: RoleAssignment) -> dict:
-    return {"role": a.role, "label": str(a.get_role_display()), "region": a.region,
-            "valid_from": a.valid_from, "valid_to": a.valid_to}
+    return {
+        "role": a.role,
+        "label": str(a.get_role_display()),
+        "region": a.region,
+        "valid_from": a.valid_from,
+        "valid_to": a.valid_to,
+    }
 
 
 @router.get("/me", response=MeOut, summary="Who am I: roles, unit, area, grids")
@@ -80,7 +85,9 @@ def me(request):
     if person is not None:
         details = [
             _role_out(a)
-            for a in RoleAssignment.objects.filter(_active_q(), person=person).select_related("region").order_by("role")
+            for a in RoleAssignment.objects.filter(_active_q(), person=person)
+            .select_related("region")
+            .order_by("role")
         ]
     units = Unit.objects.filter(pk__in=scope.unit_ids).order_by("code").values_list("code", flat=True)
     return {
@@ -136,17 +143,32 @@ class PeoplePage(Schema):
 
 def _person_out(p: Person, today) -> dict:
     roles = [
-        _role_out(a) for a in p.roles.all()
+        _role_out(a)
+        for a in p.roles.all()
         if (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
     ]
-    return {"id": p.pk, "username": p.user.username, "name": p.name, "unit_code": p.unit.code,
-            "unit_name": p.unit.name, "title": p.title, "phone": p.phone, "is_active": p.is_active, "roles": roles}
+    return {
+        "id": p.pk,
+        "username": p.user.username,
+        "name": p.name,
+        "unit_code": p.unit.code,
+        "unit_name": p.unit.name,
+        "title": p.title,
+        "phone": p.phone,
+        "is_active": p.is_active,
+        "roles": roles,
+    }
 
 
 @router.get("/people", response=PeoplePage, summary="People visible to me")
 def list_people(
-    request, role: str | None = None, unit: str | None = None, region: str | None = None,
-    q: str | None = None, limit: int = 100, offset: int = 0,
+    request,
+    role: str | None = None,
+    unit: str | None = None,
+    region: str | None = None,
+    q: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ):
     if role and role not in Role.values:
         raise InvalidInput(_("Unknown role: %(role)s") % {"role": role}, field="role")
@@ -163,15 +185,24 @@ def list_people(
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(user__username__icontains=q))
     limit = max(1, min(limit, 500))
-    page = qs.select_related("user", "unit").prefetch_related("roles__region").order_by("unit__code", "user__username")
+    page = (
+        qs.select_related("user", "unit")
+        .prefetch_related("roles__region")
+        .order_by("unit__code", "user__username")
+    )
     today = timezone.localdate()
     return {"count": qs.count(), "items": [_person_out(p, today) for p in page[offset : offset + limit]]}
 
 
 @router.get("/people/{int:person_id}", response=PersonOut, summary="One person")
 def get_person(request, person_id: int):
-    p = (Person.objects.visible_to(request.user).select_related("user", "unit")
-         .prefetch_related("roles__region").filter(pk=person_id).first())
+    p = (
+        Person.objects.visible_to(request.user)
+        .select_related("user", "unit")
+        .prefetch_related("roles__region")
+        .filter(pk=person_id)
+        .first()
+    )
     if p is None:
         raise NotFound(_("No such person."))
     return _person_out(p, timezone.localdate())
@@ -201,8 +232,15 @@ def _assignments_visible(user):
 
 
 @router.get("/grid-assignments", response=list[AssignmentOut], summary="Who is named for which grid")
-def list_assignments(request, grid_code: str | None = None, person_id: int | None = None,
-                     duty: str | None = None, current: bool = True, limit: int = 1000, offset: int = 0):
+def list_assignments(
+    request,
+    grid_code: str | None = None,
+    person_id: int | None = None,
+    duty: str | None = None,
+    current: bool = True,
+    limit: int = 1000,
+    offset: int = 0,
+):
     qs = _assignments_visible(request.user)
     if grid_code:
         qs = qs.filter(grid_code=grid_code)
@@ -216,9 +254,17 @@ def list_assignments(request, grid_code: str | None = None, person_id: int | Non
         qs = qs.filter(_active_q())
     limit = max(1, min(limit, 5000))
     return [
-        {"id": a.pk, "grid_code": a.grid_code, "person_id": a.person_id, "person_name": a.person.name,
-         "username": a.person.user.username, "duty": a.duty, "duty_label": str(a.get_duty_display()),
-         "valid_from": a.valid_from, "valid_to": a.valid_to}
+        {
+            "id": a.pk,
+            "grid_code": a.grid_code,
+            "person_id": a.person_id,
+            "person_name": a.person.name,
+            "username": a.person.user.username,
+            "duty": a.duty,
+            "duty_label": str(a.get_duty_display()),
+            "valid_from": a.valid_from,
+            "valid_to": a.valid_to,
+        }
         for a in qs.order_by("grid_code", "duty", "person_id")[offset : offset + limit]
     ]
 
@@ -241,7 +287,9 @@ def grid_gaps(request, region: str | None = None):
             raise NotFound(_("No such region in your area."))
     codes = grids_without_supervisor(reg)
     if not scope.all_city:
-        visible = set(UnitGrid.objects.visible_to(request.user).filter(code__in=codes).values_list("code", flat=True))
+        visible = set(
+            UnitGrid.objects.visible_to(request.user).filter(code__in=codes).values_list("code", flat=True)
+        )
         codes = [c for c in codes if c in visible]
     return {"region": region, "count": len(codes), "grid_codes": codes}
 
@@ -277,8 +325,15 @@ def issue_token(request, body: TokenIn):
     if person is None:
         raise InvalidInput(_("Only staff with a person record can hold tokens."))
     token, key = actions.do_issue_token(request.user, person, body.name)
-    return 201, {"id": token.pk, "name": token.name, "prefix": token.prefix, "created_at": token.created_at,
-                 "last_used_at": None, "revoked_at": None, "key": key}
+    return 201, {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "last_used_at": None,
+        "revoked_at": None,
+        "key": key,
+    }
 
 
 @router.delete("/tokens/{int:token_id}", response=TokenOut, summary="Revoke one of my tokens")
@@ -287,7 +342,9 @@ def revoke_token(request, token_id: int):
     token = ApiToken.objects.select_related("person__unit", "person__user").filter(pk=token_id).first()
     scope = scope_for(request.user)
     visible = token is not None and (
-        (person is not None and token.person_id == person.pk) or scope.all_city or token.person.unit_id in scope.unit_ids
+        (person is not None and token.person_id == person.pk)
+        or scope.all_city
+        or token.person.unit_id in scope.unit_ids
     )
     if not visible:
         raise NotFound(_("No such token."))
@@ -345,9 +402,18 @@ class RecordOut(Schema):
 
 
 def _session_out(s) -> dict:
-    return {"id": s.pk, "course": s.course, "starts_at": s.starts_at, "ends_at": s.ends_at, "location": s.location,
-            "trainer": s.trainer, "organiser_code": s.organiser.code, "region": getattr(s.region, "code", None),
-            "results": getattr(s, "n_records", 0), "passed": getattr(s, "n_passed", 0)}
+    return {
+        "id": s.pk,
+        "course": s.course,
+        "starts_at": s.starts_at,
+        "ends_at": s.ends_at,
+        "location": s.location,
+        "trainer": s.trainer,
+        "organiser_code": s.organiser.code,
+        "region": getattr(s.region, "code", None),
+        "results": getattr(s, "n_records", 0),
+        "passed": getattr(s, "n_passed", 0),
+    }
 
 
 @router.get("/training/courses", response=list[CourseOut], summary="Training courses")
@@ -363,9 +429,12 @@ def list_sessions(request, limit: int = 200):
 
     from .models import TrainingSession
 
-    qs = (TrainingSession.objects.visible_to(request.user).select_related("course", "organiser", "region")
-          .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
-          .order_by("-starts_at"))
+    qs = (
+        TrainingSession.objects.visible_to(request.user)
+        .select_related("course", "organiser", "region")
+        .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
+        .order_by("-starts_at")
+    )
     return [_session_out(s) for s in qs[: max(1, min(limit, 1000))]]
 
 
@@ -377,36 +446,64 @@ def create_session(request, body: SessionIn):
     organiser = Unit.objects.visible_to(request.user).filter(code=body.organiser_code).first()
     if course is None or organiser is None:
         raise NotFound(_("No such course or unit."))
-    s = actions.do_schedule_training(request.user, course=course, starts_at=body.starts_at, ends_at=body.ends_at,
-                                     organiser=organiser, location=body.location, trainer=body.trainer)
+    s = actions.do_schedule_training(
+        request.user,
+        course=course,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        organiser=organiser,
+        location=body.location,
+        trainer=body.trainer,
+    )
     return 201, _session_out(s)
 
 
-@router.post("/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results")
+@router.post(
+    "/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results"
+)
 def record_results(request, session_id: int, body: list[ResultIn]):
     from .models import TrainingRecord, TrainingSession
 
-    s = TrainingSession.objects.visible_to(request.user).select_related("course", "organiser").filter(pk=session_id).first()
+    s = (
+        TrainingSession.objects.visible_to(request.user)
+        .select_related("course", "organiser")
+        .filter(pk=session_id)
+        .first()
+    )
     if s is None:
         raise NotFound(_("No such training session."))
     people = Person.objects.visible_to(request.user).in_bulk([r.person_id for r in body])
     missing = [r.person_id for r in body if r.person_id not in people]
     if missing:
         raise NotFound(_("No such person."), field="person_id", details=missing)
-    actions.do_record_training(request.user, s, [
-        {"person": people[r.person_id], "attended": r.attended, "score": r.score, "note": r.note} for r in body
-    ])
+    actions.do_record_training(
+        request.user,
+        s,
+        [
+            {"person": people[r.person_id], "attended": r.attended, "score": r.score, "note": r.note}
+            for r in body
+        ],
+    )
     rows = TrainingRecord.objects.filter(session=s).select_related("person", "session__course")
     return [_record_out(r) for r in rows]
 
 
 def _record_out(r) -> dict:
-    return {"session_id": r.session_id, "course": r.session.course.name, "person_id": r.person_id,
-            "person_name": r.person.name, "attended": r.attended, "score": float(r.score) if r.score is not None else None,
-            "passed": r.passed, "date": r.session.starts_at}
+    return {
+        "session_id": r.session_id,
+        "course": r.session.course.name,
+        "person_id": r.person_id,
+        "person_name": r.person.name,
+        "attended": r.attended,
+        "score": float(r.score) if r.score is not None else None,
+        "passed": r.passed,
+        "date": r.session.starts_at,
+    }
 
 
-@router.get("/people/{int:person_id}/training", response=list[RecordOut], summary="A worker's training record")
+@router.get(
+    "/people/{int:person_id}/training", response=list[RecordOut], summary="A worker's training record"
+)
 def person_training(request, person_id: int):
     from .models import TrainingRecord
 
@@ -422,7 +519,9 @@ class UntrainedOut(Schema):
     flagged_grids: dict[str, list[int]]
 
 
-@router.get("/training/untrained", response=UntrainedOut, summary="Grid workers not fully trained, and their grids")
+@router.get(
+    "/training/untrained", response=UntrainedOut, summary="Grid workers not fully trained, and their grids"
+)
 def untrained(request, region: str | None = None, course_id: int | None = None):
     from urbangrid.geo.models import Region
 
@@ -438,7 +537,10 @@ def untrained(request, region: str | None = None, course_id: int | None = None):
     people = untrained_workers(request.user, reg, course)
     return {
         "count": people.count(),
-        "people": [{"id": p.pk, "username": p.user.username, "name": p.name, "unit": p.unit.code} for p in people[:2000]],
+        "people": [
+            {"id": p.pk, "username": p.user.username, "name": p.name, "unit": p.unit.code}
+            for p in people[:2000]
+        ],
         "flagged_grids": grids_with_untrained_workers(request.user, reg, course),
     }
 
@@ -467,8 +569,17 @@ class EquipmentIn(Schema):
 
 
 def _equipment_out(e) -> dict:
-    return {"id": e.pk, "unit_code": e.unit.code, "holder_id": e.holder_id, "kind": e.kind, "name": e.name,
-            "asset_no": e.asset_no, "value": float(e.value), "issued_on": e.issued_on, "returned_on": e.returned_on}
+    return {
+        "id": e.pk,
+        "unit_code": e.unit.code,
+        "holder_id": e.holder_id,
+        "kind": e.kind,
+        "name": e.name,
+        "asset_no": e.asset_no,
+        "value": float(e.value),
+        "issued_on": e.issued_on,
+        "returned_on": e.returned_on,
+    }
 
 
 @router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
@@ -493,12 +604,23 @@ def issue_equipment(request, body: EquipmentIn):
         holder = Person.objects.visible_to(request.user).filter(pk=body.holder_id).first()
         if holder is None:
             raise NotFound(_("No such person."))
-    e = actions.do_issue_equipment(request.user, unit=unit, kind=body.kind, name=body.name, asset_no=body.asset_no,
-                                   issued_on=body.issued_on, holder=holder, value=body.value, note=body.note)
+    e = actions.do_issue_equipment(
+        request.user,
+        unit=unit,
+        kind=body.kind,
+        name=body.name,
+        asset_no=body.asset_no,
+        issued_on=body.issued_on,
+        holder=holder,
+        value=body.value,
+        note=body.note,
+    )
     return 201, _equipment_out(e)
 
 
-@router.post("/equipment/{int:item_id}/return", response=EquipmentOut, summary="Record the return of equipment")
+@router.post(
+    "/equipment/{int:item_id}/return", response=EquipmentOut, summary="Record the return of equipment"
+)
 def return_equipment(request, item_id: int, returned_on: date | None = None):
     from .models import Equipment
 
@@ -527,8 +649,15 @@ class FundRow(Schema):
 def funds(request, start: date | None = None, end: date | None = None):
     from .queries import funds_summary
 
-    return [{"unit_code": r["unit__code"], "unit_name": r["unit__name"], "category": r["category"],
-             "total": float(r["total"] or 0)} for r in funds_summary(request.user, start, end)]
+    return [
+        {
+            "unit_code": r["unit__code"],
+            "unit_name": r["unit__name"],
+            "category": r["category"],
+            "total": float(r["total"] or 0),
+        }
+        for r in funds_summary(request.user, start, end)
+    ]
 
 
 @router.post("/funds", response={201: dict}, summary="Record money spent by a unit")
@@ -536,6 +665,12 @@ def record_funds(request, body: FundIn):
     unit = Unit.objects.visible_to(request.user).filter(code=body.unit_code).first()
     if unit is None:
         raise NotFound(_("No such unit."))
-    row = actions.do_record_funds(request.user, unit=unit, category=body.category, amount=body.amount,
-                                  spent_on=body.spent_on, description=body.description)
+    row = actions.do_record_funds(
+        request.user,
+        unit=unit,
+        category=body.category,
+        amount=body.amount,
+        spent_on=body.spent_on,
+        description=body.description,
+    )
     return 201, {"id": row.pk, "unit_code": unit.code, "amount": float(row.amount), "category": row.category}

@@ -27,13 +27,25 @@ DEMO_PASSWORD = "demo12345"
 # (code, name, short name, kind, duties) — the partner departments the seed names, plus the two
 # a real city needs for the safety-hazard lines (emergency management, education).
 DEPARTMENTS = [
-    ("dept_nr", "市自然资源局", "自然资源", UnitKind.DEPARTMENT, "用地及规划建设行为监督管理、违法占地、森林防火"),
+    (
+        "dept_nr",
+        "市自然资源局",
+        "自然资源",
+        UnitKind.DEPARTMENT,
+        "用地及规划建设行为监督管理、违法占地、森林防火",
+    ),
     ("dept_ps", "市公安局", "公安", UnitKind.DEPARTMENT, "阻扰威胁执法、暴力抗法、流浪乞讨、犬只管理"),
     ("dept_housing", "市住房和城乡建设局", "住建", UnitKind.DEPARTMENT, "市政道路、排水、工地、物业管理"),
     ("dept_market", "市市场监督管理局", "市场监管", UnitKind.DEPARTMENT, "集贸市场、无证食品经营"),
     ("dept_culture", "市文化和旅游广电局", "文旅广电", UnitKind.DEPARTMENT, "娱乐场所、出版物、广播电视"),
     ("dept_transport", "市交通运输局", "交通运输", UnitKind.DEPARTMENT, "公交设施、非法营运、车站码头"),
-    ("dept_traffic", "市公安局交通警察支队", "交警", UnitKind.DEPARTMENT, "交通信号、标志、机动车违停、交通秩序"),
+    (
+        "dept_traffic",
+        "市公安局交通警察支队",
+        "交警",
+        UnitKind.DEPARTMENT,
+        "交通信号、标志、机动车违停、交通秩序",
+    ),
     ("dept_water", "市供水公司", "供水", UnitKind.UTILITY, "供水管网、上水井盖、消防栓"),
     ("dept_power", "国网市供电公司", "供电", UnitKind.UTILITY, "电力线路、电力井盖、配电设施"),
     ("dept_gas", "市燃气公司", "供气", UnitKind.UTILITY, "燃气管网、燃气井盖、燃气泄漏"),
@@ -69,7 +81,9 @@ class _Names:
 
     def next(self) -> str:
         for _ in range(1000):
-            name = self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
+            name = self.rng.choice(SURNAMES) + "".join(
+                self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
+            )
             if name not in self.used:
                 self.used.add(name)
                 return name
@@ -84,11 +98,17 @@ def _street_unit_name(street: Region) -> str:
 
 def _community_unit_name(community: Region) -> str:
     suffix = "村民委员会" if community.kind == RegionKind.VILLAGE else "居民委员会"
-    base = community.name.removesuffix("社区").removesuffix("村") if community.name.endswith(("社区", "村")) else community.name
+    base = (
+        community.name.removesuffix("社区").removesuffix("村")
+        if community.name.endswith(("社区", "村"))
+        else community.name
+    )
     return f"{base}{'村' if community.kind == RegionKind.VILLAGE else '社区'}{suffix}"
 
 
-def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], None] | None = None) -> DemoOrgs:
+def build_demo_orgs(
+    seed: int, scale: str = "small", progress: Callable[[str], None] | None = None
+) -> DemoOrgs:
     """Create the organisation of the demo city over the regions and grids already in the
     database. Call inside one transaction (the command does)."""
     from django.contrib.auth.hashers import make_password
@@ -117,38 +137,97 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
     # ---- units -------------------------------------------------------------------------------
     progress("units")
     bureau = actions.do_create_unit(
-        SYSTEM, code="bureau", name="市城市管理综合执法局", short_name="城管执法局", kind=UnitKind.BUREAU,
-        level=UnitLevel.CITY, duties="网格化综合监管总牵头：市容环境、街面秩序、户外广告、违法建设查处", phone="12319",
+        SYSTEM,
+        code="bureau",
+        name="市城市管理综合执法局",
+        short_name="城管执法局",
+        kind=UnitKind.BUREAU,
+        level=UnitLevel.CITY,
+        duties="网格化综合监管总牵头：市容环境、街面秩序、户外广告、违法建设查处",
+        phone="12319",
     )
     admin_person = actions.do_create_person(
-        SYSTEM, username="admin", name="系统管理员", unit=bureau, roles=[(Role.ADMIN, None)],
-        password_hash=pw_hash, superuser=True, title="系统管理员",
+        SYSTEM,
+        username="admin",
+        name="系统管理员",
+        unit=bureau,
+        roles=[(Role.ADMIN, None)],
+        password_hash=pw_hash,
+        superuser=True,
+        title="系统管理员",
     )
     admin = admin_person.user
     out.accounts.append(("admin", Role.ADMIN, "系统管理员（超级用户）"))
 
     def unit(code, name, kind, level, region=None, parent=None, short="", duties="", phone=""):
-        return actions.do_create_unit(admin, code=code, name=name, kind=kind, level=level, region=region,
-                                      parent=parent, short_name=short, duties=duties, phone=phone)
+        return actions.do_create_unit(
+            admin,
+            code=code,
+            name=name,
+            kind=kind,
+            level=level,
+            region=region,
+            parent=parent,
+            short_name=short,
+            duties=duties,
+            phone=phone,
+        )
 
-    center = unit("center", "市城市运行管理服务指挥中心", UnitKind.CENTER, UnitLevel.CITY, parent=bureau,
-                  short="监督指挥中心", duties="受理、立案、派遣、核查、结案、评价", phone="12345")
-    depts = {code: unit(code, name, kind, UnitLevel.CITY, short=short, duties=duties)
-             for code, name, short, kind, duties in DEPARTMENTS}
-    district_gov = unit("district_gov", f"{district.name}人民政府", UnitKind.DISTRICT_GOV, UnitLevel.DISTRICT,
-                        region=district, short=district.name)
-    brigade = unit("brigade", f"{district.name}城市管理执法大队", UnitKind.BRIGADE, UnitLevel.DISTRICT,
-                   region=district, parent=district_gov, short="执法大队",
-                   duties="辖区城市管理执法；4办4镇“两违”管控队伍并入")
+    center = unit(
+        "center",
+        "市城市运行管理服务指挥中心",
+        UnitKind.CENTER,
+        UnitLevel.CITY,
+        parent=bureau,
+        short="监督指挥中心",
+        duties="受理、立案、派遣、核查、结案、评价",
+        phone="12345",
+    )
+    depts = {
+        code: unit(code, name, kind, UnitLevel.CITY, short=short, duties=duties)
+        for code, name, short, kind, duties in DEPARTMENTS
+    }
+    district_gov = unit(
+        "district_gov",
+        f"{district.name}人民政府",
+        UnitKind.DISTRICT_GOV,
+        UnitLevel.DISTRICT,
+        region=district,
+        short=district.name,
+    )
+    brigade = unit(
+        "brigade",
+        f"{district.name}城市管理执法大队",
+        UnitKind.BRIGADE,
+        UnitLevel.DISTRICT,
+        region=district,
+        parent=district_gov,
+        short="执法大队",
+        duties="辖区城市管理执法；4办4镇“两违”管控队伍并入",
+    )
     street_units: dict[int, object] = {}
     for s in streets:
         kind = UnitKind.TOWN_GOV if s.kind == RegionKind.TOWN else UnitKind.STREET_OFFICE
-        street_units[s.pk] = unit(f"st_{s.code}", _street_unit_name(s), kind, UnitLevel.STREET, region=s,
-                                  parent=district_gov, short=s.name)
+        street_units[s.pk] = unit(
+            f"st_{s.code}",
+            _street_unit_name(s),
+            kind,
+            UnitLevel.STREET,
+            region=s,
+            parent=district_gov,
+            short=s.name,
+        )
     community_units: dict[int, object] = {}
     for c in communities:
-        community_units[c.pk] = unit(f"cm_{c.code}", _community_unit_name(c), UnitKind.COMMUNITY,
-                                     UnitLevel.COMMUNITY, region=c, parent=street_units[c.parent_id], short=c.name)
+        community_units[c.pk] = unit(
+            f"cm_{c.code}",
+            _community_unit_name(c),
+            UnitKind.COMMUNITY,
+            UnitLevel.COMMUNITY,
+            region=c,
+            parent=street_units[c.parent_id],
+            short=c.name,
+        )
     out.units = 3 + len(depts) + 2 + len(streets) + len(communities)
 
     # ---- people ------------------------------------------------------------------------------
@@ -156,11 +235,19 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
     specs: list[dict] = []
 
     def person(username, unit_obj, roles, description, title=""):
-        specs.append({"username": username, "name": names.next(), "unit": unit_obj, "roles": roles, "title": title})
+        specs.append(
+            {"username": username, "name": names.next(), "unit": unit_obj, "roles": roles, "title": title}
+        )
         out.accounts.append((username, roles[0][0] if roles else "", description))
 
     person("city_leader", bureau, [(Role.CITY_LEADER, None)], "市级领导（分管副市长）", "副市长")
-    person("district_leader", district_gov, [(Role.DISTRICT_LEADER, district)], f"{district.name}区级领导", "副区长")
+    person(
+        "district_leader",
+        district_gov,
+        [(Role.DISTRICT_LEADER, district)],
+        f"{district.name}区级领导",
+        "副区长",
+    )
     person("center_intake", center, [(Role.INTAKE_OPERATOR, None)], "受理员", "受理员")
     person("center_intake2", center, [(Role.INTAKE_OPERATOR, None)], "受理员（二）", "受理员")
     person("center_shift", center, [(Role.SHIFT_LEADER, None)], "值班长", "值班长")
@@ -174,8 +261,12 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
         person(f"{code}_leader", depts[code], [(Role.UNIT_LEADER, None)], f"{short}负责人")
     person("district_gov_handler", district_gov, [(Role.UNIT_HANDLER, district)], "区政府处置人员")
     person("district_gov_leader", district_gov, [(Role.UNIT_LEADER, district)], "区政府部门负责人")
-    person("brigade_handler", brigade, [(Role.UNIT_HANDLER, district), (Role.ENFORCEMENT_OFFICER, district)],
-           "执法大队处置人员")
+    person(
+        "brigade_handler",
+        brigade,
+        [(Role.UNIT_HANDLER, district), (Role.ENFORCEMENT_OFFICER, district)],
+        "执法大队处置人员",
+    )
     person("brigade_leader", brigade, [(Role.UNIT_LEADER, district)], "执法大队大队长", "大队长")
 
     supervisors_per_grid_group = 1 if scale == "small" else 3
@@ -205,17 +296,26 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
             for k in range(0, max(len(codes), 1), per_officer):
                 officer_no += 1
                 username = f"s{i}_officer{officer_no}"
-                person(username, brigade, [(Role.ENFORCEMENT_OFFICER, s)], f"{c.name}网格执法人员", "执法队员")
+                person(
+                    username, brigade, [(Role.ENFORCEMENT_OFFICER, s)], f"{c.name}网格执法人员", "执法队员"
+                )
                 for code in codes[k : k + per_officer]:
                     assignments.append((code, username, GridDuty.ENFORCEMENT))
         # 派驻: one bureau officer and one natural-resources officer per office/town.
         for src, label in (("bureau", "城管执法局派驻"), ("dept_nr", "自然资源局派驻")):
             username = f"s{i}_{'bureau' if src == 'bureau' else 'nr'}_officer"
-            person(username, bureau if src == "bureau" else depts["dept_nr"], [(Role.ENFORCEMENT_OFFICER, s)],
-                   f"{label}{s.name}执法人员", "执法人员")
+            person(
+                username,
+                bureau if src == "bureau" else depts["dept_nr"],
+                [(Role.ENFORCEMENT_OFFICER, s)],
+                f"{label}{s.name}执法人员",
+                "执法人员",
+            )
             secondments.append((username, su.code, f"{label}{_street_unit_name(s)}（4办4镇派驻执法）"))
             # Seconded officers back up the brigade officer on the first grids of the street.
-            first = next((grids_by_community[c.pk] for c in by_street[s.pk] if grids_by_community.get(c.pk)), [])
+            first = next(
+                (grids_by_community[c.pk] for c in by_street[s.pk] if grids_by_community.get(c.pk)), []
+            )
             for code in first[: 2 if scale == "small" else 10]:
                 assignments.append((code, username, GridDuty.ENFORCEMENT))
 
@@ -233,7 +333,9 @@ def build_demo_orgs(seed: int, scale: str = "small", progress: Callable[[str], N
     progress("secondments")
     units_by_code = {u.code: u for u in street_units.values()}
     for username, unit_code, reason in secondments:
-        actions.do_second(admin, by_username[username], units_by_code[unit_code], start=year_start, reason=reason)
+        actions.do_second(
+            admin, by_username[username], units_by_code[unit_code], start=year_start, reason=reason
+        )
         out.secondments += 1
 
     progress("responsibility matrix")
@@ -254,7 +356,9 @@ def build_demo_matrix(actor, streets, street_units, brigade) -> int:
     units = {u.code: u for u in Unit.objects.filter(level=UnitLevel.CITY)}
     units["brigade"] = brigade
     rows = []
-    default_classes = ProblemClass.objects.filter(code_set__is_default=True, is_active=True).exclude(default_unit_code="")
+    default_classes = ProblemClass.objects.filter(code_set__is_default=True, is_active=True).exclude(
+        default_unit_code=""
+    )
     for pc in default_classes.order_by("code"):
         unit = units.get(pc.default_unit_code)
         if unit is not None:
@@ -264,8 +368,14 @@ def build_demo_matrix(actor, streets, street_units, brigade) -> int:
     for pc in ProblemClass.objects.filter(code_set__is_default=True, name="违法占地"):
         for s in streets:
             if s.kind == RegionKind.TOWN:
-                rows.append({"problem_class": pc, "region": s, "unit": street_units[s.pk],
-                             "note": "自然资源局派驻执法人员在镇办理"})
+                rows.append(
+                    {
+                        "problem_class": pc,
+                        "region": s,
+                        "unit": street_units[s.pk],
+                        "note": "自然资源局派驻执法人员在镇办理",
+                    }
+                )
     return do_set_responsibility(actor, rows)
 
 
@@ -277,13 +387,31 @@ def build_demo_resources(admin, rng, streets, street_units, bureau, by_username,
     from .choices import EquipmentKind, FundCategory
 
     tz = timezone.get_current_timezone()
-    basic = actions.do_create_course(admin, code="GW-01", name="网格员岗前培训", hours=8, pass_score=60,
-                                     description="网格划分、巡查要求、问题采集与上报、现场处置规范")
-    law = actions.do_create_course(admin, code="GW-02", name="城市管理法规与执法协作", hours=4, pass_score=70,
-                                   description="城市管理相关法规、证据采集、与执法人员协作")
-    actions.do_create_course(admin, code="GW-03", name="安全隐患排查", hours=4, pass_score=60,
-                             required_for_grid_workers=False,
-                             description="道路交通、森林防火、高危行业、校园、车站码头、商场酒店、公共场所隐患排查")
+    basic = actions.do_create_course(
+        admin,
+        code="GW-01",
+        name="网格员岗前培训",
+        hours=8,
+        pass_score=60,
+        description="网格划分、巡查要求、问题采集与上报、现场处置规范",
+    )
+    law = actions.do_create_course(
+        admin,
+        code="GW-02",
+        name="城市管理法规与执法协作",
+        hours=4,
+        pass_score=70,
+        description="城市管理相关法规、证据采集、与执法人员协作",
+    )
+    actions.do_create_course(
+        admin,
+        code="GW-03",
+        name="安全隐患排查",
+        hours=4,
+        pass_score=60,
+        required_for_grid_workers=False,
+        description="道路交通、森林防火、高危行业、校园、车站码头、商场酒店、公共场所隐患排查",
+    )
     workers_by_street: dict[int, list] = {s.pk: [] for s in streets}
     for spec in specs:
         for role, region in spec["roles"]:
@@ -296,8 +424,14 @@ def build_demo_resources(admin, rng, streets, street_units, bureau, by_username,
         for k, course in enumerate((basic, law)):
             start = datetime.combine(day0 + timedelta(days=7 * k + i), time(9, 0), tzinfo=tz)
             session = actions.do_schedule_training(
-                admin, course=course, starts_at=start, ends_at=start + timedelta(hours=float(course.hours)),
-                organiser=su, location=f"{su.name}会议室", trainer="市城管执法局培训科", region=s,
+                admin,
+                course=course,
+                starts_at=start,
+                ends_at=start + timedelta(hours=float(course.hours)),
+                organiser=su,
+                location=f"{su.name}会议室",
+                trainer="市城管执法局培训科",
+                region=s,
             )
             results = []
             for p in workers:
@@ -306,22 +440,61 @@ def build_demo_resources(admin, rng, streets, street_units, bureau, by_username,
                     continue  # not enrolled: shows up as untrained
                 attended = roll >= 0.10
                 score = round(rng.uniform(55, 99), 1) if attended else None
-                results.append({"person": p, "attended": attended, "score": score,
-                                "note": "" if attended else "请假"})
+                results.append(
+                    {"person": p, "attended": attended, "score": score, "note": "" if attended else "请假"}
+                )
             actions.do_record_training(admin, session, results)
-        actions.do_issue_equipment(admin, unit=su, kind=EquipmentKind.VEHICLE, name="城管巡查执法车",
-                                   asset_no=f"V-{s.code}-01", issued_on=day0, value=168000)
-        actions.do_issue_equipment(admin, unit=su, kind=EquipmentKind.EBIKE, name="巡逻电动车",
-                                   asset_no=f"E-{s.code}-01", issued_on=day0, value=4200)
+        actions.do_issue_equipment(
+            admin,
+            unit=su,
+            kind=EquipmentKind.VEHICLE,
+            name="城管巡查执法车",
+            asset_no=f"V-{s.code}-01",
+            issued_on=day0,
+            value=168000,
+        )
+        actions.do_issue_equipment(
+            admin,
+            unit=su,
+            kind=EquipmentKind.EBIKE,
+            name="巡逻电动车",
+            asset_no=f"E-{s.code}-01",
+            issued_on=day0,
+            value=4200,
+        )
         for n, p in enumerate(workers[:10], start=1):
-            actions.do_issue_equipment(admin, unit=su, kind=EquipmentKind.DEVICE, name="网格监管手持终端",
-                                       asset_no=f"D-{s.code}-{n:03d}", issued_on=day0, holder=p, value=2600)
+            actions.do_issue_equipment(
+                admin,
+                unit=su,
+                kind=EquipmentKind.DEVICE,
+                name="网格监管手持终端",
+                asset_no=f"D-{s.code}-{n:03d}",
+                issued_on=day0,
+                holder=p,
+                value=2600,
+            )
         for category, amount, text in (
-            (FundCategory.EQUIPMENT, 168000 + 4200 + 2600 * min(len(workers), 10), "巡查车辆、电动车及手持终端采购"),
+            (
+                FundCategory.EQUIPMENT,
+                168000 + 4200 + 2600 * min(len(workers), 10),
+                "巡查车辆、电动车及手持终端采购",
+            ),
             (FundCategory.STAFF, 3800 * max(len(workers), 1) * 3, "网格监管员一季度工资（公益岗位）"),
             (FundCategory.TRAINING, 6000, "网格员岗前培训及法规培训"),
         ):
-            actions.do_record_funds(admin, unit=su, category=category, amount=amount, spent_on=day0 + timedelta(days=i),
-                                    description=text)
-    actions.do_record_funds(admin, unit=bureau, category=FundCategory.EQUIPMENT, amount=1250000,
-                            spent_on=day0, description="市级网格化监管平台及执法记录仪集中采购（专款专用）")
+            actions.do_record_funds(
+                admin,
+                unit=su,
+                category=category,
+                amount=amount,
+                spent_on=day0 + timedelta(days=i),
+                description=text,
+            )
+    actions.do_record_funds(
+        admin,
+        unit=bureau,
+        category=FundCategory.EQUIPMENT,
+        amount=1250000,
+        spent_on=day0,
+        description="市级网格化监管平台及执法记录仪集中采购（专款专用）",
+    )

@@ -236,14 +236,23 @@ class TrainingSessionQuerySet(models.QuerySet):
 class TrainingSession(models.Model):
     """One run of a course: when, where, by whom, organised by which unit for which area."""
 
-    course = models.ForeignKey(TrainingCourse, verbose_name=_("course"), on_delete=models.PROTECT, related_name="sessions")
+    course = models.ForeignKey(
+        TrainingCourse, verbose_name=_("course"), on_delete=models.PROTECT, related_name="sessions"
+    )
     starts_at = models.DateTimeField(_("starts at"))
     ends_at = models.DateTimeField(_("ends at"))
     location = models.CharField(_("location"), max_length=120, blank=True)
     trainer = models.CharField(_("trainer"), max_length=60, blank=True)
-    organiser = models.ForeignKey(Unit, verbose_name=_("organiser"), on_delete=models.PROTECT, related_name="+")
+    organiser = models.ForeignKey(
+        Unit, verbose_name=_("organiser"), on_delete=models.PROTECT, related_name="+"
+    )
     region = models.ForeignKey(
-        "geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -273,8 +282,12 @@ class TrainingRecordQuerySet(models.QuerySet):
 class TrainingRecord(models.Model):
     """Who attended a session and with what result."""
 
-    session = models.ForeignKey(TrainingSession, verbose_name=_("session"), on_delete=models.CASCADE, related_name="records")
-    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="training")
+    session = models.ForeignKey(
+        TrainingSession, verbose_name=_("session"), on_delete=models.CASCADE, related_name="records"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="training"
+    )
     attended = models.BooleanField(_("attended"), default=True)
     score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
     passed = models.BooleanField(_("passed"), default=False)
@@ -310,7 +323,12 @@ class Equipment(models.Model):
 
     unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="equipment")
     holder = models.ForeignKey(
-        Person, verbose_name=_("holder"), null=True, blank=True, on_delete=models.PROTECT, related_name="equipment"
+        Person,
+        verbose_name=_("holder"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="equipment",
     )
     kind = models.CharField(_("kind"), max_length=12, choices=EquipmentKind.choices)
     name = models.CharField(_("name"), max_length=100)
@@ -353,7 +371,11 @@ class FundRecord(models.Model):
     spent_on = models.DateField(_("date"))
     description = models.CharField(_("description"), max_length=200)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)

@@ -72,16 +72,18 @@ def grids_without_supervisor(region=None) -> list[str]:
     grids = UnitGrid.objects.current()
     if region is not None:
         grids = grids.filter(Q(community=region) | Q(street=region) | Q(district=region))
-    covered = GridAssignment.objects.filter(_active_q(), duty=GridDuty.SUPERVISOR, person__is_active=True).values(
-        "grid_code"
-    )
+    covered = GridAssignment.objects.filter(
+        _active_q(), duty=GridDuty.SUPERVISOR, person__is_active=True
+    ).values("grid_code")
     return list(grids.exclude(code__in=covered).order_by("code").values_list("code", flat=True))
 
 
 def person_grids(person: Person, on=None) -> list[str]:
     return list(
-        GridAssignment.objects.filter(_active_q(today=on), person=person).order_by("grid_code")
-        .values_list("grid_code", flat=True).distinct()
+        GridAssignment.objects.filter(_active_q(today=on), person=person)
+        .order_by("grid_code")
+        .values_list("grid_code", flat=True)
+        .distinct()
     )
 
 
@@ -144,7 +146,9 @@ def funds_summary(user, start=None, end=None):
     if end:
         qs = qs.filter(spent_on__lte=end)
     return list(
-        qs.values("unit__code", "unit__name", "category").annotate(total=Sum("amount")).order_by("unit__code", "category")
+        qs.values("unit__code", "unit__name", "category")
+        .annotate(total=Sum("amount"))
+        .order_by("unit__code", "category")
     )
 
 
@@ -154,7 +158,9 @@ def equipment_summary(user):
     from .models import Equipment
 
     return list(
-        Equipment.objects.visible_to(user).filter(returned_on__isnull=True)
-        .values("unit__code", "unit__name", "kind").annotate(n=Count("id"), value=Sum("value"))
+        Equipment.objects.visible_to(user)
+        .filter(returned_on__isnull=True)
+        .values("unit__code", "unit__name", "kind")
+        .annotate(n=Count("id"), value=Sum("value"))
         .order_by("unit__code", "kind")
     )

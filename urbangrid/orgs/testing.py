@@ -26,14 +26,21 @@ def build_tiny_geography() -> dict[str, Region]:
         for ci in range(1, 3):
             ckind = "community" if kind == "street" else "village"
             cname = f"{sname[:2]}{'一二'[ci - 1]}{'社区' if ckind == 'community' else '村'}"
-            community = Region.objects.create(code=f"{street.code}{ci:03d}", name=cname, kind=ckind, parent=street)
+            community = Region.objects.create(
+                code=f"{street.code}{ci:03d}", name=cname, kind=ckind, parent=street
+            )
             made[f"s{si}c{ci}"] = community
             x0 = LON0 + (si - 1) * 4 * STEP + (ci - 1) * 2 * STEP
             community.set_geometry(box(x0, LAT0, x0 + 2 * STEP, LAT0 + STEP))
             community.save()
             for gi in range(1, 3):
-                g = UnitGrid(code=f"{community.code}{gi:03d}", community=community, street=street,
-                             district=district, valid_from=valid_from)
+                g = UnitGrid(
+                    code=f"{community.code}{gi:03d}",
+                    community=community,
+                    street=street,
+                    district=district,
+                    valid_from=valid_from,
+                )
                 gx = x0 + (gi - 1) * STEP
                 g.set_geometry(box(gx, LAT0, gx + STEP, LAT0 + STEP))
                 g.save()

@@ -21,20 +21,31 @@ from . import actions
 from .choices import EquipmentKind, FundCategory, Role
 from .jurisdiction import scope_for
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
-from .queries import _active_q, equipment_summary, funds_summary, grids_with_untrained_workers, untrained_workers
+from .queries import (
+    _active_q,
+    equipment_summary,
+    funds_summary,
+    grids_with_untrained_workers,
+    untrained_workers,
+)
 
 
 @login_required
 def index(request):
     user = request.user
     units = (
-        Unit.objects.visible_to(user).filter(is_active=True).select_related("region")
-        .annotate(n_people=Count("people", filter=Q(people__is_active=True))).order_by("level", "code")
+        Unit.objects.visible_to(user)
+        .filter(is_active=True)
+        .select_related("region")
+        .annotate(n_people=Count("people", filter=Q(people__is_active=True)))
+        .order_by("level", "code")
     )
     visible_people = Person.objects.visible_to(user).filter(is_active=True)
     role_counts = (
         RoleAssignment.objects.filter(_active_q(), person__in=visible_people.values("id"))
-        .values("role").annotate(n=Count("person", distinct=True)).order_by("role")
+        .values("role")
+        .annotate(n=Count("person", distinct=True))
+        .order_by("role")
     )
     labels = dict(Role.choices)
     kinds, cats = dict(EquipmentKind.choices), dict(FundCategory.choices)
@@ -47,8 +58,10 @@ def index(request):
         "untrained_count": untrained_workers(user).count(),
         "session_count": TrainingSession.objects.visible_to(user).count(),
         "equipment": [dict(e, kind_label=kinds.get(e["kind"], e["kind"])) for e in equipment_summary(user)],
-        "funds": [dict(f, category_label=cats.get(f["category"], f["category"]))
-                  for f in funds_summary(user, start=year_start)],
+        "funds": [
+            dict(f, category_label=cats.get(f["category"], f["category"]))
+            for f in funds_summary(user, start=year_start)
+        ],
         "year_start": year_start,
     }
     context["funds_total"] = sum((f["total"] or 0 for f in context["funds"]), Decimal(0))
@@ -69,7 +82,8 @@ def _managed_units(user):
 def training(request):
     user = request.user
     sessions = (
-        TrainingSession.objects.visible_to(user).select_related("course", "organiser")
+        TrainingSession.objects.visible_to(user)
+        .select_related("course", "organiser")
         .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
         .order_by("-starts_at")[:200]
     )
@@ -114,8 +128,12 @@ def schedule_training(request):
         return redirect("orgs:training")
     try:
         session = actions.do_schedule_training(
-            request.user, course=course, starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours),
-            organiser=organiser, location=request.POST.get("location", "")[:120],
+            request.user,
+            course=course,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=hours),
+            organiser=organiser,
+            location=request.POST.get("location", "")[:120],
             trainer=request.POST.get("trainer", "")[:60],
         )
     except DomainError as exc:
@@ -126,7 +144,12 @@ def schedule_training(request):
 
 
 def _session_or_404(user, pk):
-    session = TrainingSession.objects.visible_to(user).select_related("course", "organiser", "region").filter(pk=pk).first()
+    session = (
+        TrainingSession.objects.visible_to(user)
+        .select_related("course", "organiser", "region")
+        .filter(pk=pk)
+        .first()
+    )
     if session is None:
         raise Http404
     return session
@@ -135,13 +158,25 @@ def _session_or_404(user, pk):
 @login_required
 def session(request, pk: int):
     s = _session_or_404(request.user, pk)
-    records = TrainingRecord.objects.visible_to(request.user).filter(session=s).select_related("person__user", "person__unit")
+    records = (
+        TrainingRecord.objects.visible_to(request.user)
+        .filter(session=s)
+        .select_related("person__user", "person__unit")
+    )
     enrolled = set(records.values_list("person_id", flat=True))
-    workers = Person.objects.visible_to(request.user).filter(
-        is_active=True, id__in=RoleAssignment.objects.filter(_active_q(), role=Role.GRID_WORKER).values("person_id")
-    ).select_related("user").order_by("user__username")
+    workers = (
+        Person.objects.visible_to(request.user)
+        .filter(
+            is_active=True,
+            id__in=RoleAssignment.objects.filter(_active_q(), role=Role.GRID_WORKER).values("person_id"),
+        )
+        .select_related("user")
+        .order_by("user__username")
+    )
     if s.region_id:
-        workers = workers.filter(Q(roles__region__code__startswith=s.region.code) | Q(unit=s.organiser)).distinct()
+        workers = workers.filter(
+            Q(roles__region__code__startswith=s.region.code) | Q(unit=s.organiser)
+        ).distinct()
     context = {
         "s": s,
         "records": records.order_by("person__user__username"),
@@ -166,8 +201,11 @@ def record_result(request, pk: int):
         messages.error(request, _("A score must be a number between 0 and 100."))
         return redirect("orgs:session", s.pk)
     try:
-        actions.do_record_training(request.user, s, [{"person": person, "attended": attended, "score": score,
-                                                      "note": request.POST.get("note", "")}])
+        actions.do_record_training(
+            request.user,
+            s,
+            [{"person": person, "attended": attended, "score": score, "note": request.POST.get("note", "")}],
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -183,7 +221,8 @@ def person(request, pk: int):
     context = {
         "p": p,
         "roles": RoleAssignment.objects.filter(_active_q(), person=p).select_related("region"),
-        "training": TrainingRecord.objects.filter(person=p).select_related("session__course", "session__organiser")
+        "training": TrainingRecord.objects.filter(person=p)
+        .select_related("session__course", "session__organiser")
         .order_by("-session__starts_at"),
         "equipment": Equipment.objects.filter(holder=p).order_by("-issued_on"),
         "grids": p.grid_assignments.filter(_active_q()).order_by("grid_code"),

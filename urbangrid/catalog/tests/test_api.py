@@ -29,19 +29,29 @@ def test_one_class_with_standard(demo):
 
 def test_suggest(demo):
     client = demo.client_for("intake_operator")
-    res = client.post("/api/v1/catalog/suggest", {"text": "井盖丢失了，很危险", "limit": 3}, content_type="application/json")
+    res = client.post(
+        "/api/v1/catalog/suggest", {"text": "井盖丢失了，很危险", "limit": 3}, content_type="application/json"
+    )
     assert res.status_code == 200
     top = res.json()[0]
     assert "井盖" in top["problem_class"]["name"] and top["matched"]
-    assert client.get("/api/v1/catalog/suggest?text=人行道上有人摆摊卖水果").json()[0]["problem_class"]["code"] == "09006"
-    assert client.post("/api/v1/catalog/suggest", {"text": " "}, content_type="application/json").status_code == 400
+    assert (
+        client.get("/api/v1/catalog/suggest?text=人行道上有人摆摊卖水果").json()[0]["problem_class"]["code"]
+        == "09006"
+    )
+    assert (
+        client.post("/api/v1/catalog/suggest", {"text": " "}, content_type="application/json").status_code
+        == 400
+    )
 
 
 def test_calendar_and_deadline(demo):
     client = demo.client_for("dispatcher")
     y = client.get("/api/v1/catalog/calendar/2026").json()
     assert y["working_days"] == 248 and y["holidays_on_weekdays"] == 19 and y["makeup_working_days"] == 6
-    d = client.get("/api/v1/catalog/calendar/deadline?start=2025-09-30T10:00:00%2B08:00&amount=1&unit=work_days").json()
+    d = client.get(
+        "/api/v1/catalog/calendar/deadline?start=2025-09-30T10:00:00%2B08:00&amount=1&unit=work_days"
+    ).json()
     assert d["deadline"].startswith("2025-10-09T10:00:00") and d["working_hours"] == 7.0
     assert client.get("/api/v1/catalog/calendar/deadline?amount=1&unit=weeks").status_code == 400
 

@@ -35,7 +35,9 @@ def test_realistic_reports(demo, text, expected):
 def test_nothing_for_nothing(demo):
     assert suggest_classes("") == []
     assert suggest_classes("   ") == []
-    assert suggest_classes("今天天气不错", limit=3) == [] or all(s.score < 3 for s in suggest_classes("今天天气不错"))
+    assert suggest_classes("今天天气不错", limit=3) == [] or all(
+        s.score < 3 for s in suggest_classes("今天天气不错")
+    )
 
 
 def test_legacy_code_set(demo):

@@ -51,9 +51,13 @@ def test_precedence_and_nearest_area(demo):
     street = demo.street(2)
     community = community_of(demo, street)
     pc = cls("暴露垃圾")
-    housing, market, culture, power = (demo.unit(c) for c in ("dept_housing", "dept_market", "dept_culture", "dept_power"))
+    housing, market, culture, power = (
+        demo.unit(c) for c in ("dept_housing", "dept_market", "dept_culture", "dept_power")
+    )
     # major (whole city) < major + area < class < class + area; community nearer than street.
-    do_set_responsibility(admin, [{"major_code": pc.major_code, "code_set": pc.code_set, "kind": "event", "unit": power}])
+    do_set_responsibility(
+        admin, [{"major_code": pc.major_code, "code_set": pc.code_set, "kind": "event", "unit": power}]
+    )
     assert responsible_unit(pc, community) == power
     do_set_responsibility(admin, [{"major_code": pc.major_code, "region": street, "unit": culture}])
     assert responsible_unit(pc, community) == culture
@@ -75,8 +79,17 @@ def test_major_rule_respects_kind_and_code_set(demo):
     admin = demo.user_named("admin")
     pc = cls("暴露垃圾")  # event 06 in the new set
     component = ProblemClass.objects.filter(code_set=pc.code_set, kind="component").first()
-    do_set_responsibility(admin, [{"major_code": component.major_code, "code_set": pc.code_set, "kind": "component",
-                                   "unit": demo.unit("dept_gas")}])
+    do_set_responsibility(
+        admin,
+        [
+            {
+                "major_code": component.major_code,
+                "code_set": pc.code_set,
+                "kind": "component",
+                "unit": demo.unit("dept_gas"),
+            }
+        ],
+    )
     assert responsible_unit(pc, community_of(demo, demo.street(1))) != demo.unit("dept_gas")
 
 
@@ -89,13 +102,17 @@ def test_rule_on_legacy_class_applies_to_equivalent(demo):
 
 def test_matrix_needs_admin_and_valid_rows(demo):
     with pytest.raises(PermissionDenied):
-        do_set_responsibility(demo.user("dispatcher"), [{"problem_class": cls("暴露垃圾"), "unit": demo.unit("bureau")}])
+        do_set_responsibility(
+            demo.user("dispatcher"), [{"problem_class": cls("暴露垃圾"), "unit": demo.unit("bureau")}]
+        )
     before = ResponsibilityRule.objects.count()
     from urbangrid.lib.errors import InvalidInput
 
     with pytest.raises(InvalidInput):
-        do_set_responsibility(demo.user_named("admin"), [{"problem_class": cls("暴露垃圾"), "unit": demo.unit("bureau")},
-                                                         {"unit": demo.unit("bureau")}])
+        do_set_responsibility(
+            demo.user_named("admin"),
+            [{"problem_class": cls("暴露垃圾"), "unit": demo.unit("bureau")}, {"unit": demo.unit("bureau")}],
+        )
     assert ResponsibilityRule.objects.count() == before
 
 

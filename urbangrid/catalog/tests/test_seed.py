@@ -36,7 +36,9 @@ def test_load_catalog_is_complete_and_idempotent():
             assert len(pc.minor_code) == cs.minor_digits
     assert CodeSet.objects.get(is_default=True).code == NEW
     assert CalendarDay.objects.filter(date__year=2027).exists()
-    assert all("预估" in n for n in CalendarDay.objects.filter(date__year=2027).values_list("note", flat=True))
+    assert all(
+        "预估" in n for n in CalendarDay.objects.filter(date__year=2027).values_list("note", flat=True)
+    )
 
 
 def test_update_rewrites_edits():
@@ -84,7 +86,23 @@ def test_limits_from_the_published_standards():
     services = ProblemClass.objects.filter(code_set__code=NEW, kind="service")
     assert services.count() >= 5
     names = set(ProblemClass.objects.filter(code_set__code=NEW).values_list("name", flat=True))
-    for needed in ["背街小巷脏乱差", "马路市场", "小区物业管理缺位", "路灯", "交通标志牌", "公共厕所", "行道树",
-                   "违规户外广告", "森林防火隐患", "高危行业安全隐患", "校园安全隐患", "车站码头安全隐患",
-                   "商场酒店安全隐患", "公共场所安全隐患", "道路交通安全隐患", "摩托车乱停放", "违法建设"]:
+    for needed in [
+        "背街小巷脏乱差",
+        "马路市场",
+        "小区物业管理缺位",
+        "路灯",
+        "交通标志牌",
+        "公共厕所",
+        "行道树",
+        "违规户外广告",
+        "森林防火隐患",
+        "高危行业安全隐患",
+        "校园安全隐患",
+        "车站码头安全隐患",
+        "商场酒店安全隐患",
+        "公共场所安全隐患",
+        "道路交通安全隐患",
+        "摩托车乱停放",
+        "违法建设",
+    ]:
         assert needed in names

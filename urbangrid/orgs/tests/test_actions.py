@@ -16,7 +16,9 @@ def test_create_unit_admin_only(demo):
     unit = actions.do_create_unit(admin, code="dept_x", name="市某局", kind="department", level="city")
     assert AuditEvent.objects.filter(action="orgs.create_unit", object_id=str(unit.pk)).exists()
     with pytest.raises(PermissionDenied):
-        actions.do_create_unit(demo.user("dispatcher"), code="dept_y", name="y", kind="department", level="city")
+        actions.do_create_unit(
+            demo.user("dispatcher"), code="dept_y", name="y", kind="department", level="city"
+        )
     with pytest.raises(Conflict):
         actions.do_create_unit(admin, code="dept_x", name="again", kind="department", level="city")
     with pytest.raises(InvalidInput):
@@ -28,15 +30,24 @@ def test_street_leader_manages_people_of_their_street_only(demo):
     leader = demo.user("street_leader", street=1)
     s1_unit, s2_unit = demo.street_unit(1), demo.street_unit(2)
     community = next(c for c in demo.communities if c.parent_id == demo.street(1).pk)
-    p = actions.do_create_person(leader, username="new_worker", name="新网格员", unit=s1_unit,
-                                 roles=[("grid_worker", community)], password="pw-123456")
+    p = actions.do_create_person(
+        leader,
+        username="new_worker",
+        name="新网格员",
+        unit=s1_unit,
+        roles=[("grid_worker", community)],
+        password="pw-123456",
+    )
     assert people_with_role("grid_worker", community).filter(pk=p.pk).exists()
     assert get_user_model().objects.get(username="new_worker").check_password("pw-123456")
     with pytest.raises(PermissionDenied):
-        actions.do_create_person(leader, username="intruder", name="x", unit=s2_unit,
-                                 roles=[("grid_worker", demo.street(2))])
+        actions.do_create_person(
+            leader, username="intruder", name="x", unit=s2_unit, roles=[("grid_worker", demo.street(2))]
+        )
     with pytest.raises(PermissionDenied):  # no city-wide roles from a street leader
-        actions.do_create_person(leader, username="boss", name="x", unit=s1_unit, roles=[("dispatcher", None)])
+        actions.do_create_person(
+            leader, username="boss", name="x", unit=s1_unit, roles=[("dispatcher", None)]
+        )
     with pytest.raises(Conflict):
         actions.do_create_person(leader, username="new_worker", name="x", unit=s1_unit, roles=[])
     assert not get_user_model().objects.filter(username__in=["intruder", "boss"]).exists()
@@ -44,12 +55,18 @@ def test_street_leader_manages_people_of_their_street_only(demo):
 
 def test_unit_leader_adds_handlers_to_own_unit(demo):
     leader = demo.user_named("dept_market_leader")
-    p = actions.do_create_person(leader, username="mk2", name="市场监管二", unit=demo.unit("dept_market"),
-                                 roles=[("unit_handler", None)])
+    p = actions.do_create_person(
+        leader,
+        username="mk2",
+        name="市场监管二",
+        unit=demo.unit("dept_market"),
+        roles=[("unit_handler", None)],
+    )
     assert p.unit.code == "dept_market"
     with pytest.raises(PermissionDenied):
-        actions.do_create_person(leader, username="tr2", name="x", unit=demo.unit("dept_traffic"),
-                                 roles=[("unit_handler", None)])
+        actions.do_create_person(
+            leader, username="tr2", name="x", unit=demo.unit("dept_traffic"), roles=[("unit_handler", None)]
+        )
 
 
 def test_update_roles(demo):
@@ -96,7 +113,9 @@ def test_bulk_assignment_is_all_or_nothing(demo):
     grids = demo.grids_of(demo.street(2))[:3]
     before = GridAssignment.objects.count()
     with pytest.raises(NotFound):
-        actions.do_assign_grids_bulk(admin, [(g.code, worker, "enforcement") for g in grids] + [("9" * 15, worker, "enforcement")])
+        actions.do_assign_grids_bulk(
+            admin, [(g.code, worker, "enforcement") for g in grids] + [("9" * 15, worker, "enforcement")]
+        )
     assert GridAssignment.objects.count() == before
     n = actions.do_assign_grids_bulk(admin, [(g.code, worker, "enforcement") for g in grids])
     assert n == 3 and GridAssignment.objects.count() == before + 3

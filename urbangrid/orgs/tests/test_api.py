@@ -54,4 +54,6 @@ def test_token_endpoints(demo):
     other = demo.client_for("grid_worker", street=1)
     assert other.delete(f"/api/v1/orgs/tokens/{tid}").status_code == 404
     assert client.delete(f"/api/v1/orgs/tokens/{tid}").status_code == 200
-    assert client.post("/api/v1/orgs/tokens", {"name": " "}, content_type="application/json").status_code == 400
+    assert (
+        client.post("/api/v1/orgs/tokens", {"name": " "}, content_type="application/json").status_code == 400
+    )

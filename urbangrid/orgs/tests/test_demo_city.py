@@ -2,9 +2,9 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from urbangrid.catalog.models import ResponsibilityRule
+from urbangrid.conftest import DEMO_SEED
 from urbangrid.orgs.choices import GridDuty, Role
 from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Secondment, TrainingRecord, Unit
-from urbangrid.conftest import DEMO_SEED
 from urbangrid.orgs.queries import grid_officers, grid_supervisors, grids_without_supervisor
 
 
@@ -25,9 +25,23 @@ def test_every_role_has_a_persona(demo):
 
 
 def test_units_of_the_seed(demo):
-    for code in ["bureau", "center", "dept_nr", "dept_ps", "dept_housing", "dept_market", "dept_culture",
-                 "dept_transport", "dept_traffic", "dept_water", "dept_power", "dept_gas", "dept_telecom",
-                 "district_gov", "brigade"]:
+    for code in [
+        "bureau",
+        "center",
+        "dept_nr",
+        "dept_ps",
+        "dept_housing",
+        "dept_market",
+        "dept_culture",
+        "dept_transport",
+        "dept_traffic",
+        "dept_water",
+        "dept_power",
+        "dept_gas",
+        "dept_telecom",
+        "district_gov",
+        "brigade",
+    ]:
         assert code in demo.units
     for s in demo.streets:
         assert demo.street_unit(s).region_id == s.pk
@@ -60,7 +74,11 @@ def test_matrix_rows_exist(demo):
 
 def test_workers_cover_their_grids_only(demo):
     worker = demo.person(Role.GRID_WORKER, street=1)
-    codes = set(GridAssignment.objects.filter(person=worker, duty=GridDuty.SUPERVISOR).values_list("grid_code", flat=True))
+    codes = set(
+        GridAssignment.objects.filter(person=worker, duty=GridDuty.SUPERVISOR).values_list(
+            "grid_code", flat=True
+        )
+    )
     assert codes
     area = RoleAssignment.objects.get(person=worker, role=Role.GRID_WORKER).region
     assert all(g.community_id == area.pk for g in demo.grids if g.code in codes)
@@ -75,12 +93,22 @@ def test_demo_is_deterministic():
     from urbangrid.orgs.demo import build_demo_orgs
 
     def snapshot():
-        return sorted(
-            (p.user.username, p.name, p.unit.code,
-             tuple(sorted((r.role, getattr(r.region, "code", "")) for r in p.roles.all())))
-            for p in Person.objects.select_related("user", "unit").prefetch_related("roles__region")
-        ), sorted(GridAssignment.objects.values_list("grid_code", "person__user__username", "duty")), sorted(
-            TrainingRecord.objects.values_list("session__course__code", "person__user__username", "score", "passed")
+        return (
+            sorted(
+                (
+                    p.user.username,
+                    p.name,
+                    p.unit.code,
+                    tuple(sorted((r.role, getattr(r.region, "code", "")) for r in p.roles.all())),
+                )
+                for p in Person.objects.select_related("user", "unit").prefetch_related("roles__region")
+            ),
+            sorted(GridAssignment.objects.values_list("grid_code", "person__user__username", "duty")),
+            sorted(
+                TrainingRecord.objects.values_list(
+                    "session__course__code", "person__user__username", "score", "passed"
+                )
+            ),
         )
 
     first = snapshot()

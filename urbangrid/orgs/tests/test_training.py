@@ -6,7 +6,14 @@ import pytest
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.models import AuditEvent
 from urbangrid.orgs import actions
-from urbangrid.orgs.models import Equipment, FundRecord, Person, TrainingCourse, TrainingRecord, TrainingSession
+from urbangrid.orgs.models import (
+    Equipment,
+    FundRecord,
+    Person,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+)
 from urbangrid.orgs.queries import funds_summary, grids_with_untrained_workers, untrained_workers
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +32,14 @@ def test_demo_has_trained_and_untrained_workers(demo):
 def _fresh_session(demo, leader, course_code="GW-01"):
     course = TrainingCourse.objects.get(code=course_code)
     start = datetime(2026, 11, 2, 9, tzinfo=SH)
-    return actions.do_schedule_training(leader, course=course, starts_at=start, ends_at=start + timedelta(hours=4),
-                                        organiser=demo.street_unit(1), location="会议室")
+    return actions.do_schedule_training(
+        leader,
+        course=course,
+        starts_at=start,
+        ends_at=start + timedelta(hours=4),
+        organiser=demo.street_unit(1),
+        location="会议室",
+    )
 
 
 def test_passing_both_required_courses_clears_the_flag(demo):
@@ -62,15 +75,26 @@ def test_only_organisers_schedule(demo):
     course = TrainingCourse.objects.get(code="GW-01")
     start = datetime(2026, 11, 2, 9, tzinfo=SH)
     with pytest.raises(PermissionDenied):
-        actions.do_schedule_training(worker, course=course, starts_at=start, ends_at=start + timedelta(hours=2),
-                                     organiser=demo.street_unit(1))
+        actions.do_schedule_training(
+            worker,
+            course=course,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            organiser=demo.street_unit(1),
+        )
     leader = demo.user("street_leader", street=1)
     with pytest.raises(PermissionDenied):  # another street's unit
-        actions.do_schedule_training(leader, course=course, starts_at=start, ends_at=start + timedelta(hours=2),
-                                     organiser=demo.street_unit(2))
+        actions.do_schedule_training(
+            leader,
+            course=course,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+            organiser=demo.street_unit(2),
+        )
     with pytest.raises(InvalidInput):
-        actions.do_schedule_training(leader, course=course, starts_at=start, ends_at=start,
-                                     organiser=demo.street_unit(1))
+        actions.do_schedule_training(
+            leader, course=course, starts_at=start, ends_at=start, organiser=demo.street_unit(1)
+        )
 
 
 def test_records_visible_to_leaders_not_other_streets(demo):
@@ -91,26 +115,58 @@ def test_equipment_and_funds(demo):
     chief = demo.user_named("street1_chief")
     unit = demo.street_unit(1)
     worker = demo.person("grid_worker", street=1)
-    item = actions.do_issue_equipment(chief, unit=unit, kind="recorder", name="执法记录仪", asset_no="R-T-1",
-                                      issued_on=date(2026, 1, 5), holder=worker, value=1800)
+    item = actions.do_issue_equipment(
+        chief,
+        unit=unit,
+        kind="recorder",
+        name="执法记录仪",
+        asset_no="R-T-1",
+        issued_on=date(2026, 1, 5),
+        holder=worker,
+        value=1800,
+    )
     with pytest.raises(Conflict):
-        actions.do_issue_equipment(chief, unit=unit, kind="recorder", name="x", asset_no="R-T-1", issued_on=date(2026, 1, 5))
+        actions.do_issue_equipment(
+            chief, unit=unit, kind="recorder", name="x", asset_no="R-T-1", issued_on=date(2026, 1, 5)
+        )
     with pytest.raises(InvalidInput):
-        actions.do_issue_equipment(chief, unit=unit, kind="spaceship", name="x", asset_no="R-T-2", issued_on=date(2026, 1, 5))
+        actions.do_issue_equipment(
+            chief, unit=unit, kind="spaceship", name="x", asset_no="R-T-2", issued_on=date(2026, 1, 5)
+        )
     with pytest.raises(PermissionDenied):
-        actions.do_issue_equipment(chief, unit=demo.street_unit(2), kind="device", name="x", asset_no="R-T-3",
-                                   issued_on=date(2026, 1, 5))
+        actions.do_issue_equipment(
+            chief,
+            unit=demo.street_unit(2),
+            kind="device",
+            name="x",
+            asset_no="R-T-3",
+            issued_on=date(2026, 1, 5),
+        )
     with pytest.raises(InvalidInput):
         actions.do_return_equipment(chief, item, date(2025, 1, 1))
     actions.do_return_equipment(chief, item, date(2026, 3, 1))
     assert Equipment.objects.get(pk=item.pk).returned_on == date(2026, 3, 1)
-    before = {(r["unit__code"], r["category"]): r["total"] for r in funds_summary(chief, date(2026, 1, 1), date(2026, 12, 31))}
-    actions.do_record_funds(chief, unit=unit, category="training", amount="1234.50", spent_on=date(2026, 6, 1),
-                            description="补训")
-    after = {(r["unit__code"], r["category"]): r["total"] for r in funds_summary(chief, date(2026, 1, 1), date(2026, 12, 31))}
+    before = {
+        (r["unit__code"], r["category"]): r["total"]
+        for r in funds_summary(chief, date(2026, 1, 1), date(2026, 12, 31))
+    }
+    actions.do_record_funds(
+        chief, unit=unit, category="training", amount="1234.50", spent_on=date(2026, 6, 1), description="补训"
+    )
+    after = {
+        (r["unit__code"], r["category"]): r["total"]
+        for r in funds_summary(chief, date(2026, 1, 1), date(2026, 12, 31))
+    }
     assert after[(unit.code, "training")] - before.get((unit.code, "training"), 0) == pytest.approx(1234.5)
     for bad in ({"amount": -5}, {"amount": "x"}, {"category": "party"}, {"description": " "}):
-        args = {"unit": unit, "category": "training", "amount": 10, "spent_on": date(2026, 6, 1), "description": "d", **bad}
+        args = {
+            "unit": unit,
+            "category": "training",
+            "amount": 10,
+            "spent_on": date(2026, 6, 1),
+            "description": "d",
+            **bad,
+        }
         with pytest.raises(InvalidInput):
             actions.do_record_funds(chief, **args)
     other = demo.user_named("street2_chief")
@@ -122,14 +178,24 @@ def test_training_api(demo):
     client = demo.client_named("street1_chief")
     course = TrainingCourse.objects.get(code="GW-01")
     unit = demo.street_unit(1)
-    res = client.post("/api/v1/orgs/training/sessions", {
-        "course_id": course.pk, "organiser_code": unit.code,
-        "starts_at": "2026-11-03T09:00:00+08:00", "ends_at": "2026-11-03T13:00:00+08:00"}, content_type="application/json")
+    res = client.post(
+        "/api/v1/orgs/training/sessions",
+        {
+            "course_id": course.pk,
+            "organiser_code": unit.code,
+            "starts_at": "2026-11-03T09:00:00+08:00",
+            "ends_at": "2026-11-03T13:00:00+08:00",
+        },
+        content_type="application/json",
+    )
     assert res.status_code == 201, res.content
     sid = res.json()["id"]
     worker = demo.person("grid_worker", street=1)
-    res = client.post(f"/api/v1/orgs/training/sessions/{sid}/results",
-                      [{"person_id": worker.pk, "score": 88}], content_type="application/json")
+    res = client.post(
+        f"/api/v1/orgs/training/sessions/{sid}/results",
+        [{"person_id": worker.pk, "score": 88}],
+        content_type="application/json",
+    )
     assert res.status_code == 200 and res.json()[0]["passed"]
     body = client.get("/api/v1/orgs/training/untrained").json()
     assert body["count"] == len(body["people"])
@@ -137,9 +203,17 @@ def test_training_api(demo):
     assert s2.pk not in {p["id"] for p in body["people"]}
     assert client.get("/api/v1/orgs/equipment").status_code == 200
     assert client.get("/api/v1/orgs/funds?start=2026-01-01").status_code == 200
-    res = client.post("/api/v1/orgs/funds", {"unit_code": demo.street_unit(2).code, "category": "training",
-                                             "amount": 10, "spent_on": "2026-06-01", "description": "x"},
-                      content_type="application/json")
+    res = client.post(
+        "/api/v1/orgs/funds",
+        {
+            "unit_code": demo.street_unit(2).code,
+            "category": "training",
+            "amount": 10,
+            "spent_on": "2026-06-01",
+            "description": "x",
+        },
+        content_type="application/json",
+    )
     assert res.status_code == 404
 
 
@@ -152,5 +226,9 @@ def test_pages(demo):
     assert "培训" in html and demo.street_unit(1).name in html and demo.street_unit(2).name not in html
     session = TrainingSession.objects.filter(organiser=demo.street_unit(2)).first()
     assert client.get(f"/orgs/training/{session.pk}/").status_code == 404
-    assert demo.client_for("grid_worker", street=1).get(
-        f"/orgs/people/{Person.objects.get(user__username='s1_worker1').pk}/").status_code == 200
+    assert (
+        demo.client_for("grid_worker", street=1)
+        .get(f"/orgs/people/{Person.objects.get(user__username='s1_worker1').pk}/")
+        .status_code
+        == 200
+    )

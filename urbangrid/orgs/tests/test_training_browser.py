@@ -11,7 +11,9 @@ def _login(page, live_server, demo, username):
     client = Client()
     client.force_login(demo.user_named(username))
     cookie = client.cookies[dj_settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies([{"name": dj_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": dj_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
+    )
 
 
 @pytest.mark.browser

@@ -11,4 +11,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, update=False, **options):
         counts = load_catalog(update=update)
-        self.stdout.write(f"classes created: {counts['classes']}, calendar days created: {counts['calendar_days']}")
+        self.stdout.write(
+            f"classes created: {counts['classes']}, calendar days created: {counts['calendar_days']}"
+        )

@@ -20,13 +20,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=1, help="random seed (same seed, same city)")
-        parser.add_argument("--scale", choices=["small", "city"], default="small",
-                            help="small: a few grids for tests; city: ~50 km², ~5,000 grids")
+        parser.add_argument(
+            "--scale",
+            choices=["small", "city"],
+            default="small",
+            help="small: a few grids for tests; city: ~50 km², ~5,000 grids",
+        )
         parser.add_argument("--history-days", type=int, default=0, help="days of case history to simulate")
         parser.add_argument("--if-empty", action="store_true", help="do nothing when a city already exists")
         parser.add_argument("--quiet-accounts", action="store_true", help="do not print the account list")
 
-    def handle(self, *args, seed=1, scale="small", history_days=0, if_empty=False, quiet_accounts=False, **opts):
+    def handle(
+        self, *args, seed=1, scale="small", history_days=0, if_empty=False, quiet_accounts=False, **opts
+    ):
         from urbangrid.geo.models import Region
         from urbangrid.orgs.models import Unit
 
@@ -66,8 +72,10 @@ class Command(BaseCommand):
         if quiet:
             return
         if result is None:
-            self.stdout.write(f"演示账号见首次构建时的输出；常用：admin, center_intake, center_shift, center_dispatch, "
-                              f"street1_leader, s1_worker1, dept_market_handler（密码 {DEMO_PASSWORD}）")
+            self.stdout.write(
+                f"演示账号见首次构建时的输出；常用：admin, center_intake, center_shift, center_dispatch, "
+                f"street1_leader, s1_worker1, dept_market_handler（密码 {DEMO_PASSWORD}）"
+            )
             return
         self.stdout.write("")
         self.stdout.write(f"演示账号 / demo accounts (password for all: {DEMO_PASSWORD})")
@@ -75,7 +83,11 @@ class Command(BaseCommand):
         for username, role, description in result.accounts:
             # Long rosters: every kind of account, but numbered field staff only for street 1.
             m = re.match(r"^s(\d+)(?:c(\d+))?_", username)
-            if m and (m.group(1) != "1" or (m.group(2) not in (None, "1")) or re.search(r"[2-9]\d*$|1\d+$", username)):
+            if m and (
+                m.group(1) != "1"
+                or (m.group(2) not in (None, "1"))
+                or re.search(r"[2-9]\d*$|1\d+$", username)
+            ):
                 continue
             self.stdout.write(f"  {username:<24} {role:<20} {description}")
             shown += 1
