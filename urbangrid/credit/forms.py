@@ -10,7 +10,7 @@ from urbangrid.geo.models import Region
 from .choices import DecayMode, PenaltyKind, Severity, SubjectKind, ViolationKind
 from .identity import is_valid_id_number, is_valid_uscc, normalise
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class SubjectForm(forms.Form):

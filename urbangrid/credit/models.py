@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     DecayMode,
@@ -133,7 +134,7 @@ class CreditRuleSet(models.Model):
     """
 
     name = models.CharField(_("name"), max_length=80)
-    is_active = models.BooleanField(_("active"), default=False)
+    is_active = models.BooleanField(pgettext_lazy("credit", "active"), default=False)
     base_score = models.PositiveSmallIntegerField(_("base score"), default=100)
     decay_mode = models.CharField(_("decay"), max_length=10, choices=DecayMode.choices, default=DecayMode.HALF_LIFE)
     half_life_days = models.PositiveIntegerField(_("half-life (days)"), default=365)
@@ -164,8 +165,8 @@ class RulePoints(models.Model):
 
     rule_set = models.ForeignKey(CreditRuleSet, on_delete=models.CASCADE, related_name="points")
     kind = models.CharField(_("violation kind"), max_length=24, choices=ViolationKind.choices)
-    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices)
-    points = models.DecimalField(_("points"), max_digits=6, decimal_places=2)
+    severity = models.CharField(pgettext_lazy("credit", "severity"), max_length=10, choices=Severity.choices)
+    points = models.DecimalField(pgettext_lazy("credit", "points"), max_digits=6, decimal_places=2)
 
     class Meta:
         verbose_name = _("points per violation")
@@ -189,7 +190,7 @@ class Violation(models.Model):
         "cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="violations"
     )
     kind = models.CharField(_("violation kind"), max_length=24, choices=ViolationKind.choices)
-    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.GENERAL)
+    severity = models.CharField(pgettext_lazy("credit", "severity"), max_length=10, choices=Severity.choices, default=Severity.GENERAL)
     occurred_on = models.DateField(_("occurred on"))
     # occurred_on as a day number (date.toordinal) so that age arithmetic is portable SQL.
     occurred_day = models.IntegerField(editable=False)

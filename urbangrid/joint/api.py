@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from ninja import Router, Schema
 
 from urbangrid.lib.errors import InvalidInput, NotFound
@@ -140,12 +141,12 @@ def create_campaign(request, data: CampaignIn):
 
 @router.get("/campaigns/{pk}")
 def get_campaign(request, pk: int):
-    return _campaign_out(_get(Campaign.objects.select_related("lead_unit"), request, pk, _("Campaign")), with_summary=True)
+    return _campaign_out(_get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign")), with_summary=True)
 
 
 @router.get("/campaigns/{pk}/cases")
 def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offset: int = 0):
-    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     qs = queries.campaign_cases(c).select_related("problem_class", "assigned_unit").order_by("-reported_at", "-id")
     if joint:
         qs = qs.filter(is_joint=True)
@@ -159,7 +160,7 @@ def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offs
 
 @router.post("/campaigns/{pk}/tasks", response={201: dict})
 def add_task(request, pk: int, data: TaskIn):
-    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     t = A.do_add_campaign_task(request.auth, c, unit=_unit(data.unit), title=data.title, due_date=data.due_date, description=data.description)
     return 201, {"id": t.pk, "state": t.state}
 
@@ -168,7 +169,7 @@ def add_task(request, pk: int, data: TaskIn):
 def link_case(request, pk: int, data: CaseRefIn):
     from urbangrid.cases.models import Case
 
-    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     case = Case.objects.filter(number=data.case).first()
     if case is None:
         raise NotFound(_("Case not found."))
@@ -178,7 +179,7 @@ def link_case(request, pk: int, data: CaseRefIn):
 
 @router.post("/campaigns/{pk}/end")
 def end_campaign(request, pk: int, data: NoteIn):
-    c = _get(Campaign.objects, request, pk, _("Campaign"))
+    c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     return _campaign_out(A.do_end_campaign(request.auth, c, note=data.note), with_summary=True)
 
 

@@ -1,11 +1,12 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CampaignState(models.TextChoices):
     PLANNED = "planned", _("Planned")
     ACTIVE = "active", _("Under way")
-    ENDED = "ended", _("Ended")
+    ENDED = "ended", pgettext_lazy("joint", "Ended")
     CANCELLED = "cancelled", _("Cancelled")
 
 

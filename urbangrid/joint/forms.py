@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from urbangrid.catalog.models import ProblemClass
 from urbangrid.geo.models import Region
@@ -11,7 +12,7 @@ from urbangrid.orgs.models import Unit
 
 from .choices import AgendaReason, ConsultationMode, Stance, TargetMetric
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
@@ -114,7 +115,7 @@ class ViewForm(forms.Form):
 
 
 class ScheduleForm(forms.Form):
-    scheduled_at = forms.DateTimeField(label=_("Time"), widget=DATETIME)
+    scheduled_at = forms.DateTimeField(label=pgettext_lazy("joint", "Time"), widget=DATETIME)
     location = forms.CharField(label=_("Location"), max_length=120, required=False)
 
 
@@ -135,7 +136,7 @@ class DecisionForm(forms.Form):
 
 class MeetingForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
-    scheduled_at = forms.DateTimeField(label=_("Time"), widget=DATETIME)
+    scheduled_at = forms.DateTimeField(label=pgettext_lazy("joint", "Time"), widget=DATETIME)
     location = forms.CharField(label=_("Location"), max_length=120, required=False)
     host_unit = forms.ModelChoiceField(label=_("Host unit"), queryset=Unit.objects.none())
     units = forms.ModelMultipleChoiceField(label=_("Attending units"), queryset=Unit.objects.none(), required=False,
@@ -149,7 +150,7 @@ class MeetingForm(forms.Form):
 
 class AgendaForm(forms.Form):
     reason = forms.ChoiceField(label=_("Reason"), choices=AgendaReason.choices)
-    title = forms.CharField(label=_("Item"), max_length=200, required=False)
+    title = forms.CharField(label=pgettext_lazy("joint", "Item"), max_length=200, required=False)
     case = forms.CharField(label=_("Case number"), max_length=20, required=False)
 
 

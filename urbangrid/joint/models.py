@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     AgendaReason,
@@ -56,14 +57,14 @@ class Campaign(models.Model):
     of areas (and problem classes) between two dates towards stated targets."""
 
     code = models.CharField(_("number"), max_length=20, unique=True)
-    title = models.CharField(_("title"), max_length=120)
+    title = models.CharField(pgettext_lazy("joint", "title"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     lead_unit = models.ForeignKey("orgs.Unit", verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_campaigns")
     units = models.ManyToManyField("orgs.Unit", verbose_name=_("participating units"), blank=True, related_name="campaigns")
     people = models.ManyToManyField("orgs.Person", verbose_name=_("participating people"), blank=True, related_name="campaigns")
     regions = models.ManyToManyField("geo.Region", verbose_name=_("areas"), related_name="campaigns")
     problem_classes = models.ManyToManyField(
-        "catalog.ProblemClass", verbose_name=_("problem classes"), blank=True, related_name="campaigns",
+        "catalog.ProblemClass", verbose_name=pgettext_lazy("joint", "problem classes"), blank=True, related_name="campaigns",
         help_text=_("empty = every class"),
     )
     start_date = models.DateField(_("start date"), db_index=True)
@@ -78,7 +79,7 @@ class Campaign(models.Model):
     objects = CampaignQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("campaign")
+        verbose_name = pgettext_lazy("joint", "campaign")
         verbose_name_plural = _("campaigns")
         ordering = ["-start_date", "-id"]
 
@@ -178,7 +179,7 @@ class Meeting(models.Model):
     """A consultation meeting or a regular joint meeting (联席会议): when, who, minutes."""
 
     kind = models.CharField(_("kind"), max_length=14, choices=MeetingKind.choices)
-    title = models.CharField(_("title"), max_length=120)
+    title = models.CharField(pgettext_lazy("joint", "title"), max_length=120)
     scheduled_at = models.DateTimeField(_("scheduled at"), db_index=True)
     location = models.CharField(_("location"), max_length=120, blank=True)
     region = models.ForeignKey("geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -246,7 +247,7 @@ class Consultation(models.Model):
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
-    matrix_result = models.CharField(_("responsibility matrix"), max_length=200, blank=True)
+    matrix_result = models.CharField(pgettext_lazy("joint", "responsibility matrix"), max_length=200, blank=True)
     matrix_updated = models.BooleanField(_("matrix updated"), default=False)
 
     objects = ConsultationQuerySet.as_manager()
@@ -290,8 +291,8 @@ class AgendaItem(models.Model):
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda")
     position = models.PositiveSmallIntegerField(_("order"), default=0)
-    reason = models.CharField(_("reason"), max_length=14, choices=AgendaReason.choices)
-    title = models.CharField(_("item"), max_length=200)
+    reason = models.CharField(pgettext_lazy("joint", "reason"), max_length=14, choices=AgendaReason.choices)
+    title = models.CharField(pgettext_lazy("joint", "item"), max_length=200)
     case = models.ForeignKey("cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items")
     consultation = models.ForeignKey(Consultation, null=True, blank=True, on_delete=models.SET_NULL, related_name="agenda_items")
     decision = models.TextField(_("decision"), blank=True)
