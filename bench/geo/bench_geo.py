@@ -217,12 +217,15 @@ def bench_locator(lines: list[str], geoms, codes, n_points: int):
         pts = list(zip(lons[:sample].tolist(), lats[:sample].tolist(), strict=True))
         for x, y in pts[:1000]:
             locator.locate(x, y)
+        c = time.process_time()
         t = time.perf_counter()
         for x, y in pts:
             locator.locate(x, y)
         single_us = (time.perf_counter() - t) / sample * 1e6
+        single_cpu_us = (time.process_time() - c) / sample * 1e6
         lines.append(
-            f"| locator single point, public `locate(lon, lat)` ({sample:,} calls) | **{single_us:.1f} µs/point** | — | ≤ 20 µs |"
+            f"| locator single point, public `locate(lon, lat)` ({sample:,} calls) | **{single_us:.1f} µs/point** wall, "
+            f"{single_cpu_us:.1f} µs CPU | — | ≤ 20 µs |"
         )
         t = time.perf_counter()
         for x, y in pts[:5000]:
