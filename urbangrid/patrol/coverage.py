@@ -106,15 +106,17 @@ def compute_geometry(
     method = method or conf.get("METHOD")
     if method == "raster":
         t1 = time.perf_counter()
-        share = raster_covered(grids_m, lines, pts, buffer_m, float(conf.get("RASTER_M")))
+        share, point_grid = raster_covered(grids_m, lines, pts, buffer_m, float(conf.get("RASTER_M")),
+                                           px_x=x, px_y=y)
         covered = share * shapely.area(grids_m)
+        p_idx = np.flatnonzero(point_grid >= 0)
+        pg_idx = point_grid[p_idx]
         timings["raster"] = time.perf_counter() - t1
     else:
         _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings)
-
-    t1 = time.perf_counter()
-    p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
-    timings["visits"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
+        timings["visits"] = time.perf_counter() - t1
     return GeometryResult(covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings)
 
 
@@ -174,17 +176,20 @@ def dilate_disk(mask: np.ndarray, r: float) -> np.ndarray:
 
 
 def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buffer_m: float,
-                   cell: float, tile_px: int = 1024) -> np.ndarray:
+                   cell: float, tile_px: int = 1024, px_x=None, px_y=None):
     """Share of each grid within ``buffer_m`` of the track chunks, measured on a raster of
     ``cell`` metres drawn by Pillow in C (tiles of ``tile_px``²): grids are filled with their
     index, tracks are drawn as lines 2·buffer wide with round joins and caps; covered pixels are
-    counted per grid with one ``bincount``. Returns the covered share per grid (pixel ratio)."""
+    counted per grid with one ``bincount``. Returns the covered share per grid (pixel ratio)
+    and, for the points (px_x, px_y), the index of the grid whose pixel they fall in (-1 outside)."""
     from PIL import Image, ImageDraw
 
     n = len(grids_m)
     share = np.zeros(n)
+    npts = 0 if px_x is None else len(px_x)
+    point_grid = np.full(npts, -1, dtype=np.int64)
     if n == 0 or (len(lines) == 0 and len(pts) == 0):
-        return share
+        return share, point_grid
     gb = shapely.bounds(grids_m)
     minx, miny = np.nanmin(gb[:, 0]), np.nanmin(gb[:, 1])
     maxx, maxy = np.nanmax(gb[:, 2]), np.nanmax(gb[:, 3])
@@ -204,6 +209,14 @@ def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buff
     c_end = np.append(c_start[1:], len(c_idx))
     part_b = shapely.bounds(parts)
     r = buffer_m / cell
+    # Points by tile, for the label lookup (the same raster decides which grid a point is in).
+    if npts:
+        pcol = np.floor((px_x - minx) / cell).astype(np.int64)
+        prow = np.floor((maxy - px_y) / cell).astype(np.int64)
+        inside = (pcol >= 0) & (pcol < width) & (prow >= 0) & (prow < height)
+        ptile = np.where(inside, (prow // tile_px) * 100000 + (pcol // tile_px), -1)
+        porder = np.argsort(ptile, kind="stable")
+        ptile_sorted = ptile[porder]
     grid_px = np.zeros(n + 1, dtype=np.int64)
     cov_px = np.zeros(n + 1, dtype=np.int64)
     for ty in range(0, height, tile_px):
@@ -232,6 +245,12 @@ def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buff
                                             ((y1 - h[:, 1]) / cell - 0.5).tolist())), fill=0)
             L = np.asarray(lab)
             grid_px += np.bincount(L.ravel(), minlength=n + 1)
+            if npts:
+                key = (ty // tile_px) * 100000 + (tx // tile_px)
+                a, b = np.searchsorted(ptile_sorted, [key, key + 1])
+                if b > a:
+                    sel = porder[a:b]
+                    point_grid[sel] = L[prow[sel] - ty, pcol[sel] - tx].astype(np.int64) - 1
             if not len(csel):
                 continue
             # Centre lines drawn 1 px wide on a tile padded by the radius, then dilated by a
@@ -251,7 +270,7 @@ def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buff
             M = dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp:padp + th, padp:padp + tw]
             cov_px += np.bincount(L[M], minlength=n + 1)
     np.divide(cov_px[1:], grid_px[1:], out=share, where=grid_px[1:] > 0)
-    return np.minimum(share, 1.0)
+    return np.minimum(share, 1.0), point_grid
 
 
 def naive_coverage(grids_m: np.ndarray, x, y, track, *, buffer_m: float, max_join_m: float) -> np.ndarray:

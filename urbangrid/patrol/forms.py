@@ -24,8 +24,8 @@ class PlanForm(forms.Form):
                                    help_text=_("e.g. back streets at night"))
     min_coverage = forms.FloatField(label=_("Minimum covered share (0–1)"), min_value=0, max_value=1, initial=0)
     patroller = forms.ChoiceField(label=_("Patroller"), required=False)
-    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}))
-    valid_to = forms.DateField(label=_("Valid to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    valid_from = forms.DateField(label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    valid_to = forms.DateField(label=_("Valid to"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     note = forms.CharField(label=_("Note"), required=False, max_length=300)
     cp_name = forms.CharField(label=_("Checkpoint name"), required=False, max_length=100)
     cp_lon = forms.FloatField(label=_("Checkpoint longitude"), required=False)
@@ -60,8 +60,8 @@ class CampaignForm(forms.Form):
     region = forms.ChoiceField(label=_("Area"), required=False)
     place_types = forms.MultipleChoiceField(label=_("Place types"), choices=PlaceType.choices,
                                             widget=forms.CheckboxSelectMultiple, required=False)
-    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(label=_("Start date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    end_date = forms.DateField(label=_("End date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, regions=(), allow_city=False, **kwargs):

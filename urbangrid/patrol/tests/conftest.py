@@ -104,5 +104,8 @@ def people(geo):
 @pytest.fixture
 def catalog(db):
     from urbangrid.catalog.seed import load_catalog
+    from urbangrid.patrol.checklists import load_checklists
 
     load_catalog()
+    # Transactional (browser) tests truncate every table, seed data of migrations included.
+    load_checklists()

@@ -46,7 +46,7 @@ def campaign(geo, people, catalog):
                                 end_date=today + timedelta(days=30))
 
 
-def test_seeded_checklists_cover_every_place_type():
+def test_seeded_checklists_cover_every_place_type(catalog):
     kinds = set(ChecklistItem.objects.values_list("place_type", flat=True))
     assert kinds == set(CHECKLISTS) and len(kinds) == 7
     assert ChecklistItem.objects.count() == sum(len(v) for v in CHECKLISTS.values())
