@@ -121,8 +121,8 @@ def generate(
 
             fake = SimpleNamespace(
                 problem_class=pc,
-                community=Region.objects.get(pk=g[2]),
-                street=Region.objects.get(pk=g[3]),
+                community=Region.objects.defer("geometry_wkb").get(pk=g[2]),
+                street=Region.objects.defer("geometry_wkb").get(pk=g[3]),
                 tier="street",
                 district_id=g[4],
                 community_id=g[2],
@@ -239,11 +239,12 @@ def generate(
             CaseTask.objects.bulk_create(tasks_, batch_size=5000)
             if evs:
                 CaseEvent.objects.bulk_create(evs, batch_size=5000)
+            # Keep the number sequence in step with every committed batch (an interrupted run
+            # leaves no number that intake could hand out again).
+            for day in {timezone.localtime(c.reported_at).date() for c in cases}:
+                CaseNumberSequence.objects.update_or_create(day=day, defaults={"last": counters[day]})
         written += n
         say(f"bulkgen: {written}/{count}")
-    with transaction.atomic():
-        for day, last in counters.items():
-            CaseNumberSequence.objects.update_or_create(day=day, defaults={"last": last})
     return written
 
 
