@@ -1,18 +1,26 @@
 """Patrol coverage: which share of each grid the tracks covered, and whether plans were met.
 
-Method (vectorised shapely 2, no per-grid Python loop over geometry tests):
+Covered area = the part of the grid within ``BUFFER_M`` (20 m) of a track: the strip a walking
+patroller sees (a street and its frontages). Steps:
 
 1. Grids and track points are projected once to metres (the CGCS2000 3-degree Gauss-Krüger
    zone of the area, ``geo.crs``).
 2. Each track is cut into runs: consecutive points further apart than ``MAX_JOIN_M`` are not
    joined (a GPS gap must not draw a straight line across unvisited blocks); runs are cut into
-   chunks of ``CHUNK`` vertices (sharing their end vertex) so GEOS works on small pieces.
-3. All chunks are buffered at once (``BUFFER_M``, round joins) — the strip a patroller sees.
-4. An STRtree over the grids yields (chunk, grid) pairs; the buffers are clipped to their grids
-   in one vectorised ``intersection`` call, and per grid the clipped pieces are unioned
-   (``union_all`` per group: overlapping passes are counted once) and measured.
-5. Points are assigned to grids by the same tree (``within``) to count patrols: a track is one
-   patrol of a grid when at least ``MIN_POINTS_IN_GRID`` of its points fall inside.
+   chunks of ``CHUNK`` vertices sharing their end vertex.
+3. ``METHOD = "raster"`` (default): on 2 m tiles, Pillow fills the grids with their index and
+   draws the chunk centre lines; numpy dilates the lines by a disk of the buffer radius (the
+   Minkowski sum = the buffer with round joins and caps) and one ``bincount`` gives the covered
+   pixels per grid; the same label raster assigns the points to grids. Error: at most one
+   raster cell per strip edge (≈ 2 % of a 100 m grid for one straight pass), ~1 % city-wide.
+   ``METHOD = "vector"``: exact shapely 2 — buffer all chunks at once, STRtree (chunk, grid)
+   pairs, one vectorised ``intersection``, ``union_all`` per grid — exact to the m², but its
+   cost grows with the overlap of tracks (at city scale every street is walked many times a
+   day): on the bench data with 20 workers it took 13.8 s against 3.9 s for the raster, and it
+   grows with the number of tracks while the raster's cost is mostly per tile. It is the
+   reference in the tests.
+4. A track is one patrol of a grid when at least ``MIN_POINTS_IN_GRID`` of its points fall
+   inside; plans are then checked with numpy over (grid, track, time) rows.
 """
 
 from __future__ import annotations
