@@ -216,7 +216,8 @@ def write(model, cols, n, batch=50_000):
     from django.db.models import DateTimeField, ForeignKey
 
     pg = connection.vendor == "postgresql"
-    fields = [f for f in model._meta.concrete_fields]
+    # The primary key is written only when given (the database assigns it otherwise).
+    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and f.attname not in cols)]
     names, columns = [], []
     for f in fields:
         names.append(f.column)
