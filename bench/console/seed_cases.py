@@ -9,7 +9,6 @@ import random
 import sys
 from datetime import timedelta
 
-import numpy as np
 
 
 def main(target: int = 20000, seed: int = 5) -> None:
@@ -69,7 +68,6 @@ def main(target: int = 20000, seed: int = 5) -> None:
     if rows:
         Case.objects.bulk_create(rows)
     print(f"open cases now: {Case.objects.filter(state__in=OPEN_STATES).count()}", flush=True)
-    del np
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
   var T = JSON.parse(document.getElementById("map-i18n").textContent);
   var STATE_LABELS = JSON.parse(document.getElementById("state-labels").textContent);
   var crs = UGCRS.make(el.dataset.tileCrs);
-  var GRID_MIN_ZOOM = 12, LABEL_MIN_ZOOM = 16;
+  var GRID_MIN_ZOOM = 15, COMMUNITY_MIN_ZOOM = 13, LABEL_MIN_ZOOM = 17;
   var SEV_COLORS = ["#2e9d57", "#e0a100", "#d23c3c"];
   var renderer = L.canvas({ padding: 0.3 });
   var map = L.map(el, { preferCanvas: true, renderer: renderer, minZoom: 8, maxZoom: 19 });
@@ -85,11 +85,30 @@
         if (!state.firstGrids) { state.firstGrids = performance.now(); performance.mark("ug-grids"); }
       }).catch(fail);
   }
+  // Street/town outlines always; community/village outlines from COMMUNITY_MIN_ZOOM; unit grids
+  // (thousands) only from GRID_MIN_ZOOM, by viewport and simplified by zoom on the server.
+  var communityLayer = L.geoJSON(null, { coordsToLatLng: crs.coordsToLatLng, interactive: false, renderer: renderer,
+    style: { color: "#5d7390", weight: 1, dashArray: "3 3", fill: false } });
+  var communitiesLoaded = false;
   function loadRegions() {
     return fetch(el.dataset.regionsUrl + "?level=3", { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
       .then(function (fc) { regionLayer.addData(fc); if (!state.firstRegions) { state.firstRegions = performance.now(); performance.mark("ug-regions"); } })
       .catch(fail);
+  }
+  function showCommunities() {
+    var z = map.getZoom();
+    if (z >= COMMUNITY_MIN_ZOOM && z < GRID_MIN_ZOOM) {
+      if (!map.hasLayer(communityLayer)) communityLayer.addTo(map);
+      if (!communitiesLoaded) {
+        communitiesLoaded = true;
+        fetch(el.dataset.regionsUrl + "?level=4", { credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (fc) { communityLayer.addData(fc); }).catch(function (e) { communitiesLoaded = false; fail(e); });
+      }
+    } else if (map.hasLayer(communityLayer)) {
+      map.removeLayer(communityLayer);
+    }
   }
   function loadCases() {
     if (caseCtl) caseCtl.abort();
@@ -141,7 +160,7 @@
   var timer = null;
   function refresh() {
     clearTimeout(timer);
-    timer = setTimeout(function () { loadGrids(); loadCases(); }, 150);
+    timer = setTimeout(function () { showCommunities(); loadGrids(); loadCases(); }, 150);
   }
   map.on("moveend", refresh);
   document.getElementById("map-filters").addEventListener("change", function () { loadCases(); });
