@@ -287,3 +287,13 @@ def test_only_grid_workers_patrol_and_plans_stay_in_area(geo, people):
     from urbangrid.lib.models import AuditEvent
 
     assert AuditEvent.objects.filter(action="patrol.create_plan", object_id=str(plan.pk)).exists()
+
+
+def test_silent_tracks_are_closed_as_abandoned(geo, people):
+    start = timezone.now() - timedelta(hours=6)
+    track, _ = A.do_start_track(people.worker, client_id="silent", started_at=start)
+    A.do_append_points(people.worker, track, seq=0, points=points(*line(0, 50, 50), start))
+    assert A.do_close_abandoned_tracks() == 1
+    track.refresh_from_db()
+    assert track.state == "abandoned" and track.ended_at == track.last_point_at
+    assert A.do_close_abandoned_tracks() == 0
