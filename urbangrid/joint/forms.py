@@ -112,6 +112,7 @@ class ViewForm(forms.Form):
     def __init__(self, *args, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units if units is not None else Unit.objects.none()
+        self.fields["unit"].empty_label = None  # a unit speaks for itself: preselect it
 
 
 class ScheduleForm(forms.Form):

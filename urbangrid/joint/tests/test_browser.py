@@ -15,9 +15,9 @@ from .factories import at, build_world
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def login(page, base, username):
+def login(page, base, user):
     page.goto(base + "/login/")
-    page.fill("#id_username", f"t_{username}")
+    page.fill("#id_username", user.username)
     page.fill("#id_password", "pw-12345")
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
@@ -39,7 +39,7 @@ def test_campaign_journey(page, live_server):
     w.case(reported_at=at(1), state="handling", handle_due_at=at(0, 23), is_joint=True)
     w.case(street=w.street_b, reported_at=at(1))  # outside the areas
     base = live_server.url
-    login(page, base, "bureau_leader")
+    login(page, base, w.user("bureau_leader"))
     page.goto(base + "/joint/")
     page.click("text=新建专项整治")
     page.fill("#id_title", "清波街道占道经营专项整治")
@@ -71,13 +71,13 @@ def test_campaign_journey(page, live_server):
     page.click("text=添加任务 >> nth=-1")
     page.wait_for_load_state("networkidle")
     ctx, office, errors = other_page(page.context.browser)
-    login(office, base, "office_a_handler")
+    login(office, base, w.user("office_a_handler"))
     office.goto(page.url)
     office.fill("input[name=report]", "清理占道摊点 24 处")
     office.fill("input[name=quantity]", "24")
-    office.click("button:has-text('报告')")
+    office.click("form[action$='/report/'] button")
     office.wait_for_load_state("networkidle")
-    assert office.locator(".msg-success").is_visible()
+    assert office.locator(".msg-success").count() == 1, office.locator(".messages").inner_text()
     ctx.close()
     assert not errors, errors
     page.reload()
@@ -100,7 +100,7 @@ def test_consultation_journey(page, live_server):
     CaseTask.objects.create(case=case, unit=w.housing, role="lead", state="returned")
     CaseTask.objects.create(case=case, unit=w.market, role="lead", state="returned")
     base = live_server.url
-    login(page, base, "dispatcher")
+    login(page, base, w.user("dispatcher"))
     page.goto(base + "/joint/consultations/")
     page.click(f"a[href$='?case={case.number}']")
     page.fill("#id_reason", "住建局与市场监管局互相推诿，已回退两次")
@@ -110,13 +110,13 @@ def test_consultation_journey(page, live_server):
     cons_url = page.url
     for user, stance, text in [("market_handler", "accept", "属无照经营，由我局牵头查处"), ("housing_handler", "decline", "不涉及建设工程审批")]:
         ctx, pg, errors = other_page(page.context.browser)
-        login(pg, base, user)
+        login(pg, base, w.user(user))
         pg.goto(cons_url)
         pg.select_option("select[name=stance]", stance)
         pg.fill("textarea[name=statement]", text)
-        pg.click("text=提交意见")
+        pg.click("form[action$='/view/'] button")
         pg.wait_for_load_state("networkidle")
-        assert pg.locator(".msg-success").is_visible()
+        assert pg.locator(".msg-success").count() == 1, pg.locator(".messages").inner_text()
         ctx.close()
         assert not errors, errors
     page.reload()
