@@ -239,7 +239,7 @@ def main():
         f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores | **{statistics.median(cpus):.2f} s CPU** "
         f"(runs: {', '.join(f'{r:.2f}' for r in cpus)}) | < 5 s |",
         f"| of which: load + decode batches from the DB | {best.get('load', 0):.2f} s | |",
-        f"| of which: geometry (chunk, buffer, clip via STRtree, per-grid union, visits) | {best.get('geometry', 0):.2f} s "
+        f"| of which: geometry (chunk the tracks; raster: draw, dilate, count, assign points) | {best.get('geometry', 0):.2f} s "
         f"({parts}) | |",
         f"| of which: plan fulfilment (numpy) | {best.get('plans', 0):.2f} s | |",
         f"| naive per-grid loop (whole-run buffers, test every buffer per grid), {len(sample)} grids | {naive_s:.1f} s | |",
