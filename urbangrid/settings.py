@@ -180,4 +180,5 @@ LOGGING = {
 PERIODIC_TASKS = [
     ("urbangrid.cases.tasks.sweep_deadlines", 60),
     ("urbangrid.cases.tasks.deliver_notifications", 30),
+    ("urbangrid.credit.tasks.evaluate_credit", 86400),
 ]
