@@ -29,6 +29,9 @@ def setup_django():
     django.setup()
 
 
+BUSY_SIZES = tuple(int(x) for x in os.environ.get("BUSY_SIZES", "100,1000").split(","))
+
+
 def timed(fn, reps):
     out = []
     for _ in range(reps):
@@ -68,9 +71,9 @@ def main():
     idle = timed(lambda: tasks.sweep(now=timezone.now()), 20)
     print(json.dumps({"bench": "sweep_idle", **idle}), flush=True)
 
-    for k in (100, 1000):
+    for k in BUSY_SIZES:
         results = []
-        for rep in range(3):
+        for _rep in range(3):
             t = timezone.now()
             ids = list(
                 Case.objects.filter(state="handling", escalation_count=0).order_by("?").values_list("id", flat=True)[:k]

@@ -6,7 +6,7 @@ free text (so classification runs), and a unique request id. Before the intake p
 clients run a BASELINE phase against GET /api/v1/cases/inbox?limit=1 (same stack: gunicorn, Django,
 ninja, token auth, two small queries) so the intake figures can be read as a ratio.
 
-Usage (DATABASE_URL set, server running): python bench/cases/intake_load.py --port 8765 --clients 50 --seconds 30
+Usage (DATABASE_URL set, server running): python bench/cases/intake_load.py --port 18931 --clients 50 --seconds 30
 Prints one JSON line per phase: requests, errors, rate (req/s), p50/p95/p99 (ms).
 """
 
@@ -121,7 +121,7 @@ def run_phase(port, clients, seconds, make_request, label):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--port", type=int, default=18931)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--baseline-seconds", type=float, default=15)

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB=ug_bench_cases
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
-PORT="${PORT:-8765}"
+PORT="${PORT:-18931}"
 WORKERS="${WORKERS:-3}"
 CLIENTS="${CLIENTS:-50}"
 SECONDS_="${SECONDS_:-30}"
