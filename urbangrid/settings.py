@@ -181,4 +181,5 @@ PERIODIC_TASKS = [
     ("urbangrid.cases.tasks.sweep_deadlines", 60),
     ("urbangrid.cases.tasks.deliver_notifications", 30),
     ("urbangrid.credit.tasks.evaluate_credit", 86400),
+    ("urbangrid.patrol.tasks.close_abandoned_tracks", 600),
 ]
