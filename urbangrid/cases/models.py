@@ -245,6 +245,19 @@ class Case(models.Model):
             # The sweeper's two claims: partial indexes over open deadlines only.
             models.Index(fields=["warn_at"], name="case_warn_pending", condition=Q(warned_at__isnull=True)),
             models.Index(fields=["due_at"], name="case_due_pending", condition=Q(overdue_at__isnull=True)),
+            # Step deadlines and stage times bound the evaluation's period filters (on-time rates).
+            *[
+                models.Index(fields=[column], name=f"case_{column}_idx")
+                for column in (
+                    "verify_due_at",
+                    "register_due_at",
+                    "dispatch_due_at",
+                    "handle_due_at",
+                    "check_due_at",
+                    "dispatched_at",
+                    "checked_at",
+                )
+            ],
         ]
 
     def __str__(self) -> str:
