@@ -114,20 +114,40 @@ def forget_scope(user) -> None:
         delattr(user, _CACHE_ATTR)
 
 
+def _loaded_person(user, person_model):
+    """The active Person already loaded onto this user object in this request (token auth
+    selects it with the user), so the scope need not read it again; None when not loaded."""
+    rel = person_model._meta.get_field("user").remote_field
+    if not rel.is_cached(user):
+        return None
+    person = rel.get_cached_value(user)
+    if person is None or not person.is_active or person.user_id != user.pk:
+        return None
+    return person
+
+
 def _compute_scope(user) -> Scope:
     from urbangrid.geo.models import Region
 
     from .models import GridAssignment, Person, RoleAssignment, Secondment
 
     today = timezone.localdate()
-    person = Person.objects.filter(user=user, is_active=True).first()
+    person = _loaded_person(user, Person)
+    if person is None:
+        person = Person.objects.filter(user=user, is_active=True).first()
     if person is None:
         # A superuser without a staff record administers the whole city.
         if user.is_superuser:
             return Scope(user_id=user.pk, roles=frozenset({Role.ADMIN}), all_city=True)
         return Scope(user_id=user.pk)
 
-    assignments = list(_active(RoleAssignment.objects.filter(person=person), today).select_related("region"))
+    # The region's parents come along in the same query: ancestors() below walks them (a region
+    # is at most four levels deep), which otherwise costs one query per level and area.
+    assignments = list(
+        _active(RoleAssignment.objects.filter(person=person), today).select_related(
+            "region__parent__parent__parent"
+        )
+    )
     roles = frozenset(a.role for a in assignments)
     all_city = user.is_superuser or any(
         a.role not in UNIT_ROLES and (a.region is None or a.region.level <= 1) for a in assignments
@@ -144,7 +164,7 @@ def _compute_scope(user) -> Scope:
         q = Q()
         for code in region_codes:
             q |= Q(code__startswith=code)
-        subtree_ids = frozenset(Region.objects.filter(q).values_list("id", flat=True))
+        subtree_ids = frozenset(Region.objects.filter(q).order_by().values_list("id", flat=True))
         ancestors = {anc.code for r in areas for anc in r.ancestors()}
         ancestor_codes = tuple(sorted(ancestors))
 
