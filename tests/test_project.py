@@ -12,7 +12,16 @@ from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent / "urbangrid"
 DOMAIN_APPS = ["geo", "catalog", "orgs", "cases", "patrol", "joint", "credit", "evaluation"]
-SKELETON = ["models.py", "choices.py", "actions.py", "queries.py", "api.py", "views.py", "urls.py", "admin.py"]
+SKELETON = [
+    "models.py",
+    "choices.py",
+    "actions.py",
+    "queries.py",
+    "api.py",
+    "views.py",
+    "urls.py",
+    "admin.py",
+]
 
 
 @pytest.mark.django_db

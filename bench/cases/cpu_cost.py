@@ -20,7 +20,6 @@ import django  # noqa: E402
 
 django.setup()
 from django.test import Client  # noqa: E402
-
 from intake_load import point_in, prepare  # noqa: E402
 
 
@@ -38,8 +37,13 @@ def main():
     def intake():
         lon, lat = point_in(rng, shapes)
         code, name = rng.choice(classes)
-        body = {"channel": "grid_worker", "lon": lon, "lat": lat, "request_id": uuid.uuid4().hex,
-                "description": f"巡查发现{name}"}
+        body = {
+            "channel": "grid_worker",
+            "lon": lon,
+            "lat": lat,
+            "request_id": uuid.uuid4().hex,
+            "description": f"巡查发现{name}",
+        }
         if rng.random() >= 0.2:
             body["class_code"] = code
         r = c.post("/api/v1/cases/intake", json.dumps(body), content_type="application/json", **h)
@@ -53,7 +57,10 @@ def main():
             fn()
         cpu = (time.process_time() - cpu0) / n * 1000
         wall = (time.perf_counter() - wall0) / n * 1000
-        print(json.dumps({"cpu_cost": label, "n": n, "app_cpu_ms": round(cpu, 2), "wall_ms": round(wall, 2)}), flush=True)
+        print(
+            json.dumps({"cpu_cost": label, "n": n, "app_cpu_ms": round(cpu, 2), "wall_ms": round(wall, 2)}),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

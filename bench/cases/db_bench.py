@@ -39,8 +39,12 @@ def timed(fn, reps):
         fn()
         out.append((time.perf_counter() - t0) * 1000)
     out.sort()
-    return {"n": reps, "p50_ms": round(statistics.median(out), 2), "p95_ms": round(out[int(0.95 * (len(out) - 1))], 2),
-            "max_ms": round(out[-1], 2)}
+    return {
+        "n": reps,
+        "p50_ms": round(statistics.median(out), 2),
+        "p95_ms": round(out[int(0.95 * (len(out) - 1))], 2),
+        "max_ms": round(out[-1], 2),
+    }
 
 
 def main():
@@ -76,29 +80,51 @@ def main():
         for _rep in range(3):
             t = timezone.now()
             ids = list(
-                Case.objects.filter(state="handling", escalation_count=0).order_by("?").values_list("id", flat=True)[:k]
+                Case.objects.filter(state="handling", escalation_count=0)
+                .order_by("?")
+                .values_list("id", flat=True)[:k]
             )
-            Case.objects.filter(id__in=ids).update(warn_at=t - timedelta(minutes=2), due_at=t - timedelta(minutes=1),
-                                                   warned_at=None, overdue_at=None)
+            Case.objects.filter(id__in=ids).update(
+                warn_at=t - timedelta(minutes=2),
+                due_at=t - timedelta(minutes=1),
+                warned_at=None,
+                overdue_at=None,
+            )
             t0 = time.perf_counter()
             stats = tasks.sweep(now=t)
             results.append(((time.perf_counter() - t0) * 1000, stats))
         ms = sorted(r[0] for r in results)
-        print(json.dumps({"bench": f"sweep_busy_{k}", "runs_ms": [round(x, 1) for x in ms],
-                          "per_case_ms": round(ms[1] / k, 2), "last_stats": results[-1][1]}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": f"sweep_busy_{k}",
+                    "runs_ms": [round(x, 1) for x in ms],
+                    "per_case_ms": round(ms[1] / k, 2),
+                    "last_stats": results[-1][1],
+                }
+            ),
+            flush=True,
+        )
     Notification.objects.filter(kind__in=["warning", "overdue", "escalate"], sent_at__isnull=True).update(
-        sent_at=timezone.now(), next_attempt_at=None)
+        sent_at=timezone.now(), next_attempt_at=None
+    )
 
     # Case list: a district dispatcher (area role over the district) vs the whole city unfiltered.
     from django.contrib.auth import get_user_model
 
-    ra = RoleAssignment.objects.filter(role="dispatcher", region__level=2).select_related("person__user").first()
+    ra = (
+        RoleAssignment.objects.filter(role="dispatcher", region__level=2)
+        .select_related("person__user")
+        .first()
+    )
     if ra is None:
         from urbangrid.geo.models import Region
         from urbangrid.orgs.models import Person
 
         p = Person.objects.filter(roles__role="dispatcher").first()
-        ra = RoleAssignment.objects.create(person=p, role="dispatcher", region=Region.objects.filter(level=2).first())
+        ra = RoleAssignment.objects.create(
+            person=p, role="dispatcher", region=Region.objects.filter(level=2).first()
+        )
         ra = RoleAssignment.objects.select_related("person__user").get(pk=ra.pk)
     user = ra.person.user
     admin = get_user_model().objects.filter(is_superuser=True).first()
@@ -108,7 +134,9 @@ def main():
         rows, _ = case_page(u, limit=50, **f)
         return [_row(c, now) for c in rows]
 
-    print(json.dumps({"bench": "list_baseline_city_unfiltered", **timed(lambda: page(admin), 30)}), flush=True)
+    print(
+        json.dumps({"bench": "list_baseline_city_unfiltered", **timed(lambda: page(admin), 30)}), flush=True
+    )
     filters = {
         "first_page": {},
         "open": {"state": "open"},
@@ -118,9 +146,21 @@ def main():
     }
     first_cursor = case_page(user, limit=50)[1]
     for name, f in filters.items():
-        print(json.dumps({"bench": f"list_district_dispatcher_{name}", **timed(lambda f=f: page(user, **f), 30)}), flush=True)
-    print(json.dumps({"bench": "list_district_dispatcher_page2",
-                      **timed(lambda: case_page(user, limit=50, cursor=first_cursor), 30)}), flush=True)
+        print(
+            json.dumps(
+                {"bench": f"list_district_dispatcher_{name}", **timed(lambda f=f: page(user, **f), 30)}
+            ),
+            flush=True,
+        )
+    print(
+        json.dumps(
+            {
+                "bench": "list_district_dispatcher_page2",
+                **timed(lambda: case_page(user, limit=50, cursor=first_cursor), 30),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

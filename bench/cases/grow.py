@@ -36,7 +36,11 @@ while Case.objects.count() < target:
     k += 1
     need = target - Case.objects.count()
     sel = ", ".join(
-        f"number || '{run_tag}{k}'" if c == "number" else "substr(md5(random()::text || id::text), 1, 22)" if c == "public_token" else c
+        f"number || '{run_tag}{k}'"
+        if c == "number"
+        else "substr(md5(random()::text || id::text), 1, 22)"
+        if c == "public_token"
+        else c
         for c in cols
     )
     with transaction.atomic(), connection.cursor() as cur:

@@ -41,12 +41,16 @@ def prepare():
     worker = Person.objects.filter(roles__role="grid_worker").order_by("id").first()
     key = new_token_key()
     ApiToken.objects.create(person=worker, name="bench", prefix=key[:8], key_hash=hash_token(key))
-    grids = list(UnitGrid.objects.current().values_list("min_lon", "min_lat", "max_lon", "max_lat", "geometry_wkb"))
+    grids = list(
+        UnitGrid.objects.current().values_list("min_lon", "min_lat", "max_lon", "max_lat", "geometry_wkb")
+    )
     import shapely
 
     shapes = [(g[:4], shapely.from_wkb(bytes(g[4]))) for g in grids if g[4]]
     classes = list(
-        ProblemClass.objects.filter(is_active=True, code_set__is_default=True, kind="event").values_list("code", "name")
+        ProblemClass.objects.filter(is_active=True, code_set__is_default=True, kind="event").values_list(
+            "code", "name"
+        )
     )
     return key, shapes, classes
 
@@ -113,9 +117,16 @@ def run_phase(port, clients, seconds, make_request, label):
         return round(lat_ms[min(len(lat_ms) - 1, int(p * len(lat_ms)))], 1) if lat_ms else None
 
     return {
-        "phase": label, "clients": clients, "seconds": round(elapsed, 1), "requests": len(lat_ms),
-        "errors": errors[0], "status": codes, "rate": round(len(lat_ms) / elapsed, 1),
-        "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+        "phase": label,
+        "clients": clients,
+        "seconds": round(elapsed, 1),
+        "requests": len(lat_ms),
+        "errors": errors[0],
+        "status": codes,
+        "rate": round(len(lat_ms) / elapsed, 1),
+        "p50_ms": pct(0.50),
+        "p95_ms": pct(0.95),
+        "p99_ms": pct(0.99),
     }
 
 
@@ -125,7 +136,9 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--baseline-seconds", type=float, default=15)
-    ap.add_argument("--text-fraction", type=float, default=0.2, help="reports without class code (classified)")
+    ap.add_argument(
+        "--text-fraction", type=float, default=0.2, help="reports without class code (classified)"
+    )
     args = ap.parse_args()
     setup_django()
     key, shapes, classes = prepare()
@@ -137,14 +150,26 @@ def main():
     def intake(rng):
         lon, lat = point_in(rng, shapes)
         code, name = rng.choice(classes)
-        body = {"channel": "grid_worker", "lon": lon, "lat": lat, "request_id": uuid.uuid4().hex,
-                "description": f"巡查发现{name}"}
+        body = {
+            "channel": "grid_worker",
+            "lon": lon,
+            "lat": lat,
+            "request_id": uuid.uuid4().hex,
+            "description": f"巡查发现{name}",
+        }
         if rng.random() >= args.text_fraction:
             body["class_code"] = code
-        return "POST", "/api/v1/cases/intake", json.dumps(body, ensure_ascii=False).encode(), {
-            **auth, "Content-Type": "application/json"}
+        return (
+            "POST",
+            "/api/v1/cases/intake",
+            json.dumps(body, ensure_ascii=False).encode(),
+            {**auth, "Content-Type": "application/json"},
+        )
 
-    print(json.dumps(run_phase(args.port, args.clients, args.baseline_seconds, baseline, "baseline_inbox")), flush=True)
+    print(
+        json.dumps(run_phase(args.port, args.clients, args.baseline_seconds, baseline, "baseline_inbox")),
+        flush=True,
+    )
     print(json.dumps(run_phase(args.port, args.clients, args.seconds, intake, "intake")), flush=True)
 
 

@@ -10,7 +10,6 @@ import sys
 from datetime import timedelta
 
 
-
 def main(target: int = 20000, seed: int = 5) -> None:
     import django
 
@@ -29,14 +28,27 @@ def main(target: int = 20000, seed: int = 5) -> None:
     if need <= 0:
         return
     rng = random.Random(seed)
-    grids = list(UnitGrid.objects.current().values_list("id", "code", "community_id", "street_id", "district_id",
-                                                        "min_lon", "min_lat", "max_lon", "max_lat"))
+    grids = list(
+        UnitGrid.objects.current().values_list(
+            "id",
+            "code",
+            "community_id",
+            "street_id",
+            "district_id",
+            "min_lon",
+            "min_lat",
+            "max_lon",
+            "max_lat",
+        )
+    )
     classes = list(ProblemClass.objects.filter(code_set__is_default=True).values_list("id", flat=True))
     states = sorted(OPEN_STATES)
     now = timezone.now()
     import shapely
 
-    geoms = {g: shapely.from_wkb(bytes(w)) for g, w in UnitGrid.objects.current().values_list("id", "geometry_wkb")}
+    geoms = {
+        g: shapely.from_wkb(bytes(w)) for g, w in UnitGrid.objects.current().values_list("id", "geometry_wkb")
+    }
     rows = []
     base = Case.objects.count()
     for i in range(need):
@@ -51,16 +63,40 @@ def main(target: int = 20000, seed: int = 5) -> None:
             lon, lat = p.x, p.y
         reported = now - timedelta(hours=rng.uniform(0, 24 * 20))
         r = rng.random()
-        due = now + timedelta(hours=rng.uniform(2, 48)) if r < 0.7 else now + timedelta(minutes=rng.uniform(1, 50)) if r < 0.85 else now - timedelta(hours=rng.uniform(1, 72))
+        due = (
+            now + timedelta(hours=rng.uniform(2, 48))
+            if r < 0.7
+            else now + timedelta(minutes=rng.uniform(1, 50))
+            if r < 0.85
+            else now - timedelta(hours=rng.uniform(1, 72))
+        )
         warn = due - timedelta(hours=1)
         n = base + i + 1
-        rows.append(Case(
-            city_code=settings.URBANGRID["CITY_CODE"], number=f"BENCH{n:09d}", state=rng.choice(states),
-            channel="grid_worker", problem_class_id=rng.choice(classes), description="bench case",
-            lon=lon, lat=lat, input_crs="wgs84", input_lon=lon, input_lat=lat, grid_id=g[0], grid_code=g[1],
-            community_id=g[2], street_id=g[3], district_id=g[4], public_token=f"bench{n:027d}",
-            reported_at=reported, due_at=due, warn_at=warn, deadline_step="handle",
-        ))
+        rows.append(
+            Case(
+                city_code=settings.URBANGRID["CITY_CODE"],
+                number=f"BENCH{n:09d}",
+                state=rng.choice(states),
+                channel="grid_worker",
+                problem_class_id=rng.choice(classes),
+                description="bench case",
+                lon=lon,
+                lat=lat,
+                input_crs="wgs84",
+                input_lon=lon,
+                input_lat=lat,
+                grid_id=g[0],
+                grid_code=g[1],
+                community_id=g[2],
+                street_id=g[3],
+                district_id=g[4],
+                public_token=f"bench{n:027d}",
+                reported_at=reported,
+                due_at=due,
+                warn_at=warn,
+                deadline_step="handle",
+            )
+        )
         if len(rows) >= 2000:
             Case.objects.bulk_create(rows)
             rows = []

@@ -60,42 +60,79 @@ def build_reference(n_grids=2000, seed=1):
     district = Region.objects.create(code="619902", name="基准区", kind="district")
     streets, communities = [], []
     for s in range(8):
-        st = Region.objects.create(code=f"619902{s + 1:03d}", name=f"基准街道{s + 1}", kind="street" if s < 4 else "town",
-                                   parent=district)
+        st = Region.objects.create(
+            code=f"619902{s + 1:03d}",
+            name=f"基准街道{s + 1}",
+            kind="street" if s < 4 else "town",
+            parent=district,
+        )
         streets.append(st)
         for c in range(10):
-            communities.append(Region.objects.create(code=f"{st.code}{c + 1:03d}", name=f"{st.name}社区{c + 1}",
-                                                     kind="community", parent=st))
+            communities.append(
+                Region.objects.create(
+                    code=f"{st.code}{c + 1:03d}", name=f"{st.name}社区{c + 1}", kind="community", parent=st
+                )
+            )
     grid_codes = [f"{communities[g // 25].code}{g % 25 + 1:03d}" for g in range(n_grids)]
     grid_comm = np.array([communities[g // 25].id for g in range(n_grids)])
     grid_street = np.array([communities[g // 25].parent_id for g in range(n_grids)])
-    offices = [Unit.objects.create(code=f"B-S{i}", name=f"{st.name}办事处", kind="street_office", level="street",
-                                   region=st) for i, st in enumerate(streets)]
-    depts = [Unit.objects.create(code=f"B-D{i}", name=f"专业部门{i + 1}", kind="department", level="city")
-             for i in range(22)]
-    centre = Unit.objects.create(code="B-C", name="基准监督指挥中心", kind="center", level="district", region=district)
+    offices = [
+        Unit.objects.create(
+            code=f"B-S{i}", name=f"{st.name}办事处", kind="street_office", level="street", region=st
+        )
+        for i, st in enumerate(streets)
+    ]
+    depts = [
+        Unit.objects.create(code=f"B-D{i}", name=f"专业部门{i + 1}", kind="department", level="city")
+        for i in range(22)
+    ]
+    centre = Unit.objects.create(
+        code="B-C", name="基准监督指挥中心", kind="center", level="district", region=district
+    )
     User = get_user_model()
 
     def people(prefix, count, unit_for, role, region_for):
         users = User.objects.bulk_create(User(username=f"{prefix}{i}", password="!") for i in range(count))
-        ps = Person.objects.bulk_create(Person(user=u, name=f"{prefix}{i}", unit=unit_for(i)) for i, u in enumerate(users))
-        RoleAssignment.objects.bulk_create(RoleAssignment(person=p, role=role, region=region_for(i))
-                                           for i, p in enumerate(ps))
+        ps = Person.objects.bulk_create(
+            Person(user=u, name=f"{prefix}{i}", unit=unit_for(i)) for i, u in enumerate(users)
+        )
+        RoleAssignment.objects.bulk_create(
+            RoleAssignment(person=p, role=role, region=region_for(i)) for i, p in enumerate(ps)
+        )
         return np.array([p.id for p in ps])
 
     workers = people("bgw", 300, lambda i: offices[i % 8], "grid_worker", lambda i: streets[i % 8])
     # Each grid's worker lives in the grid's street.
-    grid_worker = np.array([workers[(g // 250) % 8 + 8 * (g % 37)] if (g // 250) % 8 + 8 * (g % 37) < 300 else
-                            workers[(g // 250) % 8] for g in range(n_grids)])
+    grid_worker = np.array(
+        [
+            workers[(g // 250) % 8 + 8 * (g % 37)]
+            if (g // 250) % 8 + 8 * (g % 37) < 300
+            else workers[(g // 250) % 8]
+            for g in range(n_grids)
+        ]
+    )
     GridAssignment.objects.bulk_create(
-        GridAssignment(grid_code=code, person_id=int(grid_worker[g]), duty="supervisor", valid_from="2025-01-01")
-        for g, code in enumerate(grid_codes))
+        GridAssignment(
+            grid_code=code, person_id=int(grid_worker[g]), duty="supervisor", valid_from="2025-01-01"
+        )
+        for g, code in enumerate(grid_codes)
+    )
     ops = people("bop", 10, lambda i: centre, "intake_operator", lambda i: district)
     sls = people("bsl", 6, lambda i: centre, "shift_leader", lambda i: district)
     dps = people("bdp", 10, lambda i: centre, "dispatcher", lambda i: district)
-    return dict(district=district.id, grid_codes=np.array(grid_codes), grid_comm=grid_comm, grid_street=grid_street,
-                offices=np.array([u.id for u in offices]), depts=np.array([u.id for u in depts]),
-                grid_worker=grid_worker, ops=ops, sls=sls, dps=dps, rng=rng)
+    return dict(
+        district=district.id,
+        grid_codes=np.array(grid_codes),
+        grid_comm=grid_comm,
+        grid_street=grid_street,
+        offices=np.array([u.id for u in offices]),
+        depts=np.array([u.id for u in depts]),
+        grid_worker=grid_worker,
+        ops=ops,
+        sls=sls,
+        dps=dps,
+        rng=rng,
+    )
 
 
 # --------------------------------------------------------------------------- the cases
@@ -104,7 +141,9 @@ def gen_cases(n, ref):
     G = len(ref["grid_codes"])
     rep = np.sort(START + rng.uniform(0, DAYS * DAY, n))
     grid = rng.integers(0, G, n)
-    channels = np.array(["grid_worker", "citizen_web", "hotline", "messaging", "open311", "machine", "inspection"])
+    channels = np.array(
+        ["grid_worker", "citizen_web", "hotline", "messaging", "open311", "machine", "inspection"]
+    )
     ch = rng.choice(len(channels), n, p=[0.55, 0.12, 0.15, 0.05, 0.02, 0.06, 0.05])
     needs_verify = (ch >= 1) & (ch <= 5)
     worker = ref["grid_worker"][grid]
@@ -133,8 +172,9 @@ def gen_cases(n, ref):
     def cut(a):
         return np.where(a <= DATA_NOW, a, np.nan)
 
-    verified, registered, dispatched, handled, checked, closed = (cut(a) for a in
-                                                                   (verified, registered, dispatched, handled, checked, closed))
+    verified, registered, dispatched, handled, checked, closed = (
+        cut(a) for a in (verified, registered, dispatched, handled, checked, closed)
+    )
     registered = np.where(np.isnan(verified) & needs_verify, np.nan, registered)
     dispatched = np.where(np.isnan(registered), np.nan, dispatched)
     handled = np.where(np.isnan(dispatched) | shelved | cancelled, np.nan, handled)
@@ -157,19 +197,25 @@ def gen_cases(n, ref):
     state[cancelled & ~np.isnan(registered)] = "cancelled"
     state[rejected] = "rejected"
     dispatched = np.where(rejected, np.nan, dispatched)
-    unit = np.where(rng.random(n) < 0.6, ref["offices"][(ref["grid_street"][grid] - ref["grid_street"].min()) % 8],
-                    rng.choice(ref["depts"], n))
+    unit = np.where(
+        rng.random(n) < 0.6,
+        ref["offices"][(ref["grid_street"][grid] - ref["grid_street"].min()) % 8],
+        rng.choice(ref["depts"], n),
+    )
     unit = np.where(np.isnan(dispatched), -1, unit)
     is_public = (ch >= 1) & (ch <= 4)
     sat = np.where(is_public & ~np.isnan(closed), rng.integers(1, 6, n), -1)
     cols = {
         "id": np.arange(1, n + 1),
-        "city_code": None, "version": None,
+        "city_code": None,
+        "version": None,
         "number": [f"B{i:09d}" for i in range(1, n + 1)],
         "public_token": [f"bt{i:09d}" for i in range(1, n + 1)],
-        "state": state, "channel": channels[ch],
+        "state": state,
+        "channel": channels[ch],
         "grid_code": ref["grid_codes"][grid],
-        "community_id": ref["grid_comm"][grid], "street_id": ref["grid_street"][grid],
+        "community_id": ref["grid_comm"][grid],
+        "street_id": ref["grid_street"][grid],
         "district_id": np.full(n, ref["district"]),
         "reporter_person_id": np.where(ch == 0, worker, -1),
         "field_worker_id": np.where(needs_verify, worker, -1),
@@ -179,26 +225,45 @@ def gen_cases(n, ref):
         "closed_by_id": np.where(np.isnan(closed), -1, rng.choice(ref["sls"], n)),
         "dispatched_by_id": np.where(np.isnan(dispatched), -1, rng.choice(ref["dps"], n)),
         "assigned_unit_id": unit,
-        "reported_at": rep, "verify_due_at": verify_due, "verified_at": verified,
-        "register_due_at": register_due, "registered_at": registered,
-        "dispatch_due_at": dispatch_due, "dispatched_at": dispatched,
-        "handle_due_at": handle_due, "handled_at": handled,
-        "check_due_at": check_due, "checked_at": checked, "closed_at": closed,
+        "reported_at": rep,
+        "verify_due_at": verify_due,
+        "verified_at": verified,
+        "register_due_at": register_due,
+        "registered_at": registered,
+        "dispatch_due_at": dispatch_due,
+        "dispatched_at": dispatched,
+        "handle_due_at": handle_due,
+        "handled_at": handled,
+        "check_due_at": check_due,
+        "checked_at": checked,
+        "closed_at": closed,
         "cancelled_at": np.where(state == "cancelled", registered + DAY, np.nan),
-        "rework_count": rework, "return_count": (rng.random(n) < 0.03).astype(int) * (~np.isnan(dispatched)),
-        "postpone_count": postponed.astype(int), "shelve_count": shelved.astype(int),
+        "rework_count": rework,
+        "return_count": (rng.random(n) < 0.03).astype(int) * (~np.isnan(dispatched)),
+        "postpone_count": postponed.astype(int),
+        "shelve_count": shelved.astype(int),
         "satisfaction": sat,
-        "created_at": rep, "updated_at": rep,
+        "created_at": rep,
+        "updated_at": rep,
     }
     # Intake operator's events: request_verify for verified reports, request_check after handling.
     v_idx = np.nonzero(~np.isnan(verified))[0]
     c_idx = np.nonzero(~np.isnan(checked))[0]
     ev_case = np.concatenate([v_idx, c_idx]) + 1
-    ev_at = np.concatenate([rep[v_idx] + rng.uniform(1, 40, len(v_idx)) * MIN,
-                            handled[c_idx] + rng.uniform(1, 40, len(c_idx)) * MIN])
+    ev_at = np.concatenate(
+        [
+            rep[v_idx] + rng.uniform(1, 40, len(v_idx)) * MIN,
+            handled[c_idx] + rng.uniform(1, 40, len(c_idx)) * MIN,
+        ]
+    )
     ev_action = np.array(["request_verify"] * len(v_idx) + ["request_check"] * len(c_idx), dtype=object)
-    events = {"case_id": ev_case, "at": ev_at, "action": ev_action,
-              "actor_person_id": rng.choice(ref["ops"], len(ev_case)), "role": np.full(len(ev_case), "intake_operator")}
+    events = {
+        "case_id": ev_case,
+        "at": ev_at,
+        "action": ev_action,
+        "actor_person_id": rng.choice(ref["ops"], len(ev_case)),
+        "role": np.full(len(ev_case), "intake_operator"),
+    }
     return cols, events
 
 
@@ -245,9 +310,12 @@ def write(model, cols, n, batch=50_000):
     table = model._meta.db_table
     t0 = time.perf_counter()
     if pg:
-        with connection.cursor() as cur, cur.cursor.copy(
-            f'COPY "{table}" ({",".join(chr(34) + c + chr(34) for c in names)}) FROM STDIN'
-        ) as cp:
+        with (
+            connection.cursor() as cur,
+            cur.cursor.copy(
+                f'COPY "{table}" ({",".join(chr(34) + c + chr(34) for c in names)}) FROM STDIN'
+            ) as cp,
+        ):
             for row in rows:
                 cp.write_row(row)
     else:
@@ -338,11 +406,28 @@ def duckdb_reference(workdir: Path, sqls: list[str], repeat: int):
         csv = workdir / f"{t}.csv"
         pq = workdir / f"{t}.parquet"
         with connection.cursor() as cur:
-            cur.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name=%s", [t])
-            types = {c: ("TIMESTAMPTZ" if "timestamp" in d else "VARCHAR" if d in ("jsonb", "text") or "char" in d
-                         else "BIGINT" if "int" in d else "DOUBLE" if d in ("double precision", "real") else
-                         "BOOLEAN" if d == "boolean" else "VARCHAR") for c, d in cur.fetchall()}
-        db.execute(f"COPY (SELECT * FROM read_csv('{csv}', header=true, types={types!r})) TO '{pq}' (FORMAT parquet)")
+            cur.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_name=%s", [t]
+            )
+            types = {
+                c: (
+                    "TIMESTAMPTZ"
+                    if "timestamp" in d
+                    else "VARCHAR"
+                    if d in ("jsonb", "text") or "char" in d
+                    else "BIGINT"
+                    if "int" in d
+                    else "DOUBLE"
+                    if d in ("double precision", "real")
+                    else "BOOLEAN"
+                    if d == "boolean"
+                    else "VARCHAR"
+                )
+                for c, d in cur.fetchall()
+            }
+        db.execute(
+            f"COPY (SELECT * FROM read_csv('{csv}', header=true, types={types!r})) TO '{pq}' (FORMAT parquet)"
+        )
         db.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet('{pq}')")
         csv.unlink()
     export_s = time.perf_counter() - t0
@@ -360,7 +445,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--duckdb", action="store_true", help="also run the captured SQL in DuckDB (PostgreSQL only)")
+    ap.add_argument(
+        "--duckdb", action="store_true", help="also run the captured SQL in DuckDB (PostgreSQL only)"
+    )
     ap.add_argument("--json", default="")
     args = ap.parse_args()
     from urbangrid.cases.models import Case
@@ -371,7 +458,9 @@ def main():
     have = Case.objects.count()
     if have < args.cases:
         if have:
-            raise SystemExit(f"database holds {have:,} cases, fewer than {args.cases:,}: use a fresh database")
+            raise SystemExit(
+                f"database holds {have:,} cases, fewer than {args.cases:,}: use a fresh database"
+            )
         generate(args.cases)
     n_cases = Case.objects.count()
     from urbangrid.cases.models import CaseEvent
@@ -380,7 +469,10 @@ def main():
     run_evaluation()  # warm caches
     runs = [run_evaluation() for _ in range(args.repeat)]
     result = {
-        "vendor": connection.vendor, "cases": n_cases, "events": n_events, "period": PERIOD,
+        "vendor": connection.vendor,
+        "cases": n_cases,
+        "events": n_events,
+        "period": PERIOD,
         "subjects": runs[0]["subjects"],
         **{k: statistics.median(r[k] for r in runs) for k in ("indicators_s", "scored_s", "with_change_s")},
         "runs": runs,

@@ -67,8 +67,11 @@ def walk(rng, x0, y0, n, bounds):
         xs[i], ys[i] = x, y
         nx, ny = x + d[0] * step, y + d[1] * step
         # Turning at a corner crossed by this step (or at the edge of the district).
-        if np.floor(nx / BLOCK) != np.floor(x / BLOCK) or np.floor(ny / BLOCK) != np.floor(y / BLOCK) \
-                or not (minx < nx < maxx and miny < ny < maxy):
+        if (
+            np.floor(nx / BLOCK) != np.floor(x / BLOCK)
+            or np.floor(ny / BLOCK) != np.floor(y / BLOCK)
+            or not (minx < nx < maxx and miny < ny < maxy)
+        ):
             cx = np.round(x / BLOCK) * BLOCK if d[0] else x
             cy = np.round(y / BLOCK) * BLOCK if d[1] else y
             choices = [c for c in dirs if not np.all(c == -d)] if rng.random() > 0.05 else list(dirs)
@@ -101,23 +104,35 @@ def build(workers: int):
     User = get_user_model()
     users = User.objects.bulk_create([User(username=f"w{i:03d}") for i in range(workers)])
     users = list(User.objects.filter(username__startswith="w").order_by("username"))
-    people = Person.objects.bulk_create([Person(user=u, name=f"网格员{i:03d}", unit=unit) for i, u in enumerate(users)])
+    people = Person.objects.bulk_create(
+        [Person(user=u, name=f"网格员{i:03d}", unit=unit) for i, u in enumerate(users)]
+    )
     people = list(Person.objects.filter(unit=unit).order_by("id"))
     streets = list(Region.objects.filter(level=3).order_by("code"))
     RoleAssignment.objects.bulk_create(
-        [RoleAssignment(person=p, role="grid_worker", region=streets[i % len(streets)]) for i, p in enumerate(people)]
+        [
+            RoleAssignment(person=p, role="grid_worker", region=streets[i % len(streets)])
+            for i, p in enumerate(people)
+        ]
     )
     # Today: the demo grids are valid from the moment they were built.
     day = timezone.localdate()
     for s in streets:
         PatrolPlan.objects.create(
-            name=f"{s.name}每日巡查", region=s, min_patrols_per_day=2,
-            windows=[{"start": "08:00", "end": "12:00", "min": 1, "label": "上午"}], valid_from=day,
+            name=f"{s.name}每日巡查",
+            region=s,
+            min_patrols_per_day=2,
+            windows=[{"start": "08:00", "end": "12:00", "min": 1, "label": "上午"}],
+            valid_from=day,
         )
-    grids = list(UnitGrid.objects.current().order_by("code").values_list("code", "centroid_lon", "centroid_lat"))
+    grids = list(
+        UnitGrid.objects.current().order_by("code").values_list("code", "centroid_lon", "centroid_lat")
+    )
     GridAssignment.objects.bulk_create(
-        [GridAssignment(grid_code=c, person=people[i % len(people)], duty="supervisor", valid_from=day)
-         for i, (c, _x, _y) in enumerate(grids)]
+        [
+            GridAssignment(grid_code=c, person=people[i % len(people)], duty="supervisor", valid_from=day)
+            for i, (c, _x, _y) in enumerate(grids)
+        ]
     )
 
     # Tracks in the metric zone of the district.
@@ -125,11 +140,16 @@ def build(workers: int):
 
     dgeom = geo.district.geometry
     epsg = metric_epsg_for(dgeom)
-    bx, by = from_canonical_many(np.array([dgeom.bounds[0], dgeom.bounds[2]]),
-                                 np.array([dgeom.bounds[1], dgeom.bounds[3]]), "cgcs2000_gk", epsg=epsg)
+    bx, by = from_canonical_many(
+        np.array([dgeom.bounds[0], dgeom.bounds[2]]),
+        np.array([dgeom.bounds[1], dgeom.bounds[3]]),
+        "cgcs2000_gk",
+        epsg=epsg,
+    )
     bounds = (bx[0], by[0], bx[1], by[1])
-    district_m = shapely.transform(dgeom, lambda c: np.column_stack(
-        from_canonical_many(c[:, 0], c[:, 1], "cgcs2000_gk", epsg=epsg)))
+    district_m = shapely.transform(
+        dgeom, lambda c: np.column_stack(from_canonical_many(c[:, 0], c[:, 1], "cgcs2000_gk", epsg=epsg))
+    )
     rng = np.random.default_rng(SEED)
     tz = timezone.get_current_timezone()
     n_points = 0
@@ -146,25 +166,46 @@ def build(workers: int):
             x0, y0 = np.round(xs[-1] / BLOCK) * BLOCK, np.round(ys[-1] / BLOCK) * BLOCK
             lon, lat = to_canonical_many(xs, ys, "cgcs2000_gk", epsg=epsg)
             t_ms = int(start.timestamp() * 1000) + np.arange(SHIFT_POINTS, dtype=np.int64) * STEP_S * 1000
-            tracks.append((Track(person=p, client_id=f"bench-{i}-{k}", state="finished", started_at=start,
-                                 ended_at=start + timedelta(hours=4), point_count=SHIFT_POINTS,
-                                 min_lon=lon.min(), min_lat=lat.min(), max_lon=lon.max(), max_lat=lat.max(),
-                                 street=streets[i % len(streets)]),
-                           lon, lat, t_ms))
+            tracks.append(
+                (
+                    Track(
+                        person=p,
+                        client_id=f"bench-{i}-{k}",
+                        state="finished",
+                        started_at=start,
+                        ended_at=start + timedelta(hours=4),
+                        point_count=SHIFT_POINTS,
+                        min_lon=lon.min(),
+                        min_lat=lat.min(),
+                        max_lon=lon.max(),
+                        max_lat=lat.max(),
+                        street=streets[i % len(streets)],
+                    ),
+                    lon,
+                    lat,
+                    t_ms,
+                )
+            )
             n_points += SHIFT_POINTS
     Track.objects.bulk_create([t for t, *_ in tracks], batch_size=500)
     for t, lon, lat, t_ms in tracks:
         for seq, a in enumerate(range(0, len(lon), BATCH)):
             b = a + BATCH
-            batches.append(TrackBatch(
-                track=t, seq=seq, n=len(lon[a:b]),
-                t_first=datetime.fromtimestamp(t_ms[a] / 1000, UTC),
-                t_last=datetime.fromtimestamp(t_ms[min(b, len(lon)) - 1] / 1000, UTC),
-                data=trackcodec.pack(lon[a:b], lat[a:b], t_ms[a:b], np.full(len(lon[a:b]), 5.0)),
-            ))
+            batches.append(
+                TrackBatch(
+                    track=t,
+                    seq=seq,
+                    n=len(lon[a:b]),
+                    t_first=datetime.fromtimestamp(t_ms[a] / 1000, UTC),
+                    t_last=datetime.fromtimestamp(t_ms[min(b, len(lon)) - 1] / 1000, UTC),
+                    data=trackcodec.pack(lon[a:b], lat[a:b], t_ms[a:b], np.full(len(lon[a:b]), 5.0)),
+                )
+            )
     TrackBatch.objects.bulk_create(batches, batch_size=2000)
-    log(f"tracks: {len(tracks)} patrols, {n_points:,} points in {len(batches):,} batches; setup "
-        f"{time.perf_counter() - t0:.1f} s")
+    log(
+        f"tracks: {len(tracks)} patrols, {n_points:,} points in {len(batches):,} batches; setup "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     return day, n_points, len(batches)
 
 
@@ -206,7 +247,9 @@ def main():
     rng = np.random.default_rng(SEED)
     sample = np.sort(rng.choice(len(grids_m), size=min(args.sample, len(grids_m)), replace=False))
     t, c = time.perf_counter(), time.process_time()
-    naive = naive_coverage(grids_m[sample], x, y, tidx, buffer_m=conf.get("BUFFER_M"), max_join_m=conf.get("MAX_JOIN_M"))
+    naive = naive_coverage(
+        grids_m[sample], x, y, tidx, buffer_m=conf.get("BUFFER_M"), max_join_m=conf.get("MAX_JOIN_M")
+    )
     naive_s = time.perf_counter() - t
     naive_cpu = time.process_time() - c
     naive_total = naive_s * len(grids_m) / len(sample)

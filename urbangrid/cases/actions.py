@@ -61,9 +61,12 @@ def _gate(actor, case: Case, action: str, *, now=None, expected_version=None, ch
     from urbangrid.orgs.jurisdiction import scope_for
 
     now = now or timezone.now()
-    if actor is not None and not scope_for(actor).all_city:
-        if not Case.objects.visible_to(actor).filter(pk=case.pk).exists():
-            raise NotFound(_("No such case."))
+    if (
+        actor is not None
+        and not scope_for(actor).all_city
+        and not Case.objects.visible_to(actor).filter(pk=case.pk).exists()
+    ):
+        raise NotFound(_("No such case."))
     if expected_version is not None and int(expected_version) != case.version:
         raise Conflict(_("The case was changed by someone else; reload it and try again."))
     tr = workflow.transition(case.state, action)
@@ -607,9 +610,8 @@ def do_apply(
         raise InvalidInput(_("Unknown kind of application."), field="kind")
     ctx = _gate(actor, case, APPLY_ACTION[kind], now=now, expected_version=expected_version)
     _need(reason, _("Give a reason."), "reason")
-    if kind == ApplicationKind.POSTPONE:
-        if not extra_hours or int(extra_hours) <= 0:
-            raise InvalidInput(_("Say how many working hours more are needed."), field="extra_hours")
+    if kind == ApplicationKind.POSTPONE and (not extra_hours or int(extra_hours) <= 0):
+        raise InvalidInput(_("Say how many working hours more are needed."), field="extra_hours")
     src = case.state
     _move(case, ctx, None)
     lead = queries.lead_task(case)

@@ -180,7 +180,7 @@ def generate(
         with transaction.atomic():
             Case.objects.bulk_create(cases, batch_size=2000)
             reports, tasks_, evs = [], [], []
-            for c, (steps, pc) in zip(cases, plans, strict=True):
+            for c, (steps, _pc) in zip(cases, plans, strict=True):
                 reports.append(
                     Report(
                         case_id=c.pk,

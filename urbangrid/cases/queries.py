@@ -74,9 +74,8 @@ def action_preconditions(case, user, action: str) -> str | None:
         ]
         if waiting:
             return _("Assisting units have not reported yet: %(units)s") % {"units": "、".join(waiting)}
-    if action == "self_handle":
-        if case.problem_class_id is None or not case.problem_class.on_spot_allowed:
-            return _("This class of problem may not be fixed on the spot.")
+    if action == "self_handle" and (case.problem_class_id is None or not case.problem_class.on_spot_allowed):
+        return _("This class of problem may not be fixed on the spot.")
     if action == "register":
         if case.state == CaseState.PENDING_CLOSE and not case.self_handled:
             return _("Only an on-the-spot fix can be sent back to registration.")
@@ -90,12 +89,10 @@ def action_preconditions(case, user, action: str) -> str | None:
         return _("Satisfaction has already been recorded.")
     if action == "escalate" and case.tier == "city":
         return _("The case is already at the highest tier.")
-    if action.startswith("apply_"):
-        if pending_application(case, action.removeprefix("apply_")) is not None:
-            return _("An application of this kind is already pending.")
-    if action.startswith("decide_"):
-        if pending_application(case, action.removeprefix("decide_")) is None:
-            return _("There is no pending application of this kind.")
+    if action.startswith("apply_") and pending_application(case, action.removeprefix("apply_")) is not None:
+        return _("An application of this kind is already pending.")
+    if action.startswith("decide_") and pending_application(case, action.removeprefix("decide_")) is None:
+        return _("There is no pending application of this kind.")
     return None
 
 

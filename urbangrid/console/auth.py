@@ -35,7 +35,9 @@ class LockoutAuthenticationForm(AuthenticationForm):
         if until is not None:
             minutes = max(1, int((until - timezone.now()).total_seconds() // 60) + 1)
             raise forms.ValidationError(
-                _("Too many failed sign-in attempts. This account is locked on this computer for %(m)d more minutes.")
+                _(
+                    "Too many failed sign-in attempts. This account is locked on this computer for %(m)d more minutes."
+                )
                 % {"m": minutes},
                 code="locked",
             )
@@ -48,10 +50,12 @@ class LockoutAuthenticationForm(AuthenticationForm):
                 self.add_error(None, _("%(n)d attempts left before the account is locked.") % {"n": left})
             elif lockout.locked_until(username, ip) is not None:
                 raise forms.ValidationError(
-                    _("Too many failed sign-in attempts. This account is locked on this computer for %(m)d more minutes.")
+                    _(
+                        "Too many failed sign-in attempts. This account is locked on this computer for %(m)d more minutes."
+                    )
                     % {"m": int(lockout.lock_time().total_seconds() // 60)},
                     code="locked",
-                )
+                ) from None
             raise
         lockout.record(username, ip, True)
         return cleaned
@@ -69,7 +73,9 @@ def _recent_failures(username: str, ip: str) -> int:
     )
     if last_ok and last_ok > since:
         since = last_ok
-    return LoginAttempt.objects.filter(username=username.strip().lower(), ip=ip, success=False, at__gt=since).count()
+    return LoginAttempt.objects.filter(
+        username=username.strip().lower(), ip=ip, success=False, at__gt=since
+    ).count()
 
 
 class LoginView(auth_views.LoginView):

@@ -72,21 +72,28 @@ def compute(user, params) -> dict:
     trunc = TruncWeek("reported_at", tzinfo=tz) if week else TruncDate("reported_at", tzinfo=tz)
     series = {
         (r["d"].date() if isinstance(r["d"], datetime) else r["d"]): (r["n"], r["closed"])
-        for r in period.annotate(d=trunc).values("d").annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED))).order_by("d")
+        for r in period.annotate(d=trunc)
+        .values("d")
+        .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED)))
+        .order_by("d")
     }
     by_time_rows = [[d.isoformat(), n, c] for d, (n, c) in sorted(series.items())]
 
     by_class_rows = [
         [r["problem_class__code"] or "—", r["problem_class__name"] or _("Unclassified"), r["n"], r["closed"]]
         for r in period.values("problem_class__code", "problem_class__name")
-        .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED))).order_by("-n")[:20]
+        .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED)))
+        .order_by("-n")[:20]
     ]
     child = "community" if area is not None and area.level >= 3 else "street"
     by_area_rows = [
         [r[f"{child}__code"] or "—", r[f"{child}__name"] or _("Unknown"), r["n"], r["open"], r["closed"]]
         for r in period.values(f"{child}__code", f"{child}__name")
-        .annotate(n=Count("id"), open=Count("id", filter=Q(state__in=OPEN_STATES)),
-                  closed=Count("id", filter=Q(state=CaseState.CLOSED)))
+        .annotate(
+            n=Count("id"),
+            open=Count("id", filter=Q(state__in=OPEN_STATES)),
+            closed=Count("id", filter=Q(state=CaseState.CLOSED)),
+        )
         .order_by("-n")[:50]
     ]
     agg = period.aggregate(
@@ -97,22 +104,48 @@ def compute(user, params) -> dict:
         dropped=Count("id", filter=Q(state__in=[CaseState.CANCELLED, CaseState.REJECTED])),
         registered=Count("id", filter=Q(registered_at__isnull=False)),
         verified=Count("id", filter=Q(verified_at__isnull=False, verify_due_at__isnull=False)),
-        verified_on_time=Count("id", filter=Q(verified_at__isnull=False, verified_at__lte=F("verify_due_at"))),
+        verified_on_time=Count(
+            "id", filter=Q(verified_at__isnull=False, verified_at__lte=F("verify_due_at"))
+        ),
         handled=Count("id", filter=Q(handled_at__isnull=False, handle_due_at__isnull=False)),
         handled_on_time=Count("id", filter=Q(handled_at__isnull=False, handled_at__lte=F("handle_due_at"))),
         dispatched=Count("id", filter=Q(dispatched_at__isnull=False, dispatch_due_at__isnull=False)),
-        dispatched_on_time=Count("id", filter=Q(dispatched_at__isnull=False, dispatched_at__lte=F("dispatch_due_at"))),
+        dispatched_on_time=Count(
+            "id", filter=Q(dispatched_at__isnull=False, dispatched_at__lte=F("dispatch_due_at"))
+        ),
         self_handled=Count("id", filter=Q(self_handled=True)),
     )
     status_rows = [
-        [_("Open"), agg["open"]], [_("Closed"), agg["closed"]], [_("Shelved"), agg["shelved"]],
+        [_("Open"), agg["open"]],
+        [_("Closed"), agg["closed"]],
+        [_("Shelved"), agg["shelved"]],
         [_("Cancelled or not registered"), agg["dropped"]],
     ]
     rate_rows = [
-        [_("Closing rate (closed / registered)"), agg["closed"], agg["registered"], _pct(agg["closed"], agg["registered"])],
-        [_("On-time verification rate"), agg["verified_on_time"], agg["verified"], _pct(agg["verified_on_time"], agg["verified"])],
-        [_("On-time dispatch rate"), agg["dispatched_on_time"], agg["dispatched"], _pct(agg["dispatched_on_time"], agg["dispatched"])],
-        [_("On-time handling rate"), agg["handled_on_time"], agg["handled"], _pct(agg["handled_on_time"], agg["handled"])],
+        [
+            _("Closing rate (closed / registered)"),
+            agg["closed"],
+            agg["registered"],
+            _pct(agg["closed"], agg["registered"]),
+        ],
+        [
+            _("On-time verification rate"),
+            agg["verified_on_time"],
+            agg["verified"],
+            _pct(agg["verified_on_time"], agg["verified"]),
+        ],
+        [
+            _("On-time dispatch rate"),
+            agg["dispatched_on_time"],
+            agg["dispatched"],
+            _pct(agg["dispatched_on_time"], agg["dispatched"]),
+        ],
+        [
+            _("On-time handling rate"),
+            agg["handled_on_time"],
+            agg["handled"],
+            _pct(agg["handled_on_time"], agg["handled"]),
+        ],
         [_("Fixed on the spot"), agg["self_handled"], agg["total"], _pct(agg["self_handled"], agg["total"])],
     ]
     now = timezone.now()
@@ -121,23 +154,57 @@ def compute(user, params) -> dict:
         for r in area_qs.filter(state__in=OPEN_STATES, assigned_unit__isnull=False)
         .values("assigned_unit__name")
         .annotate(n=Count("id", filter=Q(due_at__lte=now)), total=Count("id"))
-        .filter(n__gt=0).order_by("-n")[:10]
+        .filter(n__gt=0)
+        .order_by("-n")[:10]
     ]
     tables = [
-        {"key": "by_time", "title": _("Cases by week") if week else _("Cases by day"),
-         "columns": [_("Week of") if week else _("Date"), _("Reported"), _("Closed")], "rows": by_time_rows},
-        {"key": "by_class", "title": _("Cases by class"), "columns": [_("Code"), _("Class"), _("Reported"), _("Closed")],
-         "rows": by_class_rows},
-        {"key": "by_area", "title": _("Cases by community") if child == "community" else _("Cases by street/town"),
-         "columns": [_("Code"), _("Area"), _("Reported"), _("Open"), _("Closed")], "rows": by_area_rows},
-        {"key": "status", "title": _("Open and closed"), "columns": [_("State"), _("Cases")], "rows": status_rows},
-        {"key": "rates", "title": _("On-time rates"), "columns": [_("Indicator"), _("Count"), _("Out of"), _("Rate (%)")],
-         "rows": rate_rows},
-        {"key": "overdue_units", "title": _("Units with most overdue open cases"),
-         "columns": [_("Unit"), _("Overdue"), _("Open")], "rows": overdue_rows},
+        {
+            "key": "by_time",
+            "title": _("Cases by week") if week else _("Cases by day"),
+            "columns": [_("Week of") if week else _("Date"), _("Reported"), _("Closed")],
+            "rows": by_time_rows,
+        },
+        {
+            "key": "by_class",
+            "title": _("Cases by class"),
+            "columns": [_("Code"), _("Class"), _("Reported"), _("Closed")],
+            "rows": by_class_rows,
+        },
+        {
+            "key": "by_area",
+            "title": _("Cases by community") if child == "community" else _("Cases by street/town"),
+            "columns": [_("Code"), _("Area"), _("Reported"), _("Open"), _("Closed")],
+            "rows": by_area_rows,
+        },
+        {
+            "key": "status",
+            "title": _("Open and closed"),
+            "columns": [_("State"), _("Cases")],
+            "rows": status_rows,
+        },
+        {
+            "key": "rates",
+            "title": _("On-time rates"),
+            "columns": [_("Indicator"), _("Count"), _("Out of"), _("Rate (%)")],
+            "rows": rate_rows,
+        },
+        {
+            "key": "overdue_units",
+            "title": _("Units with most overdue open cases"),
+            "columns": [_("Unit"), _("Overdue"), _("Open")],
+            "rows": overdue_rows,
+        },
     ]
-    return {"since": since, "until": until, "area": area, "by": "week" if week else "day", "total": agg["total"],
-            "tables": tables, "start": start, "end": end}
+    return {
+        "since": since,
+        "until": until,
+        "area": area,
+        "by": "week" if week else "day",
+        "total": agg["total"],
+        "tables": tables,
+        "start": start,
+        "end": end,
+    }
 
 
 def heat_points(user, params) -> list[list[float]]:
@@ -146,7 +213,9 @@ def heat_points(user, params) -> list[list[float]]:
     start = timezone.make_aware(datetime.combine(data_since, time.min))
     end = timezone.make_aware(datetime.combine(data_until + timedelta(days=1), time.min))
     qs = base_queryset(user, area).filter(reported_at__gte=start, reported_at__lt=end, lon__isnull=False)
-    return [[round(lat, 5), round(lon, 5)] for lon, lat in qs.order_by().values_list("lon", "lat")[:HEAT_LIMIT]]
+    return [
+        [round(lat, 5), round(lon, 5)] for lon, lat in qs.order_by().values_list("lon", "lat")[:HEAT_LIMIT]
+    ]
 
 
 def to_xlsx(table: dict, subtitle: str) -> bytes:

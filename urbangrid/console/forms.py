@@ -68,60 +68,93 @@ class FieldWorkerForm(ActionForm):
         super().__init__(*args, **kwargs)
         from urbangrid.orgs.models import Person
 
-        self.fields["field_worker"].queryset = _field_workers(self.case) if self.case else Person.objects.none()
+        self.fields["field_worker"].queryset = (
+            _field_workers(self.case) if self.case else Person.objects.none()
+        )
 
 
 class RequestVerifyForm(FieldWorkerForm):
     def run(self, actor, case):
-        return case_actions.do_request_verify(actor, case, field_worker=self.cleaned_data["field_worker"],
-                                              reason=self.cleaned_data["reason"], **self.common())
+        return case_actions.do_request_verify(
+            actor,
+            case,
+            field_worker=self.cleaned_data["field_worker"],
+            reason=self.cleaned_data["reason"],
+            **self.common(),
+        )
 
 
 class RequestCheckForm(FieldWorkerForm):
     def run(self, actor, case):
-        return case_actions.do_request_check(actor, case, field_worker=self.cleaned_data["field_worker"],
-                                             reason=self.cleaned_data["reason"], **self.common())
+        return case_actions.do_request_check(
+            actor,
+            case,
+            field_worker=self.cleaned_data["field_worker"],
+            reason=self.cleaned_data["reason"],
+            **self.common(),
+        )
 
 
 class VerifyForm(ActionForm):
-    confirmed = forms.ChoiceField(label=_("Is the problem real?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes")
+    confirmed = forms.ChoiceField(
+        label=_("Is the problem real?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes"
+    )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     photos = PhotosField(label=_("Photos"), required=False)
 
     def run(self, actor, case):
         d = self.cleaned_data
-        return case_actions.do_verify(actor, case, confirmed=d["confirmed"] == "yes", note=d["note"],
-                                      photos=d["photos"], **self.common())
+        return case_actions.do_verify(
+            actor,
+            case,
+            confirmed=d["confirmed"] == "yes",
+            note=d["note"],
+            photos=d["photos"],
+            **self.common(),
+        )
 
 
 class CheckForm(ActionForm):
-    passed = forms.ChoiceField(label=_("Is the problem solved?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes")
+    passed = forms.ChoiceField(
+        label=_("Is the problem solved?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes"
+    )
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     photos = PhotosField(label=_("Photos"), required=False)
 
     def run(self, actor, case):
         d = self.cleaned_data
-        return case_actions.do_check(actor, case, passed=d["passed"] == "yes", note=d["note"], photos=d["photos"],
-                                     **self.common())
+        return case_actions.do_check(
+            actor, case, passed=d["passed"] == "yes", note=d["note"], photos=d["photos"], **self.common()
+        )
 
 
 class RegisterForm(ActionForm):
-    problem_class = forms.ModelChoiceField(queryset=None, label=_("Problem class"), required=False,
-                                           empty_label=_("Keep the reported class"))
+    problem_class = forms.ModelChoiceField(
+        queryset=None, label=_("Problem class"), required=False, empty_label=_("Keep the reported class")
+    )
     reason = forms.CharField(required=False, **REASON)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         from urbangrid.catalog.models import ProblemClass
 
-        self.fields["problem_class"].queryset = ProblemClass.objects.filter(is_active=True).select_related("code_set").order_by("code_set", "code")
+        self.fields["problem_class"].queryset = (
+            ProblemClass.objects.filter(is_active=True)
+            .select_related("code_set")
+            .order_by("code_set", "code")
+        )
         self.fields["problem_class"].label_from_instance = lambda pc: f"{pc.code} {pc.major_name}·{pc.name}"
         if self.case is not None and self.case.problem_class_id and not self.is_bound:
             self.initial["problem_class"] = self.case.problem_class_id
 
     def run(self, actor, case):
-        return case_actions.do_register(actor, case, problem_class=self.cleaned_data["problem_class"],
-                                        reason=self.cleaned_data["reason"], **self.common())
+        return case_actions.do_register(
+            actor,
+            case,
+            problem_class=self.cleaned_data["problem_class"],
+            reason=self.cleaned_data["reason"],
+            **self.common(),
+        )
 
 
 class ReasonRequiredForm(ActionForm):
@@ -165,9 +198,15 @@ def unit_queryset(user):
 
 class DispatchForm(ActionForm):
     unit = forms.ModelChoiceField(queryset=None, label=_("Lead unit"))
-    assists = forms.ModelMultipleChoiceField(queryset=None, label=_("Assisting units (joint case)"), required=False,
-                                             widget=forms.SelectMultiple(attrs={"size": 4}))
-    instruction = forms.CharField(label=_("Instruction"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    assists = forms.ModelMultipleChoiceField(
+        queryset=None,
+        label=_("Assisting units (joint case)"),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    instruction = forms.CharField(
+        label=_("Instruction"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     reason = forms.CharField(label=_("Reason for another unit than the suggested one"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -185,8 +224,15 @@ class DispatchForm(ActionForm):
 
     def run(self, actor, case):
         d = self.cleaned_data
-        return case_actions.do_dispatch(actor, case, unit=d["unit"], reason=d["reason"], instruction=d["instruction"],
-                                        assists=[(u, "", None) for u in d["assists"]], **self.common())
+        return case_actions.do_dispatch(
+            actor,
+            case,
+            unit=d["unit"],
+            reason=d["reason"],
+            instruction=d["instruction"],
+            assists=[(u, "", None) for u in d["assists"]],
+            **self.common(),
+        )
 
 
 class AcceptForm(ActionForm):
@@ -198,15 +244,23 @@ class AcceptForm(ActionForm):
 
 class ReportBackForm(ActionForm):
     response = forms.ChoiceField(label=_("Response taken"), choices=Response.choices)
-    report = forms.CharField(label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    report = forms.CharField(
+        label=_("What was done"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     photos_before = PhotosField(label=_("Photos before"), required=False)
     photos_after = PhotosField(label=_("Photos after"), required=False)
 
     def run(self, actor, case):
         d = self.cleaned_data
-        return case_actions.do_report_back(actor, case, response=d["response"], report=d["report"],
-                                           photos_before=d["photos_before"], photos_after=d["photos_after"],
-                                           **self.common())
+        return case_actions.do_report_back(
+            actor,
+            case,
+            response=d["response"],
+            report=d["report"],
+            photos_before=d["photos_before"],
+            photos_after=d["photos_after"],
+            **self.common(),
+        )
 
 
 class SelfHandleForm(ActionForm):
@@ -217,9 +271,15 @@ class SelfHandleForm(ActionForm):
 
     def run(self, actor, case):
         d = self.cleaned_data
-        return case_actions.do_self_handle(actor, case, response=d["response"], note=d["note"],
-                                           photos_before=d["photos_before"], photos_after=d["photos_after"],
-                                           **self.common())
+        return case_actions.do_self_handle(
+            actor,
+            case,
+            response=d["response"],
+            note=d["note"],
+            photos_before=d["photos_before"],
+            photos_after=d["photos_after"],
+            **self.common(),
+        )
 
 
 class AssistReportForm(ActionForm):
@@ -237,42 +297,67 @@ class CloseForm(ActionForm):
 
 
 class EvaluateForm(ActionForm):
-    satisfaction = forms.TypedChoiceField(label=_("Reporter satisfaction"), coerce=int,
-                                          choices=[(i, str(i)) for i in range(5, 0, -1)])
+    satisfaction = forms.TypedChoiceField(
+        label=_("Reporter satisfaction"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
+    )
     note = forms.CharField(label=_("Note"), required=False)
 
     def run(self, actor, case):
-        return case_actions.do_evaluate(actor, case, satisfaction=self.cleaned_data["satisfaction"],
-                                        note=self.cleaned_data["note"], **self.common())
+        return case_actions.do_evaluate(
+            actor,
+            case,
+            satisfaction=self.cleaned_data["satisfaction"],
+            note=self.cleaned_data["note"],
+            **self.common(),
+        )
 
 
 class SuperviseForm(ActionForm):
     instruction = forms.CharField(label=_("Instruction"), widget=forms.Textarea(attrs={"rows": 2}))
-    due_at = forms.DateTimeField(label=_("Due (optional)"), required=False,
-                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    due_at = forms.DateTimeField(
+        label=_("Due (optional)"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )
 
     def run(self, actor, case):
-        return case_actions.do_supervise(actor, case, instruction=self.cleaned_data["instruction"],
-                                         due_at=self.cleaned_data["due_at"], **self.common())
+        return case_actions.do_supervise(
+            actor,
+            case,
+            instruction=self.cleaned_data["instruction"],
+            due_at=self.cleaned_data["due_at"],
+            **self.common(),
+        )
 
 
 def _apply_form(kind):
     class ApplyForm(ActionForm):
         reason = forms.CharField(required=True, **REASON)
         if kind == ApplicationKind.POSTPONE:
-            extra_hours = forms.IntegerField(label=_("Extra working hours needed"), min_value=1, max_value=2000)
+            extra_hours = forms.IntegerField(
+                label=_("Extra working hours needed"), min_value=1, max_value=2000
+            )
 
         def run(self, actor, case):
-            return case_actions.do_apply(actor, case, kind, reason=self.cleaned_data["reason"],
-                                         extra_hours=self.cleaned_data.get("extra_hours"), **self.common())
+            return case_actions.do_apply(
+                actor,
+                case,
+                kind,
+                reason=self.cleaned_data["reason"],
+                extra_hours=self.cleaned_data.get("extra_hours"),
+                **self.common(),
+            )
 
     return ApplyForm
 
 
 def _decide_form(kind):
     class DecideForm(ActionForm):
-        approved = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect,
-                                     choices=[("yes", _("Approve")), ("no", _("Refuse"))])
+        approved = forms.ChoiceField(
+            label=_("Decision"),
+            widget=forms.RadioSelect,
+            choices=[("yes", _("Approve")), ("no", _("Refuse"))],
+        )
         note = forms.CharField(label=_("Note"), required=False)
 
         def run(self, actor, case):
@@ -282,8 +367,13 @@ def _decide_form(kind):
             app = pending_application(case, kind)
             if app is None:
                 raise Conflict(_("There is no pending application of this kind."))
-            return case_actions.do_decide_application(actor, app, approved=self.cleaned_data["approved"] == "yes",
-                                                      note=self.cleaned_data["note"], **self.common())
+            return case_actions.do_decide_application(
+                actor,
+                app,
+                approved=self.cleaned_data["approved"] == "yes",
+                note=self.cleaned_data["note"],
+                **self.common(),
+            )
 
     return DecideForm
 

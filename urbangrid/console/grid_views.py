@@ -4,7 +4,6 @@ with a dry-run preview (urbangrid.geo.actions with dry_run=True) before anything
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from pathlib import Path
@@ -24,14 +23,24 @@ from urbangrid.orgs.jurisdiction import scope_for
 from .views import map_settings
 
 IMPORT_DIR_NAME = "imports"
-CRS_CHOICES = [("wgs84", "WGS-84"), ("cgcs2000", "CGCS2000"), ("gcj02", "GCJ-02"), ("bd09", "BD-09"),
-               ("cgcs2000_gk", "CGCS2000 Gauss-Krüger")]
+CRS_CHOICES = [
+    ("wgs84", "WGS-84"),
+    ("cgcs2000", "CGCS2000"),
+    ("gcj02", "GCJ-02"),
+    ("bd09", "BD-09"),
+    ("cgcs2000_gk", "CGCS2000 Gauss-Krüger"),
+]
 
 
 def _tree(user):
     from urbangrid.geo.models import Region, UnitGrid
 
-    regions = list(Region.objects.visible_to(user).filter(level__gte=2).only("id", "code", "name", "kind", "level", "parent_id", "area_m2").order_by("code"))
+    regions = list(
+        Region.objects.visible_to(user)
+        .filter(level__gte=2)
+        .only("id", "code", "name", "kind", "level", "parent_id", "area_m2")
+        .order_by("code")
+    )
     counts = {
         r["community_id"]: r["n"]
         for r in UnitGrid.objects.visible_to(user).current().values("community_id").annotate(n=Count("id"))
@@ -61,9 +70,16 @@ def grids_page(request):
     tree = _tree(request.user)
     code = request.GET.get("region") or (tree[0][0].code if tree else "")
     region = Region.objects.visible_to(request.user).filter(code=code).first() if code else None
-    return render(request, "console/grids.html", {
-        "tree": tree, "region": region, "can_import": scope_for(request.user).has_role("admin"), **map_settings(),
-    })
+    return render(
+        request,
+        "console/grids.html",
+        {
+            "tree": tree,
+            "region": region,
+            "can_import": scope_for(request.user).has_role("admin"),
+            **map_settings(),
+        },
+    )
 
 
 @login_required
@@ -86,28 +102,47 @@ def grid_detail(request, code):
     from urbangrid.orgs.models import GridAssignment
 
     versions = list(
-        UnitGrid.objects.visible_to(request.user).filter(code=code).select_related("community", "street", "district").order_by("-version")
+        UnitGrid.objects.visible_to(request.user)
+        .filter(code=code)
+        .select_related("community", "street", "district")
+        .order_by("-version")
     )
     if not versions:
         raise Http404(_("No such grid."))
     grid = versions[0]
     today = timezone.localdate()
     assignments = list(
-        GridAssignment.objects.filter(grid_code=code).select_related("person", "person__unit").order_by("-valid_from")
+        GridAssignment.objects.filter(grid_code=code)
+        .select_related("person", "person__unit")
+        .order_by("-valid_from")
     )
     for a in assignments:
         a.active = a.valid_from <= today and (a.valid_to is None or a.valid_to >= today)
     from shapely.geometry import mapping
 
-    geoms = [{"type": "Feature", "geometry": mapping(v.geometry), "properties": {"version": v.version, "current": v.valid_to is None}}
-             for v in versions if v.geometry is not None]
+    geoms = [
+        {
+            "type": "Feature",
+            "geometry": mapping(v.geometry),
+            "properties": {"version": v.version, "current": v.valid_to is None},
+        }
+        for v in versions
+        if v.geometry is not None
+    ]
     cases = Case.objects.visible_to(request.user).filter(grid_code=code)
-    return render(request, "console/grid_detail.html", {
-        "grid": grid, "versions": versions, "assignments": assignments,
-        "geojson": {"type": "FeatureCollection", "features": geoms},
-        "case_count": cases.count(), "recent": cases.select_related("problem_class").order_by("-reported_at")[:10],
-        **map_settings(),
-    })
+    return render(
+        request,
+        "console/grid_detail.html",
+        {
+            "grid": grid,
+            "versions": versions,
+            "assignments": assignments,
+            "geojson": {"type": "FeatureCollection", "features": geoms},
+            "case_count": cases.count(),
+            "recent": cases.select_related("problem_class").order_by("-reported_at")[:10],
+            **map_settings(),
+        },
+    )
 
 
 def _import_dir() -> Path:
@@ -145,8 +180,11 @@ def grid_import(request):
             ctx["errors"] = getattr(exc, "details", None) or [exc.message]
             return render(request, "console/grid_import.html", ctx)
         path.unlink(missing_ok=True)
-        messages.success(request, _("Imported: %(c)d created, %(u)d updated, %(s)d unchanged.") % {
-            "c": result.created, "u": result.updated, "s": result.unchanged})
+        messages.success(
+            request,
+            _("Imported: %(c)d created, %(u)d updated, %(s)d unchanged.")
+            % {"c": result.created, "u": result.updated, "s": result.unchanged},
+        )
         return redirect("console:grids")
     upload = request.FILES.get("file")
     if upload is None:
@@ -156,9 +194,18 @@ def grid_import(request):
     errors, preview = [], None
     try:
         features, problems, _spec = load(data, crs, **kwargs)
-        preview = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": __import__("shapely.geometry", fromlist=["mapping"]).mapping(f.geometry),
-             "properties": {"code": f.code}} for f in features[:5000] if f.geometry is not None]}
+        preview = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": __import__("shapely.geometry", fromlist=["mapping"]).mapping(f.geometry),
+                    "properties": {"code": f.code},
+                }
+                for f in features[:5000]
+                if f.geometry is not None
+            ],
+        }
         errors.extend(problems.items)
     except DomainError as exc:
         errors.extend(getattr(exc, "details", None) or [exc.message])

@@ -14,14 +14,18 @@ def class_by_code(code: str):
     if not code:
         return None
     return (
-        ProblemClass.objects.filter(code=code, is_active=True, code_set__is_default=True).select_related("code_set").first()
+        ProblemClass.objects.filter(code=code, is_active=True, code_set__is_default=True)
+        .select_related("code_set")
+        .first()
         or ProblemClass.objects.filter(code=code, is_active=True).select_related("code_set").first()
     )
 
 
 class HotlineForm(forms.Form):
     request_id = forms.CharField(widget=forms.HiddenInput, max_length=80)
-    description = forms.CharField(label=_("What did the caller report?"), widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("What did the caller report?"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     lon = forms.FloatField(widget=forms.HiddenInput, required=False)
     lat = forms.FloatField(widget=forms.HiddenInput, required=False)
@@ -35,7 +39,9 @@ class HotlineForm(forms.Form):
         super().__init__(*args, **kwargs)
         from urbangrid.catalog.models import ProblemClass
 
-        classes = ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("kind", "code")
+        classes = ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by(
+            "kind", "code"
+        )
         self.fields["class_code"].choices = [("", _("— suggest from the text —"))] + [
             (pc.code, f"{pc.code} {pc.major_name}·{pc.name}") for pc in classes
         ]

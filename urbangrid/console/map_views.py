@@ -12,8 +12,7 @@ import logging
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Avg, Count, Q
-from django.db.models import IntegerField
+from django.db.models import Avg, Count, IntegerField, Q
 from django.db.models.functions import Cast
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -55,7 +54,10 @@ def map_page(request):
         **map_settings(),
         **_filter_options(request.user),
         "states": [(s, CaseState(s).label) for s in STATE_ORDER],
-        "units": Unit.objects.visible_to(request.user).filter(is_active=True).only("id", "name").order_by("level", "code"),
+        "units": Unit.objects.visible_to(request.user)
+        .filter(is_active=True)
+        .only("id", "name")
+        .order_by("level", "code"),
         "state_order": STATE_ORDER,
         "state_labels": {s: str(CaseState(s).label) for s in STATE_ORDER},
         "home_bbox": home_bbox(request.user),
@@ -68,7 +70,6 @@ def home_bbox(user):
     from django.db.models import Max, Min
 
     from urbangrid.geo.models import Region
-
     from urbangrid.orgs.jurisdiction import scope_for
 
     scope = scope_for(user)
@@ -109,7 +110,9 @@ def map_cases(request):
         # (fine for positive lon/lat) and, unlike FLOOR, is native in SQLite.
         size = 360.0 / (2**zoom) / (256 / 48)
         rows = (
-            qs.annotate(cx=Cast(_div("lon", size), IntegerField()), cy=Cast(_div("lat", size), IntegerField()))
+            qs.annotate(
+                cx=Cast(_div("lon", size), IntegerField()), cy=Cast(_div("lat", size), IntegerField())
+            )
             .values("cx", "cy")
             .annotate(
                 n=Count("id"),
@@ -123,7 +126,7 @@ def map_cases(request):
         cells = [[round(r["lon"], 6), round(r["lat"], 6), r["n"], r["overdue"], r["warning"]] for r in rows]
         total = sum(c[2] for c in cells)
         return JsonResponse({"mode": "cells", "total": total, "cells": cells, "states": STATE_ORDER})
-    rows = qs.order_by().values_list("number", "lon", "lat", "state", "due_at", "warn_at")[:MAX_POINTS * 2]
+    rows = qs.order_by().values_list("number", "lon", "lat", "state", "due_at", "warn_at")[: MAX_POINTS * 2]
     idx = {s: i for i, s in enumerate(STATE_ORDER)}
     points = []
     for number, lon, lat, state, due, warn in rows:
@@ -144,15 +147,20 @@ def grid_panel(request, code):
     from urbangrid.orgs.queries import grid_officers, grid_supervisors
 
     grid = (
-        UnitGrid.objects.visible_to(request.user).current().filter(code=code)
-        .select_related("community", "street", "district").first()
+        UnitGrid.objects.visible_to(request.user)
+        .current()
+        .filter(code=code)
+        .select_related("community", "street", "district")
+        .first()
     )
     if grid is None:
         raise Http404(_("No such grid."))
     now = timezone.now()
     recent = list(
-        Case.objects.visible_to(request.user).filter(grid_code=code)
-        .select_related("problem_class").order_by("-reported_at")[:10]
+        Case.objects.visible_to(request.user)
+        .filter(grid_code=code)
+        .select_related("problem_class")
+        .order_by("-reported_at")[:10]
     )
     open_count = Case.objects.visible_to(request.user).filter(grid_code=code, state__in=STATE_ORDER).count()
     patrol = None
@@ -164,8 +172,16 @@ def grid_panel(request, code):
     except Exception:  # the patrol app may be absent or have no data yet; the panel still works
         log.exception("patrol coverage unavailable for grid %s", code)
         patrol = None
-    return render(request, "console/_grid_panel.html", {
-        "grid": grid, "supervisors": list(grid_supervisors(code).select_related("unit")),
-        "officers": list(grid_officers(code).select_related("unit")), "recent": recent, "open_count": open_count,
-        "patrol": patrol, "now": now,
-    })
+    return render(
+        request,
+        "console/_grid_panel.html",
+        {
+            "grid": grid,
+            "supervisors": list(grid_supervisors(code).select_related("unit")),
+            "officers": list(grid_officers(code).select_related("unit")),
+            "recent": recent,
+            "open_count": open_count,
+            "patrol": patrol,
+            "now": now,
+        },
+    )

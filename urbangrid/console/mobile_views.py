@@ -59,10 +59,16 @@ def my_task_lists(user):
 
 @login_required
 def mobile_home(request):
-    return render(request, "console/mobile/home.html", {
-        "grids_geojson": _my_grids_geojson(request.user), "lists": my_task_lists(request.user),
-        "now": timezone.now(), **map_settings(),
-    })
+    return render(
+        request,
+        "console/mobile/home.html",
+        {
+            "grids_geojson": _my_grids_geojson(request.user),
+            "lists": my_task_lists(request.user),
+            "now": timezone.now(),
+            **map_settings(),
+        },
+    )
 
 
 class _Classes:
@@ -71,16 +77,23 @@ class _Classes:
         from urbangrid.catalog.models import ProblemClass
 
         return list(
-            ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("kind", "code")
+            ProblemClass.objects.filter(is_active=True, code_set__is_default=True)
+            .order_by("kind", "code")
             .values("code", "name", "major_name", "kind", "on_spot_allowed")
         )
 
 
 @login_required
 def mobile_report(request):
-    return render(request, "console/mobile/report.html", {
-        "classes": _Classes.all(), "responses": Response.choices, **map_settings(),
-    })
+    return render(
+        request,
+        "console/mobile/report.html",
+        {
+            "classes": _Classes.all(),
+            "responses": Response.choices,
+            **map_settings(),
+        },
+    )
 
 
 @login_required
@@ -92,8 +105,16 @@ def mobile_suggest(request):
     if len(text) >= 2:
         for s in suggest_classes(text, limit=3):
             pc = s.problem_class
-            out.append({"code": pc.code, "name": pc.name, "major_name": pc.major_name, "kind": pc.kind,
-                        "score": round(s.score, 2), "matched": s.matched})
+            out.append(
+                {
+                    "code": pc.code,
+                    "name": pc.name,
+                    "major_name": pc.major_name,
+                    "kind": pc.kind,
+                    "score": round(s.score, 2),
+                    "matched": s.matched,
+                }
+            )
     return JsonResponse({"suggestions": out})
 
 
@@ -111,7 +132,14 @@ def mobile_report_submit(request):
     try:
         lon, lat = float(p.get("lon", "")), float(p.get("lat", ""))
     except ValueError:
-        return JsonResponse({"ok": False, "field": "position", "error": _("No position: allow location access or tap the map.")}, status=400)
+        return JsonResponse(
+            {
+                "ok": False,
+                "field": "position",
+                "error": _("No position: allow location access or tap the map."),
+            },
+            status=400,
+        )
     photo_field = PhotosField(required=False)
     photos = photo_field.clean(request.FILES.getlist("photos"))
     after = photo_field.clean(request.FILES.getlist("photos_after"))
@@ -123,39 +151,78 @@ def mobile_report_submit(request):
         pc = class_by_code(code)
         kind = pc.kind if pc else None
     data = IntakeData(
-        channel="grid_worker", description=(p.get("description") or "").strip(), lon=lon, lat=lat,
-        crs=p.get("crs") or "wgs84", address=(p.get("address") or "").strip(), class_code=code,
-        photos=photos, extra={"class_kind": kind} if kind else {},
+        channel="grid_worker",
+        description=(p.get("description") or "").strip(),
+        lon=lon,
+        lat=lat,
+        crs=p.get("crs") or "wgs84",
+        address=(p.get("address") or "").strip(),
+        class_code=code,
+        photos=photos,
+        extra={"class_kind": kind} if kind else {},
     )
     try:
         result = do_intake(request.user, data, request_id=request_id)
         case = result.case
         self_handled = False
-        if p.get("self_handle") == "1" and result.created and "self_handle" in allowed_actions(case, request.user):
-            do_self_handle(request.user, case, response=p.get("response") or "repair", note=p.get("note", ""),
-                           photos_before=photos, photos_after=after)
+        if (
+            p.get("self_handle") == "1"
+            and result.created
+            and "self_handle" in allowed_actions(case, request.user)
+        ):
+            do_self_handle(
+                request.user,
+                case,
+                response=p.get("response") or "repair",
+                note=p.get("note", ""),
+                photos_before=photos,
+                photos_after=after,
+            )
             self_handled = True
     except DomainError as exc:
         return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
-    return JsonResponse({
-        "ok": True, "number": case.number, "created": result.created, "replayed": result.replayed,
-        "duplicate": result.duplicate_of is not None, "self_handled": self_handled, "message": result.message,
-        "url": reverse("console:mobile_case", args=[case.number]),
-    })
+    return JsonResponse(
+        {
+            "ok": True,
+            "number": case.number,
+            "created": result.created,
+            "replayed": result.replayed,
+            "duplicate": result.duplicate_of is not None,
+            "self_handled": self_handled,
+            "message": result.message,
+            "url": reverse("console:mobile_case", args=[case.number]),
+        }
+    )
 
 
 @login_required
 def mobile_case(request, number):
     case = _load_case(request, number)
     allowed = [a for a in allowed_actions(case, request.user) if a in MOBILE_ACTIONS]
-    forms = [{"action": a, "label": action_label(a), "form": FORMS[a](case=case, user=request.user),
-              "multipart": a in MULTIPART, "danger": a == "apply_cancel"} for a in allowed]
+    forms = [
+        {
+            "action": a,
+            "label": action_label(a),
+            "form": FORMS[a](case=case, user=request.user),
+            "multipart": a in MULTIPART,
+            "danger": a == "apply_cancel",
+        }
+        for a in allowed
+    ]
     photos = list(case.attachments.order_by("created_at"))
-    return render(request, "console/mobile/case.html", {
-        "case": case, "action_forms": forms, "photos": photos, "now": timezone.now(),
-        "events": label_events(case.events.select_related("actor_person", "unit").order_by("at", "id")),
-        "point": json.dumps([case.lon, case.lat]) if case.lon is not None else "null", **map_settings(),
-    })
+    return render(
+        request,
+        "console/mobile/case.html",
+        {
+            "case": case,
+            "action_forms": forms,
+            "photos": photos,
+            "now": timezone.now(),
+            "events": label_events(case.events.select_related("actor_person", "unit").order_by("at", "id")),
+            "point": json.dumps([case.lon, case.lat]) if case.lon is not None else "null",
+            **map_settings(),
+        },
+    )
 
 
 @never_cache
@@ -177,8 +244,15 @@ def manifest(request):
     return HttpResponse(json.dumps(body, ensure_ascii=False), content_type="application/manifest+json")
 
 
-SHELL = ["css/app.css", "js/mobile.js", "js/offline-queue.js", "js/crs.js", "vendor/leaflet/leaflet.js",
-         "vendor/leaflet/leaflet.css", "img/icon-192.png"]
+SHELL = [
+    "css/app.css",
+    "js/mobile.js",
+    "js/offline-queue.js",
+    "js/crs.js",
+    "vendor/leaflet/leaflet.js",
+    "vendor/leaflet/leaflet.css",
+    "img/icon-192.png",
+]
 
 
 @never_cache
@@ -191,8 +265,9 @@ def service_worker(request):
     assets = [static(p) for p in SHELL]
     pages = [reverse("console:mobile_home"), reverse("console:mobile_report")]
     version = getattr(settings, "URBANGRID_ASSET_VERSION", "1")
-    body = render_to_string("console/mobile/sw.js", {"assets": json.dumps(assets), "pages": json.dumps(pages),
-                                                     "version": version})
+    body = render_to_string(
+        "console/mobile/sw.js", {"assets": json.dumps(assets), "pages": json.dumps(pages), "version": version}
+    )
     resp = HttpResponse(body, content_type="application/javascript")
     resp["Service-Worker-Allowed"] = reverse("console:mobile_home")
     return resp
@@ -203,4 +278,12 @@ def mobile_redirect(request):
     return redirect("console:mobile_home")
 
 
-__all__ = ["mobile_home", "mobile_report", "mobile_report_submit", "mobile_case", "manifest", "service_worker", "Http404"]
+__all__ = [
+    "mobile_home",
+    "mobile_report",
+    "mobile_report_submit",
+    "mobile_case",
+    "manifest",
+    "service_worker",
+    "Http404",
+]

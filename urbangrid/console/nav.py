@@ -37,7 +37,13 @@ ITEMS = [
     ("patrol", _("Patrol"), "patrol:index", "", (*FIELD, R.SHIFT_LEADER, *LEADERS)),
     ("joint", _("Joint enforcement"), "joint:index", "", (R.DISPATCHER, R.SHIFT_LEADER, *UNIT, *LEADERS)),
     ("credit", _("Credit"), "credit:index", "", (R.ENFORCEMENT_OFFICER, R.UNIT_LEADER, *LEADERS)),
-    ("evaluation", _("Evaluation"), "evaluation:index", "", (R.SHIFT_LEADER, R.DISPATCHER, R.UNIT_LEADER, *LEADERS)),
+    (
+        "evaluation",
+        _("Evaluation"),
+        "evaluation:index",
+        "",
+        (R.SHIFT_LEADER, R.DISPATCHER, R.UNIT_LEADER, *LEADERS),
+    ),
     ("orgs", _("People and units"), "orgs:index", "", (*LEADERS,)),
     ("catalog", _("Classes"), "catalog:index", "", (R.SHIFT_LEADER, R.DISPATCHER)),
 ]

@@ -32,14 +32,21 @@ def header_info(user) -> HeaderInfo:
 
     scope = scope_for(user)
     person = (
-        Person.objects.filter(pk=scope.person_id).select_related("unit").prefetch_related("roles__region").first()
+        Person.objects.filter(pk=scope.person_id)
+        .select_related("unit")
+        .prefetch_related("roles__region")
+        .first()
         if scope.person_id
         else None
     )
     if person is None:
-        return HeaderInfo(user.get_full_name() or user.username, "", _("Whole city") if scope.all_city else "", [
-            str(Role(r).label) for r in sorted(scope.roles) if r in Role.values
-        ], 0)
+        return HeaderInfo(
+            user.get_full_name() or user.username,
+            "",
+            _("Whole city") if scope.all_city else "",
+            [str(Role(r).label) for r in sorted(scope.roles) if r in Role.values],
+            0,
+        )
     areas, roles = [], []
     for ra in person.roles.all():
         label = str(Role(ra.role).label) if ra.role in Role.values else ra.role
@@ -49,7 +56,9 @@ def header_info(user) -> HeaderInfo:
         if name not in areas:
             areas.append(name)
     inbox = Notification.objects.filter(recipient_id=person.pk, read_at__isnull=True).count()
-    return HeaderInfo(person.name, person.unit.short_name or person.unit.name, "、".join(areas[:3]), roles, inbox)
+    return HeaderInfo(
+        person.name, person.unit.short_name or person.unit.name, "、".join(areas[:3]), roles, inbox
+    )
 
 
 # --- deadlines -------------------------------------------------------------------------------------
@@ -85,11 +94,20 @@ def remaining_text(case, now: datetime) -> str:
     return _("%(t)s left") % {"t": humanize_delta(delta)}
 
 
-OPEN_STATE_SET = {str(s) for s in (
-    CaseState.REPORTED, CaseState.VERIFYING, CaseState.PENDING_REGISTER, CaseState.PENDING_DISPATCH,
-    CaseState.PENDING_HANDLE, CaseState.HANDLING, CaseState.PENDING_CHECK, CaseState.CHECKING,
-    CaseState.PENDING_CLOSE,
-)}
+OPEN_STATE_SET = {
+    str(s)
+    for s in (
+        CaseState.REPORTED,
+        CaseState.VERIFYING,
+        CaseState.PENDING_REGISTER,
+        CaseState.PENDING_DISPATCH,
+        CaseState.PENDING_HANDLE,
+        CaseState.HANDLING,
+        CaseState.PENDING_CHECK,
+        CaseState.CHECKING,
+        CaseState.PENDING_CLOSE,
+    )
+}
 
 
 # --- work queues -----------------------------------------------------------------------------------
@@ -105,15 +123,47 @@ class QueueSpec:
 
 R = Role
 QUEUES = [
-    QueueSpec("intake", gettext_lazy("New reports"), (CaseState.REPORTED,), (R.INTAKE_OPERATOR, R.SHIFT_LEADER)),
-    QueueSpec("verify", gettext_lazy("Awaiting verification"), (CaseState.VERIFYING,), (R.INTAKE_OPERATOR, R.SHIFT_LEADER, R.GRID_WORKER)),
-    QueueSpec("register", gettext_lazy("Awaiting registration"), (CaseState.PENDING_REGISTER,), (R.SHIFT_LEADER, R.INTAKE_OPERATOR)),
-    QueueSpec("dispatch", gettext_lazy("Awaiting dispatch"), (CaseState.PENDING_DISPATCH,), (R.DISPATCHER, R.SHIFT_LEADER)),
-    QueueSpec("handle", gettext_lazy("Awaiting handling"), (CaseState.PENDING_HANDLE, CaseState.HANDLING), (R.UNIT_HANDLER, R.UNIT_LEADER, R.DISPATCHER)),
-    QueueSpec("check", gettext_lazy("Awaiting check"), (CaseState.PENDING_CHECK, CaseState.CHECKING), (R.INTAKE_OPERATOR, R.SHIFT_LEADER, R.GRID_WORKER)),
+    QueueSpec(
+        "intake", gettext_lazy("New reports"), (CaseState.REPORTED,), (R.INTAKE_OPERATOR, R.SHIFT_LEADER)
+    ),
+    QueueSpec(
+        "verify",
+        gettext_lazy("Awaiting verification"),
+        (CaseState.VERIFYING,),
+        (R.INTAKE_OPERATOR, R.SHIFT_LEADER, R.GRID_WORKER),
+    ),
+    QueueSpec(
+        "register",
+        gettext_lazy("Awaiting registration"),
+        (CaseState.PENDING_REGISTER,),
+        (R.SHIFT_LEADER, R.INTAKE_OPERATOR),
+    ),
+    QueueSpec(
+        "dispatch",
+        gettext_lazy("Awaiting dispatch"),
+        (CaseState.PENDING_DISPATCH,),
+        (R.DISPATCHER, R.SHIFT_LEADER),
+    ),
+    QueueSpec(
+        "handle",
+        gettext_lazy("Awaiting handling"),
+        (CaseState.PENDING_HANDLE, CaseState.HANDLING),
+        (R.UNIT_HANDLER, R.UNIT_LEADER, R.DISPATCHER),
+    ),
+    QueueSpec(
+        "check",
+        gettext_lazy("Awaiting check"),
+        (CaseState.PENDING_CHECK, CaseState.CHECKING),
+        (R.INTAKE_OPERATOR, R.SHIFT_LEADER, R.GRID_WORKER),
+    ),
     QueueSpec("close", gettext_lazy("Awaiting closing"), (CaseState.PENDING_CLOSE,), (R.SHIFT_LEADER,)),
-    QueueSpec("approvals", gettext_lazy("Approvals"), (), (R.DISPATCHER, R.SHIFT_LEADER),
-              application_kinds=tuple(ApplicationKind.values)),
+    QueueSpec(
+        "approvals",
+        gettext_lazy("Approvals"),
+        (),
+        (R.DISPATCHER, R.SHIFT_LEADER),
+        application_kinds=tuple(ApplicationKind.values),
+    ),
 ]
 QUEUE_BY_KEY = {q.key: q for q in QUEUES}
 # Which applications each approver decides (DOMAIN.md: shift leader → cancellation, dispatcher → the rest).
@@ -153,12 +203,16 @@ def queue_cases(user, spec: QueueSpec, *, params=None):
         if params.get("kind") in kinds:
             kinds = {params["kind"]}
         qs = qs.filter(
-            id__in=Application.objects.filter(state=ApplicationState.PENDING, kind__in=kinds).values("case_id")
+            id__in=Application.objects.filter(state=ApplicationState.PENDING, kind__in=kinds).values(
+                "case_id"
+            )
         )
     else:
         qs = qs.filter(state__in=spec.states)
-    if spec.key == "handle" and scope.roles.intersection({R.UNIT_HANDLER, R.UNIT_LEADER}) and not (
-        scope.roles.intersection({R.DISPATCHER, R.ADMIN})
+    if (
+        spec.key == "handle"
+        and scope.roles.intersection({R.UNIT_HANDLER, R.UNIT_LEADER})
+        and not (scope.roles.intersection({R.DISPATCHER, R.ADMIN}))
     ):
         qs = qs.filter(
             id__in=CaseTask.objects.filter(
@@ -176,7 +230,11 @@ def apply_filters(qs, params):
     """Filters shared by queues, map and dashboards: class, state, unit, street, community, time, text."""
     if params.get("class"):
         code = params["class"]
-        qs = qs.filter(Q(problem_class__code=code) | Q(problem_class__major_code=code) if len(code) <= 2 else Q(problem_class__code=code))
+        qs = qs.filter(
+            Q(problem_class__code=code) | Q(problem_class__major_code=code)
+            if len(code) <= 2
+            else Q(problem_class__code=code)
+        )
     if params.get("state"):
         qs = qs.filter(state__in=str(params["state"]).split(","))
     if params.get("unit"):
@@ -201,7 +259,9 @@ def apply_filters(qs, params):
             qs = qs.filter(warn_at__lte=now, due_at__gt=now)
     if params.get("q"):
         text = params["q"].strip()
-        qs = qs.filter(Q(number__startswith=text) | Q(description__icontains=text) | Q(address__icontains=text))
+        qs = qs.filter(
+            Q(number__startswith=text) | Q(description__icontains=text) | Q(address__icontains=text)
+        )
     return qs
 
 
@@ -237,6 +297,17 @@ def pending_applications(case):
 
 
 __all__ = [
-    "HeaderInfo", "header_info", "deadline_status", "remaining_text", "QUEUES", "QUEUE_BY_KEY", "queues_for",
-    "queue_cases", "apply_filters", "queue_counts", "inbox", "pending_applications", "Count",
+    "HeaderInfo",
+    "header_info",
+    "deadline_status",
+    "remaining_text",
+    "QUEUES",
+    "QUEUE_BY_KEY",
+    "queues_for",
+    "queue_cases",
+    "apply_filters",
+    "queue_counts",
+    "inbox",
+    "pending_applications",
+    "Count",
 ]

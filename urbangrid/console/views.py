@@ -4,7 +4,6 @@ map_views, dashboard_views, grid_views and mobile_views (all routed from urls.py
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from django.contrib import messages
@@ -53,7 +52,9 @@ def inbox(request):
 
     scope = scope_for(request.user)
     if request.method == "POST" and scope.person_id:
-        Notification.objects.filter(recipient_id=scope.person_id, read_at__isnull=True).update(read_at=timezone.now())
+        Notification.objects.filter(recipient_id=scope.person_id, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
         messages.success(request, _("All messages marked as read."))
         return redirect("console:inbox")
     return render(request, "console/inbox.html", {"items": queries.inbox(request.user)})
@@ -74,7 +75,8 @@ def _filter_options(user):
 
     streets = Region.objects.visible_to(user).filter(level=3).only("code", "name").order_by("code")
     classes = (
-        ProblemClass.objects.filter(is_active=True, code_set__is_default=True).only("code", "name", "major_name")
+        ProblemClass.objects.filter(is_active=True, code_set__is_default=True)
+        .only("code", "name", "major_name")
         .order_by("code")
     )
     return {"streets": streets, "classes": classes}
@@ -108,7 +110,11 @@ def queue(request, key):
     ctx["query"] = query.urlencode()
     query.pop("sort", None)
     ctx["query_nosort"] = query.urlencode()
-    template = "console/_queue_table.html" if request.htmx and request.htmx.target == "queue-table" else "console/queue.html"
+    template = (
+        "console/_queue_table.html"
+        if request.htmx and request.htmx.target == "queue-table"
+        else "console/queue.html"
+    )
     return render(request, template, ctx)
 
 
@@ -144,7 +150,9 @@ def batch_dispatch(request):
             except DomainError as exc:
                 failed.append(f"{number}：{exc.message}")
         if done:
-            messages.success(request, _("%(n)d cases dispatched to %(unit)s.") % {"n": len(done), "unit": unit.name})
+            messages.success(
+                request, _("%(n)d cases dispatched to %(unit)s.") % {"n": len(done), "unit": unit.name}
+            )
         for line in failed:
             messages.error(request, line)
     return redirect(reverse("console:queue", args=["dispatch"]) + "?" + request.POST.get("query", ""))
@@ -161,15 +169,22 @@ def case_context(request, case, *, forms_override=None):
         if form_cls is None:
             continue
         form = forms_override.get(action) or form_cls(case=case, user=user)
-        action_forms.append({
-            "action": action, "label": action_label(action), "form": form,
-            "multipart": action in MULTIPART, "danger": action in DANGER,
-        })
+        action_forms.append(
+            {
+                "action": action,
+                "label": action_label(action),
+                "form": form,
+                "multipart": action in MULTIPART,
+                "danger": action in DANGER,
+            }
+        )
     events = label_events(case.events.select_related("actor_person", "unit").order_by("at", "id"))
     attachments = list(case.attachments.order_by("created_at", "id"))
     by_stage = {s: [a for a in attachments if a.stage == s] for s in AttachmentStage.values}
     duplicates = list(
-        Case.objects.visible_to(user).filter(duplicate_of=case).only("number", "state", "reported_at", "description")[:50]
+        Case.objects.visible_to(user)
+        .filter(duplicate_of=case)
+        .only("number", "state", "reported_at", "description")[:50]
     )
     grid_geojson = None
     if case.grid_id:
@@ -177,7 +192,11 @@ def case_context(request, case, *, forms_override=None):
 
         geom = case.grid.geometry
         if geom is not None:
-            grid_geojson = {"type": "Feature", "geometry": mapping(geom), "properties": {"code": case.grid_code}}
+            grid_geojson = {
+                "type": "Feature",
+                "geometry": mapping(geom),
+                "properties": {"code": case.grid_code},
+            }
     from urbangrid.cases.choices import AttachmentStage as AS
 
     return {
@@ -193,7 +212,9 @@ def case_context(request, case, *, forms_override=None):
         "applications": queries.pending_applications(case),
         "grid_geojson": grid_geojson,
         "now": timezone.now(),
-        "show_reporter": scope_for(user).roles.intersection({"intake_operator", "shift_leader", "dispatcher", "admin"}),
+        "show_reporter": scope_for(user).roles.intersection(
+            {"intake_operator", "shift_leader", "dispatcher", "admin"}
+        ),
     }
 
 
@@ -224,12 +245,18 @@ def label_events(events):
 
 def _load_case(request, number):
     case = case_or_404(request.user, number)
-    return (
-        Case.objects.select_related(
-            "problem_class", "problem_class__code_set", "assigned_unit", "street", "district", "community", "grid",
-            "duplicate_of", "field_worker", "suggested_class",
-        ).get(pk=case.pk)
-    )
+    return Case.objects.select_related(
+        "problem_class",
+        "problem_class__code_set",
+        "assigned_unit",
+        "street",
+        "district",
+        "community",
+        "grid",
+        "duplicate_of",
+        "field_worker",
+        "suggested_class",
+    ).get(pk=case.pk)
 
 
 @login_required
@@ -259,7 +286,9 @@ def case_action(request, number, action):
     form = form_cls(request.POST, request.FILES, case=case, user=request.user)
     if action not in allowed_actions(case, request.user):
         form.is_valid()
-        form.add_error(None, _("This action is no longer possible: the case has changed or your role does not allow it."))
+        form.add_error(
+            None, _("This action is no longer possible: the case has changed or your role does not allow it.")
+        )
     elif form.is_valid():
         try:
             form.run(request.user, case)
@@ -267,7 +296,10 @@ def case_action(request, number, action):
             field = exc.field if exc.field in form.fields else None
             form.add_error(field, exc.message)
         else:
-            messages.success(request, _("%(action)s: done for case %(n)s.") % {"action": action_label(action), "n": case.number})
+            messages.success(
+                request,
+                _("%(action)s: done for case %(n)s.") % {"action": action_label(action), "n": case.number},
+            )
             target = next_url or reverse("console:case_detail", args=[case.number])
             if panel:
                 fresh = _load_case(request, number)
@@ -281,10 +313,19 @@ def case_action(request, number, action):
                 resp["HX-Redirect"] = target
                 return resp
             return redirect(target)
-    item = {"action": action, "label": action_label(action), "form": form, "multipart": action in MULTIPART,
-            "danger": action in DANGER}
+    item = {
+        "action": action,
+        "label": action_label(action),
+        "form": form,
+        "multipart": action in MULTIPART,
+        "danger": action in DANGER,
+    }
     if request.htmx:
-        return render(request, "console/_action_form.html", {"item": item, "case": case, "panel": panel, "next": next_url})
+        return render(
+            request,
+            "console/_action_form.html",
+            {"item": item, "case": case, "panel": panel, "next": next_url},
+        )
     ctx = case_context(request, case, forms_override={action: form})
     return render(request, "console/case_detail.html", ctx, status=400)
 
@@ -361,15 +402,23 @@ def intake_places(request):
     q = (request.GET.get("q") or "").strip()
     places = []
     if len(q) >= 2:
-        for r in Region.objects.visible_to(request.user).filter(name__icontains=q, centroid_lon__isnull=False)[:5]:
-            places.append({"label": f"{r.name}（{r.get_kind_display()}）", "lon": r.centroid_lon, "lat": r.centroid_lat})
+        for r in Region.objects.visible_to(request.user).filter(
+            name__icontains=q, centroid_lon__isnull=False
+        )[:5]:
+            places.append(
+                {"label": f"{r.name}（{r.get_kind_display()}）", "lon": r.centroid_lon, "lat": r.centroid_lat}
+            )
         if q.isdigit():
             for g in UnitGrid.objects.visible_to(request.user).current().filter(code__startswith=q)[:5]:
-                places.append({"label": _("Grid %(c)s") % {"c": g.code}, "lon": g.centroid_lon, "lat": g.centroid_lat})
+                places.append(
+                    {"label": _("Grid %(c)s") % {"c": g.code}, "lon": g.centroid_lon, "lat": g.centroid_lat}
+                )
         seen = set()
         for c in (
-            Case.objects.visible_to(request.user).filter(address__icontains=q, lon__isnull=False)
-            .order_by("-reported_at").values("address", "lon", "lat")[:30]
+            Case.objects.visible_to(request.user)
+            .filter(address__icontains=q, lon__isnull=False)
+            .order_by("-reported_at")
+            .values("address", "lon", "lat")[:30]
         ):
             if c["address"] in seen:
                 continue
@@ -397,7 +446,11 @@ def intake_check(request):
     loc = locate(lon, lat, "wgs84")
     names = {}
     if loc is not None:
-        names = dict(Region.objects.filter(pk__in=[loc.community_id, loc.street_id, loc.district_id]).values_list("pk", "name"))
+        names = dict(
+            Region.objects.filter(pk__in=[loc.community_id, loc.street_id, loc.district_id]).values_list(
+                "pk", "name"
+            )
+        )
     pc = class_by_code(data.get("class_code") or "")
     dup, dist = (None, None)
     if pc is not None and loc is not None:
@@ -407,9 +460,19 @@ def intake_check(request):
         dup, dist = find_duplicate(pc, clon, clat, timezone.now())
         if dup is not None and not Case.objects.visible_to(request.user).filter(pk=dup.pk).exists():
             dup = None
-    return render(request, "console/_intake_check.html", {
-        "loc": loc, "names": names, "dup": dup, "dist": dist, "pc": pc, "lon": lon, "lat": lat,
-    })
+    return render(
+        request,
+        "console/_intake_check.html",
+        {
+            "loc": loc,
+            "names": names,
+            "dup": dup,
+            "dist": dist,
+            "pc": pc,
+            "lon": lon,
+            "lat": lat,
+        },
+    )
 
 
 def map_settings() -> dict:

@@ -35,7 +35,13 @@ from .choices import (
 )
 from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Subject, Violation
 
-RECORD_ROLES = (Role.ENFORCEMENT_OFFICER, Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.DISPATCHER, Role.SHIFT_LEADER)
+RECORD_ROLES = (
+    Role.ENFORCEMENT_OFFICER,
+    Role.UNIT_HANDLER,
+    Role.UNIT_LEADER,
+    Role.DISPATCHER,
+    Role.SHIFT_LEADER,
+)
 PENALTY_ROLES = (Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER)
 REPAIR_ROLES = (Role.UNIT_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
 
@@ -48,7 +54,11 @@ def _require(actor, roles, what: str):
 def _person(actor):
     from urbangrid.orgs.models import Person
 
-    return Person.objects.filter(user=actor).select_related("unit").first() if getattr(actor, "pk", None) else None
+    return (
+        Person.objects.filter(user=actor).select_related("unit").first()
+        if getattr(actor, "pk", None)
+        else None
+    )
 
 
 def _visible_subject(actor, subject) -> Subject:
@@ -73,7 +83,9 @@ def _clean_identity(kind: str, uscc: str, id_number: str) -> tuple[str | None, s
     uscc, id_number = identity.normalise(uscc), identity.normalise(id_number)
     if kind in ORGANISATION_KINDS:
         if not uscc:
-            raise InvalidInput(_("A business or property company needs its unified social credit code."), field="uscc")
+            raise InvalidInput(
+                _("A business or property company needs its unified social credit code."), field="uscc"
+            )
         if not identity.is_valid_uscc(uscc):
             raise InvalidInput(
                 _("The unified social credit code is not valid (18 characters, check digit per GB 32100)."),
@@ -84,12 +96,16 @@ def _clean_identity(kind: str, uscc: str, id_number: str) -> tuple[str | None, s
         return uscc, None
     if uscc and not identity.is_valid_uscc(uscc):
         raise InvalidInput(
-            _("The unified social credit code is not valid (18 characters, check digit per GB 32100)."), field="uscc"
+            _("The unified social credit code is not valid (18 characters, check digit per GB 32100)."),
+            field="uscc",
         )
     if kind == SubjectKind.INDIVIDUAL and not id_number:
         raise InvalidInput(_("An individual needs a resident ID number."), field="id_number")
     if id_number and not identity.is_valid_id_number(id_number):
-        raise InvalidInput(_("The resident ID number is not valid (18 characters, check digit per GB 11643)."), field="id_number")
+        raise InvalidInput(
+            _("The resident ID number is not valid (18 characters, check digit per GB 11643)."),
+            field="id_number",
+        )
     return uscc or None, id_number or None
 
 
@@ -120,7 +136,9 @@ def do_register_subject(
         if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
             raise NotFound(_("Area not found."))
     if uscc_v and Subject.objects.filter(uscc=uscc_v).exists():
-        raise Conflict(_("A subject with this unified social credit code is already registered."), field="uscc")
+        raise Conflict(
+            _("A subject with this unified social credit code is already registered."), field="uscc"
+        )
     if id_v and Subject.objects.filter(id_number=id_v).exists():
         raise Conflict(_("A subject with this ID number is already registered."), field="id_number")
     person = _person(actor)
@@ -151,9 +169,13 @@ def do_name_subject_on_case(actor, case, subject) -> CaseSubject:
     _require(actor, RECORD_ROLES, _("name subjects on cases"))
     case = _visible_case(actor, case)
     subject = _visible_subject(actor, subject)
-    link, created = CaseSubject.objects.get_or_create(case=case, subject=subject, defaults={"named_by": actor})
+    link, created = CaseSubject.objects.get_or_create(
+        case=case, subject=subject, defaults={"named_by": actor}
+    )
     if created:
-        record(actor, "credit.name_subject", link, summary=f"{case.number} · {subject.name}", case=case.number)
+        record(
+            actor, "credit.name_subject", link, summary=f"{case.number} · {subject.name}", case=case.number
+        )
     return link
 
 
@@ -177,7 +199,14 @@ def _parse_day(value, field: str) -> date | None:
 
 @transaction.atomic
 def do_record_violation(
-    actor, subject, *, kind: str, severity: str = Severity.GENERAL, occurred_on=None, description: str = "", case=None,
+    actor,
+    subject,
+    *,
+    kind: str,
+    severity: str = Severity.GENERAL,
+    occurred_on=None,
+    description: str = "",
+    case=None,
     now=None,
 ) -> Violation:
     """Record a confirmed violation (linked to its case) and re-evaluate the subject's score and lists."""
@@ -194,7 +223,9 @@ def do_record_violation(
     if case is not None:
         case = _visible_case(actor, case)
         if occurred_on < timezone.localdate(case.reported_at):
-            raise InvalidInput(_("The violation cannot predate the case it was found in."), field="occurred_on")
+            raise InvalidInput(
+                _("The violation cannot predate the case it was found in."), field="occurred_on"
+            )
     person = _person(actor)
     violation = Violation.objects.create(
         subject=subject,
@@ -210,8 +241,13 @@ def do_record_violation(
     if case is not None:
         CaseSubject.objects.get_or_create(case=case, subject=subject, defaults={"named_by": actor})
     record(
-        actor, "credit.record_violation", violation, summary=f"{subject.name} {kind}/{severity}",
-        subject=subject.pk, case=case.number if case else None, occurred_on=occurred_on.isoformat(),
+        actor,
+        "credit.record_violation",
+        violation,
+        summary=f"{subject.name} {kind}/{severity}",
+        subject=subject.pk,
+        case=case.number if case else None,
+        occurred_on=occurred_on.isoformat(),
     )
     _evaluate(actor, subject, today)
     return violation
@@ -238,7 +274,15 @@ def do_revoke_violation(actor, violation, reason: str, *, now=None) -> Violation
 
 @transaction.atomic
 def do_issue_penalty(
-    actor, violation, *, kind: str, decision_number: str, decided_on=None, amount=None, rectify_by=None, note: str = "",
+    actor,
+    violation,
+    *,
+    kind: str,
+    decision_number: str,
+    decided_on=None,
+    amount=None,
+    rectify_by=None,
+    note: str = "",
     now=None,
 ) -> Penalty:
     """Issue a penalty decision: warning, fine (with amount) or order to rectify (with deadline)."""
@@ -296,8 +340,13 @@ def do_issue_penalty(
     except IntegrityError:
         raise Conflict(_("This decision number is already used."), field="decision_number") from None
     record(
-        actor, "credit.issue_penalty", penalty, summary=decision_number, kind=kind,
-        amount=str(value) if value is not None else None, subject=violation.subject_id,
+        actor,
+        "credit.issue_penalty",
+        penalty,
+        summary=decision_number,
+        kind=kind,
+        amount=str(value) if value is not None else None,
+        subject=violation.subject_id,
     )
     return penalty
 
@@ -317,11 +366,15 @@ def do_fulfil_penalty(actor, penalty, *, fulfilled_on=None, now=None) -> Penalty
         raise Conflict(_("The penalty is not awaiting fulfilment."))
     day = _parse_day(fulfilled_on, "fulfilled_on") or _today(now)
     if day < penalty.decided_on or day > _today(now):
-        raise InvalidInput(_("The fulfilment date must lie between the decision and today."), field="fulfilled_on")
+        raise InvalidInput(
+            _("The fulfilment date must lie between the decision and today."), field="fulfilled_on"
+        )
     penalty.state = PenaltyState.FULFILLED
     penalty.fulfilled_on = day
     penalty.save(update_fields=["state", "fulfilled_on"])
-    record(actor, "credit.fulfil_penalty", penalty, summary=penalty.decision_number, fulfilled_on=day.isoformat())
+    record(
+        actor, "credit.fulfil_penalty", penalty, summary=penalty.decision_number, fulfilled_on=day.isoformat()
+    )
     return penalty
 
 
@@ -364,8 +417,13 @@ def _evaluate(actor, subject: Subject, as_of: date, rules=None, *, auto_repair: 
         active.add(decision.list_kind)
         entered.append(entry)
         record(
-            actor, "credit.enter_list", entry, summary=f"{subject.name} → {decision.list_kind}",
-            rule=decision.rule, detail=decision.detail, score=str(score),
+            actor,
+            "credit.enter_list",
+            entry,
+            summary=f"{subject.name} → {decision.list_kind}",
+            rule=decision.rule,
+            detail=decision.detail,
+            score=str(score),
         )
     return Evaluation(score, entered, repaired)
 
@@ -382,8 +440,12 @@ def _repair(actor, subject: Subject, as_of: date, note: str) -> list[ListEntry]:
         subject=subject, state=ViolationState.CONFIRMED, repaired_on__isnull=True, occurred_on__lte=as_of
     ).update(repaired_on=as_of, repaired_day=as_of.toordinal())
     record(
-        actor, "credit.repair", subject, summary=f"{subject.name}: {note}"[:300],
-        lists=[e.list_kind for e in entries], on=as_of.isoformat(),
+        actor,
+        "credit.repair",
+        subject,
+        summary=f"{subject.name}: {note}"[:300],
+        lists=[e.list_kind for e in entries],
+        on=as_of.isoformat(),
     )
     return entries
 
@@ -435,7 +497,9 @@ def do_repair(actor, subject, *, note: str, as_of=None) -> list[ListEntry]:
         raise Conflict(_("The subject is on no list."))
     check = queries.repair_check(subject, as_of, rules)
     if not check.eligible:
-        raise Conflict(_("Credit repair is not yet possible: %(reasons)s.") % {"reasons": "; ".join(check.reasons)})
+        raise Conflict(
+            _("Credit repair is not yet possible: %(reasons)s.") % {"reasons": "; ".join(check.reasons)}
+        )
     entries = _repair(actor, subject, as_of, note.strip())
     score = queries.score_of(subject, as_of, rules)
     Subject.objects.filter(pk=subject.pk).update(score=score, score_at=as_of)
@@ -443,15 +507,27 @@ def do_repair(actor, subject, *, note: str, as_of=None) -> list[ListEntry]:
 
 
 @transaction.atomic
-def do_update_rules(actor, *, points: dict[tuple[str, str], Decimal] | None = None, **settings_) -> CreditRuleSet:
+def do_update_rules(
+    actor, *, points: dict[tuple[str, str], Decimal] | None = None, **settings_
+) -> CreditRuleSet:
     """Change the active rule set (administrators). A new version is written and activated so that
     list entries keep pointing at the rules that put them there."""
     if not scope_for(actor).has_role(Role.ADMIN):
         raise PermissionDenied(_("You may not %(what)s.") % {"what": _("change the credit rules")})
     current = queries.active_rule_set()
     allowed = {
-        "name", "base_score", "decay_mode", "half_life_days", "linear_months", "repaired_weight", "watch_threshold",
-        "dishonest_threshold", "repeat_count", "repeat_window_days", "grave_to_dishonest", "repair_clean_days",
+        "name",
+        "base_score",
+        "decay_mode",
+        "half_life_days",
+        "linear_months",
+        "repaired_weight",
+        "watch_threshold",
+        "dishonest_threshold",
+        "repeat_count",
+        "repeat_window_days",
+        "grave_to_dishonest",
+        "repair_clean_days",
     }
     unknown = set(settings_) - allowed
     if unknown:
@@ -460,12 +536,22 @@ def do_update_rules(actor, *, points: dict[tuple[str, str], Decimal] | None = No
     values.update(settings_)
     if values["decay_mode"] not in ("half_life", "linear", "none"):
         raise InvalidInput(_("Unknown decay mode."), field="decay_mode")
-    if not (0 < int(values["dishonest_threshold"]) <= int(values["watch_threshold"]) <= int(values["base_score"])):
-        raise InvalidInput(_("Thresholds must satisfy 0 < dishonest ≤ watch ≤ base score."), field="watch_threshold")
-    if int(values["half_life_days"]) < 1 or int(values["linear_months"]) < 1 or int(values["repair_clean_days"]) < 1:
+    if not (
+        0 < int(values["dishonest_threshold"]) <= int(values["watch_threshold"]) <= int(values["base_score"])
+    ):
+        raise InvalidInput(
+            _("Thresholds must satisfy 0 < dishonest ≤ watch ≤ base score."), field="watch_threshold"
+        )
+    if (
+        int(values["half_life_days"]) < 1
+        or int(values["linear_months"]) < 1
+        or int(values["repair_clean_days"]) < 1
+    ):
         raise InvalidInput(_("Periods must be at least one day or month."))
     if not (Decimal(0) <= Decimal(str(values["repaired_weight"])) <= Decimal(1)):
-        raise InvalidInput(_("The weight of repaired violations lies between 0 and 1."), field="repaired_weight")
+        raise InvalidInput(
+            _("The weight of repaired violations lies between 0 and 1."), field="repaired_weight"
+        )
     table = {(p.kind, p.severity): p.points for p in current.points.all()}
     for key, pts in (points or {}).items():
         if key[0] not in ViolationKind.values or key[1] not in Severity.values:
@@ -476,13 +562,30 @@ def do_update_rules(actor, *, points: dict[tuple[str, str], Decimal] | None = No
     CreditRuleSet.objects.filter(pk=current.pk).update(is_active=False)
     values["name"] = (values["name"] or "").strip() or current.name
     new = CreditRuleSet.objects.create(is_active=True, **values)
-    RulePoints.objects.bulk_create(RulePoints(rule_set=new, kind=k, severity=s, points=p) for (k, s), p in table.items())
-    record(actor, "credit.update_rules", new, summary=new.name, previous=current.pk, changes={k: str(v) for k, v in settings_.items()})
+    RulePoints.objects.bulk_create(
+        RulePoints(rule_set=new, kind=k, severity=s, points=p) for (k, s), p in table.items()
+    )
+    record(
+        actor,
+        "credit.update_rules",
+        new,
+        summary=new.name,
+        previous=current.pk,
+        changes={k: str(v) for k, v in settings_.items()},
+    )
     return new
 
 
 __all__ = [
-    "do_register_subject", "do_name_subject_on_case", "do_record_violation", "do_revoke_violation",
-    "do_issue_penalty", "do_fulfil_penalty", "do_evaluate_subject", "do_evaluate_all", "do_repair",
-    "do_update_rules", "ListKind",
+    "do_register_subject",
+    "do_name_subject_on_case",
+    "do_record_violation",
+    "do_revoke_violation",
+    "do_issue_penalty",
+    "do_fulfil_penalty",
+    "do_evaluate_subject",
+    "do_evaluate_all",
+    "do_repair",
+    "do_update_rules",
+    "ListKind",
 ]

@@ -65,20 +65,31 @@ class NoteIn(Schema):
 
 def _subject_out(s: Subject, full: bool) -> dict:
     return {
-        "id": s.pk, "kind": s.kind, "name": s.name,
+        "id": s.pk,
+        "kind": s.kind,
+        "name": s.name,
         "identity": s.identity_number if full else s.masked_identity(),
         "phone": s.phone if full else s.masked_phone(),
-        "legal_representative": s.legal_representative, "address": s.address,
-        "region": s.region.code if s.region_id else None, "score": str(s.score),
+        "legal_representative": s.legal_representative,
+        "address": s.address,
+        "region": s.region.code if s.region_id else None,
+        "score": str(s.score),
         "score_at": s.score_at.isoformat() if s.score_at else None,
     }
 
 
 def _entry_out(e: ListEntry) -> dict:
     return {
-        "id": e.pk, "subject": e.subject_id, "list": e.list_kind, "rule": e.rule, "rule_label": e.get_rule_display(),
-        "detail": e.rule_detail, "entered_on": e.entered_on.isoformat(), "score_at_entry": str(e.score_at_entry),
-        "removed_on": e.removed_on.isoformat() if e.removed_on else None, "exit_reason": e.exit_reason,
+        "id": e.pk,
+        "subject": e.subject_id,
+        "list": e.list_kind,
+        "rule": e.rule,
+        "rule_label": e.get_rule_display(),
+        "detail": e.rule_detail,
+        "entered_on": e.entered_on.isoformat(),
+        "score_at_entry": str(e.score_at_entry),
+        "removed_on": e.removed_on.isoformat() if e.removed_on else None,
+        "exit_reason": e.exit_reason,
     }
 
 
@@ -100,7 +111,7 @@ def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: i
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=list).values("subject_id"))
     full = queries.can_see_identity(request.auth)
     limit = max(1, min(limit, 200))
-    rows = qs.order_by("score", "name", "id")[offset:offset + limit]
+    rows = qs.order_by("score", "name", "id")[offset : offset + limit]
     return {"count": qs.count(), "results": [_subject_out(s, full) for s in rows]}
 
 
@@ -125,12 +136,23 @@ def get_subject(request, pk: int):
     out = _subject_out(s, queries.can_see_identity(request.auth))
     out["violations"] = [
         {
-            "id": v.pk, "kind": v.kind, "severity": v.severity, "occurred_on": v.occurred_on.isoformat(), "state": v.state,
-            "case": v.case.number if v.case_id else None, "repaired_on": v.repaired_on.isoformat() if v.repaired_on else None,
+            "id": v.pk,
+            "kind": v.kind,
+            "severity": v.severity,
+            "occurred_on": v.occurred_on.isoformat(),
+            "state": v.state,
+            "case": v.case.number if v.case_id else None,
+            "repaired_on": v.repaired_on.isoformat() if v.repaired_on else None,
             "penalties": [
-                {"id": p.pk, "kind": p.kind, "decision_number": p.decision_number, "decided_on": p.decided_on.isoformat(),
-                 "amount": str(p.amount) if p.amount is not None else None,
-                 "rectify_by": p.rectify_by.isoformat() if p.rectify_by else None, "state": p.state}
+                {
+                    "id": p.pk,
+                    "kind": p.kind,
+                    "decision_number": p.decision_number,
+                    "decided_on": p.decided_on.isoformat(),
+                    "amount": str(p.amount) if p.amount is not None else None,
+                    "rectify_by": p.rectify_by.isoformat() if p.rectify_by else None,
+                    "state": p.state,
+                }
                 for p in v.penalties.all()
             ],
         }
@@ -156,11 +178,22 @@ def record_violation(request, pk: int, data: ViolationIn):
         case = Case.objects.visible_to(request.auth).filter(number=data.case).first()
         if case is None:
             raise NotFound(_("Case not found."))
-    v = A.do_record_violation(request.auth, s, kind=data.kind, severity=data.severity, occurred_on=data.occurred_on,
-                              description=data.description, case=case)
+    v = A.do_record_violation(
+        request.auth,
+        s,
+        kind=data.kind,
+        severity=data.severity,
+        occurred_on=data.occurred_on,
+        description=data.description,
+        case=case,
+    )
     s.refresh_from_db()
-    return 201, {"id": v.pk, "subject": s.pk, "score": str(s.score),
-                 "lists": list(ListEntry.objects.active().filter(subject=s).values_list("list_kind", flat=True))}
+    return 201, {
+        "id": v.pk,
+        "subject": s.pk,
+        "score": str(s.score),
+        "lists": list(ListEntry.objects.active().filter(subject=s).values_list("list_kind", flat=True)),
+    }
 
 
 @router.post("/violations/{pk}/penalties", response={201: dict})
@@ -192,8 +225,12 @@ def repair(request, pk: int, data: NoteIn):
 def evaluate(request, pk: int):
     s = _get_subject(request, pk)
     r = A.do_evaluate_subject(request.auth, s)
-    return {"subject": s.pk, "score": str(r.score), "entered": [_entry_out(e) for e in r.entered],
-            "repaired": [_entry_out(e) for e in r.repaired]}
+    return {
+        "subject": s.pk,
+        "score": str(r.score),
+        "entered": [_entry_out(e) for e in r.entered],
+        "repaired": [_entry_out(e) for e in r.repaired],
+    }
 
 
 @router.get("/lists/{kind}")
@@ -204,7 +241,10 @@ def list_entries(request, kind: str, history: bool = False, limit: int = 100, of
     if not history:
         qs = qs.active()
     limit = max(1, min(limit, 500))
-    return {"count": qs.count(), "results": [_entry_out(e) for e in qs.order_by("-entered_on", "-id")[offset:offset + limit]]}
+    return {
+        "count": qs.count(),
+        "results": [_entry_out(e) for e in qs.order_by("-entered_on", "-id")[offset : offset + limit]],
+    }
 
 
 @router.get("/cases/{number}/flags")
@@ -229,9 +269,14 @@ def public_list(request, kind: str, limit: int = 100, offset: int = 0):
     return {
         "count": qs.count(),
         "results": [
-            {"name": e.subject.public_name(), "kind": e.subject.kind, "uscc": e.subject.uscc or None,
-             "area": e.subject.region.name if e.subject.region_id else None, "rule": e.rule,
-             "listed_since": e.entered_on.isoformat()}
-            for e in qs[offset:offset + limit]
+            {
+                "name": e.subject.public_name(),
+                "kind": e.subject.kind,
+                "uscc": e.subject.uscc or None,
+                "area": e.subject.region.name if e.subject.region_id else None,
+                "rule": e.rule,
+                "listed_since": e.entered_on.isoformat(),
+            }
+            for e in qs[offset : offset + limit]
         ],
     }

@@ -18,25 +18,33 @@ class SubjectForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     uscc = forms.CharField(label=_("Unified social credit code"), max_length=18, required=False)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=18, required=False)
-    legal_representative = forms.CharField(label=_("Legal representative / person in charge"), max_length=60, required=False)
+    legal_representative = forms.CharField(
+        label=_("Legal representative / person in charge"), max_length=60, required=False
+    )
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     region = forms.ModelChoiceField(label=_("Area"), queryset=Region.objects.none(), required=False)
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = Region.objects.visible_to(user).filter(level__in=[3, 4]).order_by("code")
+        self.fields["region"].queryset = (
+            Region.objects.visible_to(user).filter(level__in=[3, 4]).order_by("code")
+        )
 
     def clean_uscc(self):
         value = normalise(self.cleaned_data.get("uscc", ""))
         if value and not is_valid_uscc(value):
-            raise forms.ValidationError(_("The unified social credit code is not valid (18 characters, check digit per GB 32100)."))
+            raise forms.ValidationError(
+                _("The unified social credit code is not valid (18 characters, check digit per GB 32100).")
+            )
         return value
 
     def clean_id_number(self):
         value = normalise(self.cleaned_data.get("id_number", ""))
         if value and not is_valid_id_number(value):
-            raise forms.ValidationError(_("The resident ID number is not valid (18 characters, check digit per GB 11643)."))
+            raise forms.ValidationError(
+                _("The resident ID number is not valid (18 characters, check digit per GB 11643).")
+            )
         return value
 
 
@@ -45,14 +53,18 @@ class ViolationForm(forms.Form):
     severity = forms.ChoiceField(label=_("Severity"), choices=Severity.choices, initial=Severity.GENERAL)
     occurred_on = forms.DateField(label=_("Occurred on"), widget=DATE)
     case = forms.CharField(label=_("Case number"), max_length=20, required=False)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class PenaltyForm(forms.Form):
     kind = forms.ChoiceField(label=_("Penalty"), choices=PenaltyKind.choices)
     decision_number = forms.CharField(label=_("Decision number"), max_length=60)
     decided_on = forms.DateField(label=_("Decided on"), widget=DATE)
-    amount = forms.DecimalField(label=_("Fine (yuan)"), required=False, min_value=0, decimal_places=2, max_digits=12)
+    amount = forms.DecimalField(
+        label=_("Fine (yuan)"), required=False, min_value=0, decimal_places=2, max_digits=12
+    )
     rectify_by = forms.DateField(label=_("Rectify by"), required=False, widget=DATE)
     note = forms.CharField(label=_("Note"), max_length=200, required=False)
 
@@ -66,10 +78,14 @@ class RulesForm(forms.Form):
     decay_mode = forms.ChoiceField(label=_("Decay"), choices=DecayMode.choices)
     half_life_days = forms.IntegerField(label=_("Half-life (days)"), min_value=1)
     linear_months = forms.IntegerField(label=_("Linear decay period (months)"), min_value=1)
-    repaired_weight = forms.DecimalField(label=_("Weight of repaired violations"), min_value=0, max_value=1, decimal_places=2)
+    repaired_weight = forms.DecimalField(
+        label=_("Weight of repaired violations"), min_value=0, max_value=1, decimal_places=2
+    )
     watch_threshold = forms.IntegerField(label=_("Watch list below score"), min_value=1)
     dishonest_threshold = forms.IntegerField(label=_("Dishonest list below score"), min_value=1)
     repeat_count = forms.IntegerField(label=_("Repeat offender: violations"), min_value=1)
     repeat_window_days = forms.IntegerField(label=_("Repeat offender: within days"), min_value=1)
-    grave_to_dishonest = forms.BooleanField(label=_("A grave violation puts the subject on the dishonest list"), required=False)
+    grave_to_dishonest = forms.BooleanField(
+        label=_("A grave violation puts the subject on the dishonest list"), required=False
+    )
     repair_clean_days = forms.IntegerField(label=_("Clean period before repair (days)"), min_value=1)

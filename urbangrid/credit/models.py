@@ -43,7 +43,9 @@ class SubjectQuerySet(models.QuerySet):
         if scope.unit_ids:
             q |= Q(registered_by_unit_id__in=scope.unit_ids)
         if scope.roles:
-            q |= Q(id__in=CaseSubject.objects.filter(case__in=Case.objects.visible_to(user)).values("subject_id"))
+            q |= Q(
+                id__in=CaseSubject.objects.filter(case__in=Case.objects.visible_to(user)).values("subject_id")
+            )
         return self.filter(q)
 
 
@@ -54,16 +56,30 @@ class Subject(models.Model):
 
     kind = models.CharField(_("kind"), max_length=20, choices=SubjectKind.choices)
     name = models.CharField(_("name"), max_length=120)
-    uscc = models.CharField(_("unified social credit code"), max_length=18, null=True, blank=True, unique=True)
+    uscc = models.CharField(
+        _("unified social credit code"), max_length=18, null=True, blank=True, unique=True
+    )
     id_number = models.CharField(_("resident ID number"), max_length=18, null=True, blank=True, unique=True)
-    legal_representative = models.CharField(_("legal representative / person in charge"), max_length=60, blank=True)
+    legal_representative = models.CharField(
+        _("legal representative / person in charge"), max_length=60, blank=True
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     region = models.ForeignKey(
-        "geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     registered_by_unit = models.ForeignKey(
-        "orgs.Unit", verbose_name=_("registered by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "orgs.Unit",
+        verbose_name=_("registered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     # Cached results of the last evaluation (the source of truth is recomputed by aggregate).
     score = models.DecimalField(_("credit score"), max_digits=6, decimal_places=2, default=100)
@@ -77,7 +93,11 @@ class Subject(models.Model):
         verbose_name = _("credit subject")
         verbose_name_plural = _("credit subjects")
         ordering = ["name", "id"]
-        indexes = [models.Index(fields=["kind", "name"]), models.Index(fields=["region"]), models.Index(fields=["score"])]
+        indexes = [
+            models.Index(fields=["kind", "name"]),
+            models.Index(fields=["region"]),
+            models.Index(fields=["score"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -136,25 +156,36 @@ class CreditRuleSet(models.Model):
     name = models.CharField(_("name"), max_length=80)
     is_active = models.BooleanField(pgettext_lazy("credit", "active"), default=False)
     base_score = models.PositiveSmallIntegerField(_("base score"), default=100)
-    decay_mode = models.CharField(_("decay"), max_length=10, choices=DecayMode.choices, default=DecayMode.HALF_LIFE)
+    decay_mode = models.CharField(
+        _("decay"), max_length=10, choices=DecayMode.choices, default=DecayMode.HALF_LIFE
+    )
     half_life_days = models.PositiveIntegerField(_("half-life (days)"), default=365)
     linear_months = models.PositiveIntegerField(_("linear decay period (months)"), default=24)
     repaired_weight = models.DecimalField(
-        _("weight of repaired violations"), max_digits=3, decimal_places=2, default=0,
+        _("weight of repaired violations"),
+        max_digits=3,
+        decimal_places=2,
+        default=0,
         help_text=_("0 = a repair restores the score fully, 1 = the repair does not change the score"),
     )
     watch_threshold = models.PositiveSmallIntegerField(_("watch list below score"), default=80)
     dishonest_threshold = models.PositiveSmallIntegerField(_("dishonest list below score"), default=60)
     repeat_count = models.PositiveSmallIntegerField(_("repeat offender: violations"), default=2)
     repeat_window_days = models.PositiveIntegerField(_("repeat offender: within days"), default=365)
-    grave_to_dishonest = models.BooleanField(_("a grave violation puts the subject on the dishonest list"), default=True)
+    grave_to_dishonest = models.BooleanField(
+        _("a grave violation puts the subject on the dishonest list"), default=True
+    )
     repair_clean_days = models.PositiveIntegerField(_("clean period before repair (days)"), default=180)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("credit rule set")
         verbose_name_plural = _("credit rule sets")
-        constraints = [models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="credit_one_active_ruleset")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="credit_one_active_ruleset"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -171,7 +202,9 @@ class RulePoints(models.Model):
     class Meta:
         verbose_name = _("points per violation")
         verbose_name_plural = _("points per violation")
-        constraints = [models.UniqueConstraint(fields=["rule_set", "kind", "severity"], name="credit_points_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["rule_set", "kind", "severity"], name="credit_points_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.severity}: {self.points}"
@@ -185,21 +218,41 @@ class ViolationQuerySet(models.QuerySet):
 class Violation(models.Model):
     """A confirmed violation by a subject, usually found through a case."""
 
-    subject = models.ForeignKey(Subject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="violations")
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="violations"
+    )
     case = models.ForeignKey(
-        "cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="violations"
+        "cases.Case",
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="violations",
     )
     kind = models.CharField(_("violation kind"), max_length=24, choices=ViolationKind.choices)
-    severity = models.CharField(pgettext_lazy("credit", "severity"), max_length=10, choices=Severity.choices, default=Severity.GENERAL)
+    severity = models.CharField(
+        pgettext_lazy("credit", "severity"), max_length=10, choices=Severity.choices, default=Severity.GENERAL
+    )
     occurred_on = models.DateField(_("occurred on"))
     # occurred_on as a day number (date.toordinal) so that age arithmetic is portable SQL.
     occurred_day = models.IntegerField(editable=False)
     description = models.TextField(_("description"), blank=True)
-    state = models.CharField(_("state"), max_length=10, choices=ViolationState.choices, default=ViolationState.CONFIRMED)
+    state = models.CharField(
+        _("state"), max_length=10, choices=ViolationState.choices, default=ViolationState.CONFIRMED
+    )
     repaired_on = models.DateField(_("repaired on"), null=True, blank=True)
     repaired_day = models.IntegerField(null=True, blank=True, editable=False)
-    recorded_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey("orgs.Unit", verbose_name=_("recording unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("recording unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     revoke_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -209,7 +262,10 @@ class Violation(models.Model):
         verbose_name = _("violation")
         verbose_name_plural = _("violations")
         ordering = ["-occurred_on", "-id"]
-        indexes = [models.Index(fields=["subject", "state", "occurred_day"]), models.Index(fields=["occurred_on"])]
+        indexes = [
+            models.Index(fields=["subject", "state", "occurred_day"]),
+            models.Index(fields=["occurred_on"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} {self.get_kind_display()} {self.occurred_on}"
@@ -218,16 +274,29 @@ class Violation(models.Model):
 class Penalty(models.Model):
     """A penalty decision (行政处罚决定) on a violation: warning, fine, or order to rectify."""
 
-    violation = models.ForeignKey(Violation, verbose_name=_("violation"), on_delete=models.PROTECT, related_name="penalties")
+    violation = models.ForeignKey(
+        Violation, verbose_name=_("violation"), on_delete=models.PROTECT, related_name="penalties"
+    )
     kind = models.CharField(_("penalty"), max_length=10, choices=PenaltyKind.choices)
     decision_number = models.CharField(_("decision number"), max_length=60, unique=True)
     decided_on = models.DateField(_("decided on"))
     amount = models.DecimalField(_("fine (yuan)"), max_digits=12, decimal_places=2, null=True, blank=True)
     rectify_by = models.DateField(_("rectify by"), null=True, blank=True)
-    state = models.CharField(_("state"), max_length=10, choices=PenaltyState.choices, default=PenaltyState.ISSUED)
+    state = models.CharField(
+        _("state"), max_length=10, choices=PenaltyState.choices, default=PenaltyState.ISSUED
+    )
     fulfilled_on = models.DateField(_("fulfilled on"), null=True, blank=True)
-    issued_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey("orgs.Unit", verbose_name=_("deciding unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    unit = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("deciding unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -253,19 +322,29 @@ class ListEntry(models.Model):
     """A subject's stay on the watch or dishonest list: the rule that put it there and when, and
     when and why it left (the row is kept after repair)."""
 
-    subject = models.ForeignKey(Subject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="list_entries")
+    subject = models.ForeignKey(
+        Subject, verbose_name=_("subject"), on_delete=models.PROTECT, related_name="list_entries"
+    )
     list_kind = models.CharField(_("list"), max_length=10, choices=ListKind.choices)
     rule = models.CharField(_("rule"), max_length=24, choices=ListRule.choices)
     rule_detail = models.CharField(_("rule detail"), max_length=200, blank=True)
-    rule_set = models.ForeignKey(CreditRuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    rule_set = models.ForeignKey(
+        CreditRuleSet, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     entered_on = models.DateField(_("entered on"))
     score_at_entry = models.DecimalField(_("score at entry"), max_digits=6, decimal_places=2)
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     published = models.BooleanField(_("published"), default=True)
     removed_on = models.DateField(_("removed on"), null=True, blank=True)
-    exit_reason = models.CharField(_("reason for removal"), max_length=10, choices=ExitReason.choices, blank=True)
+    exit_reason = models.CharField(
+        _("reason for removal"), max_length=10, choices=ExitReason.choices, blank=True
+    )
     exit_note = models.CharField(_("note"), max_length=200, blank=True)
-    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = ListEntryQuerySet.as_manager()
 
@@ -276,7 +355,9 @@ class ListEntry(models.Model):
         indexes = [models.Index(fields=["list_kind", "removed_on"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["subject", "list_kind"], condition=Q(removed_on__isnull=True), name="credit_one_active_entry_per_list"
+                fields=["subject", "list_kind"],
+                condition=Q(removed_on__isnull=True),
+                name="credit_one_active_entry_per_list",
             )
         ]
 

@@ -20,7 +20,11 @@ from .choices import DecayMode, ListKind, PenaltyState, Severity, ViolationState
 # Defaults of a new rule set: points per severity, scaled per kind (street-level disorder weighs
 # less than illegal construction or obstructing enforcement).
 SEVERITY_POINTS = {Severity.MINOR: 2, Severity.GENERAL: 5, Severity.SERIOUS: 12, Severity.GRAVE: 30}
-KIND_FACTOR = {"illegal_construction": Decimal("1.5"), "obstructing": Decimal("2"), "illegal_parking": Decimal("0.5")}
+KIND_FACTOR = {
+    "illegal_construction": Decimal("1.5"),
+    "obstructing": Decimal("2"),
+    "illegal_parking": Decimal("0.5"),
+}
 
 
 def active_rule_set():
@@ -92,7 +96,9 @@ def scores(subject_ids=None, as_of: date | None = None, rules=None) -> dict[int,
 
 def score_of(subject, as_of: date | None = None, rules=None) -> Decimal:
     rules = rules or active_rule_set()
-    return scores([subject.pk], as_of, rules).get(subject.pk, Decimal(rules.base_score).quantize(Decimal("0.01")))
+    return scores([subject.pk], as_of, rules).get(
+        subject.pk, Decimal(rules.base_score).quantize(Decimal("0.01"))
+    )
 
 
 @dataclass
@@ -130,14 +136,20 @@ def list_decisions(subject, as_of: date, rules, score: Decimal) -> list[ListDeci
         if kind == ListKind.DISHONEST:
             overdue = Penalty.objects.filter(violation__in=new, state=PenaltyState.OVERDUE).count()
             if score < rules.dishonest_threshold:
-                decisions.append(ListDecision(kind, ListRule.SCORE_BELOW_DISHONEST, f"{score} < {rules.dishonest_threshold}"))
+                decisions.append(
+                    ListDecision(
+                        kind, ListRule.SCORE_BELOW_DISHONEST, f"{score} < {rules.dishonest_threshold}"
+                    )
+                )
             elif rules.grave_to_dishonest and stats["grave"]:
                 decisions.append(ListDecision(kind, ListRule.GRAVE, str(stats["grave"])))
             elif overdue:
                 decisions.append(ListDecision(kind, ListRule.PENALTY_UNFULFILLED, str(overdue)))
         else:
             if score < rules.watch_threshold:
-                decisions.append(ListDecision(kind, ListRule.SCORE_BELOW_WATCH, f"{score} < {rules.watch_threshold}"))
+                decisions.append(
+                    ListDecision(kind, ListRule.SCORE_BELOW_WATCH, f"{score} < {rules.watch_threshold}")
+                )
             elif stats["recent"] >= rules.repeat_count:
                 decisions.append(
                     ListDecision(kind, ListRule.REPEAT, f"{stats['recent']} / {rules.repeat_window_days}")
@@ -199,7 +211,9 @@ def subject_flags_for_case(case) -> list[dict]:
         .values_list("subject_id", "n")
     )
     lists: dict[int, list[str]] = {}
-    for subject_id, kind in ListEntry.objects.active().filter(subject_id__in=ids).values_list("subject_id", "list_kind"):
+    for subject_id, kind in (
+        ListEntry.objects.active().filter(subject_id__in=ids).values_list("subject_id", "list_kind")
+    ):
         lists.setdefault(subject_id, []).append(kind)
     out = []
     for link in links:

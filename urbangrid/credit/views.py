@@ -60,20 +60,45 @@ def index(request):
         qs = qs.filter(kind=kind)
     if listed in ListKind.values:
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=listed).values("subject_id"))
-    qs = qs.annotate(n_violations=Count("violations", filter=Q(violations__state="confirmed"))).order_by("score", "name")
+    qs = qs.annotate(n_violations=Count("violations", filter=Q(violations__state="confirmed"))).order_by(
+        "score", "name"
+    )
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     on_list = dict(
-        ListEntry.objects.active().filter(subject__in=subjects).values("list_kind").annotate(n=Count("id")).values_list("list_kind", "n")
+        ListEntry.objects.active()
+        .filter(subject__in=subjects)
+        .values("list_kind")
+        .annotate(n=Count("id"))
+        .values_list("list_kind", "n")
     )
     scope = scope_for(user)
-    return render(request, "credit/index.html", {
-        "page": page, "q": q, "kind": kind, "listed": listed, "kinds": SubjectKind.choices, "lists": ListKind.choices,
-        "counts": {"subjects": subjects.count(), "watch": on_list.get("watch", 0), "dishonest": on_list.get("dishonest", 0),
-                   "violations_30d": Violation.objects.visible_to(user).filter(state="confirmed", occurred_on__gte=timezone.localdate() - timezone.timedelta(days=30)).count()},
-        "show_identity": queries.can_see_identity(user),
-        "can_record": scope.has_role(*A.RECORD_ROLES),
-        "recent": Violation.objects.visible_to(user).select_related("subject", "case").order_by("-created_at")[:10],
-    })
+    return render(
+        request,
+        "credit/index.html",
+        {
+            "page": page,
+            "q": q,
+            "kind": kind,
+            "listed": listed,
+            "kinds": SubjectKind.choices,
+            "lists": ListKind.choices,
+            "counts": {
+                "subjects": subjects.count(),
+                "watch": on_list.get("watch", 0),
+                "dishonest": on_list.get("dishonest", 0),
+                "violations_30d": Violation.objects.visible_to(user)
+                .filter(
+                    state="confirmed", occurred_on__gte=timezone.localdate() - timezone.timedelta(days=30)
+                )
+                .count(),
+            },
+            "show_identity": queries.can_see_identity(user),
+            "can_record": scope.has_role(*A.RECORD_ROLES),
+            "recent": Violation.objects.visible_to(user)
+            .select_related("subject", "case")
+            .order_by("-created_at")[:10],
+        },
+    )
 
 
 @login_required
@@ -97,29 +122,46 @@ def subject_detail(request, pk):
     scope = scope_for(request.user)
     rules = queries.active_rule_set()
     today = timezone.localdate()
-    violations = list(s.violations.select_related("case", "unit").prefetch_related("penalties").order_by("-occurred_on", "-id"))
+    violations = list(
+        s.violations.select_related("case", "unit")
+        .prefetch_related("penalties")
+        .order_by("-occurred_on", "-id")
+    )
     for v in violations:
         v.case_link = case_url(v.case.number) if v.case_id else ""
     entries = s.list_entries.select_related("rule_set").order_by("-entered_on", "-id")
-    return render(request, "credit/subject_detail.html", {
-        "s": s, "violations": violations, "entries": entries, "rules": rules,
-        "live_score": queries.score_of(s, today, rules),
-        "repair": queries.repair_check(s, today, rules) if any(e.removed_on is None for e in entries) else None,
-        "show_identity": queries.can_see_identity(request.user),
-        "can_record": scope.has_role(*A.RECORD_ROLES), "can_penalise": scope.has_role(*A.PENALTY_ROLES),
-        "can_repair": scope.has_role(*A.REPAIR_ROLES),
-        "violation_form": F.ViolationForm(initial={"occurred_on": today}),
-        "penalty_form": F.PenaltyForm(initial={"decided_on": today}),
-        "repair_form": F.RepairForm(),
-        "cases": s.case_links.select_related("case").order_by("-named_at")[:20],
-        "today": today,
-    })
+    return render(
+        request,
+        "credit/subject_detail.html",
+        {
+            "s": s,
+            "violations": violations,
+            "entries": entries,
+            "rules": rules,
+            "live_score": queries.score_of(s, today, rules),
+            "repair": queries.repair_check(s, today, rules)
+            if any(e.removed_on is None for e in entries)
+            else None,
+            "show_identity": queries.can_see_identity(request.user),
+            "can_record": scope.has_role(*A.RECORD_ROLES),
+            "can_penalise": scope.has_role(*A.PENALTY_ROLES),
+            "can_repair": scope.has_role(*A.REPAIR_ROLES),
+            "violation_form": F.ViolationForm(initial={"occurred_on": today}),
+            "penalty_form": F.PenaltyForm(initial={"decided_on": today}),
+            "repair_form": F.RepairForm(),
+            "cases": s.case_links.select_related("case").order_by("-named_at")[:20],
+            "today": today,
+        },
+    )
 
 
 @login_required
 def violation_new(request, pk):
     s = _subject(request.user, pk)
-    form = F.ViolationForm(request.POST or None, initial={"occurred_on": timezone.localdate(), "case": request.GET.get("case", "")})
+    form = F.ViolationForm(
+        request.POST or None,
+        initial={"occurred_on": timezone.localdate(), "case": request.GET.get("case", "")},
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -130,14 +172,25 @@ def violation_new(request, pk):
                 case = Case.objects.visible_to(request.user).filter(number=d["case"].strip()).first()
                 if case is None:
                     raise DomainError(_("Case not found."), field="case")
-            A.do_record_violation(request.user, s, kind=d["kind"], severity=d["severity"], occurred_on=d["occurred_on"],
-                                  description=d["description"], case=case)
+            A.do_record_violation(
+                request.user,
+                s,
+                kind=d["kind"],
+                severity=d["severity"],
+                occurred_on=d["occurred_on"],
+                description=d["description"],
+                case=case,
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
             messages.success(request, _("Violation recorded; score and lists re-evaluated."))
             return redirect("credit:subject", pk=s.pk)
-    return render(request, "credit/form_page.html", {"form": form, "s": s, "title": _("Record a violation"), "button": _("Record violation")})
+    return render(
+        request,
+        "credit/form_page.html",
+        {"form": form, "s": s, "title": _("Record a violation"), "button": _("Record violation")},
+    )
 
 
 @login_required
@@ -155,13 +208,27 @@ def penalty_new(request, pk):
         else:
             messages.success(request, _("Penalty decision issued."))
             return redirect("credit:subject", pk=v.subject_id)
-    return render(request, "credit/form_page.html", {"form": form, "s": v.subject, "violation": v, "title": _("Issue a penalty decision"), "button": _("Issue decision")})
+    return render(
+        request,
+        "credit/form_page.html",
+        {
+            "form": form,
+            "s": v.subject,
+            "violation": v,
+            "title": _("Issue a penalty decision"),
+            "button": _("Issue decision"),
+        },
+    )
 
 
 @login_required
 @require_POST
 def penalty_fulfil(request, pk):
-    p = Penalty.objects.filter(pk=pk, violation__in=Violation.objects.visible_to(request.user)).select_related("violation").first()
+    p = (
+        Penalty.objects.filter(pk=pk, violation__in=Violation.objects.visible_to(request.user))
+        .select_related("violation")
+        .first()
+    )
     if p is None:
         raise Http404
     try:
@@ -205,12 +272,25 @@ def lists(request):
     if kind not in ListKind.values:
         kind = ListKind.DISHONEST
     history = request.GET.get("history") == "1"
-    qs = ListEntry.objects.visible_to(request.user).filter(list_kind=kind).select_related("subject", "subject__region", "rule_set")
+    qs = (
+        ListEntry.objects.visible_to(request.user)
+        .filter(list_kind=kind)
+        .select_related("subject", "subject__region", "rule_set")
+    )
     if not history:
         qs = qs.active()
     page = Paginator(qs.order_by("-entered_on", "-id"), 50).get_page(request.GET.get("page"))
-    return render(request, "credit/lists.html", {"page": page, "kind": kind, "lists": ListKind.choices, "history": history,
-                                                 "show_identity": queries.can_see_identity(request.user)})
+    return render(
+        request,
+        "credit/lists.html",
+        {
+            "page": page,
+            "kind": kind,
+            "lists": ListKind.choices,
+            "history": history,
+            "show_identity": queries.can_see_identity(request.user),
+        },
+    )
 
 
 @login_required
@@ -240,9 +320,21 @@ def rules(request):
             else:
                 messages.success(request, _("A new version of the credit rules is active."))
                 return redirect("credit:rules")
-    table = [(label, [(f"p_{k}_{sev}", points.get((k, sev), "")) for sev in Severity.values]) for k, label in ViolationKind.choices]
-    return render(request, "credit/rules.html", {"form": form, "current": current, "is_admin": is_admin, "table": table,
-                                                 "severities": Severity.choices})
+    table = [
+        (label, [(f"p_{k}_{sev}", points.get((k, sev), "")) for sev in Severity.values])
+        for k, label in ViolationKind.choices
+    ]
+    return render(
+        request,
+        "credit/rules.html",
+        {
+            "form": form,
+            "current": current,
+            "is_admin": is_admin,
+            "table": table,
+            "severities": Severity.choices,
+        },
+    )
 
 
 def public_list(request):

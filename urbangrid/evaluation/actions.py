@@ -10,6 +10,7 @@ Objects outside the actor's jurisdiction are answered as missing (NotFound).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import random
 from datetime import datetime, timedelta
@@ -24,7 +25,15 @@ from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDen
 from urbangrid.orgs.choices import Role
 from urbangrid.orgs.jurisdiction import scope_for
 
-from .choices import AccountabilityKind, OrderKind, OrderState, ReportState, SchemeState, SpotCheckState, SpotResult
+from .choices import (
+    AccountabilityKind,
+    OrderKind,
+    OrderState,
+    ReportState,
+    SchemeState,
+    SpotCheckState,
+    SpotResult,
+)
 from .models import (
     AccountabilityRecord,
     AdjustmentRule,
@@ -122,9 +131,13 @@ def do_issue_order(
         from . import indicators
 
         indicators.get(indicator)
-    if not scope.all_city and region is not None and region.id not in scope.subtree_region_ids:
-        if case is None:
-            raise NotFound(_("Unit not found."))
+    if (
+        not scope.all_city
+        and region is not None
+        and region.id not in scope.subtree_region_ids
+        and case is None
+    ):
+        raise NotFound(_("Unit not found."))
     order = SupervisionOrder.objects.create(
         number=_next_number("DB", now),
         kind=OrderKind.CASE if case is not None else OrderKind.PATTERN,
@@ -143,8 +156,15 @@ def do_issue_order(
     )
     if case is not None:
         _supervise_case(actor, case, order, now)
-    record(actor, "evaluation.order.issue", order, summary=f"{order.number} → {unit.name}: {title}",
-           unit=unit.id, case=case.number if case else None, deadline=deadline.isoformat())
+    record(
+        actor,
+        "evaluation.order.issue",
+        order,
+        summary=f"{order.number} → {unit.name}: {title}",
+        unit=unit.id,
+        case=case.number if case else None,
+        deadline=deadline.isoformat(),
+    )
     _notify_unit(unit, order, now)
     return order
 
@@ -176,15 +196,23 @@ def _notify_unit(unit, order, now):
     people = list(Person.objects.filter(unit=unit, is_active=True, roles__role__in=UNIT_ROLES).distinct())
     if not people:
         return
-    try:
-        notify(people, "supervision_order", _("Supervision order %(n)s: %(t)s") % {"n": order.number, "t": order.title},
-               order.body, case=order.case)
-    except TypeError:
-        pass
+    with contextlib.suppress(TypeError):
+        notify(
+            people,
+            "supervision_order",
+            _("Supervision order %(n)s: %(t)s") % {"n": order.number, "t": order.title},
+            order.body,
+            case=order.case,
+        )
 
 
 def _visible_order(actor, order) -> SupervisionOrder:
-    got = SupervisionOrder.objects.visible_to(actor).select_for_update().filter(pk=getattr(order, "pk", order)).first()
+    got = (
+        SupervisionOrder.objects.visible_to(actor)
+        .select_for_update()
+        .filter(pk=getattr(order, "pk", order))
+        .first()
+    )
     if got is None:
         raise NotFound(_("Supervision order not found."))
     return got
@@ -196,7 +224,9 @@ def do_reply_order(actor, order, *, reply: str, now: datetime | None = None) -> 
     now = now or timezone.now()
     order = _visible_order(actor, order)
     scope = scope_for(actor)
-    if not (scope.has_role(*UNIT_ROLES) and order.unit_id in scope.unit_ids) and not scope.has_role(Role.ADMIN):
+    if not (scope.has_role(*UNIT_ROLES) and order.unit_id in scope.unit_ids) and not scope.has_role(
+        Role.ADMIN
+    ):
         raise PermissionDenied(_("Only the unit addressed can reply to this order."))
     if order.state != OrderState.ISSUED:
         raise Conflict(_("This order has already been replied to."))
@@ -216,15 +246,26 @@ def do_close_order(actor, order, *, satisfactory: bool, note: str = "", now: dat
     if order.state != OrderState.REPLIED:
         raise Conflict(_("Only a replied order can be closed or sent back."))
     if satisfactory:
-        order.state, order.closed_at, order.closed_by, order.satisfactory = OrderState.CLOSED, now, actor, True
+        order.state, order.closed_at, order.closed_by, order.satisfactory = (
+            OrderState.CLOSED,
+            now,
+            actor,
+            True,
+        )
         order.close_note = note.strip()
     else:
         _text(note, "note", _("Say why the reply is not accepted."))
         # Back to the unit; the first reply stays in the audit trail.
         order.state, order.satisfactory, order.close_note = OrderState.ISSUED, False, note.strip()
     order.save(update_fields=["state", "closed_at", "closed_by", "satisfactory", "close_note"])
-    record(actor, "evaluation.order.close" if satisfactory else "evaluation.order.send_back", order,
-           summary=order.number, note=note, previous_reply=order.reply)
+    record(
+        actor,
+        "evaluation.order.close" if satisfactory else "evaluation.order.send_back",
+        order,
+        summary=order.number,
+        note=note,
+        previous_reply=order.reply,
+    )
     return order
 
 
@@ -237,7 +278,14 @@ def sample_ids(ids: list[int], size: int, seed: int) -> list[int]:
 
 @transaction.atomic
 def do_start_spot_check(
-    actor, *, region, period: Period, sample_size: int, inspector, seed: int | None = None, note: str = "",
+    actor,
+    *,
+    region,
+    period: Period,
+    sample_size: int,
+    inspector,
+    seed: int | None = None,
+    note: str = "",
     now: datetime | None = None,
 ) -> SpotCheck:
     """Draw a random sample of cases closed in the area and period for re-inspection."""
@@ -264,18 +312,37 @@ def do_start_spot_check(
         raise InvalidInput(_("No case was closed in this area and period."), field="period")
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**62)
     check = SpotCheck.objects.create(
-        number=_next_number("CC", now), region=region, period_start=period.start, period_end=period.end,
-        sample_size=sample_size, seed=seed, population=len(ids), inspector=inspector, note=note.strip(),
-        created_at=now, created_by=actor,
+        number=_next_number("CC", now),
+        region=region,
+        period_start=period.start,
+        period_end=period.end,
+        sample_size=sample_size,
+        seed=seed,
+        population=len(ids),
+        inspector=inspector,
+        note=note.strip(),
+        created_at=now,
+        created_by=actor,
     )
-    SpotCheckItem.objects.bulk_create(SpotCheckItem(spot_check=check, case_id=i) for i in sample_ids(ids, sample_size, seed))
-    record(actor, "evaluation.spot_check.start", check, summary=f"{check.number} {region.name} {period.label}",
-           sample=sample_size, population=len(ids), seed=seed)
+    SpotCheckItem.objects.bulk_create(
+        SpotCheckItem(spot_check=check, case_id=i) for i in sample_ids(ids, sample_size, seed)
+    )
+    record(
+        actor,
+        "evaluation.spot_check.start",
+        check,
+        summary=f"{check.number} {region.name} {period.label}",
+        sample=sample_size,
+        population=len(ids),
+        seed=seed,
+    )
     return check
 
 
 @transaction.atomic
-def do_record_spot_result(actor, item, *, passed: bool, note: str = "", now: datetime | None = None) -> SpotCheckItem:
+def do_record_spot_result(
+    actor, item, *, passed: bool, note: str = "", now: datetime | None = None
+) -> SpotCheckItem:
     """The inspector's finding on one sampled case; the check completes with its last item."""
     now = now or timezone.now()
     scope = scope_for(actor)
@@ -300,7 +367,12 @@ def do_record_spot_result(actor, item, *, passed: bool, note: str = "", now: dat
     if not check.items.filter(result=SpotResult.PENDING).exists():
         check.state = SpotCheckState.DONE
         check.save(update_fields=["state"])
-    record(actor, "evaluation.spot_check.result", item, summary=f"{check.number} case {item.case_id}: {item.result}")
+    record(
+        actor,
+        "evaluation.spot_check.result",
+        item,
+        summary=f"{check.number} case {item.case_id}: {item.result}",
+    )
     return item
 
 
@@ -322,7 +394,9 @@ def do_record_accountability(
     if unit is None:
         unit = person.unit
     case_list = list(cases)
-    if case_list and Case.objects.visible_to(actor).filter(pk__in=[c.pk for c in case_list]).count() != len(case_list):
+    if case_list and Case.objects.visible_to(actor).filter(pk__in=[c.pk for c in case_list]).count() != len(
+        case_list
+    ):
         raise NotFound(_("Case not found."))
     order_list = list(orders)
     if order_list and SupervisionOrder.objects.visible_to(actor).filter(
@@ -339,14 +413,22 @@ def do_record_accountability(
     )
     rec.cases.set(case_list)
     rec.orders.set(order_list)
-    record(actor, "evaluation.accountability", rec, summary=f"{rec.get_kind_display()}: {unit or person}",
-           cases=[c.pk for c in case_list], orders=[o.pk for o in order_list])
+    record(
+        actor,
+        "evaluation.accountability",
+        rec,
+        summary=f"{rec.get_kind_display()}: {unit or person}",
+        cases=[c.pk for c in case_list],
+        orders=[o.pk for o in order_list],
+    )
     return rec
 
 
 # ------------------------------------------------------------------- schemes and publishing
 @transaction.atomic
-def do_new_scheme_version(actor, scheme: Scheme, *, weights=None, note: str = "", activate: bool = True) -> SchemeVersion:
+def do_new_scheme_version(
+    actor, scheme: Scheme, *, weights=None, note: str = "", activate: bool = True
+) -> SchemeVersion:
     """Copy the scheme's latest version into a new one, with ``weights`` {kind: {indicator: %}}
     replacing those of the kinds given. Activating retires the previous active version."""
     from . import indicators
@@ -355,7 +437,11 @@ def do_new_scheme_version(actor, scheme: Scheme, *, weights=None, note: str = ""
     base = scheme.versions.order_by("-number").first()
     number = (base.number + 1) if base else 1
     v = SchemeVersion.objects.create(
-        scheme=scheme, number=number, state=SchemeState.DRAFT, note=note.strip(), created_by=actor,
+        scheme=scheme,
+        number=number,
+        state=SchemeState.DRAFT,
+        note=note.strip(),
+        created_by=actor,
         valid_from=timezone.localdate(),
     )
     weights = weights or {}
@@ -363,19 +449,29 @@ def do_new_scheme_version(actor, scheme: Scheme, *, weights=None, note: str = ""
         for code, w in ws.items():
             ind = indicators.get(code)
             if kind not in ind.kinds:
-                raise InvalidInput(_("Indicator %(c)s does not apply to %(k)s.") % {"c": code, "k": kind}, field="weights")
+                raise InvalidInput(
+                    _("Indicator %(c)s does not apply to %(k)s.") % {"c": code, "k": kind}, field="weights"
+                )
             try:
                 if not 0 <= Decimal(str(w)) <= 100:
                     raise InvalidOperation
             except InvalidOperation:
-                raise InvalidInput(_("A weight is a percentage between 0 and 100."), field="weights") from None
+                raise InvalidInput(
+                    _("A weight is a percentage between 0 and 100."), field="weights"
+                ) from None
     if base is not None:
         SchemeWeight.objects.bulk_create(
             SchemeWeight(version=v, subject_kind=w.subject_kind, indicator=w.indicator, weight=w.weight)
             for w in base.weights.exclude(subject_kind__in=list(weights))
         )
         VolumeBand.objects.bulk_create(
-            VolumeBand(version=v, subject_kind=b.subject_kind, indicator=b.indicator, min_value=b.min_value, score=b.score)
+            VolumeBand(
+                version=v,
+                subject_kind=b.subject_kind,
+                indicator=b.indicator,
+                min_value=b.min_value,
+                score=b.score,
+            )
             for b in base.bands.all()
         )
         AdjustmentRule.objects.bulk_create(
@@ -396,8 +492,9 @@ def do_new_scheme_version(actor, scheme: Scheme, *, weights=None, note: str = ""
 
 
 @transaction.atomic
-def do_publish(actor, version: SchemeVersion, kind: str, period: Period, *, note: str = "",
-               as_of: datetime | None = None) -> Assessment:
+def do_publish(
+    actor, version: SchemeVersion, kind: str, period: Period, *, note: str = "", as_of: datetime | None = None
+) -> Assessment:
     """Freeze the version's results for a period and subject kind. A period can be published
     once per version; recomputing it needs a new scheme version."""
     from .choices import SubjectKind
@@ -409,13 +506,25 @@ def do_publish(actor, version: SchemeVersion, kind: str, period: Period, *, note
     now = timezone.now()
     if period.end_dt > now:
         raise InvalidInput(_("Only a period that has ended can be published."), field="period")
-    if Assessment.objects.filter(version=version, subject_kind=kind, period_start=period.start,
-                                 period_end=period.end).exists():
-        raise Conflict(_("This period is already published under this scheme version; create a new version to recompute."))
+    if Assessment.objects.filter(
+        version=version, subject_kind=kind, period_start=period.start, period_end=period.end
+    ).exists():
+        raise Conflict(
+            _(
+                "This period is already published under this scheme version; create a new version to recompute."
+            )
+        )
     ev = evaluate(kind, period, version, as_of=as_of)
     a = Assessment.objects.create(
-        version=version, subject_kind=kind, period_kind=period.kind, period_label=period.label,
-        period_start=period.start, period_end=period.end, published_at=now, published_by=actor, note=note.strip(),
+        version=version,
+        subject_kind=kind,
+        period_kind=period.kind,
+        period_label=period.label,
+        period_start=period.start,
+        period_end=period.end,
+        published_at=now,
+        published_by=actor,
+        note=note.strip(),
     )
 
     def dec(x):
@@ -423,11 +532,19 @@ def do_publish(actor, version: SchemeVersion, kind: str, period: Period, *, note
 
     AssessmentResult.objects.bulk_create(
         AssessmentResult(
-            assessment=a, subject_key=r.subject.key, subject_name=r.subject.name[:120], region_id=r.subject.region_id,
+            assessment=a,
+            subject_key=r.subject.key,
+            subject_name=r.subject.name[:120],
+            region_id=r.subject.region_id,
             unit_id=r.subject.unit_id if kind == "unit" else None,
-            values={code: m.as_dict() for code, m in r.measures.items()} | {"_scores": {c: None if s is None else round(s, 2) for c, s in r.scores.items()}},
-            base_score=dec(r.base), adjustment=dec(r.adjustment) or 0, adjustments=r.adjustments,
-            total=dec(r.total), grade=r.grade, rank=r.rank,
+            values={code: m.as_dict() for code, m in r.measures.items()}
+            | {"_scores": {c: None if s is None else round(s, 2) for c, s in r.scores.items()}},
+            base_score=dec(r.base),
+            adjustment=dec(r.adjustment) or 0,
+            adjustments=r.adjustments,
+            total=dec(r.total),
+            grade=r.grade,
+            rank=r.rank,
         )
         for r in ev.rows
     )
@@ -447,8 +564,13 @@ def do_request_report(actor, *, region, period: Period, version: SchemeVersion) 
     if not scope.all_city and region.id not in scope.subtree_region_ids:
         raise NotFound(_("Area not found."))
     report = Report.objects.create(
-        region=region, version=version, period_label=period.label, requested_by=actor, requested_at=timezone.now(),
-        state=ReportState.QUEUED, message=_("Waiting for the worker"),
+        region=region,
+        version=version,
+        period_label=period.label,
+        requested_by=actor,
+        requested_at=timezone.now(),
+        state=ReportState.QUEUED,
+        message=_("Waiting for the worker"),
     )
     record(actor, "evaluation.report.request", report, summary=f"{region.name} {period.label}")
 

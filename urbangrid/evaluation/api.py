@@ -32,8 +32,14 @@ class IndicatorOut(Schema):
 def list_indicators(request):
     """The indicator registry: every indicator defined once, with the subject kinds it applies to."""
     return [
-        IndicatorOut(code=i.code, name=str(i.name), kinds=sorted(i.kinds), direction=i.direction, rate=i.is_rate,
-                     description=str(i.description))
+        IndicatorOut(
+            code=i.code,
+            name=str(i.name),
+            kinds=sorted(i.kinds),
+            direction=i.direction,
+            rate=i.is_rate,
+            description=str(i.description),
+        )
         for i in indicators.REGISTRY.values()
     ]
 
@@ -51,14 +57,21 @@ def results(request, period: str, kind: str = "unit", scheme: str = ""):
     version = resolve_version(scheme or None)
     ev = evaluate(_kind(kind), p, version).visible(request.auth)
     return {
-        "period": p.label, "start": p.start.isoformat(), "end": p.end.isoformat(), "kind": kind,
-        "scheme": version.scheme.code, "version": version.number, "weights": ev.weights,
+        "period": p.label,
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "kind": kind,
+        "scheme": version.scheme.code,
+        "version": version.number,
+        "weights": ev.weights,
         "rows": [r.as_dict() for r in ev.rows],
     }
 
 
 @router.get("/drill")
-def drill(request, indicator: str, kind: str, key: str, period: str, part: str = "denominator", limit: int = 500):
+def drill(
+    request, indicator: str, kind: str, key: str, period: str, part: str = "denominator", limit: int = 500
+):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
     from urbangrid.orgs.jurisdiction import scope_for
 
@@ -72,8 +85,14 @@ def drill(request, indicator: str, kind: str, key: str, period: str, part: str =
     return {
         "count": qs.count(),
         "cases": [
-            {"number": c.number, "state": c.state, "reported_at": c.reported_at, "handle_due_at": c.handle_due_at,
-             "handled_at": c.handled_at, "closed_at": c.closed_at}
+            {
+                "number": c.number,
+                "state": c.state,
+                "reported_at": c.reported_at,
+                "handle_due_at": c.handle_due_at,
+                "handled_at": c.handled_at,
+                "closed_at": c.closed_at,
+            }
             for c in qs[: max(1, min(limit, 5000))]
         ],
     }
@@ -136,8 +155,15 @@ def issue_order(request, data: OrderIn):
         raise NotFound("unit not found")
     deadline = data.deadline if timezone.is_aware(data.deadline) else timezone.make_aware(data.deadline)
     o = actions.do_issue_order(
-        request.auth, unit=unit, case=case, title=data.title, body=data.body, deadline=deadline,
-        indicator=data.indicator, indicator_value=data.indicator_value, threshold=data.threshold,
+        request.auth,
+        unit=unit,
+        case=case,
+        title=data.title,
+        body=data.body,
+        deadline=deadline,
+        indicator=data.indicator,
+        indicator_value=data.indicator_value,
+        threshold=data.threshold,
         period_label=data.period,
     )
     return 201, o
@@ -163,15 +189,17 @@ def close_order(request, order_id: int, data: CloseIn):
 
 
 @router.get("/proposals")
-def proposals(request, period: str, indicator: str = "on_time_handling_rate", threshold: float = 0.8,
-              min_due: int = 5):
+def proposals(
+    request, period: str, indicator: str = "on_time_handling_rate", threshold: float = 0.8, min_due: int = 5
+):
     """Units whose indicator fell below the threshold: candidates for a supervision order."""
     from .queries import propose_orders
 
     return [
         {"unit": int(s.key), "name": s.name, "num": m.num, "den": m.den, "value": m.value}
-        for s, m in propose_orders(Period.parse(period), indicator=indicator, threshold=threshold, min_due=min_due,
-                                   user=request.auth)
+        for s, m in propose_orders(
+            Period.parse(period), indicator=indicator, threshold=threshold, min_due=min_due, user=request.auth
+        )
     ]
 
 
@@ -192,10 +220,21 @@ def start_spot_check(request, data: SpotIn):
     inspector = Person.objects.filter(pk=data.inspector).first()
     if region is None or inspector is None:
         raise NotFound("region or inspector not found")
-    c = actions.do_start_spot_check(request.auth, region=region, period=Period.parse(data.period),
-                                    sample_size=data.sample_size, inspector=inspector, seed=data.seed)
-    return 201, {"id": c.id, "number": c.number, "population": c.population, "seed": c.seed,
-                 "items": [{"id": i.id, "case": i.case.number} for i in c.items.select_related("case")]}
+    c = actions.do_start_spot_check(
+        request.auth,
+        region=region,
+        period=Period.parse(data.period),
+        sample_size=data.sample_size,
+        inspector=inspector,
+        seed=data.seed,
+    )
+    return 201, {
+        "id": c.id,
+        "number": c.number,
+        "population": c.population,
+        "seed": c.seed,
+        "items": [{"id": i.id, "case": i.case.number} for i in c.items.select_related("case")],
+    }
 
 
 class SpotResultIn(Schema):
@@ -221,8 +260,13 @@ class PublishIn(Schema):
 
 @router.post("/assessments", response={201: dict})
 def publish(request, data: PublishIn):
-    a = actions.do_publish(request.auth, resolve_version(data.scheme or None), _kind(data.kind),
-                           Period.parse(data.period), note=data.note)
+    a = actions.do_publish(
+        request.auth,
+        resolve_version(data.scheme or None),
+        _kind(data.kind),
+        Period.parse(data.period),
+        note=data.note,
+    )
     return 201, {"id": a.id, "period": a.period_label, "kind": a.subject_kind, "rows": a.results.count()}
 
 
@@ -232,11 +276,21 @@ def get_assessment(request, assessment_id: int):
     if a is None:
         raise NotFound("assessment not found")
     return {
-        "id": a.id, "period": a.period_label, "kind": a.subject_kind, "scheme": a.version.scheme.code,
-        "version": a.version.number, "published_at": a.published_at,
+        "id": a.id,
+        "period": a.period_label,
+        "kind": a.subject_kind,
+        "scheme": a.version.scheme.code,
+        "version": a.version.number,
+        "published_at": a.published_at,
         "rows": [
-            {"key": r.subject_key, "name": r.subject_name, "total": r.total and float(r.total), "grade": r.grade,
-             "rank": r.rank, "values": r.values}
+            {
+                "key": r.subject_key,
+                "name": r.subject_name,
+                "total": r.total and float(r.total),
+                "grade": r.grade,
+                "rank": r.rank,
+                "values": r.values,
+            }
             for r in a.results.visible_to(request.auth).order_by("rank")
         ],
     }
@@ -249,8 +303,14 @@ class ReportIn(Schema):
 
 
 def _report_out(r):
-    return {"id": r.id, "state": r.state, "progress": r.progress, "message": r.message,
-            "xlsx": bool(r.xlsx), "pdf": bool(r.pdf)}
+    return {
+        "id": r.id,
+        "state": r.state,
+        "progress": r.progress,
+        "message": r.message,
+        "xlsx": bool(r.xlsx),
+        "pdf": bool(r.pdf),
+    }
 
 
 @router.post("/reports", response={202: dict})
@@ -260,8 +320,12 @@ def request_report(request, data: ReportIn):
     region = Region.objects.visible_to(request.auth).filter(code=data.region).first()
     if region is None:
         raise NotFound("region not found")
-    r = actions.do_request_report(request.auth, region=region, period=Period.parse(data.period),
-                                  version=resolve_version(data.scheme or None))
+    r = actions.do_request_report(
+        request.auth,
+        region=region,
+        period=Period.parse(data.period),
+        version=resolve_version(data.scheme or None),
+    )
     return 202, _report_out(r)
 
 

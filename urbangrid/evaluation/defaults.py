@@ -9,7 +9,12 @@ K_GW, K_IO, K_SL, K_DP, K_UNIT = "grid_worker", "intake_operator", "shift_leader
 REGION_KINDS = ("grid", "community", "street", "district")
 
 CITY_WEIGHTS = {
-    K_GW: {"valid_report_rate": 40, "missed_report_rate": 20, "on_time_verify_rate": 20, "on_time_check_rate": 20},
+    K_GW: {
+        "valid_report_rate": 40,
+        "missed_report_rate": 20,
+        "on_time_verify_rate": 20,
+        "on_time_check_rate": 20,
+    },
     K_IO: {"intake_volume": 25, "on_time_verify_dispatch_rate": 40, "on_time_check_dispatch_rate": 35},
     K_SL: {"on_time_register_rate": 25, "accurate_register_rate": 40, "on_time_close_rate": 35},
     K_DP: {"dispatched": 20, "on_time_dispatch_rate": 40, "accurate_dispatch_rate": 40},
@@ -91,8 +96,9 @@ def seed(apps=None):
         )
         if not created and scheme.versions.exists():
             continue
-        v = SchemeVersion.objects.create(scheme=scheme, number=1, state="active", valid_from=date(2026, 1, 1),
-                                         note="默认版本")
+        v = SchemeVersion.objects.create(
+            scheme=scheme, number=1, state="active", valid_from=date(2026, 1, 1), note="默认版本"
+        )
         SchemeWeight.objects.bulk_create(
             SchemeWeight(version=v, subject_kind=kind, indicator=code, weight=w)
             for kind, ws in spec["weights"].items()

@@ -185,7 +185,12 @@ def attribution_expr(source: str, attr: str):
 
 
 # Subject column of a region kind on a case row, and the path prefix per source.
-REGION_COLUMNS = {K.GRID: "grid_code", K.COMMUNITY: "community_id", K.STREET: "street_id", K.DISTRICT: "district_id"}
+REGION_COLUMNS = {
+    K.GRID: "grid_code",
+    K.COMMUNITY: "community_id",
+    K.STREET: "street_id",
+    K.DISTRICT: "district_id",
+}
 SOURCE_PREFIX = {SOURCE_CASE: "", SOURCE_EVENT: "case__", SOURCE_SPOT: "case__"}
 
 
@@ -236,191 +241,330 @@ HANDLERS = REGIONS | {K.UNIT}
 _INDICATORS = [
     # --- grid worker (监督员/网格员)
     Indicator(
-        "reports", _("Reports filed"), frozenset({K.GRID_WORKER}),
-        numerator=_reported_by_worker, denominator=None, direction=Direction.HIGHER, volume=True,
+        "reports",
+        _("Reports filed"),
+        frozenset({K.GRID_WORKER}),
+        numerator=_reported_by_worker,
+        denominator=None,
+        direction=Direction.HIGHER,
+        volume=True,
         description=_("上报数: cases the grid worker reported in the period (by report time)."),
         by={K.GRID_WORKER: ATTR_REPORTER},
     ),
     Indicator(
-        "valid_report_rate", _("Valid report rate"), frozenset({K.GRID_WORKER}),
-        numerator=lambda c: (Q(registered_at__isnull=False) & ~Q(state=CaseState.CANCELLED)) | Q(self_handled=True),
-        denominator=_reported_by_worker, direction=Direction.HIGHER,
-        description=_("有效上报率 = reports registered (and not cancelled) or fixed on the spot / reports, by report time."),
+        "valid_report_rate",
+        _("Valid report rate"),
+        frozenset({K.GRID_WORKER}),
+        numerator=lambda c: (
+            (Q(registered_at__isnull=False) & ~Q(state=CaseState.CANCELLED)) | Q(self_handled=True)
+        ),
+        denominator=_reported_by_worker,
+        direction=Direction.HIGHER,
+        description=_(
+            "有效上报率 = reports registered (and not cancelled) or fixed on the spot / reports, by report time."
+        ),
         by={K.GRID_WORKER: ATTR_REPORTER},
     ),
     Indicator(
-        "on_time_verify_rate", _("On-time verification rate"), frozenset({K.GRID_WORKER}),
+        "on_time_verify_rate",
+        _("On-time verification rate"),
+        frozenset({K.GRID_WORKER}),
         numerator=lambda c: _done_by("verified_at", "verify_due_at"),
-        denominator=lambda c: _due("verify_due_at", c), direction=Direction.HIGHER,
-        description=_("按时核实率 = verifications done by their deadline / verifications due in the period (open overdue ones count as late)."),
+        denominator=lambda c: _due("verify_due_at", c),
+        direction=Direction.HIGHER,
+        description=_(
+            "按时核实率 = verifications done by their deadline / verifications due in the period (open overdue ones count as late)."
+        ),
         by={K.GRID_WORKER: ATTR_VERIFIER},
     ),
     Indicator(
-        "on_time_check_rate", _("On-time check rate"), frozenset({K.GRID_WORKER}),
+        "on_time_check_rate",
+        _("On-time check rate"),
+        frozenset({K.GRID_WORKER}),
         numerator=lambda c: _done_by("checked_at", "check_due_at"),
-        denominator=lambda c: _due("check_due_at", c), direction=Direction.HIGHER,
-        description=_("按时核查率 = on-site checks done by their deadline / checks due in the period (open overdue ones count as late)."),
+        denominator=lambda c: _due("check_due_at", c),
+        direction=Direction.HIGHER,
+        description=_(
+            "按时核查率 = on-site checks done by their deadline / checks due in the period (open overdue ones count as late)."
+        ),
         by={K.GRID_WORKER: ATTR_CHECKER},
     ),
     Indicator(
-        "missed_report_rate", _("Missed report rate"), frozenset({K.GRID_WORKER}),
+        "missed_report_rate",
+        _("Missed report rate"),
+        frozenset({K.GRID_WORKER}),
         numerator=lambda c: ~Q(channel__in=WORKER_CHANNELS),
-        denominator=_registered, direction=Direction.LOWER,
-        description=_("漏报率 = cases registered in the worker's grids that someone else found first / cases registered in those grids."),
+        denominator=_registered,
+        direction=Direction.LOWER,
+        description=_(
+            "漏报率 = cases registered in the worker's grids that someone else found first / cases registered in those grids."
+        ),
         by={K.GRID_WORKER: ATTR_GRID_SUPERVISOR},
     ),
     # --- intake operator (受理员): measured on the operator's own case events
     Indicator(
-        "intake_volume", _("Tasks sent"), frozenset({K.INTAKE_OPERATOR}), source=SOURCE_EVENT,
+        "intake_volume",
+        _("Tasks sent"),
+        frozenset({K.INTAKE_OPERATOR}),
+        source=SOURCE_EVENT,
         numerator=lambda c: _in("at", c) & Q(action__in=(EVENT_REQUEST_VERIFY, EVENT_REQUEST_CHECK)),
-        denominator=None, direction=Direction.HIGHER, volume=True,
+        denominator=None,
+        direction=Direction.HIGHER,
+        volume=True,
         description=_("受理量: verification and check tasks the operator sent in the period."),
         by={K.INTAKE_OPERATOR: ATTR_OPERATOR},
     ),
     Indicator(
-        "on_time_verify_dispatch_rate", _("On-time verification dispatch rate"), frozenset({K.INTAKE_OPERATOR}),
+        "on_time_verify_dispatch_rate",
+        _("On-time verification dispatch rate"),
+        frozenset({K.INTAKE_OPERATOR}),
         source=SOURCE_EVENT,
         numerator=lambda c: Q(at__lte=F("case__reported_at") + verify_dispatch_limit()),
-        denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_VERIFY), direction=Direction.HIGHER,
-        description=_("按时派发核实率 = verification tasks sent within the limit after the report / verification tasks sent."),
+        denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_VERIFY),
+        direction=Direction.HIGHER,
+        description=_(
+            "按时派发核实率 = verification tasks sent within the limit after the report / verification tasks sent."
+        ),
         by={K.INTAKE_OPERATOR: ATTR_OPERATOR},
     ),
     Indicator(
-        "on_time_check_dispatch_rate", _("On-time check dispatch rate"), frozenset({K.INTAKE_OPERATOR}),
+        "on_time_check_dispatch_rate",
+        _("On-time check dispatch rate"),
+        frozenset({K.INTAKE_OPERATOR}),
         source=SOURCE_EVENT,
-        numerator=lambda c: Q(case__handled_at__isnull=True) | Q(at__lte=F("case__handled_at") + check_dispatch_limit()),
-        denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_CHECK), direction=Direction.HIGHER,
-        description=_("按时派发核查率 = check tasks sent within the limit after the unit reported back / check tasks sent."),
+        numerator=lambda c: (
+            Q(case__handled_at__isnull=True) | Q(at__lte=F("case__handled_at") + check_dispatch_limit())
+        ),
+        denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_CHECK),
+        direction=Direction.HIGHER,
+        description=_(
+            "按时派发核查率 = check tasks sent within the limit after the unit reported back / check tasks sent."
+        ),
         by={K.INTAKE_OPERATOR: ATTR_OPERATOR},
     ),
     # --- shift leader (值班长)
     Indicator(
-        "registered", _("Cases registered"), frozenset({K.SHIFT_LEADER}) | REGIONS,
-        numerator=_registered, denominator=None, direction=Direction.HIGHER, volume=True,
+        "registered",
+        _("Cases registered"),
+        frozenset({K.SHIFT_LEADER}) | REGIONS,
+        numerator=_registered,
+        denominator=None,
+        direction=Direction.HIGHER,
+        volume=True,
         description=_("立案数: cases registered in the period."),
         by={K.SHIFT_LEADER: ATTR_REGISTRAR},
     ),
     Indicator(
-        "on_time_register_rate", _("On-time registration rate"), frozenset({K.SHIFT_LEADER, K.DISTRICT}),
+        "on_time_register_rate",
+        _("On-time registration rate"),
+        frozenset({K.SHIFT_LEADER, K.DISTRICT}),
         numerator=lambda c: _done_by("registered_at", "register_due_at"),
-        denominator=lambda c: _due("register_due_at", c) & ~(
-            Q(registered_at__isnull=True) & Q(state__in=(CaseState.REJECTED, CaseState.CANCELLED))
+        denominator=lambda c: (
+            _due("register_due_at", c)
+            & ~(Q(registered_at__isnull=True) & Q(state__in=(CaseState.REJECTED, CaseState.CANCELLED)))
         ),
         direction=Direction.HIGHER,
-        description=_("按时立案率 = registrations done by their deadline / registrations due in the period (not-registered rejections excluded; open overdue count as late)."),
+        description=_(
+            "按时立案率 = registrations done by their deadline / registrations due in the period (not-registered rejections excluded; open overdue count as late)."
+        ),
         by={K.SHIFT_LEADER: ATTR_REGISTRAR},
     ),
     Indicator(
-        "accurate_register_rate", _("Accurate registration rate"), frozenset({K.SHIFT_LEADER, K.DISTRICT}),
+        "accurate_register_rate",
+        _("Accurate registration rate"),
+        frozenset({K.SHIFT_LEADER, K.DISTRICT}),
         numerator=lambda c: ~Q(state=CaseState.CANCELLED),
-        denominator=_registered, direction=Direction.HIGHER,
+        denominator=_registered,
+        direction=Direction.HIGHER,
         description=_("准确立案率 = (registered − cancelled) / registered, by registration time."),
         by={K.SHIFT_LEADER: ATTR_REGISTRAR},
     ),
     Indicator(
-        "on_time_close_rate", _("On-time closing rate"), frozenset({K.SHIFT_LEADER}),
+        "on_time_close_rate",
+        _("On-time closing rate"),
+        frozenset({K.SHIFT_LEADER}),
         numerator=lambda c: Q(closed_at__isnull=False, closed_at__lte=F("checked_at") + close_limit()),
-        denominator=_close_due, direction=Direction.HIGHER,
-        description=_("按时结案率 = cases closed within the limit after the passed check / closings due in the period."),
+        denominator=_close_due,
+        direction=Direction.HIGHER,
+        description=_(
+            "按时结案率 = cases closed within the limit after the passed check / closings due in the period."
+        ),
         by={K.SHIFT_LEADER: ATTR_CLOSER},
     ),
     # --- dispatcher (派遣员)
     Indicator(
-        "dispatched", _("Cases dispatched"), frozenset({K.DISPATCHER}),
-        numerator=lambda c: _in("dispatched_at", c), denominator=None, direction=Direction.HIGHER, volume=True,
+        "dispatched",
+        _("Cases dispatched"),
+        frozenset({K.DISPATCHER}),
+        numerator=lambda c: _in("dispatched_at", c),
+        denominator=None,
+        direction=Direction.HIGHER,
+        volume=True,
         description=_("派遣数: cases dispatched in the period."),
         by={K.DISPATCHER: ATTR_DISPATCHER},
     ),
     Indicator(
-        "on_time_dispatch_rate", _("On-time dispatch rate"), frozenset({K.DISPATCHER, K.DISTRICT}),
+        "on_time_dispatch_rate",
+        _("On-time dispatch rate"),
+        frozenset({K.DISPATCHER, K.DISTRICT}),
         numerator=lambda c: _done_by("dispatched_at", "dispatch_due_at"),
-        denominator=lambda c: _due("dispatch_due_at", c) & ~Q(state__in=(CaseState.CANCELLED, CaseState.REJECTED)),
+        denominator=lambda c: (
+            _due("dispatch_due_at", c) & ~Q(state__in=(CaseState.CANCELLED, CaseState.REJECTED))
+        ),
         direction=Direction.HIGHER,
-        description=_("按时派遣率 = dispatches done by their deadline / dispatches due in the period (open overdue count as late)."),
+        description=_(
+            "按时派遣率 = dispatches done by their deadline / dispatches due in the period (open overdue count as late)."
+        ),
         by={K.DISPATCHER: ATTR_DISPATCHER},
     ),
     Indicator(
-        "accurate_dispatch_rate", _("Accurate dispatch rate"), frozenset({K.DISPATCHER, K.DISTRICT}),
+        "accurate_dispatch_rate",
+        _("Accurate dispatch rate"),
+        frozenset({K.DISPATCHER, K.DISTRICT}),
         numerator=lambda c: Q(return_count=0),
-        denominator=lambda c: _in("dispatched_at", c), direction=Direction.HIGHER,
+        denominator=lambda c: _in("dispatched_at", c),
+        direction=Direction.HIGHER,
         description=_("准确派遣率 = (dispatched − returned) / dispatched, by dispatch time."),
         by={K.DISPATCHER: ATTR_DISPATCHER},
     ),
     # --- handling units and regions
     Indicator(
-        "handling_due", _("Cases due"), HANDLERS,
-        numerator=handling_due, denominator=None, direction=Direction.HIGHER,
-        description=_("应处置数 = handled + overdue unhandled: cases whose handling deadline fell in the period."),
+        "handling_due",
+        _("Cases due"),
+        HANDLERS,
+        numerator=handling_due,
+        denominator=None,
+        direction=Direction.HIGHER,
+        description=_(
+            "应处置数 = handled + overdue unhandled: cases whose handling deadline fell in the period."
+        ),
     ),
     Indicator(
-        "handled", _("Cases handled"), HANDLERS,
-        numerator=lambda c: handling_due(c) & _handled(c), denominator=None, direction=Direction.HIGHER, volume=True,
+        "handled",
+        _("Cases handled"),
+        HANDLERS,
+        numerator=lambda c: handling_due(c) & _handled(c),
+        denominator=None,
+        direction=Direction.HIGHER,
+        volume=True,
         description=_("处置数: cases due in the period that the unit reported back as handled."),
     ),
     Indicator(
-        "handling_rate", _("Handling rate"), HANDLERS,
-        numerator=_handled, denominator=handling_due, direction=Direction.HIGHER,
+        "handling_rate",
+        _("Handling rate"),
+        HANDLERS,
+        numerator=_handled,
+        denominator=handling_due,
+        direction=Direction.HIGHER,
         description=_("处置率 = handled / due (应处置数)."),
     ),
     Indicator(
-        "on_time_handling_rate", _("On-time handling rate"), HANDLERS,
-        numerator=lambda c: _done_by("handled_at", "handle_due_at"), denominator=handling_due,
+        "on_time_handling_rate",
+        _("On-time handling rate"),
+        HANDLERS,
+        numerator=lambda c: _done_by("handled_at", "handle_due_at"),
+        denominator=handling_due,
         direction=Direction.HIGHER,
-        description=_("按期处置率 = handled by the (possibly extended) deadline / due; open overdue cases count as late."),
+        description=_(
+            "按期处置率 = handled by the (possibly extended) deadline / due; open overdue cases count as late."
+        ),
     ),
     Indicator(
-        "rework_rate", _("Rework rate"), HANDLERS,
-        numerator=lambda c: Q(rework_count__gt=0), denominator=handling_due, direction=Direction.LOWER,
-        description=_("返工率 = cases sent back at least once after a failed check / due (a case reworked twice counts once)."),
+        "rework_rate",
+        _("Rework rate"),
+        HANDLERS,
+        numerator=lambda c: Q(rework_count__gt=0),
+        denominator=handling_due,
+        direction=Direction.LOWER,
+        description=_(
+            "返工率 = cases sent back at least once after a failed check / due (a case reworked twice counts once)."
+        ),
     ),
     Indicator(
-        "postpone_rate", _("Postponement rate"), HANDLERS,
-        numerator=lambda c: Q(postpone_count__gt=0), denominator=handling_due, direction=Direction.LOWER,
+        "postpone_rate",
+        _("Postponement rate"),
+        HANDLERS,
+        numerator=lambda c: Q(postpone_count__gt=0),
+        denominator=handling_due,
+        direction=Direction.LOWER,
         description=_("延期率 = cases with an approved postponement / due."),
     ),
     Indicator(
-        "closing_rate", _("Closing rate"), HANDLERS,
-        numerator=_closed, denominator=handling_due, direction=Direction.HIGHER,
+        "closing_rate",
+        _("Closing rate"),
+        HANDLERS,
+        numerator=_closed,
+        denominator=handling_due,
+        direction=Direction.HIGHER,
         description=_("结案率 = closed / due (应结案数)."),
     ),
     Indicator(
-        "on_time_closing_rate", _("On-time closing rate (handling)"), HANDLERS,
-        numerator=lambda c: _closed(c) & _done_by("handled_at", "handle_due_at"), denominator=handling_due,
+        "on_time_closing_rate",
+        _("On-time closing rate (handling)"),
+        HANDLERS,
+        numerator=lambda c: _closed(c) & _done_by("handled_at", "handle_due_at"),
+        denominator=handling_due,
         direction=Direction.HIGHER,
         description=_("按期结案率 = closed and handled by the deadline / due."),
     ),
     Indicator(
-        "late_closing_rate", _("Overdue closing rate"), HANDLERS,
-        numerator=lambda c: _closed(c) & Q(handled_at__gt=F("handle_due_at")), denominator=handling_due,
+        "late_closing_rate",
+        _("Overdue closing rate"),
+        HANDLERS,
+        numerator=lambda c: _closed(c) & Q(handled_at__gt=F("handle_due_at")),
+        denominator=handling_due,
         direction=Direction.LOWER,
         description=_("超期结案率 = closed but handled after the deadline / due."),
     ),
     Indicator(
-        "unclosed_rate", _("Unclosed rate"), HANDLERS,
-        numerator=lambda c: ~_closed(c), denominator=handling_due, direction=Direction.LOWER,
+        "unclosed_rate",
+        _("Unclosed rate"),
+        HANDLERS,
+        numerator=lambda c: ~_closed(c),
+        denominator=handling_due,
+        direction=Direction.LOWER,
         description=_("未结案率 = due but not closed at the time of computation / due."),
     ),
     Indicator(
-        "overdue_unhandled", _("Overdue unhandled"), HANDLERS,
-        numerator=lambda c: handling_due(c) & ~_handled(c), denominator=None, direction=Direction.LOWER,
+        "overdue_unhandled",
+        _("Overdue unhandled"),
+        HANDLERS,
+        numerator=lambda c: handling_due(c) & ~_handled(c),
+        denominator=None,
+        direction=Direction.LOWER,
         description=_("超期未处置数: cases due in the period and still not handled."),
     ),
     Indicator(
-        "overdue_unhandled_rate", _("Overdue unhandled rate"), HANDLERS,
-        numerator=lambda c: ~_handled(c), denominator=handling_due, direction=Direction.LOWER,
+        "overdue_unhandled_rate",
+        _("Overdue unhandled rate"),
+        HANDLERS,
+        numerator=lambda c: ~_handled(c),
+        denominator=handling_due,
+        direction=Direction.LOWER,
         description=_("超期待处置率 = cases due in the period and still not handled / due."),
     ),
     Indicator(
-        "public_report_rate", _("Public report rate"), REGIONS,
-        numerator=lambda c: Q(channel__in=PUBLIC_CHANNELS), denominator=_registered, direction=Direction.LOWER,
-        description=_("监督举报率 = registered cases the public reported (before a grid worker did) / registered cases."),
+        "public_report_rate",
+        _("Public report rate"),
+        REGIONS,
+        numerator=lambda c: Q(channel__in=PUBLIC_CHANNELS),
+        denominator=_registered,
+        direction=Direction.LOWER,
+        description=_(
+            "监督举报率 = registered cases the public reported (before a grid worker did) / registered cases."
+        ),
     ),
     Indicator(
-        "spot_pass_rate", _("Spot check pass rate"), HANDLERS, source=SOURCE_SPOT,
+        "spot_pass_rate",
+        _("Spot check pass rate"),
+        HANDLERS,
+        source=SOURCE_SPOT,
         numerator=lambda c: Q(result="passed"),
         denominator=lambda c: _in("inspected_at", c) & Q(result__in=("passed", "failed")),
         direction=Direction.HIGHER,
-        description=_("抽查合格率 = re-inspected closed cases found in order / cases re-inspected in the period."),
+        description=_(
+            "抽查合格率 = re-inspected closed cases found in order / cases re-inspected in the period."
+        ),
     ),
 ]
 
@@ -507,7 +651,9 @@ def _grid_supervisors(grid_codes: Iterable[str], period: Ctx) -> dict[str, list[
 
     start, end = timezone.localtime(period.start).date(), timezone.localtime(period.end).date()
     rows = (
-        GridAssignment.objects.filter(duty=GridDuty.SUPERVISOR, grid_code__in=list(grid_codes), valid_from__lt=end)
+        GridAssignment.objects.filter(
+            duty=GridDuty.SUPERVISOR, grid_code__in=list(grid_codes), valid_from__lt=end
+        )
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=start))
         .values_list("grid_code", "person_id")
         .distinct()
@@ -519,7 +665,10 @@ def _grid_supervisors(grid_codes: Iterable[str], period: Ctx) -> dict[str, list[
 
 
 def compute_many(
-    kinds: Iterable[str], period: Period | Ctx, codes: Iterable[str] | None = None, as_of: datetime | None = None
+    kinds: Iterable[str],
+    period: Period | Ctx,
+    codes: Iterable[str] | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, dict[str, dict[str, Measure]]]:
     """kind → subject key (str) → indicator code → Measure, for every subject with data.
 
@@ -535,7 +684,9 @@ def compute_many(
     # per-grid counts are summed up the hierarchy with numpy (additive counts).
     region_kinds = [k for k in kinds if k in REGION_COLUMNS]
     if region_kinds:
-        inds = [i for i in _INDICATORS if i.kinds & set(region_kinds) and (wanted is None or i.code in wanted)]
+        inds = [
+            i for i in _INDICATORS if i.kinds & set(region_kinds) and (wanted is None or i.code in wanted)
+        ]
         for source in sorted({i.source for i in inds}):
             src_inds = [i for i in inds if i.source == source]
             prefix = SOURCE_PREFIX[source]
@@ -561,7 +712,9 @@ def compute_many(
                         continue
                     target = result[k].setdefault(key, {})
                     for i, col in own:
-                        target[i.code] = Measure(int(sums[u, col]), int(sums[u, col + 1]) if i.is_rate else None)
+                        target[i.code] = Measure(
+                            int(sums[u, col]), int(sums[u, col + 1]) if i.is_rate else None
+                        )
 
     for kind in kinds:
         if kind in REGION_COLUMNS:

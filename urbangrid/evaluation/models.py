@@ -71,9 +71,13 @@ class SchemeVersion(models.Model):
     """One version of a scheme's rules. Published assessments point at a version, so changing
     rules (and recomputing a published period) always means a new version."""
 
-    scheme = models.ForeignKey(Scheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="versions")
+    scheme = models.ForeignKey(
+        Scheme, verbose_name=_("scheme"), on_delete=models.PROTECT, related_name="versions"
+    )
     number = models.PositiveIntegerField(_("version"))
-    state = models.CharField(_("state"), max_length=10, choices=SchemeState.choices, default=SchemeState.DRAFT)
+    state = models.CharField(
+        _("state"), max_length=10, choices=SchemeState.choices, default=SchemeState.DRAFT
+    )
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -218,7 +222,9 @@ class AssessmentResult(models.Model):
     subject_key = models.CharField(_("subject"), max_length=40)
     subject_name = models.CharField(_("name"), max_length=120)
     # The area the subject belongs to, for jurisdiction filtering of the frozen rows.
-    region = models.ForeignKey("geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     unit = models.ForeignKey("orgs.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     values = models.JSONField(_("indicator values"), default=dict)
     base_score = models.DecimalField(_("indicator score"), max_digits=6, decimal_places=2, null=True)
@@ -255,7 +261,9 @@ class SupervisionOrderQuerySet(models.QuerySet):
         if scope.all_city:
             return self
         return self.filter(
-            _visible_regions_q(user, "region_id") | Q(unit_id__in=scope.unit_ids) | Q(issued_by_id=scope.user_id)
+            _visible_regions_q(user, "region_id")
+            | Q(unit_id__in=scope.unit_ids)
+            | Q(issued_by_id=scope.user_id)
         )
 
 
@@ -278,7 +286,12 @@ class SupervisionOrder(models.Model):
         related_name="supervision_orders",
     )
     region = models.ForeignKey(
-        "geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     indicator = models.CharField(_("indicator"), max_length=40, blank=True)
     indicator_value = models.FloatField(_("indicator value"), null=True, blank=True)
@@ -334,7 +347,9 @@ class SpotCheck(models.Model):
     area and period, re-inspected on site by a grid worker."""
 
     number = models.CharField(_("number"), max_length=20, unique=True)
-    region = models.ForeignKey("geo.Region", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
     period_start = models.DateField(_("closed from"))
     period_end = models.DateField(_("closed before"))
     sample_size = models.PositiveIntegerField(_("sample size"))
@@ -343,7 +358,9 @@ class SpotCheck(models.Model):
     inspector = models.ForeignKey(
         "orgs.Person", verbose_name=_("inspector"), on_delete=models.PROTECT, related_name="spot_checks"
     )
-    state = models.CharField(_("state"), max_length=8, choices=SpotCheckState.choices, default=SpotCheckState.OPEN)
+    state = models.CharField(
+        _("state"), max_length=8, choices=SpotCheckState.choices, default=SpotCheckState.OPEN
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -364,7 +381,9 @@ class SpotCheckItem(models.Model):
 
     spot_check = models.ForeignKey(SpotCheck, on_delete=models.CASCADE, related_name="items")
     case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="spot_check_items")
-    result = models.CharField(_("result"), max_length=8, choices=SpotResult.choices, default=SpotResult.PENDING)
+    result = models.CharField(
+        _("result"), max_length=8, choices=SpotResult.choices, default=SpotResult.PENDING
+    )
     note = models.TextField(_("finding"), blank=True)
     inspected_at = models.DateTimeField(_("inspected at"), null=True, blank=True, db_index=True)
     inspected_by = models.ForeignKey(
@@ -403,16 +422,28 @@ class AccountabilityRecord(models.Model):
         "orgs.Unit", verbose_name=_("unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     person = models.ForeignKey(
-        "orgs.Person", verbose_name=_("person"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "orgs.Person",
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    region = models.ForeignKey("geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(_("measure"), max_length=16, choices=AccountabilityKind.choices)
     reason = models.TextField(_("reason"))
     decided_at = models.DateTimeField(_("decided at"), db_index=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    cases = models.ManyToManyField("cases.Case", verbose_name=_("evidence: cases"), blank=True, related_name="+")
+    cases = models.ManyToManyField(
+        "cases.Case", verbose_name=_("evidence: cases"), blank=True, related_name="+"
+    )
     orders = models.ManyToManyField(
-        SupervisionOrder, verbose_name=_("evidence: supervision orders"), blank=True, related_name="accountability"
+        SupervisionOrder,
+        verbose_name=_("evidence: supervision orders"),
+        blank=True,
+        related_name="accountability",
     )
 
     objects = AccountabilityQuerySet.as_manager()
@@ -435,10 +466,14 @@ class Report(models.Model):
     """A monthly assessment report for a district or street, built by the worker (queue
     "reports") as Excel and PDF; ``progress`` is updated while it builds."""
 
-    region = models.ForeignKey("geo.Region", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("area"), on_delete=models.PROTECT, related_name="+"
+    )
     version = models.ForeignKey(SchemeVersion, verbose_name=_("scheme version"), on_delete=models.PROTECT)
     period_label = models.CharField(_("period"), max_length=40)
-    state = models.CharField(_("state"), max_length=8, choices=ReportState.choices, default=ReportState.QUEUED)
+    state = models.CharField(
+        _("state"), max_length=8, choices=ReportState.choices, default=ReportState.QUEUED
+    )
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     message = models.CharField(_("status"), max_length=200, blank=True)
     xlsx = models.FileField(_("Excel file"), upload_to="evaluation/reports/", blank=True)

@@ -99,7 +99,9 @@ class Period:
         except ValueError:
             pass
         raise InvalidInput(
-            _("Unknown period “%(text)s”: use 2026-10, 2026-Q4, 2026-W42, 2026, 2026-10-05 or 2026-10-01..2026-10-15.")
+            _(
+                "Unknown period “%(text)s”: use 2026-10, 2026-Q4, 2026-W42, 2026, 2026-10-05 or 2026-10-01..2026-10-15."
+            )
             % {"text": text},
             field="period",
         )

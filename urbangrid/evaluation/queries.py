@@ -66,12 +66,18 @@ def subjects(kind: str, extra_keys=()) -> dict[str, Subject]:
             out[str(p.id)] = Subject(kind, str(p.id), p.name, rid, code, p.unit_id, p.unit.name)
     elif kind == K.UNIT:
         ids = {int(k) for k in extra if k.isdigit()}
-        units = Unit.objects.filter(Q(id__in=ids) | Q(is_active=True, kind__in=HANDLING_UNIT_KINDS)).select_related(
-            "region"
-        )
+        units = Unit.objects.filter(
+            Q(id__in=ids) | Q(is_active=True, kind__in=HANDLING_UNIT_KINDS)
+        ).select_related("region")
         for u in units:
             out[str(u.id)] = Subject(
-                kind, str(u.id), u.name, u.region_id, u.region.code if u.region_id else "", u.id, u.get_kind_display()
+                kind,
+                str(u.id),
+                u.name,
+                u.region_id,
+                u.region.code if u.region_id else "",
+                u.id,
+                u.get_kind_display(),
             )
     elif kind == K.GRID:
         grids = (
@@ -86,10 +92,12 @@ def subjects(kind: str, extra_keys=()) -> dict[str, Subject]:
                 )
     else:
         level = {K.DISTRICT: 2, K.STREET: 3, K.COMMUNITY: 4}[kind]
-        for r in Region.objects.filter(Q(level=level) | Q(id__in=[int(k) for k in extra if k.isdigit()])).select_related(
-            "parent"
-        ):
-            out[str(r.id)] = Subject(kind, str(r.id), r.name, r.id, r.code, None, r.parent.name if r.parent_id else "")
+        for r in Region.objects.filter(
+            Q(level=level) | Q(id__in=[int(k) for k in extra if k.isdigit()])
+        ).select_related("parent"):
+            out[str(r.id)] = Subject(
+                kind, str(r.id), r.name, r.id, r.code, None, r.parent.name if r.parent_id else ""
+            )
     for k in extra - set(out):
         out[k] = Subject(kind, k, k)
     return out
@@ -112,11 +120,20 @@ def overdue_cases(region=None, as_of=None, user=None):
         col = {2: "district", 3: "street", 4: "community"}.get(region.level)
         if col:
             qs = qs.filter(**{col: region})
-    return qs.select_related("assigned_unit", "street", "community", "problem_class").order_by("handle_due_at")
+    return qs.select_related("assigned_unit", "street", "community", "problem_class").order_by(
+        "handle_due_at"
+    )
 
 
-def propose_orders(period, *, indicator: str = "on_time_handling_rate", threshold: float = 0.8, min_due: int = 5,
-                   user=None, as_of=None):
+def propose_orders(
+    period,
+    *,
+    indicator: str = "on_time_handling_rate",
+    threshold: float = 0.8,
+    min_due: int = 5,
+    user=None,
+    as_of=None,
+):
     """Units whose indicator fell below the threshold in the period (enough cases to judge):
     candidates for a pattern supervision order. Returns (subject, measure) pairs, worst first."""
     from . import indicators

@@ -8,8 +8,8 @@ every PDF viewer can render without embedding).
 from __future__ import annotations
 
 import io
-import re
 import os
+import re
 from datetime import datetime
 
 from django.core.files.base import ContentFile
@@ -58,9 +58,11 @@ def _fmt_score(x) -> str:
 
 
 def ranking_header(ev) -> list[str]:
-    return [_("Rank"), _("Change"), _("Name"), _("Belongs to")] + [str(REGISTRY[c].name) for c in ev.codes] + [
-        _("Indicator score"), _("Deductions/bonuses"), _("Total score"), _("Grade")
-    ]
+    return (
+        [_("Rank"), _("Change"), _("Name"), _("Belongs to")]
+        + [str(REGISTRY[c].name) for c in ev.codes]
+        + [_("Indicator score"), _("Deductions/bonuses"), _("Total score"), _("Grade")]
+    )
 
 
 def ranking_rows(ev) -> list[list]:
@@ -68,9 +70,19 @@ def ranking_rows(ev) -> list[list]:
     for r in ev.rows:
         ch = r.change
         out.append(
-            [r.rank or "—", "—" if ch is None else (f"+{ch}" if ch > 0 else str(ch)), r.subject.name, r.subject.parent]
+            [
+                r.rank or "—",
+                "—" if ch is None else (f"+{ch}" if ch > 0 else str(ch)),
+                r.subject.name,
+                r.subject.parent,
+            ]
             + [fmt_value(c, r.measures.get(c)) for c in ev.codes]
-            + [_fmt_score(r.base), f"{r.adjustment:+.2f}" if r.adjustment else "0", _fmt_score(r.total), r.grade or "—"]
+            + [
+                _fmt_score(r.base),
+                f"{r.adjustment:+.2f}" if r.adjustment else "0",
+                _fmt_score(r.total),
+                r.grade or "—",
+            ]
         )
     return out
 
@@ -88,7 +100,9 @@ def _sheet(wb, title: str, header: list[str], rows: list[list]):
         ws.append(row)
     for i, col in enumerate(ws.columns, start=1):
         width = max((len(str(c.value or "")) for c in col), default=4)
-        ws.column_dimensions[col[0].column_letter].width = min(40, max(8, width * 1.6 if i == 3 else width + 4))
+        ws.column_dimensions[col[0].column_letter].width = min(
+            40, max(8, width * 1.6 if i == 3 else width + 4)
+        )
     ws.freeze_panes = "A2"
     return ws
 
@@ -127,12 +141,22 @@ def overdue_rows(cases) -> list[list]:
 
 
 def overdue_header() -> list[str]:
-    return [_("Case number"), _("Problem class"), _("Handling unit"), _("Street/town"), _("Handling deadline"),
-            _("Days overdue"), _("State")]
+    return [
+        _("Case number"),
+        _("Problem class"),
+        _("Handling unit"),
+        _("Street/town"),
+        _("Handling deadline"),
+        _("Days overdue"),
+        _("State"),
+    ]
 
 
 # ---------------------------------------------------------------------- monthly report
-REPORT_KINDS = {2: [K.STREET, K.COMMUNITY, K.UNIT, K.GRID_WORKER], 3: [K.COMMUNITY, K.GRID, K.UNIT, K.GRID_WORKER]}
+REPORT_KINDS = {
+    2: [K.STREET, K.COMMUNITY, K.UNIT, K.GRID_WORKER],
+    3: [K.COMMUNITY, K.GRID, K.UNIT, K.GRID_WORKER],
+}
 OVERDUE_LIMIT = 300
 
 
@@ -177,18 +201,28 @@ def _pdf(title: str, subtitle: str, evals, overdue: list[list], font: str) -> by
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=13)
     cell = ParagraphStyle("cell", fontName=font, fontSize=6.5, leading=8)
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
-                            topMargin=12 * mm, bottomMargin=12 * mm, title=title, author="urbangrid")
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=title,
+        author="urbangrid",
+    )
     story = [Paragraph(title, h1), Paragraph(subtitle, body), Spacer(1, 4 * mm)]
-    style = TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font),
-        ("FONTSIZE", (0, 0), (-1, -1), 6.5),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f5f8b")),
-        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa7b1")),
-        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f7")]),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-    ])
+    style = TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), font),
+            ("FONTSIZE", (0, 0), (-1, -1), 6.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#1f5f8b")),
+            ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+            ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#9aa7b1")),
+            ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#eef3f7")]),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ]
+    )
     for ev in evals:
         label = str(K(ev.kind).label)
         story.append(Paragraph(_("Ranking: %(kind)s") % {"kind": label}, h2))
@@ -201,8 +235,13 @@ def _pdf(title: str, subtitle: str, evals, overdue: list[list], font: str) -> by
     story.append(PageBreak())
     story.append(Paragraph(_("Overdue unhandled cases (%(n)s)") % {"n": len(overdue)}, h2))
     if overdue:
-        story.append(Table([overdue_header()] + [[Paragraph(str(v), cell) for v in r] for r in overdue],
-                           repeatRows=1, style=style))
+        story.append(
+            Table(
+                [overdue_header()] + [[Paragraph(str(v), cell) for v in r] for r in overdue],
+                repeatRows=1,
+                style=style,
+            )
+        )
     else:
         story.append(Paragraph(_("None."), body))
     doc.build(story)
@@ -217,11 +256,11 @@ def _progress(report, pct: int, message: str, **extra):
 
 def build(report_id: int) -> str:
     """Compute the rankings for the report's area and month and write both files."""
+    from .indicators import compute_many
     from .models import Report
     from .periods import Period
     from .queries import overdue_cases
     from .scoring import evaluate
-    from .indicators import compute_many
 
     report = Report.objects.select_related("region", "version__scheme").get(pk=report_id)
     with translation.override("zh-hans"):
@@ -235,12 +274,21 @@ def build(report_id: int) -> str:
             for i, kind in enumerate(kinds):
                 ev = evaluate(kind, period, report.version, _measures=measures[kind]).within(region.code)
                 evals.append(ev)
-                _progress(report, 10 + int(60 * (i + 1) / len(kinds)),
-                          _("Ranked: %(kind)s") % {"kind": K(kind).label})
-            overdue = overdue_rows(overdue_cases(region, as_of=min(period.end_dt, timezone.now()))[:OVERDUE_LIMIT])
-            title = _("%(area)s assessment report, %(period)s") % {"area": region.name, "period": period.label}
+                _progress(
+                    report,
+                    10 + int(60 * (i + 1) / len(kinds)),
+                    _("Ranked: %(kind)s") % {"kind": K(kind).label},
+                )
+            overdue = overdue_rows(
+                overdue_cases(region, as_of=min(period.end_dt, timezone.now()))[:OVERDUE_LIMIT]
+            )
+            title = _("%(area)s assessment report, %(period)s") % {
+                "area": region.name,
+                "period": period.label,
+            }
             subtitle = _("Scheme: %(scheme)s v%(v)s · generated %(at)s") % {
-                "scheme": report.version.scheme.name, "v": report.version.number,
+                "scheme": report.version.scheme.name,
+                "v": report.version.number,
                 "at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
             }
             _progress(report, 75, _("Writing Excel"))
@@ -251,12 +299,22 @@ def build(report_id: int) -> str:
             report.xlsx.save(f"{stem}.xlsx", ContentFile(xlsx), save=False)
             report.pdf.save(f"{stem}.pdf", ContentFile(pdf), save=False)
             Report.objects.filter(pk=report.pk).update(
-                xlsx=report.xlsx.name, pdf=report.pdf.name, state=ReportState.DONE, progress=100,
-                message=_("Ready"), finished_at=timezone.now(),
+                xlsx=report.xlsx.name,
+                pdf=report.pdf.name,
+                state=ReportState.DONE,
+                progress=100,
+                message=_("Ready"),
+                finished_at=timezone.now(),
             )
             return report.pdf.name
         except Exception as exc:
-            _progress(report, 100, f"{_('Failed')}: {exc}"[:200], state=ReportState.FAILED, finished_at=timezone.now())
+            _progress(
+                report,
+                100,
+                f"{_('Failed')}: {exc}"[:200],
+                state=ReportState.FAILED,
+                finished_at=timezone.now(),
+            )
             raise
 
 

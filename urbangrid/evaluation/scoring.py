@@ -71,8 +71,12 @@ class Row:
 
     def as_dict(self) -> dict:
         return {
-            "subject": {"kind": self.subject.kind, "key": self.subject.key, "name": self.subject.name,
-                        "parent": self.subject.parent},
+            "subject": {
+                "kind": self.subject.kind,
+                "key": self.subject.key,
+                "name": self.subject.name,
+                "parent": self.subject.parent,
+            },
             "indicators": {code: m.as_dict() for code, m in self.measures.items()},
             "scores": {code: _r(s) for code, s in self.scores.items()},
             "base": _r(self.base),
@@ -104,12 +108,26 @@ class Evaluation:
         from urbangrid.orgs.jurisdiction import scope_for
 
         scope = scope_for(user)
-        return Evaluation(self.kind, self.period, self.version, self.codes, self.weights,
-                          [r for r in self.rows if r.subject.visible(scope)], self.as_of)
+        return Evaluation(
+            self.kind,
+            self.period,
+            self.version,
+            self.codes,
+            self.weights,
+            [r for r in self.rows if r.subject.visible(scope)],
+            self.as_of,
+        )
 
     def within(self, region_code: str) -> Evaluation:
-        return Evaluation(self.kind, self.period, self.version, self.codes, self.weights,
-                          [r for r in self.rows if r.subject.in_region(region_code)], self.as_of)
+        return Evaluation(
+            self.kind,
+            self.period,
+            self.version,
+            self.codes,
+            self.weights,
+            [r for r in self.rows if r.subject.in_region(region_code)],
+            self.as_of,
+        )
 
 
 def _version_rules(version, kind):
@@ -135,12 +153,18 @@ def adjustment_counts(kind: str, c: Ctx, kinds_wanted) -> dict[str, dict[str, in
     out: dict[str, dict[str, int]] = {}
 
     def grouped(qs, col):
-        return {str(r[col]): r["n"] for r in qs.values(col).annotate(n=Count("pk")).order_by() if r[col] is not None}
+        return {
+            str(r[col]): r["n"]
+            for r in qs.values(col).annotate(n=Count("pk")).order_by()
+            if r[col] is not None
+        }
 
     region_col = REGION_COLUMNS.get(kind)
     for ak in kinds_wanted:
         if ak == AdjustmentKind.SUPERVISION_ORDER and kind == K.UNIT:
-            out[ak] = grouped(SupervisionOrder.objects.filter(issued_at__gte=c.start, issued_at__lt=c.end), "unit_id")
+            out[ak] = grouped(
+                SupervisionOrder.objects.filter(issued_at__gte=c.start, issued_at__lt=c.end), "unit_id"
+            )
         elif ak == AdjustmentKind.LATE_REPLY and kind == K.UNIT:
             qs = SupervisionOrder.objects.filter(deadline__gte=c.start, deadline__lt=c.due_end).filter(
                 Q(replied_at__gt=F("deadline")) | Q(replied_at__isnull=True)
@@ -155,10 +179,14 @@ def adjustment_counts(kind: str, c: Ctx, kinds_wanted) -> dict[str, dict[str, in
             elif kind not in REGION_COLUMNS:
                 out[ak] = grouped(qs, "person_id")
         elif ak == AdjustmentKind.COMPLAINT and (kind == K.UNIT or region_col):
-            qs = Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION)
+            qs = Case.objects.filter(
+                closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION
+            )
             out[ak] = grouped(qs, "assigned_unit_id" if kind == K.UNIT else region_col)
         elif ak == AdjustmentKind.SPOT_CHECK_FAILED and (kind == K.UNIT or region_col):
-            qs = SpotCheckItem.objects.filter(inspected_at__gte=c.start, inspected_at__lt=c.end, result="failed")
+            qs = SpotCheckItem.objects.filter(
+                inspected_at__gte=c.start, inspected_at__lt=c.end, result="failed"
+            )
             out[ak] = grouped(qs, "case__assigned_unit_id" if kind == K.UNIT else "case__" + region_col)
         elif ak == AdjustmentKind.SELF_HANDLED and (kind == K.GRID_WORKER or region_col):
             qs = Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, self_handled=True)
@@ -280,8 +308,10 @@ def resolve_version(scheme_code: str | None):
         v = scheme.versions.filter(number=int(num)).first() if num.isdigit() else scheme.current_version()
     if v is None:
         raise NotFound(f"scheme {scheme_code or '(default)'}")
-    return SchemeVersion.objects.prefetch_related("weights", "bands", "adjustments").select_related("scheme").get(
-        pk=v.pk
+    return (
+        SchemeVersion.objects.prefetch_related("weights", "bands", "adjustments")
+        .select_related("scheme")
+        .get(pk=v.pk)
     )
 
 

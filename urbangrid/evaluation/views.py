@@ -34,8 +34,17 @@ from .reports import fmt_value, rankings_workbook
 from .scoring import evaluate, resolve_version
 
 K = SubjectKind
-PAGE_KINDS = [K.UNIT, K.STREET, K.COMMUNITY, K.GRID, K.DISTRICT, K.GRID_WORKER, K.INTAKE_OPERATOR, K.SHIFT_LEADER,
-              K.DISPATCHER]
+PAGE_KINDS = [
+    K.UNIT,
+    K.STREET,
+    K.COMMUNITY,
+    K.GRID,
+    K.DISTRICT,
+    K.GRID_WORKER,
+    K.INTAKE_OPERATOR,
+    K.SHIFT_LEADER,
+    K.DISPATCHER,
+]
 
 
 def case_url(number: str) -> str | None:
@@ -78,27 +87,43 @@ def index(request):
         if not show_all and r.total is None and not any(m.num or m.den for m in r.measures.values()):
             hidden += 1  # nothing at all in the period: listed only on request
             continue
-        rows.append({
-            "row": r,
-            "cells": [
-                {"code": c, "text": fmt_value(c, r.measures.get(c)),
-                 "title": _measure_title(r.measures.get(c)), "weight": ev.weights.get(c)}
-                for c in ev.codes
-            ],
-        })
+        rows.append(
+            {
+                "row": r,
+                "cells": [
+                    {
+                        "code": c,
+                        "text": fmt_value(c, r.measures.get(c)),
+                        "title": _measure_title(r.measures.get(c)),
+                        "weight": ev.weights.get(c),
+                    }
+                    for c in ev.codes
+                ],
+            }
+        )
     chart = {
         "names": [r.subject.name for r in ev.rows if r.total is not None][:30],
         "totals": [round(r.total, 2) for r in ev.rows if r.total is not None][:30],
     }
-    return render(request, "evaluation/index.html", {
-        "period": period, "kind": kind, "version": version, "ev": ev, "rows": rows,
-        "indicators": [indicators.REGISTRY[c] for c in ev.codes],
-        "kinds": [(k, K(k).label) for k in PAGE_KINDS],
-        "schemes": SchemeVersion.objects.filter(state="active").select_related("scheme"),
-        "chart": chart,
-        "hidden": hidden, "show_all": show_all,
-        "prev": period.previous(), "can_publish": scope_for(request.user).has_role(*actions.PUBLISHERS),
-    })
+    return render(
+        request,
+        "evaluation/index.html",
+        {
+            "period": period,
+            "kind": kind,
+            "version": version,
+            "ev": ev,
+            "rows": rows,
+            "indicators": [indicators.REGISTRY[c] for c in ev.codes],
+            "kinds": [(k, K(k).label) for k in PAGE_KINDS],
+            "schemes": SchemeVersion.objects.filter(state="active").select_related("scheme"),
+            "chart": chart,
+            "hidden": hidden,
+            "show_all": show_all,
+            "prev": period.previous(),
+            "can_publish": scope_for(request.user).has_role(*actions.PUBLISHERS),
+        },
+    )
 
 
 def _measure_title(m) -> str:
@@ -117,7 +142,9 @@ def export(request):
     kinds = [kind] if request.GET.get("all") != "1" else [K.UNIT, K.STREET, K.COMMUNITY, K.GRID_WORKER]
     evals = [evaluate(k, period, version).visible(request.user) for k in kinds]
     data = rankings_workbook(evals, f"{version.scheme.name} · {period.label}")
-    resp = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     resp["Content-Disposition"] = f'attachment; filename="evaluation-{kind}-{period.label}.xlsx"'
     return resp
 
@@ -126,7 +153,11 @@ def export(request):
 def drill(request):
     try:
         period = _period(request)
-        code, kind, key = request.GET.get("indicator", ""), request.GET.get("kind", ""), request.GET.get("key", "")
+        code, kind, key = (
+            request.GET.get("indicator", ""),
+            request.GET.get("kind", ""),
+            request.GET.get("key", ""),
+        )
         ind = indicators.get(code)
         part = request.GET.get("part", "denominator")
         subject = _subject_or_404(request.user, kind, key)
@@ -137,10 +168,20 @@ def drill(request):
     cases = list(qs.select_related("assigned_unit", "street", "problem_class").order_by("reported_at")[:1000])
     for c in cases:
         c.link = case_url(c.number)
-    return render(request, "evaluation/drill.html", {
-        "ind": ind, "kind": kind, "subject": subject, "period": period, "part": part, "cases": cases,
-        "count": qs.count(), "key": key,
-    })
+    return render(
+        request,
+        "evaluation/drill.html",
+        {
+            "ind": ind,
+            "kind": kind,
+            "subject": subject,
+            "period": period,
+            "part": part,
+            "cases": cases,
+            "count": qs.count(),
+            "key": key,
+        },
+    )
 
 
 def _subject_or_404(user, kind, key):
@@ -159,11 +200,18 @@ def _subject_or_404(user, kind, key):
 @login_required
 def schemes(request):
     items = Scheme.objects.prefetch_related("versions__weights", "versions__adjustments", "versions__bands")
-    return render(request, "evaluation/schemes.html", {
-        "schemes": items, "registry": indicators.REGISTRY,
-        "assessments": Assessment.objects.visible_to(request.user).select_related("version__scheme")[:100],
-        "kinds": dict(K.choices),
-    })
+    return render(
+        request,
+        "evaluation/schemes.html",
+        {
+            "schemes": items,
+            "registry": indicators.REGISTRY,
+            "assessments": Assessment.objects.visible_to(request.user).select_related("version__scheme")[
+                :100
+            ],
+            "kinds": dict(K.choices),
+        },
+    )
 
 
 @login_required
@@ -188,10 +236,16 @@ def assessment(request, pk: int):
     results = a.results.visible_to(request.user).order_by("rank", "subject_name")
     codes = [i.code for i in indicators.REGISTRY.values() if a.subject_kind in i.kinds]
     rows = [{"r": r, "cells": [_frozen(r.values.get(c), c) for c in codes]} for r in results]
-    return render(request, "evaluation/assessment.html", {
-        "a": a, "rows": rows, "indicators": [indicators.REGISTRY[c] for c in codes],
-        "kind_label": K(a.subject_kind).label,
-    })
+    return render(
+        request,
+        "evaluation/assessment.html",
+        {
+            "a": a,
+            "rows": rows,
+            "indicators": [indicators.REGISTRY[c] for c in codes],
+            "kind_label": K(a.subject_kind).label,
+        },
+    )
 
 
 def _frozen(v, code):
@@ -216,11 +270,20 @@ def orders(request):
     threshold = _float(request.GET.get("threshold"), 0.8)
     if can_issue:
         proposals = propose_orders(period, threshold=threshold, user=request.user)
-    return render(request, "evaluation/orders.html", {
-        "orders": qs[:200], "proposals": proposals, "period": period, "threshold": threshold, "can_issue": can_issue,
-        "states": OrderState.choices, "now": timezone.now(),
-        "default_deadline": timezone.localtime(actions.default_deadline()).strftime("%Y-%m-%dT%H:%M"),
-    })
+    return render(
+        request,
+        "evaluation/orders.html",
+        {
+            "orders": qs[:200],
+            "proposals": proposals,
+            "period": period,
+            "threshold": threshold,
+            "can_issue": can_issue,
+            "states": OrderState.choices,
+            "now": timezone.now(),
+            "default_deadline": timezone.localtime(actions.default_deadline()).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
 
 
 def _float(text, default):
@@ -255,9 +318,15 @@ def order_issue(request):
                 raise actions.NotFound(_("Case not found."))
         unit = Unit.objects.filter(pk=p.get("unit")).first() if p.get("unit", "").isdigit() else None
         order = actions.do_issue_order(
-            request.user, unit=unit, case=case, title=p.get("title", ""), body=p.get("body", ""),
-            deadline=_dt(p.get("deadline")), indicator=p.get("indicator", ""),
-            indicator_value=_float(p.get("indicator_value"), None), threshold=_float(p.get("threshold"), None),
+            request.user,
+            unit=unit,
+            case=case,
+            title=p.get("title", ""),
+            body=p.get("body", ""),
+            deadline=_dt(p.get("deadline")),
+            indicator=p.get("indicator", ""),
+            indicator_value=_float(p.get("indicator_value"), None),
+            threshold=_float(p.get("threshold"), None),
             period_label=p.get("period", ""),
         )
     except DomainError as exc:
@@ -269,16 +338,26 @@ def order_issue(request):
 
 @login_required
 def order(request, pk: int):
-    o = SupervisionOrder.objects.visible_to(request.user).select_related("unit", "case", "issued_by").filter(pk=pk).first()
+    o = (
+        SupervisionOrder.objects.visible_to(request.user)
+        .select_related("unit", "case", "issued_by")
+        .filter(pk=pk)
+        .first()
+    )
     if o is None:
         raise Http404
     scope = scope_for(request.user)
-    return render(request, "evaluation/order.html", {
-        "o": o, "case_link": case_url(o.case.number) if o.case_id else None,
-        "can_reply": o.state == OrderState.ISSUED and o.unit_id in scope.unit_ids,
-        "can_close": o.state == OrderState.REPLIED and scope.has_role(*actions.ISSUERS),
-        "ind": indicators.REGISTRY.get(o.indicator),
-    })
+    return render(
+        request,
+        "evaluation/order.html",
+        {
+            "o": o,
+            "case_link": case_url(o.case.number) if o.case_id else None,
+            "can_reply": o.state == OrderState.ISSUED and o.unit_id in scope.unit_ids,
+            "can_close": o.state == OrderState.REPLIED and scope.has_role(*actions.ISSUERS),
+            "ind": indicators.REGISTRY.get(o.indicator),
+        },
+    )
 
 
 @login_required
@@ -288,8 +367,12 @@ def order_act(request, pk: int, what: str):
         if what == "reply":
             actions.do_reply_order(request.user, pk, reply=request.POST.get("reply", ""))
         elif what == "close":
-            actions.do_close_order(request.user, pk, satisfactory=request.POST.get("accept") == "1",
-                                   note=request.POST.get("note", ""))
+            actions.do_close_order(
+                request.user,
+                pk,
+                satisfactory=request.POST.get("accept") == "1",
+                note=request.POST.get("note", ""),
+            )
         else:
             raise Http404
         messages.success(request, _("Saved."))
@@ -306,15 +389,25 @@ def spot_checks(request):
 
     scope = scope_for(request.user)
     can_start = scope.has_role(*actions.ISSUERS)
-    return render(request, "evaluation/spot_checks.html", {
-        "checks": SpotCheck.objects.visible_to(request.user).select_related("region", "inspector")[:200],
-        "can_start": can_start,
-        "regions": Region.objects.visible_to(request.user).filter(level__in=(2, 3, 4)).order_by("code")[:500]
-        if can_start else [],
-        "inspectors": Person.objects.visible_to(request.user).filter(roles__role="grid_worker").distinct()[:500]
-        if can_start else [],
-        "period": Period.last_month(),
-    })
+    return render(
+        request,
+        "evaluation/spot_checks.html",
+        {
+            "checks": SpotCheck.objects.visible_to(request.user).select_related("region", "inspector")[:200],
+            "can_start": can_start,
+            "regions": Region.objects.visible_to(request.user)
+            .filter(level__in=(2, 3, 4))
+            .order_by("code")[:500]
+            if can_start
+            else [],
+            "inspectors": Person.objects.visible_to(request.user)
+            .filter(roles__role="grid_worker")
+            .distinct()[:500]
+            if can_start
+            else [],
+            "period": Period.last_month(),
+        },
+    )
 
 
 @login_required
@@ -331,8 +424,13 @@ def spot_check_start(request):
             raise actions.InvalidInput(_("Choose the area and the inspector."))
         seed = int(p["seed"]) if p.get("seed", "").isdigit() else None
         check = actions.do_start_spot_check(
-            request.user, region=region, period=_period(request), sample_size=int(p.get("sample_size") or 0),
-            inspector=inspector, seed=seed, note=p.get("note", ""),
+            request.user,
+            region=region,
+            period=_period(request),
+            sample_size=int(p.get("sample_size") or 0),
+            inspector=inspector,
+            seed=seed,
+            note=p.get("note", ""),
         )
     except (DomainError, ValueError) as exc:
         messages.error(request, getattr(exc, "message", str(exc)))
@@ -342,17 +440,24 @@ def spot_check_start(request):
 
 @login_required
 def spot_check(request, pk: int):
-    check = SpotCheck.objects.visible_to(request.user).select_related("region", "inspector").filter(pk=pk).first()
+    check = (
+        SpotCheck.objects.visible_to(request.user).select_related("region", "inspector").filter(pk=pk).first()
+    )
     if check is None:
         raise Http404
     items = list(check.items.select_related("case", "case__assigned_unit"))
     for it in items:
         it.link = case_url(it.case.number)
     scope = scope_for(request.user)
-    return render(request, "evaluation/spot_check.html", {
-        "check": check, "items": items,
-        "can_record": check.inspector_id == scope.person_id or scope.has_role(*actions.ISSUERS),
-    })
+    return render(
+        request,
+        "evaluation/spot_check.html",
+        {
+            "check": check,
+            "items": items,
+            "can_record": check.inspector_id == scope.person_id or scope.has_role(*actions.ISSUERS),
+        },
+    )
 
 
 @login_required
@@ -362,8 +467,9 @@ def spot_item_result(request, pk: int):
     if item is None:
         raise Http404
     try:
-        actions.do_record_spot_result(request.user, item, passed=request.POST.get("passed") == "1",
-                                      note=request.POST.get("note", ""))
+        actions.do_record_spot_result(
+            request.user, item, passed=request.POST.get("passed") == "1", note=request.POST.get("note", "")
+        )
     except DomainError as exc:
         _domain(request, exc)
     return redirect("evaluation:spot_check", pk=item.spot_check_id)
@@ -376,12 +482,18 @@ def accountability(request):
 
     scope = scope_for(request.user)
     can_record = scope.has_role("street_leader", "district_leader", "city_leader", "admin")
-    return render(request, "evaluation/accountability.html", {
-        "records": AccountabilityRecord.objects.visible_to(request.user)
-        .select_related("unit", "person").prefetch_related("cases", "orders")[:200],
-        "kinds": AccountabilityKind.choices, "can_record": can_record,
-        "units": Unit.objects.visible_to(request.user).filter(is_active=True)[:500] if can_record else [],
-    })
+    return render(
+        request,
+        "evaluation/accountability.html",
+        {
+            "records": AccountabilityRecord.objects.visible_to(request.user)
+            .select_related("unit", "person")
+            .prefetch_related("cases", "orders")[:200],
+            "kinds": AccountabilityKind.choices,
+            "can_record": can_record,
+            "units": Unit.objects.visible_to(request.user).filter(is_active=True)[:500] if can_record else [],
+        },
+    )
 
 
 @login_required
@@ -399,8 +511,14 @@ def accountability_record(request):
         if len(cases) != len(set(numbers)) or len(orders_) != len(set(onums)):
             raise actions.NotFound(_("Some evidence was not found."))
         unit = Unit.objects.filter(pk=p.get("unit") or 0).first()
-        actions.do_record_accountability(request.user, kind=p.get("kind", ""), reason=p.get("reason", ""),
-                                         unit=unit, cases=cases, orders=orders_)
+        actions.do_record_accountability(
+            request.user,
+            kind=p.get("kind", ""),
+            reason=p.get("reason", ""),
+            unit=unit,
+            cases=cases,
+            orders=orders_,
+        )
         messages.success(request, _("Saved."))
     except DomainError as exc:
         _domain(request, exc)
@@ -417,11 +535,19 @@ def reports(request):
     regions = Region.objects.visible_to(request.user).filter(level__in=(2, 3))
     if not scope.all_city:
         regions = regions.filter(id__in=scope.subtree_region_ids)
-    return render(request, "evaluation/reports.html", {
-        "reports": Report.objects.visible_to(request.user).select_related("region", "version__scheme")[:100],
-        "regions": regions if can_request else [], "can_request": can_request, "period": Period.last_month(),
-        "schemes": SchemeVersion.objects.filter(state="active").select_related("scheme"),
-    })
+    return render(
+        request,
+        "evaluation/reports.html",
+        {
+            "reports": Report.objects.visible_to(request.user).select_related("region", "version__scheme")[
+                :100
+            ],
+            "regions": regions if can_request else [],
+            "can_request": can_request,
+            "period": Period.last_month(),
+            "schemes": SchemeVersion.objects.filter(state="active").select_related("scheme"),
+        },
+    )
 
 
 @login_required

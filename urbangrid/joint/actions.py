@@ -48,10 +48,29 @@ from .models import (
     Meeting,
 )
 
-CAMPAIGN_ROLES = (Role.UNIT_LEADER, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.DISPATCHER)
-CONSULT_OPEN_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
+CAMPAIGN_ROLES = (
+    Role.UNIT_LEADER,
+    Role.STREET_LEADER,
+    Role.DISTRICT_LEADER,
+    Role.CITY_LEADER,
+    Role.DISPATCHER,
+)
+CONSULT_OPEN_ROLES = (
+    Role.DISPATCHER,
+    Role.SHIFT_LEADER,
+    Role.STREET_LEADER,
+    Role.DISTRICT_LEADER,
+    Role.CITY_LEADER,
+)
 CONSULT_DECIDE_ROLES = (Role.DISPATCHER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
-MEETING_ROLES = (Role.DISPATCHER, Role.SHIFT_LEADER, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.UNIT_LEADER)
+MEETING_ROLES = (
+    Role.DISPATCHER,
+    Role.SHIFT_LEADER,
+    Role.STREET_LEADER,
+    Role.DISTRICT_LEADER,
+    Role.CITY_LEADER,
+    Role.UNIT_LEADER,
+)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -136,7 +155,9 @@ def _notify_units(unit_ids, kind, title, body, case=None):
             return
         people = list(
             Person.objects.filter(
-                unit_id__in=list(unit_ids), is_active=True, roles__role__in=[Role.UNIT_HANDLER, Role.UNIT_LEADER]
+                unit_id__in=list(unit_ids),
+                is_active=True,
+                roles__role__in=[Role.UNIT_HANDLER, Role.UNIT_LEADER],
             ).distinct()
         )
         if people:
@@ -149,7 +170,7 @@ def _notify_units(unit_ids, kind, title, body, case=None):
 def _next_campaign_code(start: date) -> str:
     prefix = f"ZX{start:%Y}"
     last = Campaign.objects.filter(code__startswith=prefix).aggregate(m=Max("code"))["m"]
-    seq = int(last[len(prefix):]) + 1 if last else 1
+    seq = int(last[len(prefix) :]) + 1 if last else 1
     return f"{prefix}{seq:04d}"
 
 
@@ -237,11 +258,22 @@ def do_create_campaign(
         t.campaign = campaign
     CampaignTarget.objects.bulk_create(clean_targets)
     record(
-        actor, "joint.create_campaign", campaign, summary=f"{campaign.code} {title}"[:300],
-        lead=lead.code, units=[u.code for u in members], regions=[r.code for r in found_regions],
-        start=start.isoformat(), end=end.isoformat(),
+        actor,
+        "joint.create_campaign",
+        campaign,
+        summary=f"{campaign.code} {title}"[:300],
+        lead=lead.code,
+        units=[u.code for u in members],
+        regions=[r.code for r in found_regions],
+        start=start.isoformat(),
+        end=end.isoformat(),
     )
-    _notify_units([lead.pk, *[u.pk for u in members]], "campaign", _("Campaign %(c)s: %(t)s") % {"c": campaign.code, "t": title}, description[:200])
+    _notify_units(
+        [lead.pk, *[u.pk for u in members]],
+        "campaign",
+        _("Campaign %(c)s: %(t)s") % {"c": campaign.code, "t": title},
+        description[:200],
+    )
     return campaign
 
 
@@ -251,7 +283,9 @@ def _campaign_for_lead(actor, campaign) -> Campaign:
     if not (scope.all_city and scope.has_role(*CAMPAIGN_ROLES, Role.ADMIN)) and not (
         campaign.lead_unit_id in scope.unit_ids and scope.has_role(*CAMPAIGN_ROLES)
     ):
-        raise PermissionDenied(_("Only the lead unit's leaders or the command centre may manage this campaign."))
+        raise PermissionDenied(
+            _("Only the lead unit's leaders or the command centre may manage this campaign.")
+        )
     return campaign
 
 
@@ -261,7 +295,9 @@ def _open_campaign(campaign):
 
 
 @transaction.atomic
-def do_add_campaign_task(actor, campaign, *, unit, title: str, due_date, description: str = "") -> CampaignTask:
+def do_add_campaign_task(
+    actor, campaign, *, unit, title: str, due_date, description: str = ""
+) -> CampaignTask:
     """Give a participating (or the lead) unit its part of the campaign, with a deadline."""
     campaign = _campaign_for_lead(actor, campaign)
     _open_campaign(campaign)
@@ -272,16 +308,32 @@ def do_add_campaign_task(actor, campaign, *, unit, title: str, due_date, descrip
     due = _day(due_date, "due_date")
     if not (campaign.start_date <= due <= campaign.end_date):
         raise InvalidInput(_("The deadline must lie within the campaign's dates."), field="due_date")
-    task = CampaignTask.objects.create(campaign=campaign, unit_id=unit_id, title=title[:120], description=description.strip(), due_date=due)
-    record(actor, "joint.add_campaign_task", task, summary=f"{campaign.code}: {title}"[:300], unit=unit_id, due=due.isoformat())
-    _notify_units([unit_id], "campaign_task", _("Campaign task: %(t)s") % {"t": title}, f"{campaign.title} · {due}")
+    task = CampaignTask.objects.create(
+        campaign=campaign, unit_id=unit_id, title=title[:120], description=description.strip(), due_date=due
+    )
+    record(
+        actor,
+        "joint.add_campaign_task",
+        task,
+        summary=f"{campaign.code}: {title}"[:300],
+        unit=unit_id,
+        due=due.isoformat(),
+    )
+    _notify_units(
+        [unit_id], "campaign_task", _("Campaign task: %(t)s") % {"t": title}, f"{campaign.title} · {due}"
+    )
     return task
 
 
 @transaction.atomic
 def do_report_campaign_task(actor, task, *, report: str, quantity: int = 0) -> CampaignTask:
     """The unit reports what it did on its campaign task (e.g. stalls cleared)."""
-    task = CampaignTask.objects.visible_to(actor).select_for_update().filter(pk=getattr(task, "pk", task)).first()
+    task = (
+        CampaignTask.objects.visible_to(actor)
+        .select_for_update()
+        .filter(pk=getattr(task, "pk", task))
+        .first()
+    )
     if task is None:
         raise NotFound(_("Task not found."))
     if not _acts_for(actor, task.unit_id):
@@ -306,7 +358,12 @@ def do_report_campaign_task(actor, task, *, report: str, quantity: int = 0) -> C
 @transaction.atomic
 def do_accept_campaign_task(actor, task, *, accepted: bool = True, note: str = "") -> CampaignTask:
     """The lead unit accepts a reported task as done, or sends it back for more work."""
-    task = CampaignTask.objects.visible_to(actor).select_for_update().filter(pk=getattr(task, "pk", task)).first()
+    task = (
+        CampaignTask.objects.visible_to(actor)
+        .select_for_update()
+        .filter(pk=getattr(task, "pk", task))
+        .first()
+    )
     if task is None:
         raise NotFound(_("Task not found."))
     _campaign_for_lead(actor, task.campaign)
@@ -316,7 +373,12 @@ def do_accept_campaign_task(actor, task, *, accepted: bool = True, note: str = "
     task.state = TaskState.DONE if accepted else TaskState.OPEN
     task.accepted_at = timezone.now() if accepted else None
     task.save(update_fields=["state", "accepted_at"])
-    record(actor, "joint.accept_campaign_task" if accepted else "joint.return_campaign_task", task, summary=note[:200])
+    record(
+        actor,
+        "joint.accept_campaign_task" if accepted else "joint.return_campaign_task",
+        task,
+        summary=note[:200],
+    )
     return task
 
 
@@ -338,13 +400,19 @@ def do_link_case(actor, campaign, case) -> CampaignCase:
     )
     if case is None:
         raise NotFound(_("Case not found."))
-    if not (queries.day_start(campaign.start_date) <= case.reported_at < queries.day_start(campaign.end_date + timedelta(days=1))):
+    if not (
+        queries.day_start(campaign.start_date)
+        <= case.reported_at
+        < queries.day_start(campaign.end_date + timedelta(days=1))
+    ):
         raise InvalidInput(_("The case was not reported during the campaign."), field="case")
     link, created = CampaignCase.objects.get_or_create(
         campaign=campaign, case=case, defaults={"source": LinkSource.MANUAL, "linked_by": actor}
     )
     if created:
-        record(actor, "joint.link_case", campaign, summary=f"{campaign.code} + {case.number}", case=case.number)
+        record(
+            actor, "joint.link_case", campaign, summary=f"{campaign.code} + {case.number}", case=case.number
+        )
     return link
 
 
@@ -360,7 +428,9 @@ def _sync_links(campaign) -> int:
         .values_list("id", flat=True)
     )
     CampaignCase.objects.bulk_create(
-        [CampaignCase(campaign=campaign, case_id=i, source=LinkSource.AUTO) for i in ids], batch_size=1000, ignore_conflicts=True
+        [CampaignCase(campaign=campaign, case_id=i, source=LinkSource.AUTO) for i in ids],
+        batch_size=1000,
+        ignore_conflicts=True,
     )
     return len(ids)
 
@@ -382,8 +452,13 @@ def do_end_campaign(actor, campaign, *, note: str = "", now=None) -> Campaign:
     campaign.save(update_fields=["summary", "summary_note", "state", "ended_at"])
     figures = campaign.summary["cases"]
     record(
-        actor, "joint.end_campaign", campaign, summary=f"{campaign.code}: {figures['found']}/{figures['closed']}",
-        linked=added, cases=figures, targets_achieved=campaign.summary["targets_achieved"],
+        actor,
+        "joint.end_campaign",
+        campaign,
+        summary=f"{campaign.code}: {figures['found']}/{figures['closed']}",
+        linked=added,
+        cases=figures,
+        targets_achieved=campaign.summary["targets_achieved"],
     )
     return campaign
 
@@ -435,7 +510,9 @@ def do_open_consultation(
         with transaction.atomic():
             consultation = Consultation.objects.create(
                 case=case,
-                trigger=ConsultationTrigger.RETURNED if case.return_count >= 2 else ConsultationTrigger.FLAGGED,
+                trigger=ConsultationTrigger.RETURNED
+                if case.return_count >= 2
+                else ConsultationTrigger.FLAGGED,
                 reason=reason,
                 mode=mode,
                 views_due_at=due,
@@ -443,12 +520,25 @@ def do_open_consultation(
             )
     except IntegrityError:
         raise Conflict(_("The case already has an open consultation.")) from None
-    ConsultationUnit.objects.bulk_create(ConsultationUnit(consultation=consultation, unit_id=u) for u in unit_ids)
-    record(
-        actor, "joint.open_consultation", consultation, summary=f"{case.number}: {reason}"[:300],
-        case=case.number, units=unit_ids, trigger=consultation.trigger,
+    ConsultationUnit.objects.bulk_create(
+        ConsultationUnit(consultation=consultation, unit_id=u) for u in unit_ids
     )
-    _notify_units(unit_ids, "consultation", _("Consultation on case %(n)s: state your view") % {"n": case.number}, reason[:200], case=case)
+    record(
+        actor,
+        "joint.open_consultation",
+        consultation,
+        summary=f"{case.number}: {reason}"[:300],
+        case=case.number,
+        units=unit_ids,
+        trigger=consultation.trigger,
+    )
+    _notify_units(
+        unit_ids,
+        "consultation",
+        _("Consultation on case %(n)s: state your view") % {"n": case.number},
+        reason[:200],
+        case=case,
+    )
     return consultation
 
 
@@ -469,10 +559,16 @@ def do_state_view(actor, consultation, *, unit, stance: str, statement: str) -> 
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
         raise Conflict(_("The consultation no longer takes views."))
     unit_id = getattr(unit, "pk", unit)
-    party = ConsultationUnit.objects.select_for_update().filter(consultation=consultation, unit_id=unit_id).first()
+    party = (
+        ConsultationUnit.objects.select_for_update()
+        .filter(consultation=consultation, unit_id=unit_id)
+        .first()
+    )
     if party is None:
         raise InvalidInput(_("The unit is not involved in this consultation."), field="unit")
-    if not _acts_for(actor, unit_id) or not scope_for(actor).has_role(Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.ADMIN):
+    if not _acts_for(actor, unit_id) or not scope_for(actor).has_role(
+        Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.ADMIN
+    ):
         raise PermissionDenied(_("Only the unit itself may state its view."))
     if stance not in Stance.values:
         raise InvalidInput(_("Choose a view."), field="stance")
@@ -480,12 +576,21 @@ def do_state_view(actor, consultation, *, unit, stance: str, statement: str) -> 
     party.statement = _text(statement, "statement", _("Give the grounds for the view."))
     party.stated_by, party.stated_at = _person(actor), timezone.now()
     party.save(update_fields=["stance", "statement", "stated_by", "stated_at"])
-    record(actor, "joint.state_view", consultation, summary=f"{party.unit_id}: {stance}", unit=unit_id, stance=stance)
+    record(
+        actor,
+        "joint.state_view",
+        consultation,
+        summary=f"{party.unit_id}: {stance}",
+        unit=unit_id,
+        stance=stance,
+    )
     return party
 
 
 @transaction.atomic
-def do_schedule_consultation_meeting(actor, consultation, *, scheduled_at, location: str = "", attendees=(), host_unit=None) -> Meeting:
+def do_schedule_consultation_meeting(
+    actor, consultation, *, scheduled_at, location: str = "", attendees=(), host_unit=None
+) -> Meeting:
     """Decide the consultation in a meeting: schedule it with the involved units and attendees."""
     from urbangrid.orgs.models import Person
 
@@ -498,7 +603,9 @@ def do_schedule_consultation_meeting(actor, consultation, *, scheduled_at, locat
     host = _units(actor, [host_unit], "host_unit")[0] if host_unit else (person.unit if person else None)
     if host is None:
         raise InvalidInput(_("Choose the host unit."), field="host_unit")
-    people = list(Person.objects.visible_to(actor).filter(pk__in=[getattr(p, "pk", p) for p in attendees or []]))
+    people = list(
+        Person.objects.visible_to(actor).filter(pk__in=[getattr(p, "pk", p) for p in attendees or []])
+    )
     case = consultation.case
     meeting = Meeting.objects.create(
         kind=MeetingKind.CONSULTATION,
@@ -512,23 +619,46 @@ def do_schedule_consultation_meeting(actor, consultation, *, scheduled_at, locat
     meeting.units.set(list(consultation.parties.values_list("unit_id", flat=True)))
     meeting.attendees.set(people)
     AgendaItem.objects.create(
-        meeting=meeting, position=1, reason=AgendaReason.CONSULTATION, title=f"{case.number} {consultation.reason[:150]}",
-        case=case, consultation=consultation,
+        meeting=meeting,
+        position=1,
+        reason=AgendaReason.CONSULTATION,
+        title=f"{case.number} {consultation.reason[:150]}",
+        case=case,
+        consultation=consultation,
     )
-    consultation.meeting, consultation.mode, consultation.state = meeting, ConsultationMode.MEETING, ConsultationState.SCHEDULED
+    consultation.meeting, consultation.mode, consultation.state = (
+        meeting,
+        ConsultationMode.MEETING,
+        ConsultationState.SCHEDULED,
+    )
     consultation.save(update_fields=["meeting", "mode", "state"])
-    record(actor, "joint.schedule_consultation_meeting", consultation, summary=f"{case.number} @ {when:%Y-%m-%d %H:%M}", meeting=meeting.pk)
+    record(
+        actor,
+        "joint.schedule_consultation_meeting",
+        consultation,
+        summary=f"{case.number} @ {when:%Y-%m-%d %H:%M}",
+        meeting=meeting.pk,
+    )
     _notify_units(
-        list(consultation.parties.values_list("unit_id", flat=True)), "meeting",
+        list(consultation.parties.values_list("unit_id", flat=True)),
+        "meeting",
         _("Consultation meeting on case %(n)s") % {"n": case.number},
-        f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}", case=case,
+        f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}",
+        case=case,
     )
     return meeting
 
 
 @transaction.atomic
 def do_decide_consultation(
-    actor, consultation, *, lead_unit, assist_units=(), deadline, decision: str, update_matrix: bool = False,
+    actor,
+    consultation,
+    *,
+    lead_unit,
+    assist_units=(),
+    deadline,
+    decision: str,
+    update_matrix: bool = False,
     minutes: str = "",
 ) -> Consultation:
     """Record the decision: the responsible lead unit, assisting units and the handling deadline.
@@ -550,18 +680,38 @@ def do_decide_consultation(
     if consultation.mode == ConsultationMode.MEETING and consultation.meeting_id:
         meeting = Meeting.objects.select_for_update().get(pk=consultation.meeting_id)
         minutes = _text(minutes or meeting.minutes, "minutes", _("A meeting's decision needs its minutes."))
-        meeting.minutes, meeting.state, meeting.held_at = minutes, MeetingState.HELD, meeting.held_at or timezone.now()
+        meeting.minutes, meeting.state, meeting.held_at = (
+            minutes,
+            MeetingState.HELD,
+            meeting.held_at or timezone.now(),
+        )
         meeting.save(update_fields=["minutes", "state", "held_at"])
         AgendaItem.objects.filter(meeting=meeting, consultation=consultation).update(decision=decision)
     consultation.lead_unit, consultation.deadline, consultation.decision = lead, due, decision
     consultation.update_matrix = bool(update_matrix)
     consultation.decided_by, consultation.decided_at = actor, timezone.now()
     consultation.state = ConsultationState.DECIDED
-    consultation.save(update_fields=["lead_unit", "deadline", "decision", "update_matrix", "decided_by", "decided_at", "state"])
+    consultation.save(
+        update_fields=[
+            "lead_unit",
+            "deadline",
+            "decision",
+            "update_matrix",
+            "decided_by",
+            "decided_at",
+            "state",
+        ]
+    )
     consultation.assist_units.set(assists)
     record(
-        actor, "joint.decide_consultation", consultation, summary=f"{consultation.case.number} → {lead.name}"[:300],
-        lead=lead.code, assists=[u.code for u in assists], deadline=due.isoformat(), update_matrix=bool(update_matrix),
+        actor,
+        "joint.decide_consultation",
+        consultation,
+        summary=f"{consultation.case.number} → {lead.name}"[:300],
+        lead=lead.code,
+        assists=[u.code for u in assists],
+        deadline=due.isoformat(),
+        update_matrix=bool(update_matrix),
     )
     return consultation
 
@@ -575,20 +725,28 @@ def _matrix_update(actor, consultation) -> str:
     if not scope_for(actor).has_role(Role.ADMIN):
         # The matrix is city-wide master data that only administrators change (catalog rule).
         return _("requested: %(cls)s in %(area)s → %(unit)s (awaiting an administrator)") % {
-            "cls": case.problem_class.code, "area": getattr(case.street, "name", "-"), "unit": consultation.lead_unit.name,
+            "cls": case.problem_class.code,
+            "area": getattr(case.street, "name", "-"),
+            "unit": consultation.lead_unit.name,
         }
     from urbangrid.catalog.actions import do_set_responsibility
 
     do_set_responsibility(
         actor,
-        [{
-            "problem_class": case.problem_class, "region": case.street, "unit": consultation.lead_unit,
-            "note": (_("Consultation decision on case %(n)s") % {"n": case.number})[:200],
-        }],
+        [
+            {
+                "problem_class": case.problem_class,
+                "region": case.street,
+                "unit": consultation.lead_unit,
+                "note": (_("Consultation decision on case %(n)s") % {"n": case.number})[:200],
+            }
+        ],
     )
     consultation.matrix_updated = True
     return _("matrix updated: %(cls)s in %(area)s → %(unit)s") % {
-        "cls": case.problem_class.code, "area": getattr(case.street, "name", "-"), "unit": consultation.lead_unit.name,
+        "cls": case.problem_class.code,
+        "area": getattr(case.street, "name", "-"),
+        "unit": consultation.lead_unit.name,
     }
 
 
@@ -622,17 +780,25 @@ def do_apply_consultation(actor, consultation) -> Consultation:
     case = Case.objects.get(pk=consultation.case_id)
     if case.state != "pending_dispatch":
         raise Conflict(
-            _("The case must be awaiting dispatch to apply the decision (approve the unit's return first); it is “%(s)s”.")
+            _(
+                "The case must be awaiting dispatch to apply the decision (approve the unit's return first); it is “%(s)s”."
+            )
             % {"s": case.get_state_display()}
         )
-    assists = [{"unit": u, "instruction": consultation.decision[:500], "due_at": consultation.deadline} for u in consultation.assist_units.all()]
+    assists = [
+        {"unit": u, "instruction": consultation.decision[:500], "due_at": consultation.deadline}
+        for u in consultation.assist_units.all()
+    ]
     deadline = timezone.localtime(consultation.deadline)
     case_actions.do_dispatch(
         actor,
         case,
         unit=consultation.lead_unit,
         reason=_("Consultation decision #%(id)s") % {"id": consultation.pk},
-        instruction=(_("Consultation decision (deadline %(d)s): %(text)s") % {"d": f"{deadline:%Y-%m-%d %H:%M}", "text": consultation.decision})[:1000],
+        instruction=(
+            _("Consultation decision (deadline %(d)s): %(text)s")
+            % {"d": f"{deadline:%Y-%m-%d %H:%M}", "text": consultation.decision}
+        )[:1000],
         assists=assists,
         expected_version=case.version,
     )
@@ -641,7 +807,13 @@ def do_apply_consultation(actor, consultation) -> Consultation:
     consultation.state = ConsultationState.APPLIED
     consultation.applied_by, consultation.applied_at = actor, timezone.now()
     consultation.save(update_fields=["state", "applied_by", "applied_at", "matrix_result", "matrix_updated"])
-    record(actor, "joint.apply_consultation", consultation, summary=f"{case.number} → {consultation.lead_unit.name}"[:300], matrix=consultation.matrix_result)
+    record(
+        actor,
+        "joint.apply_consultation",
+        consultation,
+        summary=f"{case.number} → {consultation.lead_unit.name}"[:300],
+        matrix=consultation.matrix_result,
+    )
     return consultation
 
 
@@ -662,7 +834,16 @@ def do_cancel_consultation(actor, consultation, *, reason: str) -> Consultation:
 # --- joint meetings --------------------------------------------------------------------------------
 @transaction.atomic
 def do_schedule_meeting(
-    actor, *, title: str, scheduled_at, host_unit=None, location: str = "", region=None, units=(), attendees=(), agenda=()
+    actor,
+    *,
+    title: str,
+    scheduled_at,
+    host_unit=None,
+    location: str = "",
+    region=None,
+    units=(),
+    attendees=(),
+    agenda=(),
 ) -> Meeting:
     """Schedule a regular joint meeting (联席会议) with agenda items [(reason, title, case|None), ...]."""
     from urbangrid.cases.models import Case
@@ -676,28 +857,54 @@ def do_schedule_meeting(
     host = _units(actor, [host_unit], "host_unit")[0] if host_unit else (person.unit if person else None)
     if host is None:
         raise InvalidInput(_("Choose the host unit."), field="host_unit")
-    if region is not None and not Region.objects.visible_to(actor).filter(pk=getattr(region, "pk", region)).exists():
+    if (
+        region is not None
+        and not Region.objects.visible_to(actor).filter(pk=getattr(region, "pk", region)).exists()
+    ):
         raise InvalidInput(_("Unknown area."), field="region")
     members = _units(actor, units, "units")
-    people = list(Person.objects.visible_to(actor).filter(pk__in=[getattr(p, "pk", p) for p in attendees or []]))
+    people = list(
+        Person.objects.visible_to(actor).filter(pk__in=[getattr(p, "pk", p) for p in attendees or []])
+    )
     items = []
     for i, (reason, item_title, case) in enumerate(agenda or (), 1):
         if reason not in AgendaReason.values:
             raise InvalidInput(_("Unknown agenda reason."), field="agenda")
         if case is not None:
             case = _visible(Case.objects, actor, case, _("Case not found."))
-        items.append(AgendaItem(position=i, reason=reason, title=(item_title or getattr(case, "number", ""))[:200], case=case))
+        items.append(
+            AgendaItem(
+                position=i, reason=reason, title=(item_title or getattr(case, "number", ""))[:200], case=case
+            )
+        )
     meeting = Meeting.objects.create(
-        kind=MeetingKind.JOINT, title=title[:120], scheduled_at=when, location=location.strip()[:120],
-        region_id=getattr(region, "pk", region), host_unit=host, created_by=actor if getattr(actor, "pk", None) else None,
+        kind=MeetingKind.JOINT,
+        title=title[:120],
+        scheduled_at=when,
+        location=location.strip()[:120],
+        region_id=getattr(region, "pk", region),
+        host_unit=host,
+        created_by=actor if getattr(actor, "pk", None) else None,
     )
     meeting.units.set(members)
     meeting.attendees.set(people)
     for item in items:
         item.meeting = meeting
     AgendaItem.objects.bulk_create(items)
-    record(actor, "joint.schedule_meeting", meeting, summary=title[:200], agenda=len(items), units=[u.code for u in members])
-    _notify_units([u.pk for u in members], "meeting", _("Joint meeting: %(t)s") % {"t": title}, f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}")
+    record(
+        actor,
+        "joint.schedule_meeting",
+        meeting,
+        summary=title[:200],
+        agenda=len(items),
+        units=[u.code for u in members],
+    )
+    _notify_units(
+        [u.pk for u in members],
+        "meeting",
+        _("Joint meeting: %(t)s") % {"t": title},
+        f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}",
+    )
     return meeting
 
 
@@ -730,13 +937,17 @@ def do_add_agenda_item(actor, meeting, *, reason: str, title: str = "", case=Non
     title = (title or "").strip() or (f"{case.number} {case.description[:80]}" if case else "")
     title = _text(title, "title", _("An agenda item needs a title."))
     position = (meeting.agenda.aggregate(m=Max("position"))["m"] or 0) + 1
-    item = AgendaItem.objects.create(meeting=meeting, position=position, reason=reason, title=title[:200], case=case)
+    item = AgendaItem.objects.create(
+        meeting=meeting, position=position, reason=reason, title=title[:200], case=case
+    )
     record(actor, "joint.add_agenda_item", meeting, summary=title[:200], case=getattr(case, "number", None))
     return item
 
 
 @transaction.atomic
-def do_record_minutes(actor, meeting, *, minutes: str, decisions: dict | None = None, held_at=None) -> Meeting:
+def do_record_minutes(
+    actor, meeting, *, minutes: str, decisions: dict | None = None, held_at=None
+) -> Meeting:
     """Record the minutes and each agenda item's decision; the meeting is then held."""
     meeting = _meeting_for_host(actor, meeting, lock=True)
     if meeting.state == MeetingState.CANCELLED:
@@ -752,7 +963,9 @@ def do_record_minutes(actor, meeting, *, minutes: str, decisions: dict | None = 
     meeting.minutes, meeting.state = minutes, MeetingState.HELD
     meeting.held_at = _moment(held_at, "held_at") if held_at else (meeting.held_at or timezone.now())
     meeting.save(update_fields=["minutes", "state", "held_at"])
-    record(actor, "joint.record_minutes", meeting, summary=meeting.title[:200], decisions=len(decisions or {}))
+    record(
+        actor, "joint.record_minutes", meeting, summary=meeting.title[:200], decisions=len(decisions or {})
+    )
     return meeting
 
 
@@ -774,16 +987,25 @@ def do_add_follow_up(actor, meeting, *, title: str, unit, due_date, agenda_item=
         item = meeting.agenda.filter(pk=getattr(agenda_item, "pk", agenda_item)).first()
         if item is None:
             raise InvalidInput(_("Unknown agenda item."), field="agenda_item")
-    follow = FollowUp.objects.create(meeting=meeting, agenda_item=item, title=title[:200], unit=unit_obj, due_date=due)
+    follow = FollowUp.objects.create(
+        meeting=meeting, agenda_item=item, title=title[:200], unit=unit_obj, due_date=due
+    )
     record(actor, "joint.add_follow_up", follow, summary=title[:200], unit=unit_obj.code, due=due.isoformat())
-    _notify_units([unit_obj.pk], "follow_up", _("Meeting follow-up: %(t)s") % {"t": title}, f"{meeting.title} · {due}")
+    _notify_units(
+        [unit_obj.pk], "follow_up", _("Meeting follow-up: %(t)s") % {"t": title}, f"{meeting.title} · {due}"
+    )
     return follow
 
 
 @transaction.atomic
 def do_reply_follow_up(actor, follow_up, *, reply: str) -> FollowUp:
     """The responsible unit replies on what it did."""
-    follow = FollowUp.objects.visible_to(actor).select_for_update(of=("self",)).filter(pk=getattr(follow_up, "pk", follow_up)).first()
+    follow = (
+        FollowUp.objects.visible_to(actor)
+        .select_for_update(of=("self",))
+        .filter(pk=getattr(follow_up, "pk", follow_up))
+        .first()
+    )
     if follow is None:
         raise NotFound(_("Follow-up task not found."))
     if not _acts_for(actor, follow.unit_id):
@@ -809,5 +1031,7 @@ def do_close_follow_up(actor, follow_up, *, accepted: bool = True, note: str = "
     follow.state = FollowUpState.DONE if accepted else FollowUpState.OPEN
     follow.closed_at = timezone.now() if accepted else None
     follow.save(update_fields=["state", "closed_at"])
-    record(actor, "joint.close_follow_up" if accepted else "joint.reopen_follow_up", follow, summary=note[:200])
+    record(
+        actor, "joint.close_follow_up" if accepted else "joint.reopen_follow_up", follow, summary=note[:200]
+    )
     return follow

@@ -100,16 +100,28 @@ class NoteIn(Schema):
 
 def _campaign_out(c: Campaign, with_summary=False) -> dict:
     out = {
-        "id": c.pk, "code": c.code, "title": c.title, "state": c.state, "lead_unit": c.lead_unit.code,
-        "start_date": c.start_date.isoformat(), "end_date": c.end_date.isoformat(),
+        "id": c.pk,
+        "code": c.code,
+        "title": c.title,
+        "state": c.state,
+        "lead_unit": c.lead_unit.code,
+        "start_date": c.start_date.isoformat(),
+        "end_date": c.end_date.isoformat(),
     }
     if with_summary:
         out["units"] = list(c.units.values_list("code", flat=True))
         out["regions"] = list(c.regions.values_list("code", flat=True))
         out["summary"] = c.summary if c.state == "ended" else queries.campaign_summary(c)
         out["tasks"] = [
-            {"id": t.pk, "unit": t.unit.code, "title": t.title, "due_date": t.due_date.isoformat(), "state": t.state,
-             "quantity": t.quantity, "report": t.report}
+            {
+                "id": t.pk,
+                "unit": t.unit.code,
+                "title": t.title,
+                "due_date": t.due_date.isoformat(),
+                "state": t.state,
+                "quantity": t.quantity,
+                "report": t.report,
+            }
             for t in c.tasks.select_related("unit")
         ]
     return out
@@ -121,7 +133,7 @@ def list_campaigns(request, state: str = "", limit: int = 50, offset: int = 0):
     if state:
         qs = qs.filter(state=state)
     limit = max(1, min(limit, 200))
-    return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset : offset + limit]]}
 
 
 @router.post("/campaigns", response={201: dict})
@@ -132,8 +144,15 @@ def create_campaign(request, data: CampaignIn):
     if len(regions) != len(set(data.regions)):
         raise InvalidInput(_("Unknown area."), field="regions")
     c = A.do_create_campaign(
-        request.auth, title=data.title, description=data.description, lead_unit=_unit(data.lead_unit), units=_units(data.units),
-        regions=regions, problem_classes=data.problem_classes, start_date=data.start_date, end_date=data.end_date,
+        request.auth,
+        title=data.title,
+        description=data.description,
+        lead_unit=_unit(data.lead_unit),
+        units=_units(data.units),
+        regions=regions,
+        problem_classes=data.problem_classes,
+        start_date=data.start_date,
+        end_date=data.end_date,
         targets=[(t.name, t.metric, t.value) for t in data.targets],
     )
     return 201, _campaign_out(c, with_summary=True)
@@ -141,27 +160,50 @@ def create_campaign(request, data: CampaignIn):
 
 @router.get("/campaigns/{pk}")
 def get_campaign(request, pk: int):
-    return _campaign_out(_get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign")), with_summary=True)
+    return _campaign_out(
+        _get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign")),
+        with_summary=True,
+    )
 
 
 @router.get("/campaigns/{pk}/cases")
 def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offset: int = 0):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
-    qs = queries.campaign_cases(c).select_related("problem_class", "assigned_unit").order_by("-reported_at", "-id")
+    qs = (
+        queries.campaign_cases(c)
+        .select_related("problem_class", "assigned_unit")
+        .order_by("-reported_at", "-id")
+    )
     if joint:
         qs = qs.filter(is_joint=True)
     limit = max(1, min(limit, 500))
-    return {"count": qs.count(), "results": [
-        {"number": x.number, "state": x.state, "class": getattr(x.problem_class, "code", None), "is_joint": x.is_joint,
-         "unit": getattr(x.assigned_unit, "code", None), "reported_at": x.reported_at.isoformat()}
-        for x in qs[offset:offset + limit]
-    ]}
+    return {
+        "count": qs.count(),
+        "results": [
+            {
+                "number": x.number,
+                "state": x.state,
+                "class": getattr(x.problem_class, "code", None),
+                "is_joint": x.is_joint,
+                "unit": getattr(x.assigned_unit, "code", None),
+                "reported_at": x.reported_at.isoformat(),
+            }
+            for x in qs[offset : offset + limit]
+        ],
+    }
 
 
 @router.post("/campaigns/{pk}/tasks", response={201: dict})
 def add_task(request, pk: int, data: TaskIn):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
-    t = A.do_add_campaign_task(request.auth, c, unit=_unit(data.unit), title=data.title, due_date=data.due_date, description=data.description)
+    t = A.do_add_campaign_task(
+        request.auth,
+        c,
+        unit=_unit(data.unit),
+        title=data.title,
+        due_date=data.due_date,
+        description=data.description,
+    )
     return 201, {"id": t.pk, "state": t.state}
 
 
@@ -227,39 +269,61 @@ class DecisionIn(Schema):
 
 def _consultation_out(x: Consultation) -> dict:
     return {
-        "id": x.pk, "case": x.case.number, "trigger": x.trigger, "mode": x.mode, "state": x.state, "reason": x.reason,
-        "parties": [{"unit": p.unit.code, "stance": p.stance, "statement": p.statement} for p in x.parties.select_related("unit")],
+        "id": x.pk,
+        "case": x.case.number,
+        "trigger": x.trigger,
+        "mode": x.mode,
+        "state": x.state,
+        "reason": x.reason,
+        "parties": [
+            {"unit": p.unit.code, "stance": p.stance, "statement": p.statement}
+            for p in x.parties.select_related("unit")
+        ],
         "lead_unit": x.lead_unit.code if x.lead_unit_id else None,
         "assist_units": list(x.assist_units.values_list("code", flat=True)),
-        "deadline": x.deadline.isoformat() if x.deadline else None, "decision": x.decision,
-        "meeting": x.meeting_id, "matrix": x.matrix_result,
+        "deadline": x.deadline.isoformat() if x.deadline else None,
+        "decision": x.decision,
+        "meeting": x.meeting_id,
+        "matrix": x.matrix_result,
     }
 
 
 @router.get("/consultations")
 def list_consultations(request, state: str = "", limit: int = 50, offset: int = 0):
-    qs = Consultation.objects.visible_to(request.auth).select_related("case", "lead_unit").order_by("-opened_at", "-id")
+    qs = (
+        Consultation.objects.visible_to(request.auth)
+        .select_related("case", "lead_unit")
+        .order_by("-opened_at", "-id")
+    )
     if state:
         qs = qs.filter(state=state)
     limit = max(1, min(limit, 200))
-    return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset:offset + limit]]}
+    return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset : offset + limit]]}
 
 
 @router.get("/consultations/candidates")
 def candidates(request):
-    return {"results": [{"number": c.number, "return_count": c.return_count, "state": c.state}
-                        for c in queries.consultation_candidates(request.auth)]}
+    return {
+        "results": [
+            {"number": c.number, "return_count": c.return_count, "state": c.state}
+            for c in queries.consultation_candidates(request.auth)
+        ]
+    }
 
 
 @router.post("/consultations", response={201: dict})
 def open_consultation(request, data: ConsultationIn):
-    x = A.do_open_consultation(request.auth, _case(request, data.case), reason=data.reason, units=_units(data.units), mode=data.mode)
+    x = A.do_open_consultation(
+        request.auth, _case(request, data.case), reason=data.reason, units=_units(data.units), mode=data.mode
+    )
     return 201, _consultation_out(x)
 
 
 @router.get("/consultations/{pk}")
 def get_consultation(request, pk: int):
-    return _consultation_out(_get(Consultation.objects.select_related("case"), request, pk, _("Consultation")))
+    return _consultation_out(
+        _get(Consultation.objects.select_related("case"), request, pk, _("Consultation"))
+    )
 
 
 @router.post("/consultations/{pk}/views")
@@ -272,7 +336,9 @@ def state_view(request, pk: int, data: ViewIn):
 @router.post("/consultations/{pk}/meeting", response={201: dict})
 def schedule_meeting(request, pk: int, data: MeetingRefIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
-    m = A.do_schedule_consultation_meeting(request.auth, x, scheduled_at=data.scheduled_at, location=data.location)
+    m = A.do_schedule_consultation_meeting(
+        request.auth, x, scheduled_at=data.scheduled_at, location=data.location
+    )
     return 201, {"meeting": m.pk}
 
 
@@ -280,8 +346,14 @@ def schedule_meeting(request, pk: int, data: MeetingRefIn):
 def decide(request, pk: int, data: DecisionIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     x = A.do_decide_consultation(
-        request.auth, x, lead_unit=_unit(data.lead_unit), assist_units=_units(data.assist_units), deadline=data.deadline,
-        decision=data.decision, minutes=data.minutes, update_matrix=data.update_matrix,
+        request.auth,
+        x,
+        lead_unit=_unit(data.lead_unit),
+        assist_units=_units(data.assist_units),
+        deadline=data.deadline,
+        decision=data.decision,
+        minutes=data.minutes,
+        update_matrix=data.update_matrix,
     )
     return _consultation_out(x)
 
@@ -326,36 +398,79 @@ class ReplyIn(Schema):
 
 def _meeting_out(m: Meeting) -> dict:
     return {
-        "id": m.pk, "kind": m.kind, "title": m.title, "scheduled_at": m.scheduled_at.isoformat(), "state": m.state,
-        "host_unit": m.host_unit.code, "minutes": m.minutes,
-        "agenda": [{"id": i.pk, "position": i.position, "reason": i.reason, "title": i.title,
-                    "case": i.case.number if i.case_id else None, "decision": i.decision} for i in m.agenda.select_related("case")],
-        "follow_ups": [{"id": f.pk, "title": f.title, "unit": f.unit.code, "due_date": f.due_date.isoformat(), "state": f.state,
-                        "reply": f.reply} for f in m.follow_ups.select_related("unit")],
+        "id": m.pk,
+        "kind": m.kind,
+        "title": m.title,
+        "scheduled_at": m.scheduled_at.isoformat(),
+        "state": m.state,
+        "host_unit": m.host_unit.code,
+        "minutes": m.minutes,
+        "agenda": [
+            {
+                "id": i.pk,
+                "position": i.position,
+                "reason": i.reason,
+                "title": i.title,
+                "case": i.case.number if i.case_id else None,
+                "decision": i.decision,
+            }
+            for i in m.agenda.select_related("case")
+        ],
+        "follow_ups": [
+            {
+                "id": f.pk,
+                "title": f.title,
+                "unit": f.unit.code,
+                "due_date": f.due_date.isoformat(),
+                "state": f.state,
+                "reply": f.reply,
+            }
+            for f in m.follow_ups.select_related("unit")
+        ],
     }
 
 
 @router.get("/meetings/proposals")
 def proposals(request):
-    return {"results": [{"reason": p["reason"], "case": p["case"].number, "detail": p["detail"]}
-                        for p in queries.agenda_proposals(request.auth)]}
+    return {
+        "results": [
+            {"reason": p["reason"], "case": p["case"].number, "detail": p["detail"]}
+            for p in queries.agenda_proposals(request.auth)
+        ]
+    }
 
 
 @router.get("/meetings")
 def list_meetings(request, limit: int = 50, offset: int = 0):
     qs = Meeting.objects.visible_to(request.auth).select_related("host_unit").order_by("-scheduled_at", "-id")
     limit = max(1, min(limit, 200))
-    return {"count": qs.count(), "results": [
-        {"id": m.pk, "kind": m.kind, "title": m.title, "scheduled_at": m.scheduled_at.isoformat(), "state": m.state}
-        for m in qs[offset:offset + limit]
-    ]}
+    return {
+        "count": qs.count(),
+        "results": [
+            {
+                "id": m.pk,
+                "kind": m.kind,
+                "title": m.title,
+                "scheduled_at": m.scheduled_at.isoformat(),
+                "state": m.state,
+            }
+            for m in qs[offset : offset + limit]
+        ],
+    }
 
 
 @router.post("/meetings", response={201: dict})
 def create_meeting(request, data: JointMeetingIn):
     agenda = [(a.reason, a.title, _case(request, a.case) if a.case else None) for a in data.agenda]
-    m = A.do_schedule_meeting(request.auth, title=data.title, scheduled_at=data.scheduled_at, host_unit=_unit(data.host_unit),
-                              location=data.location, units=_units(data.units), agenda=agenda)
+    m = A.do_schedule_meeting(
+        request.auth,
+        title=data.title,
+        scheduled_at=data.scheduled_at,
+        host_unit=_unit(data.host_unit),
+        location=data.location,
+        units=_units(data.units),
+        agenda=agenda,
+    )
     return 201, _meeting_out(m)
 
 
@@ -373,7 +488,14 @@ def minutes(request, pk: int, data: MinutesIn):
 @router.post("/meetings/{pk}/follow-ups", response={201: dict})
 def add_follow_up(request, pk: int, data: FollowUpIn):
     m = _get(Meeting.objects, request, pk, _("Meeting"))
-    f = A.do_add_follow_up(request.auth, m, title=data.title, unit=_unit(data.unit), due_date=data.due_date, agenda_item=data.agenda_item)
+    f = A.do_add_follow_up(
+        request.auth,
+        m,
+        title=data.title,
+        unit=_unit(data.unit),
+        due_date=data.due_date,
+        agenda_item=data.agenda_item,
+    )
     return 201, {"id": f.pk, "state": f.state}
 
 

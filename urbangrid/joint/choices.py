@@ -19,7 +19,9 @@ class TargetMetric(models.TextChoices):
     REPORTED = "reported", _("Reported quantity (e.g. stalls cleared)")
 
 
-MEASURED_METRICS = frozenset({TargetMetric.CASES_FOUND, TargetMetric.CASES_CLOSED, TargetMetric.CASES_ON_TIME})
+MEASURED_METRICS = frozenset(
+    {TargetMetric.CASES_FOUND, TargetMetric.CASES_CLOSED, TargetMetric.CASES_ON_TIME}
+)
 
 
 class TaskState(models.TextChoices):

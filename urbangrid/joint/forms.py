@@ -22,14 +22,23 @@ def unit_choices():
 
 class CampaignForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=120)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    description = forms.CharField(
+        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     lead_unit = forms.ModelChoiceField(label=_("Lead unit"), queryset=Unit.objects.none())
-    units = forms.ModelMultipleChoiceField(label=_("Participating units"), queryset=Unit.objects.none(), required=False,
-                                           widget=forms.SelectMultiple(attrs={"size": 6}))
-    regions = forms.ModelMultipleChoiceField(label=_("Areas"), queryset=Region.objects.none(),
-                                             widget=forms.SelectMultiple(attrs={"size": 6}))
+    units = forms.ModelMultipleChoiceField(
+        label=_("Participating units"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    regions = forms.ModelMultipleChoiceField(
+        label=_("Areas"), queryset=Region.objects.none(), widget=forms.SelectMultiple(attrs={"size": 6})
+    )
     problem_classes = forms.ModelMultipleChoiceField(
-        label=_("Problem classes (none = all)"), queryset=ProblemClass.objects.none(), required=False,
+        label=_("Problem classes (none = all)"),
+        queryset=ProblemClass.objects.none(),
+        required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     start_date = forms.DateField(label=_("Start date"), widget=DATE)
@@ -50,12 +59,15 @@ class CampaignForm(forms.Form):
         from urbangrid.orgs.models import Person
 
         person = Person.objects.filter(user=user).select_related("unit").first() if user is not None else None
-        regions = Region.objects.all() if person is not None and person.unit.region_id is None else Region.objects.visible_to(user)
-        self.fields["regions"].queryset = regions.filter(level__in=[2, 3, 4]).order_by("code")
-        self.fields["problem_classes"].queryset = (
-            ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("code")
-            or ProblemClass.objects.filter(is_active=True).order_by("code")
+        regions = (
+            Region.objects.all()
+            if person is not None and person.unit.region_id is None
+            else Region.objects.visible_to(user)
         )
+        self.fields["regions"].queryset = regions.filter(level__in=[2, 3, 4]).order_by("code")
+        self.fields["problem_classes"].queryset = ProblemClass.objects.filter(
+            is_active=True, code_set__is_default=True
+        ).order_by("code") or ProblemClass.objects.filter(is_active=True).order_by("code")
 
     def clean(self):
         data = super().clean()
@@ -66,7 +78,11 @@ class CampaignForm(forms.Form):
 
     def targets(self):
         d = self.cleaned_data
-        return [(d[f"target{i}_name"], d[f"target{i}_metric"], d[f"target{i}_value"]) for i in (1, 2) if d.get(f"target{i}_name")]
+        return [
+            (d[f"target{i}_name"], d[f"target{i}_metric"], d[f"target{i}_value"])
+            for i in (1, 2)
+            if d.get(f"target{i}_name")
+        ]
 
 
 class TaskForm(forms.Form):
@@ -83,7 +99,9 @@ class TaskForm(forms.Form):
 
 class TaskReportForm(forms.Form):
     report = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 2}))
-    quantity = forms.IntegerField(label=_("Quantity (e.g. stalls cleared)"), min_value=0, initial=0, required=False)
+    quantity = forms.IntegerField(
+        label=_("Quantity (e.g. stalls cleared)"), min_value=0, initial=0, required=False
+    )
 
 
 class CaseNumberForm(forms.Form):
@@ -92,9 +110,13 @@ class CaseNumberForm(forms.Form):
 
 class ConsultationForm(forms.Form):
     case = forms.CharField(label=_("Case number"), max_length=20)
-    reason = forms.CharField(label=_("Why the responsibility is disputed"), widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(
+        label=_("Why the responsibility is disputed"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     units = forms.ModelMultipleChoiceField(
-        label=_("Units involved (empty = every unit that held the case)"), queryset=Unit.objects.none(), required=False,
+        label=_("Units involved (empty = every unit that held the case)"),
+        queryset=Unit.objects.none(),
+        required=False,
         widget=forms.SelectMultiple(attrs={"size": 6}),
     )
     mode = forms.ChoiceField(label=_("Procedure"), choices=ConsultationMode.choices)
@@ -122,12 +144,20 @@ class ScheduleForm(forms.Form):
 
 class DecisionForm(forms.Form):
     lead_unit = forms.ModelChoiceField(label=_("Responsible lead unit"), queryset=Unit.objects.none())
-    assist_units = forms.ModelMultipleChoiceField(label=_("Assisting units"), queryset=Unit.objects.none(), required=False,
-                                                  widget=forms.SelectMultiple(attrs={"size": 5}))
+    assist_units = forms.ModelMultipleChoiceField(
+        label=_("Assisting units"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+    )
     deadline = forms.DateTimeField(label=_("Handling deadline"), widget=DATETIME)
     decision = forms.CharField(label=_("Decision and grounds"), widget=forms.Textarea(attrs={"rows": 3}))
-    minutes = forms.CharField(label=_("Minutes (meeting)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    update_matrix = forms.BooleanField(label=_("Also update the responsibility matrix for this class and street"), required=False)
+    minutes = forms.CharField(
+        label=_("Minutes (meeting)"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    update_matrix = forms.BooleanField(
+        label=_("Also update the responsibility matrix for this class and street"), required=False
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,8 +170,12 @@ class MeetingForm(forms.Form):
     scheduled_at = forms.DateTimeField(label=pgettext_lazy("joint", "Time"), widget=DATETIME)
     location = forms.CharField(label=_("Location"), max_length=120, required=False)
     host_unit = forms.ModelChoiceField(label=_("Host unit"), queryset=Unit.objects.none())
-    units = forms.ModelMultipleChoiceField(label=_("Attending units"), queryset=Unit.objects.none(), required=False,
-                                           widget=forms.SelectMultiple(attrs={"size": 6}))
+    units = forms.ModelMultipleChoiceField(
+        label=_("Attending units"),
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -59,18 +59,31 @@ class Campaign(models.Model):
     code = models.CharField(_("number"), max_length=20, unique=True)
     title = models.CharField(pgettext_lazy("joint", "title"), max_length=120)
     description = models.TextField(_("description"), blank=True)
-    lead_unit = models.ForeignKey("orgs.Unit", verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_campaigns")
-    units = models.ManyToManyField("orgs.Unit", verbose_name=_("participating units"), blank=True, related_name="campaigns")
-    people = models.ManyToManyField("orgs.Person", verbose_name=_("participating people"), blank=True, related_name="campaigns")
+    lead_unit = models.ForeignKey(
+        "orgs.Unit", verbose_name=_("lead unit"), on_delete=models.PROTECT, related_name="led_campaigns"
+    )
+    units = models.ManyToManyField(
+        "orgs.Unit", verbose_name=_("participating units"), blank=True, related_name="campaigns"
+    )
+    people = models.ManyToManyField(
+        "orgs.Person", verbose_name=_("participating people"), blank=True, related_name="campaigns"
+    )
     regions = models.ManyToManyField("geo.Region", verbose_name=_("areas"), related_name="campaigns")
     problem_classes = models.ManyToManyField(
-        "catalog.ProblemClass", verbose_name=pgettext_lazy("joint", "problem classes"), blank=True, related_name="campaigns",
+        "catalog.ProblemClass",
+        verbose_name=pgettext_lazy("joint", "problem classes"),
+        blank=True,
+        related_name="campaigns",
         help_text=_("empty = every class"),
     )
     start_date = models.DateField(_("start date"), db_index=True)
     end_date = models.DateField(_("end date"), db_index=True)
-    state = models.CharField(_("state"), max_length=10, choices=CampaignState.choices, default=CampaignState.PLANNED)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(
+        _("state"), max_length=10, choices=CampaignState.choices, default=CampaignState.PLANNED
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     summary = models.JSONField(_("final summary"), default=dict, blank=True)
@@ -113,15 +126,21 @@ class CampaignTask(models.Model):
     """One unit's part of a campaign, with its deadline and the unit's report."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tasks")
-    unit = models.ForeignKey("orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="campaign_tasks")
+    unit = models.ForeignKey(
+        "orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="campaign_tasks"
+    )
     title = models.CharField(_("task"), max_length=120)
     description = models.TextField(_("description"), blank=True)
     due_date = models.DateField(_("deadline"))
     state = models.CharField(_("state"), max_length=10, choices=TaskState.choices, default=TaskState.OPEN)
-    quantity = models.PositiveIntegerField(_("quantity reported"), default=0, help_text=_("e.g. stalls cleared"))
+    quantity = models.PositiveIntegerField(
+        _("quantity reported"), default=0, help_text=_("e.g. stalls cleared")
+    )
     report = models.TextField(_("report"), blank=True)
     reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
-    reported_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reported_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
 
     objects = CampaignTaskQuerySet.as_manager()
@@ -142,7 +161,9 @@ class CampaignCase(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="case_links")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="campaign_links")
     source = models.CharField(_("linked"), max_length=8, choices=LinkSource.choices)
-    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     linked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -182,14 +203,31 @@ class Meeting(models.Model):
     title = models.CharField(pgettext_lazy("joint", "title"), max_length=120)
     scheduled_at = models.DateTimeField(_("scheduled at"), db_index=True)
     location = models.CharField(_("location"), max_length=120, blank=True)
-    region = models.ForeignKey("geo.Region", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    host_unit = models.ForeignKey("orgs.Unit", verbose_name=_("host unit"), on_delete=models.PROTECT, related_name="hosted_meetings")
-    units = models.ManyToManyField("orgs.Unit", verbose_name=_("attending units"), blank=True, related_name="meetings")
-    attendees = models.ManyToManyField("orgs.Person", verbose_name=_("attendees"), blank=True, related_name="meetings")
-    state = models.CharField(_("state"), max_length=10, choices=MeetingState.choices, default=MeetingState.SCHEDULED)
+    region = models.ForeignKey(
+        "geo.Region",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    host_unit = models.ForeignKey(
+        "orgs.Unit", verbose_name=_("host unit"), on_delete=models.PROTECT, related_name="hosted_meetings"
+    )
+    units = models.ManyToManyField(
+        "orgs.Unit", verbose_name=_("attending units"), blank=True, related_name="meetings"
+    )
+    attendees = models.ManyToManyField(
+        "orgs.Person", verbose_name=_("attendees"), blank=True, related_name="meetings"
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=MeetingState.choices, default=MeetingState.SCHEDULED
+    )
     minutes = models.TextField(_("minutes"), blank=True)
     held_at = models.DateTimeField(_("held at"), null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = MeetingQuerySet.as_manager()
@@ -216,11 +254,15 @@ class ConsultationQuerySet(models.QuerySet):
             return self.none()
         q = Q(case__in=Case.objects.visible_to(user))
         if scope.unit_ids:
-            q |= Q(id__in=ConsultationUnit.objects.filter(unit_id__in=scope.unit_ids).values("consultation_id"))
+            q |= Q(
+                id__in=ConsultationUnit.objects.filter(unit_id__in=scope.unit_ids).values("consultation_id")
+            )
         return self.filter(q)
 
     def open(self):
-        return self.filter(state__in=[ConsultationState.OPEN, ConsultationState.SCHEDULED, ConsultationState.DECIDED])
+        return self.filter(
+            state__in=[ConsultationState.OPEN, ConsultationState.SCHEDULED, ConsultationState.DECIDED]
+        )
 
 
 class Consultation(models.Model):
@@ -228,26 +270,56 @@ class Consultation(models.Model):
     their view; a meeting or a written procedure decides the lead and assisting units and the
     deadline; the decision is applied to the case through the case loop's dispatch action."""
 
-    case = models.ForeignKey("cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="consultations")
+    case = models.ForeignKey(
+        "cases.Case", verbose_name=_("case"), on_delete=models.PROTECT, related_name="consultations"
+    )
     trigger = models.CharField(_("trigger"), max_length=10, choices=ConsultationTrigger.choices)
     reason = models.TextField(_("why it is disputed"))
-    mode = models.CharField(_("procedure"), max_length=8, choices=ConsultationMode.choices, default=ConsultationMode.WRITTEN)
-    state = models.CharField(_("state"), max_length=10, choices=ConsultationState.choices, default=ConsultationState.OPEN)
+    mode = models.CharField(
+        _("procedure"), max_length=8, choices=ConsultationMode.choices, default=ConsultationMode.WRITTEN
+    )
+    state = models.CharField(
+        _("state"), max_length=10, choices=ConsultationState.choices, default=ConsultationState.OPEN
+    )
     views_due_at = models.DateTimeField(_("views due by"), null=True, blank=True)
-    meeting = models.ForeignKey(Meeting, verbose_name=_("meeting"), null=True, blank=True, on_delete=models.SET_NULL, related_name="consultations")
-    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    meeting = models.ForeignKey(
+        Meeting,
+        verbose_name=_("meeting"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="consultations",
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
     # The decision.
-    lead_unit = models.ForeignKey("orgs.Unit", verbose_name=_("decided lead unit"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    assist_units = models.ManyToManyField("orgs.Unit", verbose_name=_("decided assisting units"), blank=True, related_name="+")
+    lead_unit = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("decided lead unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assist_units = models.ManyToManyField(
+        "orgs.Unit", verbose_name=_("decided assisting units"), blank=True, related_name="+"
+    )
     deadline = models.DateTimeField(_("handling deadline"), null=True, blank=True)
     decision = models.TextField(_("decision"), blank=True)
     update_matrix = models.BooleanField(_("update the responsibility matrix"), default=False)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
-    matrix_result = models.CharField(pgettext_lazy("joint", "responsibility matrix"), max_length=200, blank=True)
+    matrix_result = models.CharField(
+        pgettext_lazy("joint", "responsibility matrix"), max_length=200, blank=True
+    )
     matrix_updated = models.BooleanField(_("matrix updated"), default=False)
 
     objects = ConsultationQuerySet.as_manager()
@@ -259,7 +331,9 @@ class Consultation(models.Model):
         indexes = [models.Index(fields=["state", "opened_at"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["case"], condition=Q(state__in=["open", "scheduled", "decided"]), name="joint_one_open_consultation_per_case"
+                fields=["case"],
+                condition=Q(state__in=["open", "scheduled", "decided"]),
+                name="joint_one_open_consultation_per_case",
             )
         ]
 
@@ -274,13 +348,17 @@ class ConsultationUnit(models.Model):
     unit = models.ForeignKey("orgs.Unit", verbose_name=_("unit"), on_delete=models.PROTECT, related_name="+")
     stance = models.CharField(_("view"), max_length=8, choices=Stance.choices, blank=True)
     statement = models.TextField(_("statement"), blank=True)
-    stated_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stated_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     stated_at = models.DateTimeField(_("stated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("unit in a consultation")
         verbose_name_plural = _("units in consultations")
-        constraints = [models.UniqueConstraint(fields=["consultation", "unit"], name="joint_consultation_unit_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["consultation", "unit"], name="joint_consultation_unit_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.consultation_id} · {self.unit}"
@@ -293,8 +371,17 @@ class AgendaItem(models.Model):
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     reason = models.CharField(pgettext_lazy("joint", "reason"), max_length=14, choices=AgendaReason.choices)
     title = models.CharField(pgettext_lazy("joint", "item"), max_length=200)
-    case = models.ForeignKey("cases.Case", verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items")
-    consultation = models.ForeignKey(Consultation, null=True, blank=True, on_delete=models.SET_NULL, related_name="agenda_items")
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agenda_items",
+    )
+    consultation = models.ForeignKey(
+        Consultation, null=True, blank=True, on_delete=models.SET_NULL, related_name="agenda_items"
+    )
     decision = models.TextField(_("decision"), blank=True)
 
     class Meta:
@@ -323,14 +410,25 @@ class FollowUp(models.Model):
     """A follow-up task decided at a meeting: a unit must act by a date and reply; the host closes it."""
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="follow_ups")
-    agenda_item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups")
+    agenda_item = models.ForeignKey(
+        AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
     title = models.CharField(_("task"), max_length=200)
-    unit = models.ForeignKey("orgs.Unit", verbose_name=_("responsible unit"), on_delete=models.PROTECT, related_name="meeting_follow_ups")
+    unit = models.ForeignKey(
+        "orgs.Unit",
+        verbose_name=_("responsible unit"),
+        on_delete=models.PROTECT,
+        related_name="meeting_follow_ups",
+    )
     due_date = models.DateField(_("deadline"), db_index=True)
-    state = models.CharField(_("state"), max_length=8, choices=FollowUpState.choices, default=FollowUpState.OPEN)
+    state = models.CharField(
+        _("state"), max_length=8, choices=FollowUpState.choices, default=FollowUpState.OPEN
+    )
     reply = models.TextField(_("reply"), blank=True)
     replied_at = models.DateTimeField(_("replied at"), null=True, blank=True)
-    replied_by = models.ForeignKey("orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    replied_by = models.ForeignKey(
+        "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     objects = FollowUpQuerySet.as_manager()

@@ -41,7 +41,10 @@ def campaign_area_q(campaign) -> Q:
 def campaign_auto_q(campaign) -> Q:
     """Cases inside the campaign's areas (at any level), of its classes (all if none), reported
     between its start and end dates (inclusive, local time)."""
-    q = campaign_area_q(campaign) & Q(reported_at__gte=day_start(campaign.start_date), reported_at__lt=day_start(campaign.end_date + timedelta(days=1)))
+    q = campaign_area_q(campaign) & Q(
+        reported_at__gte=day_start(campaign.start_date),
+        reported_at__lt=day_start(campaign.end_date + timedelta(days=1)),
+    )
     class_ids = list(campaign.problem_classes.values_list("id", flat=True))
     if class_ids:
         q &= Q(problem_class_id__in=class_ids)
@@ -53,15 +56,18 @@ def campaign_cases(campaign):
     from urbangrid.cases.models import Case
 
     manual = Q(id__in=campaign.case_links.values("case_id"))
-    return Case.objects.filter(campaign_auto_q(campaign) | manual).exclude(state__in=EXCLUDED_STATES).filter(
-        duplicate_of__isnull=True
+    return (
+        Case.objects.filter(campaign_auto_q(campaign) | manual)
+        .exclude(state__in=EXCLUDED_STATES)
+        .filter(duplicate_of__isnull=True)
     )
 
 
 def on_time_q() -> Q:
     """Closed, and handled (reported back, or closed when fixed on the spot) by the handling deadline."""
     return Q(state="closed") & (
-        Q(handle_due_at__isnull=True) | Q(handled_at__isnull=False, handled_at__lte=F("handle_due_at"))
+        Q(handle_due_at__isnull=True)
+        | Q(handled_at__isnull=False, handled_at__lte=F("handle_due_at"))
         | Q(handled_at__isnull=True, closed_at__lte=F("handle_due_at"))
     )
 
@@ -97,7 +103,9 @@ def campaign_summary(campaign, now=None) -> dict:
         .order_by("-n")[:10]
     )
     by_street = list(
-        cases.values("street__name").annotate(n=Count("id"), closed=Count("id", filter=Q(state="closed"))).order_by("-n")[:20]
+        cases.values("street__name")
+        .annotate(n=Count("id"), closed=Count("id", filter=Q(state="closed")))
+        .order_by("-n")[:20]
     )
     units = list(
         campaign.tasks.values("unit_id", "unit__name")
@@ -183,7 +191,9 @@ def agenda_proposals(user, *, region=None, limit: int = 30, now=None) -> list[di
     for c in consults:
         seen.add(c.case_id)
         items.append({"reason": "disputed", "case": c.case, "consultation": c, "detail": c.reason[:80]})
-    for case in cases.filter(return_count__gte=2).exclude(id__in=seen).select_related("problem_class")[:limit]:
+    for case in (
+        cases.filter(return_count__gte=2).exclude(id__in=seen).select_related("problem_class")[:limit]
+    ):
         seen.add(case.pk)
         items.append({"reason": "disputed", "case": case, "consultation": None, "detail": ""})
     overdue = (
@@ -193,7 +203,9 @@ def agenda_proposals(user, *, region=None, limit: int = 30, now=None) -> list[di
         .order_by("handle_due_at")[: max(0, limit - len(items))]
     )
     for case in overdue:
-        items.append({"reason": "overdue", "case": case, "consultation": None, "detail": str(case.assigned_unit or "")})
+        items.append(
+            {"reason": "overdue", "case": case, "consultation": None, "detail": str(case.assigned_unit or "")}
+        )
     return items[:limit]
 
 

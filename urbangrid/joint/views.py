@@ -66,16 +66,25 @@ def index(request):
     user = request.user
     scope = scope_for(user)
     today = timezone.localdate()
-    campaigns = Campaign.objects.visible_to(user).filter(state__in=[CampaignState.PLANNED, CampaignState.ACTIVE])
+    campaigns = Campaign.objects.visible_to(user).filter(
+        state__in=[CampaignState.PLANNED, CampaignState.ACTIVE]
+    )
     consultations = Consultation.objects.visible_to(user).open().select_related("case", "lead_unit")
-    follow_ups = FollowUp.objects.visible_to(user).exclude(state=FollowUpState.DONE).select_related("unit", "meeting")
+    follow_ups = (
+        FollowUp.objects.visible_to(user).exclude(state=FollowUpState.DONE).select_related("unit", "meeting")
+    )
     ctx = {
         "campaigns": campaigns.select_related("lead_unit")[:10],
         "consultations": consultations[:10],
         "candidates": list(queries.consultation_candidates(user, limit=10)),
-        "meetings": Meeting.objects.visible_to(user).filter(state=MeetingState.SCHEDULED).select_related("host_unit").order_by("scheduled_at")[:10],
+        "meetings": Meeting.objects.visible_to(user)
+        .filter(state=MeetingState.SCHEDULED)
+        .select_related("host_unit")
+        .order_by("scheduled_at")[:10],
         "follow_ups": follow_ups[:10],
-        "my_tasks": CampaignTask.objects.visible_to(user).filter(unit_id__in=scope.unit_ids).exclude(state=TaskState.DONE)
+        "my_tasks": CampaignTask.objects.visible_to(user)
+        .filter(unit_id__in=scope.unit_ids)
+        .exclude(state=TaskState.DONE)
         .select_related("campaign", "unit")[:10],
         "counts": {
             "campaigns": campaigns.count(),
@@ -98,8 +107,16 @@ def campaigns(request):
     if state in CampaignState.values:
         qs = qs.filter(state=state)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "joint/campaigns.html", {"page": page, "state": state, "states": CampaignState.choices,
-                                                    "can_campaign": scope_for(request.user).has_role(*A.CAMPAIGN_ROLES)})
+    return render(
+        request,
+        "joint/campaigns.html",
+        {
+            "page": page,
+            "state": state,
+            "states": CampaignState.choices,
+            "can_campaign": scope_for(request.user).has_role(*A.CAMPAIGN_ROLES),
+        },
+    )
 
 
 @login_required
@@ -109,9 +126,16 @@ def campaign_new(request):
         d = form.cleaned_data
         try:
             c = A.do_create_campaign(
-                request.user, title=d["title"], description=d["description"], lead_unit=d["lead_unit"], units=d["units"],
-                regions=d["regions"], problem_classes=d["problem_classes"], start_date=d["start_date"],
-                end_date=d["end_date"], targets=form.targets(),
+                request.user,
+                title=d["title"],
+                description=d["description"],
+                lead_unit=d["lead_unit"],
+                units=d["units"],
+                regions=d["regions"],
+                problem_classes=d["problem_classes"],
+                start_date=d["start_date"],
+                end_date=d["end_date"],
+                targets=form.targets(),
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -126,7 +150,11 @@ def campaign_detail(request, pk):
     c = _get(Campaign.objects.select_related("lead_unit"), request.user, pk)
     live = c.state != CampaignState.ENDED
     summary = queries.campaign_summary(c) if live else c.summary
-    cases = queries.campaign_cases(c).select_related("problem_class", "street", "assigned_unit").order_by("-reported_at")
+    cases = (
+        queries.campaign_cases(c)
+        .select_related("problem_class", "street", "assigned_unit")
+        .order_by("-reported_at")
+    )
     only_joint = request.GET.get("joint") == "1"
     if only_joint:
         cases = cases.filter(is_joint=True)
@@ -136,14 +164,29 @@ def campaign_detail(request, pk):
     scope = scope_for(request.user)
     is_lead = scope.has_role(*A.CAMPAIGN_ROLES) and (c.lead_unit_id in scope.unit_ids or scope.all_city)
     manual_ids = set(c.case_links.filter(source="manual").values_list("case_id", flat=True))
-    return render(request, "joint/campaign_detail.html", {
-        "c": c, "summary": summary, "page": page, "only_joint": only_joint, "manual_ids": manual_ids,
-        "tasks": c.tasks.select_related("unit", "reported_by"), "is_lead": is_lead, "open": live and c.state != CampaignState.CANCELLED,
-        "my_units": scope.unit_ids, "task_form": F.TaskForm(campaign=c), "report_form": F.TaskReportForm(),
-        "link_form": F.CaseNumberForm(), "units": c.units.all(), "regions": c.regions.all(), "classes": c.problem_classes.all(),
-        "people": c.people.select_related("unit"),
-        "today": timezone.localdate(),
-    })
+    return render(
+        request,
+        "joint/campaign_detail.html",
+        {
+            "c": c,
+            "summary": summary,
+            "page": page,
+            "only_joint": only_joint,
+            "manual_ids": manual_ids,
+            "tasks": c.tasks.select_related("unit", "reported_by"),
+            "is_lead": is_lead,
+            "open": live and c.state != CampaignState.CANCELLED,
+            "my_units": scope.unit_ids,
+            "task_form": F.TaskForm(campaign=c),
+            "report_form": F.TaskReportForm(),
+            "link_form": F.CaseNumberForm(),
+            "units": c.units.all(),
+            "regions": c.regions.all(),
+            "classes": c.problem_classes.all(),
+            "people": c.people.select_related("unit"),
+            "today": timezone.localdate(),
+        },
+    )
 
 
 @login_required
@@ -153,11 +196,23 @@ def campaign_task_add(request, pk):
     form = F.TaskForm(request.POST, campaign=c)
     back = reverse("joint:campaign", args=[c.pk])
     if not form.is_valid():
-        messages.error(request, "; ".join(f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v) for k, v in form.errors.items()))
+        messages.error(
+            request,
+            "; ".join(
+                f"{form.fields[k].label}: {' '.join(v)}" if k in form.fields else " ".join(v)
+                for k, v in form.errors.items()
+            ),
+        )
         return redirect(back)
     d = form.cleaned_data
-    return _run(request, lambda: A.do_add_campaign_task(request.user, c, unit=d["unit"], title=d["title"], due_date=d["due_date"]),
-                _("Task added."), back)
+    return _run(
+        request,
+        lambda: A.do_add_campaign_task(
+            request.user, c, unit=d["unit"], title=d["title"], due_date=d["due_date"]
+        ),
+        _("Task added."),
+        back,
+    )
 
 
 @login_required
@@ -170,8 +225,14 @@ def campaign_task_report(request, pk):
         messages.error(request, _("Describe what was done."))
         return redirect(back)
     d = form.cleaned_data
-    return _run(request, lambda: A.do_report_campaign_task(request.user, task, report=d["report"], quantity=d["quantity"] or 0),
-                _("Report submitted."), back)
+    return _run(
+        request,
+        lambda: A.do_report_campaign_task(
+            request.user, task, report=d["report"], quantity=d["quantity"] or 0
+        ),
+        _("Report submitted."),
+        back,
+    )
 
 
 @login_required
@@ -179,8 +240,12 @@ def campaign_task_report(request, pk):
 def campaign_task_accept(request, pk):
     task = _get(CampaignTask.objects, request.user, pk)
     accepted = request.POST.get("accepted", "1") == "1"
-    return _run(request, lambda: A.do_accept_campaign_task(request.user, task, accepted=accepted),
-                _("Task accepted as done.") if accepted else _("Task sent back."), reverse("joint:campaign", args=[task.campaign_id]))
+    return _run(
+        request,
+        lambda: A.do_accept_campaign_task(request.user, task, accepted=accepted),
+        _("Task accepted as done.") if accepted else _("Task sent back."),
+        reverse("joint:campaign", args=[task.campaign_id]),
+    )
 
 
 @login_required
@@ -203,23 +268,37 @@ def campaign_link(request, pk):
 @require_POST
 def campaign_end(request, pk):
     c = _get(Campaign.objects, request.user, pk)
-    return _run(request, lambda: A.do_end_campaign(request.user, c, note=request.POST.get("note", "")),
-                _("The campaign has ended; its summary is frozen."), reverse("joint:campaign", args=[c.pk]))
+    return _run(
+        request,
+        lambda: A.do_end_campaign(request.user, c, note=request.POST.get("note", "")),
+        _("The campaign has ended; its summary is frozen."),
+        reverse("joint:campaign", args=[c.pk]),
+    )
 
 
 # --- consultations ---------------------------------------------------------------------------------
 @login_required
 def consultations(request):
-    qs = Consultation.objects.visible_to(request.user).select_related("case", "lead_unit").order_by("-opened_at")
+    qs = (
+        Consultation.objects.visible_to(request.user)
+        .select_related("case", "lead_unit")
+        .order_by("-opened_at")
+    )
     state = request.GET.get("state")
     if state in ConsultationState.values:
         qs = qs.filter(state=state)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    return render(request, "joint/consultations.html", {
-        "page": page, "state": state, "states": ConsultationState.choices,
-        "candidates": queries.consultation_candidates(request.user, limit=30),
-        "can_consult": scope_for(request.user).has_role(*A.CONSULT_OPEN_ROLES),
-    })
+    return render(
+        request,
+        "joint/consultations.html",
+        {
+            "page": page,
+            "state": state,
+            "states": ConsultationState.choices,
+            "candidates": queries.consultation_candidates(request.user, limit=30),
+            "can_consult": scope_for(request.user).has_role(*A.CONSULT_OPEN_ROLES),
+        },
+    )
 
 
 @login_required
@@ -228,7 +307,13 @@ def consultation_new(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            cons = A.do_open_consultation(request.user, _case(request.user, d["case"]), reason=d["reason"], units=d["units"], mode=d["mode"])
+            cons = A.do_open_consultation(
+                request.user,
+                _case(request.user, d["case"]),
+                reason=d["reason"],
+                units=d["units"],
+                mode=d["mode"],
+            )
         except DomainError as exc:
             _form_error(form, exc)
         else:
@@ -239,24 +324,38 @@ def consultation_new(request):
 
 @login_required
 def consultation_detail(request, pk):
-    cons = _get(Consultation.objects.select_related("case", "lead_unit", "meeting", "case__problem_class", "case__street", "case__assigned_unit"), request.user, pk)
+    cons = _get(
+        Consultation.objects.select_related(
+            "case", "lead_unit", "meeting", "case__problem_class", "case__street", "case__assigned_unit"
+        ),
+        request.user,
+        pk,
+    )
     scope = scope_for(request.user)
     parties = list(cons.parties.select_related("unit", "stated_by"))
     my_parties = [p.unit for p in parties if p.unit_id in scope.unit_ids]
     from urbangrid.orgs.models import Unit
 
     lead_default = next((p.unit_id for p in parties if p.stance == "accept"), None)
-    return render(request, "joint/consultation_detail.html", {
-        "cons": cons, "parties": parties, "case_link": case_url(cons.case.number),
-        "view_form": F.ViewForm(units=Unit.objects.filter(pk__in=[u.pk for u in my_parties])) if my_parties else None,
-        "schedule_form": F.ScheduleForm(),
-        "decision_form": F.DecisionForm(initial={"lead_unit": lead_default}),
-        "can_decide": scope.has_role(*A.CONSULT_DECIDE_ROLES),
-        "can_apply": scope.has_role(Role.DISPATCHER),
-        "is_admin": scope.has_role(Role.ADMIN),
-        "assists": cons.assist_units.all(),
-        "open": cons.state in (ConsultationState.OPEN, ConsultationState.SCHEDULED),
-    })
+    return render(
+        request,
+        "joint/consultation_detail.html",
+        {
+            "cons": cons,
+            "parties": parties,
+            "case_link": case_url(cons.case.number),
+            "view_form": F.ViewForm(units=Unit.objects.filter(pk__in=[u.pk for u in my_parties]))
+            if my_parties
+            else None,
+            "schedule_form": F.ScheduleForm(),
+            "decision_form": F.DecisionForm(initial={"lead_unit": lead_default}),
+            "can_decide": scope.has_role(*A.CONSULT_DECIDE_ROLES),
+            "can_apply": scope.has_role(Role.DISPATCHER),
+            "is_admin": scope.has_role(Role.ADMIN),
+            "assists": cons.assist_units.all(),
+            "open": cons.state in (ConsultationState.OPEN, ConsultationState.SCHEDULED),
+        },
+    )
 
 
 @login_required
@@ -272,8 +371,14 @@ def consultation_view(request, pk):
         messages.error(request, _("Choose a view and give the grounds."))
         return redirect(back)
     d = form.cleaned_data
-    return _run(request, lambda: A.do_state_view(request.user, cons, unit=d["unit"], stance=d["stance"], statement=d["statement"]),
-                _("Your unit's view is recorded."), back)
+    return _run(
+        request,
+        lambda: A.do_state_view(
+            request.user, cons, unit=d["unit"], stance=d["stance"], statement=d["statement"]
+        ),
+        _("Your unit's view is recorded."),
+        back,
+    )
 
 
 @login_required
@@ -286,8 +391,14 @@ def consultation_schedule(request, pk):
         messages.error(request, _("Give the meeting's date and time."))
         return redirect(back)
     d = form.cleaned_data
-    return _run(request, lambda: A.do_schedule_consultation_meeting(request.user, cons, scheduled_at=d["scheduled_at"], location=d["location"]),
-                _("Consultation meeting scheduled."), back)
+    return _run(
+        request,
+        lambda: A.do_schedule_consultation_meeting(
+            request.user, cons, scheduled_at=d["scheduled_at"], location=d["location"]
+        ),
+        _("Consultation meeting scheduled."),
+        back,
+    )
 
 
 @login_required
@@ -298,8 +409,14 @@ def consultation_decide(request, pk):
         d = form.cleaned_data
         try:
             A.do_decide_consultation(
-                request.user, cons, lead_unit=d["lead_unit"], assist_units=d["assist_units"], deadline=d["deadline"],
-                decision=d["decision"], minutes=d["minutes"], update_matrix=d["update_matrix"],
+                request.user,
+                cons,
+                lead_unit=d["lead_unit"],
+                assist_units=d["assist_units"],
+                deadline=d["deadline"],
+                decision=d["decision"],
+                minutes=d["minutes"],
+                update_matrix=d["update_matrix"],
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -313,16 +430,24 @@ def consultation_decide(request, pk):
 @require_POST
 def consultation_apply(request, pk):
     cons = _get(Consultation.objects, request.user, pk)
-    return _run(request, lambda: A.do_apply_consultation(request.user, cons),
-                _("The decision was applied: the case is dispatched to the decided units."), reverse("joint:consultation", args=[cons.pk]))
+    return _run(
+        request,
+        lambda: A.do_apply_consultation(request.user, cons),
+        _("The decision was applied: the case is dispatched to the decided units."),
+        reverse("joint:consultation", args=[cons.pk]),
+    )
 
 
 @login_required
 @require_POST
 def consultation_matrix(request, pk):
     cons = _get(Consultation.objects, request.user, pk)
-    return _run(request, lambda: A.do_update_matrix_from_consultation(request.user, cons),
-                _("The responsibility matrix was updated."), reverse("joint:consultation", args=[cons.pk]))
+    return _run(
+        request,
+        lambda: A.do_update_matrix_from_consultation(request.user, cons),
+        _("The responsibility matrix was updated."),
+        reverse("joint:consultation", args=[cons.pk]),
+    )
 
 
 # --- meetings ----------------------------------------------------------------------------------------
@@ -330,9 +455,16 @@ def consultation_matrix(request, pk):
 def meetings(request):
     qs = Meeting.objects.visible_to(request.user).select_related("host_unit").order_by("-scheduled_at")
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
-    overdue = FollowUp.objects.visible_to(request.user).overdue(timezone.localdate()).select_related("unit", "meeting")[:30]
-    return render(request, "joint/meetings.html", {"page": page, "overdue": overdue,
-                                                   "can_meet": scope_for(request.user).has_role(*A.MEETING_ROLES)})
+    overdue = (
+        FollowUp.objects.visible_to(request.user)
+        .overdue(timezone.localdate())
+        .select_related("unit", "meeting")[:30]
+    )
+    return render(
+        request,
+        "joint/meetings.html",
+        {"page": page, "overdue": overdue, "can_meet": scope_for(request.user).has_role(*A.MEETING_ROLES)},
+    )
 
 
 @login_required
@@ -348,8 +480,13 @@ def meeting_new(request):
         agenda = [(p["reason"], "", p["case"]) for p in proposals if str(p["case"].pk) in chosen]
         try:
             m = A.do_schedule_meeting(
-                request.user, title=d["title"], scheduled_at=d["scheduled_at"], location=d["location"],
-                host_unit=d["host_unit"], units=d["units"], agenda=agenda,
+                request.user,
+                title=d["title"],
+                scheduled_at=d["scheduled_at"],
+                location=d["location"],
+                host_unit=d["host_unit"],
+                units=d["units"],
+                agenda=agenda,
             )
         except DomainError as exc:
             _form_error(form, exc)
@@ -363,14 +500,25 @@ def meeting_new(request):
 def meeting_detail(request, pk):
     m = _get(Meeting.objects.select_related("host_unit", "region"), request.user, pk)
     scope = scope_for(request.user)
-    return render(request, "joint/meeting_detail.html", {
-        "m": m, "agenda": m.agenda.select_related("case", "consultation"),
-        "follow_ups": m.follow_ups.select_related("unit", "agenda_item", "replied_by"),
-        "is_host": scope.has_role(*A.MEETING_ROLES) and (scope.all_city or m.host_unit_id in scope.unit_ids),
-        "my_units": scope.unit_ids, "minutes_form": F.MinutesForm(initial={"minutes": m.minutes}),
-        "follow_form": F.FollowUpForm(), "agenda_form": F.AgendaForm(), "reply_form": F.ReplyForm(),
-        "today": timezone.localdate(), "units": m.units.all(), "attendees": m.attendees.all(),
-    })
+    return render(
+        request,
+        "joint/meeting_detail.html",
+        {
+            "m": m,
+            "agenda": m.agenda.select_related("case", "consultation"),
+            "follow_ups": m.follow_ups.select_related("unit", "agenda_item", "replied_by"),
+            "is_host": scope.has_role(*A.MEETING_ROLES)
+            and (scope.all_city or m.host_unit_id in scope.unit_ids),
+            "my_units": scope.unit_ids,
+            "minutes_form": F.MinutesForm(initial={"minutes": m.minutes}),
+            "follow_form": F.FollowUpForm(),
+            "agenda_form": F.AgendaForm(),
+            "reply_form": F.ReplyForm(),
+            "today": timezone.localdate(),
+            "units": m.units.all(),
+            "attendees": m.attendees.all(),
+        },
+    )
 
 
 @login_required
@@ -396,8 +544,14 @@ def meeting_agenda(request, pk):
 def meeting_minutes(request, pk):
     m = _get(Meeting.objects, request.user, pk)
     decisions = {k.split("_", 1)[1]: v for k, v in request.POST.items() if k.startswith("decision_")}
-    return _run(request, lambda: A.do_record_minutes(request.user, m, minutes=request.POST.get("minutes", ""), decisions=decisions),
-                _("Minutes recorded."), reverse("joint:meeting", args=[m.pk]))
+    return _run(
+        request,
+        lambda: A.do_record_minutes(
+            request.user, m, minutes=request.POST.get("minutes", ""), decisions=decisions
+        ),
+        _("Minutes recorded."),
+        reverse("joint:meeting", args=[m.pk]),
+    )
 
 
 @login_required
@@ -410,17 +564,31 @@ def meeting_follow_up(request, pk):
         messages.error(request, _("Give the task, the responsible unit and the deadline."))
         return redirect(back)
     d = form.cleaned_data
-    return _run(request, lambda: A.do_add_follow_up(request.user, m, title=d["title"], unit=d["unit"], due_date=d["due_date"],
-                                                     agenda_item=request.POST.get("agenda_item") or None),
-                _("Follow-up task added."), back)
+    return _run(
+        request,
+        lambda: A.do_add_follow_up(
+            request.user,
+            m,
+            title=d["title"],
+            unit=d["unit"],
+            due_date=d["due_date"],
+            agenda_item=request.POST.get("agenda_item") or None,
+        ),
+        _("Follow-up task added."),
+        back,
+    )
 
 
 @login_required
 @require_POST
 def follow_up_reply(request, pk):
     f = _get(FollowUp.objects, request.user, pk)
-    return _run(request, lambda: A.do_reply_follow_up(request.user, f, reply=request.POST.get("reply", "")),
-                _("Reply sent."), request.POST.get("next") or reverse("joint:meeting", args=[f.meeting_id]))
+    return _run(
+        request,
+        lambda: A.do_reply_follow_up(request.user, f, reply=request.POST.get("reply", "")),
+        _("Reply sent."),
+        request.POST.get("next") or reverse("joint:meeting", args=[f.meeting_id]),
+    )
 
 
 @login_required
@@ -428,5 +596,9 @@ def follow_up_reply(request, pk):
 def follow_up_close(request, pk):
     f = _get(FollowUp.objects, request.user, pk)
     accepted = request.POST.get("accepted", "1") == "1"
-    return _run(request, lambda: A.do_close_follow_up(request.user, f, accepted=accepted),
-                _("Task completed.") if accepted else _("Task reopened."), reverse("joint:meeting", args=[f.meeting_id]))
+    return _run(
+        request,
+        lambda: A.do_close_follow_up(request.user, f, accepted=accepted),
+        _("Task completed.") if accepted else _("Task reopened."),
+        reverse("joint:meeting", args=[f.meeting_id]),
+    )

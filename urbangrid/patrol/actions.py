@@ -22,8 +22,8 @@ from urbangrid.orgs.jurisdiction import scope_for
 from . import conf, trackcodec
 from .choices import CampaignState, CheckInMethod, InspectionOutcome, PlaceType, TrackState
 from .models import (
-    ChecklistItem,
     CheckIn,
+    ChecklistItem,
     Checkpoint,
     Inspection,
     InspectionPhoto,
@@ -126,7 +126,9 @@ def clean_windows(windows) -> list[dict]:
     out = []
     for w in windows or []:
         if not isinstance(w, dict):
-            raise InvalidInput(_("Each time window needs a start, an end and a number of patrols."), field="windows")
+            raise InvalidInput(
+                _("Each time window needs a start, an end and a number of patrols."), field="windows"
+            )
         start, end = _parse_hhmm(w.get("start")), _parse_hhmm(w.get("end"))
         if start == end:
             raise InvalidInput(_("A time window cannot start and end at the same time."), field="windows")
@@ -161,8 +163,19 @@ def in_window(local_seconds: int, start: time | None, end: time | None) -> bool:
 # ----------------------------------------------------------------------------- plans
 
 
-def _clean_plan(scope, *, name, region, grid_codes, min_patrols_per_day, windows, min_coverage, patroller,
-                valid_from, valid_to):
+def _clean_plan(
+    scope,
+    *,
+    name,
+    region,
+    grid_codes,
+    min_patrols_per_day,
+    windows,
+    min_coverage,
+    patroller,
+    valid_from,
+    valid_to,
+):
     from urbangrid.geo.models import UnitGrid
 
     name = (name or "").strip()
@@ -177,7 +190,8 @@ def _clean_plan(scope, *, name, region, grid_codes, min_patrols_per_day, windows
     codes = sorted({str(c).strip() for c in (grid_codes or []) if str(c).strip()})
     if codes:
         found = set(
-            UnitGrid.objects.current().filter(code__in=codes, code__startswith=region.code[: len(region.code)])
+            UnitGrid.objects.current()
+            .filter(code__in=codes, code__startswith=region.code[: len(region.code)])
             .values_list("code", flat=True)
         )
         if region.level == 1:
@@ -185,13 +199,16 @@ def _clean_plan(scope, *, name, region, grid_codes, min_patrols_per_day, windows
         missing = [c for c in codes if c not in found]
         if missing:
             raise InvalidInput(
-                _("These grids are not current grids of the area: %(codes)s") % {"codes": ", ".join(missing[:10])},
+                _("These grids are not current grids of the area: %(codes)s")
+                % {"codes": ", ".join(missing[:10])},
                 field="grid_codes",
             )
     try:
         per_day = int(min_patrols_per_day)
     except (TypeError, ValueError):
-        raise InvalidInput(_("Patrols per day must be a whole number."), field="min_patrols_per_day") from None
+        raise InvalidInput(
+            _("Patrols per day must be a whole number."), field="min_patrols_per_day"
+        ) from None
     if not 0 <= per_day <= 48:
         raise InvalidInput(_("Patrols per day must be between 0 and 48."), field="min_patrols_per_day")
     wins = clean_windows(windows)
@@ -202,7 +219,9 @@ def _clean_plan(scope, *, name, region, grid_codes, min_patrols_per_day, windows
     if not 0 <= cov <= 1:
         raise InvalidInput(_("The covered share must be between 0 and 1."), field="min_coverage")
     if per_day == 0 and not wins:
-        raise InvalidInput(_("A plan needs patrols per day or at least one time window."), field="min_patrols_per_day")
+        raise InvalidInput(
+            _("A plan needs patrols per day or at least one time window."), field="min_patrols_per_day"
+        )
     if valid_from is None:
         raise InvalidInput(_("A plan needs a start date."), field="valid_from")
     if valid_to is not None and valid_to < valid_from:
@@ -290,8 +309,14 @@ def do_update_plan(actor, plan: PatrolPlan, **changes) -> PatrolPlan:
     if "is_active" in changes:
         plan.is_active = bool(changes["is_active"])
     plan.save()
-    record(actor, "patrol.update_plan", plan, summary=plan.name, before=before,
-           after={k: str(getattr(plan, k)) for k in changes})
+    record(
+        actor,
+        "patrol.update_plan",
+        plan,
+        summary=plan.name,
+        before=before,
+        after={k: str(getattr(plan, k)) for k in changes},
+    )
     return plan
 
 
@@ -324,8 +349,15 @@ def _clean_checkpoint(*, name, lon, lat, crs="wgs84", radius_m=None, window_star
     we = _as_time(window_end)
     if (ws is None) != (we is None):
         raise InvalidInput(_("Give both ends of the checkpoint window or neither."), field="checkpoints")
-    return dict(name=name[:100], lon=clon, lat=clat, radius_m=radius, window_start=ws, window_end=we,
-                grid_code=loc.grid_code)
+    return dict(
+        name=name[:100],
+        lon=clon,
+        lat=clat,
+        radius_m=radius,
+        window_start=ws,
+        window_end=we,
+        grid_code=loc.grid_code,
+    )
 
 
 def _as_time(value):
@@ -359,8 +391,14 @@ def do_remove_checkpoint(actor, checkpoint: Checkpoint) -> None:
 
 
 @transaction.atomic
-def do_start_track(actor, *, client_id: str, plan: PatrolPlan | None = None, crs: str = "wgs84",
-                   started_at: datetime | None = None) -> tuple[Track, bool]:
+def do_start_track(
+    actor,
+    *,
+    client_id: str,
+    plan: PatrolPlan | None = None,
+    crs: str = "wgs84",
+    started_at: datetime | None = None,
+) -> tuple[Track, bool]:
     """Start a patrol. ``client_id`` (generated by the phone) makes a retried start return the
     same track. Returns (track, created)."""
     from urbangrid.geo.crs import resolve_crs
@@ -379,7 +417,10 @@ def do_start_track(actor, *, client_id: str, plan: PatrolPlan | None = None, crs
     if existing is not None:
         return existing, False
     track = Track.objects.create(
-        person=person, plan=plan, client_id=client_id, input_crs=spec.kind if not spec.epsg else f"epsg:{spec.epsg}",
+        person=person,
+        plan=plan,
+        client_id=client_id,
+        input_crs=spec.kind if not spec.epsg else f"epsg:{spec.epsg}",
         started_at=started_at,
     )
     record(actor, "patrol.start_track", track, summary=str(track), plan=plan.pk if plan else None)
@@ -391,19 +432,24 @@ def _clean_points(points, crs, track: Track):
     if not isinstance(points, (list, tuple)) or not points:
         raise InvalidInput(_("A batch needs at least one point."), field="points")
     if len(points) > conf.get("MAX_BATCH_POINTS"):
-        raise InvalidInput(_("A batch may hold at most %(n)s points.") % {"n": conf.get("MAX_BATCH_POINTS")},
-                           field="points")
+        raise InvalidInput(
+            _("A batch may hold at most %(n)s points.") % {"n": conf.get("MAX_BATCH_POINTS")}, field="points"
+        )
     rows = []
     for p in points:
         if isinstance(p, dict):
             p = [p.get("lon"), p.get("lat"), p.get("t"), p.get("acc")]
         if not isinstance(p, (list, tuple)) or len(p) < 3:
-            raise InvalidInput(_("Each point is [longitude, latitude, time in ms, accuracy]."), field="points")
+            raise InvalidInput(
+                _("Each point is [longitude, latitude, time in ms, accuracy]."), field="points"
+            )
         rows.append([p[0], p[1], p[2], p[3] if len(p) > 3 and p[3] is not None else math.nan])
     try:
         arr = np.asarray(rows, dtype=float)
     except (TypeError, ValueError):
-        raise InvalidInput(_("Each point is [longitude, latitude, time in ms, accuracy]."), field="points") from None
+        raise InvalidInput(
+            _("Each point is [longitude, latitude, time in ms, accuracy]."), field="points"
+        ) from None
     if not np.all(np.isfinite(arr[:, :3])):
         raise InvalidInput(_("Each point is [longitude, latitude, time in ms, accuracy]."), field="points")
     t_ms = arr[:, 2].astype(np.int64)
@@ -463,8 +509,16 @@ def do_append_points(actor, track: Track, *, seq: int, points, crs: str | None =
             t.district_id, t.street_id, t.community_id = loc.district_id, loc.street_id, loc.community_id
     t.save()
     made = _auto_checkins(t, lon, lat, t_ms)
-    track.__dict__.update({k: getattr(t, k) for k in ("point_count", "batch_count", "last_point_at", "street_id")})
-    return {"seq": seq, "duplicate": False, "accepted": len(lon), "point_count": t.point_count, "checkins": made}
+    track.__dict__.update(
+        {k: getattr(t, k) for k in ("point_count", "batch_count", "last_point_at", "street_id")}
+    )
+    return {
+        "seq": seq,
+        "duplicate": False,
+        "accepted": len(lon),
+        "point_count": t.point_count,
+        "checkins": made,
+    }
 
 
 def _from_ms(ms) -> datetime:
@@ -490,7 +544,11 @@ def _auto_checkins(track: Track, lon, lat, t_ms) -> list[int]:
     cps = _candidate_checkpoints(track, lon, lat)
     if not cps:
         return made
-    done = set(CheckIn.objects.filter(track=track, method=CheckInMethod.TRACK).values_list("checkpoint_id", flat=True))
+    done = set(
+        CheckIn.objects.filter(track=track, method=CheckInMethod.TRACK).values_list(
+            "checkpoint_id", flat=True
+        )
+    )
     tz = timezone.get_current_timezone()
     for cp in cps:
         if cp.pk in done:
@@ -501,10 +559,19 @@ def _auto_checkins(track: Track, lon, lat, t_ms) -> list[int]:
             local = timezone.localtime(at, tz)
             if not _plan_active_on(cp.plan, local.date()):
                 continue
-            if in_window(local.hour * 3600 + local.minute * 60 + local.second, cp.window_start, cp.window_end):
+            if in_window(
+                local.hour * 3600 + local.minute * 60 + local.second, cp.window_start, cp.window_end
+            ):
                 CheckIn.objects.create(
-                    track=track, checkpoint=cp, person_id=track.person_id, at=at, lon=float(lon[i]),
-                    lat=float(lat[i]), distance_m=float(d[i]), method=CheckInMethod.TRACK, valid=True,
+                    track=track,
+                    checkpoint=cp,
+                    person_id=track.person_id,
+                    at=at,
+                    lon=float(lon[i]),
+                    lat=float(lat[i]),
+                    distance_m=float(d[i]),
+                    method=CheckInMethod.TRACK,
+                    valid=True,
                 )
                 made.append(cp.pk)
                 break
@@ -536,8 +603,18 @@ def do_stop_track(actor, track: Track, *, ended_at: datetime | None = None) -> T
 
 
 @transaction.atomic
-def do_check_in(actor, track: Track, checkpoint: Checkpoint, *, lon, lat, crs: str = "wgs84",
-                at: datetime | None = None, client_key: str = "", note: str = "") -> CheckIn:
+def do_check_in(
+    actor,
+    track: Track,
+    checkpoint: Checkpoint,
+    *,
+    lon,
+    lat,
+    crs: str = "wgs84",
+    at: datetime | None = None,
+    client_key: str = "",
+    note: str = "",
+) -> CheckIn:
     """An explicit check-in with a position. Kept even when too far or outside the window (valid
     = False, with the distance) so supervisors can see attempts; a retried key returns the first."""
     person = _person(actor)
@@ -555,12 +632,22 @@ def do_check_in(actor, track: Track, checkpoint: Checkpoint, *, lon, lat, crs: s
         raise InvalidInput(_("The check-in time lies in the future."), field="at")
     dist = float(distance_m(checkpoint.lon, checkpoint.lat, clon, clat))
     local = timezone.localtime(at)
-    in_time = in_window(local.hour * 3600 + local.minute * 60 + local.second, checkpoint.window_start,
-                        checkpoint.window_end) and _plan_active_on(checkpoint.plan, local.date())
+    in_time = in_window(
+        local.hour * 3600 + local.minute * 60 + local.second, checkpoint.window_start, checkpoint.window_end
+    ) and _plan_active_on(checkpoint.plan, local.date())
     valid = dist <= checkpoint.radius_m and in_time
     ci = CheckIn.objects.create(
-        track=track, checkpoint=checkpoint, person=person, at=at, lon=clon, lat=clat, distance_m=dist,
-        method=CheckInMethod.EXPLICIT, valid=valid, client_key=client_key, note=(note or "")[:200],
+        track=track,
+        checkpoint=checkpoint,
+        person=person,
+        at=at,
+        lon=clon,
+        lat=clat,
+        distance_m=dist,
+        method=CheckInMethod.EXPLICIT,
+        valid=valid,
+        client_key=client_key,
+        note=(note or "")[:200],
     )
     record(actor, "patrol.check_in", ci, summary=checkpoint.name, valid=valid, distance_m=round(dist, 1))
     return ci
@@ -602,8 +689,17 @@ def _clean_place_types(values) -> list[str]:
 
 
 @transaction.atomic
-def do_create_campaign(actor, *, name: str, region=None, place_types=(), start_date: date, end_date: date,
-                       description: str = "", class_code: str = "") -> SweepCampaign:
+def do_create_campaign(
+    actor,
+    *,
+    name: str,
+    region=None,
+    place_types=(),
+    start_date: date,
+    end_date: date,
+    description: str = "",
+    class_code: str = "",
+) -> SweepCampaign:
     """Open a hazard sweep campaign for an area (or the whole city) and place types."""
     scope = _require(actor, PLAN_ROLES, _("Only leaders and the command centre open sweep campaigns."))
     _require_region(scope, region)
@@ -619,10 +715,24 @@ def do_create_campaign(actor, *, name: str, region=None, place_types=(), start_d
 
         class_by_code(class_code)  # NotFound → clear error on an unknown code
     c = SweepCampaign.objects.create(
-        name=name[:120], region=region, place_types=types, start_date=start_date, end_date=end_date,
-        description=description or "", class_code=class_code, created_by=actor, state=CampaignState.ACTIVE,
+        name=name[:120],
+        region=region,
+        place_types=types,
+        start_date=start_date,
+        end_date=end_date,
+        description=description or "",
+        class_code=class_code,
+        created_by=actor,
+        state=CampaignState.ACTIVE,
     )
-    record(actor, "patrol.create_campaign", c, summary=c.name, region=region.code if region else None, types=types)
+    record(
+        actor,
+        "patrol.create_campaign",
+        c,
+        summary=c.name,
+        region=region.code if region else None,
+        types=types,
+    )
     return c
 
 
@@ -647,9 +757,20 @@ def _place_in_scope(scope, loc) -> bool:
 
 
 @transaction.atomic
-def do_register_place(actor, *, name: str, place_type: str, lon, lat, crs: str = "wgs84", address: str = "",
-                      owner_name: str, owner_contact: str = "", owner_phone: str = "",
-                      credit_subject_id: int | None = None) -> Place:
+def do_register_place(
+    actor,
+    *,
+    name: str,
+    place_type: str,
+    lon,
+    lat,
+    crs: str = "wgs84",
+    address: str = "",
+    owner_name: str,
+    owner_contact: str = "",
+    owner_phone: str = "",
+    credit_subject_id: int | None = None,
+) -> Place:
     """Register a place for sweeps; it is located in its grid, community, street and district."""
     scope = _require(actor, PLACE_ROLES)
     name = (name or "").strip()
@@ -668,11 +789,22 @@ def do_register_place(actor, *, name: str, place_type: str, lon, lat, crs: str =
     if not _place_in_scope(scope, loc):
         raise PermissionDenied(_("The place lies outside your area."))
     place = Place.objects.create(
-        name=name[:120], place_type=place_type, address=(address or "")[:200], lon=clon, lat=clat,
-        input_crs=crs or "wgs84", grid_id=loc.grid_id, grid_code=loc.grid_code, community_id=loc.community_id,
-        street_id=loc.street_id, district_id=loc.district_id, owner_name=owner_name[:120],
-        owner_contact=(owner_contact or "")[:60], owner_phone=(owner_phone or "")[:20],
-        credit_subject_id=credit_subject_id, created_by=actor,
+        name=name[:120],
+        place_type=place_type,
+        address=(address or "")[:200],
+        lon=clon,
+        lat=clat,
+        input_crs=crs or "wgs84",
+        grid_id=loc.grid_id,
+        grid_code=loc.grid_code,
+        community_id=loc.community_id,
+        street_id=loc.street_id,
+        district_id=loc.district_id,
+        owner_name=owner_name[:120],
+        owner_contact=(owner_contact or "")[:60],
+        owner_phone=(owner_phone or "")[:20],
+        credit_subject_id=credit_subject_id,
+        created_by=actor,
     )
     record(actor, "patrol.register_place", place, summary=place.name, grid=loc.grid_code, type=place_type)
     return place
@@ -709,19 +841,32 @@ def _check_image(f) -> None:
 
     limit = settings.URBANGRID.get("UPLOAD_MAX_BYTES", 8 * 1024 * 1024)
     if f.size > limit:
-        raise InvalidInput(_("A photo may be at most %(mb)s MB.") % {"mb": limit // (1024 * 1024)}, field="photos")
+        raise InvalidInput(
+            _("A photo may be at most %(mb)s MB.") % {"mb": limit // (1024 * 1024)}, field="photos"
+        )
     try:
         f.seek(0)
         Image.open(f).verify()
     except Exception:
-        raise InvalidInput(_("“%(name)s” is not an image.") % {"name": getattr(f, "name", "?")}, field="photos") from None
+        raise InvalidInput(
+            _("“%(name)s” is not an image.") % {"name": getattr(f, "name", "?")}, field="photos"
+        ) from None
     finally:
         f.seek(0)
 
 
 @transaction.atomic
-def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, results, notes: str = "",
-                         photos=(), inspected_at: datetime | None = None, client_key: str = "") -> Inspection:
+def do_record_inspection(
+    actor,
+    *,
+    campaign: SweepCampaign,
+    place: Place,
+    results,
+    notes: str = "",
+    photos=(),
+    inspected_at: datetime | None = None,
+    client_key: str = "",
+) -> Inspection:
     """Record an inspection: one pass/fail per checklist item of the place's type (all required).
     Each failed item becomes a case through the case intake (channel "inspection", a
     safety-hazard class, rectification deadline from the class); a hazard whose earlier case is
@@ -732,7 +877,7 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
     from urbangrid.cases.choices import FINAL_STATES
     from urbangrid.cases.intake import IntakeData, do_intake
 
-    scope = _require(actor, INSPECT_ROLES, _("Your role does not allow inspections."))
+    _require(actor, INSPECT_ROLES, _("Your role does not allow inspections."))
     person = _person(actor)
     client_key = (client_key or "")[:64]
     if client_key:
@@ -743,16 +888,26 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
         raise Conflict(_("The campaign is not running."))
     today = timezone.localdate()
     if not campaign.start_date <= today <= campaign.end_date:
-        raise Conflict(_("The campaign runs from %(a)s to %(b)s.") % {"a": campaign.start_date, "b": campaign.end_date})
+        raise Conflict(
+            _("The campaign runs from %(a)s to %(b)s.") % {"a": campaign.start_date, "b": campaign.end_date}
+        )
     if not Place.objects.visible_to(actor).filter(pk=place.pk).exists():
         raise NotFound(_("Place not found."))
     if not place.is_active:
         raise Conflict(_("The place is no longer active."))
     if campaign.place_types and place.place_type not in campaign.place_types:
         raise InvalidInput(_("This campaign does not cover this type of place."), field="place")
-    if campaign.region_id and campaign.region_id not in (place.district_id, place.street_id, place.community_id):
-        if campaign.region.level > 1:
-            raise InvalidInput(_("The place lies outside the campaign's area."), field="place")
+    if (
+        campaign.region_id
+        and campaign.region_id
+        not in (
+            place.district_id,
+            place.street_id,
+            place.community_id,
+        )
+        and campaign.region.level > 1
+    ):
+        raise InvalidInput(_("The place lies outside the campaign's area."), field="place")
     items = {i.pk: i for i in ChecklistItem.objects.filter(place_type=place.place_type, is_active=True)}
     if not items:
         raise InvalidInput(_("There is no checklist for this type of place."), field="place")
@@ -773,7 +928,8 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
     missing = [items[i].text for i in items if i not in answers]
     if missing:
         raise InvalidInput(
-            _("Every checklist item must be answered; missing: %(items)s") % {"items": "；".join(missing[:5])},
+            _("Every checklist item must be answered; missing: %(items)s")
+            % {"items": "；".join(missing[:5])},
             field="results",
         )
     all_photos = list(photos or []) + [p for r in answers.values() for p in (r.get("photos") or [])]
@@ -785,8 +941,13 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
     if at > now + timedelta(minutes=10):
         raise InvalidInput(_("The inspection time lies in the future."), field="inspected_at")
     insp = Inspection.objects.create(
-        campaign=campaign, place=place, inspector=person, inspected_at=at, notes=notes or "",
-        outcome=InspectionOutcome.FAILED if failed_ids else InspectionOutcome.PASSED, client_key=client_key,
+        campaign=campaign,
+        place=place,
+        inspector=person,
+        inspected_at=at,
+        notes=notes or "",
+        outcome=InspectionOutcome.FAILED if failed_ids else InspectionOutcome.PASSED,
+        client_key=client_key,
     )
     for f in photos or []:
         f.seek(0)
@@ -794,8 +955,9 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
     opened = []
     for item_id, r in answers.items():
         item = items[item_id]
-        res = InspectionResult.objects.create(inspection=insp, item=item, passed=r["passed"],
-                                              note=(r.get("note") or "")[:300])
+        res = InspectionResult.objects.create(
+            inspection=insp, item=item, passed=r["passed"], note=(r.get("note") or "")[:300]
+        )
         for f in r.get("photos") or []:
             f.seek(0)
             InspectionPhoto.objects.create(inspection=insp, result=res, image=f)
@@ -803,7 +965,9 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
             continue
         # One hazard, one case: an open case from an earlier inspection of the same item is reused.
         earlier = (
-            InspectionResult.objects.filter(inspection__place=place, item=item, passed=False, case__isnull=False)
+            InspectionResult.objects.filter(
+                inspection__place=place, item=item, passed=False, case__isnull=False
+            )
             .exclude(case__state__in=FINAL_STATES)
             .select_related("case")
             .order_by("-id")
@@ -819,7 +983,10 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
         for f in item_photos:
             f.seek(0)
         description = _("[Hazard sweep] %(campaign)s: %(place)s (%(type)s) — %(item)s") % {
-            "campaign": campaign.name, "place": place.name, "type": place.get_place_type_display(), "item": item.text,
+            "campaign": campaign.name,
+            "place": place.name,
+            "type": place.get_place_type_display(),
+            "item": item.text,
         }
         if r.get("note"):
             description += "。" + str(r["note"])
@@ -850,8 +1017,15 @@ def do_record_inspection(actor, *, campaign: SweepCampaign, place: Place, result
         res.rectify_due_at = _rectify_due(class_code, at)
         res.save(update_fields=["case", "rectify_due_at"])
         opened.append(result.case.pk)
-    record(actor, "patrol.record_inspection", insp, summary=f"{place.name}: {insp.outcome}",
-           campaign=campaign.pk, failed=len(failed_ids), cases=opened)
+    record(
+        actor,
+        "patrol.record_inspection",
+        insp,
+        summary=f"{place.name}: {insp.outcome}",
+        campaign=campaign.pk,
+        failed=len(failed_ids),
+        cases=opened,
+    )
     return insp
 
 

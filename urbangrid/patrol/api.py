@@ -340,15 +340,19 @@ class InspectionOut(Schema):
 
 def _plan(user, pk) -> PatrolPlan:
     return get_object_or_404(
-        PatrolPlan.objects.visible_to(user).select_related("region", "patroller").prefetch_related("checkpoints"),
+        PatrolPlan.objects.visible_to(user)
+        .select_related("region", "patroller")
+        .prefetch_related("checkpoints"),
         pk=pk,
     )
 
 
 @router.get("/plans", response=list[PlanOut])
 def list_plans(request, active: bool | None = None, region: str | None = None, on: date | None = None):
-    qs = PatrolPlan.objects.visible_to(request.user).select_related("region", "patroller").prefetch_related(
-        "checkpoints"
+    qs = (
+        PatrolPlan.objects.visible_to(request.user)
+        .select_related("region", "patroller")
+        .prefetch_related("checkpoints")
     )
     if active is not None:
         qs = qs.filter(is_active=active)
@@ -441,10 +445,19 @@ def stop_track(request, track_id: int, payload: StopIn | None = None):
 def check_in(request, track_id: int, payload: CheckInIn):
     track = _own_track(request.user, track_id)
     plans = PatrolPlan.objects.visible_to(request.user)
-    cp = get_object_or_404(Checkpoint.objects.select_related("plan").filter(plan__in=plans), pk=payload.checkpoint_id)
+    cp = get_object_or_404(
+        Checkpoint.objects.select_related("plan").filter(plan__in=plans), pk=payload.checkpoint_id
+    )
     return 201, A.do_check_in(
-        request.user, track, cp, lon=payload.lon, lat=payload.lat, crs=payload.crs, at=payload.at,
-        client_key=payload.client_key, note=payload.note,
+        request.user,
+        track,
+        cp,
+        lon=payload.lon,
+        lat=payload.lat,
+        crs=payload.crs,
+        at=payload.at,
+        client_key=payload.client_key,
+        note=payload.note,
     )
 
 
@@ -453,8 +466,10 @@ def list_tracks(request, date: date | None = None, person_id: int | None = None,
     qs = Track.objects.visible_to(request.user).select_related("person")
     if date:
         start, end = day_bounds(date)
-        qs = qs.filter(started_at__lt=end).exclude(last_point_at__lt=start).exclude(
-            last_point_at__isnull=True, started_at__lt=start
+        qs = (
+            qs.filter(started_at__lt=end)
+            .exclude(last_point_at__lt=start)
+            .exclude(last_point_at__isnull=True, started_at__lt=start)
         )
     if person_id:
         qs = qs.filter(person_id=person_id)
@@ -469,8 +484,15 @@ def get_track(request, track_id: int):
     track = _own_track(request.user, track_id)
     feature = track_geojson(track)
     feature["properties"]["checkins"] = [
-        {"checkpoint": c.checkpoint.name, "at": c.at.isoformat(), "valid": c.valid, "distance_m": round(c.distance_m, 1),
-         "method": c.method, "lon": c.lon, "lat": c.lat}
+        {
+            "checkpoint": c.checkpoint.name,
+            "at": c.at.isoformat(),
+            "valid": c.valid,
+            "distance_m": round(c.distance_m, 1),
+            "method": c.method,
+            "lon": c.lon,
+            "lat": c.lat,
+        }
         for c in track.checkins.select_related("checkpoint")
     ]
     return feature
@@ -480,8 +502,13 @@ def get_track(request, track_id: int):
 
 
 @router.get("/coverage")
-def coverage(request, date: date | None = None, bbox: str | None = None, region: str | None = None,
-             geometry: bool = True):
+def coverage(
+    request,
+    date: date | None = None,
+    bbox: str | None = None,
+    region: str | None = None,
+    geometry: bool = True,
+):
     """Per-grid patrol coverage of one day for the command map: a GeoJSON FeatureCollection of
     the caller's visible grids (in bbox / region) with share, patrols, plan_met and flagged."""
     import shapely
@@ -508,7 +535,12 @@ def coverage(request, date: date | None = None, bbox: str | None = None, region:
         props = {k: v for k, v in r.items()}
         props["last_patrol_at"] = r["last_patrol_at"].isoformat() if r["last_patrol_at"] else None
         features.append({"type": "Feature", "geometry": geoms.get(r["grid_id"]), "properties": props})
-    return {"type": "FeatureCollection", "date": day.isoformat(), "summary": summarize(rows), "features": features}
+    return {
+        "type": "FeatureCollection",
+        "date": day.isoformat(),
+        "summary": summarize(rows),
+        "features": features,
+    }
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -523,8 +555,13 @@ def checklists(request, place_type: str | None = None):
 
 
 @router.get("/places", response=list[PlaceOut])
-def list_places(request, place_type: str | None = None, q: str | None = None, street_id: int | None = None,
-                limit: int = 200):
+def list_places(
+    request,
+    place_type: str | None = None,
+    q: str | None = None,
+    street_id: int | None = None,
+    limit: int = 200,
+):
     qs = Place.objects.visible_to(request.user).filter(is_active=True)
     if place_type:
         qs = qs.filter(place_type=place_type)
@@ -564,16 +601,22 @@ def record_inspection(request, payload: InspectionIn):
     campaign = get_object_or_404(SweepCampaign.objects.visible_to(request.user), pk=payload.campaign_id)
     place = get_object_or_404(Place.objects.visible_to(request.user), pk=payload.place_id)
     insp = A.do_record_inspection(
-        request.user, campaign=campaign, place=place,
+        request.user,
+        campaign=campaign,
+        place=place,
         results=[{"item": r.item_id, "passed": r.passed, "note": r.note} for r in payload.results],
-        notes=payload.notes, client_key=payload.client_key, inspected_at=payload.inspected_at,
+        notes=payload.notes,
+        client_key=payload.client_key,
+        inspected_at=payload.inspected_at,
     )
     return 201, _inspection(request.user, insp.pk)
 
 
 def _inspection(user, pk):
     return get_object_or_404(
-        Inspection.objects.visible_to(user).select_related("place").prefetch_related("results__item", "results__case"),
+        Inspection.objects.visible_to(user)
+        .select_related("place")
+        .prefetch_related("results__item", "results__case"),
         pk=pk,
     )
 
@@ -585,8 +628,10 @@ def get_inspection(request, inspection_id: int):
 
 @router.get("/inspections", response=list[InspectionOut])
 def list_inspections(request, campaign_id: int | None = None, place_id: int | None = None):
-    qs = Inspection.objects.visible_to(request.user).select_related("place").prefetch_related(
-        "results__item", "results__case"
+    qs = (
+        Inspection.objects.visible_to(request.user)
+        .select_related("place")
+        .prefetch_related("results__item", "results__case")
     )
     if campaign_id:
         qs = qs.filter(campaign_id=campaign_id)

@@ -114,8 +114,9 @@ def compute_geometry(
     method = method or conf.get("METHOD")
     if method == "raster":
         t1 = time.perf_counter()
-        share, point_grid = raster_covered(grids_m, lines, pts, buffer_m, float(conf.get("RASTER_M")),
-                                           px_x=x, px_y=y)
+        share, point_grid = raster_covered(
+            grids_m, lines, pts, buffer_m, float(conf.get("RASTER_M")), px_x=x, px_y=y
+        )
         covered = share * shapely.area(grids_m)
         p_idx = np.flatnonzero(point_grid >= 0)
         pg_idx = point_grid[p_idx]
@@ -125,7 +126,9 @@ def compute_geometry(
         t1 = time.perf_counter()
         p_idx, pg_idx = tree.query(shapely.points(x, y), predicate="within")
         timings["visits"] = time.perf_counter() - t1
-    return GeometryResult(covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings)
+    return GeometryResult(
+        covered, pg_idx.astype(np.int64), track[p_idx].astype(np.int64), t_s[p_idx], timings
+    )
 
 
 def _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings) -> None:
@@ -151,7 +154,7 @@ def _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings) -> None:
     single = (ends - starts) == 1
     if single.any():
         covered[g_sorted[starts[single]]] = shapely.area(pieces[starts[single]])
-    for s, e in zip(starts[~single], ends[~single]):
+    for s, e in zip(starts[~single], ends[~single], strict=False):
         covered[g_sorted[s]] = shapely.area(shapely.union_all(pieces[s:e]))
     # Numeric noise must never report more than the grid.
     np.minimum(covered, shapely.area(grids_m), out=covered)
@@ -175,7 +178,7 @@ def dilate_disk(mask: np.ndarray, r: float) -> np.ndarray:
             padded = np.empty((h, w + 2 * hw + 1), dtype=np.int32)
             padded[:, : hw + 1] = 0
             padded[:, hw + 1 :] = np.concatenate([cs[:, 1:], np.repeat(cs[:, -1:], hw, axis=1)], axis=1)
-            row = cache[hw] = (padded[:, 2 * hw + 1 :] - padded[:, : w]) > 0
+            row = cache[hw] = (padded[:, 2 * hw + 1 :] - padded[:, :w]) > 0
         if dy >= 0:
             out[dy:] |= row[: h - dy]
         else:
@@ -183,8 +186,16 @@ def dilate_disk(mask: np.ndarray, r: float) -> np.ndarray:
     return out
 
 
-def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buffer_m: float,
-                   cell: float, tile_px: int = 1024, px_x=None, px_y=None):
+def raster_covered(
+    grids_m: np.ndarray,
+    lines: np.ndarray,
+    pts: np.ndarray,
+    buffer_m: float,
+    cell: float,
+    tile_px: int = 1024,
+    px_x=None,
+    px_y=None,
+):
     """Share of each grid within ``buffer_m`` of the track chunks, measured on a raster of
     ``cell`` metres drawn by Pillow in C (tiles of ``tile_px``²): grids are filled with their
     index, tracks are drawn as lines 2·buffer wide with round joins and caps; covered pixels are
@@ -233,24 +244,39 @@ def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buff
             x0 = minx + tx * cell
             y1 = maxy - ty * cell
             x1, y0 = x0 + tw * cell, y1 - th * cell
-            psel = np.flatnonzero((part_b[:, 2] >= x0) & (part_b[:, 0] <= x1) & (part_b[:, 3] >= y0) & (part_b[:, 1] <= y1))
+            psel = np.flatnonzero(
+                (part_b[:, 2] >= x0) & (part_b[:, 0] <= x1) & (part_b[:, 3] >= y0) & (part_b[:, 1] <= y1)
+            )
             if not len(psel):
                 continue
             pad = buffer_m + cell
-            csel = np.flatnonzero((cb[:, 2] >= x0 - pad) & (cb[:, 0] <= x1 + pad) & (cb[:, 3] >= y0 - pad) & (cb[:, 1] <= y1 + pad))
+            csel = np.flatnonzero(
+                (cb[:, 2] >= x0 - pad)
+                & (cb[:, 0] <= x1 + pad)
+                & (cb[:, 3] >= y0 - pad)
+                & (cb[:, 1] <= y1 + pad)
+            )
             lab = Image.new("I", (tw, th), 0)
             dl = ImageDraw.Draw(lab)
             # Pixel (i, j) samples the point at its centre: shift by half a pixel.
             for p in psel:
-                xy = ring_xy[ring_start[p]:ring_end[p]]
+                xy = ring_xy[ring_start[p] : ring_end[p]]
                 px = (xy[:, 0] - x0) / cell - 0.5
                 py = (y1 - xy[:, 1]) / cell - 0.5
-                dl.polygon(list(zip(px.tolist(), py.tolist())), fill=int(part_owner[p]) + 1)
+                dl.polygon(list(zip(px.tolist(), py.tolist(), strict=False)), fill=int(part_owner[p]) + 1)
                 if holes[p]:
                     for k in range(holes[p]):
                         h = shapely.get_coordinates(shapely.get_interior_ring(parts[p], k))
-                        dl.polygon(list(zip(((h[:, 0] - x0) / cell - 0.5).tolist(),
-                                            ((y1 - h[:, 1]) / cell - 0.5).tolist())), fill=0)
+                        dl.polygon(
+                            list(
+                                zip(
+                                    ((h[:, 0] - x0) / cell - 0.5).tolist(),
+                                    ((y1 - h[:, 1]) / cell - 0.5).tolist(),
+                                    strict=False,
+                                )
+                            ),
+                            fill=0,
+                        )
             L = np.asarray(lab)
             grid_px += np.bincount(L.ravel(), minlength=n + 1)
             if npts:
@@ -267,15 +293,15 @@ def raster_covered(grids_m: np.ndarray, lines: np.ndarray, pts: np.ndarray, buff
             mask = Image.new("1", (tw + 2 * padp, th + 2 * padp), 0)
             dm = ImageDraw.Draw(mask)
             for c in csel:
-                xy = c_xy[c_start[c]:c_end[c]]
+                xy = c_xy[c_start[c] : c_end[c]]
                 px = (xy[:, 0] - x0) / cell - 0.5 + padp
                 py = (y1 - xy[:, 1]) / cell - 0.5 + padp
                 if len(px) > 1:
-                    dm.line(list(zip(px.tolist(), py.tolist())), fill=1, width=1)
+                    dm.line(list(zip(px.tolist(), py.tolist(), strict=False)), fill=1, width=1)
                 else:
                     dm.point((float(px[0]), float(py[0])), fill=1)
             # A 1-px centre line is itself ~1 px wide: dilate by r − 0.4 so the strip is ~2r wide.
-            M = dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp:padp + th, padp:padp + tw]
+            M = dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp : padp + th, padp : padp + tw]
             cov_px += np.bincount(L[M], minlength=n + 1)
     np.divide(cov_px[1:], grid_px[1:], out=share, where=grid_px[1:] > 0)
     return np.minimum(share, 1.0), point_grid
@@ -311,7 +337,13 @@ def parse_hhmm(value: str) -> int:
 
 
 def patrol_counts(
-    sel_grid: np.ndarray, sel_track: np.ndarray, sel_t: np.ndarray, lo: float, hi: float, ngrid: int, min_points: int
+    sel_grid: np.ndarray,
+    sel_track: np.ndarray,
+    sel_t: np.ndarray,
+    lo: float,
+    hi: float,
+    ngrid: int,
+    min_points: int,
 ) -> np.ndarray:
     """Per grid: distinct tracks with ≥ min_points points inside the grid during [lo, hi)."""
     m = (sel_t >= lo) & (sel_t < hi)

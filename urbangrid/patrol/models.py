@@ -141,7 +141,12 @@ class Track(models.Model):
         "orgs.Person", verbose_name=_("patroller"), on_delete=models.PROTECT, related_name="tracks"
     )
     plan = models.ForeignKey(
-        PatrolPlan, verbose_name=_("plan"), null=True, blank=True, on_delete=models.SET_NULL, related_name="tracks"
+        PatrolPlan,
+        verbose_name=_("plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tracks",
     )
     client_id = models.CharField(_("client id"), max_length=64)
     state = models.CharField(_("state"), max_length=10, choices=TrackState.choices, default=TrackState.ACTIVE)
@@ -153,9 +158,15 @@ class Track(models.Model):
     point_count = models.PositiveIntegerField(_("points"), default=0)
     batch_count = models.PositiveIntegerField(_("batches"), default=0)
     # Where the patrol happened (first located point): for jurisdiction filtering.
-    district = models.ForeignKey("geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    street = models.ForeignKey("geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    community = models.ForeignKey("geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    district = models.ForeignKey(
+        "geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    street = models.ForeignKey(
+        "geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    community = models.ForeignKey(
+        "geo.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     min_lon = models.FloatField(null=True, blank=True)
     min_lat = models.FloatField(null=True, blank=True)
     max_lon = models.FloatField(null=True, blank=True)
@@ -246,7 +257,9 @@ class ChecklistItem(models.Model):
     code = models.CharField(_("code"), max_length=16, unique=True)
     text = models.CharField(_("item"), max_length=200)
     basis = models.CharField(_("basis"), max_length=120, blank=True)
-    severity = models.CharField(_("severity"), max_length=8, choices=Severity.choices, default=Severity.GENERAL)
+    severity = models.CharField(
+        _("severity"), max_length=8, choices=Severity.choices, default=Severity.GENERAL
+    )
     class_code = models.CharField(
         _("problem class code"), max_length=8, blank=True, help_text=_("class of the case a failure opens")
     )
@@ -293,9 +306,14 @@ class SweepCampaign(models.Model):
     place_types = models.JSONField(_("place types"), default=list)
     start_date = models.DateField(_("start date"))
     end_date = models.DateField(_("end date"))
-    state = models.CharField(_("state"), max_length=8, choices=CampaignState.choices, default=CampaignState.ACTIVE)
+    state = models.CharField(
+        _("state"), max_length=8, choices=CampaignState.choices, default=CampaignState.ACTIVE
+    )
     class_code = models.CharField(
-        _("default hazard class code"), max_length=8, blank=True, help_text=_("used when an item names no class")
+        _("default hazard class code"),
+        max_length=8,
+        blank=True,
+        help_text=_("used when an item names no class"),
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -375,8 +393,12 @@ class Inspection(models.Model):
     campaign = models.ForeignKey(
         SweepCampaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="inspections"
     )
-    place = models.ForeignKey(Place, verbose_name=_("place"), on_delete=models.PROTECT, related_name="inspections")
-    inspector = models.ForeignKey("orgs.Person", verbose_name=_("inspector"), on_delete=models.PROTECT, related_name="+")
+    place = models.ForeignKey(
+        Place, verbose_name=_("place"), on_delete=models.PROTECT, related_name="inspections"
+    )
+    inspector = models.ForeignKey(
+        "orgs.Person", verbose_name=_("inspector"), on_delete=models.PROTECT, related_name="+"
+    )
     inspected_at = models.DateTimeField(_("inspected at"))
     outcome = models.CharField(_("outcome"), max_length=8, choices=InspectionOutcome.choices)
     notes = models.TextField(_("notes"), blank=True)
@@ -391,7 +413,9 @@ class Inspection(models.Model):
         ordering = ["-inspected_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["inspector", "client_key"], condition=~Q(client_key=""), name="inspection_client_key_once"
+                fields=["inspector", "client_key"],
+                condition=~Q(client_key=""),
+                name="inspection_client_key_once",
             )
         ]
         indexes = [models.Index(fields=["campaign", "place"])]
@@ -404,7 +428,9 @@ class InspectionResult(models.Model):
     """Pass/fail of one checklist item in one inspection; a failure links the case it opened."""
 
     inspection = models.ForeignKey(Inspection, on_delete=models.CASCADE, related_name="results")
-    item = models.ForeignKey(ChecklistItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(
+        ChecklistItem, verbose_name=_("item"), on_delete=models.PROTECT, related_name="+"
+    )
     passed = models.BooleanField(_("passed"))
     note = models.CharField(_("note"), max_length=300, blank=True)
     # A re-inspection of a hazard still open links the same case: a hazard opens one case.
@@ -421,7 +447,9 @@ class InspectionResult(models.Model):
     class Meta:
         verbose_name = _("inspection result")
         verbose_name_plural = _("inspection results")
-        constraints = [models.UniqueConstraint(fields=["inspection", "item"], name="inspectionresult_item_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["inspection", "item"], name="inspectionresult_item_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.item.code} {'✓' if self.passed else '✗'}"

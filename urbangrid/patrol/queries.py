@@ -19,7 +19,6 @@ from . import conf, trackcodec
 from .coverage import compute_geometry, day_starts, parse_hhmm, patrol_counts
 from .models import CheckIn, Inspection, InspectionResult, PatrolPlan, Place, SweepCampaign, Track, TrackBatch
 
-
 # ----------------------------------------------------------------------------- loading
 
 
@@ -63,8 +62,10 @@ def load_points(period_start, period_end, *, bbox=None, track_ids=None):
     qs = TrackBatch.objects.filter(t_last__gte=period_start, t_first__lt=period_end)
     if bbox is not None:
         qs = qs.filter(
-            track__max_lon__gte=bbox[0], track__min_lon__lte=bbox[2],
-            track__max_lat__gte=bbox[1], track__min_lat__lte=bbox[3],
+            track__max_lon__gte=bbox[0],
+            track__min_lon__lte=bbox[2],
+            track__max_lat__gte=bbox[1],
+            track__min_lat__lte=bbox[3],
         )
     if track_ids is not None:
         qs = qs.filter(track_id__in=track_ids)
@@ -131,8 +132,15 @@ def _supervisor_pairs(codes: list[str], period_start, period_end) -> dict[str, s
     return out
 
 
-def patrol_coverage(period_start: datetime, period_end: datetime, grids=None, *, bbox=None, user=None,
-                    timings: dict | None = None) -> list[dict]:
+def patrol_coverage(
+    period_start: datetime,
+    period_end: datetime,
+    grids=None,
+    *,
+    bbox=None,
+    user=None,
+    timings: dict | None = None,
+) -> list[dict]:
     """Per-grid patrol coverage and plan fulfilment over [period_start, period_end).
 
     Row keys: grid_id, code, community_id, street_id, district_id, area_m2, covered_m2, share
@@ -158,7 +166,9 @@ def patrol_coverage(period_start: datetime, period_end: datetime, grids=None, *,
 
     t1 = _time.perf_counter()
     x, y = from_canonical_many(P["lon"], P["lat"], "cgcs2000_gk", epsg=epsg)
-    track_ids, track_idx = np.unique(P["track"], return_inverse=True) if len(P["track"]) else (np.empty(0), P["track"])
+    track_ids, track_idx = (
+        np.unique(P["track"], return_inverse=True) if len(P["track"]) else (np.empty(0), P["track"])
+    )
     track_person = np.zeros(len(track_ids), dtype=np.int64)
     if len(track_ids):
         track_person[track_idx] = P["person"]
@@ -306,7 +316,9 @@ def summarize(rows: list[dict]) -> dict:
     mean_share = sum(r["share"] for r in rows) / n if n else 0.0
     met_rate = met / len(planned) if planned else 0.0
     total_w = sum(weights.values()) or 1.0
-    score = 100.0 * (weights.get("plan_met", 0) * met_rate + weights.get("coverage", 0) * mean_share) / total_w
+    score = (
+        100.0 * (weights.get("plan_met", 0) * met_rate + weights.get("coverage", 0) * mean_share) / total_w
+    )
     return {
         "grids": n,
         "patrolled": sum(1 for r in rows if r["patrols"] > 0),
@@ -345,8 +357,13 @@ def track_geojson(track: Track) -> dict:
     if len(p["lon"]):
         step = distance_m(p["lon"][:-1], p["lat"][:-1], p["lon"][1:], p["lat"][1:])
         cut = np.flatnonzero(step > conf.get("MAX_JOIN_M")) + 1
-        for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(p["lon"])]])):
-            parts.append([[round(float(x), 7), round(float(y), 7)] for x, y in zip(p["lon"][a:b], p["lat"][a:b])])
+        for a, b in zip(np.concatenate([[0], cut]), np.concatenate([cut, [len(p["lon"])]]), strict=False):
+            parts.append(
+                [
+                    [round(float(x), 7), round(float(y), 7)]
+                    for x, y in zip(p["lon"][a:b], p["lat"][a:b], strict=False)
+                ]
+            )
     length = 0.0
     for part in parts:
         if len(part) > 1:
@@ -417,9 +434,14 @@ def campaign_progress(campaign: SweepCampaign, user) -> dict:
         r["type_label"] = str(labels.get(r["place_type"], r["place_type"]))
         for k in total:
             total[k] += r[k]
-            by_type.setdefault(r["place_type"], {"label": r["type_label"], **{x: 0 for x in total}})[k] += r[k]
+            by_type.setdefault(r["place_type"], {"label": r["type_label"], **{x: 0 for x in total}})[k] += r[
+                k
+            ]
             by_street.setdefault(r["street_id"], {"label": r["street"], **{x: 0 for x in total}})[k] += r[k]
-    pct = (lambda a, b: round(100.0 * a / b, 1) if b else 0.0)
+
+    def pct(a, b):
+        return round(100.0 * a / b, 1) if b else 0.0
+
     total["inspected_pct"] = pct(total["inspected"], total["places"])
     total["rectified_pct"] = pct(total["rectified"], total["failed"])
     return {"rows": rows, "total": total, "by_type": by_type, "by_street": by_street}

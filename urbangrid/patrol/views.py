@@ -66,7 +66,8 @@ def index(request):
         "plans_active": PatrolPlan.objects.visible_to(user).active_on(today).count(),
         "tracks_today": tracks.count(),
         "patrolling_now": tracks.filter(state=TrackState.ACTIVE).count(),
-        "campaigns": SweepCampaign.objects.visible_to(user).filter(state=CampaignState.ACTIVE)
+        "campaigns": SweepCampaign.objects.visible_to(user)
+        .filter(state=CampaignState.ACTIVE)
         .annotate(n_insp=Count("inspections"))[:10],
         "my_tracks": Track.objects.filter(person__user=user).order_by("-started_at")[:5],
         "can_plan": scope.has_role(*A.PLAN_ROLES),
@@ -81,15 +82,23 @@ def index(request):
 
 @login_required
 def plan_list(request):
-    qs = PatrolPlan.objects.visible_to(request.user).select_related("region", "patroller").annotate(
-        n_cp=Count("checkpoints")
+    qs = (
+        PatrolPlan.objects.visible_to(request.user)
+        .select_related("region", "patroller")
+        .annotate(n_cp=Count("checkpoints"))
     )
     show = request.GET.get("show", "active")
     if show == "active":
         qs = qs.filter(is_active=True)
-    return render(request, "patrol/plan_list.html", {
-        "plans": qs[:300], "show": show, "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
-    })
+    return render(
+        request,
+        "patrol/plan_list.html",
+        {
+            "plans": qs[:300],
+            "show": show,
+            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+        },
+    )
 
 
 @login_required
@@ -100,18 +109,29 @@ def plan_form(request, pk: int | None = None):
     user = request.user
     plan = get_object_or_404(PatrolPlan.objects.visible_to(user), pk=pk) if pk else None
     regions = _plan_regions(user)
-    people = Person.objects.visible_to(user).filter(
-        is_active=True, roles__role__in=[Role.GRID_WORKER, Role.ENFORCEMENT_OFFICER]
-    ).distinct().order_by("name")[:500]
+    people = (
+        Person.objects.visible_to(user)
+        .filter(is_active=True, roles__role__in=[Role.GRID_WORKER, Role.ENFORCEMENT_OFFICER])
+        .distinct()
+        .order_by("name")[:500]
+    )
     initial = {"valid_from": timezone.localdate(), "min_patrols_per_day": 2, "min_coverage": 0}
     if plan:
         w = plan.windows[0] if plan.windows else {}
         initial = {
-            "name": plan.name, "region": plan.region.code, "grid_codes": " ".join(plan.grid_codes),
-            "min_patrols_per_day": plan.min_patrols_per_day, "window_start": w.get("start", ""),
-            "window_end": w.get("end", ""), "window_min": w.get("min", 1), "window_label": w.get("label", ""),
-            "min_coverage": plan.min_coverage, "patroller": plan.patroller_id or "", "valid_from": plan.valid_from,
-            "valid_to": plan.valid_to, "note": plan.note,
+            "name": plan.name,
+            "region": plan.region.code,
+            "grid_codes": " ".join(plan.grid_codes),
+            "min_patrols_per_day": plan.min_patrols_per_day,
+            "window_start": w.get("start", ""),
+            "window_end": w.get("end", ""),
+            "window_min": w.get("min", 1),
+            "window_label": w.get("label", ""),
+            "min_coverage": plan.min_coverage,
+            "patroller": plan.patroller_id or "",
+            "valid_from": plan.valid_from,
+            "valid_to": plan.valid_to,
+            "note": plan.note,
         }
     form = PlanForm(request.POST or None, initial=initial, regions=regions, people=people)
     if request.method == "POST" and form.is_valid():
@@ -119,21 +139,41 @@ def plan_form(request, pk: int | None = None):
 
         d = form.cleaned_data
         region = next((r for r in regions if r.code == d["region"]), None) or Region.objects.none().first()
-        patroller = Person.objects.visible_to(user).filter(pk=d["patroller"]).first() if d.get("patroller") else None
+        patroller = (
+            Person.objects.visible_to(user).filter(pk=d["patroller"]).first() if d.get("patroller") else None
+        )
         try:
             if plan:
-                A.do_update_plan(user, plan, name=d["name"], grid_codes=form.codes(),
-                                 min_patrols_per_day=d["min_patrols_per_day"], windows=form.windows(),
-                                 min_coverage=d["min_coverage"], patroller=patroller, valid_from=d["valid_from"],
-                                 valid_to=d["valid_to"], note=d["note"])
+                A.do_update_plan(
+                    user,
+                    plan,
+                    name=d["name"],
+                    grid_codes=form.codes(),
+                    min_patrols_per_day=d["min_patrols_per_day"],
+                    windows=form.windows(),
+                    min_coverage=d["min_coverage"],
+                    patroller=patroller,
+                    valid_from=d["valid_from"],
+                    valid_to=d["valid_to"],
+                    note=d["note"],
+                )
                 for cp in form.checkpoints():
                     A.do_add_checkpoint(user, plan, **cp)
             else:
-                plan = A.do_create_plan(user, name=d["name"], region=region, grid_codes=form.codes(),
-                                        min_patrols_per_day=d["min_patrols_per_day"], windows=form.windows(),
-                                        min_coverage=d["min_coverage"], patroller=patroller,
-                                        valid_from=d["valid_from"], valid_to=d["valid_to"], note=d["note"],
-                                        checkpoints=form.checkpoints())
+                plan = A.do_create_plan(
+                    user,
+                    name=d["name"],
+                    region=region,
+                    grid_codes=form.codes(),
+                    min_patrols_per_day=d["min_patrols_per_day"],
+                    windows=form.windows(),
+                    min_coverage=d["min_coverage"],
+                    patroller=patroller,
+                    valid_from=d["valid_from"],
+                    valid_to=d["valid_to"],
+                    note=d["note"],
+                    checkpoints=form.checkpoints(),
+                )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -170,8 +210,10 @@ def _home_bbox(user):
 
     from urbangrid.geo.models import UnitGrid
 
-    agg = UnitGrid.objects.current().visible_to(user).aggregate(
-        a=Min("min_lon"), b=Min("min_lat"), c=Max("max_lon"), d=Max("max_lat")
+    agg = (
+        UnitGrid.objects.current()
+        .visible_to(user)
+        .aggregate(a=Min("min_lon"), b=Min("min_lat"), c=Max("max_lon"), d=Max("max_lat"))
     )
     return [agg["a"], agg["b"], agg["c"], agg["d"]] if agg["a"] is not None else None
 
@@ -188,8 +230,11 @@ def track_list(request):
         .annotate(n_checkins=Count("checkins", filter=Q(checkins__valid=True)))
         .order_by("-started_at")[:500]
     )
-    return render(request, "patrol/track_list.html", {"tracks": tracks, "day": day,
-                                                      "prev": day - timedelta(days=1), "next": day + timedelta(days=1)})
+    return render(
+        request,
+        "patrol/track_list.html",
+        {"tracks": tracks, "day": day, "prev": day - timedelta(days=1), "next": day + timedelta(days=1)},
+    )
 
 
 @login_required
@@ -205,19 +250,28 @@ def mobile(request):
     scope = scope_for(request.user)
     if not scope.has_role(*A.PATROL_ROLES):
         raise Http404
-    active = Track.objects.filter(person__user=request.user, state=TrackState.ACTIVE).order_by("-started_at").first()
+    active = (
+        Track.objects.filter(person__user=request.user, state=TrackState.ACTIVE)
+        .order_by("-started_at")
+        .first()
+    )
+
     def bounded(name, default, lo, hi):
         try:
             return max(lo, min(hi, int(request.GET.get(name, default))))
         except ValueError:
             return default
 
-    return render(request, "patrol/mobile.html", {
-        "active": active,
-        # Upload every 30 s and keep a point every 8 s by default; overridable for field tests.
-        "flush_ms": bounded("flush", 30000, 500, 300000),
-        "min_interval_ms": bounded("every", 8000, 0, 60000),
-    })
+    return render(
+        request,
+        "patrol/mobile.html",
+        {
+            "active": active,
+            # Upload every 30 s and keep a point every 8 s by default; overridable for field tests.
+            "flush_ms": bounded("flush", 30000, 500, 300000),
+            "min_interval_ms": bounded("every", 8000, 0, 60000),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -225,12 +279,19 @@ def mobile(request):
 
 @login_required
 def campaign_list(request):
-    campaigns = SweepCampaign.objects.visible_to(request.user).select_related("region").annotate(
-        n_insp=Count("inspections")
+    campaigns = (
+        SweepCampaign.objects.visible_to(request.user)
+        .select_related("region")
+        .annotate(n_insp=Count("inspections"))
     )
-    return render(request, "patrol/campaign_list.html", {
-        "campaigns": campaigns[:200], "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
-    })
+    return render(
+        request,
+        "patrol/campaign_list.html",
+        {
+            "campaigns": campaigns[:200],
+            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+        },
+    )
 
 
 @login_required
@@ -239,15 +300,29 @@ def campaign_form(request):
     scope = scope_for(user)
     regions = _plan_regions(user)
     today_ = timezone.localdate()
-    form = CampaignForm(request.POST or None, regions=[r for r in regions if r.level > 1], allow_city=scope.all_city,
-                        initial={"start_date": today_, "end_date": today_ + timedelta(days=30),
-                                 "place_types": list(PlaceType.values)})
+    form = CampaignForm(
+        request.POST or None,
+        regions=[r for r in regions if r.level > 1],
+        allow_city=scope.all_city,
+        initial={
+            "start_date": today_,
+            "end_date": today_ + timedelta(days=30),
+            "place_types": list(PlaceType.values),
+        },
+    )
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         region = next((r for r in regions if r.code == d["region"]), None) if d["region"] else None
         try:
-            c = A.do_create_campaign(user, name=d["name"], region=region, place_types=d["place_types"],
-                                     start_date=d["start_date"], end_date=d["end_date"], description=d["description"])
+            c = A.do_create_campaign(
+                user,
+                name=d["name"],
+                region=region,
+                place_types=d["place_types"],
+                start_date=d["start_date"],
+                end_date=d["end_date"],
+                description=d["description"],
+            )
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
@@ -258,19 +333,30 @@ def campaign_form(request):
 
 @login_required
 def campaign_detail(request, pk: int):
-    campaign = get_object_or_404(SweepCampaign.objects.visible_to(request.user).select_related("region"), pk=pk)
+    campaign = get_object_or_404(
+        SweepCampaign.objects.visible_to(request.user).select_related("region"), pk=pk
+    )
     progress = campaign_progress(campaign, request.user)
-    places = campaign_places(campaign, request.user).annotate(
-        n_insp=Count("inspections", filter=Q(inspections__campaign=campaign)),
-        n_failed=Count("inspections__results", filter=Q(inspections__campaign=campaign,
-                                                        inspections__results__passed=False)),
-    ).select_related("street").order_by("street__code", "place_type", "name")
+    places = (
+        campaign_places(campaign, request.user)
+        .annotate(
+            n_insp=Count("inspections", filter=Q(inspections__campaign=campaign)),
+            n_failed=Count(
+                "inspections__results",
+                filter=Q(inspections__campaign=campaign, inspections__results__passed=False),
+            ),
+        )
+        .select_related("street")
+        .order_by("street__code", "place_type", "name")
+    )
     q = request.GET.get("q", "").strip()
     if q:
         places = places.filter(name__icontains=q)
-    recent = Inspection.objects.filter(campaign=campaign, place__in=campaign_places(campaign, request.user)).select_related(
-        "place", "inspector"
-    ).prefetch_related("results__case", "results__item")[:20]
+    recent = (
+        Inspection.objects.filter(campaign=campaign, place__in=campaign_places(campaign, request.user))
+        .select_related("place", "inspector")
+        .prefetch_related("results__case", "results__item")[:20]
+    )
     chart = {
         "types": [v["label"] for v in progress["by_type"].values()],
         "places": [v["places"] for v in progress["by_type"].values()],
@@ -278,14 +364,25 @@ def campaign_detail(request, pk: int):
         "failed": [v["failed"] for v in progress["by_type"].values()],
         "rectified": [v["rectified"] for v in progress["by_type"].values()],
         "streets": [v["label"] for v in progress["by_street"].values()],
-        "street_inspected_pct": [round(100 * v["inspected"] / v["places"], 1) if v["places"] else 0
-                                 for v in progress["by_street"].values()],
+        "street_inspected_pct": [
+            round(100 * v["inspected"] / v["places"], 1) if v["places"] else 0
+            for v in progress["by_street"].values()
+        ],
     }
-    return render(request, "patrol/campaign_detail.html", {
-        "campaign": campaign, "progress": progress, "places": places[:300], "recent": recent, "q": q,
-        "chart": chart, "can_inspect": scope_for(request.user).has_role(*A.INSPECT_ROLES),
-        "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
-    })
+    return render(
+        request,
+        "patrol/campaign_detail.html",
+        {
+            "campaign": campaign,
+            "progress": progress,
+            "places": places[:300],
+            "recent": recent,
+            "q": q,
+            "chart": chart,
+            "can_inspect": scope_for(request.user).has_role(*A.INSPECT_ROLES),
+            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+        },
+    )
 
 
 @login_required
@@ -316,14 +413,26 @@ def place_list(request):
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, _("Place “%(name)s” registered in grid %(grid)s.") % {
-                "name": place.name, "grid": place.grid_code})
+            messages.success(
+                request,
+                _("Place “%(name)s” registered in grid %(grid)s.")
+                % {"name": place.name, "grid": place.grid_code},
+            )
             return redirect(reverse("patrol:places"))
-    return render(request, "patrol/place_list.html", {
-        "places": qs[:500], "form": form, "types": PlaceType.choices, "kind": kind, "q": q,
-        "can_register": scope_for(request.user).has_role(*A.PLACE_ROLES), **_map_ctx(),
-        "home_bbox": _home_bbox(request.user),
-    })
+    return render(
+        request,
+        "patrol/place_list.html",
+        {
+            "places": qs[:500],
+            "form": form,
+            "types": PlaceType.choices,
+            "kind": kind,
+            "q": q,
+            "can_register": scope_for(request.user).has_role(*A.PLACE_ROLES),
+            **_map_ctx(),
+            "home_bbox": _home_bbox(request.user),
+        },
+    )
 
 
 @login_required
@@ -341,24 +450,45 @@ def inspect(request, campaign_pk: int, place_pk: int):
             values[item.pk] = v
             if v not in ("pass", "fail"):
                 continue
-            results.append({"item": item.pk, "passed": v == "pass", "note": request.POST.get(f"note_{item.pk}", ""),
-                            "photos": request.FILES.getlist(f"photo_{item.pk}")})
+            results.append(
+                {
+                    "item": item.pk,
+                    "passed": v == "pass",
+                    "note": request.POST.get(f"note_{item.pk}", ""),
+                    "photos": request.FILES.getlist(f"photo_{item.pk}"),
+                }
+            )
         try:
-            insp = A.do_record_inspection(user, campaign=campaign, place=place, results=results,
-                                          notes=request.POST.get("notes", ""),
-                                          photos=request.FILES.getlist("photos"),
-                                          client_key=request.POST.get("client_key", ""))
+            insp = A.do_record_inspection(
+                user,
+                campaign=campaign,
+                place=place,
+                results=results,
+                notes=request.POST.get("notes", ""),
+                photos=request.FILES.getlist("photos"),
+                client_key=request.POST.get("client_key", ""),
+            )
         except DomainError as exc:
             errors.append(exc.message)
         else:
             cases = [r.case.number for r in insp.results.select_related("case") if r.case_id]
             if cases:
-                messages.warning(request, _("Inspection saved; hazards sent as cases: %(n)s") % {"n": "、".join(cases)})
+                messages.warning(
+                    request, _("Inspection saved; hazards sent as cases: %(n)s") % {"n": "、".join(cases)}
+                )
             else:
                 messages.success(request, _("Inspection saved: no hazard found."))
             return redirect("patrol:campaign", pk=campaign.pk)
-    return render(request, "patrol/inspect.html", {
-        "campaign": campaign, "place": place, "items": items, "errors": errors, "values": values,
-        "client_key": request.POST.get("client_key") or uuid.uuid4().hex,
-        "history": place.inspections.filter(campaign=campaign).prefetch_related("results__case")[:5],
-    })
+    return render(
+        request,
+        "patrol/inspect.html",
+        {
+            "campaign": campaign,
+            "place": place,
+            "items": items,
+            "errors": errors,
+            "values": values,
+            "client_key": request.POST.get("client_key") or uuid.uuid4().hex,
+            "history": place.inspections.filter(campaign=campaign).prefetch_related("results__case")[:5],
+        },
+    )

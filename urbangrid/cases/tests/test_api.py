@@ -177,13 +177,16 @@ def test_photo_upload_idempotent_and_served_by_jurisdiction(world, api, client):
 
     w = world
     n = api("gw_a", "post", f"{BASE}/intake", intake_body(w)).json()["number"]
-    up = lambda: api(
-        "gw_a",
-        "post",
-        f"{BASE}/{n}/photos",  # noqa: E731
-        {"stage": "report", "file": SimpleUploadedFile("a.jpg", jpeg((4, 5, 6)), "image/jpeg")},
-        multipart=True,
-    )
+
+    def up():
+        return api(
+            "gw_a",
+            "post",
+            f"{BASE}/{n}/photos",  # noqa: E731
+            {"stage": "report", "file": SimpleUploadedFile("a.jpg", jpeg((4, 5, 6)), "image/jpeg")},
+            multipart=True,
+        )
+
     r1, r2 = up(), up()
     assert r1.status_code == 201 and r2.status_code == 200 and r1.json()["sha256"] == r2.json()["sha256"]
     assert Attachment.objects.count() == 1

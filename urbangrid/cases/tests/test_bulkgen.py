@@ -79,11 +79,14 @@ def test_bulk_row_matches_action_row(world):
     assert profile(bulk) == profile(acted)
     assert bulk.state == acted.state == "closed" and bulk.version == acted.version
     assert bulk.assigned_unit_id == acted.assigned_unit_id and bulk.tier == acted.tier
-    ev = lambda case: list(
-        CaseEvent.objects.filter(case=case)
-        .order_by("at", "id")
-        .values_list("action", "from_state", "to_state", "role")
-    )  # noqa: E731
+
+    def ev(case):
+        return list(
+            CaseEvent.objects.filter(case=case)
+            .order_by("at", "id")
+            .values_list("action", "from_state", "to_state", "role")
+        )  # noqa: E731
+
     assert ev(bulk) == ev(acted)
     assert list(CaseTask.objects.filter(case=bulk).values_list("role", "state")) == list(
         CaseTask.objects.filter(case=acted).values_list("role", "state")

@@ -31,13 +31,25 @@ class Session:
     """One person's browser context; collects console errors like the conftest fixtures do."""
 
     def __init__(self, browser, base, *, mobile=False):
-        args = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-                "device_scale_factor": 2} if mobile else {"viewport": {"width": 1366, "height": 768}}
+        args = (
+            {
+                "viewport": {"width": 390, "height": 844},
+                "is_mobile": True,
+                "has_touch": True,
+                "device_scale_factor": 2,
+            }
+            if mobile
+            else {"viewport": {"width": 1366, "height": 768}}
+        )
         self.context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **args)
         self.page = self.context.new_page()
         self.errors = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"{m.text} @ {self.page.url}"))
-        self.page.on("pageerror", lambda e: self.errors.append(f"{e} @ {self.page.url} {getattr(e, 'stack', '')}"))
+        self.page.on(
+            "console", lambda m: m.type == "error" and self.errors.append(f"{m.text} @ {self.page.url}")
+        )
+        self.page.on(
+            "pageerror", lambda e: self.errors.append(f"{e} @ {self.page.url} {getattr(e, 'stack', '')}")
+        )
         self.base = base
 
     def login(self, username):
@@ -130,8 +142,12 @@ def test_full_case_loop(browser, live_server, demo):
     screenshot(m, "journey-04-mobile-tasks")
     m.click(f"a.m-task[href*='{number}']")
     m.wait_for_load_state("networkidle")
-    do_action(m, "verify", fill={"input[name=confirmed][value=yes]": "yes", "textarea[name=note]": "现场确有占道经营"},
-              files={"input[name=photos]": [photo()]})
+    do_action(
+        m,
+        "verify",
+        fill={"input[name=confirmed][value=yes]": "yes", "textarea[name=note]": "现场确有占道经营"},
+        files={"input[name=photos]": [photo()]},
+    )
     assert state_of(number) == "pending_register"
     screenshot(m, "journey-05-mobile-verified")
     gws.close()
@@ -163,7 +179,9 @@ def test_full_case_loop(browser, live_server, demo):
     from urbangrid.cases.models import Case
 
     case = Case.objects.get(number=number)
-    handler = Person.objects.filter(unit_id=case.assigned_unit_id, roles__role="unit_handler", is_active=True).first()
+    handler = Person.objects.filter(
+        unit_id=case.assigned_unit_id, roles__role="unit_handler", is_active=True
+    ).first()
     assert handler is not None, f"no handler in {case.assigned_unit}"
     uh = Session(browser, base)
     p = uh.login(username_of(handler))
@@ -172,8 +190,15 @@ def test_full_case_loop(browser, live_server, demo):
     p.wait_for_load_state("networkidle")
     do_action(p, "accept")
     assert state_of(number) == "handling"
-    do_action(p, "report_back", fill={"select[name=response]": "persuade", "textarea[name=report]": "已劝离摊贩，恢复通行"},
-              files={"input[name=photos_before]": [photo("b.jpg")], "input[name=photos_after]": [photo("a.jpg", (30, 160, 60))]})
+    do_action(
+        p,
+        "report_back",
+        fill={"select[name=response]": "persuade", "textarea[name=report]": "已劝离摊贩，恢复通行"},
+        files={
+            "input[name=photos_before]": [photo("b.jpg")],
+            "input[name=photos_after]": [photo("a.jpg", (30, 160, 60))],
+        },
+    )
     assert state_of(number) == "pending_check"
     p.wait_for_selector(".before-after img")
     screenshot(p, "journey-09-reported-back")
@@ -192,7 +217,12 @@ def test_full_case_loop(browser, live_server, demo):
     m = gws.login(username_of(gw))
     m.click(f"a.m-task[href*='{number}']")
     m.wait_for_load_state("networkidle")
-    do_action(m, "check", fill={"input[name=passed][value=yes]": "yes"}, files={"input[name=photos]": [photo("c.jpg")]})
+    do_action(
+        m,
+        "check",
+        fill={"input[name=passed][value=yes]": "yes"},
+        files={"input[name=photos]": [photo("c.jpg")]},
+    )
     assert state_of(number) == "pending_close"
     screenshot(m, "journey-10-mobile-checked")
     gws.close()
@@ -248,10 +278,9 @@ def test_mobile_offline_report_sent_exactly_once(browser, live_server, demo):
     screenshot(m, "mobile-offline-sent")
     # A lost answer: the same request id sent twice gives one case (server idempotency).
     rid = m.evaluate(
-        """async () => { const e = {id: UGQueue.uuid(), url: '/m/report/submit', created: Date.now(),
-              fields: {lon: '%s', lat: '%s', crs: 'wgs84', description: '垃圾桶满溢'}, files: []};
-             const a = await UGQueue.send(e); const b = await UGQueue.send(e); return [e.id, a.data.number, b.data.number]; }"""
-        % (pt.x, pt.y)
+        f"""async () => {{ const e = {{id: UGQueue.uuid(), url: '/m/report/submit', created: Date.now(),
+              fields: {{lon: '{pt.x}', lat: '{pt.y}', crs: 'wgs84', description: '垃圾桶满溢'}}, files: []}};
+             const a = await UGQueue.send(e); const b = await UGQueue.send(e); return [e.id, a.data.number, b.data.number]; }}"""
     )
     assert rid[1] == rid[2]
     assert Report.objects.filter(request_id=rid[0]).count() == 1
@@ -279,7 +308,9 @@ def test_command_map_and_panels(browser, live_server, demo):
     p.evaluate(f"void UG_MAP_API.map.setView([{case.lat}, {case.lon}], 18)")
     p.wait_for_function("UG_MAP.loads > window.__loads && UG_MAP.mode === 'points'", timeout=10000)
     p.wait_for_timeout(300)
-    xy = p.evaluate(f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{case.lat}, {case.lon}]); return [pt.x, pt.y]; }})()")
+    xy = p.evaluate(
+        f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{case.lat}, {case.lon}]); return [pt.x, pt.y]; }})()"
+    )
     box = p.locator("#map").bounding_box()
     p.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
     p.wait_for_selector("#side-panel .panel-head", timeout=10000)
@@ -290,12 +321,16 @@ def test_command_map_and_panels(browser, live_server, demo):
     p.locator("#side-panel [data-close-panel]").click()
     grid = case.grid
     gp = grid.geometry.representative_point()
-    xy = p.evaluate(f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{grid.geometry.bounds[1] + 0.00005}, {grid.geometry.bounds[0] + 0.00005}]); return [pt.x, pt.y]; }})()")
+    xy = p.evaluate(
+        f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{grid.geometry.bounds[1] + 0.00005}, {grid.geometry.bounds[0] + 0.00005}]); return [pt.x, pt.y]; }})()"
+    )
     p.evaluate(f"void UG_MAP_API.map.setView([{gp.y}, {gp.x}], 18)")
     p.wait_for_function("UG_MAP.gridsPainted > 0", timeout=10000)
     p.wait_for_timeout(500)
     # Click on the grid polygon away from case markers (near its representative point, offset).
-    xy = p.evaluate(f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{gp.y}, {gp.x}]); return [pt.x + 25, pt.y + 25]; }})()")
+    xy = p.evaluate(
+        f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{gp.y}, {gp.x}]); return [pt.x + 25, pt.y + 25]; }})()"
+    )
     opened = False
     for dx, dy in ((0, 0), (-50, -50), (30, -40), (-40, 30)):
         p.mouse.click(box["x"] + xy[0] + dx, box["y"] + xy[1] + dy)
@@ -327,7 +362,7 @@ def test_dashboard_and_grids_pages(browser, live_server, demo):
 def test_login_lockout_in_browser(browser, live_server, demo):
     s = Session(browser, live_server.url)
     p = s.page
-    for i in range(5):
+    for _i in range(5):
         p.goto(live_server.url + "/login/")
         p.fill("#id_username", demo.person("dispatcher").user.username)
         p.fill("#id_password", "wrong-password")

@@ -25,7 +25,7 @@ def test_login_success_redirects(client, user):
 
 
 def test_lockout_after_five_failures(client, user):
-    for i in range(5):
+    for _i in range(5):
         resp = login(client, "wrong")
         assert resp.status_code == 200
     assert lockout.locked_until("op1", "127.0.0.1") is not None
@@ -41,7 +41,9 @@ def test_lockout_after_five_failures(client, user):
 def test_lock_expires(client, user):
     past = timezone.now() - timedelta(minutes=31)
     for i in range(5):
-        LoginAttempt.objects.create(username="op1", ip="127.0.0.1", at=past + timedelta(seconds=i), success=False)
+        LoginAttempt.objects.create(
+            username="op1", ip="127.0.0.1", at=past + timedelta(seconds=i), success=False
+        )
     assert lockout.locked_until("op1", "127.0.0.1") is None
     assert login(client, "right-password-1").status_code == 302
 
@@ -49,17 +51,19 @@ def test_lock_expires(client, user):
 def test_failures_spread_out_do_not_lock(user):
     now = timezone.now()
     for i in range(5):
-        LoginAttempt.objects.create(username="op1", ip="1.1.1.1", at=now - timedelta(minutes=4 * i), success=False)
+        LoginAttempt.objects.create(
+            username="op1", ip="1.1.1.1", at=now - timedelta(minutes=4 * i), success=False
+        )
     # The five failures span 16 minutes: no 5 inside one 15-minute window.
     assert lockout.locked_until("op1", "1.1.1.1") is None
 
 
 def test_success_resets_count(client, user):
-    for i in range(4):
+    for _i in range(4):
         login(client, "wrong")
     assert login(client, "right-password-1").status_code == 302
     client.logout()
-    for i in range(4):
+    for _i in range(4):
         login(client, "wrong")
     assert lockout.locked_until("op1", "127.0.0.1") is None
 

@@ -32,7 +32,9 @@ def citizen_case(demo, street=1, description="路边有人占道经营摆摊", c
     grid = demo.grids_of(demo.street(street))[0]
     lon, lat = point_in(grid)
     op = demo.user("intake_operator")
-    return do_intake(op, IntakeData(channel=channel, description=description, lon=lon, lat=lat, address="测试路1号")).case
+    return do_intake(
+        op, IntakeData(channel=channel, description=description, lon=lon, lat=lat, address="测试路1号")
+    ).case
 
 
 @pytest.mark.parametrize(
@@ -102,13 +104,20 @@ def test_action_form_validation_and_success(demo):
     assert case.state == "reported"
     # An action not allowed now is refused with a clear message.
     resp = sl.post(reverse("console:case_action", args=[case.number, "close"]), {}, HTTP_HX_REQUEST="true")
-    assert "no longer possible" in resp.content.decode() or "不再可行" in resp.content.decode() or "errorlist" in resp.content.decode()
+    assert (
+        "no longer possible" in resp.content.decode()
+        or "不再可行" in resp.content.decode()
+        or "errorlist" in resp.content.decode()
+    )
     case.refresh_from_db()
     assert case.state == "reported"
     # Operator requests verification through the form.
     op = demo.client_for("intake_operator")
-    resp = op.post(reverse("console:case_action", args=[case.number, "request_verify"]),
-                   {"expected_version": case.version}, HTTP_HX_REQUEST="true")
+    resp = op.post(
+        reverse("console:case_action", args=[case.number, "request_verify"]),
+        {"expected_version": case.version},
+        HTTP_HX_REQUEST="true",
+    )
     assert resp.status_code == 204 and resp["HX-Redirect"].endswith(f"/case/{case.number}/")
     case.refresh_from_db()
     assert case.state == "verifying"
@@ -117,8 +126,11 @@ def test_action_form_validation_and_success(demo):
 def test_stale_version_is_a_conflict(demo):
     case = citizen_case(demo)
     op = demo.client_for("intake_operator")
-    resp = op.post(reverse("console:case_action", args=[case.number, "request_verify"]),
-                   {"expected_version": case.version + 5}, HTTP_HX_REQUEST="true")
+    resp = op.post(
+        reverse("console:case_action", args=[case.number, "request_verify"]),
+        {"expected_version": case.version + 5},
+        HTTP_HX_REQUEST="true",
+    )
     assert resp.status_code == 200 and "errorlist" in resp.content.decode()
     case.refresh_from_db()
     assert case.state == "reported"
@@ -136,8 +148,12 @@ def test_queues_and_batch_dispatch(demo, django_assert_max_num_queries):
         gw = demo.user("grid_worker", street=1)
         c.refresh_from_db()
         c.field_worker = None
-        A.do_verify(demo.user_named(c.field_worker.user.username) if c.field_worker else gw, c, confirmed=True,
-                    photos=[jpeg()]) if False else None
+        A.do_verify(
+            demo.user_named(c.field_worker.user.username) if c.field_worker else gw,
+            c,
+            confirmed=True,
+            photos=[jpeg()],
+        ) if False else None
         cases.append(c)
     client = demo.client_for("intake_operator")
     resp = client.get(reverse("console:queue", args=["verify"]))
@@ -174,7 +190,12 @@ def test_map_cases_endpoint_points_and_cells(demo, settings):
     assert data["total"] == 0 and data["points"] == []
     # Another street's grid worker does not see the first street's cases.
     other = demo.client_for("grid_worker", street=2)
-    numbers = {p[0] for p in other.get(reverse("console:map_cases"), {"bbox": "-180,-90,180,90", "zoom": 16}).json()["points"]}
+    numbers = {
+        p[0]
+        for p in other.get(reverse("console:map_cases"), {"bbox": "-180,-90,180,90", "zoom": 16}).json()[
+            "points"
+        ]
+    }
     assert not numbers & {p[0] for p in data["points"]}
 
 
@@ -209,7 +230,13 @@ def test_intake_form_suggest_check_and_save(demo):
     assert grid.code in resp.content.decode()
     resp = client.get(reverse("console:intake_check"), {"lon": 0, "lat": 0})
     assert "field-error" in resp.content.decode()
-    data = {"request_id": "abc123", "description": "小区门口有人占道经营", "lon": lon, "lat": lat, "address": "幸福路8号"}
+    data = {
+        "request_id": "abc123",
+        "description": "小区门口有人占道经营",
+        "lon": lon,
+        "lat": lat,
+        "address": "幸福路8号",
+    }
     resp = client.post(reverse("console:intake"), data)
     assert resp.status_code == 302
     number = resp["Location"].rstrip("/").split("/")[-1]
@@ -233,7 +260,14 @@ def test_mobile_report_idempotent(demo):
     code = person_grids(gw)[0]
     grid = next(g for g in demo.grids if g.code == code)
     lon, lat = point_in(grid)
-    data = {"request_id": "7a1f-uuid", "lon": lon, "lat": lat, "crs": "wgs84", "description": "井盖缺失", "photos": jpeg()}
+    data = {
+        "request_id": "7a1f-uuid",
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "description": "井盖缺失",
+        "photos": jpeg(),
+    }
     r1 = client.post(reverse("console:mobile_report_submit"), data).json()
     data["photos"] = jpeg()
     r2 = client.post(reverse("console:mobile_report_submit"), data).json()

@@ -46,7 +46,9 @@ def test_credit_journey(page, live_server):
     page.select_option("#id_kind", "rectify")
     page.fill("#id_decision_number", "清城执罚〔2026〕18号")
     page.click("main button[type=submit]")
-    assert page.locator(".field-error", has_text="整改期限").is_visible()  # an order to rectify needs a deadline
+    assert page.locator(
+        ".field-error", has_text="整改期限"
+    ).is_visible()  # an order to rectify needs a deadline
     page.fill("#id_rectify_by", "2099-01-01")
     page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")

@@ -29,8 +29,16 @@ def client(user):
 
 def test_pages_render_and_mask_identity(w):
     officer = w.user("officer")
-    person = A.do_register_subject(officer, kind="stall_owner", name="王小明", id_number=IDN, phone="13812345678", region=w.street_a)
-    A.do_record_violation(officer, person, kind="street_occupation", severity="grave", occurred_on=timezone.localdate() - timedelta(days=1))
+    person = A.do_register_subject(
+        officer, kind="stall_owner", name="王小明", id_number=IDN, phone="13812345678", region=w.street_a
+    )
+    A.do_record_violation(
+        officer,
+        person,
+        kind="street_occupation",
+        severity="grave",
+        occurred_on=timezone.localdate() - timedelta(days=1),
+    )
     full = client(officer).get(f"/credit/subjects/{person.pk}/").content.decode()
     assert IDN in full and "13812345678" in full
     masked = client(w.user("street_a_leader")).get(f"/credit/subjects/{person.pk}/").content.decode()
@@ -47,28 +55,45 @@ def test_pages_render_and_mask_identity(w):
 
 def test_subject_form_shows_validation_messages_and_writes_nothing(w):
     c = client(w.user("officer"))
-    r = c.post("/credit/subjects/new/", {"kind": "business", "name": "坏码公司", "uscc": "91350100M000100Y44"})
+    r = c.post(
+        "/credit/subjects/new/", {"kind": "business", "name": "坏码公司", "uscc": "91350100M000100Y44"}
+    )
     assert r.status_code == 200 and "GB 32100" in r.content.decode()
     assert not Subject.objects.filter(name="坏码公司").exists()
-    r = c.post("/credit/subjects/new/", {"kind": "business", "name": "好码公司", "uscc": "91350100M000100Y43"})
+    r = c.post(
+        "/credit/subjects/new/", {"kind": "business", "name": "好码公司", "uscc": "91350100M000100Y43"}
+    )
     assert r.status_code == 302 and Subject.objects.filter(name="好码公司").exists()
 
 
 def test_api_flow_and_flags(w):
     c = client(w.user("officer"))
-    r = c.post("/api/v1/credit/subjects", {"kind": "business", "name": "API商户", "uscc": "91110000600037341L", "region": w.street_a.code},
-               content_type="application/json")
+    r = c.post(
+        "/api/v1/credit/subjects",
+        {"kind": "business", "name": "API商户", "uscc": "91110000600037341L", "region": w.street_a.code},
+        content_type="application/json",
+    )
     assert r.status_code == 201, r.content
     sid = r.json()["id"]
     case = w.case()
-    r = c.post(f"/api/v1/credit/subjects/{sid}/violations", {"kind": "street_occupation", "severity": "serious", "case": case.number},
-               content_type="application/json")
+    r = c.post(
+        f"/api/v1/credit/subjects/{sid}/violations",
+        {"kind": "street_occupation", "severity": "serious", "case": case.number},
+        content_type="application/json",
+    )
     assert r.status_code == 201 and r.json()["score"] == "88.00"
     vid = r.json()["id"]
-    r = c.post(f"/api/v1/credit/violations/{vid}/penalties", {"kind": "fine", "decision_number": "API-1"}, content_type="application/json")
+    r = c.post(
+        f"/api/v1/credit/violations/{vid}/penalties",
+        {"kind": "fine", "decision_number": "API-1"},
+        content_type="application/json",
+    )
     assert r.status_code == 400 and r.json()["field"] == "amount"
-    r = c.post(f"/api/v1/credit/violations/{vid}/penalties", {"kind": "fine", "decision_number": "API-1", "amount": "200"},
-               content_type="application/json")
+    r = c.post(
+        f"/api/v1/credit/violations/{vid}/penalties",
+        {"kind": "fine", "decision_number": "API-1", "amount": "200"},
+        content_type="application/json",
+    )
     assert r.status_code == 201
     second = w.case()
     from urbangrid.credit.models import Subject as S
@@ -77,6 +102,13 @@ def test_api_flow_and_flags(w):
     flags = c.get(f"/api/v1/credit/cases/{second.number}/flags").json()["subjects"]
     assert flags[0]["repeat_offender"] and flags[0]["earlier_violations"] == 1
     assert client(w.user("street_b_leader")).get(f"/api/v1/credit/subjects/{sid}").status_code == 404
-    assert client(w.user("grid_worker_b")).post(
-        "/api/v1/credit/subjects", {"kind": "business", "name": "x", "uscc": "91350100M000100Y43"}, content_type="application/json"
-    ).status_code == 403
+    assert (
+        client(w.user("grid_worker_b"))
+        .post(
+            "/api/v1/credit/subjects",
+            {"kind": "business", "name": "x", "uscc": "91350100M000100Y43"},
+            content_type="application/json",
+        )
+        .status_code
+        == 403
+    )

@@ -70,8 +70,12 @@ def test_score_half_life_hand_computed(w):
     On T-365: 12×0.5 + 18×1 = 24 → 76.00.  On T-731 (before both): 100."""
     officer = w.user("officer")
     s = business(w)
-    A.do_record_violation(officer, s, kind="street_occupation", severity="serious", occurred_on=T(730), now=T(730))
-    A.do_record_violation(officer, s, kind="illegal_construction", severity="serious", occurred_on=T(365), now=T(365))
+    A.do_record_violation(
+        officer, s, kind="street_occupation", severity="serious", occurred_on=T(730), now=T(730)
+    )
+    A.do_record_violation(
+        officer, s, kind="illegal_construction", severity="serious", occurred_on=T(365), now=T(365)
+    )
     assert queries.score_of(s, T(0)) == Decimal("88.00")
     assert queries.score_of(s, T(365)) == Decimal("76.00")
     assert queries.score_of(s, T(731)) == Decimal("100.00")
@@ -87,7 +91,9 @@ def test_score_linear_decay_and_revocation(w):
     admin = w.user("admin")
     A.do_update_rules(admin, decay_mode="linear", linear_months=24)
     s = business(w)
-    v = A.do_record_violation(w.user("officer"), s, kind="street_occupation", severity="general", occurred_on=T(360), now=T(360))
+    v = A.do_record_violation(
+        w.user("officer"), s, kind="street_occupation", severity="general", occurred_on=T(360), now=T(360)
+    )
     assert queries.score_of(s, T(0)) == Decimal("97.50")
     assert queries.score_of(s, T(0) + timedelta(days=360)) == Decimal("100.00")
     A.do_revoke_violation(w.user("officer"), v, "录入错误")
@@ -112,12 +118,22 @@ def test_grave_violation_dishonest_then_repair_after_clean_period(w):
     T-250; clean period 180 days → repair possible from T-70, not on T-71."""
     officer = w.user("officer")
     s = business(w)
-    v = A.do_record_violation(officer, s, kind="street_occupation", severity="grave", occurred_on=T(300), now=T(300))
+    v = A.do_record_violation(
+        officer, s, kind="street_occupation", severity="grave", occurred_on=T(300), now=T(300)
+    )
     entries = {e.list_kind: e for e in ListEntry.objects.filter(subject=s)}
     assert entries["dishonest"].rule == "grave" and entries["dishonest"].entered_on == T(300)
     # 30 points → 70 < 80 also puts it on the watch list by score.
     assert entries["watch"].rule == "score_below_watch"
-    p = A.do_issue_penalty(officer, v, kind="rectify", decision_number="杭城执罚〔2025〕1号", decided_on=T(300), rectify_by=T(260), now=T(300))
+    p = A.do_issue_penalty(
+        officer,
+        v,
+        kind="rectify",
+        decision_number="杭城执罚〔2025〕1号",
+        decided_on=T(300),
+        rectify_by=T(260),
+        now=T(300),
+    )
     assert p.state == "issued"
     with pytest.raises(Conflict):
         A.do_repair(w.user("bureau_leader"), s, note="已整改", as_of=T(0))  # penalty still open
@@ -140,8 +156,12 @@ def test_grave_violation_dishonest_then_repair_after_clean_period(w):
 def test_manual_repair_by_leader_requires_clean_period(w):
     officer, leader = w.user("officer"), w.user("bureau_leader")
     s = business(w)
-    v = A.do_record_violation(officer, s, kind="illegal_construction", severity="grave", occurred_on=T(200), now=T(200))
-    A.do_issue_penalty(officer, v, kind="fine", amount="5000", decision_number="罚-2", decided_on=T(200), now=T(200))
+    v = A.do_record_violation(
+        officer, s, kind="illegal_construction", severity="grave", occurred_on=T(200), now=T(200)
+    )
+    A.do_issue_penalty(
+        officer, v, kind="fine", amount="5000", decision_number="罚-2", decided_on=T(200), now=T(200)
+    )
     with pytest.raises(PermissionDenied):
         A.do_repair(officer, s, note="x")
     p = Penalty.objects.get()
@@ -164,7 +184,9 @@ def test_penalty_validation(w):
     with pytest.raises(InvalidInput):
         A.do_issue_penalty(officer, v, kind="rectify", decision_number="F1")  # no deadline
     with pytest.raises(InvalidInput):
-        A.do_issue_penalty(officer, v, kind="warning", decision_number="F1", decided_on=T(5))  # before violation
+        A.do_issue_penalty(
+            officer, v, kind="warning", decision_number="F1", decided_on=T(5)
+        )  # before violation
     with pytest.raises(PermissionDenied):
         A.do_issue_penalty(w.user("dispatcher"), v, kind="warning", decision_number="F1")
     assert not Penalty.objects.exists()
@@ -178,7 +200,9 @@ def test_overdue_rectification_puts_subject_on_dishonest_list(w):
     officer = w.user("officer")
     s = business(w)
     v = A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(40), now=T(40))
-    A.do_issue_penalty(officer, v, kind="rectify", decision_number="R1", decided_on=T(40), rectify_by=T(30), now=T(40))
+    A.do_issue_penalty(
+        officer, v, kind="rectify", decision_number="R1", decided_on=T(40), rectify_by=T(30), now=T(40)
+    )
     A.do_evaluate_subject(officer, s, as_of=T(30))
     assert not ListEntry.objects.filter(subject=s, list_kind="dishonest").exists()
     A.do_evaluate_subject(officer, s, as_of=T(29))
@@ -189,10 +213,19 @@ def test_overdue_rectification_puts_subject_on_dishonest_list(w):
 
 def test_evaluate_all_matches_single(w):
     officer = w.user("officer")
-    subjects = [business(w, f"商户{i}", uscc) for i, uscc in enumerate(["91350100M000100Y43", "91110000600037341L"])]
+    subjects = [
+        business(w, f"商户{i}", uscc) for i, uscc in enumerate(["91350100M000100Y43", "91110000600037341L"])
+    ]
     for i, s in enumerate(subjects):
         for k in range(i + 2):
-            A.do_record_violation(officer, s, kind="street_occupation", severity="serious", occurred_on=T(10 + k * 30), now=T(10 + k * 30))
+            A.do_record_violation(
+                officer,
+                s,
+                kind="street_occupation",
+                severity="serious",
+                occurred_on=T(10 + k * 30),
+                now=T(10 + k * 30),
+            )
     stats = A.do_evaluate_all(as_of=T(0))
     assert stats["subjects"] == 2
     for s in subjects:

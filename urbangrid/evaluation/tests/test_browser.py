@@ -18,7 +18,9 @@ def tworld(transactional_db):
 def _login(page, live_server, user):
     c = Client()
     c.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": c.cookies["sessionid"].value, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": c.cookies["sessionid"].value, "url": live_server.url}]
+    )
 
 
 @pytest.mark.browser

@@ -23,11 +23,31 @@ def values(kind, key):
 def test_registry_defines_every_domain_indicator_once():
     codes = [i.code for i in indicators._INDICATORS]
     assert len(codes) == len(set(codes))
-    for code in ["valid_report_rate", "on_time_verify_rate", "on_time_check_rate", "missed_report_rate",
-                 "public_report_rate", "on_time_register_rate", "accurate_register_rate", "on_time_dispatch_rate",
-                 "accurate_dispatch_rate", "handling_rate", "on_time_handling_rate", "rework_rate", "closing_rate",
-                 "on_time_closing_rate", "overdue_unhandled", "postpone_rate", "late_closing_rate", "unclosed_rate",
-                 "intake_volume", "dispatched", "registered", "spot_pass_rate", "on_time_close_rate"]:
+    for code in [
+        "valid_report_rate",
+        "on_time_verify_rate",
+        "on_time_check_rate",
+        "missed_report_rate",
+        "public_report_rate",
+        "on_time_register_rate",
+        "accurate_register_rate",
+        "on_time_dispatch_rate",
+        "accurate_dispatch_rate",
+        "handling_rate",
+        "on_time_handling_rate",
+        "rework_rate",
+        "closing_rate",
+        "on_time_closing_rate",
+        "overdue_unhandled",
+        "postpone_rate",
+        "late_closing_rate",
+        "unclosed_rate",
+        "intake_volume",
+        "dispatched",
+        "registered",
+        "spot_pass_rate",
+        "on_time_close_rate",
+    ]:
         assert code in indicators.REGISTRY
     for ind in indicators._INDICATORS:
         assert ind.kinds and ind.direction in ("higher", "lower") and str(ind.name) and str(ind.description)
@@ -135,21 +155,25 @@ def test_running_period_counts_only_deadlines_already_past(world):
 def test_drill_down_matches_numbers(world):
     ids = lambda qs: sorted(c.number for c in qs)  # noqa: E731
     c = world.cases
-    den = indicators.drill_cases("on_time_handling_rate", "unit", str(world.u1.id), OCT, "denominator", as_of=AS_OF)
-    num = indicators.drill_cases("on_time_handling_rate", "unit", str(world.u1.id), OCT, "numerator", as_of=AS_OF)
+    den = indicators.drill_cases(
+        "on_time_handling_rate", "unit", str(world.u1.id), OCT, "denominator", as_of=AS_OF
+    )
+    num = indicators.drill_cases(
+        "on_time_handling_rate", "unit", str(world.u1.id), OCT, "numerator", as_of=AS_OF
+    )
     assert ids(den) == sorted(c[k].number for k in "ABCD")
     assert ids(num) == sorted(c[k].number for k in "AD")
     gw1 = str(world.people["gw1"].id)
     assert ids(indicators.drill_cases("on_time_verify_rate", "grid_worker", gw1, OCT, as_of=AS_OF)) == sorted(
         c[k].number for k in "BL"
     )
-    assert ids(indicators.drill_cases("missed_report_rate", "grid_worker", gw1, OCT, "numerator", as_of=AS_OF)) == sorted(
-        c[k].number for k in "BG"
-    )
+    assert ids(
+        indicators.drill_cases("missed_report_rate", "grid_worker", gw1, OCT, "numerator", as_of=AS_OF)
+    ) == sorted(c[k].number for k in "BG")
     op = str(world.people["op"].id)
-    assert ids(indicators.drill_cases("on_time_verify_dispatch_rate", "intake_operator", op, OCT, as_of=AS_OF)) == sorted(
-        c[k].number for k in "BD"
-    )
+    assert ids(
+        indicators.drill_cases("on_time_verify_dispatch_rate", "intake_operator", op, OCT, as_of=AS_OF)
+    ) == sorted(c[k].number for k in "BD")
     # Jurisdiction: the east street's leader sees none of the west town's cases.
     leader = world.users["leader1"]
     west = indicators.drill_cases("handling_due", "street", str(world.s2.id), OCT, user=leader, as_of=AS_OF)
@@ -189,7 +213,11 @@ def test_period_boundaries_are_local_midnight(world):
 
 def test_query_count_is_per_kind_not_per_subject(world, django_assert_max_num_queries):
     with django_assert_max_num_queries(1):
-        indicators.compute("unit", OCT, codes=[c for c in indicators.REGISTRY if indicators.REGISTRY[c].source == "case"],
-                           as_of=AS_OF)
+        indicators.compute(
+            "unit",
+            OCT,
+            codes=[c for c in indicators.REGISTRY if indicators.REGISTRY[c].source == "case"],
+            as_of=AS_OF,
+        )
     with django_assert_max_num_queries(2):  # cases + spot checks, all four region levels at once
         indicators.compute_many(["grid", "community", "street", "district"], OCT, as_of=AS_OF)

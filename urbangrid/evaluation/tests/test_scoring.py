@@ -15,8 +15,22 @@ from .world import AS_OF, t
 OCT = Period.parse("2026-10")
 
 
-@pytest.mark.parametrize("total,grade", [(100, "A"), (90, "A"), (89.99, "B"), (75, "B"), (74.9, "C"), (60, "C"),
-                                         (59.9, "D"), (40, "D"), (39.99, "E"), (0, "E"), (None, "")])
+@pytest.mark.parametrize(
+    "total,grade",
+    [
+        (100, "A"),
+        (90, "A"),
+        (89.99, "B"),
+        (75, "B"),
+        (74.9, "C"),
+        (60, "C"),
+        (59.9, "D"),
+        (40, "D"),
+        (39.99, "E"),
+        (0, "E"),
+        (None, ""),
+    ],
+)
 def test_grades(total, grade):
     assert grade_for(total) == grade
 
@@ -30,7 +44,12 @@ def test_unit_scores_by_hand(world):
     rows = by_key(evaluate("unit", OCT, v, as_of=AS_OF))
     u1, u2, u3 = rows[str(world.u1.id)], rows[str(world.u2.id)], rows[str(world.u3.id)]
     # U1: closing 50, on-time 50, rework (1-0.25)=75, handled volume 3 = best → 100
-    assert u1.scores == {"closing_rate": 50.0, "on_time_handling_rate": 50.0, "rework_rate": 75.0, "handled": 100.0}
+    assert u1.scores == {
+        "closing_rate": 50.0,
+        "on_time_handling_rate": 50.0,
+        "rework_rate": 75.0,
+        "handled": 100.0,
+    }
     assert u1.base == pytest.approx(62.5)
     # B's reporter gave satisfaction 1: one complaint at −0.5
     assert u1.adjustments == {"complaint": {"count": 1, "points": -0.5}}

@@ -36,7 +36,9 @@ class World:
     def user(self, key):
         return self.users[key]
 
-    def case(self, *, street=None, community=None, cls=None, reported_at=None, state="pending_dispatch", **extra) -> Case:
+    def case(
+        self, *, street=None, community=None, cls=None, reported_at=None, state="pending_dispatch", **extra
+    ) -> Case:
         """A case row as the case loop would have left it (test data only)."""
         self.seq[0] += 1
         street = street or self.street_a
@@ -77,22 +79,53 @@ def build_world() -> World:
     bureau = Unit.objects.create(code="T-CG", name="城管执法局", kind="bureau", level="city")
     market = Unit.objects.create(code="T-SJ", name="市场监管局", kind="department", level="city")
     housing = Unit.objects.create(code="T-ZJ", name="住建局", kind="department", level="city")
-    office_a = Unit.objects.create(code="T-JD1", name="清波街道办", kind="street_office", level="street", region=street_a)
-    office_b = Unit.objects.create(code="T-JD2", name="湖滨街道办", kind="street_office", level="street", region=street_b)
+    office_a = Unit.objects.create(
+        code="T-JD1", name="清波街道办", kind="street_office", level="street", region=street_a
+    )
+    office_b = Unit.objects.create(
+        code="T-JD2", name="湖滨街道办", kind="street_office", level="street", region=street_b
+    )
     # A code set of its own so that seeded catalogues (data migrations) do not collide.
     cs = CodeSet.objects.create(code="TEST-JOINT", name="测试分类", is_default=False)
     occupation = ProblemClass.objects.create(
-        code_set=cs, kind="event", major_code="04", major_name="街面秩序", minor_code="06", code="0406", name="占道经营"
+        code_set=cs,
+        kind="event",
+        major_code="04",
+        major_name="街面秩序",
+        minor_code="06",
+        code="0406",
+        name="占道经营",
     )
     garbage = ProblemClass.objects.create(
-        code_set=cs, kind="event", major_code="01", major_name="市容环境", minor_code="10", code="0110", name="暴露垃圾"
+        code_set=cs,
+        kind="event",
+        major_code="01",
+        major_name="市容环境",
+        minor_code="10",
+        code="0110",
+        name="暴露垃圾",
     )
-    w = World(district, street_a, street_b, comm_a, comm_b, bureau, market, housing, office_a, office_b, occupation, garbage)
+    w = World(
+        district,
+        street_a,
+        street_b,
+        comm_a,
+        comm_b,
+        bureau,
+        market,
+        housing,
+        office_a,
+        office_b,
+        occupation,
+        garbage,
+    )
     w.users = {
         "dispatcher": _person("dispatcher", "派遣员", bureau, [("dispatcher", None)]),
         "city_leader": _person("leader", "市领导", bureau, [("city_leader", None)]),
         "bureau_leader": _person("bureau_leader", "执法局长", bureau, [("unit_leader", None)]),
-        "officer": _person("officer", "执法队员", bureau, [("enforcement_officer", None), ("unit_handler", None)]),
+        "officer": _person(
+            "officer", "执法队员", bureau, [("enforcement_officer", None), ("unit_handler", None)]
+        ),
         "market_handler": _person("market_h", "市场处置员", market, [("unit_handler", None)]),
         "market_leader": _person("market_l", "市场局长", market, [("unit_leader", None)]),
         "housing_handler": _person("housing_h", "住建处置员", housing, [("unit_handler", None)]),

@@ -24,7 +24,9 @@ def login(page, base, user):
 
 
 def other_page(browser):
-    ctx = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768})
+    ctx = browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768}
+    )
     pg = ctx.new_page()
     errors = []
     pg.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -96,7 +98,12 @@ def test_consultation_journey(page, live_server):
     from urbangrid.cases.models import Case, CaseEvent, CaseTask
 
     w = build_world()
-    case = w.case(state="pending_dispatch", return_count=2, assigned_unit=w.housing, description="沿街商铺违规搭建雨棚并占道经营")
+    case = w.case(
+        state="pending_dispatch",
+        return_count=2,
+        assigned_unit=w.housing,
+        description="沿街商铺违规搭建雨棚并占道经营",
+    )
     CaseTask.objects.create(case=case, unit=w.housing, role="lead", state="returned")
     CaseTask.objects.create(case=case, unit=w.market, role="lead", state="returned")
     base = live_server.url
@@ -108,7 +115,10 @@ def test_consultation_journey(page, live_server):
     page.wait_for_load_state("networkidle")
     assert "征求意见中" in page.locator("#cons-state").inner_text()
     cons_url = page.url
-    for user, stance, text in [("market_handler", "accept", "属无照经营，由我局牵头查处"), ("housing_handler", "decline", "不涉及建设工程审批")]:
+    for user, stance, text in [
+        ("market_handler", "accept", "属无照经营，由我局牵头查处"),
+        ("housing_handler", "decline", "不涉及建设工程审批"),
+    ]:
         ctx, pg, errors = other_page(page.context.browser)
         login(pg, base, w.user(user))
         pg.goto(cons_url)

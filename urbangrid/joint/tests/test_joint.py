@@ -36,7 +36,11 @@ def make_campaign(w, **kw):
         problem_classes=[w.occupation],
         start_date=today - timedelta(days=10),
         end_date=today + timedelta(days=3),
-        targets=[("结案数", "cases_closed", 2), ("按期结案", "cases_on_time", 2), ("清理摊点", "reported", 30)],
+        targets=[
+            ("结案数", "cases_closed", 2),
+            ("按期结案", "cases_on_time", 2),
+            ("清理摊点", "reported", 30),
+        ],
     )
     args.update(kw)
     return A.do_create_campaign(w.user("bureau_leader"), **args)
@@ -49,7 +53,9 @@ def test_campaign_links_cases_by_area_class_and_dates_and_sums_up(w):
         # closed on time (reported back before the handling deadline)
         w.case(reported_at=at(5), state="closed", handle_due_at=due, handled_at=at(3), closed_at=at(3, 12)),
         # closed late
-        w.case(reported_at=at(6), state="closed", handle_due_at=at(5, 18), handled_at=at(4), closed_at=at(4, 12)),
+        w.case(
+            reported_at=at(6), state="closed", handle_due_at=at(5, 18), handled_at=at(4), closed_at=at(4, 12)
+        ),
         # still being handled, overdue, a joint case
         w.case(reported_at=at(4), state="handling", handle_due_at=at(1), is_joint=True),
     ]
@@ -58,7 +64,9 @@ def test_campaign_links_cases_by_area_class_and_dates_and_sums_up(w):
     w.case(cls=w.garbage, reported_at=at(5))
     w.case(reported_at=at(12))
     w.case(reported_at=at(5), state="cancelled")
-    manual = w.case(street=w.street_b, reported_at=at(3), state="closed", handled_at=at(2), closed_at=at(2, 12))
+    manual = w.case(
+        street=w.street_b, reported_at=at(3), state="closed", handled_at=at(2), closed_at=at(2, 12)
+    )
     A.do_link_case(w.user("dispatcher"), c, manual)  # a case outside the areas, linked by hand
     with pytest.raises(InvalidInput):
         A.do_link_case(w.user("bureau_leader"), c, w.case(reported_at=at(20)))
@@ -66,14 +74,27 @@ def test_campaign_links_cases_by_area_class_and_dates_and_sums_up(w):
     assert set(queries.campaign_cases(c).values_list("id", flat=True)) == {x.pk for x in inside} | {manual.pk}
     s = queries.campaign_summary(c)
     assert s["cases"] == {
-        "found": 4, "closed": 3, "on_time": 2, "open": 1, "shelved": 0, "overdue_open": 1, "joint": 1,
-        "close_rate": 75.0, "on_time_rate": 66.7,
+        "found": 4,
+        "closed": 3,
+        "on_time": 2,
+        "open": 1,
+        "shelved": 0,
+        "overdue_open": 1,
+        "joint": 1,
+        "close_rate": 75.0,
+        "on_time_rate": 66.7,
     }
 
-    t1 = A.do_add_campaign_task(w.user("bureau_leader"), c, unit=w.market, title="查处无照经营", due_date=timezone.localdate())
-    t2 = A.do_add_campaign_task(w.user("bureau_leader"), c, unit=w.office_a, title="清理占道摊点", due_date=timezone.localdate())
+    t1 = A.do_add_campaign_task(
+        w.user("bureau_leader"), c, unit=w.market, title="查处无照经营", due_date=timezone.localdate()
+    )
+    t2 = A.do_add_campaign_task(
+        w.user("bureau_leader"), c, unit=w.office_a, title="清理占道摊点", due_date=timezone.localdate()
+    )
     with pytest.raises(InvalidInput):  # not a participant
-        A.do_add_campaign_task(w.user("bureau_leader"), c, unit=w.housing, title="x", due_date=timezone.localdate())
+        A.do_add_campaign_task(
+            w.user("bureau_leader"), c, unit=w.housing, title="x", due_date=timezone.localdate()
+        )
     with pytest.raises(PermissionDenied):  # another unit cannot report for the street office
         A.do_report_campaign_task(w.user("market_handler"), t2, report="清理 35 处", quantity=35)
     A.do_report_campaign_task(w.user("office_a_handler"), t2, report="清理占道摊点 35 处", quantity=35)
@@ -94,14 +115,21 @@ def test_campaign_links_cases_by_area_class_and_dates_and_sums_up(w):
     assert CampaignCase.objects.filter(campaign=c, source="auto").count() == 3
     assert AuditEvent.objects.filter(action="joint.end_campaign", object_id=str(c.pk)).exists()
     with pytest.raises(Conflict):
-        A.do_add_campaign_task(w.user("bureau_leader"), c, unit=w.market, title="x", due_date=timezone.localdate())
+        A.do_add_campaign_task(
+            w.user("bureau_leader"), c, unit=w.market, title="x", due_date=timezone.localdate()
+        )
 
 
 def test_campaign_validation_permissions_and_visibility(w):
     today = timezone.localdate()
     with pytest.raises(PermissionDenied):
         make_campaign(w, lead_unit=w.bureau) if False else A.do_create_campaign(
-            w.user("market_handler"), title="x", lead_unit=w.bureau, regions=[w.street_a], start_date=today, end_date=today
+            w.user("market_handler"),
+            title="x",
+            lead_unit=w.bureau,
+            regions=[w.street_a],
+            start_date=today,
+            end_date=today,
         )
     with pytest.raises(InvalidInput):
         make_campaign(w, end_date=today - timedelta(days=30))
@@ -139,22 +167,40 @@ def test_consultation_decision_applied_through_dispatch(w):
         A.do_open_consultation(w.user("dispatcher"), case, reason="again")
     with pytest.raises(PermissionDenied):  # a unit speaks only for itself
         A.do_state_view(w.user("market_handler"), cons, unit=w.housing, stance="accept", statement="x")
-    A.do_state_view(w.user("market_handler"), cons, unit=w.market, stance="accept", statement="属无照经营，由我局牵头")
-    A.do_state_view(w.user("housing_handler"), cons, unit=w.housing, stance="decline", statement="不涉及建设工程")
+    A.do_state_view(
+        w.user("market_handler"), cons, unit=w.market, stance="accept", statement="属无照经营，由我局牵头"
+    )
+    A.do_state_view(
+        w.user("housing_handler"), cons, unit=w.housing, stance="decline", statement="不涉及建设工程"
+    )
     meeting = A.do_schedule_consultation_meeting(
         w.user("dispatcher"), cons, scheduled_at=timezone.now() + timedelta(hours=2), location="指挥中心 302"
     )
     assert meeting.agenda.get().case_id == case.pk
     deadline = timezone.now() + timedelta(days=3)
     with pytest.raises(InvalidInput):  # a meeting's decision needs minutes
-        A.do_decide_consultation(w.user("dispatcher"), cons, lead_unit=w.market, deadline=deadline, decision="市场监管局牵头")
+        A.do_decide_consultation(
+            w.user("dispatcher"), cons, lead_unit=w.market, deadline=deadline, decision="市场监管局牵头"
+        )
     with pytest.raises(InvalidInput):
         A.do_decide_consultation(
-            w.user("dispatcher"), cons, lead_unit=w.market, assist_units=[w.market], deadline=deadline, decision="x", minutes="m"
+            w.user("dispatcher"),
+            cons,
+            lead_unit=w.market,
+            assist_units=[w.market],
+            deadline=deadline,
+            decision="x",
+            minutes="m",
         )
     A.do_decide_consultation(
-        w.user("dispatcher"), cons, lead_unit=w.market, assist_units=[w.office_a], deadline=deadline,
-        decision="市场监管局牵头查处，清波街道办配合", minutes="会议纪要：……", update_matrix=True,
+        w.user("dispatcher"),
+        cons,
+        lead_unit=w.market,
+        assist_units=[w.office_a],
+        deadline=deadline,
+        decision="市场监管局牵头查处，清波街道办配合",
+        minutes="会议纪要：……",
+        update_matrix=True,
     )
     case.refresh_from_db()
     assert case.assigned_unit_id == w.housing.pk  # deciding alone does not touch the case
@@ -177,7 +223,9 @@ def test_consultation_decision_applied_through_dispatch(w):
     with pytest.raises(PermissionDenied):
         A.do_update_matrix_from_consultation(w.user("dispatcher"), cons)
     A.do_update_matrix_from_consultation(w.user("admin"), cons)
-    assert ResponsibilityRule.objects.filter(problem_class=w.occupation, region=w.street_a, unit=w.market).exists()
+    assert ResponsibilityRule.objects.filter(
+        problem_class=w.occupation, region=w.street_a, unit=w.market
+    ).exists()
     with pytest.raises(Conflict):
         A.do_update_matrix_from_consultation(w.user("admin"), cons)
     meeting.refresh_from_db()
@@ -191,7 +239,11 @@ def test_consultation_needs_case_awaiting_dispatch_and_jurisdiction(w):
     cons = A.do_open_consultation(w.user("dispatcher"), case, reason="责任不清", units=[w.housing, w.market])
     assert cons.trigger == "flagged"
     A.do_decide_consultation(
-        w.user("dispatcher"), cons, lead_unit=w.market, deadline=timezone.now() + timedelta(days=1), decision="市场监管局负责"
+        w.user("dispatcher"),
+        cons,
+        lead_unit=w.market,
+        deadline=timezone.now() + timedelta(days=1),
+        decision="市场监管局负责",
     )
     with pytest.raises(Conflict):
         A.do_apply_consultation(w.user("dispatcher"), cons)
@@ -206,15 +258,31 @@ def test_joint_meeting_agenda_minutes_and_follow_ups(w):
     disputed = w.case(state="pending_dispatch", return_count=3)
     w.case(state="handling", handle_due_at=now + timedelta(days=2))  # not overdue
     proposals = queries.agenda_proposals(w.user("dispatcher"), region=w.street_a)
-    assert [(p["reason"], p["case"].pk) for p in proposals] == [("disputed", disputed.pk), ("overdue", overdue.pk)]
+    assert [(p["reason"], p["case"].pk) for p in proposals] == [
+        ("disputed", disputed.pk),
+        ("overdue", overdue.pk),
+    ]
     m = A.do_schedule_meeting(
-        w.user("dispatcher"), title="第一季度城市管理联席会议", scheduled_at=now + timedelta(days=1), host_unit=w.bureau,
-        units=[w.housing, w.market], agenda=[(p["reason"], "", p["case"]) for p in proposals],
+        w.user("dispatcher"),
+        title="第一季度城市管理联席会议",
+        scheduled_at=now + timedelta(days=1),
+        host_unit=w.bureau,
+        units=[w.housing, w.market],
+        agenda=[(p["reason"], "", p["case"]) for p in proposals],
     )
     items = list(m.agenda.all())
     assert [i.case_id for i in items] == [disputed.pk, overdue.pk]
-    A.do_record_minutes(w.user("dispatcher"), m, minutes="会议议定事项如下……", decisions={items[1].pk: "住建局三日内完成"})
-    f = A.do_add_follow_up(w.user("dispatcher"), m, title="拆除违建", unit=w.housing, due_date=timezone.localdate() + timedelta(days=3), agenda_item=items[1])
+    A.do_record_minutes(
+        w.user("dispatcher"), m, minutes="会议议定事项如下……", decisions={items[1].pk: "住建局三日内完成"}
+    )
+    f = A.do_add_follow_up(
+        w.user("dispatcher"),
+        m,
+        title="拆除违建",
+        unit=w.housing,
+        due_date=timezone.localdate() + timedelta(days=3),
+        agenda_item=items[1],
+    )
     with pytest.raises(PermissionDenied):
         A.do_reply_follow_up(w.user("market_handler"), f, reply="x")
     with pytest.raises(Conflict):

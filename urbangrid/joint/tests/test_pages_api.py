@@ -29,15 +29,36 @@ def client(user):
 
 def test_pages_render_and_hide_outside_jurisdiction(w):
     today = timezone.localdate()
-    c = A.do_create_campaign(w.user("bureau_leader"), title="湖滨整治", lead_unit=w.office_b, regions=[w.street_b],
-                             start_date=today, end_date=today + timedelta(days=7))
+    c = A.do_create_campaign(
+        w.user("bureau_leader"),
+        title="湖滨整治",
+        lead_unit=w.office_b,
+        regions=[w.street_b],
+        start_date=today,
+        end_date=today + timedelta(days=7),
+    )
     case = w.case(return_count=2)
     cons = A.do_open_consultation(w.user("dispatcher"), case, reason="推诿", units=[w.market, w.housing])
-    m = A.do_schedule_meeting(w.user("dispatcher"), title="联席会议", scheduled_at=timezone.now() + timedelta(days=1), host_unit=w.bureau)
+    m = A.do_schedule_meeting(
+        w.user("dispatcher"),
+        title="联席会议",
+        scheduled_at=timezone.now() + timedelta(days=1),
+        host_unit=w.bureau,
+    )
     d = client(w.user("dispatcher"))
-    for url in ["/joint/", "/joint/campaigns/", f"/joint/campaigns/{c.pk}/", "/joint/campaigns/new/", "/joint/consultations/",
-                f"/joint/consultations/{cons.pk}/", f"/joint/consultations/{cons.pk}/decide/", "/joint/consultations/new/",
-                "/joint/meetings/", "/joint/meetings/new/", f"/joint/meetings/{m.pk}/"]:
+    for url in [
+        "/joint/",
+        "/joint/campaigns/",
+        f"/joint/campaigns/{c.pk}/",
+        "/joint/campaigns/new/",
+        "/joint/consultations/",
+        f"/joint/consultations/{cons.pk}/",
+        f"/joint/consultations/{cons.pk}/decide/",
+        "/joint/consultations/new/",
+        "/joint/meetings/",
+        "/joint/meetings/new/",
+        f"/joint/meetings/{m.pk}/",
+    ]:
         assert d.get(url).status_code == 200, url
     other = client(w.user("street_a_leader"))
     assert other.get(f"/joint/campaigns/{c.pk}/").status_code == 404
@@ -48,8 +69,16 @@ def test_pages_render_and_hide_outside_jurisdiction(w):
 def test_campaign_form_validation_message(w):
     c = client(w.user("bureau_leader"))
     today = timezone.localdate()
-    r = c.post("/joint/campaigns/new/", {"title": "倒序日期", "lead_unit": w.bureau.pk, "regions": [w.street_a.pk],
-                                         "start_date": today, "end_date": today - timedelta(days=1)})
+    r = c.post(
+        "/joint/campaigns/new/",
+        {
+            "title": "倒序日期",
+            "lead_unit": w.bureau.pk,
+            "regions": [w.street_a.pk],
+            "start_date": today,
+            "end_date": today - timedelta(days=1),
+        },
+    )
     assert r.status_code == 200 and "结束日期不能早于开始日期" in r.content.decode()
     assert not Campaign.objects.exists()
 
@@ -57,21 +86,42 @@ def test_campaign_form_validation_message(w):
 def test_api_campaign_and_consultation(w):
     c = client(w.user("bureau_leader"))
     today = timezone.localdate()
-    r = c.post("/api/v1/joint/campaigns", {
-        "title": "API 整治", "lead_unit": w.bureau.code, "units": [w.market.code], "regions": [w.street_a.code],
-        "start_date": str(today - timedelta(days=3)), "end_date": str(today + timedelta(days=3)),
-        "targets": [{"name": "发现", "metric": "cases_found", "value": 1}],
-    }, content_type="application/json")
+    r = c.post(
+        "/api/v1/joint/campaigns",
+        {
+            "title": "API 整治",
+            "lead_unit": w.bureau.code,
+            "units": [w.market.code],
+            "regions": [w.street_a.code],
+            "start_date": str(today - timedelta(days=3)),
+            "end_date": str(today + timedelta(days=3)),
+            "targets": [{"name": "发现", "metric": "cases_found", "value": 1}],
+        },
+        content_type="application/json",
+    )
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
     w.case(reported_at=timezone.now() - timedelta(days=1))
     got = c.get(f"/api/v1/joint/campaigns/{cid}").json()
     assert got["summary"]["cases"]["found"] == 1 and got["summary"]["targets"][0]["achieved"]
-    assert client(w.user("market_handler")).post(f"/api/v1/joint/campaigns/{cid}/end", {}, content_type="application/json").status_code == 403
+    assert (
+        client(w.user("market_handler"))
+        .post(f"/api/v1/joint/campaigns/{cid}/end", {}, content_type="application/json")
+        .status_code
+        == 403
+    )
     case = w.case(return_count=2)
     d = client(w.user("dispatcher"))
     assert d.get("/api/v1/joint/consultations/candidates").json()["results"][0]["number"] == case.number
-    r = d.post("/api/v1/joint/consultations", {"case": case.number, "reason": "推诿", "units": [w.market.code]}, content_type="application/json")
+    r = d.post(
+        "/api/v1/joint/consultations",
+        {"case": case.number, "reason": "推诿", "units": [w.market.code]},
+        content_type="application/json",
+    )
     assert r.status_code == 201
-    r = d.post("/api/v1/joint/consultations", {"case": case.number, "reason": "again", "units": [w.housing.code]}, content_type="application/json")
+    r = d.post(
+        "/api/v1/joint/consultations",
+        {"case": case.number, "reason": "again", "units": [w.housing.code]},
+        content_type="application/json",
+    )
     assert r.status_code == 409

@@ -57,8 +57,13 @@ def build_geography():
     for i in range(8):
         comm = a1 if i < 4 else (a2 if i < 6 else b1)
         seq = i + 1 if i < 4 else (i - 3 if i < 6 else i - 5)
-        g = UnitGrid(code=f"{comm.code}{seq:03d}", community=comm, street=comm.parent, district=district,
-                     valid_from=valid_from)
+        g = UnitGrid(
+            code=f"{comm.code}{seq:03d}",
+            community=comm,
+            street=comm.parent,
+            district=district,
+            valid_from=valid_from,
+        )
         g.set_geometry(metric_box(i * 100, 0))
         g.save()
         grids.append(g)
@@ -74,13 +79,18 @@ def make_person(role, region=None, *, name=None, grids=()):
     from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
     _counter[0] += 1
-    unit, _c = Unit.objects.get_or_create(code="T-CENTER", defaults=dict(name="监督指挥中心", kind="center", level="city"))
+    unit, _c = Unit.objects.get_or_create(
+        code="T-CENTER", defaults=dict(name="监督指挥中心", kind="center", level="city")
+    )
     user = get_user_model().objects.create_user(username=f"{role}{_counter[0]}", password="demo12345")
-    person = Person.objects.create(user=user, name=name or f"{role}{_counter[0]}", unit=unit, phone="13800000000")
+    person = Person.objects.create(
+        user=user, name=name or f"{role}{_counter[0]}", unit=unit, phone="13800000000"
+    )
     RoleAssignment.objects.create(person=person, role=role, region=region)
     for code in grids:
-        GridAssignment.objects.create(grid_code=code, person=person, duty="supervisor",
-                                      valid_from=datetime(2025, 1, 1).date())
+        GridAssignment.objects.create(
+            grid_code=code, person=person, duty="supervisor", valid_from=datetime(2025, 1, 1).date()
+        )
     return user
 
 
@@ -97,7 +107,9 @@ def people(geo):
         centre=make_person("dispatcher", None, name="派遣员"),
         worker=make_person("grid_worker", geo.a1, name="张网格", grids=[g.code for g in geo.grids[:4]]),
         worker2=make_person("grid_worker", geo.a1, name="李网格", grids=[]),
-        worker_b=make_person("grid_worker", geo.b1, name="王网格", grids=[geo.grids[6].code, geo.grids[7].code]),
+        worker_b=make_person(
+            "grid_worker", geo.b1, name="王网格", grids=[geo.grids[6].code, geo.grids[7].code]
+        ),
     )
 
 

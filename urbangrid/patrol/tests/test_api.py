@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 def token_client(user):
     key = new_token_key()
-    ApiToken.objects.create(person=Person.objects.get(user=user), name="phone", prefix=key[:8], key_hash=hash_token(key))
+    ApiToken.objects.create(
+        person=Person.objects.get(user=user), name="phone", prefix=key[:8], key_hash=hash_token(key)
+    )
     return Client(HTTP_AUTHORIZATION=f"Bearer {key}")
 
 
@@ -36,7 +38,7 @@ def test_device_patrol_over_http(geo, people):
     assert post(c, "/api/v1/patrol/tracks", {"client_id": "dev-1"}).status_code == 200
     lon, lat = to_lonlat(range(0, 300, 14), [50] * 22)
     t0 = int(start.timestamp() * 1000)
-    pts = [[float(a), float(b), t0 + i * 10000, 4] for i, (a, b) in enumerate(zip(lon, lat))]
+    pts = [[float(a), float(b), t0 + i * 10000, 4] for i, (a, b) in enumerate(zip(lon, lat, strict=False))]
     r1 = post(c, f"/api/v1/patrol/tracks/{tid}/points", {"seq": 0, "points": pts[:11]})
     r2 = post(c, f"/api/v1/patrol/tracks/{tid}/points", {"seq": 0, "points": pts[:11]})
     r3 = post(c, f"/api/v1/patrol/tracks/{tid}/points", {"seq": 1, "points": pts[11:]})
@@ -45,7 +47,9 @@ def test_device_patrol_over_http(geo, people):
     assert bad.status_code == 400
     assert post(c, f"/api/v1/patrol/tracks/{tid}/stop", {}).json()["state"] == "finished"
     feature = c.get(f"/api/v1/patrol/tracks/{tid}").json()
-    assert feature["properties"]["points"] == 22 and feature["properties"]["length_m"] == pytest.approx(294, abs=1)
+    assert feature["properties"]["points"] == 22 and feature["properties"]["length_m"] == pytest.approx(
+        294, abs=1
+    )
 
     # The centre reads the coverage for the command map.
     centre = Client()
@@ -64,24 +68,34 @@ def test_device_patrol_over_http(geo, people):
     assert b.get(f"/api/v1/patrol/tracks/{tid}").status_code == 404
     # Another worker cannot append to this track.
     other = token_client(people.worker2)
-    assert post(other, f"/api/v1/patrol/tracks/{tid}/points", {"seq": 5, "points": pts[:2]}).status_code == 404
+    assert (
+        post(other, f"/api/v1/patrol/tracks/{tid}/points", {"seq": 5, "points": pts[:2]}).status_code == 404
+    )
     assert Client().get("/api/v1/patrol/tracks").status_code == 401
 
 
 def test_plans_api_and_jurisdiction(geo, people):
     a = Client()
     a.force_login(people.leader_a)
-    r = post(a, "/api/v1/patrol/plans", {
-        "name": "东关街道每日两巡", "region": geo.sa.code, "min_patrols_per_day": 2,
-        "windows": [{"start": "20:00", "end": "22:00", "min": 1, "label": "夜巡"}],
-    })
+    r = post(
+        a,
+        "/api/v1/patrol/plans",
+        {
+            "name": "东关街道每日两巡",
+            "region": geo.sa.code,
+            "min_patrols_per_day": 2,
+            "windows": [{"start": "20:00", "end": "22:00", "min": 1, "label": "夜巡"}],
+        },
+    )
     assert r.status_code == 201, r.content
     pid = r.json()["id"]
     b = Client()
     b.force_login(people.leader_b)
     assert b.get(f"/api/v1/patrol/plans/{pid}").status_code == 404
     assert post(b, "/api/v1/patrol/plans", {"name": "越界", "region": geo.sa.code}).status_code == 404
-    r = a.patch(f"/api/v1/patrol/plans/{pid}", json.dumps({"min_patrols_per_day": 3}), content_type="application/json")
+    r = a.patch(
+        f"/api/v1/patrol/plans/{pid}", json.dumps({"min_patrols_per_day": 3}), content_type="application/json"
+    )
     assert r.status_code == 200 and r.json()["min_patrols_per_day"] == 3
     w = Client()
     w.force_login(people.worker)

@@ -23,7 +23,6 @@ def world(transactional_db):
     from types import SimpleNamespace
 
     from urbangrid.catalog.seed import load_catalog
-
     from urbangrid.patrol.checklists import load_checklists
 
     load_catalog()
@@ -39,7 +38,9 @@ def world(transactional_db):
 def login(page, live_server, user):
     c = Client()
     c.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": c.cookies["sessionid"].value, "url": live_server.url}])
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": c.cookies["sessionid"].value, "url": live_server.url}]
+    )
 
 
 def test_leader_creates_a_patrol_plan(page, live_server, world):
@@ -69,14 +70,16 @@ def test_worker_patrols_on_the_phone_and_the_map_shows_it(mobile_page, page, liv
     mobile_page.goto(f"{live_server.url}/patrol/m/?flush=700&every=0")
     mobile_page.click("#start")
     mobile_page.wait_for_selector("#stop:not([hidden])")
-    for lon, lat in zip(lons[1:], lats[1:]):
+    for lon, lat in zip(lons[1:], lats[1:], strict=False):
         mobile_page.wait_for_timeout(400)
         ctx.set_geolocation({"latitude": float(lat), "longitude": float(lon), "accuracy": 5})
     mobile_page.wait_for_timeout(800)
     screenshot(mobile_page, "patrol_mobile_patrolling")
     mobile_page.click("#stop")
     mobile_page.wait_for_selector("#start:not([hidden])")
-    mobile_page.wait_for_function("document.getElementById('queued').textContent.trim() === '0'", timeout=15000)
+    mobile_page.wait_for_function(
+        "document.getElementById('queued').textContent.trim() === '0'", timeout=15000
+    )
     screenshot(mobile_page, "patrol_mobile_stopped")
     track = Track.objects.get()
     assert track.state == "finished" and track.point_count >= 4
@@ -97,11 +100,25 @@ def test_worker_patrols_on_the_phone_and_the_map_shows_it(mobile_page, page, liv
 
 def test_sweep_inspection_opens_a_case(page, live_server, world):
     today = timezone.localdate()
-    camp = A.do_create_campaign(world.leader, name="校园及周边安全隐患排查", region=world.geo.sa,
-                                place_types=["campus"], start_date=today, end_date=today + timedelta(days=14))
+    camp = A.do_create_campaign(
+        world.leader,
+        name="校园及周边安全隐患排查",
+        region=world.geo.sa,
+        place_types=["campus"],
+        start_date=today,
+        end_date=today + timedelta(days=14),
+    )
     lon, lat = to_lonlat([50], [50])
-    place = A.do_register_place(world.worker, name="东关小学", place_type="campus", lon=lon[0], lat=lat[0],
-                                owner_name="东关小学", owner_phone="029-8888888", address="东关路12号")
+    place = A.do_register_place(
+        world.worker,
+        name="东关小学",
+        place_type="campus",
+        lon=lon[0],
+        lat=lat[0],
+        owner_name="东关小学",
+        owner_phone="029-8888888",
+        address="东关路12号",
+    )
     login(page, live_server, world.worker)
     page.goto(f"{live_server.url}/patrol/sweeps/{camp.pk}/inspect/{place.pk}/")
     radios = page.locator("input[type=radio][value=pass]")

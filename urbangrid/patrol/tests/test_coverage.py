@@ -35,13 +35,20 @@ def at(hh, mm=0, d=None):
 def points(xs, ys, start, step_s=10):
     lon, lat = to_lonlat(xs, ys)
     t0 = int(start.timestamp() * 1000)
-    return [[float(a), float(b), t0 + i * step_s * 1000, 5.0] for i, (a, b) in enumerate(zip(lon, lat))]
+    return [
+        [float(a), float(b), t0 + i * step_s * 1000, 5.0]
+        for i, (a, b) in enumerate(zip(lon, lat, strict=False))
+    ]
 
 
 def walk(user, xs, ys, start, *, client_id=None, plan=None, batch=20):
     """A whole patrol through the actions: start, batches of points, stop."""
-    track, _ = A.do_start_track(user, client_id=client_id or f"c{start.timestamp()}{xs[0]}{ys[0]}{user.pk}",
-                                plan=plan, started_at=start)
+    track, _ = A.do_start_track(
+        user,
+        client_id=client_id or f"c{start.timestamp()}{xs[0]}{ys[0]}{user.pk}",
+        plan=plan,
+        started_at=start,
+    )
     pts = points(xs, ys, start)
     for seq, i in enumerate(range(0, len(pts), batch)):
         A.do_append_points(user, track, seq=seq, points=pts[i : i + batch])
@@ -123,12 +130,18 @@ def test_vectorised_and_naive_coverage_agree(geo):
     from urbangrid.patrol.coverage import compute_geometry, naive_coverage
 
     rng = np.random.default_rng(4)
-    grids = np.array([shapely.box(i * 100, j * 100, i * 100 + 100, j * 100 + 100) for i in range(6) for j in range(4)])
+    grids = np.array(
+        [shapely.box(i * 100, j * 100, i * 100 + 100, j * 100 + 100) for i in range(6) for j in range(4)]
+    )
     x = np.cumsum(rng.normal(0, 10, 600)) + 300
     y = np.cumsum(rng.normal(0, 10, 600)) + 200
     track = np.repeat([0, 1, 2], 200)
-    fast = compute_geometry(grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="vector")
-    raster = compute_geometry(grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="raster")
+    fast = compute_geometry(
+        grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="vector"
+    )
+    raster = compute_geometry(
+        grids, x, y, np.arange(600) * 10.0, track, buffer_m=20, max_join_m=150, method="raster"
+    )
     assert abs(raster.covered_m2.sum() / fast.covered_m2.sum() - 1) < 0.02
     assert np.abs(raster.covered_m2 - fast.covered_m2).max() < 250
     slow = naive_coverage(grids, x, y, track, buffer_m=20, max_join_m=150)
@@ -138,8 +151,13 @@ def test_vectorised_and_naive_coverage_agree(geo):
 
 
 def test_plan_met_and_not_met(geo, people):
-    plan = A.do_create_plan(people.leader_a, name="东关一社区每日两巡", region=geo.a1, min_patrols_per_day=2,
-                            valid_from=day() - timedelta(days=3))
+    plan = A.do_create_plan(
+        people.leader_a,
+        name="东关一社区每日两巡",
+        region=geo.a1,
+        min_patrols_per_day=2,
+        valid_from=day() - timedelta(days=3),
+    )
     xs, ys = line(10, 90, 50)
     walk(people.worker, xs, ys, at(9))  # the grid's supervisor
     walk(people.worker2, xs, ys, at(10))  # not a supervisor of grid 0: does not count for the plan
@@ -163,9 +181,14 @@ def test_night_window_and_named_patroller(geo, people):
 
     worker2 = Person.objects.get(user=people.worker2)
     A.do_create_plan(
-        people.leader_a, name="背街小巷夜巡", region=geo.a1, grid_codes=[geo.grids[0].code],
-        min_patrols_per_day=0, windows=[{"start": "20:00", "end": "23:00", "min": 1, "label": "夜巡"}],
-        patroller=worker2, valid_from=day(),
+        people.leader_a,
+        name="背街小巷夜巡",
+        region=geo.a1,
+        grid_codes=[geo.grids[0].code],
+        min_patrols_per_day=0,
+        windows=[{"start": "20:00", "end": "23:00", "min": 1, "label": "夜巡"}],
+        patroller=worker2,
+        valid_from=day(),
     )
     xs, ys = line(10, 90, 50)
     walk(people.worker2, xs, ys, at(14))
@@ -180,7 +203,11 @@ def test_night_window_and_named_patroller(geo, people):
 def test_checkpoint_by_track_and_explicit_radius_rules(geo, people):
     cx, cy = to_lonlat([50], [50])
     plan = A.do_create_plan(
-        people.leader_a, name="重点部位打卡", region=geo.a1, grid_codes=[geo.grids[0].code], min_patrols_per_day=1,
+        people.leader_a,
+        name="重点部位打卡",
+        region=geo.a1,
+        grid_codes=[geo.grids[0].code],
+        min_patrols_per_day=1,
         valid_from=day() - timedelta(days=1),
         checkpoints=[{"name": "学校门口", "lon": cx[0], "lat": cy[0], "radius_m": 30}],
     )
@@ -200,7 +227,9 @@ def test_checkpoint_by_track_and_explicit_radius_rules(geo, people):
     assert row["plan_met"] is True and row["checkpoints_done"] == 1
 
     # Explicit check-ins: 25 m valid, 35 m invalid (kept for audit), retry returns the first.
-    track, _ = A.do_start_track(people.worker, client_id="explicit", started_at=timezone.now() - timedelta(minutes=5))
+    track, _ = A.do_start_track(
+        people.worker, client_id="explicit", started_at=timezone.now() - timedelta(minutes=5)
+    )
     lon, lat = to_lonlat([75, 85], [50, 50])
     ok = A.do_check_in(people.worker, track, cp, lon=lon[0], lat=lat[0], client_key="k1")
     far = A.do_check_in(people.worker, track, cp, lon=lon[1], lat=lat[1], client_key="k2")
@@ -213,9 +242,21 @@ def test_checkpoint_by_track_and_explicit_radius_rules(geo, people):
 def test_checkpoint_window(geo, people):
     cx, cy = to_lonlat([50], [50])
     plan = A.do_create_plan(
-        people.leader_a, name="夜间打卡", region=geo.a1, min_patrols_per_day=1, valid_from=day() - timedelta(days=1),
-        checkpoints=[{"name": "背街", "lon": cx[0], "lat": cy[0], "radius_m": 30,
-                      "window_start": "20:00", "window_end": "02:00"}],
+        people.leader_a,
+        name="夜间打卡",
+        region=geo.a1,
+        min_patrols_per_day=1,
+        valid_from=day() - timedelta(days=1),
+        checkpoints=[
+            {
+                "name": "背街",
+                "lon": cx[0],
+                "lat": cy[0],
+                "radius_m": 30,
+                "window_start": "20:00",
+                "window_end": "02:00",
+            }
+        ],
     )
     xs, ys = line(10, 90, 50)
     walk(people.worker, xs, ys, at(10))
@@ -248,7 +289,9 @@ def test_point_batches_are_idempotent_and_tolerate_gaps_and_disorder(geo, people
     with pytest.raises(InvalidInput):
         A.do_append_points(people.worker, track, seq=9, points=[[200.0, 95.0, pts[0][2], 5]])
     with pytest.raises(InvalidInput):
-        A.do_append_points(people.worker, track, seq=9, points=[[pts[0][0], pts[0][1], pts[0][2] + 3600_000_00, 5]])
+        A.do_append_points(
+            people.worker, track, seq=9, points=[[pts[0][0], pts[0][1], pts[0][2] + 3600_000_00, 5]]
+        )
     with pytest.raises(NotFound):
         A.do_append_points(people.worker2, track, seq=9, points=pts[:2])
     assert TrackBatch.objects.filter(track=track).count() == 2
@@ -261,7 +304,9 @@ def test_gcj02_points_are_converted_to_canonical(geo, people):
     track, _ = A.do_start_track(people.worker, client_id="gcj", crs="gcj02", started_at=start)
     lon, lat = to_lonlat([50], [50])
     glon, glat = from_canonical_many(lon, lat, "gcj02")
-    A.do_append_points(people.worker, track, seq=0, points=[[glon[0], glat[0], int(start.timestamp() * 1000), 3]])
+    A.do_append_points(
+        people.worker, track, seq=0, points=[[glon[0], glat[0], int(start.timestamp() * 1000), 3]]
+    )
     from urbangrid.patrol.queries import track_points
 
     p = track_points(track)
@@ -278,11 +323,17 @@ def test_only_grid_workers_patrol_and_plans_stay_in_area(geo, people):
     with pytest.raises(NotFound):
         A.do_create_plan(people.leader_b, name="越界", region=geo.a1, valid_from=day())
     with pytest.raises(InvalidInput):
-        A.do_create_plan(people.leader_a, name="坏窗口", region=geo.a1, valid_from=day(),
-                         windows=[{"start": "25:00", "end": "02:00"}])
+        A.do_create_plan(
+            people.leader_a,
+            name="坏窗口",
+            region=geo.a1,
+            valid_from=day(),
+            windows=[{"start": "25:00", "end": "02:00"}],
+        )
     with pytest.raises(InvalidInput):
-        A.do_create_plan(people.leader_a, name="外网格", region=geo.a1, valid_from=day(),
-                         grid_codes=[geo.grids[6].code])
+        A.do_create_plan(
+            people.leader_a, name="外网格", region=geo.a1, valid_from=day(), grid_codes=[geo.grids[6].code]
+        )
     plan = A.do_create_plan(people.centre, name="全市", region=geo.city, valid_from=day())
     from urbangrid.lib.models import AuditEvent
 

@@ -29,18 +29,36 @@ def test_pages_render_and_plan_form_creates_a_plan(geo, people):
         r = c.get(reverse(f"patrol:{name}"))
         assert r.status_code == 200, name
         assert "巡查" in r.content.decode() or "排查" in r.content.decode() or "场所" in r.content.decode()
-    r = c.post(reverse("patrol:plan_new"), {
-        "name": "东关街道夜巡", "region": geo.sa.code, "min_patrols_per_day": 1, "window_start": "20:00",
-        "window_end": "23:00", "window_min": 1, "window_label": "背街小巷", "min_coverage": 0,
-        "valid_from": timezone.localdate().isoformat(),
-    })
+    r = c.post(
+        reverse("patrol:plan_new"),
+        {
+            "name": "东关街道夜巡",
+            "region": geo.sa.code,
+            "min_patrols_per_day": 1,
+            "window_start": "20:00",
+            "window_end": "23:00",
+            "window_min": 1,
+            "window_label": "背街小巷",
+            "min_coverage": 0,
+            "valid_from": timezone.localdate().isoformat(),
+        },
+    )
     assert r.status_code == 302, r.content.decode()[:2000]
     plan = PatrolPlan.objects.get(name="东关街道夜巡")
     assert plan.windows == [{"start": "20:00", "end": "23:00", "min": 1, "label": "背街小巷"}]
     # Bad input shows the error and writes nothing.
-    r = c.post(reverse("patrol:plan_new"), {"name": "坏", "region": geo.sa.code, "min_patrols_per_day": 1,
-                                            "window_start": "26:00", "window_end": "23:00", "min_coverage": 0,
-                                            "valid_from": timezone.localdate().isoformat()})
+    r = c.post(
+        reverse("patrol:plan_new"),
+        {
+            "name": "坏",
+            "region": geo.sa.code,
+            "min_patrols_per_day": 1,
+            "window_start": "26:00",
+            "window_end": "23:00",
+            "min_coverage": 0,
+            "valid_from": timezone.localdate().isoformat(),
+        },
+    )
     assert r.status_code == 200 and "HH:MM" in r.content.decode()
     assert not PatrolPlan.objects.filter(name="坏").exists()
     assert client(people.leader_b).get(reverse("patrol:plan_edit", args=[plan.pk])).status_code == 404
@@ -53,11 +71,18 @@ def test_mobile_page_only_for_field_staff(geo, people):
 
 def test_inspection_form_opens_a_case(geo, people, catalog):
     today = timezone.localdate()
-    camp = A.do_create_campaign(people.leader_a, name="校园安全排查", region=geo.sa, place_types=["campus"],
-                                start_date=today, end_date=today + timedelta(days=7))
+    camp = A.do_create_campaign(
+        people.leader_a,
+        name="校园安全排查",
+        region=geo.sa,
+        place_types=["campus"],
+        start_date=today,
+        end_date=today + timedelta(days=7),
+    )
     lon, lat = to_lonlat([50], [50])
-    place = A.do_register_place(people.worker, name="东关小学", place_type="campus", lon=lon[0], lat=lat[0],
-                                owner_name="东关小学")
+    place = A.do_register_place(
+        people.worker, name="东关小学", place_type="campus", lon=lon[0], lat=lat[0], owner_name="东关小学"
+    )
     c = client(people.worker)
     page = c.get(reverse("patrol:inspect", args=[camp.pk, place.pk]))
     assert page.status_code == 200

@@ -32,9 +32,15 @@ class Command(BaseCommand):
     help = "Compute the evaluation indicators, scores, grades and rankings for a period."
 
     def add_arguments(self, parser):
-        parser.add_argument("--period", required=True, help="2026-10, 2026-Q4, 2026-W42, 2026, 2026-10-05 or A..B")
-        parser.add_argument("--scheme", default="", help="scheme code, optionally @version (default: the city's)")
-        parser.add_argument("--subject", default="all", help="|".join(SubjectKind.values) + "|all (comma separated)")
+        parser.add_argument(
+            "--period", required=True, help="2026-10, 2026-Q4, 2026-W42, 2026, 2026-10-05 or A..B"
+        )
+        parser.add_argument(
+            "--scheme", default="", help="scheme code, optionally @version (default: the city's)"
+        )
+        parser.add_argument(
+            "--subject", default="all", help="|".join(SubjectKind.values) + "|all (comma separated)"
+        )
         parser.add_argument("--format", default="table", choices=["table", "json", "xlsx"])
         parser.add_argument("--output", default="", help="file to write (required for xlsx)")
         parser.add_argument("--as-of", default="", help="compute as at this ISO time (default: now)")
@@ -49,7 +55,11 @@ class Command(BaseCommand):
     def _run(self, opts):
         period = Period.parse(opts["period"])
         version = resolve_version(opts["scheme"] or None)
-        kinds = SubjectKind.values if opts["subject"] == "all" else [k.strip() for k in opts["subject"].split(",")]
+        kinds = (
+            SubjectKind.values
+            if opts["subject"] == "all"
+            else [k.strip() for k in opts["subject"].split(",")]
+        )
         bad = [k for k in kinds if k not in SubjectKind.values]
         if bad:
             raise CommandError(f"unknown subject kind(s): {', '.join(bad)}")
@@ -76,8 +86,11 @@ class Command(BaseCommand):
             return
         if fmt == "json":
             doc = {
-                "period": period.label, "start": period.start.isoformat(), "end": period.end.isoformat(),
-                "scheme": version.scheme.code, "version": version.number,
+                "period": period.label,
+                "start": period.start.isoformat(),
+                "end": period.end.isoformat(),
+                "scheme": version.scheme.code,
+                "version": version.number,
                 "subjects": {ev.kind: [r.as_dict() for r in ev.rows] for ev in evals},
             }
             text = json.dumps(doc, ensure_ascii=False, indent=1)
@@ -92,9 +105,11 @@ class Command(BaseCommand):
             self.stdout.write(text)
 
     def _table(self, ev) -> str:
-        header = ["#", "±", str(SubjectKind(ev.kind).label)] + [str(REGISTRY[c].name) for c in ev.codes] + [
-            "得分", "等级"
-        ]
+        header = (
+            ["#", "±", str(SubjectKind(ev.kind).label)]
+            + [str(REGISTRY[c].name) for c in ev.codes]
+            + ["得分", "等级"]
+        )
         rows = []
         for r in ev.rows:
             ch = r.change
