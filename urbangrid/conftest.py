@@ -105,6 +105,14 @@ def _is_transactional(item) -> bool:
     return bool(marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
 
 
+def pytest_collection_modifyitems(items):
+    # pytest-django creates the test databases only for what the collected items declare with a
+    # django_db mark; a run selecting only tests that use `demo` would otherwise touch the real one.
+    for item in items:
+        if "demo" in getattr(item, "fixturenames", ()) and item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(transaction="live_server" in item.fixturenames))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_teardown(item, nextitem):
     yield

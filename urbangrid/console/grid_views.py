@@ -11,11 +11,12 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from shapely.geometry import mapping
 
 from urbangrid.lib.errors import DomainError
 from urbangrid.orgs.jurisdiction import scope_for
@@ -199,7 +200,7 @@ def grid_import(request):
             "features": [
                 {
                     "type": "Feature",
-                    "geometry": __import__("shapely.geometry", fromlist=["mapping"]).mapping(f.geometry),
+                    "geometry": mapping(f.geometry),
                     "properties": {"code": f.code},
                 }
                 for f in features[:5000]
@@ -221,6 +222,3 @@ def grid_import(request):
         ctx["token"] = token
     ctx.update(errors=errors, result=result, preview=preview or "", filename=upload.name)
     return render(request, "console/grid_import.html", ctx)
-
-
-__all__ = ["grids_page", "coverage", "grid_detail", "grid_import", "Q"]
