@@ -287,7 +287,8 @@ def build_demo_geography(
             else:
                 n_vill += 1
                 code = street_code + f"{200 + seq:03d}"
-                vname = village_names[(n_vill - 1) % len(village_names)] + "村"
+                vname = village_names[(n_vill - 1) % len(village_names)]
+                vname = vname if vname.endswith("村") else vname + "村"  # 赵村, not 赵村村
                 features.append(_feature(code, vname, RegionKind.VILLAGE, geom))
 
     with transaction.atomic():
