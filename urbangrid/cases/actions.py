@@ -182,26 +182,33 @@ def next_case_number(now: datetime) -> str:
 def do_request_verify(actor, case, *, field_worker=None, reason="", now=None, expected_version=None):
     ctx = _gate(actor, case, "request_verify", now=now, expected_version=expected_version)
     worker = field_worker or queries.grid_worker_for(case)
+    return _send_to_field(
+        case,
+        ctx,
+        worker,
+        reason,
+        CaseState.VERIFYING,
+        DeadlineStep.VERIFY,
+        _("Please verify case %(n)s on site") % {"n": case.number},
+        verify_requested_at=ctx.now,
+        verify_result=None,
+    )
+
+
+def _send_to_field(case, ctx, worker, reason, state, step, message, **columns):
+    """Hand a verification or an on-site check to a grid worker: move, record, notify."""
     src = case.state
     _move(
         case,
         ctx,
-        CaseState.VERIFYING,
-        verify_requested_at=ctx.now,
+        state,
         field_worker_id=getattr(worker, "pk", None),
-        verify_result=None,
-        **deadlines.columns_for(DeadlineStep.VERIFY, ctx.now),
+        **columns,
+        **deadlines.columns_for(step, ctx.now),
     )
     _event(case, ctx, src, reason=reason, field_worker=getattr(worker, "pk", None))
     if worker is not None:
-        notify.notify(
-            worker,
-            "verify",
-            _("Please verify case %(n)s on site") % {"n": case.number},
-            case.address or case.description[:80],
-            case=case,
-            now=ctx.now,
-        )
+        notify.notify(worker, step, message, case.address or case.description[:80], case=case, now=ctx.now)
     return case
 
 
@@ -490,27 +497,17 @@ def do_request_check(actor, case, *, field_worker=None, reason="", now=None, exp
     worker = (
         field_worker or queries.grid_worker_for(case) or (case.field_worker if case.field_worker_id else None)
     )
-    src = case.state
-    _move(
+    return _send_to_field(
         case,
         ctx,
+        worker,
+        reason,
         CaseState.CHECKING,
+        DeadlineStep.CHECK,
+        _("Please check case %(n)s on site") % {"n": case.number},
         check_requested_at=ctx.now,
-        field_worker_id=getattr(worker, "pk", None),
         check_passed=None,
-        **deadlines.columns_for(DeadlineStep.CHECK, ctx.now),
     )
-    _event(case, ctx, src, reason=reason, field_worker=getattr(worker, "pk", None))
-    if worker is not None:
-        notify.notify(
-            worker,
-            "check",
-            _("Please check case %(n)s on site") % {"n": case.number},
-            case.address or case.description[:80],
-            case=case,
-            now=ctx.now,
-        )
-    return case
 
 
 @transaction.atomic
