@@ -226,3 +226,15 @@ def demo(request, django_db_blocker):
     if not _city_present():
         build_test_city()
     return DemoCity()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    """Per-process caches (active classes, classifier) may hold rows a previous test created and
+    rolled back; each test starts without them."""
+    from urbangrid.catalog.cache import invalidate_classes
+    from urbangrid.catalog.classify import invalidate_classifier
+
+    invalidate_classes()
+    invalidate_classifier()
+    yield

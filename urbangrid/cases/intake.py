@@ -96,7 +96,8 @@ def do_intake(
     """Receive one report (see the module docstring). Bad input raises and changes nothing."""
     client_key = (client_key or (f"user:{actor.pk}" if getattr(actor, "pk", None) else ""))[:64]
     request_id = (str(request_id)[:80] or None) if request_id else None
-    if request_id:
+    # Most requests are new: a bare existence check on the unique index is cheaper than loading.
+    if request_id and Report.objects.filter(client_key=client_key, request_id=request_id).exists():
         replay = _replay(client_key, request_id)
         if replay is not None:
             return replay
@@ -138,19 +139,21 @@ def _check_channel(actor, channel):
 
 
 def _find_class(code: str, kind: str | None):
-    from urbangrid.catalog.models import ProblemClass
+    from urbangrid.catalog.cache import active_classes
 
-    qs = ProblemClass.objects.filter(code=code, is_active=True).select_related("code_set")
-    if kind:
-        qs = qs.filter(kind=kind)
-    found = sorted(qs, key=lambda pc: (not pc.code_set.is_default, pc.kind != "event"))
-    if not found:
+    found = active_classes().find(code, kind)
+    if found is None:
         raise InvalidInput(_("Unknown class code %(c)s.") % {"c": code}, field="class_code")
-    return found[0]
+    return found
 
 
-def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple[Case | None, float | None]:
-    """The nearest open or recently closed case of the same or a related class near the point."""
+def find_duplicate(
+    pc, lon: float, lat: float, now, *, exclude_id=None, lock=False
+) -> tuple[Case | None, float | None]:
+    """The nearest open or recently closed case of the same or a related class near the point
+    (locked for update when ``lock``: the caller is about to count a report on it)."""
+    from urbangrid.catalog.cache import active_classes
+
     if pc is None:
         return None, None
     dist = float(_cfg("DUPLICATE_DISTANCE_M", 50))
@@ -163,9 +166,7 @@ def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple
             lon__range=(lon - dlon, lon + dlon),
             lat__range=(lat - dlat, lat + dlat),
             reported_at__gte=since,
-            problem_class__code_set_id=pc.code_set_id,
-            problem_class__kind=pc.kind,
-            problem_class__major_code=pc.major_code,
+            problem_class_id__in=active_classes().related_ids(pc),
             duplicate_of__isnull=True,
         )
         .filter(
@@ -186,7 +187,8 @@ def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple
             best = (key, cid, d)
     if best is None:
         return None, None
-    return Case.objects.get(pk=best[1]), best[2]
+    qs = Case.objects.select_for_update() if lock else Case.objects
+    return qs.get(pk=best[1]), best[2]
 
 
 @transaction.atomic
@@ -221,8 +223,11 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
         raise InvalidInput(_("The point is outside the jurisdiction."), field="lon")
     pc = _find_class(data.class_code, data.extra.get("class_kind")) if data.class_code else None
     suggestions = []
+    suggested = None
     if pc is None and description:
-        for s in deps.suggest_classes(description, limit=3):
+        found = deps.suggest_classes(description, limit=3)
+        suggested = found[0].problem_class if found else None
+        for s in found:
             suggestions.append(
                 {
                     "class_id": s.problem_class.pk,
@@ -232,11 +237,6 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
                     "matched": list(s.matched),
                 }
             )
-    suggested = None
-    if suggestions:
-        from urbangrid.catalog.models import ProblemClass
-
-        suggested = ProblemClass.objects.get(pk=suggestions[0]["class_id"])
     photos = attachments.prepare_many(data.photos)
 
     scope = scope_for(actor)
@@ -247,12 +247,12 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
 
     dup, dist = (None, None)
     if not data.extra.get("force_new"):
-        dup, dist = find_duplicate(pc or suggested, loc.lon, loc.lat, now)
+        dup, dist = find_duplicate(pc or suggested, loc.lon, loc.lat, now, lock=True)
 
     payload = {"crs": crs, "input": [lon, lat], "suggestions": suggestions}
     if dup is not None:
         Case.objects.filter(pk=dup.pk).update(report_count=F("report_count") + 1, updated_at=now)
-        dup.refresh_from_db(fields=["report_count"])
+        dup.report_count += 1  # the row is locked: no one else counted in between
         report = Report.objects.create(
             case=dup,
             client_key=client_key,

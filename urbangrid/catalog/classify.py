@@ -149,9 +149,9 @@ def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, flo
 
 def suggest_classes(text: str, limit: int = 3, code_set=None) -> list[Suggestion]:
     """The ``limit`` best classes for ``text`` in the default (or given) code set."""
-    from .models import ProblemClass
+    from .cache import active_classes
 
     code_set_id = getattr(code_set, "pk", code_set)
     scored = score_text(text, code_set_id)[: max(limit, 0)]
-    classes = ProblemClass.objects.select_related("code_set").in_bulk([pk for pk, _, _ in scored])
+    classes = active_classes().by_pk
     return [Suggestion(classes[pk], score, matched) for pk, score, matched in scored if pk in classes]

@@ -127,7 +127,9 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
     if created["classes"] or created["calendar_days"] or update:
         record(actor, "catalog.load", None, summary=f"seed catalogue loaded {created}", **created)
     transaction.on_commit(invalidate_calendar)
+    from .cache import invalidate_classes
     from .classify import invalidate_classifier
 
     transaction.on_commit(invalidate_classifier)
+    transaction.on_commit(invalidate_classes)
     return created

@@ -3,10 +3,16 @@
 ``scope_for(user)`` turns a user's roles, areas, unit and secondments into a ``Scope``; every
 ``visible_to(user)`` queryset method builds its filter from it. Objects outside the scope are
 answered as missing (404), never as forbidden.
+
+Building a scope takes four queries, and every request needs one, so scopes are kept per process
+across requests under the current ``ScopeGeneration`` value (changed by database triggers on every
+write to the tables a scope is built from) and the date (assignments start and end by date).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -88,6 +94,13 @@ SYSTEM = _SystemActor()
 SYSTEM_SCOPE = Scope(roles=frozenset({Role.ADMIN}), all_city=True)
 
 
+# Token auth reads the generation in its own query and leaves it on the user object.
+GENERATION_ATTR = "_urbangrid_scope_generation"
+_SHARED_MAX = 20_000
+_shared: OrderedDict[tuple, Scope] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
 def _active(qs, today: date):
     return qs.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today)).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gte=today)
@@ -95,7 +108,8 @@ def _active(qs, today: date):
 
 
 def scope_for(user) -> Scope:
-    """The user's scope, computed once per user object (i.e. once per request)."""
+    """The user's scope: kept on the user object for the request, and per process across requests
+    while the scope generation and the date stay the same."""
     if user is SYSTEM:
         return SYSTEM_SCOPE
     if user is None or not getattr(user, "is_authenticated", False):
@@ -103,15 +117,36 @@ def scope_for(user) -> Scope:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    scope = _compute_scope(user)
+    generation = getattr(user, GENERATION_ATTR, None)
+    if generation is None:
+        generation = current_generation()
+    key = (user.pk, bool(user.is_superuser), generation, timezone.localdate())
+    with _shared_lock:
+        scope = _shared.get(key)
+        if scope is not None:
+            _shared.move_to_end(key)
+    if scope is None:
+        scope = _compute_scope(user)
+        with _shared_lock:
+            _shared[key] = scope
+            if len(_shared) > _SHARED_MAX:
+                _shared.popitem(last=False)
     setattr(user, _CACHE_ATTR, scope)
     return scope
 
 
+def current_generation() -> int:
+    from .models import ScopeGeneration
+
+    return ScopeGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+
+
 def forget_scope(user) -> None:
-    """Drop the cached scope (after a role change within the same request or test)."""
-    if hasattr(user, _CACHE_ATTR):
-        delattr(user, _CACHE_ATTR)
+    """Drop the scope kept on this user object (after a role change within the same request or
+    test); the next scope_for reads the generation again, which the change has moved."""
+    for attr in (_CACHE_ATTR, GENERATION_ATTR):
+        if hasattr(user, attr):
+            delattr(user, attr)
 
 
 def _loaded_person(user, person_model):

@@ -187,6 +187,24 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
 
+class ScopeGeneration(models.Model):
+    """One row whose value changes (to a fresh random number) whenever anything a ``Scope`` is
+    built from changes: people, role and grid assignments, secondments, regions, and a user's
+    superuser/active flags. Database triggers set it (migration 0003), so bulk writes, the admin
+    and raw SQL move it too; scope_for caches scopes across requests under its value. Random,
+    not a counter: a rolled-back change must never let an old value come back."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("scope generation")
+        verbose_name_plural = _("scope generations")
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 # ---------------------------------------------------------------- training and resources (P4, E2)
 def _scope_unit_q(scope, unit_field: str) -> Q:
     """Rows of my units or of units serving my areas."""

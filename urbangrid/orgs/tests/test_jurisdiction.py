@@ -102,3 +102,91 @@ def test_expired_role_no_longer_counts(demo):
     person.roles.update(valid_to=date(2020, 1, 1))
     user = person.user.__class__.objects.get(pk=person.user_id)
     assert not UnitGrid.objects.visible_to(user).exists()
+
+
+# --- the scope kept across requests ----------------------------------------------------------
+def _fresh(user):
+    """The same account loaded again, as the next request would."""
+    return user.__class__.objects.get(pk=user.pk)
+
+
+def test_scope_is_reused_across_requests_until_something_changes(demo, django_assert_num_queries):
+    from datetime import date
+
+    from urbangrid.orgs.models import GridAssignment
+
+    person = demo.person("grid_worker", street=1)
+    first = scope_for(_fresh(person.user))
+    again = _fresh(person.user)
+    with django_assert_num_queries(1):  # the generation only
+        assert scope_for(again) == first
+    # A bulk write (no model signals) still moves the generation: the database triggers see it.
+    other_grid = UnitGrid.objects.current().exclude(code__in=first.grid_codes).first()
+    GridAssignment.objects.bulk_create(
+        [GridAssignment(person=person, grid_code=other_grid.code, valid_from=date(2020, 1, 1))]
+    )
+    assert other_grid.code in scope_for(_fresh(person.user)).grid_codes
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["role_update", "role_delete", "person_inactive", "superuser", "secondment", "region"],
+)
+def test_every_source_of_a_scope_invalidates_it(demo, change):
+    from datetime import date
+
+    from urbangrid.orgs.models import Secondment
+
+    person = demo.person("street_leader", street=1)
+    before = scope_for(_fresh(person.user))
+    if change == "role_update":
+        person.roles.update(valid_to=date(2020, 1, 1))
+    elif change == "role_delete":
+        person.roles.all().delete()
+    elif change == "person_inactive":
+        Person.objects.filter(pk=person.pk).update(is_active=False)
+    elif change == "superuser":
+        person.user.__class__.objects.filter(pk=person.user_id).update(is_superuser=True)
+    elif change == "secondment":
+        Secondment.objects.create(
+            person=person, from_unit=person.unit, to_unit=demo.unit("dept_nr"), start=date(2020, 1, 1)
+        )
+    else:
+        street = demo.street(1)
+        Region.objects.create(code=street.code + "999", name="新社区", kind="community", parent=street)
+    after = scope_for(_fresh(person.user))
+    assert after != before
+
+
+def test_scope_follows_the_date(demo, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    person = demo.person("street_leader", street=1)
+    today = timezone.localdate()
+    person.roles.update(valid_to=today)
+    assert scope_for(_fresh(person.user)).street_ids
+    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today + timedelta(days=1))
+    assert not scope_for(_fresh(person.user)).street_ids
+
+
+def test_token_auth_brings_the_generation_along(demo):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from urbangrid.orgs.auth import hash_token, new_token_key
+    from urbangrid.orgs.models import ApiToken
+
+    person = demo.person("grid_worker", street=1)
+    key = new_token_key()
+    ApiToken.objects.create(person=person, name="t", prefix=key[:8], key_hash=hash_token(key))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get("/api/v1/cases/inbox?limit=1").status_code == 200
+    with CaptureQueriesContext(connection) as warm:
+        assert client.get("/api/v1/cases/inbox?limit=1").status_code == 200
+    sql = [q["sql"] for q in warm.captured_queries]
+    # The token query carries the generation; no query of the scope's own tables follows.
+    assert "orgs_scopegeneration" in sql[0]
+    assert not any(t in q for q in sql[1:] for t in ("orgs_scopegeneration", "orgs_roleassignment"))
