@@ -28,29 +28,32 @@ with connection.cursor() as cur:
     indexes = cur.fetchall()
     for name, _ in indexes:
         cur.execute(f'DROP INDEX IF EXISTS "{name}"')
-# A suffix no earlier run used, so copies of copies stay unique across runs.
+# A suffix no earlier run used, so copies stay unique across runs; only the generated rows (14-digit
+# numbers) are copied, so numbers stay within the column's 20 characters however often it runs.
 run_tag = format(int(time.time()) % 1296, "02d")[-2:]
-base = Case.objects.count()
-k = 0
-while Case.objects.count() < target:
-    k += 1
-    need = target - Case.objects.count()
-    sel = ", ".join(
-        f"number || '{run_tag}{k}'"
-        if c == "number"
-        else "substr(md5(random()::text || id::text), 1, 22)"
-        if c == "public_token"
-        else c
-        for c in cols
-    )
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO cases_case ({', '.join(cols)}) SELECT {sel} FROM cases_case WHERE id IN "
-            f"(SELECT id FROM cases_case ORDER BY id LIMIT %s)",
-            [min(need, base)],  # copies of the original rows only: numbers stay short and unique
+try:
+    base = Case.objects.extra(where=["length(number) = 14"]).count()
+    k = 0
+    while Case.objects.count() < target:
+        k += 1
+        need = target - Case.objects.count()
+        sel = ", ".join(
+            f"number || '{run_tag}{k}'"
+            if c == "number"
+            else "substr(md5(random()::text || id::text), 1, 22)"
+            if c == "public_token"
+            else c
+            for c in cols
         )
-with connection.cursor() as cur:
-    for _, ddl in indexes:
-        cur.execute(ddl)
-    cur.execute("VACUUM ANALYZE cases_case")
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO cases_case ({', '.join(cols)}) SELECT {sel} FROM cases_case WHERE id IN "
+                f"(SELECT id FROM cases_case WHERE length(number) = 14 ORDER BY id LIMIT %s)",
+                [min(need, base)],
+            )
+finally:  # the indexes come back even when the copy fails
+    with connection.cursor() as cur:
+        for _, ddl in indexes:
+            cur.execute(ddl)
+        cur.execute("VACUUM ANALYZE cases_case")
 print(json.dumps({"grow": Case.objects.count(), "copies": k, "seconds": round(time.monotonic() - t0, 1)}))

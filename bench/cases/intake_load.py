@@ -144,17 +144,25 @@ local salt, n, i = tostring(math.random(1, 1e9)), 0, 0
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
 function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
-function request()
-  if mode == "baseline" then return wrk.format("GET", "/api/v1/cases/inbox?limit=1") end
+local batch = tonumber(os.getenv("UG_WRK_BATCH") or "0")
+local function report()
   n = n + 1
   i = (i % #data.points) + 1
   local p = data.points[i]
   local class = ""
   if math.random() >= text_fraction then class = string.format(',"class_code":"%s"', p[3]) end
-  local body = string.format(
+  return string.format(
     '{"channel":"grid_worker","lon":%.7f,"lat":%.7f,"request_id":"%s-%s-%d","description":"巡查发现%s"%s}',
     p[1], p[2], salt, tid or "0", n, p[4], class)
-  return wrk.format("POST", "/api/v1/cases/intake", nil, body)
+end
+function request()
+  if mode == "baseline" then return wrk.format("GET", "/api/v1/cases/inbox?limit=1") end
+  if batch > 0 then
+    local items = {}
+    for k = 1, batch do items[k] = report() end
+    return wrk.format("POST", "/api/v1/cases/intake/batch", nil, "[" .. table.concat(items, ",") .. "]")
+  end
+  return wrk.format("POST", "/api/v1/cases/intake", nil, report())
 end
 function done(summary, latency, requests)
   local s = summary
@@ -166,11 +174,11 @@ end
 """
 
 
-def run_wrk(port, clients, seconds, data_path, mode, label):
+def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
     """One phase through wrk; its done() hook prints the figures as JSON."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT)
-    env = {**os.environ, "UG_WRK_DATA": data_path, "UG_WRK_MODE": mode}
+    env = {**os.environ, "UG_WRK_DATA": data_path, "UG_WRK_MODE": mode, "UG_WRK_BATCH": str(batch)}
     out = subprocess.run(
         [
             "wrk",
@@ -191,7 +199,10 @@ def run_wrk(port, clients, seconds, data_path, mode, label):
     os.unlink(f.name)
     figures = json.loads(out.strip().splitlines()[-1])
     rate = figures["requests"] / figures["duration_s"]
-    return {"phase": label, "tool": "wrk", "clients": clients, **figures, "rate": round(rate, 1)}
+    out = {"phase": label, "tool": "wrk", "clients": clients, **figures, "rate": round(rate, 1)}
+    if batch:
+        out.update(batch=batch, cases_per_s=round(rate * batch, 1))
+    return out
 
 
 def write_wrk_data(key, shapes, classes, text_fraction, n=20_000) -> str:
@@ -219,6 +230,7 @@ def main():
         "--text-fraction", type=float, default=0.2, help="reports without class code (classified)"
     )
     ap.add_argument("--wrk", action="store_true", help="drive the load with wrk instead of Python")
+    ap.add_argument("--batch", type=int, default=0, help="with --wrk: also a phase of N reports per request")
     args = ap.parse_args()
     setup_django()
     key, shapes, classes = prepare()
@@ -230,6 +242,9 @@ def main():
             ("intake", args.seconds, "intake"),
         ):
             print(json.dumps(run_wrk(args.port, args.clients, secs, data, mode, label)), flush=True)
+        if args.batch:
+            phase = run_wrk(args.port, args.clients, args.seconds, data, "intake", "intake_batch", args.batch)
+            print(json.dumps(phase), flush=True)
         os.unlink(data)
         return
 

@@ -160,20 +160,29 @@ def _save_photos(case, ctx, stage, prepared) -> list[str]:
 # --- case numbers --------------------------------------------------------------------------------
 def next_case_number(now: datetime) -> str:
     """YYYYMMDD + 6 digits from CaseNumberSequence, advanced under the row's lock (UPDATE)."""
+    return next_case_numbers(now, 1)[0]
+
+
+def next_case_numbers(now: datetime, count: int) -> list[str]:
+    """``count`` consecutive case numbers of the day of ``now``, allocated with one UPDATE."""
     day = timezone.localtime(now).date()
     table = CaseNumberSequence._meta.db_table
+
+    def numbers(last: int) -> list[str]:
+        return [f"{day:%Y%m%d}{n:06d}" for n in range(last - count + 1, last + 1)]
+
     with connection.cursor() as cur:
         for _attempt in range(3):
-            cur.execute(f"UPDATE {table} SET last = last + 1 WHERE day = %s RETURNING last", [day])
+            cur.execute(f"UPDATE {table} SET last = last + %s WHERE day = %s RETURNING last", [count, day])
             row = cur.fetchone()
             if row is not None:
-                return f"{day:%Y%m%d}{row[0]:06d}"
+                return numbers(row[0])
             try:
                 with transaction.atomic():
-                    CaseNumberSequence.objects.create(day=day, last=1)
-                return f"{day:%Y%m%d}{1:06d}"
+                    CaseNumberSequence.objects.create(day=day, last=count)
+                return numbers(count)
             except IntegrityError:
-                continue  # another transaction created the day's row first; take the next number
+                continue  # another transaction created the day's row first; take the next numbers
     raise Conflict(_("Could not allocate a case number; please retry."))
 
 

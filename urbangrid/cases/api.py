@@ -30,7 +30,7 @@ from urbangrid.orgs.choices import Role
 from . import actions as A
 from . import queries, workflow
 from .choices import OPEN_STATES, AttachmentStage, CaseState
-from .intake import IntakeData, IntakeResult, do_intake
+from .intake import IntakeData, IntakeResult, do_intake, do_intake_many
 from .models import Application, Case, Notification
 
 router = Router(tags=["cases"])
@@ -459,18 +459,24 @@ def intake(request, body: IntakeIn):
 
 @router.post("/intake/batch", response={200: list[BatchItemOut], 400: Error}, summary="Report many problems")
 def intake_batch(request, body: list[IntakeIn]):
-    """Up to 500 reports; each is taken or refused on its own (one bad item does not stop the rest)."""
+    """Up to 500 reports; each is taken or refused on its own (one bad item does not stop the rest).
+    The accepted ones are written together, so a batch costs far less per report than single calls."""
     if len(body) > 500:
         raise InvalidInput(_("At most 500 reports per batch."), field="body")
-    out = []
+    items, refused = [], {}
     for i, item in enumerate(body):
         try:
-            r = do_intake(
-                request.user, _intake_data(item), client_key=_client_key(request), request_id=item.request_id
-            )
-            out.append({"index": i, "ok": True, "result": _intake_out(r)})
+            items.append((_intake_data(item), item.request_id))
         except DomainError as exc:
-            out.append({"index": i, "ok": False, "error": exc.as_dict()})
+            refused[i] = exc
+    results = iter(do_intake_many(request.user, items, client_key=_client_key(request)))
+    out = []
+    for i in range(len(body)):
+        r = refused.get(i) or next(results)
+        if isinstance(r, DomainError):
+            out.append({"index": i, "ok": False, "error": r.as_dict()})
+        else:
+            out.append({"index": i, "ok": True, "result": _intake_out(r)})
     return out
 
 

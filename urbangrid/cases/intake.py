@@ -24,11 +24,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from urbangrid.lib.errors import InvalidInput, PermissionDenied
+from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
 from . import attachments, deadlines, deps, notify
-from .actions import next_case_number
+from .actions import next_case_number, next_case_numbers
 from .choices import NEEDS_VERIFICATION, OPEN_STATES, AttachmentStage, CaseState, Channel, DeadlineStep, Tier
 from .models import Case, CaseEvent, Report
 
@@ -90,12 +90,20 @@ def _cfg(name, default):
     return settings.URBANGRID.get(name, default)
 
 
+def _client_key(actor, client_key: str) -> str:
+    return (client_key or (f"user:{actor.pk}" if getattr(actor, "pk", None) else ""))[:64]
+
+
+def _request_id(request_id) -> str | None:
+    return (str(request_id)[:80] or None) if request_id else None
+
+
 def do_intake(
     actor, data: IntakeData, *, client_key: str = "", request_id: str | None = None, now=None
 ) -> IntakeResult:
     """Receive one report (see the module docstring). Bad input raises and changes nothing."""
-    client_key = (client_key or (f"user:{actor.pk}" if getattr(actor, "pk", None) else ""))[:64]
-    request_id = (str(request_id)[:80] or None) if request_id else None
+    client_key = _client_key(actor, client_key)
+    request_id = _request_id(request_id)
     # Most requests are new: a bare existence check on the unique index is cheaper than loading.
     if request_id and Report.objects.filter(client_key=client_key, request_id=request_id).exists():
         replay = _replay(client_key, request_id)
@@ -111,12 +119,137 @@ def do_intake(
         raise
 
 
+def do_intake_many(
+    actor, items: list[tuple[IntakeData, str | None]], *, client_key: str = "", now=None
+) -> list[IntakeResult | DomainError]:
+    """Receive many reports (a platform's or a hotline system's batch): per item the result of
+    ``do_intake`` or the error that refused it. Refused items change nothing; the others are
+    written in one transaction, new cases with one insert per table and one number allocation.
+
+    Duplicates are found against the database and against the batch's earlier new cases. Should
+    another client write one of the same request ids meanwhile, the batch falls back to taking
+    the items one by one (each a retry-safe ``do_intake``)."""
+    now = now or timezone.now()
+    client_key = _client_key(actor, client_key)
+    ids = [_request_id(rid) for _data, rid in items]
+    known = {
+        r.request_id: r
+        for r in Report.objects.select_related("case").filter(
+            client_key=client_key, request_id__in=[rid for rid in ids if rid]
+        )
+    }
+    results: list = [None] * len(items)
+    todo: list[tuple[int, _Prepared]] = []
+    first_of: dict[str, int] = {}
+    for i, ((data, _rid), rid) in enumerate(zip(items, ids, strict=True)):
+        if rid in known:
+            results[i] = _replay_of(known[rid])
+        elif rid and rid in first_of:
+            results[i] = first_of[rid]  # the same request twice in one batch: answered once
+        else:
+            try:
+                todo.append((i, _prepare(actor, data)))
+            except DomainError as exc:
+                results[i] = exc
+            if rid:
+                first_of[rid] = i
+    try:
+        with transaction.atomic():
+            _take_many(actor, todo, ids, results, client_key=client_key, now=now)
+    except IntegrityError:
+        for i, _p in todo:
+            try:
+                results[i] = do_intake(actor, items[i][0], client_key=client_key, request_id=ids[i], now=now)
+            except DomainError as exc:
+                results[i] = exc
+    # Repeated request ids point at their first item: give them its answer, marked as a replay.
+    return [_as_replay(results[r]) if isinstance(r, int) else r for r in results]
+
+
+def _as_replay(result):
+    if isinstance(result, IntakeResult):
+        return IntakeResult(
+            case=result.case,
+            report=result.report,
+            created=False,
+            replayed=True,
+            duplicate_of=result.duplicate_of,
+            suggestions=result.suggestions,
+        )
+    return result
+
+
+def _take_many(actor, todo, ids, results, *, client_key, now) -> None:
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    scope = scope_for(actor)
+    new: list[tuple[int, _Prepared, Case]] = []
+    links: list[tuple[int, _Prepared, int, float]] = []  # linked to the j-th new case of this batch
+    for i, p in todo:
+        dup, dist = (None, None)
+        if not p.data.extra.get("force_new"):
+            dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now, lock=True)
+            if dup is None:
+                j, dist = _nearest_in_batch(p, [n[1] for n in new])
+                if j is not None:
+                    links.append((i, p, j, dist))
+                    continue
+        if dup is not None:
+            results[i] = _link(actor, p, dup, dist, scope, client_key=client_key, request_id=ids[i], now=now)
+        else:
+            new.append((i, p, _new_case(p, scope, actor, now)))
+    if not new:
+        return
+    for (_i, _p, case), number in zip(new, next_case_numbers(now, len(new)), strict=True):
+        case.number = number
+    Case.objects.bulk_create([case for _i, _p, case in new])
+    reports = Report.objects.bulk_create(
+        [_report(case, p, actor, client_key=client_key, request_id=ids[i]) for i, p, case in new]
+    )
+    CaseEvent.objects.bulk_create(
+        [
+            _report_event(case, report, p, scope, actor, now)
+            for (_i, p, case), report in zip(new, reports, strict=True)
+        ]
+    )
+    for (i, p, case), report in zip(new, reports, strict=True):
+        for photo in p.photos:
+            attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
+        results[i] = IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
+    for i, p, j, dist in links:
+        case = Case.objects.select_for_update().get(pk=new[j][2].pk)
+        results[i] = _link(actor, p, case, dist, scope, client_key=client_key, request_id=ids[i], now=now)
+
+
+def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | None]:
+    """The batch's earlier new case that ``p`` duplicates (same rules as find_duplicate)."""
+    from urbangrid.catalog.cache import active_classes
+
+    pc = p.klass or p.suggested
+    if pc is None:
+        return None, None
+    limit = float(_cfg("DUPLICATE_DISTANCE_M", 50))
+    related = set(active_classes().related_ids(pc))
+    best = None
+    for j, other in enumerate(earlier):
+        opc = other.klass
+        if opc is None or opc.pk not in related:
+            continue
+        d = deps.distance_m(p.loc.lon, p.loc.lat, other.loc.lon, other.loc.lat)
+        key = d if opc.pk == pc.pk else d + limit / 4
+        if d <= limit and (best is None or key < best[0]):
+            best = (key, j, d)
+    return (best[1], best[2]) if best else (None, None)
+
+
 def _replay(client_key, request_id) -> IntakeResult | None:
     report = (
         Report.objects.select_related("case").filter(client_key=client_key, request_id=request_id).first()
     )
-    if report is None:
-        return None
+    return None if report is None else _replay_of(report)
+
+
+def _replay_of(report) -> IntakeResult:
     case = report.case
     return IntakeResult(
         case=case,
@@ -191,11 +324,30 @@ def find_duplicate(
     return qs.get(pk=best[1]), best[2]
 
 
-@transaction.atomic
-def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> IntakeResult:
-    from urbangrid.orgs.jurisdiction import scope_for
+@dataclass
+class _Prepared:
+    """One report checked, located and classified; nothing written yet."""
 
-    now = now or timezone.now()
+    data: IntakeData
+    description: str
+    crs: str
+    lon: float  # as given, in ``crs``
+    lat: float
+    loc: object  # geo.locator.Location (canonical lon/lat, grid and areas)
+    klass: object | None  # the class given by the reporter
+    suggested: object | None  # the classifier's best class when none was given
+    suggestions: list
+    photos: list
+    name: str
+    phone: str
+
+    @property
+    def payload(self) -> dict:
+        return {"crs": self.crs, "input": [self.lon, self.lat], "suggestions": self.suggestions}
+
+
+def _prepare(actor, data: IntakeData) -> _Prepared:
+    """Check one report and work out where and what it is. Raises on bad input, writes nothing."""
     _check_channel(actor, data.channel)
     description = (data.description or "").strip()
     if not description and not data.class_code:
@@ -221,10 +373,10 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
     loc = deps.locate(lon, lat, crs)
     if loc is None:
         raise InvalidInput(_("The point is outside the jurisdiction."), field="lon")
-    pc = _find_class(data.class_code, data.extra.get("class_kind")) if data.class_code else None
+    klass = _find_class(data.class_code, data.extra.get("class_kind")) if data.class_code else None
     suggestions = []
     suggested = None
-    if pc is None and description:
+    if klass is None and description:
         found = deps.suggest_classes(description, limit=3)
         suggested = found[0].problem_class if found else None
         for s in found:
@@ -237,127 +389,155 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
                     "matched": list(s.matched),
                 }
             )
-    photos = attachments.prepare_many(data.photos)
-
-    scope = scope_for(actor)
-    reporter_person_id = scope.person_id
-    reporter_user_id = getattr(actor, "pk", None)
-    name = (data.reporter_name or "").strip()[:60]
-    phone = (data.reporter_phone or "").strip()[:20]
-
-    dup, dist = (None, None)
-    if not data.extra.get("force_new"):
-        dup, dist = find_duplicate(pc or suggested, loc.lon, loc.lat, now, lock=True)
-
-    payload = {"crs": crs, "input": [lon, lat], "suggestions": suggestions}
-    if dup is not None:
-        Case.objects.filter(pk=dup.pk).update(report_count=F("report_count") + 1, updated_at=now)
-        dup.report_count += 1  # the row is locked: no one else counted in between
-        report = Report.objects.create(
-            case=dup,
-            client_key=client_key,
-            request_id=request_id,
-            channel=data.channel,
-            opened_case=False,
-            description=description,
-            lon=loc.lon,
-            lat=loc.lat,
-            reporter_user_id=reporter_user_id,
-            reporter_name=name,
-            reporter_phone=phone,
-            payload={**payload, "distance_m": round(dist, 1)},
-        )
-        CaseEvent.objects.create(
-            case=dup,
-            at=now,
-            actor_id=reporter_user_id,
-            actor_person_id=reporter_person_id,
-            role=data.channel,
-            action="link_report",
-            from_state=dup.state,
-            to_state=dup.state,
-            payload={"report": report.pk, "distance_m": round(dist, 1), "channel": data.channel},
-        )
-        for p in photos:
-            attachments.store(dup, AttachmentStage.REPORT, None, user=actor, report=report, prepared=p)
-        result = IntakeResult(
-            case=dup, report=report, created=False, duplicate_of=dup, suggestions=suggestions
-        )
-        if phone and not data.anonymous:
-            notify.notify_phone(phone, "duplicate", result.message, "", case=dup, now=now)
-        return result
-
-    verified = data.channel not in NEEDS_VERIFICATION
-    state = CaseState.PENDING_REGISTER if verified else CaseState.REPORTED
-    klass = pc or None
-    tier_src = klass or suggested
-    tier = str(tier_src.tier) if tier_src is not None and tier_src.tier in Tier.values else Tier.STREET
-    case = Case(
-        city_code=str(settings.URBANGRID["CITY_CODE"]),
-        number=next_case_number(now),
-        state=state,
-        channel=data.channel,
-        problem_class=klass,
-        suggested_class=suggested,
-        suggestion={"suggestions": suggestions} if suggestions else {},
+    return _Prepared(
+        data=data,
         description=description,
-        address=(data.address or "").strip()[:200],
+        crs=crs,
+        lon=lon,
+        lat=lat,
+        loc=loc,
+        klass=klass,
+        suggested=suggested,
+        suggestions=suggestions,
+        photos=attachments.prepare_many(data.photos),
+        name=(data.reporter_name or "").strip()[:60],
+        phone=(data.reporter_phone or "").strip()[:20],
+    )
+
+
+@transaction.atomic
+def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> IntakeResult:
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    now = now or timezone.now()
+    p = _prepare(actor, data)
+    scope = scope_for(actor)
+    if not data.extra.get("force_new"):
+        dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now, lock=True)
+        if dup is not None:
+            return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
+    case = _new_case(p, scope, actor, now)
+    case.number = next_case_number(now)
+    case.save(force_insert=True)
+    report = _report(case, p, actor, client_key=client_key, request_id=request_id)
+    report.save(force_insert=True)
+    _report_event(case, report, p, scope, actor, now).save(force_insert=True)
+    for photo in p.photos:
+        attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
+    return IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
+
+
+def _link(actor, p: _Prepared, dup: Case, dist: float, scope, *, client_key, request_id, now) -> IntakeResult:
+    """Count the report on the (locked) case it duplicates; tell the reporter which case it is."""
+    Case.objects.filter(pk=dup.pk).update(report_count=F("report_count") + 1, updated_at=now)
+    dup.report_count += 1  # the row is locked: no one else counted in between
+    report = Report.objects.create(
+        case=dup,
+        client_key=client_key,
+        request_id=request_id,
+        channel=p.data.channel,
+        opened_case=False,
+        description=p.description,
+        lon=p.loc.lon,
+        lat=p.loc.lat,
+        reporter_user_id=getattr(actor, "pk", None),
+        reporter_name=p.name,
+        reporter_phone=p.phone,
+        payload={**p.payload, "distance_m": round(dist, 1)},
+    )
+    CaseEvent.objects.create(
+        case=dup,
+        at=now,
+        actor_id=getattr(actor, "pk", None),
+        actor_person_id=scope.person_id,
+        role=p.data.channel,
+        action="link_report",
+        from_state=dup.state,
+        to_state=dup.state,
+        payload={"report": report.pk, "distance_m": round(dist, 1), "channel": p.data.channel},
+    )
+    for photo in p.photos:
+        attachments.store(dup, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
+    result = IntakeResult(case=dup, report=report, created=False, duplicate_of=dup, suggestions=p.suggestions)
+    if p.phone and not p.data.anonymous:
+        notify.notify_phone(p.phone, "duplicate", result.message, "", case=dup, now=now)
+    return result
+
+
+def _new_case(p: _Prepared, scope, actor, now) -> Case:
+    """The unsaved case a report opens (its number is allocated by the caller)."""
+    channel = p.data.channel
+    verified = channel not in NEEDS_VERIFICATION
+    tier_src = p.klass or p.suggested
+    tier = str(tier_src.tier) if tier_src is not None and tier_src.tier in Tier.values else Tier.STREET
+    loc = p.loc
+    return Case(
+        city_code=str(settings.URBANGRID["CITY_CODE"]),
+        state=CaseState.PENDING_REGISTER if verified else CaseState.REPORTED,
+        channel=channel,
+        problem_class=p.klass,
+        suggested_class=p.suggested,
+        suggestion={"suggestions": p.suggestions} if p.suggestions else {},
+        description=p.description,
+        address=(p.data.address or "").strip()[:200],
         lon=loc.lon,
         lat=loc.lat,
-        input_crs=crs,
-        input_lon=lon,
-        input_lat=lat,
+        input_crs=p.crs,
+        input_lon=p.lon,
+        input_lat=p.lat,
         grid_id=loc.grid_id,
         grid_code=loc.grid_code,
         community_id=loc.community_id,
         street_id=loc.street_id,
         district_id=loc.district_id,
-        reporter_user_id=reporter_user_id,
-        reporter_person_id=reporter_person_id,
-        reporter_name=name,
-        reporter_phone=phone,
-        anonymous=bool(data.anonymous),
+        reporter_user_id=getattr(actor, "pk", None),
+        reporter_person_id=scope.person_id,
+        reporter_name=p.name,
+        reporter_phone=p.phone,
+        anonymous=bool(p.data.anonymous),
         public_token=secrets.token_urlsafe(16)[:22],
         tier=tier,
-        verify_result=True if data.channel == Channel.GRID_WORKER else None,
+        verify_result=True if channel == Channel.GRID_WORKER else None,
         reported_at=now,
         **deadlines.columns_for(DeadlineStep.REGISTER, now),
     )
-    case.save(force_insert=True)
-    report = Report.objects.create(
+
+
+def _report(case: Case, p: _Prepared, actor, *, client_key, request_id) -> Report:
+    return Report(
         case=case,
         client_key=client_key,
         request_id=request_id,
-        channel=data.channel,
+        channel=p.data.channel,
         opened_case=True,
-        description=description,
-        lon=loc.lon,
-        lat=loc.lat,
-        reporter_user_id=reporter_user_id,
-        reporter_name=name,
-        reporter_phone=phone,
-        payload=payload,
+        description=p.description,
+        lon=p.loc.lon,
+        lat=p.loc.lat,
+        reporter_user_id=getattr(actor, "pk", None),
+        reporter_name=p.name,
+        reporter_phone=p.phone,
+        payload=p.payload,
     )
-    CaseEvent.objects.create(
+
+
+def _report_event(case: Case, report: Report, p: _Prepared, scope, actor, now) -> CaseEvent:
+    return CaseEvent(
         case=case,
         at=now,
-        actor_id=reporter_user_id,
-        actor_person_id=reporter_person_id,
-        role=_reporter_role(scope, data.channel),
+        actor_id=getattr(actor, "pk", None),
+        actor_person_id=scope.person_id,
+        role=_reporter_role(scope, p.data.channel),
         action="report",
         from_state="",
-        to_state=state,
+        to_state=case.state,
         payload={
-            "channel": data.channel,
+            "channel": p.data.channel,
             "report": report.pk,
-            "grid": loc.grid_code,
-            "class": klass.code if klass else None,
-            "suggested": suggested.code if suggested else None,
+            "grid": p.loc.grid_code,
+            "class": p.klass.code if p.klass else None,
+            "suggested": p.suggested.code if p.suggested else None,
         },
     )
-    for p in photos:
-        attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=p)
-    return IntakeResult(case=case, report=report, created=True, suggestions=suggestions)
 
 
 def _reporter_role(scope, channel) -> str:

@@ -1,0 +1,136 @@
+"""Batch intake (do_intake_many, POST /intake/batch): the same answers as one-by-one intake,
+written together."""
+
+import pytest
+from django.db import IntegrityError
+
+from urbangrid.cases import intake
+from urbangrid.cases.intake import IntakeData, do_intake, do_intake_many
+from urbangrid.cases.models import Case, CaseEvent, Report
+from urbangrid.lib.errors import InvalidInput
+
+from .conftest import report
+
+
+def item(w, point=None, cls="stall", rid=None, **kw):
+    lon, lat = point or w.A
+    data = IntakeData(
+        channel=kw.pop("channel", "grid_worker"),
+        description=kw.pop("description", "路边占道经营"),
+        lon=lon,
+        lat=lat,
+        class_code=w.classes[cls].code if cls else None,
+        extra={"class_kind": w.classes[cls].kind} if cls else {},
+        **kw,
+    )
+    return data, rid
+
+
+def counts():
+    return Case.objects.count(), Report.objects.count(), CaseEvent.objects.count()
+
+
+def test_new_cases_are_shaped_like_single_intake(world):
+    w = world
+    single = report(w, point=w.B, cls="parking").case
+    out = do_intake_many(w.user("gw_a"), [item(w, rid="r1"), item(w, point=w.B, cls="building", rid="r2")])
+    assert [r.created for r in out] == [True, True]
+    a, b = (Case.objects.get(pk=r.case.pk) for r in out)
+    assert int(b.number) == int(a.number) + 1 and int(a.number) == int(single.number) + 1
+    # Every column the actions set is the same kind of value; only identity and content differ.
+    differ = {
+        "id",
+        "number",
+        "public_token",
+        "problem_class",
+        "description",
+        "lon",
+        "lat",
+        "input_lon",
+        "input_lat",
+        "grid",
+        "grid_code",
+        "community",
+        "street",
+        "reported_at",
+        "updated_at",
+        "created_at",
+        "warn_at",
+        "due_at",
+        "tier",
+    }
+    for f in Case._meta.concrete_fields:
+        if f.name not in differ:
+            assert getattr(b, f.attname) == getattr(single, f.attname), f.name
+    for r in out:
+        assert r.report.opened_case and r.report.request_id in ("r1", "r2")
+        ev = CaseEvent.objects.get(case=r.case)
+        assert ev.action == "report" and ev.payload["report"] == r.report.pk and ev.to_state == r.case.state
+
+
+def test_duplicates_inside_the_batch_and_against_the_database(world):
+    w = world
+    existing = report(w, point=w.B).case
+    out = do_intake_many(
+        w.user("gw_a"),
+        [item(w, rid="a"), item(w, rid="b"), item(w, point=w.B, rid="c")],
+    )
+    first, second, third = out
+    assert first.created and not second.created and second.duplicate_of.pk == first.case.pk
+    assert not third.created and third.case.pk == existing.pk
+    assert Case.objects.get(pk=first.case.pk).report_count == 2
+    assert Case.objects.get(pk=existing.pk).report_count == 2
+    assert CaseEvent.objects.filter(case=first.case, action="link_report").count() == 1
+
+
+def test_bad_items_are_refused_alone_and_write_nothing(world):
+    w = world
+    before = counts()
+    out = do_intake_many(
+        w.user("gw_a"),
+        [item(w, rid="ok"), item(w, point=(121.5, 11.0), rid="outside"), item(w, cls=None, description="")],
+    )
+    assert out[0].created
+    assert isinstance(out[1], InvalidInput) and out[1].field == "lon"
+    assert isinstance(out[2], InvalidInput) and out[2].field == "description"
+    assert counts() == (before[0] + 1, before[1] + 1, before[2] + 1)
+
+
+def test_retried_batch_and_repeated_ids_change_nothing(world):
+    w = world
+    items = [item(w, rid="x1"), item(w, point=w.B, rid="x2"), item(w, point=w.B, rid="x2")]
+    first = do_intake_many(w.user("gw_a"), items)
+    assert first[0].created and first[1].created
+    assert first[2].replayed and first[2].case.pk == first[1].case.pk
+    before = counts()
+    again = do_intake_many(w.user("gw_a"), items)
+    assert counts() == before
+    assert all(r.replayed for r in again)
+    assert [r.case.pk for r in again] == [r.case.pk for r in first]
+    # A single retry of a batch item answers the same case too.
+    single = do_intake(w.user("gw_a"), items[0][0], request_id="x1")
+    assert single.replayed and single.case.pk == first[0].case.pk
+
+
+def test_a_conflicting_writer_falls_back_to_one_by_one(world, monkeypatch):
+    w = world
+    real = intake._take_many
+    calls = []
+
+    def racing(actor, todo, ids, results, **kw):
+        calls.append(1)
+        real(actor, todo, ids, results, **kw)
+        raise IntegrityError("another client wrote the same request id")
+
+    monkeypatch.setattr(intake, "_take_many", racing)
+    before = counts()
+    out = do_intake_many(w.user("gw_a"), [item(w, rid="p1"), item(w, point=w.B, rid="p2")])
+    assert calls == [1] and all(r.created for r in out)
+    assert counts() == (before[0] + 2, before[1] + 2, before[2] + 2)
+
+
+@pytest.mark.parametrize("channel", ["hotline"])
+def test_channel_permission_is_checked_per_item(world, channel):
+    w = world
+    out = do_intake_many(w.user("gw_a"), [item(w, channel=channel, rid="h1")])
+    assert out[0].__class__.__name__ == "PermissionDenied"
