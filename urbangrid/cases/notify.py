@@ -80,9 +80,16 @@ def _queue(rows: list[Notification]) -> list[Notification]:
     if not rows:
         return rows
     created = Notification.objects.bulk_create(rows)
-    if settings.URBANGRID.get("NOTIFY_IMMEDIATE", True):
+    if settings.URBANGRID.get("NOTIFY_IMMEDIATE", True) and not _kick_pending():
         transaction.on_commit(_kick_delivery)
     return created
+
+
+def _kick_pending() -> bool:
+    """A delivery run is already queued for this transaction's commit (one run sends them all:
+    a sweep that notifies about hundreds of cases must not enqueue hundreds of tasks)."""
+    conn = transaction.get_connection()
+    return conn.in_atomic_block and any(entry[1] is _kick_delivery for entry in conn.run_on_commit)
 
 
 def _kick_delivery() -> None:

@@ -59,12 +59,13 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
 
     now = now or timezone.now()
     stats = {"warned": 0, "overdue": 0, "escalated": 0}
+    recipients = _Recipients()
     with transaction.atomic():
         ids = _claim("warned_at", "warn_at", now, batch)
         stats["warned"] = len(ids)
-        for case in Case.objects.filter(id__in=ids).select_related("problem_class"):
+        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"):
             notify.notify(
-                _recipients(case),
+                recipients.of(case),
                 "warning",
                 _("Case %(n)s: the %(step)s deadline is near")
                 % {
@@ -78,9 +79,9 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
     with transaction.atomic():
         ids = _claim("overdue_at", "due_at", now, batch)
         stats["overdue"] = len(ids)
-        for case in Case.objects.filter(id__in=ids).select_related("problem_class"):
+        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"):
             notify.notify(
-                _recipients(case),
+                recipients.of(case),
                 "overdue",
                 _("Case %(n)s is overdue (%(step)s)")
                 % {
@@ -112,26 +113,40 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
     return stats
 
 
-def _recipients(case) -> list:
-    from urbangrid.orgs.choices import Role
+class _Recipients:
+    """Who is told about a case's deadline, looked up once per sweep for each unit and area:
+    a busy sweep's cases share a few dozen dispatchers, handlers and shift leaders."""
 
-    from . import queries
-    from .choices import DeadlineStep as D
+    def __init__(self):
+        self._memo: dict[tuple, list] = {}
 
-    step = case.deadline_step
-    if step in (D.ACCEPT, D.HANDLE):
-        return queries.unit_handlers(case.assigned_unit_id) + queries.people_with_role_over(
-            Role.DISPATCHER, case
-        )
-    if step in (D.VERIFY, D.CHECK):
-        return (
-            [case.field_worker]
-            if case.field_worker_id
-            else queries.people_with_role_over(Role.INTAKE_OPERATOR, case)
-        )
-    if step == D.DISPATCH:
-        return queries.people_with_role_over(Role.DISPATCHER, case)
-    return queries.people_with_role_over(Role.SHIFT_LEADER, case)
+    def _once(self, key, lookup) -> list:
+        if key not in self._memo:
+            self._memo[key] = lookup()
+        return self._memo[key]
+
+    def _over(self, role, case) -> list:
+        from . import queries
+
+        area = (case.community_id, case.street_id, case.district_id)
+        return self._once((role, *area), lambda: queries.people_with_role_over(role, case))
+
+    def of(self, case) -> list:
+        from urbangrid.orgs.choices import Role
+
+        from . import queries
+        from .choices import DeadlineStep as D
+
+        step = case.deadline_step
+        if step in (D.ACCEPT, D.HANDLE):
+            unit = case.assigned_unit_id
+            handlers = self._once(("unit", unit), lambda: queries.unit_handlers(unit))
+            return handlers + self._over(Role.DISPATCHER, case)
+        if step in (D.VERIFY, D.CHECK):
+            return [case.field_worker] if case.field_worker_id else self._over(Role.INTAKE_OPERATOR, case)
+        if step == D.DISPATCH:
+            return self._over(Role.DISPATCHER, case)
+        return self._over(Role.SHIFT_LEADER, case)
 
 
 @task()

@@ -362,3 +362,20 @@ def test_forbidden_role_gets_403_and_nothing_changes(world):
             A.do_register(w.user(who), fresh(case))
     assert fresh(case).version == 1
     assert CaseState(fresh(case).state) == CaseState.PENDING_REGISTER
+
+
+def test_one_delivery_run_per_transaction_however_many_notifications(world, settings):
+    from django.db import transaction
+
+    from urbangrid.cases import notify
+
+    settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": True}
+    people = [world.persons["gw_a"], world.persons["sl"]]
+    with transaction.atomic():
+        conn = transaction.get_connection()
+        before = len(conn.run_on_commit)
+        for i in range(3):
+            notify.notify(people, "warning", f"title {i}")
+        kicks = [e for e in conn.run_on_commit[before:] if e[1] is notify._kick_delivery]
+        assert len(kicks) == 1
+        transaction.set_rollback(True)
