@@ -32,6 +32,11 @@ def notify(
     person_or_people, kind: str, title: str, body: str = "", case=None, *, now=None
 ) -> list[Notification]:
     """Queue an inbox line (and its outbound message) for each person; delivery after commit."""
+    return queue(rows_for(person_or_people, kind, title, body, case, now=now))
+
+
+def rows_for(person_or_people, kind: str, title: str, body: str = "", case=None, *, now=None) -> list:
+    """The unsaved notifications ``notify`` would write (for callers that queue many at once)."""
     now = now or timezone.now()
     rows = []
     seen = set()
@@ -51,7 +56,7 @@ def notify(
                 next_attempt_at=now,
             )
         )
-    return _queue(rows)
+    return rows
 
 
 def notify_phone(
@@ -61,7 +66,7 @@ def notify_phone(
     if not phone:
         return []
     now = now or timezone.now()
-    return _queue(
+    return queue(
         [
             Notification(
                 to_phone=phone,
@@ -76,7 +81,8 @@ def notify_phone(
     )
 
 
-def _queue(rows: list[Notification]) -> list[Notification]:
+def queue(rows: list[Notification]) -> list[Notification]:
+    """Write the rows (one insert) and have them delivered after commit."""
     if not rows:
         return rows
     created = Notification.objects.bulk_create(rows)

@@ -63,35 +63,14 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
     with transaction.atomic():
         ids = _claim("warned_at", "warn_at", now, batch)
         stats["warned"] = len(ids)
-        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"):
-            notify.notify(
-                recipients.of(case),
-                "warning",
-                _("Case %(n)s: the %(step)s deadline is near")
-                % {
-                    "n": case.number,
-                    "step": DeadlineStep(case.deadline_step).label if case.deadline_step else "",
-                },
-                "",
-                case=case,
-                now=now,
-            )
+        cases = list(Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"))
+        notify.queue([row for case in cases for row in _deadline_notice(case, recipients, "warning", now)])
     with transaction.atomic():
         ids = _claim("overdue_at", "due_at", now, batch)
         stats["overdue"] = len(ids)
-        for case in Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"):
-            notify.notify(
-                recipients.of(case),
-                "overdue",
-                _("Case %(n)s is overdue (%(step)s)")
-                % {
-                    "n": case.number,
-                    "step": DeadlineStep(case.deadline_step).label if case.deadline_step else "",
-                },
-                "",
-                case=case,
-                now=now,
-            )
+        cases = list(Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"))
+        notify.queue([row for case in cases for row in _deadline_notice(case, recipients, "overdue", now)])
+        for case in cases:
             pc = case.problem_class
             if (
                 case.deadline_step in ESCALATING_STEPS
@@ -111,6 +90,18 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
                     )
                     stats["escalated"] += 1
     return stats
+
+
+def _deadline_notice(case, recipients, kind: str, now) -> list:
+    """The warning / overdue notifications of one claimed case (unsaved; the sweep queues all)."""
+    from . import notify
+
+    step = DeadlineStep(case.deadline_step).label if case.deadline_step else ""
+    if kind == "warning":
+        title = _("Case %(n)s: the %(step)s deadline is near") % {"n": case.number, "step": step}
+    else:
+        title = _("Case %(n)s is overdue (%(step)s)") % {"n": case.number, "step": step}
+    return notify.rows_for(recipients.of(case), kind, title, "", case=case, now=now)
 
 
 class _Recipients:
