@@ -346,7 +346,9 @@ def generate(n):
         write(Case, cols, n)
         write(CaseEvent, events, len(events["case_id"]))
     with connection.cursor() as cur:
-        cur.execute("ANALYZE")
+        # PostgreSQL: VACUUM too, as autovacuum would after a bulk load (index-only scans need the
+        # visibility map), and ANALYZE for the planner's statistics.
+        cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 # ------------------------------------------------------------------------------ timing
@@ -376,6 +378,63 @@ def run_evaluation():
     return {"indicators_s": t1 - t0, "scored_s": t2 - t0, "with_change_s": t3 - t0, "subjects": rows}
 
 
+def results_snapshot():
+    """Every number of the evaluation (September and October, every kind): indicator numerators
+    and denominators, scores, grades and ranks, in a canonical JSON-able form. Two engines over
+    the same rows must give the same snapshot (``--dump`` / ``--check``)."""
+    from urbangrid.evaluation.choices import SubjectKind
+    from urbangrid.evaluation.indicators import compute_many
+    from urbangrid.evaluation.periods import Period
+    from urbangrid.evaluation.scoring import evaluate, resolve_version
+
+    version = resolve_version("city")
+    as_of = datetime.fromtimestamp(DATA_NOW, TZ)
+    out = {}
+    for label in (PERIOD, Period.parse(PERIOD).previous().label):
+        period = Period.parse(label)
+        measures = compute_many(SubjectKind.values, period, as_of=as_of)
+        for k in SubjectKind.values:
+            ev = evaluate(k, period, version, as_of=as_of, _measures=measures[k], with_change=False)
+            out[f"{label}/{k}"] = {
+                r.subject.key: {
+                    "m": {c: [m.num, m.den] for c, m in sorted(r.measures.items())},
+                    "total": None if r.total is None else round(r.total, 9),
+                    "grade": r.grade,
+                    "rank": r.rank,
+                }
+                for r in sorted(ev.rows, key=lambda r: r.subject.key)
+            }
+    return out
+
+
+def compare_snapshots(old: dict, new: dict) -> list[str]:
+    diffs = []
+    for part in sorted(set(old) | set(new)):
+        a, b = old.get(part, {}), new.get(part, {})
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                diffs.append(f"{part} {key}: {a.get(key)} != {b.get(key)}")
+    return diffs
+
+
+def per_query(sqls: list[str], explain: bool):
+    """Time each captured statement alone (and print its plan with --explain)."""
+    out = []
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cur:
+        for sql in sqls:
+            t0 = time.perf_counter()
+            cur.execute(sql)
+            n = len(cur.fetchall())
+            dt = time.perf_counter() - t0
+            out.append({"s": round(dt, 4), "rows": n, "sql": sql[:160]})
+            log(f"{dt:7.3f} s {n:6d} rows  {sql[:150]}")
+            if explain:
+                cur.execute(("EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN ") + sql)
+                log("\n".join("    " + " ".join(str(x) for x in r) for r in cur.fetchall()))
+    return out
+
+
 def capture_sql():
     """The aggregate SQL the engine sends (PostgreSQL dialect, parameters bound)."""
     from django.test.utils import CaptureQueriesContext
@@ -386,7 +445,7 @@ def capture_sql():
 
     with CaptureQueriesContext(connection) as ctx:
         compute_many(SubjectKind.values, Period.parse(PERIOD), as_of=datetime.fromtimestamp(DATA_NOW, TZ))
-    return [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"] and "COUNT(" in q["sql"]]
+    return [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"] and "COUNT(" in q["sql"].upper()]
 
 
 def duckdb_reference(workdir: Path, sqls: list[str], repeat: int):
@@ -449,6 +508,14 @@ def main():
         "--duckdb", action="store_true", help="also run the captured SQL in DuckDB (PostgreSQL only)"
     )
     ap.add_argument("--json", default="")
+    ap.add_argument("--load-only", action="store_true", help="generate the rows and stop")
+    ap.add_argument("--dump", default="", help="write every number of the evaluation to this JSON file")
+    ap.add_argument(
+        "--check", default="", help="compare every number with a --dump file; exit 1 on a difference"
+    )
+    ap.add_argument("--per-query", action="store_true", help="time each aggregate statement alone")
+    ap.add_argument("--explain", action="store_true", help="with --per-query: print the plans")
+    ap.add_argument("--no-timing", action="store_true", help="skip the timed runs")
     args = ap.parse_args()
     from urbangrid.cases.models import Case
 
@@ -462,6 +529,24 @@ def main():
                 f"database holds {have:,} cases, fewer than {args.cases:,}: use a fresh database"
             )
         generate(args.cases)
+    if args.load_only:
+        return
+    if args.dump or args.check:
+        snap = results_snapshot()
+        if args.dump:
+            Path(args.dump).write_text(json.dumps(snap, sort_keys=True, indent=0))
+            log(f"wrote {sum(len(v) for v in snap.values()):,} result lines to {args.dump}")
+        if args.check:
+            diffs = compare_snapshots(json.loads(Path(args.check).read_text()), snap)
+            for d in diffs[:20]:
+                log("DIFF", d)
+            if diffs:
+                raise SystemExit(f"{len(diffs)} result lines differ from {args.check}")
+            log(f"identical to {args.check}: {sum(len(v) for v in snap.values()):,} result lines")
+    if args.per_query:
+        per_query(capture_sql(), args.explain)
+    if args.no_timing:
+        return
     n_cases = Case.objects.count()
     from urbangrid.cases.models import CaseEvent
 

@@ -2,11 +2,15 @@
 
 An indicator is a row of ``REGISTRY``: a code, a Chinese name (gettext), the subject kinds it
 applies to, a numerator and (for rates) a denominator given as ``Q`` objects over one source
-table, a direction (higher/lower is better) and a description. The engine turns the indicators
-of one subject kind into ONE aggregate query per attribution column: conditional
-``Count(filter=Q(...))`` grouped by the subject column, so the database does the counting and
-Python only sees one row per subject. Region kinds (grid, community, street, district) share a
-single query grouped by grid and are rolled up, since every measure is an additive count.
+table, a direction (higher/lower is better), a description and a period window (the range over
+ONE timestamp that decides membership, see below). The engine sends ONE aggregate query per
+(source, window) for everything requested: the rows whose window timestamp lies in the period
+(an index range scan on that column, never an OR over several timestamps), grouped by every
+column that names a subject needing that window (region columns, unit, registrar ...), with
+conditional ``Count(filter=Q(...))`` per distinct numerator/denominator, so the database does the
+counting and Python only sums the group rows per subject with numpy. Region kinds (grid,
+community, street, district) share one target and are rolled up, since every measure is an
+additive count. A month of the full evaluation is 11 statements whatever the number of subjects.
 
 Period membership (which timestamp decides that a case belongs to a period [start, end)):
 
@@ -38,7 +42,9 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, F, Q
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+from django.db.models import BooleanField, Count, F, Func, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -109,6 +115,35 @@ def _due(col: str, c: Ctx) -> Q:
     return Q(**{f"{col}__gte": c.start, f"{col}__lt": c.due_end})
 
 
+class NotLaterThan(Func):
+    """``a <= b + limit`` for two timestamp columns and a fixed limit.
+
+    PostgreSQL gets exactly that. SQLite has no interval type, and Django compiles ``F(b) + limit``
+    there into a call of a Python function per row (``django_format_dtdelta``), which cost about a
+    second per 100,000 rows; here the difference is computed in SQL instead, in whole microseconds
+    over Django's text timestamps (``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC): exact, like the original
+    comparison, and NULL when either side is NULL."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, a: str, b: str, limit: timedelta):
+        super().__init__(F(a), F(b))
+        self.limit = limit
+
+    def as_sql(self, compiler, connection, **extra):
+        a, b = (compiler.compile(e) for e in self.get_source_expressions())
+        return f"({a[0]} <= ({b[0]} + %s))", [*a[1], *b[1], self.limit]
+
+    def as_sqlite(self, compiler, connection, **extra):
+        a, b = (compiler.compile(e) for e in self.get_source_expressions())
+        sql = (
+            f"((CAST(strftime('%%s', {a[0]}) AS INTEGER) - CAST(strftime('%%s', {b[0]}) AS INTEGER)) * 1000000"
+            f" + CAST(substr({a[0]}, 21) AS INTEGER) - CAST(substr({b[0]}, 21) AS INTEGER) <= %s)"
+        )
+        return sql, [*a[1], *b[1], *a[1], *b[1], self.limit // timedelta(microseconds=1)]
+
+
 def _done_by(done: str, due: str) -> Q:
     return Q(**{f"{done}__isnull": False, f"{done}__lte": F(due)})
 
@@ -137,13 +172,22 @@ def _reported_by_worker(c: Ctx) -> Q:
     return _in("reported_at", c) & Q(reporter_person__isnull=False, channel__in=WORKER_CHANNELS)
 
 
-def _close_due(c: Ctx) -> Q:
-    # Closing is due `close_limit` after the passed check, i.e. checked_at in [start-L, due_end-L);
-    # only cases that passed the check (awaiting closing or closed) owe a closing.
+def _close_window(c: Ctx) -> Q:
+    # Closing is due `close_limit` after the passed check, i.e. checked_at in [start-L, due_end-L).
     lim = close_limit()
-    return Q(checked_at__gte=c.start - lim, checked_at__lt=c.due_end - lim) & (
-        Q(state=CaseState.PENDING_CLOSE) | Q(closed_at__isnull=False)
-    )
+    return Q(checked_at__gte=c.start - lim, checked_at__lt=c.due_end - lim)
+
+
+def _close_due(c: Ctx) -> Q:
+    # Only cases that passed the check (awaiting closing or closed) owe a closing.
+    return _close_window(c) & (Q(state=CaseState.PENDING_CLOSE) | Q(closed_at__isnull=False))
+
+
+def within(col: str, due: bool = False) -> Callable[[Ctx], Q]:
+    """An indicator's period window: ``col`` in [start, end), or for a deadline [start, due_end)."""
+    if due:
+        return lambda c: _due(col, c)
+    return lambda c: _in(col, c)
 
 
 # ------------------------------------------------------------------------- the registry
@@ -203,6 +247,10 @@ class Indicator:
     denominator: Callable[[Ctx], Q] | None  # None: a count (the numerator is the value)
     direction: str
     description: Promise
+    # The period window: the range over ONE timestamp column that decides membership. It must be a
+    # top-level conjunct of the denominator (of the numerator for a count); the engine drives each
+    # aggregate by an index range scan over it (see _aggregate).
+    window: Callable[[Ctx], Q] | None = None
     source: str = SOURCE_CASE
     # Attribution per person kind (units and regions use ATTR_UNIT / ATTR_REGION).
     by: Mapping[str, str] = field(default_factory=dict)
@@ -244,6 +292,7 @@ _INDICATORS = [
         "reports",
         _("Reports filed"),
         frozenset({K.GRID_WORKER}),
+        window=within("reported_at"),
         numerator=_reported_by_worker,
         denominator=None,
         direction=Direction.HIGHER,
@@ -255,6 +304,7 @@ _INDICATORS = [
         "valid_report_rate",
         _("Valid report rate"),
         frozenset({K.GRID_WORKER}),
+        window=within("reported_at"),
         numerator=lambda c: (
             (Q(registered_at__isnull=False) & ~Q(state=CaseState.CANCELLED)) | Q(self_handled=True)
         ),
@@ -269,6 +319,7 @@ _INDICATORS = [
         "on_time_verify_rate",
         _("On-time verification rate"),
         frozenset({K.GRID_WORKER}),
+        window=within("verify_due_at", due=True),
         numerator=lambda c: _done_by("verified_at", "verify_due_at"),
         denominator=lambda c: _due("verify_due_at", c),
         direction=Direction.HIGHER,
@@ -281,6 +332,7 @@ _INDICATORS = [
         "on_time_check_rate",
         _("On-time check rate"),
         frozenset({K.GRID_WORKER}),
+        window=within("check_due_at", due=True),
         numerator=lambda c: _done_by("checked_at", "check_due_at"),
         denominator=lambda c: _due("check_due_at", c),
         direction=Direction.HIGHER,
@@ -293,6 +345,7 @@ _INDICATORS = [
         "missed_report_rate",
         _("Missed report rate"),
         frozenset({K.GRID_WORKER}),
+        window=within("registered_at"),
         numerator=lambda c: ~Q(channel__in=WORKER_CHANNELS),
         denominator=_registered,
         direction=Direction.LOWER,
@@ -306,6 +359,7 @@ _INDICATORS = [
         "intake_volume",
         _("Tasks sent"),
         frozenset({K.INTAKE_OPERATOR}),
+        window=within("at"),
         source=SOURCE_EVENT,
         numerator=lambda c: _in("at", c) & Q(action__in=(EVENT_REQUEST_VERIFY, EVENT_REQUEST_CHECK)),
         denominator=None,
@@ -318,8 +372,9 @@ _INDICATORS = [
         "on_time_verify_dispatch_rate",
         _("On-time verification dispatch rate"),
         frozenset({K.INTAKE_OPERATOR}),
+        window=within("at"),
         source=SOURCE_EVENT,
-        numerator=lambda c: Q(at__lte=F("case__reported_at") + verify_dispatch_limit()),
+        numerator=lambda c: Q(NotLaterThan("at", "case__reported_at", verify_dispatch_limit())),
         denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_VERIFY),
         direction=Direction.HIGHER,
         description=_(
@@ -331,9 +386,11 @@ _INDICATORS = [
         "on_time_check_dispatch_rate",
         _("On-time check dispatch rate"),
         frozenset({K.INTAKE_OPERATOR}),
+        window=within("at"),
         source=SOURCE_EVENT,
         numerator=lambda c: (
-            Q(case__handled_at__isnull=True) | Q(at__lte=F("case__handled_at") + check_dispatch_limit())
+            Q(case__handled_at__isnull=True)
+            | Q(NotLaterThan("at", "case__handled_at", check_dispatch_limit()))
         ),
         denominator=lambda c: _in("at", c) & Q(action=EVENT_REQUEST_CHECK),
         direction=Direction.HIGHER,
@@ -347,6 +404,7 @@ _INDICATORS = [
         "registered",
         _("Cases registered"),
         frozenset({K.SHIFT_LEADER}) | REGIONS,
+        window=within("registered_at"),
         numerator=_registered,
         denominator=None,
         direction=Direction.HIGHER,
@@ -358,6 +416,7 @@ _INDICATORS = [
         "on_time_register_rate",
         _("On-time registration rate"),
         frozenset({K.SHIFT_LEADER, K.DISTRICT}),
+        window=within("register_due_at", due=True),
         numerator=lambda c: _done_by("registered_at", "register_due_at"),
         denominator=lambda c: (
             _due("register_due_at", c)
@@ -373,6 +432,7 @@ _INDICATORS = [
         "accurate_register_rate",
         _("Accurate registration rate"),
         frozenset({K.SHIFT_LEADER, K.DISTRICT}),
+        window=within("registered_at"),
         numerator=lambda c: ~Q(state=CaseState.CANCELLED),
         denominator=_registered,
         direction=Direction.HIGHER,
@@ -383,7 +443,10 @@ _INDICATORS = [
         "on_time_close_rate",
         _("On-time closing rate"),
         frozenset({K.SHIFT_LEADER}),
-        numerator=lambda c: Q(closed_at__isnull=False, closed_at__lte=F("checked_at") + close_limit()),
+        window=_close_window,
+        numerator=lambda c: (
+            Q(closed_at__isnull=False) & Q(NotLaterThan("closed_at", "checked_at", close_limit()))
+        ),
         denominator=_close_due,
         direction=Direction.HIGHER,
         description=_(
@@ -396,6 +459,7 @@ _INDICATORS = [
         "dispatched",
         _("Cases dispatched"),
         frozenset({K.DISPATCHER}),
+        window=within("dispatched_at"),
         numerator=lambda c: _in("dispatched_at", c),
         denominator=None,
         direction=Direction.HIGHER,
@@ -407,6 +471,7 @@ _INDICATORS = [
         "on_time_dispatch_rate",
         _("On-time dispatch rate"),
         frozenset({K.DISPATCHER, K.DISTRICT}),
+        window=within("dispatch_due_at", due=True),
         numerator=lambda c: _done_by("dispatched_at", "dispatch_due_at"),
         denominator=lambda c: (
             _due("dispatch_due_at", c) & ~Q(state__in=(CaseState.CANCELLED, CaseState.REJECTED))
@@ -421,6 +486,7 @@ _INDICATORS = [
         "accurate_dispatch_rate",
         _("Accurate dispatch rate"),
         frozenset({K.DISPATCHER, K.DISTRICT}),
+        window=within("dispatched_at"),
         numerator=lambda c: Q(return_count=0),
         denominator=lambda c: _in("dispatched_at", c),
         direction=Direction.HIGHER,
@@ -432,6 +498,7 @@ _INDICATORS = [
         "handling_due",
         _("Cases due"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=handling_due,
         denominator=None,
         direction=Direction.HIGHER,
@@ -443,6 +510,7 @@ _INDICATORS = [
         "handled",
         _("Cases handled"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: handling_due(c) & _handled(c),
         denominator=None,
         direction=Direction.HIGHER,
@@ -453,6 +521,7 @@ _INDICATORS = [
         "handling_rate",
         _("Handling rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=_handled,
         denominator=handling_due,
         direction=Direction.HIGHER,
@@ -462,6 +531,7 @@ _INDICATORS = [
         "on_time_handling_rate",
         _("On-time handling rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: _done_by("handled_at", "handle_due_at"),
         denominator=handling_due,
         direction=Direction.HIGHER,
@@ -473,6 +543,7 @@ _INDICATORS = [
         "rework_rate",
         _("Rework rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: Q(rework_count__gt=0),
         denominator=handling_due,
         direction=Direction.LOWER,
@@ -484,6 +555,7 @@ _INDICATORS = [
         "postpone_rate",
         _("Postponement rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: Q(postpone_count__gt=0),
         denominator=handling_due,
         direction=Direction.LOWER,
@@ -493,6 +565,7 @@ _INDICATORS = [
         "closing_rate",
         _("Closing rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=_closed,
         denominator=handling_due,
         direction=Direction.HIGHER,
@@ -502,6 +575,7 @@ _INDICATORS = [
         "on_time_closing_rate",
         _("On-time closing rate (handling)"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: _closed(c) & _done_by("handled_at", "handle_due_at"),
         denominator=handling_due,
         direction=Direction.HIGHER,
@@ -511,6 +585,7 @@ _INDICATORS = [
         "late_closing_rate",
         _("Overdue closing rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: _closed(c) & Q(handled_at__gt=F("handle_due_at")),
         denominator=handling_due,
         direction=Direction.LOWER,
@@ -520,6 +595,7 @@ _INDICATORS = [
         "unclosed_rate",
         _("Unclosed rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: ~_closed(c),
         denominator=handling_due,
         direction=Direction.LOWER,
@@ -529,6 +605,7 @@ _INDICATORS = [
         "overdue_unhandled",
         _("Overdue unhandled"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: handling_due(c) & ~_handled(c),
         denominator=None,
         direction=Direction.LOWER,
@@ -538,6 +615,7 @@ _INDICATORS = [
         "overdue_unhandled_rate",
         _("Overdue unhandled rate"),
         HANDLERS,
+        window=within("handle_due_at", due=True),
         numerator=lambda c: ~_handled(c),
         denominator=handling_due,
         direction=Direction.LOWER,
@@ -547,6 +625,7 @@ _INDICATORS = [
         "public_report_rate",
         _("Public report rate"),
         REGIONS,
+        window=within("registered_at"),
         numerator=lambda c: Q(channel__in=PUBLIC_CHANNELS),
         denominator=_registered,
         direction=Direction.LOWER,
@@ -558,6 +637,7 @@ _INDICATORS = [
         "spot_pass_rate",
         _("Spot check pass rate"),
         HANDLERS,
+        window=within("inspected_at"),
         source=SOURCE_SPOT,
         numerator=lambda c: Q(result="passed"),
         denominator=lambda c: _in("inspected_at", c) & Q(result__in=("passed", "failed")),
@@ -616,32 +696,147 @@ def _source_qs(source: str):
     return SpotCheckItem.objects.all()
 
 
-def _aggregate(source: str, group: list[str] | Any, inds: list[Indicator], c: Ctx):
-    """One GROUP BY query: per subject, conditional counts of every indicator's numerator and
-    denominator. ``group`` is a list of column names or one expression."""
-    qs = _source_qs(source).filter(reduce(or_, [i.base_q(c) for i in inds]))
-    aggs = {}
+def _conjuncts(q: Q) -> list:
+    """The top-level conditions of an AND (a single condition otherwise)."""
+    return list(q.children) if q.connector == Q.AND and not q.negated else [q]
+
+
+def _implies(a: Q, b: Q) -> bool:
+    """Whether ``a`` has every condition of ``b`` and more (so a row matching a matches b)."""
+    ca, cb = _conjuncts(a), _conjuncts(b)
+    return len(ca) > len(cb) and all(x in ca for x in cb)
+
+
+def _strip(q: Q, known: list) -> Q | None:
+    """``q`` without the conditions in ``known`` (all true for the rows at hand), when it has them
+    all as top-level conjuncts; None when nothing is left (count every row)."""
+    own = _conjuncts(q)
+    if not all(k in own for k in known):
+        return q
+    rest = [ch for ch in own if ch not in known]
+    return Q(*rest) if rest else None
+
+
+@dataclass
+class _Target:
+    """Who receives one group of indicators: the subjects of ``kinds`` named by one attribution.
+    (All requested region kinds share one target, whose rows are summed up the hierarchy.)"""
+
+    kinds: list[str]
+    source: str
+    attr: str
+    inds: list[Indicator]
+    # subject key → code → [numerator, denominator]
+    acc: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+
+def _key_columns(t: _Target) -> list[tuple[str, Any]]:
+    """(alias, expression) of the columns that name a target's subjects."""
+    prefix = SOURCE_PREFIX[t.source]
+    if t.attr == ATTR_REGION:  # only the requested levels: one row per district is cheaper than per grid
+        return [(prefix + REGION_COLUMNS[k], F(prefix + REGION_COLUMNS[k])) for k in t.kinds]
+    if t.attr == ATTR_GRID_SUPERVISOR:
+        return [(prefix + "grid_code", F(prefix + "grid_code"))]
+    return [(f"_by_{t.attr}", attribution_expr(t.source, t.attr))]
+
+
+def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], c: Ctx) -> None:
+    """One GROUP BY query over the rows whose window timestamp lies in the period (an index range
+    scan on that one column), grouped by every column that names a subject of ``parts``; each
+    target's counts are then summed per subject in numpy and added to its accumulator.
+
+    Every conditional count is written once (the 应处置数 shared by ten handling rates as their
+    denominator, by units and by regions alike), without the conditions the WHERE guarantees. A
+    target whose indicators need fewer rows than the WHERE admits gets a presence count, so that
+    a subject only appears when a row of its own indicators exists (as with a query of its own)."""
+
+    def rests(inds):
+        out = list(dict.fromkeys(_strip(i.base_q(c), window.children) for i in inds))
+        if None in out:  # some indicator needs every row of the window
+            return []
+        # A OR (A AND B) is A
+        return [r for n, r in enumerate(out) if not any(_implies(r, o) for o in out[:n] + out[n + 1 :])]
+
+    everything = rests([i for _, inds in parts for i in inds])
+    known = list(window.children) + (_conjuncts(everything[0]) if len(everything) == 1 else [])
+    where = window & reduce(or_, everything) if everything else window
+
+    def strip(q):
+        key = _strip(q, known)
+        return _strip(q, window.children) if key is q else key
+
+    counts: dict[Any, str] = {}  # stripped Q (None: every row) → alias
+
+    def count(q):
+        return counts.setdefault(q, f"n{len(counts)}")
+
+    layout = []  # per part: key aliases, presence alias or None, [(code, num alias, den alias)]
+    keys: dict[str, Any] = {}
+    for t, inds in parts:
+        cols = _key_columns(t)
+        keys.update(cols)
+        own = rests(inds)
+        presence = None
+        if set(own) != set(everything):
+            presence = count(strip(reduce(or_, own)) if own else None)
+        cols_of = [
+            (i.code, count(strip(i.num_q(c))), count(strip(i.den_q(c))) if i.is_rate else None) for i in inds
+        ]
+        layout.append(([a for a, _ in cols], presence, cols_of))
+
+    qs = _source_qs(source).filter(where)
+    plain = {a: e for a, e in keys.items() if not (isinstance(e, F) and e.name == a)}
+    if plain:
+        qs = qs.annotate(**plain)
+    key_names = list(keys)
+    aggs = {alias: Count("pk", filter=q) if q is not None else Count("pk") for q, alias in counts.items()}
+    qs = qs.values(*key_names).annotate(**aggs).order_by().values_list(*key_names, *aggs)
+    # Plain integers and keys: read the cursor directly (Django's per-value converters cost more
+    # than the query for the ~25,000 group rows of a month).
+    sql, params = qs.query.sql_with_params()
+    with connections[qs.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    nkeys = len(key_names)
+    data = np.array(columns[nkeys:], dtype=np.int64).T
+    col = {alias: n for n, alias in enumerate(aggs)}
+    codes_of: dict[str, tuple[dict, np.ndarray]] = {}
+    for (t, _inds), (aliases, presence, cols_of) in zip(parts, layout, strict=True):
+        mask = data[:, col[presence]] > 0 if presence is not None else None
+        needed = sorted({col[a] for _, n, d in cols_of for a in (n, d) if a is not None})
+        pick = {j: k for k, j in enumerate(needed)}
+        part = data[:, needed] if mask is None else data[mask][:, needed]
+        for alias in aliases:
+            if alias not in codes_of:  # subject key → row code, in first-seen order
+                values = columns[key_names.index(alias)]
+                index = {v: k for k, v in enumerate(dict.fromkeys(values))}
+                codes_of[alias] = (index, np.fromiter(map(index.__getitem__, values), np.intp, len(values)))
+            index, codes = codes_of[alias]
+            sums = np.zeros((len(index), len(needed)), dtype=np.int64)
+            np.add.at(sums, codes if mask is None else codes[mask], part)
+            seen = np.bincount(codes if mask is None else codes[mask], minlength=len(index)) > 0
+            level = t.kinds[aliases.index(alias)] if t.attr == ATTR_REGION else None
+            for key, u in index.items():
+                if key is None or key == "" or not seen[u]:
+                    continue
+                acc = t.acc.setdefault(f"{level}:{key}" if level else str(key), {})
+                for code, num, den in cols_of:
+                    m = acc.setdefault(code, [0, 0])
+                    m[0] += int(sums[u, pick[col[num]]])
+                    if den is not None:
+                        m[1] += int(sums[u, pick[col[den]]])
+
+
+def _measures(acc: Mapping[str, list[int]], inds: Iterable[Indicator]) -> dict[str, Measure]:
+    """A subject's measures for ``inds`` (in registry order; zero where no row counted)."""
+    out = {}
     for i in inds:
-        aggs[f"{i.code}__n"] = Count("pk", filter=i.num_q(c))
-        if i.is_rate:
-            aggs[f"{i.code}__d"] = Count("pk", filter=i.den_q(c))
-    if isinstance(group, list):
-        qs = qs.values(*group)
-    else:
-        qs = qs.annotate(_subject=group).filter(_subject__isnull=False).values("_subject")
-    return qs.annotate(**aggs).order_by()
-
-
-def _row_measures(row: Mapping[str, Any], inds: Iterable[Indicator]) -> dict[str, Measure]:
-    return {i.code: Measure(row[f"{i.code}__n"], row[f"{i.code}__d"] if i.is_rate else None) for i in inds}
-
-
-def _add(into: dict[str, Measure], more: dict[str, Measure]) -> None:
-    for code, m in more.items():
-        cur = into.setdefault(code, Measure(0, 0 if m.den is not None else None))
-        cur.num += m.num
-        if m.den is not None:
-            cur.den = (cur.den or 0) + m.den
+        num, den = acc.get(i.code, (0, 0))
+        out[i.code] = Measure(num, den if i.is_rate else None)
+    return out
 
 
 def _grid_supervisors(grid_codes: Iterable[str], period: Ctx) -> dict[str, list[int]]:
@@ -672,70 +867,73 @@ def compute_many(
 ) -> dict[str, dict[str, dict[str, Measure]]]:
     """kind → subject key (str) → indicator code → Measure, for every subject with data.
 
-    One aggregate query per (source, attribution) of each kind; all requested region kinds share
-    one query grouped by grid and are summed up the hierarchy.
+    One aggregate query per (source, period window): the rows whose window timestamp lies in the
+    period, read once by an index range scan and grouped by every column that names a subject
+    (region columns, unit, registrar ...); the counts are then summed per subject in numpy (all
+    requested region kinds share one target, summed up the hierarchy: additive counts).
     """
     c = period if isinstance(period, Ctx) else Ctx.for_period(period, as_of)
     kinds = list(dict.fromkeys(kinds))
     wanted = set(codes) if codes else None
     result: dict[str, dict[str, dict[str, Measure]]] = {k: {} for k in kinds}
 
-    # Region kinds: one query per source grouped by (grid, community, street, district); the
-    # per-grid counts are summed up the hierarchy with numpy (additive counts).
-    region_kinds = [k for k in kinds if k in REGION_COLUMNS]
+    targets: list[_Target] = []
+    region_kinds = [k for k in REGION_COLUMNS if k in kinds]
     if region_kinds:
         inds = [
             i for i in _INDICATORS if i.kinds & set(region_kinds) and (wanted is None or i.code in wanted)
         ]
         for source in sorted({i.source for i in inds}):
-            src_inds = [i for i in inds if i.source == source]
-            prefix = SOURCE_PREFIX[source]
-            cols = [prefix + REGION_COLUMNS[k] for k in (K.GRID, K.COMMUNITY, K.STREET, K.DISTRICT)]
-            agg_names = []
-            for i in src_inds:
-                agg_names.append(f"{i.code}__n")
-                if i.is_rate:
-                    agg_names.append(f"{i.code}__d")
-            rows = list(_aggregate(source, cols, src_inds, c).values_list(*cols, *agg_names))
-            if not rows:
-                continue
-            counts = np.array([r[4:] for r in rows], dtype=np.int64)
-            for k in region_kinds:
-                pos = (K.GRID, K.COMMUNITY, K.STREET, K.DISTRICT).index(k)
-                keys = np.array(["" if r[pos] is None else str(r[pos]) for r in rows], dtype=object)
-                uniq, inverse = np.unique(keys, return_inverse=True)
-                sums = np.zeros((len(uniq), counts.shape[1]), dtype=np.int64)
-                np.add.at(sums, inverse, counts)
-                own = [(i, agg_names.index(f"{i.code}__n")) for i in src_inds if k in i.kinds]
-                for u, key in enumerate(uniq):
-                    if key == "":
-                        continue
-                    target = result[k].setdefault(key, {})
-                    for i, col in own:
-                        target[i.code] = Measure(
-                            int(sums[u, col]), int(sums[u, col + 1]) if i.is_rate else None
-                        )
-
+            targets.append(
+                _Target(region_kinds, source, ATTR_REGION, [i for i in inds if i.source == source])
+            )
     for kind in kinds:
         if kind in REGION_COLUMNS:
             continue
-        inds = [i for i in for_kind(kind) if wanted is None or i.code in wanted]
         groups: dict[tuple[str, str], list[Indicator]] = defaultdict(list)
-        for i in inds:
-            groups[(i.source, i.attribution(kind))].append(i)
-        for (source, attr), g in groups.items():
-            if attr == ATTR_GRID_SUPERVISOR:
-                per_grid = {
-                    row["grid_code"]: _row_measures(row, g)
-                    for row in _aggregate(source, ["grid_code"], g, c)
-                    if row["grid_code"]
-                }
-                for code, people in _grid_supervisors(per_grid, c).items():
-                    for pid in people:
-                        _add(result[kind].setdefault(str(pid), {}), per_grid[code])
-                continue
-            for row in _aggregate(source, attribution_expr(source, attr), g, c):
-                _add(result[kind].setdefault(str(row["_subject"]), {}), _row_measures(row, g))
+        for i in for_kind(kind):
+            if wanted is None or i.code in wanted:
+                groups[(i.source, i.attribution(kind))].append(i)
+        targets.extend(_Target([kind], source, attr, g) for (source, attr), g in groups.items())
+
+    scans: dict[tuple[str, Q], list[tuple[_Target, list[Indicator]]]] = defaultdict(list)
+    for t in targets:
+        by_window: dict[Q, list[Indicator]] = defaultdict(list)
+        for i in t.inds:
+            window, base = i.window(c), i.base_q(c)
+            if (
+                base.connector != Q.AND
+                or base.negated
+                or not all(w in base.children for w in window.children)
+            ):
+                raise ImproperlyConfigured(f"{i.code}: its window is not a conjunct of its denominator")
+            by_window[window].append(i)
+        for window, inds in by_window.items():
+            scans[(t.source, window)].append((t, inds))
+    for (source, window), parts in scans.items():
+        _scan(source, window, parts, c)
+
+    for t in targets:
+        if t.attr == ATTR_REGION:
+            for key, acc in t.acc.items():
+                level, subject = key.split(":", 1)
+                if level in t.kinds:
+                    own = [i for i in t.inds if level in i.kinds]
+                    result[level].setdefault(subject, {}).update(_measures(acc, own))
+        elif t.attr == ATTR_GRID_SUPERVISOR:
+            for grid, people in _grid_supervisors(t.acc, c).items():
+                for pid in people:
+                    target = result[t.kinds[0]].setdefault(str(pid), {})
+                    for code, m in _measures(t.acc[grid], t.inds).items():
+                        if code in target:
+                            target[code].num += m.num
+                            if m.den is not None:
+                                target[code].den += m.den
+                        else:
+                            target[code] = m
+        else:
+            for key, acc in t.acc.items():
+                result[t.kinds[0]].setdefault(key, {}).update(_measures(acc, t.inds))
     return result
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from django.db.models import Q
 
 from urbangrid.evaluation import indicators
 from urbangrid.evaluation.periods import Period
 from urbangrid.lib.errors import InvalidInput
 
-from .world import AS_OF, G1, G2, t
+from .world import AS_OF, G1, G2, TZ, t
 
 OCT = Period.parse("2026-10")
 
@@ -211,13 +212,75 @@ def test_period_boundaries_are_local_midnight(world):
         Period.parse("last month")
 
 
-def test_query_count_is_per_kind_not_per_subject(world, django_assert_max_num_queries):
-    with django_assert_max_num_queries(1):
+def test_query_count_is_per_period_window_not_per_subject(world, django_assert_max_num_queries):
+    with django_assert_max_num_queries(1):  # every handling indicator: due to handle in the period
         indicators.compute(
             "unit",
             OCT,
             codes=[c for c in indicators.REGISTRY if indicators.REGISTRY[c].source == "case"],
             as_of=AS_OF,
         )
-    with django_assert_max_num_queries(2):  # cases + spot checks, all four region levels at once
+    # All four region levels at once: registered, due to register, due to dispatch, dispatched,
+    # due to handle; plus spot checks.
+    with django_assert_max_num_queries(6):
         indicators.compute_many(["grid", "community", "street", "district"], OCT, as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    "checked,closed,on_time",
+    [
+        ((10, 0, 0, 0), (14, 0, 0, 0), True),  # exactly at the limit (4 h)
+        ((10, 0, 0, 0), (14, 0, 0, 1), False),  # one microsecond late
+        ((10, 0, 0, 500_000), (14, 0, 0, 500_000), True),  # fractions on both sides
+        ((10, 0, 0, 500_000), (14, 0, 0, 0), True),
+        ((10, 0, 0, 500_000), (14, 0, 0, 500_001), False),
+        ((23, 59, 59, 999_999), (27, 59, 59, 999_999), True),  # across midnight (27 h = next day 3:59)
+    ],
+)
+def test_not_later_than_is_exact_to_the_microsecond(world, checked, closed, on_time):
+    """a <= b + limit as the engine compiles it (plain SQL on SQLite, no per-row Python)."""
+    from datetime import timedelta
+
+    from urbangrid.cases.models import Case
+
+    base = datetime(2026, 10, 5, tzinfo=TZ)
+
+    def at(h, m, s, us):
+        return base + timedelta(hours=h, minutes=m, seconds=s, microseconds=us)
+
+    case = world.cases["A"]
+    Case.objects.filter(pk=case.pk).update(checked_at=at(*checked), closed_at=at(*closed))
+    q = Case.objects.filter(pk=case.pk)
+    assert (
+        q.filter(indicators.NotLaterThan("closed_at", "checked_at", timedelta(hours=4))).exists() is on_time
+    )
+    assert q.filter(~Q(indicators.NotLaterThan("closed_at", "checked_at", timedelta(hours=4)))).exists() is (
+        not on_time
+    )
+    Case.objects.filter(pk=case.pk).update(checked_at=None)
+    assert not q.filter(indicators.NotLaterThan("closed_at", "checked_at", timedelta(hours=4))).exists()
+
+
+def test_every_indicator_window_is_a_conjunct_of_its_base_and_one_range():
+    """The engine drives each aggregate by an index range over the window's one timestamp."""
+    c = indicators.Ctx.for_period(OCT, AS_OF)
+    for ind in indicators._INDICATORS:
+        window = ind.window(c)
+        cols = {lookup.rsplit("__", 1)[0] for lookup, _ in window.children}
+        assert len(cols) == 1 and len(window.children) == 2, ind.code
+        assert all(w in ind.base_q(c).children for w in window.children), ind.code
+
+
+def test_each_statement_reads_one_window(world):
+    """The whole evaluation (every kind) is one GROUP BY per (source, period window), each bounded
+    by a range on that window's one timestamp: every kind needing a window shares its scan."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = indicators.Ctx.for_period(OCT, AS_OF)
+    windows = {(i.source, i.window(c)) for i in indicators._INDICATORS}
+    with CaptureQueriesContext(connection) as ctx:
+        indicators.compute_many(indicators.K.values, OCT, as_of=AS_OF)
+    sql = [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"]]
+    assert len(sql) == len(windows) == 11
+    assert all("UNION" not in s for s in sql)
