@@ -97,27 +97,62 @@ def action_preconditions(case, user, action: str) -> str | None:
 
 
 # --- people to tell ------------------------------------------------------------------------------
+def people_holding(roles, region_ids) -> dict[tuple[str, int | None], list]:
+    """Active people by (role, region) for ``roles`` held today over ``region_ids`` or over the
+    whole city (region None): one query, for callers that pick for many cases."""
+    from django.utils import timezone
+
+    from urbangrid.orgs.models import RoleAssignment
+
+    today = timezone.localdate()
+    rows = (
+        RoleAssignment.objects.filter(role__in=roles, person__is_active=True)
+        .filter(Q(region__isnull=True) | Q(region_id__in=region_ids))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=today))
+        .select_related("person")
+        .order_by("person_id")
+    )
+    out: dict[tuple[str, int | None], list] = {}
+    for ra in rows:
+        out.setdefault((ra.role, ra.region_id), []).append(ra.person)
+    return out
+
+
+def pick_over(holding, role: str, case) -> list:
+    """From ``people_holding``: who holds ``role`` over the case's community, street, district or city."""
+    seen, out = set(), []
+    for region in (case.community_id, case.street_id, case.district_id, None):
+        for p in holding.get((role, region), ()):
+            if p.pk not in seen:
+                seen.add(p.pk)
+                out.append(p)
+    return out[:50]
+
+
 def people_with_role_over(role: str, case) -> list:
     """Active people holding ``role`` over the case's community, street, district or the whole city."""
+    regions = [r for r in (case.community_id, case.street_id, case.district_id) if r]
+    return pick_over(people_holding([role], regions), role, case)
+
+
+def handlers_of_units(unit_ids) -> dict[int, list]:
+    """Active handlers and leaders of each unit (at most 50 each), in one query."""
     from urbangrid.orgs.models import Person
 
-    regions = [r for r in (case.community_id, case.street_id, case.district_id) if r]
-    return list(
-        Person.objects.filter(is_active=True, roles__role=role)
-        .filter(Q(roles__region__isnull=True) | Q(roles__region_id__in=regions))
-        .distinct()[:50]
+    out: dict[int, list] = {}
+    qs = Person.objects.filter(
+        is_active=True, unit_id__in=unit_ids, roles__role__in=[Role.UNIT_HANDLER, Role.UNIT_LEADER]
     )
+    for p in qs.distinct().order_by("pk"):
+        people = out.setdefault(p.unit_id, [])
+        if len(people) < 50:
+            people.append(p)
+    return out
 
 
 def unit_handlers(unit_id) -> list:
-    from urbangrid.orgs.models import Person
-
-    if not unit_id:
-        return []
-    qs = Person.objects.filter(
-        is_active=True, unit_id=unit_id, roles__role__in=[Role.UNIT_HANDLER, Role.UNIT_LEADER]
-    )
-    return list(qs.distinct()[:50])
+    return handlers_of_units([unit_id]).get(unit_id, []) if unit_id else []
 
 
 def grid_worker_for(case):

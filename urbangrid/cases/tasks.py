@@ -23,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
+from urbangrid.orgs.choices import Role
+
 from .choices import OPEN_STATES, DeadlineStep, Tier
 
 log = logging.getLogger("urbangrid.cases.tasks")
@@ -59,16 +61,17 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
 
     now = now or timezone.now()
     stats = {"warned": 0, "overdue": 0, "escalated": 0}
-    recipients = _Recipients()
     with transaction.atomic():
         ids = _claim("warned_at", "warn_at", now, batch)
         stats["warned"] = len(ids)
         cases = list(Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"))
+        recipients = _Recipients(cases)
         notify.queue([row for case in cases for row in _deadline_notice(case, recipients, "warning", now)])
     with transaction.atomic():
         ids = _claim("overdue_at", "due_at", now, batch)
         stats["overdue"] = len(ids)
         cases = list(Case.objects.filter(id__in=ids).select_related("problem_class", "field_worker"))
+        recipients = _Recipients(cases)
         notify.queue([row for case in cases for row in _deadline_notice(case, recipients, "overdue", now)])
         for case in cases:
             pc = case.problem_class
@@ -105,39 +108,35 @@ def _deadline_notice(case, recipients, kind: str, now) -> list:
 
 
 class _Recipients:
-    """Who is told about a case's deadline, looked up once per sweep for each unit and area:
-    a busy sweep's cases share a few dozen dispatchers, handlers and shift leaders."""
+    """Who is told about the claimed cases' deadlines: the people of every role, area and unit
+    involved are read with two queries per claim, not two per case."""
 
-    def __init__(self):
-        self._memo: dict[tuple, list] = {}
+    ROLES = (Role.DISPATCHER, Role.INTAKE_OPERATOR, Role.SHIFT_LEADER)
 
-    def _once(self, key, lookup) -> list:
-        if key not in self._memo:
-            self._memo[key] = lookup()
-        return self._memo[key]
-
-    def _over(self, role, case) -> list:
+    def __init__(self, cases):
         from . import queries
 
-        area = (case.community_id, case.street_id, case.district_id)
-        return self._once((role, *area), lambda: queries.people_with_role_over(role, case))
+        areas = {r for c in cases for r in (c.community_id, c.street_id, c.district_id) if r}
+        self.holding = queries.people_holding(self.ROLES, areas)
+        units = {c.assigned_unit_id for c in cases if c.assigned_unit_id}
+        self.handlers = queries.handlers_of_units(units) if units else {}
 
     def of(self, case) -> list:
-        from urbangrid.orgs.choices import Role
-
-        from . import queries
         from .choices import DeadlineStep as D
+        from .queries import pick_over
 
         step = case.deadline_step
         if step in (D.ACCEPT, D.HANDLE):
-            unit = case.assigned_unit_id
-            handlers = self._once(("unit", unit), lambda: queries.unit_handlers(unit))
-            return handlers + self._over(Role.DISPATCHER, case)
+            return self.handlers.get(case.assigned_unit_id, []) + pick_over(
+                self.holding, Role.DISPATCHER, case
+            )
         if step in (D.VERIFY, D.CHECK):
-            return [case.field_worker] if case.field_worker_id else self._over(Role.INTAKE_OPERATOR, case)
+            if case.field_worker_id:
+                return [case.field_worker]
+            return pick_over(self.holding, Role.INTAKE_OPERATOR, case)
         if step == D.DISPATCH:
-            return self._over(Role.DISPATCHER, case)
-        return self._over(Role.SHIFT_LEADER, case)
+            return pick_over(self.holding, Role.DISPATCHER, case)
+        return pick_over(self.holding, Role.SHIFT_LEADER, case)
 
 
 @task()
