@@ -516,12 +516,16 @@ def main():
     ap.add_argument("--per-query", action="store_true", help="time each aggregate statement alone")
     ap.add_argument("--explain", action="store_true", help="with --per-query: print the plans")
     ap.add_argument("--no-timing", action="store_true", help="skip the timed runs")
+    ap.add_argument("--analyze", action="store_true", help="ANALYZE after migrating (new indexes/statistics)")
     args = ap.parse_args()
     from urbangrid.cases.models import Case
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
-    log(f"migrated in {time.perf_counter() - t0:.1f} s")
+    if args.analyze:
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")
+    log(f"migrated{' and analyzed' if args.analyze else ''} in {time.perf_counter() - t0:.1f} s")
     have = Case.objects.count()
     if have < args.cases:
         if have:
@@ -551,9 +555,13 @@ def main():
     from urbangrid.cases.models import CaseEvent
 
     n_events = CaseEvent.objects.count()
+    load_before = os.getloadavg()
     run_evaluation()  # warm caches
     runs = [run_evaluation() for _ in range(args.repeat)]
     result = {
+        "date": datetime.now(ZoneInfo("UTC")).isoformat(timespec="seconds"),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
         "vendor": connection.vendor,
         "cases": n_cases,
         "events": n_events,
