@@ -121,8 +121,8 @@ class NotLaterThan(Func):
     PostgreSQL gets exactly that. SQLite has no interval type, and Django compiles ``F(b) + limit``
     there into a call of a Python function per row (``django_format_dtdelta``), which cost about a
     second per 100,000 rows; here the difference is computed in SQL instead, in whole microseconds
-    over Django's text timestamps (``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC): exact, like the original
-    comparison, and NULL when either side is NULL."""
+    over Django's text timestamps (``YYYY-MM-DD HH:MM:SS[.ffffff]``, UTC; a shorter fraction is
+    padded): exact, like the original comparison, and NULL when either side is NULL."""
 
     conditional = True
     output_field = BooleanField()
@@ -139,7 +139,8 @@ class NotLaterThan(Func):
         a, b = (compiler.compile(e) for e in self.get_source_expressions())
         sql = (
             f"((CAST(strftime('%%s', {a[0]}) AS INTEGER) - CAST(strftime('%%s', {b[0]}) AS INTEGER)) * 1000000"
-            f" + CAST(substr({a[0]}, 21) AS INTEGER) - CAST(substr({b[0]}, 21) AS INTEGER) <= %s)"
+            f" + CAST(substr({a[0]} || '000000', 21, 6) AS INTEGER)"
+            f" - CAST(substr({b[0]} || '000000', 21, 6) AS INTEGER) <= %s)"
         )
         return sql, [*a[1], *b[1], *a[1], *b[1], self.limit // timedelta(microseconds=1)]
 
