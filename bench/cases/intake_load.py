@@ -237,6 +237,9 @@ def main():
     auth = {"Authorization": f"Bearer {key}"}
     if args.wrk:
         data = write_wrk_data(key, shapes, classes, args.text_fraction)
+        # Warm every worker first (locator index, classifier, calendar, connections): not measured.
+        for mode in ("baseline", "intake"):
+            run_wrk(args.port, args.clients, 5, data, mode, "warm-up")
         for mode, secs, label in (
             ("baseline", args.baseline_seconds, "baseline_inbox"),
             ("intake", args.seconds, "intake"),

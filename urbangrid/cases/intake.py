@@ -28,7 +28,7 @@ from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
 from . import attachments, deadlines, deps, notify
-from .actions import next_case_number, next_case_numbers
+from .actions import next_case_numbers
 from .choices import NEEDS_VERIFICATION, OPEN_STATES, AttachmentStage, CaseState, Channel, DeadlineStep, Tier
 from .models import Case, CaseEvent, Report
 
@@ -185,23 +185,27 @@ def _take_many(actor, todo, ids, results, *, client_key, now) -> None:
     scope = scope_for(actor)
     new: list[tuple[int, _Prepared, Case]] = []
     links: list[tuple[int, _Prepared, int, float]] = []  # linked to the j-th new case of this batch
+    existing: list[tuple[int, int, _Prepared, float]] = []  # linked to a case already stored
     for i, p in todo:
         dup, dist = (None, None)
         if not p.data.extra.get("force_new"):
-            dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now, lock=True)
+            dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now)
             if dup is None:
                 j, dist = _nearest_in_batch(p, [n[1] for n in new])
                 if j is not None:
                     links.append((i, p, j, dist))
                     continue
         if dup is not None:
-            results[i] = _link(actor, p, dup, dist, scope, client_key=client_key, request_id=ids[i], now=now)
+            existing.append((dup.pk, i, p, dist))
         else:
             new.append((i, p, _new_case(p, scope, actor, now)))
+    # Stored cases are locked in id order (and before the number row, like single intake), so two
+    # batches counting reports on the same cases wait for each other instead of deadlocking.
+    for case_id, i, p, dist in sorted(existing, key=lambda e: (e[0], e[1])):
+        dup = Case.objects.select_for_update().get(pk=case_id)
+        results[i] = _link(actor, p, dup, dist, scope, client_key=client_key, request_id=ids[i], now=now)
     if not new:
         return
-    for (_i, _p, case), number in zip(new, next_case_numbers(now, len(new)), strict=True):
-        case.number = number
     Case.objects.bulk_create([case for _i, _p, case in new])
     reports = Report.objects.bulk_create(
         [_report(case, p, actor, client_key=client_key, request_id=ids[i]) for i, p, case in new]
@@ -216,9 +220,26 @@ def _take_many(actor, todo, ids, results, *, client_key, now) -> None:
         for photo in p.photos:
             attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
         results[i] = IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
+    # A case inserted by this transaction is invisible to others until commit: no lock to take.
     for i, p, j, dist in links:
-        case = Case.objects.select_for_update().get(pk=new[j][2].pk)
-        results[i] = _link(actor, p, case, dist, scope, client_key=client_key, request_id=ids[i], now=now)
+        results[i] = _link(
+            actor, p, new[j][2], dist, scope, client_key=client_key, request_id=ids[i], now=now
+        )
+    _assign_numbers([case for _i, _p, case in new], now)
+
+
+def _assign_numbers(cases: list[Case], now) -> None:
+    """Give new cases their numbers as the transaction's last writes. The day's number row stays
+    locked from its UPDATE until commit, so every intake of the city waits for it: allocating
+    last keeps that wait to two statements instead of all the inserts (cases are inserted with a
+    provisional number)."""
+    numbers = next_case_numbers(now, len(cases))
+    for case, number in zip(cases, numbers, strict=True):
+        case.number = number
+    if len(cases) == 1:
+        Case.objects.filter(pk=cases[0].pk).update(number=numbers[0])
+    else:
+        Case.objects.bulk_update(cases, ["number"])
 
 
 def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | None]:
@@ -417,13 +438,13 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
         if dup is not None:
             return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
     case = _new_case(p, scope, actor, now)
-    case.number = next_case_number(now)
     case.save(force_insert=True)
     report = _report(case, p, actor, client_key=client_key, request_id=request_id)
     report.save(force_insert=True)
     _report_event(case, report, p, scope, actor, now).save(force_insert=True)
     for photo in p.photos:
         attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
+    _assign_numbers([case], now)
     return IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
 
 
@@ -465,7 +486,7 @@ def _link(actor, p: _Prepared, dup: Case, dist: float, scope, *, client_key, req
 
 
 def _new_case(p: _Prepared, scope, actor, now) -> Case:
-    """The unsaved case a report opens (its number is allocated by the caller)."""
+    """The unsaved case a report opens (its number is given by _assign_numbers)."""
     channel = p.data.channel
     verified = channel not in NEEDS_VERIFICATION
     tier_src = p.klass or p.suggested
@@ -473,6 +494,7 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
     loc = p.loc
     return Case(
         city_code=str(settings.URBANGRID["CITY_CODE"]),
+        number="T" + secrets.token_hex(10)[:19],  # provisional: see _assign_numbers
         state=CaseState.PENDING_REGISTER if verified else CaseState.REPORTED,
         channel=channel,
         problem_class=p.klass,

@@ -77,6 +77,10 @@ def test_duplicates_inside_the_batch_and_against_the_database(world):
     )
     first, second, third = out
     assert first.created and not second.created and second.duplicate_of.pk == first.case.pk
+    # Numbers are given last in the transaction; every answer carries the final one.
+    number = Case.objects.get(pk=first.case.pk).number
+    assert len(number) == 14 and number.isdigit()
+    assert first.case.number == second.duplicate_of.number == number and number in second.message
     assert not third.created and third.case.pk == existing.pk
     assert Case.objects.get(pk=first.case.pk).report_count == 2
     assert Case.objects.get(pk=existing.pk).report_count == 2
