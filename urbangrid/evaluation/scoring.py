@@ -144,7 +144,50 @@ def _version_rules(version, kind):
     return weights, bands, rules
 
 
-def adjustment_counts(kind: str, c: Ctx, kinds_wanted) -> dict[str, dict[str, int]]:
+def _closed_case_columns(kind: str, ak: str) -> str | None:
+    """The column naming the subject of a complaint / self-handled case, for a subject kind."""
+    region_col = REGION_COLUMNS.get(kind)
+    if ak == AdjustmentKind.COMPLAINT and (kind == K.UNIT or region_col):
+        return "assigned_unit_id" if kind == K.UNIT else region_col
+    if ak == AdjustmentKind.SELF_HANDLED and (kind == K.GRID_WORKER or region_col):
+        return "reporter_person_id" if kind == K.GRID_WORKER else region_col
+    return None
+
+
+def closed_case_counts(columns, c: Ctx) -> dict[tuple[str, str], dict[str, int]]:
+    """(adjustment kind, column) → subject key → complaints / self-handled cases closed in the
+    period, for every column at once: one query over the period's closed cases (instead of one
+    per subject kind and adjustment)."""
+    from urbangrid.cases.models import Case
+
+    columns = sorted(set(columns))
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    if not columns:
+        return out
+    complaint = Q(satisfaction__lte=COMPLAINT_SATISFACTION)
+    rows = (
+        Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end)
+        .filter(complaint | Q(self_handled=True))
+        .values(*columns)
+        .annotate(_complaint=Count("pk", filter=complaint), _self=Count("pk", filter=Q(self_handled=True)))
+        .order_by()
+        .values_list(*columns, "_complaint", "_self")
+    )
+    for ak in (AdjustmentKind.COMPLAINT, AdjustmentKind.SELF_HANDLED):
+        for col in columns:
+            out[(ak, col)] = {}
+    for row in rows:
+        for n, ak in ((row[-2], AdjustmentKind.COMPLAINT), (row[-1], AdjustmentKind.SELF_HANDLED)):
+            if not n:
+                continue
+            for col, key in zip(columns, row, strict=False):
+                if key is not None:
+                    counts = out[(ak, col)]
+                    counts[str(key)] = counts.get(str(key), 0) + n
+    return out
+
+
+def adjustment_counts(kind: str, c: Ctx, kinds_wanted, _closed=None) -> dict[str, dict[str, int]]:
     """adjustment kind → subject key → number of events in the period (aggregate queries)."""
     from urbangrid.cases.models import Case
 
@@ -178,6 +221,8 @@ def adjustment_counts(kind: str, c: Ctx, kinds_wanted) -> dict[str, dict[str, in
                 out[ak] = grouped(qs, "region_id")
             elif kind not in REGION_COLUMNS:
                 out[ak] = grouped(qs, "person_id")
+        elif _closed is not None and (ak, _closed_case_columns(kind, ak)) in _closed:
+            out[ak] = _closed[(ak, _closed_case_columns(kind, ak))]
         elif ak == AdjustmentKind.COMPLAINT and (kind == K.UNIT or region_col):
             qs = Case.objects.filter(
                 closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION
@@ -225,6 +270,7 @@ def evaluate(
     with_change: bool = True,
     include_empty: bool = True,
     _measures=None,
+    _closed=None,
 ) -> Evaluation:
     """Compute every subject of a kind under a scheme version (None: indicators only, no scores)."""
     c = Ctx.for_period(period, as_of)
@@ -236,7 +282,7 @@ def evaluate(
     codes = [i.code for i in REGISTRY.values() if kind in i.kinds]
 
     best = {code: max((r.value(code) or 0 for r in rows), default=0) for code in weights}
-    adj_counts = adjustment_counts(kind, c, rules.keys()) if rules else {}
+    adj_counts = adjustment_counts(kind, c, rules.keys(), _closed) if rules else {}
     has_rates = any(REGISTRY[c].is_rate for c in weights)
     for r in rows:
         for code in weights:
@@ -270,18 +316,60 @@ def evaluate(
     return Evaluation(kind, period, version, codes, weights, rows, c.as_of)
 
 
-def previous_ranks(kind: str, period: Period, version, *, as_of=None) -> dict[str, int | None]:
-    """Ranks of the previous period: the frozen ones if that period was published under this
-    version, else computed now."""
+def evaluate_many(
+    kinds, period: Period, version=None, *, as_of: datetime | None = None, with_change: bool = True
+) -> list[Evaluation]:
+    """``evaluate`` for several kinds, sharing the aggregate queries: the indicators of all kinds
+    at once (one query per period window), the complaint / self-handled counts in one query, and
+    the same for the previous period when ranks must show their change."""
+    kinds = list(dict.fromkeys(kinds))
+    c = Ctx.for_period(period, as_of)
+    measures = compute_many(kinds, c)
+    columns = []
+    for kind in kinds:
+        for ak in _version_rules(version, kind)[2]:
+            col = _closed_case_columns(kind, ak)
+            if col:
+                columns.append(col)
+    closed = closed_case_counts(columns, c)
+    evals = [
+        evaluate(
+            kind, period, version, as_of=c.as_of, with_change=False, _measures=measures[kind], _closed=closed
+        )
+        for kind in kinds
+    ]
+    if with_change and version is not None:
+        prev = {kind: _published_ranks(kind, period, version) for kind in kinds}
+        todo = [kind for kind in kinds if prev[kind] is None]
+        if todo:
+            for ev in evaluate_many(todo, period.previous(), version, as_of=as_of, with_change=False):
+                prev[ev.kind] = {r.subject.key: r.rank for r in ev.rows}
+        for ev in evals:
+            for r in ev.rows:
+                r.prev_rank = prev[ev.kind].get(r.subject.key)
+    return evals
+
+
+def _published_ranks(kind: str, period: Period, version) -> dict[str, int | None] | None:
+    """The frozen ranks of the period before ``period`` if it was published under this version."""
     from .models import Assessment
 
     prev = period.previous()
     published = Assessment.objects.filter(
         version=version, subject_kind=kind, period_start=prev.start, period_end=prev.end
     ).first()
+    if published is None:
+        return None
+    return dict(published.results.values_list("subject_key", "rank"))
+
+
+def previous_ranks(kind: str, period: Period, version, *, as_of=None) -> dict[str, int | None]:
+    """Ranks of the previous period: the frozen ones if that period was published under this
+    version, else computed now."""
+    published = _published_ranks(kind, period, version)
     if published is not None:
-        return dict(published.results.values_list("subject_key", "rank"))
-    ev = evaluate(kind, prev, version, as_of=as_of, with_change=False)
+        return published
+    ev = evaluate(kind, period.previous(), version, as_of=as_of, with_change=False)
     return {r.subject.key: r.rank for r in ev.rows}
 
 

@@ -163,3 +163,30 @@ def test_jurisdiction_street_leader_sees_only_own_street(world):
     # Ranks stay the city-wide ranks.
     all_units = by_key(evaluate("unit", OCT, v, as_of=AS_OF))
     assert units.rows[0].rank == all_units[str(world.u2.id)].rank
+
+
+@pytest.mark.parametrize("scheme", ["city", "district"])
+def test_evaluate_many_equals_one_kind_at_a_time(world, scheme):
+    """The shared queries (all kinds' indicators, one query for complaints and self-handled
+    cases, the previous month once) give exactly what evaluating each kind alone gives."""
+    from urbangrid.cases.models import Case
+    from urbangrid.evaluation.choices import SubjectKind
+    from urbangrid.evaluation.scoring import evaluate_many
+
+    # Complaints and a self-handled case closed in October, so those adjustments are non-zero.
+    Case.objects.filter(pk=world.cases["A"].pk).update(self_handled=True)  # a grid worker's
+    Case.objects.filter(pk=world.cases["B"].pk).update(satisfaction=2)  # a hotline report's
+    v = resolve_version(scheme)
+
+    def flat(ev):
+        return {
+            r.subject.key: (r.total, r.grade, r.rank, r.prev_rank, r.adjustments, r.scores) for r in ev.rows
+        }
+
+    many = evaluate_many(SubjectKind.values, OCT, v, as_of=AS_OF)
+    assert [ev.kind for ev in many] == list(SubjectKind.values)
+    for ev in many:
+        assert flat(ev) == flat(evaluate(ev.kind, OCT, v, as_of=AS_OF)), ev.kind
+    if scheme == "city":  # it deducts for complaints and rewards self-handled cases
+        assert any("complaint" in r.adjustments for ev in many for r in ev.rows)
+        assert any("self_handled" in r.adjustments for ev in many for r in ev.rows)

@@ -13,10 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone, translation
 
 from urbangrid.evaluation.choices import SubjectKind
-from urbangrid.evaluation.indicators import REGISTRY, compute_many
+from urbangrid.evaluation.indicators import REGISTRY
 from urbangrid.evaluation.periods import Period
 from urbangrid.evaluation.reports import fmt_value, rankings_workbook
-from urbangrid.evaluation.scoring import evaluate, resolve_version
+from urbangrid.evaluation.scoring import evaluate_many, resolve_version
 from urbangrid.lib.errors import DomainError
 
 
@@ -69,11 +69,9 @@ class Command(BaseCommand):
             if timezone.is_naive(as_of):
                 as_of = timezone.make_aware(as_of)
         t0 = time.perf_counter()
-        measures = compute_many(kinds, period, as_of=as_of)
-        evals = []
-        for kind in kinds:
-            evals.append(evaluate(kind, period, version, as_of=as_of, _measures=measures[kind]))
-            self.stderr.write(f"  {SubjectKind(kind).label}: {len(evals[-1].rows)}", ending="\n")
+        evals = evaluate_many(kinds, period, version, as_of=as_of)
+        for ev in evals:
+            self.stderr.write(f"  {SubjectKind(ev.kind).label}: {len(ev.rows)}", ending="\n")
         elapsed = time.perf_counter() - t0
         self.stderr.write(f"{period.label} · {version} · {elapsed:.2f} s")
         fmt, out = opts["format"], opts["output"]
