@@ -31,7 +31,7 @@ from .models import (
 )
 from .periods import Period
 from .reports import fmt_value, rankings_workbook
-from .scoring import evaluate, resolve_version
+from .scoring import evaluate, evaluate_many, resolve_version
 
 K = SubjectKind
 PAGE_KINDS = [
@@ -140,7 +140,7 @@ def export(request):
         _domain(request, exc)
         return redirect("evaluation:index")
     kinds = [kind] if request.GET.get("all") != "1" else [K.UNIT, K.STREET, K.COMMUNITY, K.GRID_WORKER]
-    evals = [evaluate(k, period, version).visible(request.user) for k in kinds]
+    evals = [ev.visible(request.user) for ev in evaluate_many(kinds, period, version)]
     data = rankings_workbook(evals, f"{version.scheme.name} · {period.label}")
     resp = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

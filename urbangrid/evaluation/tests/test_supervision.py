@@ -342,6 +342,8 @@ def test_pages(world, client):
     assert all(world.cases[k].number in body for k in "ABCD") and world.cases["G"].number not in body
     r = client.get("/evaluation/export.xlsx", {"period": "2026-10", "kind": "unit"})
     assert r.status_code == 200 and r.content[:2] == b"PK"
+    r = client.get("/evaluation/export.xlsx", {"period": "2026-10", "kind": "unit", "all": "1"})
+    assert r.status_code == 200 and r.content[:2] == b"PK"
     client.force_login(world.users["leader1"])
     r = client.get(
         "/evaluation/drill/",
