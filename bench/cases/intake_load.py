@@ -74,7 +74,11 @@ def point_in(rng, shapes):
     return c.x, c.y
 
 
-def run_phase(port, clients, seconds, make_request, label):
+def run_phase(port, clients, seconds, make_request, label, interval=None):
+    """Closed loop by default (each client sends again as soon as answered). With ``interval``
+    (seconds) each client sends on a fixed schedule instead (open loop, staggered between
+    clients) and latency counts from the scheduled moment, so a slow server cannot hide its
+    queue by delaying the next request (no coordinated omission)."""
     lat_ms: list[float] = []
     errors = [0]
     codes: dict[int, int] = {}
@@ -87,9 +91,14 @@ def run_phase(port, clients, seconds, make_request, label):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         local, local_codes, errs = [], {}, 0
         start_barrier.wait()
+        due = time.perf_counter() + (interval * i / clients if interval else 0)
         while time.monotonic() < stop_at:
             method, path, body, headers = make_request(rng)
-            t0 = time.perf_counter()
+            if interval:
+                time.sleep(max(0.0, due - time.perf_counter()))
+                t0, due = due, due + interval
+            else:
+                t0 = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
                 resp = conn.getresponse()
@@ -140,12 +149,20 @@ def run_phase(port, clients, seconds, make_request, label):
 WRK_SCRIPT = r"""
 local data = dofile(os.getenv("UG_WRK_DATA"))
 local token, mode, text_fraction = data.token, os.getenv("UG_WRK_MODE"), data.text_fraction
-local salt, n, i = tostring(math.random(1, 1e9)), 0, 0
+-- A salt per run (from Python) and a number per thread: request ids never repeat an earlier run's
+-- (a repeated id is a replay, not an intake).
+local salt, n, i = os.getenv("UG_WRK_SALT"), 0, 0
+local threads = 0
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
-function setup(thread) thread:set("tid", tostring(math.random(1, 1e9))) end
+function setup(thread) threads = threads + 1; thread:set("tid", tostring(threads)) end
 local batch = tonumber(os.getenv("UG_WRK_BATCH") or "0")
 local function report()
+  if n == 0 then
+    -- Each thread of each phase starts at its own place in the points (seeded from the salt).
+    math.randomseed(tonumber(string.sub(salt, 1, 7), 16) + 7919 * tonumber(tid or "0"))
+    i = math.random(1, #data.points)
+  end
   n = n + 1
   i = (i % #data.points) + 1
   local p = data.points[i]
@@ -174,11 +191,25 @@ end
 """
 
 
+def stored_counts() -> tuple[int, int]:
+    from urbangrid.cases.models import Case, Report
+
+    return Case.objects.count(), Report.objects.count()
+
+
 def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
-    """One phase through wrk; its done() hook prints the figures as JSON."""
+    """One phase through wrk; its done() hook prints the figures as JSON, with how many reports
+    opened a case and how many were linked to one as duplicates (counted in the database)."""
+    cases0, reports0 = stored_counts()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT)
-    env = {**os.environ, "UG_WRK_DATA": data_path, "UG_WRK_MODE": mode, "UG_WRK_BATCH": str(batch)}
+    env = {
+        **os.environ,
+        "UG_WRK_DATA": data_path,
+        "UG_WRK_MODE": mode,
+        "UG_WRK_BATCH": str(batch),
+        "UG_WRK_SALT": uuid.uuid4().hex,
+    }
     out = subprocess.run(
         [
             "wrk",
@@ -199,14 +230,18 @@ def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
     os.unlink(f.name)
     figures = json.loads(out.strip().splitlines()[-1])
     rate = figures["requests"] / figures["duration_s"]
+    cases1, reports1 = stored_counts()
     out = {"phase": label, "tool": "wrk", "clients": clients, **figures, "rate": round(rate, 1)}
+    if mode != "baseline":
+        out.update(new_cases=cases1 - cases0, linked_reports=(reports1 - reports0) - (cases1 - cases0))
     if batch:
         out.update(batch=batch, cases_per_s=round(rate * batch, 1))
     return out
 
 
 def write_wrk_data(key, shapes, classes, text_fraction, n=20_000) -> str:
-    rng = random.Random(11)
+    # A fresh seed per run: points repeated from an earlier run would all be duplicates of its cases.
+    rng = random.Random()
     rows = []
     for _ in range(n):
         lon, lat = point_in(rng, shapes)
@@ -231,6 +266,12 @@ def main():
     )
     ap.add_argument("--wrk", action="store_true", help="drive the load with wrk instead of Python")
     ap.add_argument("--batch", type=int, default=0, help="with --wrk: also a phase of N reports per request")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="open loop: this many reports a second in all, sent in requests of --batch reports (1 = single)",
+    )
     args = ap.parse_args()
     setup_django()
     key, shapes, classes = prepare()
@@ -254,7 +295,7 @@ def main():
     def baseline(rng):
         return "GET", "/api/v1/cases/inbox?limit=1", None, auth
 
-    def intake(rng):
+    def report(rng):
         lon, lat = point_in(rng, shapes)
         code, name = rng.choice(classes)
         body = {
@@ -266,12 +307,37 @@ def main():
         }
         if rng.random() >= args.text_fraction:
             body["class_code"] = code
+        return body
+
+    def intake(rng):
+        batch = max(args.batch, 1) if args.rate else 1
+        body = report(rng) if batch == 1 else [report(rng) for _ in range(batch)]
+        path = "/api/v1/cases/intake" if batch == 1 else "/api/v1/cases/intake/batch"
         return (
             "POST",
-            "/api/v1/cases/intake",
+            path,
             json.dumps(body, ensure_ascii=False).encode(),
             {**auth, "Content-Type": "application/json"},
         )
+
+    if args.rate:
+        batch = max(args.batch, 1)
+        interval = args.clients * batch / args.rate
+        # Bodies made before the clock starts, from a fresh seed: the client's own CPU stays low and
+        # no point repeats an earlier run's (those would all be duplicates).
+        seed = random.Random()
+        ready = [intake(seed) for _ in range(int(args.rate / batch * args.seconds * 1.2) + args.clients)]
+        out = run_phase(
+            args.port,
+            args.clients,
+            args.seconds,
+            lambda _rng: ready.pop(),
+            "intake_open_loop",
+            interval=interval,
+        )
+        out.update(batch=batch, target_reports_per_s=args.rate, reports_per_s=round(out["rate"] * batch, 1))
+        print(json.dumps(out), flush=True)
+        return
 
     print(
         json.dumps(run_phase(args.port, args.clients, args.baseline_seconds, baseline, "baseline_inbox")),

@@ -123,12 +123,15 @@ def do_intake_many(
     actor, items: list[tuple[IntakeData, str | None]], *, client_key: str = "", now=None
 ) -> list[IntakeResult | DomainError]:
     """Receive many reports (a platform's or a hotline system's batch): per item the result of
-    ``do_intake`` or the error that refused it. Refused items change nothing; the others are
-    written in one transaction, new cases with one insert per table and one number allocation.
+    ``do_intake`` or the error that refused it. Refused items change nothing.
 
-    Duplicates are found against the database and against the batch's earlier new cases. Should
-    another client write one of the same request ids meanwhile, the batch falls back to taking
-    the items one by one (each a retry-safe ``do_intake``)."""
+    Duplicates are found against the database and against the batch's earlier new cases. The new
+    cases are written in one transaction with one insert per table and one number allocation;
+    each report counted on an existing case is its own short transaction, so a batch never holds
+    a busy case's row lock while it writes the rest. Should another client write one of the same
+    request ids meanwhile, the new cases fall back to item-by-item ``do_intake`` (retry-safe)."""
+    from urbangrid.orgs.jurisdiction import scope_for
+
     now = now or timezone.now()
     client_key = _client_key(actor, client_key)
     ids = [_request_id(rid) for _data, rid in items]
@@ -153,15 +156,23 @@ def do_intake_many(
                 results[i] = exc
             if rid:
                 first_of[rid] = i
+    scope = scope_for(actor)
+    new, in_batch, stored = _sort_out(todo, scope, actor, now)
+    link = {"actor": actor, "scope": scope, "client_key": client_key, "now": now}
     try:
         with transaction.atomic():
-            _take_many(actor, todo, ids, results, client_key=client_key, now=now)
+            _write_new(actor, new, ids, results, scope, client_key=client_key, now=now)
     except IntegrityError:
-        for i, _p in todo:
+        for i, _p in [(i, p) for i, p, _case in new] + [(i, p) for i, p, _j, _d in in_batch]:
             try:
                 results[i] = do_intake(actor, items[i][0], client_key=client_key, request_id=ids[i], now=now)
             except DomainError as exc:
                 results[i] = exc
+        in_batch = []
+    for case_id, i, p, dist in sorted(stored, key=lambda e: (e[0], e[1])):
+        results[i] = _link_alone(p, case_id, dist, request_id=ids[i], **link)
+    for i, p, j, dist in in_batch:
+        results[i] = _link_alone(p, new[j][2].pk, dist, request_id=ids[i], **link)
     # Repeated request ids point at their first item: give them its answer, marked as a replay.
     return [_as_replay(results[r]) if isinstance(r, int) else r for r in results]
 
@@ -179,31 +190,27 @@ def _as_replay(result):
     return result
 
 
-def _take_many(actor, todo, ids, results, *, client_key, now) -> None:
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    scope = scope_for(actor)
+def _sort_out(todo, scope, actor, now):
+    """Split a batch (no writes, no locks): new cases (unsaved), reports duplicating a new case of
+    the same batch (by its index in ``new``), and reports duplicating a stored case (by id)."""
     new: list[tuple[int, _Prepared, Case]] = []
-    links: list[tuple[int, _Prepared, int, float]] = []  # linked to the j-th new case of this batch
-    existing: list[tuple[int, int, _Prepared, float]] = []  # linked to a case already stored
+    in_batch: list[tuple[int, _Prepared, int, float]] = []
+    stored: list[tuple[int, int, _Prepared, float]] = []
     for i, p in todo:
-        dup, dist = (None, None)
         if not p.data.extra.get("force_new"):
             dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now)
-            if dup is None:
-                j, dist = _nearest_in_batch(p, [n[1] for n in new])
-                if j is not None:
-                    links.append((i, p, j, dist))
-                    continue
-        if dup is not None:
-            existing.append((dup.pk, i, p, dist))
-        else:
-            new.append((i, p, _new_case(p, scope, actor, now)))
-    # Stored cases are locked in id order (and before the number row, like single intake), so two
-    # batches counting reports on the same cases wait for each other instead of deadlocking.
-    for case_id, i, p, dist in sorted(existing, key=lambda e: (e[0], e[1])):
-        dup = Case.objects.select_for_update().get(pk=case_id)
-        results[i] = _link(actor, p, dup, dist, scope, client_key=client_key, request_id=ids[i], now=now)
+            if dup is not None:
+                stored.append((dup.pk, i, p, dist))
+                continue
+            j, dist = _nearest_in_batch(p, [n[1] for n in new])
+            if j is not None:
+                in_batch.append((i, p, j, dist))
+                continue
+        new.append((i, p, _new_case(p, scope, actor, now)))
+    return new, in_batch, stored
+
+
+def _write_new(actor, new, ids, results, scope, *, client_key, now) -> None:
     if not new:
         return
     Case.objects.bulk_create([case for _i, _p, case in new])
@@ -220,12 +227,20 @@ def _take_many(actor, todo, ids, results, *, client_key, now) -> None:
         for photo in p.photos:
             attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
         results[i] = IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
-    # A case inserted by this transaction is invisible to others until commit: no lock to take.
-    for i, p, j, dist in links:
-        results[i] = _link(
-            actor, p, new[j][2], dist, scope, client_key=client_key, request_id=ids[i], now=now
-        )
     _assign_numbers([case for _i, _p, case in new], now)
+
+
+def _link_alone(p, case_id, dist, *, actor, scope, client_key, request_id, now) -> IntakeResult:
+    """Count one report on a stored case in a transaction of its own (row locked briefly)."""
+    try:
+        with transaction.atomic():
+            dup = Case.objects.select_for_update().get(pk=case_id)
+            return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
+    except IntegrityError:
+        replay = _replay(client_key, request_id) if request_id else None
+        if replay is None:
+            raise
+        return replay
 
 
 def _assign_numbers(cases: list[Case], now) -> None:

@@ -118,15 +118,15 @@ def test_retried_batch_and_repeated_ids_change_nothing(world):
 
 def test_a_conflicting_writer_falls_back_to_one_by_one(world, monkeypatch):
     w = world
-    real = intake._take_many
+    real = intake._write_new
     calls = []
 
-    def racing(actor, todo, ids, results, **kw):
+    def racing(*args, **kw):
         calls.append(1)
-        real(actor, todo, ids, results, **kw)
+        real(*args, **kw)
         raise IntegrityError("another client wrote the same request id")
 
-    monkeypatch.setattr(intake, "_take_many", racing)
+    monkeypatch.setattr(intake, "_write_new", racing)
     before = counts()
     out = do_intake_many(w.user("gw_a"), [item(w, rid="p1"), item(w, point=w.B, rid="p2")])
     assert calls == [1] and all(r.created for r in out)
