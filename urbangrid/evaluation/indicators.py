@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import BooleanField, Count, F, Func, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -81,6 +81,11 @@ def verify_dispatch_limit() -> timedelta:
 def check_dispatch_limit() -> timedelta:
     """How soon after the unit's report-back the operator must send the check task."""
     return _limit("CHECK_DISPATCH_MINUTES", 30)
+
+
+def _work_mem() -> str:
+    """PostgreSQL work_mem for the evaluation's aggregate queries."""
+    return str(getattr(settings, "URBANGRID", {}).get("EVALUATION", {}).get("WORK_MEM", "32MB"))
 
 
 def close_limit() -> timedelta:
@@ -795,7 +800,12 @@ def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], 
     # Plain integers and keys: read the cursor directly (Django's per-value converters cost more
     # than the query for the ~25,000 group rows of a month).
     sql, params = qs.query.sql_with_params()
-    with connections[qs.db].cursor() as cursor:
+    connection = connections[qs.db]
+    with transaction.atomic(using=qs.db), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ~25,000 groups of a dozen counts: enough memory to hash them instead of sorting the
+            # month's rows on disk (PostgreSQL's default is 4 MB); for this transaction only.
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [_work_mem()])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not rows:
