@@ -196,11 +196,14 @@ def _sort_out(todo, scope, actor, now):
     new: list[tuple[int, _Prepared, Case]] = []
     in_batch: list[tuple[int, _Prepared, int, float]] = []
     stored: list[tuple[int, int, _Prepared, float]] = []
-    for i, p in todo:
+    wanted = [
+        (None if p.data.extra.get("force_new") else p.klass or p.suggested, p.loc.lon, p.loc.lat)
+        for _i, p in todo
+    ]
+    for (i, p), (dup_id, dist) in zip(todo, find_duplicate_ids(wanted, now), strict=True):
         if not p.data.extra.get("force_new"):
-            dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now)
-            if dup is not None:
-                stored.append((dup.pk, i, p, dist))
+            if dup_id is not None:
+                stored.append((dup_id, i, p, dist))
                 continue
             j, dist = _nearest_in_batch(p, [n[1] for n in new])
             if j is not None:
@@ -234,7 +237,12 @@ def _link_alone(p, case_id, dist, *, actor, scope, client_key, request_id, now) 
     """Count one report on a stored case in a transaction of its own (row locked briefly)."""
     try:
         with transaction.atomic():
-            dup = Case.objects.select_for_update().get(pk=case_id)
+            # What counting and answering need; the batch's answers read no other column.
+            dup = (
+                Case.objects.select_for_update()
+                .only("id", "number", "state", "public_token", "report_count")
+                .get(pk=case_id)
+            )
             return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
     except IntegrityError:
         replay = _replay(client_key, request_id) if request_id else None
@@ -259,23 +267,11 @@ def _assign_numbers(cases: list[Case], now) -> None:
 
 def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | None]:
     """The batch's earlier new case that ``p`` duplicates (same rules as find_duplicate)."""
-    from urbangrid.catalog.cache import active_classes
-
     pc = p.klass or p.suggested
     if pc is None:
         return None, None
-    limit = float(_cfg("DUPLICATE_DISTANCE_M", 50))
-    related = set(active_classes().related_ids(pc))
-    best = None
-    for j, other in enumerate(earlier):
-        opc = other.klass
-        if opc is None or opc.pk not in related:
-            continue
-        d = deps.distance_m(p.loc.lon, p.loc.lat, other.loc.lon, other.loc.lat)
-        key = d if opc.pk == pc.pk else d + limit / 4
-        if d <= limit and (best is None or key < best[0]):
-            best = (key, j, d)
-    return (best[1], best[2]) if best else (None, None)
+    rows = [(j, o.loc.lon, o.loc.lat, o.klass.pk) for j, o in enumerate(earlier) if o.klass is not None]
+    return _nearest(rows, pc, p.loc.lon, p.loc.lat)
 
 
 def _replay(client_key, request_id) -> IntakeResult | None:
@@ -321,43 +317,75 @@ def find_duplicate(
 ) -> tuple[Case | None, float | None]:
     """The nearest open or recently closed case of the same or a related class near the point
     (locked for update when ``lock``: the caller is about to count a report on it)."""
-    from urbangrid.catalog.cache import active_classes
-
     if pc is None:
         return None, None
-    dist = float(_cfg("DUPLICATE_DISTANCE_M", 50))
-    window = timedelta(hours=float(_cfg("DUPLICATE_WINDOW_HOURS", 72)))
+    rows = _duplicate_candidates([_near(pc, lon, lat)], now)[:50]
+    cid, d = _nearest(rows, pc, lon, lat, exclude_id=exclude_id)
+    if cid is None:
+        return None, None
+    qs = Case.objects.select_for_update() if lock else Case.objects
+    return qs.get(pk=cid), d
+
+
+def find_duplicate_ids(wanted: list[tuple], now) -> list[tuple[int | None, float | None]]:
+    """``find_duplicate`` for many (class, lon, lat) at once, with one query: the id of each
+    point's duplicate (or None) and its distance."""
+    asked = [(pc, lon, lat) for pc, lon, lat in wanted if pc is not None]
+    rows = list(_duplicate_candidates([_near(*w) for w in asked], now)) if asked else []
+    return [_nearest(rows, pc, lon, lat) if pc is not None else (None, None) for pc, lon, lat in wanted]
+
+
+def _distance_limit() -> float:
+    return float(_cfg("DUPLICATE_DISTANCE_M", 50))
+
+
+def _near(pc, lon: float, lat: float) -> Q:
+    """Cases of the same major class within the duplicate distance's bounding box of a point."""
+    from urbangrid.catalog.cache import active_classes
+
+    dist = _distance_limit()
     dlat = dist / 111_320.0
     dlon = dist / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
-    since = now - window
-    qs = (
-        Case.objects.filter(
-            lon__range=(lon - dlon, lon + dlon),
-            lat__range=(lat - dlat, lat + dlat),
-            reported_at__gte=since,
-            problem_class_id__in=active_classes().related_ids(pc),
-            duplicate_of__isnull=True,
-        )
+    return Q(
+        lon__range=(lon - dlon, lon + dlon),
+        lat__range=(lat - dlat, lat + dlat),
+        problem_class_id__in=active_classes().related_ids(pc),
+    )
+
+
+def _duplicate_candidates(near: list[Q], now):
+    """(id, lon, lat, class) of the open, shelved or recently closed cases matching any of ``near``."""
+    since = now - timedelta(hours=float(_cfg("DUPLICATE_WINDOW_HOURS", 72)))
+    anywhere = Q()
+    for q in near:
+        anywhere |= q
+    return (
+        Case.objects.filter(anywhere, reported_at__gte=since, duplicate_of__isnull=True)
         .filter(
             Q(state__in=OPEN_STATES)
             | Q(state=CaseState.SHELVED)
             | Q(state=CaseState.CLOSED, closed_at__gte=since)
         )
-        .values_list("id", "lon", "lat", "problem_class_id")[:50]
+        .values_list("id", "lon", "lat", "problem_class_id")
     )
+
+
+def _nearest(rows, pc, lon, lat, *, exclude_id=None) -> tuple[int | None, float | None]:
+    """Among candidate rows, the nearest case of ``pc``'s major class within the distance."""
+    from urbangrid.catalog.cache import active_classes
+
+    limit = _distance_limit()
+    related = set(active_classes().related_ids(pc))
     best = None
-    for cid, clon, clat, cpc in qs:
-        if cid == exclude_id:
+    for cid, clon, clat, cpc in rows:
+        if cid == exclude_id or cpc not in related:
             continue
         d = deps.distance_m(lon, lat, clon, clat)
         # The same class counts a little nearer than a related one.
-        key = d if cpc == pc.pk else d + dist / 4
-        if d <= dist and (best is None or key < best[0]):
+        key = d if cpc == pc.pk else d + limit / 4
+        if d <= limit and (best is None or key < best[0]):
             best = (key, cid, d)
-    if best is None:
-        return None, None
-    qs = Case.objects.select_for_update() if lock else Case.objects
-    return qs.get(pk=best[1]), best[2]
+    return (best[1], best[2]) if best else (None, None)
 
 
 @dataclass
