@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
@@ -801,8 +802,9 @@ def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], 
     # than the query for the ~25,000 group rows of a month).
     sql, params = qs.query.sql_with_params()
     connection = connections[qs.db]
-    with transaction.atomic(using=qs.db), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    pg = connection.vendor == "postgresql"
+    with transaction.atomic(using=qs.db) if pg else nullcontext(), connection.cursor() as cursor:
+        if pg:
             # ~25,000 groups of a dozen counts: enough memory to hash them instead of sorting the
             # month's rows on disk (PostgreSQL's default is 4 MB); for this transaction only.
             cursor.execute("SELECT set_config('work_mem', %s, true)", [_work_mem()])
