@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -169,10 +170,9 @@ def do_intake_many(
             except DomainError as exc:
                 results[i] = exc
         in_batch = []
-    for case_id, i, p, dist in sorted(stored, key=lambda e: (e[0], e[1])):
-        results[i] = _link_alone(p, case_id, dist, request_id=ids[i], **link)
-    for i, p, j, dist in in_batch:
-        results[i] = _link_alone(p, new[j][2].pk, dist, request_id=ids[i], **link)
+    # Reports duplicating the batch's own new cases count on them now that they are stored.
+    stored += [(new[j][2].pk, i, p, dist) for i, p, j, dist in in_batch]
+    _link_stored([(cid, i, p, dist, ids[i]) for cid, i, p, dist in stored], results, **link)
     # Repeated request ids point at their first item: give them its answer, marked as a replay.
     return [_as_replay(results[r]) if isinstance(r, int) else r for r in results]
 
@@ -233,16 +233,41 @@ def _write_new(actor, new, ids, results, scope, *, client_key, now) -> None:
     _assign_numbers([case for _i, _p, case in new], now)
 
 
-def _link_alone(p, case_id, dist, *, actor, scope, client_key, request_id, now) -> IntakeResult:
-    """Count one report on a stored case in a transaction of its own (row locked briefly)."""
+def _link_stored(entries, results, *, actor, scope, client_key, now) -> None:
+    """Count a batch's duplicate reports on their stored cases in one short transaction of its
+    own: the cases locked in id order (two batches wait for each other, never deadlock), only the
+    columns counting and answering need. ``entries``: (case id, item index, report, distance,
+    request id). If another client wrote one of the request ids meanwhile, each is taken alone."""
+    if not entries:
+        return
+    entries = sorted(entries, key=lambda e: (e[0], e[1]))
     try:
         with transaction.atomic():
-            # What counting and answering need; the batch's answers read no other column.
-            dup = (
-                Case.objects.select_for_update()
-                .only("id", "number", "state", "public_token", "report_count")
-                .get(pk=case_id)
+            cases = Case.objects.select_for_update().only(
+                "id", "number", "state", "public_token", "report_count"
             )
+            locked = {c.pk: c for c in cases.filter(pk__in={e[0] for e in entries}).order_by("pk")}
+            done = _link_all(
+                actor,
+                scope,
+                [(p, locked[cid], dist, rid) for cid, _i, p, dist, rid in entries],
+                client_key=client_key,
+                now=now,
+            )
+        for (_cid, i, *_rest), result in zip(entries, done, strict=True):
+            results[i] = result
+    except IntegrityError:
+        for cid, i, p, dist, rid in entries:
+            results[i] = _link_alone(
+                p, cid, dist, actor=actor, scope=scope, client_key=client_key, now=now, request_id=rid
+            )
+
+
+def _link_alone(p, case_id, dist, *, actor, scope, client_key, request_id, now) -> IntakeResult:
+    """Count one report on a stored case in a transaction of its own; a retry answers as a replay."""
+    try:
+        with transaction.atomic():
+            dup = Case.objects.select_for_update().get(pk=case_id)
             return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
     except IntegrityError:
         replay = _replay(client_key, request_id) if request_id else None
@@ -493,39 +518,62 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
 
 def _link(actor, p: _Prepared, dup: Case, dist: float, scope, *, client_key, request_id, now) -> IntakeResult:
     """Count the report on the (locked) case it duplicates; tell the reporter which case it is."""
-    Case.objects.filter(pk=dup.pk).update(report_count=F("report_count") + 1, updated_at=now)
-    dup.report_count += 1  # the row is locked: no one else counted in between
-    report = Report.objects.create(
-        case=dup,
-        client_key=client_key,
-        request_id=request_id,
-        channel=p.data.channel,
-        opened_case=False,
-        description=p.description,
-        lon=p.loc.lon,
-        lat=p.loc.lat,
-        reporter_user_id=getattr(actor, "pk", None),
-        reporter_name=p.name,
-        reporter_phone=p.phone,
-        payload={**p.payload, "distance_m": round(dist, 1)},
+    return _link_all(actor, scope, [(p, dup, dist, request_id)], client_key=client_key, now=now)[0]
+
+
+def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
+    """Count reports on the (locked) cases they duplicate: one UPDATE per case, the reports and
+    their events inserted together. ``links``: (prepared report, case, distance, request id)."""
+    for case_id, n in Counter(dup.pk for _p, dup, _d, _r in links).items():
+        Case.objects.filter(pk=case_id).update(report_count=F("report_count") + n, updated_at=now)
+    for _p, dup, _d, _r in links:
+        dup.report_count += 1  # the rows are locked: no one else counted in between
+    reports = Report.objects.bulk_create(
+        [
+            Report(
+                case=dup,
+                client_key=client_key,
+                request_id=request_id,
+                channel=p.data.channel,
+                opened_case=False,
+                description=p.description,
+                lon=p.loc.lon,
+                lat=p.loc.lat,
+                reporter_user_id=getattr(actor, "pk", None),
+                reporter_name=p.name,
+                reporter_phone=p.phone,
+                payload={**p.payload, "distance_m": round(dist, 1)},
+            )
+            for p, dup, dist, request_id in links
+        ]
     )
-    CaseEvent.objects.create(
-        case=dup,
-        at=now,
-        actor_id=getattr(actor, "pk", None),
-        actor_person_id=scope.person_id,
-        role=p.data.channel,
-        action="link_report",
-        from_state=dup.state,
-        to_state=dup.state,
-        payload={"report": report.pk, "distance_m": round(dist, 1), "channel": p.data.channel},
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case=dup,
+                at=now,
+                actor_id=getattr(actor, "pk", None),
+                actor_person_id=scope.person_id,
+                role=p.data.channel,
+                action="link_report",
+                from_state=dup.state,
+                to_state=dup.state,
+                payload={"report": report.pk, "distance_m": round(dist, 1), "channel": p.data.channel},
+            )
+            for (p, dup, dist, _r), report in zip(links, reports, strict=True)
+        ]
     )
-    for photo in p.photos:
-        attachments.store(dup, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
-    result = IntakeResult(case=dup, report=report, created=False, duplicate_of=dup, suggestions=p.suggestions)
-    if p.phone and not p.data.anonymous:
-        notify.notify_phone(p.phone, "duplicate", result.message, "", case=dup, now=now)
-    return result
+    results = []
+    for (p, dup, _d, _r), report in zip(links, reports, strict=True):
+        for photo in p.photos:
+            attachments.store(dup, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
+        result = IntakeResult(
+            case=dup, report=report, created=False, duplicate_of=dup, suggestions=p.suggestions
+        )
+        if p.phone and not p.data.anonymous:
+            notify.notify_phone(p.phone, "duplicate", result.message, "", case=dup, now=now)
+        results.append(result)
+    return results
 
 
 def _new_case(p: _Prepared, scope, actor, now) -> Case:
