@@ -530,20 +530,7 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
         dup.report_count += 1  # the rows are locked: no one else counted in between
     reports = Report.objects.bulk_create(
         [
-            Report(
-                case=dup,
-                client_key=client_key,
-                request_id=request_id,
-                channel=p.data.channel,
-                opened_case=False,
-                description=p.description,
-                lon=p.loc.lon,
-                lat=p.loc.lat,
-                reporter_user_id=getattr(actor, "pk", None),
-                reporter_name=p.name,
-                reporter_phone=p.phone,
-                payload={**p.payload, "distance_m": round(dist, 1)},
-            )
+            _report(dup, p, actor, client_key=client_key, request_id=request_id, distance=dist)
             for p, dup, dist, request_id in links
         ]
     )
@@ -616,20 +603,22 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
     )
 
 
-def _report(case: Case, p: _Prepared, actor, *, client_key, request_id) -> Report:
+def _report(case: Case, p: _Prepared, actor, *, client_key, request_id, distance=None) -> Report:
+    """The unsaved report row: opening ``case``, or (with the ``distance`` to it) counted on it."""
+    linked = distance is not None
     return Report(
         case=case,
         client_key=client_key,
         request_id=request_id,
         channel=p.data.channel,
-        opened_case=True,
+        opened_case=not linked,
         description=p.description,
         lon=p.loc.lon,
         lat=p.loc.lat,
         reporter_user_id=getattr(actor, "pk", None),
         reporter_name=p.name,
         reporter_phone=p.phone,
-        payload=p.payload,
+        payload={**p.payload, "distance_m": round(distance, 1)} if linked else p.payload,
     )
 
 
