@@ -4,6 +4,7 @@ penalty, see the score and the list; the public page shows the masked entry."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import screenshot
 from urbangrid.credit.models import ListEntry, Subject
@@ -28,7 +29,8 @@ def test_credit_journey(page, live_server):
     page.fill("#id_phone", "13812345678")
     page.select_option("#id_region", str(w.street_a.pk))
     page.click("main button[type=submit]")
-    assert page.locator(".field-error", has_text="GB 11643").is_visible()
+    # expect() waits for the answer to the POST; is_visible() would look at once (flaky in CI).
+    expect(page.locator(".field-error", has_text="GB 11643")).to_be_visible()
     page.fill("#id_id_number", "11010519491231002X")
     page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")
@@ -46,9 +48,8 @@ def test_credit_journey(page, live_server):
     page.select_option("#id_kind", "rectify")
     page.fill("#id_decision_number", "清城执罚〔2026〕18号")
     page.click("main button[type=submit]")
-    assert page.locator(
-        ".field-error", has_text="整改期限"
-    ).is_visible()  # an order to rectify needs a deadline
+    # An order to rectify needs a deadline.
+    expect(page.locator(".field-error", has_text="整改期限")).to_be_visible()
     page.fill("#id_rectify_by", "2099-01-01")
     page.click("main button[type=submit]")
     page.wait_for_load_state("networkidle")
