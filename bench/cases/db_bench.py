@@ -82,14 +82,24 @@ def main():
     idle = timed(lambda: tasks.sweep(now=timezone.now()), 20)
     print(json.dumps({"bench": "sweep_idle", **idle}), flush=True)
 
-    peak = []
-    for _rep in range(5):
-        t = timezone.now()
-        ids = list(
-            Case.objects.filter(state="handling", escalation_count=0)
-            .order_by("?")
-            .values_list("id", flat=True)[: PEAK_WARNINGS + PEAK_OVERDUE]
-        )
+    def sweeps(reps, n, make_due):
+        """Sweep ``reps`` times after ``make_due(ids, now)`` gave n random handling cases deadlines
+        that just passed; the sorted times (ms) and the last sweep's counts."""
+        runs = []
+        for _rep in range(reps):
+            t = timezone.now()
+            ids = list(
+                Case.objects.filter(state="handling", escalation_count=0)
+                .order_by("?")
+                .values_list("id", flat=True)[:n]
+            )
+            make_due(ids, t)
+            t0 = time.perf_counter()
+            stats = tasks.sweep(now=t)
+            runs.append(((time.perf_counter() - t0) * 1000, stats))
+        return sorted(r[0] for r in runs), runs[-1][1]
+
+    def peak_minute(ids, t):
         warn_only, late = ids[:PEAK_WARNINGS], ids[PEAK_WARNINGS:]
         Case.objects.filter(id__in=warn_only).update(
             warn_at=t - timedelta(minutes=1), due_at=t + timedelta(hours=2), warned_at=None, overdue_at=None
@@ -100,48 +110,33 @@ def main():
             due_at=t - timedelta(minutes=1),
             overdue_at=None,
         )
-        t0 = time.perf_counter()
-        stats = tasks.sweep(now=t)
-        peak.append(((time.perf_counter() - t0) * 1000, stats))
-    ms = sorted(r[0] for r in peak)
+
+    def all_late(ids, t):
+        Case.objects.filter(id__in=ids).update(
+            warn_at=t - timedelta(minutes=2), due_at=t - timedelta(minutes=1), warned_at=None, overdue_at=None
+        )
+
+    ms, last = sweeps(5, PEAK_WARNINGS + PEAK_OVERDUE, peak_minute)
     print(
         json.dumps(
             {
                 "bench": f"sweep_peak_minute_{PEAK_WARNINGS}w_{PEAK_OVERDUE}o",
                 "runs_ms": [round(x, 1) for x in ms],
                 "p50_ms": round(statistics.median(ms), 1),
-                "last_stats": peak[-1][1],
+                "last_stats": last,
             }
         ),
         flush=True,
     )
-
     for k in BUSY_SIZES:
-        results = []
-        for _rep in range(3):
-            t = timezone.now()
-            ids = list(
-                Case.objects.filter(state="handling", escalation_count=0)
-                .order_by("?")
-                .values_list("id", flat=True)[:k]
-            )
-            Case.objects.filter(id__in=ids).update(
-                warn_at=t - timedelta(minutes=2),
-                due_at=t - timedelta(minutes=1),
-                warned_at=None,
-                overdue_at=None,
-            )
-            t0 = time.perf_counter()
-            stats = tasks.sweep(now=t)
-            results.append(((time.perf_counter() - t0) * 1000, stats))
-        ms = sorted(r[0] for r in results)
+        ms, last = sweeps(3, k, all_late)
         print(
             json.dumps(
                 {
                     "bench": f"sweep_busy_{k}",
                     "runs_ms": [round(x, 1) for x in ms],
                     "per_case_ms": round(ms[1] / k, 2),
-                    "last_stats": results[-1][1],
+                    "last_stats": last,
                 }
             ),
             flush=True,
