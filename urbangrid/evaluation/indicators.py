@@ -32,9 +32,11 @@ A rate whose denominator is 0 is ``None`` (shown as “—”), never 0.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import reduce
@@ -87,6 +89,11 @@ def check_dispatch_limit() -> timedelta:
 def _work_mem() -> str:
     """PostgreSQL work_mem for the evaluation's aggregate queries."""
     return str(getattr(settings, "URBANGRID", {}).get("EVALUATION", {}).get("WORK_MEM", "32MB"))
+
+
+def _connections_wanted() -> int:
+    """How many database connections run the evaluation's aggregate statements at once."""
+    return max(1, int(getattr(settings, "URBANGRID", {}).get("EVALUATION", {}).get("CONNECTIONS", 2)))
 
 
 def close_limit() -> timedelta:
@@ -747,10 +754,20 @@ def _key_columns(t: _Target) -> list[tuple[str, Any]]:
     return [(f"_by_{t.attr}", attribution_expr(t.source, t.attr))]
 
 
-def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], c: Ctx) -> None:
+@dataclass
+class _Statement:
+    """One aggregate statement and what to do with its rows."""
+
+    db: str
+    sql: str
+    params: Any
+    roll_up: Callable[[list[tuple]], None]
+
+
+def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], c: Ctx) -> _Statement:
     """One GROUP BY query over the rows whose window timestamp lies in the period (an index range
-    scan on that one column), grouped by every column that names a subject of ``parts``; each
-    target's counts are then summed per subject in numpy and added to its accumulator.
+    scan on that one column), grouped by every column that names a subject of ``parts``; its
+    roll-up sums each target's counts per subject in numpy and adds them to its accumulator.
 
     Every conditional count is written once (the 应处置数 shared by ten handling rates as their
     denominator, by units and by regions alike), without the conditions the WHERE guarantees. A
@@ -798,18 +815,18 @@ def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], 
     key_names = list(keys)
     aggs = {alias: Count("pk", filter=q) if q is not None else Count("pk") for q, alias in counts.items()}
     qs = qs.values(*key_names).annotate(**aggs).order_by().values_list(*key_names, *aggs)
-    # Plain integers and keys: read the cursor directly (Django's per-value converters cost more
-    # than the query for the ~25,000 group rows of a month).
+    # Plain integers and keys: the cursor is read directly (Django's per-value converters cost
+    # more than the query for the ~25,000 group rows of a month).
     sql, params = qs.query.sql_with_params()
-    connection = connections[qs.db]
-    pg = connection.vendor == "postgresql"
-    with transaction.atomic(using=qs.db) if pg else nullcontext(), connection.cursor() as cursor:
-        if pg:
-            # ~25,000 groups of a dozen counts: enough memory to hash them instead of sorting the
-            # month's rows on disk (PostgreSQL's default is 4 MB); for this transaction only.
-            cursor.execute("SELECT set_config('work_mem', %s, true)", [_work_mem()])
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+
+    def roll_up(rows: list[tuple]) -> None:
+        _roll_up(rows, key_names, list(aggs), parts, layout)
+
+    return _Statement(qs.db, sql, params, roll_up)
+
+
+def _roll_up(rows: list[tuple], key_names: list[str], aggs: list[str], parts, layout) -> None:
+    """Sum one statement's group rows per subject of each target (see _scan)."""
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
@@ -841,6 +858,91 @@ def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], 
                     m[0] += int(sums[u, pick[col[num]]])
                     if den is not None:
                         m[1] += int(sums[u, pick[col[den]]])
+
+
+@contextmanager
+def _reading(connection, snapshot: str | None = None, export: bool = False) -> Iterator[str | None]:
+    """The transaction the aggregate statements of one connection run in. PostgreSQL: its own,
+    with more work_mem; several connections share one snapshot (``export`` on the first gives
+    the name the others import), so together they read one state of the tables, like a single
+    connection would. SQLite: none (autocommit: each statement reads the last committed state;
+    a rate's numerator and denominator are counted by the same statement)."""
+    if connection.vendor != "postgresql":
+        yield None
+        return
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        if snapshot or export:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if snapshot:
+            cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+        # ~25,000 groups of a dozen counts: enough memory to hash them instead of sorting the
+        # month's rows on disk (PostgreSQL's default is 4 MB); for this transaction only.
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [_work_mem()])
+        if export:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+        yield snapshot
+
+
+def _fetch(connection, st: _Statement) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(st.sql, st.params)
+        return cursor.fetchall()
+
+
+def _one_connection(connection) -> bool:
+    """Whether every statement must go through ``connection``: inside a transaction (a test,
+    publishing under atomic), whose uncommitted rows only it sees, and on an in-memory SQLite
+    database, which another connection would not open."""
+    return connection.in_atomic_block or (connection.vendor == "sqlite" and connection.is_in_memory_db())
+
+
+def _run(statements: list[_Statement]) -> None:
+    """Send the statements and roll up their rows. They are independent, so they are spread over
+    ``EVALUATION["CONNECTIONS"]`` connections (default 2: the database works on one statement per
+    core while the drivers wait without holding the GIL) unless they must share one."""
+    if not statements:
+        return
+    (db,) = {st.db for st in statements}
+    connection = connections[db]
+    workers = min(_connections_wanted(), len(statements))
+    if workers < 2 or _one_connection(connection):
+        with _reading(connection):
+            for st in statements:
+                st.roll_up(_fetch(connection, st))
+        return
+
+    todo = iter(statements)
+    take, add = threading.Lock(), threading.Lock()
+    failed = threading.Event()
+
+    def drain(conn) -> None:
+        try:
+            while not failed.is_set():
+                with take:
+                    st = next(todo, None)
+                if st is None:
+                    return
+                rows = _fetch(conn, st)
+                with add:  # the accumulators are shared between statements
+                    st.roll_up(rows)
+        except BaseException:
+            failed.set()
+            raise
+
+    def helper(snapshot: str | None) -> None:
+        conn = connections[db]  # this thread's own connection
+        try:
+            with _reading(conn, snapshot):
+                drain(conn)
+        finally:
+            conn.close()
+
+    with _reading(connection, export=True) as snapshot, ThreadPoolExecutor(workers - 1) as pool:
+        helpers = [pool.submit(helper, snapshot) for _ in range(workers - 1)]
+        drain(connection)
+        for h in helpers:
+            h.result()
 
 
 def _measures(acc: Mapping[str, list[int]], inds: Iterable[Indicator]) -> dict[str, Measure]:
@@ -883,7 +985,8 @@ def compute_many(
     One aggregate query per (source, period window): the rows whose window timestamp lies in the
     period, read once by an index range scan and grouped by every column that names a subject
     (region columns, unit, registrar ...); the counts are then summed per subject in numpy (all
-    requested region kinds share one target, summed up the hierarchy: additive counts).
+    requested region kinds share one target, summed up the hierarchy: additive counts). Outside a
+    transaction the statements run on two connections at once (see _run).
     """
     c = period if isinstance(period, Ctx) else Ctx.for_period(period, as_of)
     kinds = list(dict.fromkeys(kinds))
@@ -923,8 +1026,7 @@ def compute_many(
             by_window[window].append(i)
         for window, inds in by_window.items():
             scans[(t.source, window)].append((t, inds))
-    for (source, window), parts in scans.items():
-        _scan(source, window, parts, c)
+    _run([_scan(source, window, parts, c) for (source, window), parts in scans.items()])
 
     for t in targets:
         if t.attr == ATTR_REGION:
