@@ -464,14 +464,16 @@ def per_query(sqls: list[str], explain: bool):
 
 
 def capture_sql():
-    """The aggregate SQL the engine sends (PostgreSQL dialect, parameters bound)."""
+    """The aggregate SQL the engine sends (PostgreSQL dialect, parameters bound); inside a
+    transaction, so that an engine spreading its statements over several connections sends them
+    all through this one."""
     from django.test.utils import CaptureQueriesContext
 
     from urbangrid.evaluation.choices import SubjectKind
     from urbangrid.evaluation.indicators import compute_many
     from urbangrid.evaluation.periods import Period
 
-    with CaptureQueriesContext(connection) as ctx:
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
         compute_many(SubjectKind.values, Period.parse(PERIOD), as_of=datetime.fromtimestamp(DATA_NOW, TZ))
     return [q["sql"] for q in ctx.captured_queries if "GROUP BY" in q["sql"] and "COUNT(" in q["sql"].upper()]
 
@@ -545,7 +547,18 @@ def main():
     ap.add_argument("--explain", action="store_true", help="with --per-query: print the plans")
     ap.add_argument("--no-timing", action="store_true", help="skip the timed runs")
     ap.add_argument("--analyze", action="store_true", help="ANALYZE after migrating (new indexes/statistics)")
+    ap.add_argument(
+        "--connections", type=int, default=0, help="EVALUATION CONNECTIONS for the engine (default: its own)"
+    )
     args = ap.parse_args()
+    if args.connections:
+        from django.conf import settings
+
+        conf = getattr(settings, "URBANGRID", {})
+        settings.URBANGRID = {
+            **conf,
+            "EVALUATION": {**conf.get("EVALUATION", {}), "CONNECTIONS": args.connections},
+        }
     from urbangrid.cases.models import Case
 
     t0 = time.perf_counter()
@@ -595,6 +608,7 @@ def main():
         "events": n_events,
         "period": PERIOD,
         "subjects": runs[0]["subjects"],
+        "connections": args.connections or "default",
         **{k: statistics.median(r[k] for r in runs) for k in ("indicators_s", "scored_s", "with_change_s")},
         "runs": runs,
     }
