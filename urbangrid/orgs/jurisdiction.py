@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -136,9 +137,13 @@ def scope_for(user) -> Scope:
 
 
 def current_generation() -> int:
+    """The scope generation's value (read on every API request: plain SQL, no ORM compilation)."""
     from .models import ScopeGeneration
 
-    return ScopeGeneration.objects.filter(pk=1).values_list("value", flat=True).first() or 0
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT value FROM {ScopeGeneration._meta.db_table} WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else 0
 
 
 def forget_scope(user) -> None:

@@ -28,18 +28,30 @@ SQLITE_UPSERT = (
 
 
 def create_triggers(apps, schema_editor):
+    add_triggers(schema_editor, WATCHED)
+    schema_editor.execute("INSERT INTO orgs_scopegeneration (id, value) VALUES (1, 1)")
+
+
+def drop_triggers(apps, schema_editor):
+    remove_triggers(schema_editor, WATCHED)
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP FUNCTION IF EXISTS orgs_new_scope_generation()")
+
+
+def add_triggers(schema_editor, watched):
+    """Triggers giving the generation a new value on ``watched`` (table, events) (also 0004's)."""
     vendor = schema_editor.connection.vendor
     run = schema_editor.execute
     if vendor == "postgresql":
         run(PG_FUNCTION)
-        for table, events in WATCHED:
+        for table, events in watched:
             run(
                 f"CREATE TRIGGER {table}_scope_generation AFTER {events} OR TRUNCATE ON {table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION orgs_new_scope_generation()"
             )
     elif vendor == "sqlite":
         # SQLite has row-level triggers only, one per event.
-        for table, events in WATCHED:
+        for table, events in watched:
             for event in events.split(" OR "):
                 name = event.split()[0].lower()
                 run(
@@ -48,12 +60,11 @@ def create_triggers(apps, schema_editor):
                 )
     else:
         raise NotImplementedError(f"scope generation triggers for {vendor}")
-    run("INSERT INTO orgs_scopegeneration (id, value) VALUES (1, 1)")
 
 
-def drop_triggers(apps, schema_editor):
+def remove_triggers(schema_editor, watched):
     vendor = schema_editor.connection.vendor
-    for table, events in WATCHED:
+    for table, events in watched:
         if vendor == "postgresql":
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_scope_generation ON {table}")
         else:
@@ -61,8 +72,6 @@ def drop_triggers(apps, schema_editor):
                 schema_editor.execute(
                     f"DROP TRIGGER IF EXISTS {table}_scope_generation_{event.split()[0].lower()}"
                 )
-    if vendor == "postgresql":
-        schema_editor.execute("DROP FUNCTION IF EXISTS orgs_new_scope_generation()")
 
 
 class Migration(migrations.Migration):

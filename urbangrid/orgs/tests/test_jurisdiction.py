@@ -187,6 +187,40 @@ def test_token_auth_brings_the_generation_along(demo):
     with CaptureQueriesContext(connection) as warm:
         assert client.get("/api/v1/cases/inbox?limit=1").status_code == 200
     sql = [q["sql"] for q in warm.captured_queries]
-    # The token query carries the generation; no query of the scope's own tables follows.
+    # The generation is read first and stands for the token and the scope: no query of the
+    # token's or the scope's tables follows.
     assert "orgs_scopegeneration" in sql[0]
-    assert not any(t in q for q in sql[1:] for t in ("orgs_scopegeneration", "orgs_roleassignment"))
+    assert not any(
+        t in q for q in sql[1:] for t in ("orgs_scopegeneration", "orgs_apitoken", "orgs_roleassignment")
+    )
+
+
+@pytest.mark.parametrize("change", ["revoke", "delete", "other_person", "person_inactive", "user_inactive"])
+def test_a_known_token_is_looked_up_again_when_it_changes(demo, change):
+    from django.test import Client
+    from django.utils import timezone
+
+    from urbangrid.orgs.auth import hash_token, new_token_key
+    from urbangrid.orgs.models import ApiToken
+
+    person = demo.person("grid_worker", street=1)
+    key = new_token_key()
+    token = ApiToken.objects.create(person=person, name="t", prefix=key[:8], key_hash=hash_token(key))
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get("/api/v1/orgs/me").json()["username"] == person.user.username
+    # Bulk writes (no signals): only the database triggers can tell the cache.
+    tokens = ApiToken.objects.filter(pk=token.pk)
+    if change == "revoke":
+        tokens.update(revoked_at=timezone.now())
+    elif change == "delete":
+        tokens.delete()
+    elif change == "other_person":
+        other = demo.person("dispatcher")
+        tokens.update(person=other)
+        assert client.get("/api/v1/orgs/me").json()["username"] == other.user.username
+        return
+    elif change == "person_inactive":
+        Person.objects.filter(pk=person.pk).update(is_active=False)
+    else:
+        person.user.__class__.objects.filter(pk=person.user_id).update(is_active=False)
+    assert client.get("/api/v1/orgs/me").status_code == 401
