@@ -1,6 +1,6 @@
-"""The functions the case loop uses from other apps, in one place: geo.locator.locate,
-catalog.calendar (working time), catalog.queries.responsible_unit, catalog.classify.suggest_classes,
-and the distance used by the duplicate search."""
+"""The functions the case loop uses from other apps, in one place: geo.locator (locate,
+grid_codes_near), catalog.calendar (working time), catalog.queries.responsible_unit,
+catalog.classify.suggest_classes, and the distance used by the duplicate search."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from urbangrid.catalog.calendar import add_working_time
 from urbangrid.catalog.calendar import hours_per_working_day as work_hours_per_day
 from urbangrid.catalog.classify import suggest_classes
 from urbangrid.catalog.queries import responsible_unit
-from urbangrid.geo.locator import locate
+from urbangrid.geo.locator import grid_codes_near, locate
 
 __all__ = [
     "add_working_time",
     "distance_m",
+    "grid_codes_near",
     "locate",
     "responsible_unit",
     "suggest_classes",

@@ -53,7 +53,9 @@ class CaseQuerySet(models.QuerySet):
 class Case(models.Model):
     """A problem in the city from its first report to its evaluation."""
 
-    city_code = models.CharField(_("city"), max_length=6, db_index=True)
+    # Every index of this table is paid by each intake: index what some query filters on, and
+    # nothing twice (a foreign key that leads a composite index needs no index of its own).
+    city_code = models.CharField(_("city"), max_length=6)
     number = models.CharField(_("case number"), max_length=20, unique=True)
     state = models.CharField(_("state"), max_length=20, choices=CaseState.choices, default=CaseState.REPORTED)
     version = models.PositiveIntegerField(default=1, help_text="optimistic concurrency counter")
@@ -65,6 +67,7 @@ class Case(models.Model):
         null=True,
         blank=True,
         on_delete=models.PROTECT,
+        db_index=False,
     )
     suggested_class = models.ForeignKey(
         "catalog.ProblemClass",
@@ -86,7 +89,7 @@ class Case(models.Model):
     grid = models.ForeignKey(
         "geo.UnitGrid", verbose_name=_("unit grid"), null=True, blank=True, on_delete=models.PROTECT
     )
-    grid_code = models.CharField(_("grid code"), max_length=15, blank=True, db_index=True)
+    grid_code = models.CharField(_("grid code"), max_length=15, blank=True)
     community = models.ForeignKey(
         "geo.Region",
         verbose_name=_("community"),
@@ -102,6 +105,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     district = models.ForeignKey(
         "geo.Region",
@@ -110,6 +114,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
 
     # Reporter: contact details are shown only to roles that need them.
@@ -144,6 +149,7 @@ class Case(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="cases",
+        db_index=False,
     )
     field_worker = models.ForeignKey(
         "orgs.Person",
@@ -239,7 +245,8 @@ class Case(models.Model):
             models.Index(fields=["district", "state", "reported_at"]),
             models.Index(fields=["assigned_unit", "state"]),
             models.Index(fields=["problem_class", "reported_at"]),
-            models.Index(fields=["lon", "lat"]),
+            # The duplicate search: a few grids' last days.
+            models.Index(fields=["grid_code", "reported_at"], name="case_grid_recent_idx"),
             models.Index(fields=["district", "reported_at", "id"], name="case_district_keyset"),
             models.Index(fields=["street", "reported_at", "id"], name="case_street_keyset"),
             # The sweeper's two claims: partial indexes over open deadlines only.

@@ -16,6 +16,7 @@ Outside every current grid, ``locate`` answers None and ``locate_many`` answers 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -378,6 +379,18 @@ def locate(lon: float, lat: float, crs: str = "wgs84", **crs_kwargs) -> Location
     index = get_index()
     i = index.lookup_one(c_lon, c_lat)
     return None if i < 0 else index.location(i, c_lon, c_lat)
+
+
+def grid_codes_near(lon: float, lat: float, metres: float) -> list[str]:
+    """Codes of the current grids that may lie within ``metres`` of a canonical point (their
+    envelopes meet the square around it): the grids a search around the point has to look in."""
+    index = get_index()
+    if not len(index):
+        return []
+    dlat = metres / 111_320.0
+    dlon = metres / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    hits = index.tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+    return index.codes[hits].tolist()
 
 
 def locate_many_indices(lons, lats, crs: str = "wgs84", **crs_kwargs) -> tuple[GridIndex, np.ndarray]:

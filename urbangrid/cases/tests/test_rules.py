@@ -52,6 +52,16 @@ def test_duplicate_linked_within_distance_and_window(world):
     assert r.duplicate_of is not None and r.duplicate_of.pk == first.pk
 
 
+def test_duplicate_across_a_grid_boundary(world):
+    # The search looks in every grid near the point, not only in the report's own grid.
+    w = world
+    t0 = local(2026, 11, 2, 10, 0)
+    first = report(w, point=(100.0049, 20.0025), now=t0).case
+    r = report(w, point=(100.0051, 20.0025), now=t0 + timedelta(minutes=5))  # ~21 m, next grid
+    assert first.grid_code == w.grids["A1"].code and r.report.payload["distance_m"] < 25
+    assert not r.created and r.duplicate_of.pk == first.pk
+
+
 def test_not_duplicate_when_far_late_or_unrelated(world):
     w = world
     t0 = local(2026, 11, 2, 10, 0)
