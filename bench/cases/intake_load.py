@@ -12,7 +12,9 @@ Prints one JSON line per phase: requests, errors, rate (req/s), p50/p95/p99 (ms)
 With --wrk the same two phases run through wrk (Debian package `wrk`; C, event loop, 2 threads)
 instead of Python threads: on a 2-core machine the Python client itself takes a large share of
 the CPU the server needs, wrk a small one. Bodies are built in Lua from 20,000 points prepared
-here, each with a unique request id.
+here per phase, each with a unique request id. With --wrk --rate R the clients are paced instead:
+each waits an exponential think time before every request so that together they offer R reports
+a second (devices reporting independently); the figures are the achieved rate and the latencies.
 """
 
 from __future__ import annotations
@@ -157,6 +159,12 @@ wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
 function setup(thread) threads = threads + 1; thread:set("tid", tostring(threads)) end
 local batch = tonumber(os.getenv("UG_WRK_BATCH") or "0")
+-- Paced clients (--rate): each connection waits an exponential think time (mean UG_WRK_THINK_MS)
+-- before each request, as devices reporting independently do; wrk's latencies exclude it.
+local think = tonumber(os.getenv("UG_WRK_THINK_MS") or "0")
+if think > 0 then
+  function delay() return math.floor(-think * math.log(1 - math.random())) end
+end
 local function report()
   if n == 0 then
     -- Each thread of each phase starts at its own place in the points (seeded from the salt).
@@ -197,9 +205,13 @@ def stored_counts() -> tuple[int, int]:
     return Case.objects.count(), Report.objects.count()
 
 
-def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
+def run_wrk(port, clients, seconds, data, mode, label, batch=0, offered=0):
     """One phase through wrk; its done() hook prints the figures as JSON, with how many reports
-    opened a case and how many were linked to one as duplicates (counted in the database)."""
+    opened a case and how many were linked to one as duplicates (counted in the database).
+    ``data``: (token, shapes, classes, text fraction); every phase draws points of its own (points
+    repeated from an earlier phase would mostly be duplicates of its cases). With ``rate`` the
+    clients are paced to offer ``offered`` reports a second in all."""
+    data_path = write_wrk_data(*data)
     cases0, reports0 = stored_counts()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT)
@@ -209,6 +221,7 @@ def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
         "UG_WRK_MODE": mode,
         "UG_WRK_BATCH": str(batch),
         "UG_WRK_SALT": uuid.uuid4().hex,
+        "UG_WRK_THINK_MS": str(clients * max(batch, 1) / offered * 1000 if offered else 0),
     }
     out = subprocess.run(
         [
@@ -228,6 +241,7 @@ def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
         check=True,
     ).stdout
     os.unlink(f.name)
+    os.unlink(data_path)
     figures = json.loads(out.strip().splitlines()[-1])
     rate = figures["requests"] / figures["duration_s"]
     cases1, reports1 = stored_counts()
@@ -240,8 +254,7 @@ def run_wrk(port, clients, seconds, data_path, mode, label, batch=0):
 
 
 def write_wrk_data(key, shapes, classes, text_fraction, n=20_000) -> str:
-    # A fresh seed per run: points repeated from an earlier run would all be duplicates of its cases.
-    rng = random.Random()
+    rng = random.Random()  # a fresh seed per phase
     rows = []
     for _ in range(n):
         lon, lat = point_in(rng, shapes)
@@ -270,17 +283,27 @@ def main():
         "--rate",
         type=float,
         default=0,
-        help="open loop: this many reports a second in all, sent in requests of --batch reports (1 = single)",
+        help="paced clients: this many reports a second in all, sent in requests of --batch reports "
+        "(1 = single); with --wrk, one paced phase instead of the closed-loop phases",
     )
     args = ap.parse_args()
     setup_django()
     key, shapes, classes = prepare()
     auth = {"Authorization": f"Bearer {key}"}
     if args.wrk:
-        data = write_wrk_data(key, shapes, classes, args.text_fraction)
+        data = (key, shapes, classes, args.text_fraction)
         # Warm every worker first (locator index, classifier, calendar, connections): not measured.
         for mode in ("baseline", "intake"):
             run_wrk(args.port, args.clients, 5, data, mode, "warm-up")
+        if args.rate:
+            batch = args.batch if args.batch > 1 else 0
+            label = "intake_paced" if not batch else "intake_batch_paced"
+            phase = run_wrk(args.port, args.clients, args.seconds, data, "intake", label, batch, args.rate)
+            phase.update(
+                target_reports_per_s=args.rate, reports_per_s=round(phase["rate"] * max(batch, 1), 1)
+            )
+            print(json.dumps(phase), flush=True)
+            return
         for mode, secs, label in (
             ("baseline", args.baseline_seconds, "baseline_inbox"),
             ("intake", args.seconds, "intake"),
@@ -289,7 +312,6 @@ def main():
         if args.batch:
             phase = run_wrk(args.port, args.clients, args.seconds, data, "intake", "intake_batch", args.batch)
             print(json.dumps(phase), flush=True)
-        os.unlink(data)
         return
 
     def baseline(rng):
