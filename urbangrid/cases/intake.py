@@ -296,7 +296,11 @@ def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | 
     pc = p.klass or p.suggested
     if pc is None:
         return None, None
-    rows = [(j, o.loc.lon, o.loc.lat, o.klass.pk) for j, o in enumerate(earlier) if o.klass is not None]
+    rows = [
+        (j, o.loc.lon, o.loc.lat, (o.klass or o.suggested).pk)
+        for j, o in enumerate(earlier)
+        if (o.klass or o.suggested) is not None
+    ]
     return _nearest(rows, pc, p.loc.lon, p.loc.lat)
 
 
@@ -387,10 +391,14 @@ def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
     def marks(values) -> str:
         return ", ".join(["%s"] * len(values))
 
+    # A case opened from text alone has only the classifier's class until it is registered; the
+    # new report's own class may be a suggestion too, so both sides count the same way.
+    klass = "COALESCE(problem_class_id, suggested_class_id)"
+
     sql = (
-        f"SELECT id, lon, lat, problem_class_id FROM {Case._meta.db_table} "
+        f"SELECT id, lon, lat, {klass} FROM {Case._meta.db_table} "
         f"WHERE grid_code IN ({marks(codes)}) AND reported_at >= %s "
-        f"AND problem_class_id IN ({marks(classes)}) AND duplicate_of_id IS NULL "
+        f"AND {klass} IN ({marks(classes)}) AND duplicate_of_id IS NULL "
         f"AND (state IN ({marks(states)}) OR (state = %s AND closed_at >= %s))"
     )
     with connection.cursor() as cursor:

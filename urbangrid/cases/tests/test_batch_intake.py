@@ -87,6 +87,13 @@ def test_duplicates_inside_the_batch_and_against_the_database(world):
     assert CaseEvent.objects.filter(case=first.case, action="link_report").count() == 1
 
 
+def test_reports_without_class_meet_inside_the_batch(world):
+    w = world
+    out = do_intake_many(w.user("gw_a"), [item(w, cls=None, rid="t1"), item(w, cls=None, rid="t2")])
+    assert out[0].created and out[0].case.problem_class_id is None
+    assert not out[1].created and out[1].duplicate_of.pk == out[0].case.pk
+
+
 def test_bad_items_are_refused_alone_and_write_nothing(world):
     w = world
     before = counts()

@@ -62,6 +62,17 @@ def test_duplicate_across_a_grid_boundary(world):
     assert not r.created and r.duplicate_of.pk == first.pk
 
 
+def test_reports_without_class_meet_on_the_suggested_class(world):
+    # Two citizens describe the same stall without choosing a class: the first case has only the
+    # classifier's suggestion until it is registered; the second report is still counted on it.
+    w = world
+    t0 = local(2026, 11, 2, 10, 0)
+    first = report(w, who="citizen", channel="citizen_web", cls=None, now=t0)
+    assert first.created and first.case.problem_class_id is None and first.case.suggested_class_id
+    again = report(w, who="citizen", channel="citizen_web", cls=None, point=(w.A[0] + 0.0001, w.A[1]), now=t0)
+    assert not again.created and again.duplicate_of.pk == first.case.pk
+
+
 def test_not_duplicate_when_far_late_or_unrelated(world):
     w = world
     t0 = local(2026, 11, 2, 10, 0)

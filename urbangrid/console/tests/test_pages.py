@@ -29,12 +29,20 @@ def point_in(grid):
 
 
 def citizen_case(demo, street=1, description="路边有人占道经营摆摊", channel="hotline"):
+    """A new case at the same point each call: the operator keeps it apart from the earlier ones
+    (force_new), as it would after checking the duplicate the platform proposes."""
     grid = demo.grids_of(demo.street(street))[0]
     lon, lat = point_in(grid)
     op = demo.user("intake_operator")
-    return do_intake(
-        op, IntakeData(channel=channel, description=description, lon=lon, lat=lat, address="测试路1号")
-    ).case
+    data = IntakeData(
+        channel=channel,
+        description=description,
+        lon=lon,
+        lat=lat,
+        address="测试路1号",
+        extra={"force_new": True},
+    )
+    return do_intake(op, data).case
 
 
 @pytest.mark.parametrize(
