@@ -167,9 +167,10 @@ if think > 0 then
 end
 local function report()
   if n == 0 then
-    -- Each thread of each phase starts at its own place in the points (seeded from the salt).
+    -- wrk runs two threads: each walks its own half of the phase's points (overlapping walks
+    -- sent the same points twice, and the second became duplicates of the first).
     math.randomseed(tonumber(string.sub(salt, 1, 7), 16) + 7919 * tonumber(tid or "0"))
-    i = math.random(1, #data.points)
+    i = (tonumber(tid or "1") - 1) * math.floor(#data.points / 2)
   end
   n = n + 1
   i = (i % #data.points) + 1
