@@ -245,6 +245,8 @@ class Case(models.Model):
             models.Index(fields=["district", "state", "reported_at"]),
             models.Index(fields=["assigned_unit", "state"]),
             models.Index(fields=["problem_class", "reported_at"]),
+            # The command map's and the portal's boxes over open cases.
+            models.Index(fields=["lon", "lat"]),
             # The duplicate search: a few grids' last days.
             models.Index(fields=["grid_code", "reported_at"], name="case_grid_recent_idx"),
             models.Index(fields=["district", "reported_at", "id"], name="case_district_keyset"),

@@ -381,15 +381,20 @@ def locate(lon: float, lat: float, crs: str = "wgs84", **crs_kwargs) -> Location
     return None if i < 0 else index.location(i, c_lon, c_lat)
 
 
+def degree_box(lon: float, lat: float, metres: float) -> tuple[float, float, float, float]:
+    """(min lon, min lat, max lon, max lat) of the square reaching ``metres`` around a point."""
+    dlat = metres / 111_320.0
+    dlon = metres / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
+    return lon - dlon, lat - dlat, lon + dlon, lat + dlat
+
+
 def grid_codes_near(lon: float, lat: float, metres: float) -> list[str]:
     """Codes of the current grids that may lie within ``metres`` of a canonical point (their
     envelopes meet the square around it): the grids a search around the point has to look in."""
     index = get_index()
     if not len(index):
         return []
-    dlat = metres / 111_320.0
-    dlon = metres / (111_320.0 * max(0.01, math.cos(math.radians(lat))))
-    hits = index.tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
+    hits = index.tree.query(shapely.box(*degree_box(lon, lat, metres)))
     return index.codes[hits].tolist()
 
 

@@ -88,14 +88,14 @@ def nearby_open(lon: float, lat: float, radius_m: float = 300, limit: int = 20) 
     import math
 
     from urbangrid.cases.models import Case
+    from urbangrid.geo.locator import degree_box
 
-    dlat = radius_m / 111_320
-    dlon = radius_m / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    min_lon, min_lat, max_lon, max_lat = degree_box(lon, lat, radius_m)
     rows = (
         Case.objects.filter(
             state__in=OPEN_STATES | {CaseState.SHELVED},
-            lon__range=(lon - dlon, lon + dlon),
-            lat__range=(lat - dlat, lat + dlat),
+            lon__range=(min_lon, max_lon),
+            lat__range=(min_lat, max_lat),
             duplicate_of__isnull=True,
         )
         .select_related("problem_class")

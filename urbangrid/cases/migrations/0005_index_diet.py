@@ -1,7 +1,8 @@
 """Fewer indexes on cases: every intake pays for each one (46 before this migration).
 
-- the duplicate search looks in a few grids' last days: (grid_code, reported_at) replaces the
-  (lon, lat) index, whose range scans read a strip of every case ever reported at that longitude;
+- the duplicate search looks in a few grids' last days through a new (grid_code, reported_at)
+  index (a (lon, lat) range reads a strip of every case ever reported at that longitude; that
+  index stays for the command map's and the portal's box queries over open cases);
 - foreign keys that lead a composite index (district, street, problem class, handling unit) and
   the city code (one city per installation) lose their single-column indexes, and on PostgreSQL
   the LIKE-pattern indexes of city and grid code go too (no query matches them by prefix).
@@ -49,7 +50,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RemoveIndex(model_name="case", name="cases_case_lon_d1c199_idx"),
         migrations.AddIndex(
             model_name="case",
             index=models.Index(fields=["grid_code", "reported_at"], name="case_grid_recent_idx"),
