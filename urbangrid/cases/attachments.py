@@ -69,15 +69,28 @@ def store(case, stage: str, upload, *, user=None, report=None, prepared=None) ->
     """Attach a photo to the case at ``stage``; (attachment, created). Idempotent by content."""
     if stage not in AttachmentStage.values:
         raise InvalidInput(_("Unknown photo stage."), field="stage")
-    jpeg, w, h = prepared or normalise_image(upload)
-    digest = hashlib.sha256(jpeg).hexdigest()
-    existing = Attachment.objects.filter(case=case, stage=stage, sha256=digest).first()
+    att = with_file(prepared or normalise_image(upload), stage, user=user, report=report)
+    existing = Attachment.objects.filter(case=case, stage=stage, sha256=att.sha256).first()
     if existing is not None:
         return existing, False
+    att.case = case
+    try:
+        with transaction.atomic():
+            att.save()
+    except IntegrityError:
+        # A concurrent retry of the same upload won the unique constraint.
+        return Attachment.objects.get(case=case, stage=stage, sha256=att.sha256), False
+    return att, True
+
+
+def with_file(prepared: tuple[bytes, int, int], stage: str, *, user=None, report=None) -> Attachment:
+    """The unsaved attachment row of a prepared photo (no case yet), its file written. Same bytes,
+    same path: the file is written once however many cases share it, and a file whose transaction
+    fails is the one its retry names."""
+    jpeg, w, h = prepared
     att = Attachment(
-        case=case,
         stage=stage,
-        sha256=digest,
+        sha256=hashlib.sha256(jpeg).hexdigest(),
         extension="jpg",
         content_type="image/jpeg",
         size=len(jpeg),
@@ -87,17 +100,10 @@ def store(case, stage: str, upload, *, user=None, report=None, prepared=None) ->
         report=report,
     )
     path = attachment_path(att, "")
-    # Same bytes → same path: the file is written once however many cases share it.
     if not default_storage.exists(path):
         default_storage.save(path, ContentFile(jpeg))
     att.file.name = path
-    try:
-        with transaction.atomic():
-            att.save()
-    except IntegrityError:
-        # A concurrent retry of the same upload won the unique constraint.
-        return Attachment.objects.get(case=case, stage=stage, sha256=digest), False
-    return att, True
+    return att
 
 
 def store_many(case, stage: str, uploads, *, user=None, report=None) -> list[Attachment]:

@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib import rows
 from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
@@ -106,7 +107,8 @@ def do_intake(
     client_key = _client_key(actor, client_key)
     request_id = _request_id(request_id)
     # Almost every request is new, so none is looked up first: a retry fails on Report's unique
-    # (client key, request id) before its photos or case number are written, and rolls back.
+    # (client key, request id) and rolls back, its case number with it (so no number is skipped);
+    # the photo files it wrote are content-addressed, the very files of the first request.
     try:
         return _intake(actor, data, client_key=client_key, request_id=request_id, now=now)
     except IntegrityError:
@@ -159,7 +161,11 @@ def do_intake_many(
     link = {"actor": actor, "scope": scope, "client_key": client_key, "now": now}
     try:
         with transaction.atomic():
-            _write_new(actor, new, ids, results, scope, client_key=client_key, now=now)
+            written = _write_new(
+                actor, [(p, case, ids[i]) for i, p, case in new], scope, client_key=client_key, now=now
+            )
+        for (i, _p, _case), result in zip(new, written, strict=True):
+            results[i] = result
     except IntegrityError:
         for i, _p in [(i, p) for i, p, _case in new] + [(i, p) for i, p, _j, _d in in_batch]:
             try:
@@ -210,24 +216,43 @@ def _sort_out(todo, scope, actor, now):
     return new, in_batch, stored
 
 
-def _write_new(actor, new, ids, results, scope, *, client_key, now) -> None:
+def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
+    """Store new cases, their reports, events and photos; ``new``: (prepared report, unsaved case,
+    request id). The case numbers are taken just before the inserts: the day's number row stays
+    locked from then until commit and every intake of the city waits for it, so the photo files
+    are written first and each table gets one INSERT."""
     if not new:
-        return
-    Case.objects.bulk_create([case for _i, _p, case in new])
-    reports = Report.objects.bulk_create(
-        [_report(case, p, actor, client_key=client_key, request_id=ids[i]) for i, p, case in new]
-    )
-    CaseEvent.objects.bulk_create(
+        return []
+    photos = [
+        {
+            a.sha256: a
+            for a in (attachments.with_file(ph, AttachmentStage.REPORT, user=actor) for ph in p.photos)
+        }
+        for p, _case, _rid in new
+    ]
+    for (_p, case, _rid), number in zip(new, next_case_numbers(now, len(new)), strict=True):
+        case.number = number
+    rows.insert([case for _p, case, _rid in new])
+    reports = [_report(case, p, actor, client_key=client_key, request_id=rid) for p, case, rid in new]
+    rows.insert(reports)
+    rows.insert(
         [
             _report_event(case, report, p, scope, actor, now)
-            for (_i, p, case), report in zip(new, reports, strict=True)
+            for (p, case, _rid), report in zip(new, reports, strict=True)
         ]
     )
-    for (i, p, case), report in zip(new, reports, strict=True):
-        for photo in p.photos:
-            attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
-        results[i] = IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
-    _assign_numbers([case for _i, _p, case in new], now)
+    for (_p, case, _rid), report, atts in zip(new, reports, photos, strict=True):
+        for att in atts.values():
+            att.case, att.report = case, report
+    rows.insert([att for atts in photos for att in atts.values()])
+    return [
+        IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
+        for (p, case, _rid), report in zip(new, reports, strict=True)
+    ]
+
+
+# What counting a report on a case and answering the reporter read of it (the row is locked).
+_LINK_COLUMNS = ("id", "number", "state", "public_token", "report_count")
 
 
 def _link_stored(entries, results, *, actor, scope, client_key, now) -> None:
@@ -240,9 +265,7 @@ def _link_stored(entries, results, *, actor, scope, client_key, now) -> None:
     entries = sorted(entries, key=lambda e: (e[0], e[1]))
     try:
         with transaction.atomic():
-            cases = Case.objects.select_for_update().only(
-                "id", "number", "state", "public_token", "report_count"
-            )
+            cases = Case.objects.select_for_update().only(*_LINK_COLUMNS)
             locked = {c.pk: c for c in cases.filter(pk__in={e[0] for e in entries}).order_by("pk")}
             done = _link_all(
                 actor,
@@ -271,24 +294,6 @@ def _link_alone(p, case_id, dist, *, actor, scope, client_key, request_id, now) 
         if replay is None:
             raise
         return replay
-
-
-def _assign_numbers(cases: list[Case], now) -> None:
-    """Give new cases their numbers as the transaction's last writes. The day's number row stays
-    locked from its UPDATE until commit, so every intake of the city waits for it: allocating
-    last keeps that wait to two statements instead of all the inserts (cases are inserted with a
-    provisional number). One plain UPDATE for the batch: it runs for every report, and Django's
-    bulk_update took longer to build than the batch's inserts."""
-    numbers = next_case_numbers(now, len(cases))
-    for case, number in zip(cases, numbers, strict=True):
-        case.number = number
-    whens = " ".join(["WHEN %s THEN %s"] * len(cases))
-    marks = ", ".join(["%s"] * len(cases))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Case._meta.db_table} SET number = CASE id {whens} END WHERE id IN ({marks})",
-            [v for case in cases for v in (case.pk, case.number)] + [case.pk for case in cases],
-        )
 
 
 def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | None]:
@@ -342,18 +347,12 @@ def _find_class(code: str, kind: str | None):
     return found
 
 
-def find_duplicate(
-    pc, lon: float, lat: float, now, *, exclude_id=None, lock=False
-) -> tuple[Case | None, float | None]:
-    """The nearest open or recently closed case of the same or a related class near the point
-    (locked for update when ``lock``: the caller is about to count a report on it)."""
+def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple[Case | None, float | None]:
+    """The nearest open or recently closed case of the same or a related class near the point."""
     if pc is None:
         return None, None
     cid, d = _nearest(_duplicate_candidates([(pc, lon, lat)], now), pc, lon, lat, exclude_id=exclude_id)
-    if cid is None:
-        return None, None
-    qs = Case.objects.select_for_update() if lock else Case.objects
-    return qs.get(pk=cid), d
+    return (None, None) if cid is None else (Case.objects.get(pk=cid), d)
 
 
 def find_duplicate_ids(wanted: list[tuple], now) -> list[tuple[int | None, float | None]]:
@@ -513,18 +512,12 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
     p = _prepare(actor, data)
     scope = scope_for(actor)
     if not data.extra.get("force_new"):
-        dup, dist = find_duplicate(p.klass or p.suggested, p.loc.lon, p.loc.lat, now, lock=True)
-        if dup is not None:
+        dup_id, dist = find_duplicate_ids([(p.klass or p.suggested, p.loc.lon, p.loc.lat)], now)[0]
+        if dup_id is not None:
+            dup = Case.objects.select_for_update().only(*_LINK_COLUMNS).get(pk=dup_id)
             return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
-    case = _new_case(p, scope, actor, now)
-    case.save(force_insert=True)
-    report = _report(case, p, actor, client_key=client_key, request_id=request_id)
-    report.save(force_insert=True)
-    _report_event(case, report, p, scope, actor, now).save(force_insert=True)
-    for photo in p.photos:
-        attachments.store(case, AttachmentStage.REPORT, None, user=actor, report=report, prepared=photo)
-    _assign_numbers([case], now)
-    return IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
+    new = [(p, _new_case(p, scope, actor, now), request_id)]
+    return _write_new(actor, new, scope, client_key=client_key, now=now)[0]
 
 
 def _link(actor, p: _Prepared, dup: Case, dist: float, scope, *, client_key, request_id, now) -> IntakeResult:
@@ -539,13 +532,12 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
         Case.objects.filter(pk=case_id).update(report_count=F("report_count") + n, updated_at=now)
     for _p, dup, _d, _r in links:
         dup.report_count += 1  # the rows are locked: no one else counted in between
-    reports = Report.objects.bulk_create(
-        [
-            _report(dup, p, actor, client_key=client_key, request_id=request_id, distance=dist)
-            for p, dup, dist, request_id in links
-        ]
-    )
-    CaseEvent.objects.bulk_create(
+    reports = [
+        _report(dup, p, actor, client_key=client_key, request_id=request_id, distance=dist)
+        for p, dup, dist, request_id in links
+    ]
+    rows.insert(reports)
+    rows.insert(
         [
             CaseEvent(
                 case=dup,
@@ -575,7 +567,7 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
 
 
 def _new_case(p: _Prepared, scope, actor, now) -> Case:
-    """The unsaved case a report opens (its number is given by _assign_numbers)."""
+    """The unsaved case a report opens (its number is given by _write_new)."""
     channel = p.data.channel
     verified = channel not in NEEDS_VERIFICATION
     tier_src = p.klass or p.suggested
@@ -583,7 +575,6 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
     loc = p.loc
     return Case(
         city_code=str(settings.URBANGRID["CITY_CODE"]),
-        number="T" + secrets.token_hex(10)[:19],  # provisional: see _assign_numbers
         state=CaseState.PENDING_REGISTER if verified else CaseState.REPORTED,
         channel=channel,
         problem_class=p.klass,
