@@ -229,9 +229,8 @@ def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
             for (p, case, _rid), report in zip(new, reports, strict=True)
         ]
     )
-    photos = []
+    photos, stage = [], AttachmentStage.REPORT
     for (p, case, _rid), report in zip(new, reports, strict=True):
-        stage = AttachmentStage.REPORT
         written = (attachments.with_file(ph, stage, user=actor, report=report) for ph in p.photos)
         once = {a.sha256: a for a in written}  # the same photo twice in a report is one attachment
         for att in once.values():
@@ -249,8 +248,9 @@ def _assign_numbers(cases: list[Case], now) -> None:
     """Give new cases their numbers as the transaction's last writes. The day's number row stays
     locked from its UPDATE until commit, so every intake of the city waits for it: allocating
     last keeps that wait to two statements instead of all the inserts (cases are inserted with a
-    provisional number). Measured: taking the number before the inserts saved one UPDATE but
-    lengthened the wait (p95 at 76 reports/s: 55-85 ms -> 74-116 ms; bench/cases/RESULTS.md)."""
+    provisional number). Measured: taking the number before the inserts saved this UPDATE but
+    lengthened the wait (p95 at 76 reports/s: 55-85 ms -> 74-116 ms; bench/cases/RESULTS.md).
+    One plain UPDATE for the batch: Django's bulk_update took longer to build than the inserts."""
     numbers = next_case_numbers(now, len(cases))
     for case, number in zip(cases, numbers, strict=True):
         case.number = number
