@@ -158,11 +158,6 @@ def _save_photos(case, ctx, stage, prepared) -> list[str]:
 
 
 # --- case numbers --------------------------------------------------------------------------------
-def next_case_number(now: datetime) -> str:
-    """YYYYMMDD + 6 digits from CaseNumberSequence, advanced under the row's lock (UPDATE)."""
-    return next_case_numbers(now, 1)[0]
-
-
 def next_case_numbers(now: datetime, count: int) -> list[str]:
     """``count`` consecutive case numbers of the day of ``now``, allocated with one UPDATE."""
     day = timezone.localtime(now).date()
