@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -36,7 +36,7 @@ from .choices import (
     TaskState,
     Tier,
 )
-from .models import Application, Case, CaseEvent, CaseNumberSequence, CaseTask
+from .models import Application, Case, CaseEvent, CaseTask
 
 PHOTO_REQUIRED_DEFAULT = True
 
@@ -155,30 +155,6 @@ def _save_photos(case, ctx, stage, prepared) -> list[str]:
         att, _c = attachments.store(case, stage, None, user=ctx.actor, prepared=p)
         out.append(att.sha256)
     return out
-
-
-# --- case numbers --------------------------------------------------------------------------------
-def next_case_numbers(now: datetime, count: int) -> list[str]:
-    """``count`` consecutive case numbers of the day of ``now``, allocated with one UPDATE."""
-    day = timezone.localtime(now).date()
-    table = CaseNumberSequence._meta.db_table
-
-    def numbers(last: int) -> list[str]:
-        return [f"{day:%Y%m%d}{n:06d}" for n in range(last - count + 1, last + 1)]
-
-    with connection.cursor() as cur:
-        for _attempt in range(3):
-            cur.execute(f"UPDATE {table} SET last = last + %s WHERE day = %s RETURNING last", [count, day])
-            row = cur.fetchone()
-            if row is not None:
-                return numbers(row[0])
-            try:
-                with transaction.atomic():
-                    CaseNumberSequence.objects.create(day=day, last=count)
-                return numbers(count)
-            except IntegrityError:
-                continue  # another transaction created the day's row first; take the next numbers
-    raise Conflict(_("Could not allocate a case number; please retry."))
 
 
 # --- verification and registration ----------------------------------------------------------------

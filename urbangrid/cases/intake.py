@@ -29,8 +29,7 @@ from urbangrid.lib import rows
 from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
-from . import attachments, deadlines, deps, notify
-from .actions import next_case_numbers
+from . import attachments, deadlines, deps, notify, numbering
 from .choices import NEEDS_VERIFICATION, OPEN_STATES, AttachmentStage, CaseState, Channel, DeadlineStep, Tier
 from .models import Case, CaseEvent, Report
 
@@ -217,7 +216,7 @@ def _sort_out(todo, scope, actor, now):
 
 def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
     """Store new cases, their reports, events and photos, one INSERT per table; ``new``: (prepared
-    report, unsaved case, request id). The case numbers come last (see _assign_numbers)."""
+    report, unsaved case, request id). The database numbers the cases (see numbering)."""
     if not new:
         return []
     rows.insert([case for _p, case, _rid in new])
@@ -237,30 +236,11 @@ def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
             att.case = case
         photos += once.values()
     rows.insert(photos)
-    _assign_numbers([case for _p, case, _rid in new], now)
+    numbering.settle([case for _p, case, _rid in new])
     return [
         IntakeResult(case=case, report=report, created=True, suggestions=p.suggestions)
         for (p, case, _rid), report in zip(new, reports, strict=True)
     ]
-
-
-def _assign_numbers(cases: list[Case], now) -> None:
-    """Give new cases their numbers as the transaction's last writes. The day's number row stays
-    locked from its UPDATE until commit, so every intake of the city waits for it: allocating
-    last keeps that wait to two statements instead of all the inserts (cases are inserted with a
-    provisional number). Measured: taking the number before the inserts saved this UPDATE but
-    lengthened the wait (p95 at 76 reports/s: 55-85 ms -> 74-116 ms; bench/cases/RESULTS.md).
-    One plain UPDATE for the batch: Django's bulk_update took longer to build than the inserts."""
-    numbers = next_case_numbers(now, len(cases))
-    for case, number in zip(cases, numbers, strict=True):
-        case.number = number
-    whens = " ".join(["WHEN %s THEN %s"] * len(cases))
-    marks = ", ".join(["%s"] * len(cases))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Case._meta.db_table} SET number = CASE id {whens} END WHERE id IN ({marks})",
-            [v for case in cases for v in (case.pk, case.number)] + [case.pk for case in cases],
-        )
 
 
 # What counting a report on a case and answering the reporter read of it (the row is locked).
@@ -579,7 +559,7 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
 
 
 def _new_case(p: _Prepared, scope, actor, now) -> Case:
-    """The unsaved case a report opens (its number is given by _assign_numbers)."""
+    """The unsaved case a report opens (the database gives its number: see numbering)."""
     channel = p.data.channel
     verified = channel not in NEEDS_VERIFICATION
     tier_src = p.klass or p.suggested
@@ -587,7 +567,7 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
     loc = p.loc
     return Case(
         city_code=str(settings.URBANGRID["CITY_CODE"]),
-        number="T" + secrets.token_hex(10)[:19],  # provisional: see _assign_numbers
+        number=numbering.provisional(now),
         state=CaseState.PENDING_REGISTER if verified else CaseState.REPORTED,
         channel=channel,
         problem_class=p.klass,

@@ -479,7 +479,8 @@ class Notification(models.Model):
 
 
 class CaseNumberSequence(models.Model):
-    """Per-day counter behind case numbers (YYYYMMDD + 6 digits), advanced under a row lock."""
+    """Per-day counter behind case numbers (YYYYMMDD + 6 digits), advanced by the database's
+    numbering trigger (migration 0006, cases/numbering.py)."""
 
     day = models.DateField(primary_key=True)
     last = models.PositiveIntegerField(default=0)
