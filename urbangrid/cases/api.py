@@ -21,7 +21,7 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
@@ -454,7 +454,7 @@ def intake(request, body: IntakeIn):
     r = do_intake(
         request.user, _intake_data(body), client_key=_client_key(request), request_id=body.request_id
     )
-    return (201 if r.created else 200), _intake_out(r)
+    return Status(201 if r.created else 200, _intake_out(r))
 
 
 @router.post("/intake/batch", response={200: list[BatchItemOut], 400: Error}, summary="Report many problems")
@@ -614,21 +614,14 @@ def _person_id(request) -> int:
 @router.get("/inbox", response={200: InboxPage, 404: Error}, summary="My notifications")
 def inbox(request, unread_only: bool = False, limit: int = 50):
     pid = _person_id(request)
-    qs = Notification.objects.filter(recipient_id=pid).select_related("case")
+    qs = Notification.objects.filter(recipient_id=pid)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
-    items = [
-        {
-            "id": n.id,
-            "kind": n.kind,
-            "title": n.title,
-            "body": n.body,
-            "case": n.case.number if n.case_id else None,
-            "created_at": n.created_at,
-            "read_at": n.read_at,
-        }
-        for n in qs.order_by("-created_at", "-id")[: max(1, min(limit, PAGE_MAX))]
-    ]
+    # Only the case's number: devices poll the inbox, and the whole case row is 80 columns.
+    fields = ("id", "kind", "title", "body", "case__number", "created_at", "read_at")
+    items = list(qs.order_by("-created_at", "-id").values(*fields)[: max(1, min(limit, PAGE_MAX))])
+    for row in items:
+        row["case"] = row.pop("case__number")
     unread = Notification.objects.filter(recipient_id=pid, read_at__isnull=True).count()
     return {"unread": unread, "items": items}
 
@@ -672,7 +665,7 @@ def upload_photo(request, number: str, stage: Form[str], file: File[UploadedFile
         "height": att.height,
         "url": reverse("cases:attachment", args=[case.number, att.sha256]),
     }
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
 
 
 @router.post(
