@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -127,7 +127,7 @@ def create_subject(request, data: SubjectIn):
     payload = data.dict()
     payload["region"] = region
     s = A.do_register_subject(request.auth, **payload)
-    return 201, _subject_out(s, queries.can_see_identity(request.auth))
+    return Status(201, _subject_out(s, queries.can_see_identity(request.auth)))
 
 
 @router.get("/subjects/{pk}")
@@ -188,12 +188,15 @@ def record_violation(request, pk: int, data: ViolationIn):
         case=case,
     )
     s.refresh_from_db()
-    return 201, {
-        "id": v.pk,
-        "subject": s.pk,
-        "score": str(s.score),
-        "lists": list(ListEntry.objects.active().filter(subject=s).values_list("list_kind", flat=True)),
-    }
+    return Status(
+        201,
+        {
+            "id": v.pk,
+            "subject": s.pk,
+            "score": str(s.score),
+            "lists": list(ListEntry.objects.active().filter(subject=s).values_list("list_kind", flat=True)),
+        },
+    )
 
 
 @router.post("/violations/{pk}/penalties", response={201: dict})
@@ -202,7 +205,7 @@ def issue_penalty(request, pk: int, data: PenaltyIn):
     if v is None:
         raise NotFound(_("Violation not found."))
     p = A.do_issue_penalty(request.auth, v, **data.dict())
-    return 201, {"id": p.pk, "state": p.state, "decision_number": p.decision_number}
+    return Status(201, {"id": p.pk, "state": p.state, "decision_number": p.decision_number})
 
 
 @router.post("/penalties/{pk}/fulfil")

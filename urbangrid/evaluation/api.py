@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -166,7 +166,7 @@ def issue_order(request, data: OrderIn):
         threshold=data.threshold,
         period_label=data.period,
     )
-    return 201, o
+    return Status(201, o)
 
 
 class ReplyIn(Schema):
@@ -228,13 +228,16 @@ def start_spot_check(request, data: SpotIn):
         inspector=inspector,
         seed=data.seed,
     )
-    return 201, {
-        "id": c.id,
-        "number": c.number,
-        "population": c.population,
-        "seed": c.seed,
-        "items": [{"id": i.id, "case": i.case.number} for i in c.items.select_related("case")],
-    }
+    return Status(
+        201,
+        {
+            "id": c.id,
+            "number": c.number,
+            "population": c.population,
+            "seed": c.seed,
+            "items": [{"id": i.id, "case": i.case.number} for i in c.items.select_related("case")],
+        },
+    )
 
 
 class SpotResultIn(Schema):
@@ -267,7 +270,9 @@ def publish(request, data: PublishIn):
         Period.parse(data.period),
         note=data.note,
     )
-    return 201, {"id": a.id, "period": a.period_label, "kind": a.subject_kind, "rows": a.results.count()}
+    return Status(
+        201, {"id": a.id, "period": a.period_label, "kind": a.subject_kind, "rows": a.results.count()}
+    )
 
 
 @router.get("/assessments/{assessment_id}")
@@ -326,7 +331,7 @@ def request_report(request, data: ReportIn):
         period=Period.parse(data.period),
         version=resolve_version(data.scheme or None),
     )
-    return 202, _report_out(r)
+    return Status(202, _report_out(r))
 
 
 @router.get("/reports/{report_id}")

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -155,7 +155,7 @@ def create_campaign(request, data: CampaignIn):
         end_date=data.end_date,
         targets=[(t.name, t.metric, t.value) for t in data.targets],
     )
-    return 201, _campaign_out(c, with_summary=True)
+    return Status(201, _campaign_out(c, with_summary=True))
 
 
 @router.get("/campaigns/{pk}")
@@ -204,7 +204,7 @@ def add_task(request, pk: int, data: TaskIn):
         due_date=data.due_date,
         description=data.description,
     )
-    return 201, {"id": t.pk, "state": t.state}
+    return Status(201, {"id": t.pk, "state": t.state})
 
 
 @router.post("/campaigns/{pk}/cases", response={201: dict})
@@ -216,7 +216,7 @@ def link_case(request, pk: int, data: CaseRefIn):
     if case is None:
         raise NotFound(_("Case not found."))
     link = A.do_link_case(request.auth, c, case)
-    return 201, {"campaign": c.pk, "case": data.case, "source": link.source}
+    return Status(201, {"campaign": c.pk, "case": data.case, "source": link.source})
 
 
 @router.post("/campaigns/{pk}/end")
@@ -316,7 +316,7 @@ def open_consultation(request, data: ConsultationIn):
     x = A.do_open_consultation(
         request.auth, _case(request, data.case), reason=data.reason, units=_units(data.units), mode=data.mode
     )
-    return 201, _consultation_out(x)
+    return Status(201, _consultation_out(x))
 
 
 @router.get("/consultations/{pk}")
@@ -339,7 +339,7 @@ def schedule_meeting(request, pk: int, data: MeetingRefIn):
     m = A.do_schedule_consultation_meeting(
         request.auth, x, scheduled_at=data.scheduled_at, location=data.location
     )
-    return 201, {"meeting": m.pk}
+    return Status(201, {"meeting": m.pk})
 
 
 @router.post("/consultations/{pk}/decide")
@@ -471,7 +471,7 @@ def create_meeting(request, data: JointMeetingIn):
         units=_units(data.units),
         agenda=agenda,
     )
-    return 201, _meeting_out(m)
+    return Status(201, _meeting_out(m))
 
 
 @router.get("/meetings/{pk}")
@@ -496,7 +496,7 @@ def add_follow_up(request, pk: int, data: FollowUpIn):
         due_date=data.due_date,
         agenda_item=data.agenda_item,
     )
-    return 201, {"id": f.pk, "state": f.state}
+    return Status(201, {"id": f.pk, "state": f.state})
 
 
 @router.post("/follow-ups/{pk}/reply")

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -325,15 +325,18 @@ def issue_token(request, body: TokenIn):
     if person is None:
         raise InvalidInput(_("Only staff with a person record can hold tokens."))
     token, key = actions.do_issue_token(request.user, person, body.name)
-    return 201, {
-        "id": token.pk,
-        "name": token.name,
-        "prefix": token.prefix,
-        "created_at": token.created_at,
-        "last_used_at": None,
-        "revoked_at": None,
-        "key": key,
-    }
+    return Status(
+        201,
+        {
+            "id": token.pk,
+            "name": token.name,
+            "prefix": token.prefix,
+            "created_at": token.created_at,
+            "last_used_at": None,
+            "revoked_at": None,
+            "key": key,
+        },
+    )
 
 
 @router.delete("/tokens/{int:token_id}", response=TokenOut, summary="Revoke one of my tokens")
@@ -455,7 +458,7 @@ def create_session(request, body: SessionIn):
         location=body.location,
         trainer=body.trainer,
     )
-    return 201, _session_out(s)
+    return Status(201, _session_out(s))
 
 
 @router.post(
@@ -615,7 +618,7 @@ def issue_equipment(request, body: EquipmentIn):
         value=body.value,
         note=body.note,
     )
-    return 201, _equipment_out(e)
+    return Status(201, _equipment_out(e))
 
 
 @router.post(
@@ -673,4 +676,6 @@ def record_funds(request, body: FundIn):
         spent_on=body.spent_on,
         description=body.description,
     )
-    return 201, {"id": row.pk, "unit_code": unit.code, "amount": float(row.amount), "category": row.category}
+    return Status(
+        201, {"id": row.pk, "unit_code": unit.code, "amount": float(row.amount), "category": row.category}
+    )

@@ -12,7 +12,7 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -379,7 +379,7 @@ def create_plan(request, payload: PlanIn):
         note=payload.note,
         checkpoints=[c.dict() for c in payload.checkpoints],
     )
-    return 201, _plan(request.user, plan.pk)
+    return Status(201, _plan(request.user, plan.pk))
 
 
 @router.get("/plans/{plan_id}", response=PlanOut)
@@ -402,7 +402,7 @@ def update_plan(request, plan_id: int, payload: PlanPatch):
 @router.post("/plans/{plan_id}/checkpoints", response={201: CheckpointOut})
 def add_checkpoint(request, plan_id: int, payload: CheckpointIn):
     plan = _plan(request.user, plan_id)
-    return 201, A.do_add_checkpoint(request.user, plan, **payload.dict())
+    return Status(201, A.do_add_checkpoint(request.user, plan, **payload.dict()))
 
 
 @router.get("/checkpoints", response=list[CheckpointOut])
@@ -425,7 +425,7 @@ def start_track(request, payload: TrackStart):
     track, created = A.do_start_track(
         request.user, client_id=payload.client_id, plan=plan, crs=payload.crs, started_at=payload.started_at
     )
-    return (201 if created else 200), Track.objects.select_related("person").get(pk=track.pk)
+    return Status(201 if created else 200, Track.objects.select_related("person").get(pk=track.pk))
 
 
 @router.post("/tracks/{track_id}/points")
@@ -448,16 +448,19 @@ def check_in(request, track_id: int, payload: CheckInIn):
     cp = get_object_or_404(
         Checkpoint.objects.select_related("plan").filter(plan__in=plans), pk=payload.checkpoint_id
     )
-    return 201, A.do_check_in(
-        request.user,
-        track,
-        cp,
-        lon=payload.lon,
-        lat=payload.lat,
-        crs=payload.crs,
-        at=payload.at,
-        client_key=payload.client_key,
-        note=payload.note,
+    return Status(
+        201,
+        A.do_check_in(
+            request.user,
+            track,
+            cp,
+            lon=payload.lon,
+            lat=payload.lat,
+            crs=payload.crs,
+            at=payload.at,
+            client_key=payload.client_key,
+            note=payload.note,
+        ),
     )
 
 
@@ -574,7 +577,7 @@ def list_places(
 
 @router.post("/places", response={201: PlaceOut})
 def register_place(request, payload: PlaceIn):
-    return 201, A.do_register_place(request.user, **payload.dict())
+    return Status(201, A.do_register_place(request.user, **payload.dict()))
 
 
 @router.get("/campaigns", response=list[CampaignOut])
@@ -586,7 +589,7 @@ def list_campaigns(request):
 def create_campaign(request, payload: CampaignIn):
     data = payload.dict()
     data["region"] = _region(data.pop("region"), request.user)
-    return 201, A.do_create_campaign(request.user, **data)
+    return Status(201, A.do_create_campaign(request.user, **data))
 
 
 @router.get("/campaigns/{campaign_id}/progress")
@@ -609,7 +612,7 @@ def record_inspection(request, payload: InspectionIn):
         client_key=payload.client_key,
         inspected_at=payload.inspected_at,
     )
-    return 201, _inspection(request.user, insp.pk)
+    return Status(201, _inspection(request.user, insp.pk))
 
 
 def _inspection(user, pk):
