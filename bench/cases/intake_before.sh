@@ -21,11 +21,11 @@ serve() {
 }
 stop() { kill "$GPID"; wait "$GPID" 2>/dev/null || true; }
 fresh; serve
-.venv/bin/python bench/cases/intake_load.py --wrk --batch 20 --port "$PORT" --clients 50 --seconds 30
+.venv/bin/python bench/cases/intake_load.py --wrk --batch 20 --port "$PORT" --clients 50 --seconds "${SECONDS_:-60}"
 stop
 for batch in 1 10; do
   fresh; serve
-  .venv/bin/python bench/cases/intake_load.py --wrk --rate "${PACED_RATE:-330}" --batch "$batch" --port "$PORT" \
-    --clients 50 --seconds 30
+  .venv/bin/python bench/cases/intake_load.py --wrk --rate "${PACED_RATE:-350}" --batch "$batch" --port "$PORT" \
+    --clients 50 --seconds "${SECONDS_:-60}"
   stop
 done

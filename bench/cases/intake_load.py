@@ -11,10 +11,11 @@ Prints one JSON line per phase: requests, errors, rate (req/s), p50/p95/p99 (ms)
 
 With --wrk the same two phases run through wrk (Debian package `wrk`; C, event loop, 2 threads)
 instead of Python threads: on a 2-core machine the Python client itself takes a large share of
-the CPU the server needs, wrk a small one. Bodies are built in Lua from 20,000 points prepared
-here per phase, each with a unique request id. With --wrk --rate R the clients are paced instead:
-each waits an exponential think time before every request so that together they offer R reports
-a second (devices reporting independently); the figures are the achieved rate and the latencies.
+the CPU the server needs, wrk a small one. Bodies are built in Lua from points prepared here per
+phase (20,000, or 1,200 a second of the phase if more), each with a unique request id. With --wrk
+--rate R the clients are paced instead: each waits an exponential think time before every request
+so that together they offer R reports a second (devices reporting independently); the figures are
+the achieved rate and the latencies.
 """
 
 from __future__ import annotations
@@ -149,7 +150,18 @@ def run_phase(port, clients, seconds, make_request, label, interval=None):
 
 
 WRK_SCRIPT = r"""
-local data = dofile(os.getenv("UG_WRK_DATA"))
+-- The phase's data as text (a Lua table literal of 100,000+ points is past Lua's constant limit):
+-- the token, the share of reports sent without a class, then "lon TAB lat TAB code TAB name".
+local function load(path)
+  local line = io.lines(path)
+  local d = {token = line(), text_fraction = tonumber(line()), points = {}}
+  for row in line do
+    local lon, lat, code, name = row:match("^([^\t]+)\t([^\t]+)\t([^\t]*)\t(.*)$")
+    d.points[#d.points + 1] = {tonumber(lon), tonumber(lat), code, name}
+  end
+  return d
+end
+local data = load(os.getenv("UG_WRK_DATA"))
 local token, mode, text_fraction = data.token, os.getenv("UG_WRK_MODE"), data.text_fraction
 -- A salt per run (from Python) and a number per thread: request ids never repeat an earlier run's
 -- (a repeated id is a replay, not an intake).
@@ -212,7 +224,9 @@ def run_wrk(port, clients, seconds, data, mode, label, batch=0, offered=0):
     ``data``: (token, shapes, classes, text fraction); every phase draws points of its own (points
     repeated from an earlier phase would mostly be duplicates of its cases). With ``rate`` the
     clients are paced to offer ``offered`` reports a second in all."""
-    data_path = write_wrk_data(*data)
+    # Enough points that no phase sends one twice (up to 1,200 reports a second): a repeated point
+    # is a duplicate of the case its first report opened.
+    data_path = write_wrk_data(*data, n=max(20_000, int(seconds * 1_200)))
     cases0, reports0 = stored_counts()
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT)
@@ -255,17 +269,14 @@ def run_wrk(port, clients, seconds, data, mode, label, batch=0, offered=0):
 
 
 def write_wrk_data(key, shapes, classes, text_fraction, n=20_000) -> str:
-    rng = random.Random()  # a fresh seed per phase
-    rows = []
-    for _ in range(n):
-        lon, lat = point_in(rng, shapes)
-        code, name = rng.choice(classes)
-        rows.append(f"{{{lon:.7f},{lat:.7f},{json.dumps(code)},{json.dumps(name, ensure_ascii=False)}}}")
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as f:
-        points = ",\n".join(rows)
-        f.write(
-            f"return {{token={json.dumps(key)}, text_fraction={text_fraction}, points={{\n{points}\n}}}}\n"
-        )
+    """The phase's points for WRK_SCRIPT's ``load``; a fresh seed per phase."""
+    rng = random.Random()
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False, encoding="utf-8") as f:
+        f.write(f"{key}\n{text_fraction}\n")
+        for _ in range(n):
+            lon, lat = point_in(rng, shapes)
+            code, name = rng.choice(classes)
+            f.write(f"{lon:.7f}\t{lat:.7f}\t{code}\t{name}\n")
     return f.name
 
 

@@ -9,9 +9,9 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB"
 PORT="${PORT:-18931}"
 WORKERS="${WORKERS:-4}"
 THREADS="${THREADS:-16}"
-PACED_RATE="${PACED_RATE:-330}"  # think time makes the achieved rate ~10 % lower than offered
+PACED_RATE="${PACED_RATE:-350}"  # think time makes the achieved rate ~10 % lower than offered
 CLIENTS="${CLIENTS:-50}"
-SECONDS_="${SECONDS_:-30}"
+SECONDS_="${SECONDS_:-60}"
 OUT=bench/cases/last_run.jsonl
 : > "$OUT"
 bash bench/cases/setup_db.sh 10000 "$DB"
