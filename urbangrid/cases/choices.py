@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CaseState(models.TextChoices):
@@ -15,7 +16,7 @@ class CaseState(models.TextChoices):
     CLOSED = "closed", _("Closed")  # 结案
     SHELVED = "shelved", _("Shelved")  # 挂账
     REJECTED = "rejected", _("Not registered")  # 不予立案
-    CANCELLED = "cancelled", _("Cancelled")  # 作废
+    CANCELLED = "cancelled", pgettext_lazy("case", "Cancelled")  # 作废
 
 
 OPEN_STATES = frozenset(
@@ -64,9 +65,9 @@ class Response(models.TextChoices):
 
 class Tier(models.TextChoices):
     GRID = "grid", _("Grid")
-    STREET = "street", _("Street/town")
-    DISTRICT = "district", _("District")
-    CITY = "city", _("City")
+    STREET = "street", pgettext_lazy("level", "Street/town")
+    DISTRICT = "district", pgettext_lazy("level", "District")
+    CITY = "city", pgettext_lazy("level", "City")
 
 
 class DeadlineStep(models.TextChoices):

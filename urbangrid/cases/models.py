@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     ApplicationKind,
@@ -77,7 +78,7 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    description = models.TextField(_("description"), blank=True)
+    description = models.TextField(pgettext_lazy("case", "description"), blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
 
     # Location: canonical CGCS2000 lon/lat plus what the client sent.
@@ -219,7 +220,9 @@ class Case(models.Model):
     postpone_count = models.PositiveSmallIntegerField(_("postponements"), default=0)
     shelve_count = models.PositiveSmallIntegerField(_("shelvings"), default=0)
     escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
-    supervision_count = models.PositiveSmallIntegerField(_("supervision orders"), default=0)
+    supervision_count = models.PositiveSmallIntegerField(
+        pgettext_lazy("count", "supervision orders"), default=0
+    )
     satisfaction = models.PositiveSmallIntegerField(_("reporter satisfaction"), null=True, blank=True)
 
     duplicate_of = models.ForeignKey(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from urbangrid.orgs.choices import Role
 
@@ -43,15 +44,15 @@ class Transition:
 ACTION_LABELS = {
     "request_verify": _("Request verification"),
     "verify": _("Verify on site"),
-    "register": _("Register"),
+    "register": pgettext_lazy("case action", "Register"),
     "reject": _("Reject (not registered)"),
     "dispatch": _("Dispatch"),
-    "accept": _("Accept"),
+    "accept": pgettext_lazy("case action", "Accept"),
     "report_back": _("Report back"),
     "assist_report": _("Assisting unit reports"),
     "request_check": _("Request on-site check"),
     "check": _("Check on site"),
-    "close": _("Close"),
+    "close": pgettext_lazy("case action", "Close"),
     "rework": _("Send back for rework"),
     "evaluate": _("Record satisfaction"),
     "apply_return": _("Apply for return"),
@@ -63,7 +64,7 @@ ACTION_LABELS = {
     "resume": _("Resume shelved case"),
     "apply_cancel": _("Apply for cancellation"),
     "decide_cancel": _("Decide on cancellation"),
-    "cancel": _("Cancel"),
+    "cancel": pgettext_lazy("case action", "Cancel"),
     "supervise": _("Issue supervision order"),
     "self_handle": _("Fixed on the spot"),
     "escalate": _("Escalate"),

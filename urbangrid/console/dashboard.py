@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
@@ -116,7 +117,7 @@ def compute(user, params) -> dict:
         self_handled=Count("id", filter=Q(self_handled=True)),
     )
     status_rows = [
-        [_("Open"), agg["open"]],
+        [pgettext("case", "Open"), agg["open"]],
         [_("Closed"), agg["closed"]],
         [_("Shelved"), agg["shelved"]],
         [_("Cancelled or not registered"), agg["dropped"]],
@@ -161,25 +162,31 @@ def compute(user, params) -> dict:
         {
             "key": "by_time",
             "title": _("Cases by week") if week else _("Cases by day"),
-            "columns": [_("Week of") if week else _("Date"), _("Reported"), _("Closed")],
+            "columns": [_("Week of") if week else _("Date"), pgettext("count", "Reported"), _("Closed")],
             "rows": by_time_rows,
         },
         {
             "key": "by_class",
             "title": _("Cases by class"),
-            "columns": [_("Code"), _("Class"), _("Reported"), _("Closed")],
+            "columns": [_("Code"), _("Class"), pgettext("count", "Reported"), _("Closed")],
             "rows": by_class_rows,
         },
         {
             "key": "by_area",
             "title": _("Cases by community") if child == "community" else _("Cases by street/town"),
-            "columns": [_("Code"), _("Area"), _("Reported"), _("Open"), _("Closed")],
+            "columns": [
+                _("Code"),
+                _("Area"),
+                pgettext("count", "Reported"),
+                pgettext("case", "Open"),
+                _("Closed"),
+            ],
             "rows": by_area_rows,
         },
         {
             "key": "status",
             "title": _("Open and closed"),
-            "columns": [_("State"), _("Cases")],
+            "columns": [_("State"), pgettext("count", "Cases")],
             "rows": status_rows,
         },
         {
@@ -191,7 +198,7 @@ def compute(user, params) -> dict:
         {
             "key": "overdue_units",
             "title": _("Units with most overdue open cases"),
-            "columns": [_("Unit"), _("Overdue"), _("Open")],
+            "columns": [_("Unit"), _("Overdue"), pgettext("case", "Open")],
             "rows": overdue_rows,
         },
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from urbangrid.cases import actions as case_actions
 from urbangrid.cases.choices import ApplicationKind, Response
@@ -354,7 +355,7 @@ def _apply_form(kind):
 def _decide_form(kind):
     class DecideForm(ActionForm):
         approved = forms.ChoiceField(
-            label=_("Decision"),
+            label=pgettext_lazy("approval", "Decision"),
             widget=forms.RadioSelect,
             choices=[("yes", _("Approve")), ("no", _("Refuse"))],
         )

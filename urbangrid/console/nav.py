@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from urbangrid.orgs.choices import Role
 from urbangrid.orgs.jurisdiction import scope_for
@@ -33,7 +34,7 @@ ITEMS = [
     ("intake", _("Hotline intake"), "console:intake", "", (R.INTAKE_OPERATOR, R.SHIFT_LEADER)),
     ("mobile", _("Field (mobile)"), "console:mobile_home", "", FIELD),
     ("dashboard", _("Dashboards"), "console:dashboard", "", (*CENTRE, *LEADERS, R.UNIT_LEADER)),
-    ("grids", _("Grids"), "console:grids", "", (R.SHIFT_LEADER, *LEADERS)),
+    ("grids", pgettext_lazy("nav", "Grids"), "console:grids", "", (R.SHIFT_LEADER, *LEADERS)),
     ("patrol", _("Patrol"), "patrol:index", "", (*FIELD, R.SHIFT_LEADER, *LEADERS)),
     ("joint", _("Joint enforcement"), "joint:index", "", (R.DISPATCHER, R.SHIFT_LEADER, *UNIT, *LEADERS)),
     ("credit", _("Credit"), "credit:index", "", (R.ENFORCEMENT_OFFICER, R.UNIT_LEADER, *LEADERS)),

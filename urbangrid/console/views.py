@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
@@ -219,7 +219,7 @@ def case_context(request, case, *, forms_override=None):
 
 
 EXTRA_EVENT_LABELS = {
-    "report": gettext_lazy("Reported"),
+    "report": pgettext_lazy("event", "Reported"),
     "link_report": gettext_lazy("Another report linked"),
     "warn": gettext_lazy("Deadline warning"),
     "overdue": gettext_lazy("Overdue"),

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SubjectKind(models.TextChoices):
@@ -40,7 +41,7 @@ class ViolationState(models.TextChoices):
 
 
 class PenaltyKind(models.TextChoices):
-    WARNING = "warning", _("Warning")
+    WARNING = "warning", pgettext_lazy("penalty", "Warning")
     FINE = "fine", _("Fine")
     RECTIFY = "rectify", _("Order to rectify")
 

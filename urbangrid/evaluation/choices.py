@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SubjectKind(models.TextChoices):
@@ -69,7 +70,7 @@ class OrderKind(models.TextChoices):
 class OrderState(models.TextChoices):
     ISSUED = "issued", _("Issued, awaiting reply")
     REPLIED = "replied", _("Replied")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("order", "Closed")
 
 
 class SpotCheckState(models.TextChoices):

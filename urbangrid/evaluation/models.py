@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import (
     AccountabilityKind,
@@ -219,7 +220,7 @@ class AssessmentResult(models.Model):
     """One subject's frozen line in a published assessment."""
 
     assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="results")
-    subject_key = models.CharField(_("subject"), max_length=40)
+    subject_key = models.CharField(pgettext_lazy("evaluation", "subject"), max_length=40)
     subject_name = models.CharField(_("name"), max_length=120)
     # The area the subject belongs to, for jurisdiction filtering of the frozen rows.
     region = models.ForeignKey(
@@ -356,7 +357,10 @@ class SpotCheck(models.Model):
     seed = models.BigIntegerField(_("random seed"))
     population = models.PositiveIntegerField(_("closed cases in the area and period"), default=0)
     inspector = models.ForeignKey(
-        "orgs.Person", verbose_name=_("inspector"), on_delete=models.PROTECT, related_name="spot_checks"
+        "orgs.Person",
+        verbose_name=pgettext_lazy("spot check", "inspector"),
+        on_delete=models.PROTECT,
+        related_name="spot_checks",
     )
     state = models.CharField(
         _("state"), max_length=8, choices=SpotCheckState.choices, default=SpotCheckState.OPEN
@@ -385,7 +389,9 @@ class SpotCheckItem(models.Model):
         _("result"), max_length=8, choices=SpotResult.choices, default=SpotResult.PENDING
     )
     note = models.TextField(_("finding"), blank=True)
-    inspected_at = models.DateTimeField(_("inspected at"), null=True, blank=True, db_index=True)
+    inspected_at = models.DateTimeField(
+        pgettext_lazy("spot check", "inspected at"), null=True, blank=True, db_index=True
+    )
     inspected_by = models.ForeignKey(
         "orgs.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

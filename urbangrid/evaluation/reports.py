@@ -15,6 +15,7 @@ from datetime import datetime
 from django.core.files.base import ContentFile
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from .choices import ReportState, SubjectKind
 from .indicators import REGISTRY
@@ -59,7 +60,7 @@ def _fmt_score(x) -> str:
 
 def ranking_header(ev) -> list[str]:
     return (
-        [_("Rank"), _("Change"), _("Name"), _("Belongs to")]
+        [_("Rank"), pgettext("rank change", "Change"), _("Name"), _("Belongs to")]
         + [str(REGISTRY[c].name) for c in ev.codes]
         + [_("Indicator score"), _("Deductions/bonuses"), _("Total score"), _("Grade")]
     )
@@ -113,7 +114,7 @@ def rankings_workbook(evals, title: str) -> bytes:
 
     wb = Workbook()
     cover = wb.active
-    cover.title = _("Summary")
+    cover.title = pgettext("report", "Summary")
     cover.append([title])
     cover.append([_("Generated at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
     for ev in evals:

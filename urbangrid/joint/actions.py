@@ -755,7 +755,7 @@ def do_update_matrix_from_consultation(actor, consultation) -> Consultation:
     """An administrator enters an applied consultation's decision in the responsibility matrix
     (class × street → decided lead unit) through the catalog's own action."""
     if not scope_for(actor).has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only a system administrator may change the catalogue."))
+        raise PermissionDenied(_("Only a system administrator may change the responsibility matrix."))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state != ConsultationState.APPLIED or not consultation.update_matrix:
         raise Conflict(_("This consultation did not ask for a change of the responsibility matrix."))

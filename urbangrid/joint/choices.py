@@ -26,7 +26,7 @@ MEASURED_METRICS = frozenset(
 
 class TaskState(models.TextChoices):
     OPEN = "open", _("Open")
-    REPORTED = "reported", _("Reported")
+    REPORTED = "reported", pgettext_lazy("task", "Reported")
     DONE = "done", _("Accepted as done")
 
 

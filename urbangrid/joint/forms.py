@@ -25,7 +25,9 @@ class CampaignForm(forms.Form):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    lead_unit = forms.ModelChoiceField(label=_("Lead unit"), queryset=Unit.objects.none())
+    lead_unit = forms.ModelChoiceField(
+        label=pgettext_lazy("campaign", "Lead unit"), queryset=Unit.objects.none()
+    )
     units = forms.ModelMultipleChoiceField(
         label=_("Participating units"),
         queryset=Unit.objects.none(),
@@ -98,7 +100,9 @@ class TaskForm(forms.Form):
 
 
 class TaskReportForm(forms.Form):
-    report = forms.CharField(label=_("What was done"), widget=forms.Textarea(attrs={"rows": 2}))
+    report = forms.CharField(
+        label=pgettext_lazy("task", "What was done"), widget=forms.Textarea(attrs={"rows": 2})
+    )
     quantity = forms.IntegerField(
         label=_("Quantity (e.g. stalls cleared)"), min_value=0, initial=0, required=False
     )
@@ -128,7 +132,7 @@ class ConsultationForm(forms.Form):
 
 class ViewForm(forms.Form):
     unit = forms.ModelChoiceField(label=_("Unit"), queryset=Unit.objects.none())
-    stance = forms.ChoiceField(label=_("View"), choices=Stance.choices)
+    stance = forms.ChoiceField(label=pgettext_lazy("opinion", "View"), choices=Stance.choices)
     statement = forms.CharField(label=_("Grounds"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, units=None, **kwargs):
@@ -184,7 +188,7 @@ class MeetingForm(forms.Form):
 
 
 class AgendaForm(forms.Form):
-    reason = forms.ChoiceField(label=_("Reason"), choices=AgendaReason.choices)
+    reason = forms.ChoiceField(label=pgettext_lazy("meeting", "Reason"), choices=AgendaReason.choices)
     title = forms.CharField(label=pgettext_lazy("joint", "Item"), max_length=200, required=False)
     case = forms.CharField(label=_("Case number"), max_length=20, required=False)
 

@@ -136,8 +136,8 @@ class CampaignTask(models.Model):
     quantity = models.PositiveIntegerField(
         _("quantity reported"), default=0, help_text=_("e.g. stalls cleared")
     )
-    report = models.TextField(_("report"), blank=True)
-    reported_at = models.DateTimeField(_("reported at"), null=True, blank=True)
+    report = models.TextField(pgettext_lazy("task", "report"), blank=True)
+    reported_at = models.DateTimeField(pgettext_lazy("task", "reported at"), null=True, blank=True)
     reported_by = models.ForeignKey(
         "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class UnitKind(models.TextChoices):
@@ -15,10 +16,10 @@ class UnitKind(models.TextChoices):
 
 
 class UnitLevel(models.TextChoices):
-    CITY = "city", _("City")
-    DISTRICT = "district", _("District")
-    STREET = "street", _("Street/town")
-    COMMUNITY = "community", _("Community/village")
+    CITY = "city", pgettext_lazy("level", "City")
+    DISTRICT = "district", pgettext_lazy("level", "District")
+    STREET = "street", pgettext_lazy("level", "Street/town")
+    COMMUNITY = "community", pgettext_lazy("level", "Community/village")
 
 
 class Role(models.TextChoices):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
 
@@ -87,7 +88,7 @@ class Person(models.Model):
     unit = models.ForeignKey(Unit, verbose_name=_("unit"), on_delete=models.PROTECT, related_name="people")
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     employee_no = models.CharField(_("employee number"), max_length=32, blank=True)
-    title = models.CharField(_("title"), max_length=60, blank=True)
+    title = models.CharField(pgettext_lazy("job", "title"), max_length=60, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = PersonQuerySet.as_manager()
@@ -301,13 +302,18 @@ class TrainingRecord(models.Model):
     """Who attended a session and with what result."""
 
     session = models.ForeignKey(
-        TrainingSession, verbose_name=_("session"), on_delete=models.CASCADE, related_name="records"
+        TrainingSession,
+        verbose_name=pgettext_lazy("training", "session"),
+        on_delete=models.CASCADE,
+        related_name="records",
     )
     person = models.ForeignKey(
         Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="training"
     )
     attended = models.BooleanField(_("attended"), default=True)
-    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1, null=True, blank=True)
+    score = models.DecimalField(
+        pgettext_lazy("exam", "score"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
     passed = models.BooleanField(_("passed"), default=False)
     note = models.CharField(_("note"), max_length=200, blank=True)
     recorded_at = models.DateTimeField(_("recorded"), auto_now=True)

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TrackState(models.TextChoices):
@@ -29,7 +30,7 @@ class PlaceType(models.TextChoices):
 class CampaignState(models.TextChoices):
     DRAFT = "draft", _("Draft")
     ACTIVE = "active", _("Running")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("campaign", "Closed")
 
 
 class InspectionOutcome(models.TextChoices):

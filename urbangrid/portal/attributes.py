@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from .choices import AttributeDatatype as DT
 
@@ -122,7 +122,11 @@ BUILDING_STAGE = Attribute(
     DT.SINGLEVALUELIST,
     _("Construction stage"),
     order=2,
-    values=(("starting", _("Just started")), ("building", _("Being built")), ("finished", _("Finished"))),
+    values=(
+        ("starting", _("Just started")),
+        ("building", _("Being built")),
+        ("finished", pgettext("construction", "Finished")),
+    ),
 )
 _ = gettext  # noqa: F811  (runtime messages below)
 

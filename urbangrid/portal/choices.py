@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Scope(models.TextChoices):
@@ -22,7 +23,7 @@ class AttributeDatatype(models.TextChoices):
     """The datatypes of the Open311 GeoReport v2 service definition."""
 
     STRING = "string", _("Text (one line)")
-    NUMBER = "number", _("Number")
+    NUMBER = "number", pgettext_lazy("data type", "Number")
     DATETIME = "datetime", _("Date and time")
     TEXT = "text", _("Text (several lines)")
     SINGLEVALUELIST = "singlevaluelist", _("One value from a list")
@@ -30,5 +31,5 @@ class AttributeDatatype(models.TextChoices):
 
 
 class DeliveryState(models.TextChoices):
-    ACCEPTED = "accepted", _("Accepted")
+    ACCEPTED = "accepted", pgettext_lazy("delivery", "Accepted")
     REJECTED = "rejected", _("Rejected")

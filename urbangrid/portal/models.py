@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .choices import AttributeDatatype, ClientChannel, DeliveryState, Scope
 
@@ -229,7 +230,7 @@ class PhoneVerification(models.Model):
     """A one-time code sent to a citizen's phone; only a hash of the code is kept. A verified
     code yields a ticket the report form presents once."""
 
-    phone = models.CharField(_("phone"), max_length=20, db_index=True)
+    phone = models.CharField(pgettext_lazy("mobile", "phone"), max_length=20, db_index=True)
     code_hash = models.CharField(max_length=64)
     ticket = models.CharField(max_length=40, unique=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
