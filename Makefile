@@ -25,7 +25,7 @@ urbangrid/static/vendor/.installed: node_modules/.installed scripts/vendor_stati
 	touch $@
 
 setup: $(VENV)/.installed urbangrid/static/vendor/.installed
-	mkdir -p var
+	mkdir -p var/staticfiles  # whitenoise warns on every request while collectstatic has not run
 	$(BIN)/python manage.py migrate --noinput -v 0
 
 run: setup
