@@ -238,3 +238,26 @@ def _fresh_process_caches():
     invalidate_classes()
     invalidate_classifier()
     yield
+
+
+def history_end():
+    """16:00 local today, or yesterday before then: the end of a demo history that does not
+    depend on when the tests run (and gives "today" some activity)."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    now = timezone.localtime()
+    day = now.date() if now.time() >= time(16) else now.date() - timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time(16)))
+
+
+@pytest.fixture
+def case_history(demo):
+    """Five days of the demo case history (cases/demo.py, seed 3) up to ``history_end()``, for
+    the module demos built on it; returns that end."""
+    from urbangrid.cases.demo import build_history
+
+    end = history_end()
+    build_history(days=5, seed=3, end=end)
+    return end

@@ -6,31 +6,34 @@ every street, of the catalogue's common classes; each case follows a scenario (n
 reworked, returned and re-dispatched, postponed, shelved, cancelled, rejected, joint, fixed on the
 spot, escalated, supervised, evaluated). A global event queue orders every step of every case in
 time, and the deadline sweep runs every two simulated hours, so warnings, overdue marks and automatic
-escalations happen as they would have. Steps that fall after "now" are not done: the history ends
-with cases open at every stage. Every write is a do_* action given an explicit ``now``.
+escalations happen as they would have. Steps that fall after "now" are not done, and the last
+hours' reports are taken only part of the way (the center's backlog), so the history ends with
+cases open at every stage. Every write is a do_* action given an explicit ``now``.
 """
 
 from __future__ import annotations
 
 import heapq
-import io
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import islice
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from urbangrid.lib.demo import photo_pool, weighted
 from urbangrid.lib.errors import DomainError
 
 from . import actions as A
 from . import tasks
-from .choices import CaseState
+from .choices import CaseState, Tier
 from .intake import IntakeData, do_intake
 from .models import Application, Case, Notification
+from .queries import suggest_unit
 
 log = logging.getLogger("urbangrid.cases.demo")
 
@@ -60,25 +63,6 @@ SCENARIOS = [
 DESCRIPTIONS = {
     "default": ["现场发现{n}", "{n}，影响市容和通行", "群众反映{n}，请尽快处理", "{n}问题，已持续数日"],
 }
-
-
-def _photo_pool(rng: random.Random, n=10) -> list[bytes]:
-    from PIL import Image, ImageDraw
-
-    out = []
-    for _ in range(n):
-        im = Image.new("RGB", (96, 72), tuple(rng.randrange(40, 220) for _ in range(3)))
-        d = ImageDraw.Draw(im)
-        for _ in range(6):
-            x, y = rng.randrange(96), rng.randrange(72)
-            d.rectangle(
-                [x, y, x + rng.randrange(5, 30), y + rng.randrange(5, 20)],
-                fill=tuple(rng.randrange(256) for _ in range(3)),
-            )
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=80)
-        out.append(buf.getvalue())
-    return out
 
 
 class _Cast:
@@ -126,16 +110,6 @@ class _Cast:
         return bool(self.operators and self.shift and self.dispatchers and self.grid_user)
 
 
-def _weighted(rng, pairs):
-    total = sum(w for _, w in pairs)
-    x = rng.uniform(0, total)
-    for v, w in pairs:
-        x -= w
-        if x <= 0:
-            return v
-    return pairs[-1][0]
-
-
 def build_history(
     days: int = 90,
     seed: int = 1,
@@ -178,7 +152,7 @@ def build_history(
     if not grids:
         say("case history skipped: no grids")
         return {"cases": 0}
-    photos = _photo_pool(rng)
+    photos = photo_pool(rng)
     per_day = per_day or float(settings.URBANGRID.get("DEMO_CASES_PER_DAY", 15))
 
     old_cfg = settings.URBANGRID
@@ -199,11 +173,15 @@ def build_history(
         weekend = local.weekday() >= 5
         n = rng.gauss(per_day * (0.6 if weekend else 1.1), per_day * 0.15)
         for _ in range(max(0, int(n))):
-            hour = _weighted(rng, list(enumerate(HOURS)))
+            hour = weighted(rng, list(enumerate(HOURS)))
             at = local.replace(hour=hour, minute=rng.randrange(60), second=rng.randrange(60), microsecond=0)
             if start <= at < end:
                 push(at, "report", None)
         t += timedelta(days=1)
+    # The center's backlog at the end: the last hours' reports that staff have taken only some
+    # steps further (queues are never all empty in a working city).
+    for _ in range(max(4, int(per_day * 0.6))):
+        push(end - timedelta(minutes=rng.uniform(5, 180)), "report", {"steps": rng.randint(0, 4)})
     s = start.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     while s < end:
         push(s, "sweep", None)
@@ -226,6 +204,8 @@ def build_history(
                 if done_reports % 250 == 0:
                     say(f"  {done_reports}/{total_reports} reports ({timezone.localtime(at):%Y-%m-%d})")
                 plan = _new_case(rng, cast, at, class_w, grids, photos, stats)
+                if plan is not None and payload is not None:
+                    plan = islice(plan, payload["steps"])
                 if plan is not None:
                     nxt = next(plan, None)
                     if nxt is not None:
@@ -239,10 +219,7 @@ def build_history(
                 stats["refused_steps"] += 1
                 log.debug("demo step refused: %s", exc)
                 continue
-            try:
-                nxt = plan.send(None)
-            except StopIteration:
-                continue
+            nxt = next(plan, None)
             if nxt is not None:
                 push(max(nxt[0], t_step + timedelta(seconds=1)), "step", (plan, nxt))
         # The outbound channel did not exist in the past: history notifications count as sent,
@@ -260,8 +237,8 @@ def build_history(
 
 def _new_case(rng, cast, at, class_w, grids, photos, stats):
     code, street_id, x0, y0, x1, y1 = rng.choice(grids)
-    pc = _weighted(rng, class_w)
-    channel = _weighted(rng, CHANNELS)
+    pc = weighted(rng, class_w)
+    channel = weighted(rng, CHANNELS)
     lon, lat = rng.uniform(x0, x1), rng.uniform(y0, y1)
     if channel in ("grid_worker", "inspection"):
         actor = cast.grid_user.get(code) or rng.choice(cast.street_workers.get(street_id) or [None])
@@ -331,7 +308,7 @@ def _plan(rng, cast, case_id, t, photos, stats):
     worker = cast.grid_user.get(c.grid_code) or rng.choice(cast.street_workers.get(c.street_id) or [None])
     if worker is None:
         return
-    scenario = _weighted(rng, SCENARIOS)
+    scenario = weighted(rng, SCENARIOS)
     stats[f"scenario_{scenario}"] += 1
 
     # Verification of citizen/machine reports.
@@ -374,13 +351,14 @@ def _plan(rng, cast, case_id, t, photos, stats):
         return
     yield t, lambda now: A.do_register(sl, case(), now=now)
     if scenario == "escalate":
+
+        def escalate(now):
+            c = case()
+            if c.tier != Tier.CITY:  # a case of a city-level class has nowhere higher to go
+                A.do_escalate(rng.choice(cast.leaders or [sl]), c, reason="街道处置力量不足", now=now)
+
         t += _mins(rng, 2, 20)
-        yield (
-            t,
-            lambda now: A.do_escalate(
-                rng.choice(cast.leaders or [sl]), case(), reason="街道处置力量不足", now=now
-            ),
-        )
+        yield t, escalate
     t += _mins(rng, 5, 50) if rng.random() < 0.9 else _mins(rng, 70, 180)
     assists = []
     if scenario == "joint":
@@ -393,17 +371,16 @@ def _plan(rng, cast, case_id, t, photos, stats):
         )
         if others:
             assists = [{"unit": Unit.objects.get(pk=rng.choice(others)), "instruction": "配合联合执法"}]
-    yield (
-        t,
-        lambda now: A.do_dispatch(
-            dp,
-            case(),
-            assists=[a for a in assists if a["unit"].pk != (case().assigned_unit_id or 0)],
-            instruction="请按时处置",
-            reason="联合执法" if assists else "",
-            now=now,
-        ),
-    )
+
+    def dispatch(now):
+        c = case()
+        lead = suggest_unit(c)  # the unit the dispatch assigns: it cannot assist itself
+        helping = [a for a in assists if lead is None or a["unit"].pk != lead.pk]
+        A.do_dispatch(
+            dp, c, assists=helping, instruction="请按时处置", reason="联合执法" if helping else "", now=now
+        )
+
+    yield t, dispatch
     c = case()
     handlers = cast.handlers.get(c.assigned_unit_id) or []
     if not handlers:
@@ -532,7 +509,7 @@ def _plan(rng, cast, case_id, t, photos, stats):
             lambda now: A.do_evaluate(
                 op,
                 case(),
-                satisfaction=_weighted(rng, [(5, 55), (4, 25), (3, 12), (2, 5), (1, 3)]),
+                satisfaction=weighted(rng, [(5, 55), (4, 25), (3, 12), (2, 5), (1, 3)]),
                 note="回访",
                 now=now,
             ),
@@ -541,8 +518,6 @@ def _plan(rng, cast, case_id, t, photos, stats):
 
 def _other_unit(case):
     from urbangrid.orgs.models import Unit
-
-    from .queries import suggest_unit
 
     cur = case.tasks.filter(state="returned").values_list("unit_id", flat=True).first()
     s = suggest_unit(case)
