@@ -22,11 +22,13 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import shapely
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
 from .actions import do_divide_grids, do_import_regions, grid_target_m2
@@ -179,6 +181,13 @@ def _voronoi_edges(points: list[Point], envelope) -> list[LineString]:
     return [shapely.boundary(c) for c in cells.geoms]
 
 
+def demo_epoch() -> datetime:
+    """Since when the demo's grids (and the organisation's grid assignments and secondments) are
+    valid: 1 January of last year, so that a history of up to a year finds the grids of its days
+    (a past day's patrol coverage, a case's grid version)."""
+    return timezone.make_aware(datetime(timezone.localdate().year - 1, 1, 1))
+
+
 def build_layout(seed: int, scale: str = "small") -> dict:
     """Pure geometry of the demo (metres, EPSG:4545): district, 8 street cells, communities.
 
@@ -303,7 +312,7 @@ def build_demo_geography(
         grids = 0
         target = grid_target_m2()
         for i, community in enumerate(communities, start=1):
-            created = do_divide_grids(actor, community, target)
+            created = do_divide_grids(actor, community, target, valid_from=demo_epoch())
             grids += len(created)
             progress(
                 f"geography: divided {community.name} into {len(created)} grids ({i}/{len(communities)})"

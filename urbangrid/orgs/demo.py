@@ -11,11 +11,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.utils import timezone
 
 from urbangrid.geo.choices import RegionKind
+from urbangrid.geo.demo import demo_epoch
 from urbangrid.geo.models import Region, UnitGrid
 
 from . import actions
@@ -119,7 +119,7 @@ def build_demo_orgs(
     names = _Names(seed)
     rng = random.Random(seed * 7919 + 1)
     today = timezone.localdate()
-    year_start = date(today.year, 1, 1)
+    valid_from = demo_epoch().date()
 
     districts = list(Region.objects.filter(level=2).order_by("code"))
     if not districts:
@@ -328,13 +328,13 @@ def build_demo_orgs(
 
     progress(f"grid assignments ({len(assignments)})")
     out.grid_assignments = actions.do_assign_grids_bulk(
-        admin, [(code, by_username[u], duty) for code, u, duty in assignments], valid_from=year_start
+        admin, [(code, by_username[u], duty) for code, u, duty in assignments], valid_from=valid_from
     )
     progress("secondments")
     units_by_code = {u.code: u for u in street_units.values()}
     for username, unit_code, reason in secondments:
         actions.do_second(
-            admin, by_username[username], units_by_code[unit_code], start=year_start, reason=reason
+            admin, by_username[username], units_by_code[unit_code], start=valid_from, reason=reason
         )
         out.secondments += 1
 
