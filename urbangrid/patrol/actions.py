@@ -866,6 +866,7 @@ def do_record_inspection(
     photos=(),
     inspected_at: datetime | None = None,
     client_key: str = "",
+    now: datetime | None = None,
 ) -> Inspection:
     """Record an inspection: one pass/fail per checklist item of the place's type (all required).
     Each failed item becomes a case through the case intake (channel "inspection", a
@@ -873,6 +874,8 @@ def do_record_inspection(
     still open is linked to that case instead of opening another.
 
     ``results``: list of dicts {item (ChecklistItem or id), passed (bool), note, photos}.
+    ``now`` (default the clock) is when the record arrives: it decides whether the campaign is
+    running and stamps the hazard cases; the demo history passes a simulated one.
     """
     from urbangrid.cases.choices import FINAL_STATES
     from urbangrid.cases.intake import IntakeData, do_intake
@@ -886,7 +889,8 @@ def do_record_inspection(
             return prior
     if campaign.state != CampaignState.ACTIVE:
         raise Conflict(_("The campaign is not running."))
-    today = timezone.localdate()
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     if not campaign.start_date <= today <= campaign.end_date:
         raise Conflict(
             _("The campaign runs from %(a)s to %(b)s.") % {"a": campaign.start_date, "b": campaign.end_date}
@@ -936,7 +940,6 @@ def do_record_inspection(
     for f in all_photos:
         _check_image(f)
     failed_ids = [i for i, r in answers.items() if not r["passed"]]
-    now = timezone.now()
     at = inspected_at or now
     if at > now + timedelta(minutes=10):
         raise InvalidInput(_("The inspection time lies in the future."), field="inspected_at")
@@ -1003,6 +1006,11 @@ def do_record_inspection(
             anonymous=False,
             photos=item_photos,
             extra={
+                # The sweep links a hazard to its own earlier open case (above); the intake's
+                # nearby-report rule (same major class within tens of metres) would instead merge
+                # a place's distinct hazards into one case, or a hazard into an unrelated citizen
+                # report next door (a restaurant's missing gas alarm into a fallen tree).
+                "force_new": True,
                 "source": "patrol.inspection",
                 "inspection_id": insp.pk,
                 "result_id": res.pk,
@@ -1012,7 +1020,7 @@ def do_record_inspection(
                 "owner_phone": place.owner_phone,
             },
         )
-        result = do_intake(actor, data, request_id=f"patrol-inspection-result-{res.pk}")
+        result = do_intake(actor, data, request_id=f"patrol-inspection-result-{res.pk}", now=now)
         res.case = result.case
         res.rectify_due_at = _rectify_due(class_code, at)
         res.save(update_fields=["case", "rectify_due_at"])
