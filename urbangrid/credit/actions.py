@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from .choices import (
     ORGANISATION_KINDS,
     ExitReason,
     ListKind,
+    ListRule,
     PenaltyKind,
     PenaltyState,
     Severity,
@@ -268,8 +270,39 @@ def do_revoke_violation(actor, violation, reason: str, *, now=None) -> Violation
     violation.revoke_reason = reason.strip()[:200]
     violation.save(update_fields=["state", "revoke_reason"])
     record(actor, "credit.revoke_violation", violation, summary=reason[:100])
-    _evaluate(actor, violation.subject, _today(now))
+    today = _today(now)
+    _close_unfounded_entries(actor, violation.subject, today, violation.revoke_reason)
+    _evaluate(actor, violation.subject, today)
     return violation
+
+
+def _close_unfounded_entries(actor, subject: Subject, today: date, reason: str) -> list[ListEntry]:
+    """After a revocation: close (as revoked, not as repaired) the active list entries that no
+    confirmed violation supports any more (none since the subject last left that list). Without
+    this the next evaluation finds such a subject "clean" and records an automatic credit repair."""
+    closed = []
+    for entry in (
+        ListEntry.objects.active().select_for_update().filter(subject=subject).exclude(rule=ListRule.MANUAL)
+    ):
+        since = ListEntry.objects.filter(
+            subject=subject,
+            list_kind=entry.list_kind,
+            removed_on__isnull=False,
+            removed_on__lte=entry.entered_on,
+        ).aggregate(m=Max("removed_on"))["m"]
+        basis = Violation.objects.filter(subject=subject, state=ViolationState.CONFIRMED)
+        if since is not None:
+            basis = basis.filter(occurred_on__gt=since)
+        if basis.exists():
+            continue
+        entry.removed_on = today
+        entry.exit_reason = ExitReason.REVOKED
+        entry.exit_note = reason[:200]
+        entry.removed_by = actor if getattr(actor, "pk", None) else None
+        entry.save(update_fields=["removed_on", "exit_reason", "exit_note", "removed_by"])
+        record(actor, "credit.revoke_list_entry", entry, summary=f"{subject.name} ← {entry.list_kind}")
+        closed.append(entry)
+    return closed
 
 
 @transaction.atomic
@@ -385,23 +418,38 @@ class Evaluation:
     repaired: list[ListEntry]
 
 
-def _evaluate(actor, subject: Subject, as_of: date, rules=None, *, auto_repair: bool = True) -> Evaluation:
-    """Recompute score, mark overdue penalties, enter lists and repair eligible subjects on as_of."""
+def _evaluate(
+    actor,
+    subject: Subject,
+    as_of: date,
+    rules=None,
+    *,
+    auto_repair: bool = True,
+    score: Decimal | None = None,
+) -> Evaluation:
+    """Recompute score, mark overdue penalties, enter lists and repair eligible subjects on as_of.
+
+    ``score``: the subject's score on as_of when the caller already computed it (the daily sweep
+    does, for every subject in one aggregate); it is recomputed anyway if a repair happens."""
     rules = rules or queries.active_rule_set()
     Penalty.objects.filter(
         violation__subject=subject, state=PenaltyState.ISSUED, rectify_by__isnull=False, rectify_by__lt=as_of
     ).update(state=PenaltyState.OVERDUE)
     repaired: list[ListEntry] = []
-    if auto_repair and ListEntry.objects.active().filter(subject=subject, entered_on__lte=as_of).exists():
+    # One read of the active entries serves the repair check and the list rules below.
+    on_lists = list(ListEntry.objects.active().filter(subject=subject).values_list("list_kind", "entered_on"))
+    if auto_repair and any(entered_on <= as_of for _kind, entered_on in on_lists):
         check = queries.repair_check(subject, as_of, rules)
         if check.eligible:
             repaired = _repair(actor, subject, as_of, _("Automatic repair after the clean period"))
-    score = queries.score_of(subject, as_of, rules)
+    if score is None or repaired:
+        score = queries.score_of(subject, as_of, rules)
     Subject.objects.filter(pk=subject.pk).update(score=score, score_at=as_of)
     subject.score, subject.score_at = score, as_of
-    active = set(ListEntry.objects.active().filter(subject=subject).values_list("list_kind", flat=True))
+    # A repair closes every active entry.
+    active = set() if repaired else {kind for kind, _entered_on in on_lists}
     entered = []
-    for decision in queries.list_decisions(subject, as_of, rules, score):
+    for decision in queries.list_decisions(subject, as_of, rules, score, skip=active):
         if decision.list_kind in active:
             continue
         entry = ListEntry.objects.create(
@@ -475,7 +523,7 @@ def do_evaluate_all(actor=None, *, as_of=None, progress=None) -> dict:
     entered = repaired = 0
     for i, subject in enumerate(Subject.objects.filter(pk__in=candidates).iterator(chunk_size=500), 1):
         with transaction.atomic():
-            result = _evaluate(actor, subject, as_of, rules)
+            result = _evaluate(actor, subject, as_of, rules, score=all_scores.get(subject.pk, base))
         entered += len(result.entered)
         repaired += len(result.repaired)
         if progress and i % 500 == 0:

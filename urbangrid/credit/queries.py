@@ -108,12 +108,17 @@ class ListDecision:
     detail: str
 
 
-def list_decisions(subject, as_of: date, rules, score: Decimal) -> list[ListDecision]:
+def list_decisions(subject, as_of: date, rules, score: Decimal, skip=()) -> list[ListDecision]:
     """Which lists the subject should enter on as_of and by which rule. Only violations after the
-    subject last left that list count: a repaired subject re-enters only with a new violation."""
+    subject last left that list count: a repaired subject re-enters only with a new violation.
+    Lists in ``skip`` (those the subject is on already) are not decided: that saves the daily
+    sweep its queries for subjects already listed."""
     from .choices import ListRule
-    from .models import ListEntry, Penalty
+    from .models import ListEntry
 
+    kinds = [k for k in (ListKind.DISHONEST, ListKind.WATCH) if k not in skip]
+    if not kinds:
+        return []
     decisions: list[ListDecision] = []
     last_exit = dict(
         ListEntry.objects.filter(subject=subject, removed_on__isnull=False, removed_on__lte=as_of)
@@ -121,20 +126,29 @@ def list_decisions(subject, as_of: date, rules, score: Decimal) -> list[ListDeci
         .annotate(last=Max("removed_on"))
         .values_list("list_kind", "last")
     )
-    for kind in (ListKind.DISHONEST, ListKind.WATCH):
+    # Lists left on the same day (or never) count the same violations: one aggregate serves both.
+    by_since: dict = {}
+    for kind in kinds:
         since = last_exit.get(kind)
-        new = counted_violations(as_of).filter(subject=subject)
-        if since is not None:
-            new = new.filter(occurred_on__gt=since)
-        stats = new.aggregate(
-            n=Count("id"),
-            grave=Count("id", filter=Q(severity=Severity.GRAVE)),
-            recent=Count("id", filter=Q(occurred_day__gt=as_of.toordinal() - rules.repeat_window_days)),
-        )
+        if since not in by_since:
+            new = counted_violations(as_of).filter(subject=subject)
+            if since is not None:
+                new = new.filter(occurred_on__gt=since)
+            by_since[since] = new.aggregate(
+                n=Count("id", distinct=True),
+                grave=Count("id", distinct=True, filter=Q(severity=Severity.GRAVE)),
+                recent=Count(
+                    "id",
+                    distinct=True,
+                    filter=Q(occurred_day__gt=as_of.toordinal() - rules.repeat_window_days),
+                ),
+                overdue=Count("penalties", distinct=True, filter=Q(penalties__state=PenaltyState.OVERDUE)),
+            )
+        stats = by_since[since]
         if not stats["n"]:
             continue
         if kind == ListKind.DISHONEST:
-            overdue = Penalty.objects.filter(violation__in=new, state=PenaltyState.OVERDUE).count()
+            overdue = stats["overdue"]
             if score < rules.dishonest_threshold:
                 decisions.append(
                     ListDecision(

@@ -263,3 +263,28 @@ def test_rule_update_validation(w):
     old = queries.active_rule_set()
     new = A.do_update_rules(w.user("admin"), points={("street_occupation", "general"): Decimal("7")})
     assert new.pk != old.pk and new.points.get(kind="street_occupation", severity="general").points == 7
+
+
+def test_revoking_the_only_violation_closes_its_list_entries_as_revoked(w):
+    """A subject listed only because of a violation recorded in error leaves the lists as
+    "revoked" when the violation is revoked, not later as an automatic credit repair."""
+    officer = w.user("officer")
+    s = business(w)
+    other = business(w, "另一商户", "91110000600037341L")
+    v = A.do_record_violation(officer, s, kind="obstructing", severity="grave", occurred_on=T(10), now=T(10))
+    assert {e.list_kind for e in ListEntry.objects.active().filter(subject=s)} == {"dishonest", "watch"}
+    # A subject with another confirmed violation keeps its entries.
+    A.do_record_violation(officer, other, kind="street_occupation", occurred_on=T(12), now=T(12))
+    w2 = A.do_record_violation(officer, other, kind="street_occupation", occurred_on=T(11), now=T(11))
+    A.do_revoke_violation(officer, w2, "录入错误", now=T(9))
+    assert ListEntry.objects.active().filter(subject=other, list_kind="watch").exists()
+
+    A.do_revoke_violation(officer, v, "经复核，违法行为人认定有误", now=T(8))
+    entries = list(ListEntry.objects.filter(subject=s))
+    assert len(entries) == 2
+    assert all(e.exit_reason == "revoked" and e.removed_on == T(8) for e in entries)
+    assert AuditEvent.objects.filter(action="credit.revoke_list_entry").count() == 2
+    A.do_evaluate_all(as_of=T(0))
+    assert not ListEntry.objects.filter(exit_reason="repaired").exists()
+    s.refresh_from_db()
+    assert s.score == Decimal("100.00")
