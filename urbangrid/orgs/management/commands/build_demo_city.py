@@ -2,8 +2,9 @@
 
 Builds the demo city through the same actions a real city uses: the geography and unit grids
 (urbangrid.geo.demo), the problem catalogue and calendar, units, people with every role, grid
-assignments, secondments and the responsibility matrix; optionally N days of case history
-(urbangrid.cases.demo). Deterministic for a seed. Prints the demo accounts.
+assignments, secondments and the responsibility matrix; optionally N days of history of cases,
+patrols, joint enforcement and credit (each app's demo.py). Deterministic for a seed. Prints the
+demo accounts.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 
 class Command(BaseCommand):
@@ -55,11 +57,22 @@ class Command(BaseCommand):
 
         result = build_demo_city(seed=seed, scale=scale, progress=progress)
         if history_days > 0:
-            # Owned by the cases engineer; imported lazily so the organisation builds without it.
-            from urbangrid.cases.demo import build_history
+            # Each module's history, through its own actions, on the cases before it (patrol's
+            # hazards and joint's consultations become cases, credit records come from cases).
+            from urbangrid.cases.demo import build_history as cases_history
+            from urbangrid.credit.demo import build_history as credit_history
+            from urbangrid.joint.demo import build_history as joint_history
+            from urbangrid.patrol.demo import build_history as patrol_history
 
-            progress(f"case history: {history_days} days")
-            build_history(days=history_days, seed=seed, progress=progress)
+            end = timezone.now()
+            for name, build in (
+                ("case", cases_history),
+                ("patrol", patrol_history),
+                ("joint enforcement", joint_history),
+                ("credit", credit_history),
+            ):
+                progress(f"{name} history: {history_days} days")
+                build(days=history_days, seed=seed, progress=progress, end=end)
         progress(
             f"done: {result.units} units, {result.people} people, {result.grid_assignments} grid assignments, "
             f"{result.secondments} secondments, {result.rules} responsibility rules"
