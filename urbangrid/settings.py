@@ -182,4 +182,5 @@ PERIODIC_TASKS = [
     ("urbangrid.cases.tasks.deliver_notifications", 30),
     ("urbangrid.credit.tasks.evaluate_credit", 86400),
     ("urbangrid.patrol.tasks.close_abandoned_tracks", 600),
+    ("urbangrid.joint.tasks.start_due_campaigns", 600),
 ]

@@ -463,6 +463,26 @@ def do_end_campaign(actor, campaign, *, note: str = "", now=None) -> Campaign:
     return campaign
 
 
+def do_start_due_campaigns(now: datetime | None = None) -> int:
+    """System action (periodic task): planned campaigns whose first day has come are under way.
+    A campaign created ahead of its start is planned; without this it stayed planned for good."""
+    today = timezone.localdate(now or timezone.now())
+    started = 0
+    for pk in Campaign.objects.filter(state=CampaignState.PLANNED, start_date__lte=today).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            # The planned state is re-checked under the lock: its lead may have cancelled it.
+            n = Campaign.objects.filter(pk=pk, state=CampaignState.PLANNED).update(state=CampaignState.ACTIVE)
+            if n:
+                campaign = Campaign.objects.get(pk=pk)
+                record(
+                    None, "joint.start_campaign", campaign, summary=f"{campaign.code}: {campaign.start_date}"
+                )
+                started += 1
+    return started
+
+
 @transaction.atomic
 def do_cancel_campaign(actor, campaign, *, reason: str) -> Campaign:
     campaign = _campaign_for_lead(actor, campaign)

@@ -120,6 +120,22 @@ def test_campaign_links_cases_by_area_class_and_dates_and_sums_up(w):
         )
 
 
+def test_a_planned_campaign_gets_under_way_on_its_first_day_once(w):
+    today = timezone.localdate()
+    planned = make_campaign(w, start_date=today + timedelta(days=2), end_date=today + timedelta(days=20))
+    cancelled = make_campaign(w, start_date=today + timedelta(days=1), end_date=today + timedelta(days=20))
+    A.do_cancel_campaign(w.user("bureau_leader"), cancelled, reason="计划调整")
+    assert planned.state == "planned"
+    assert A.do_start_due_campaigns(now=timezone.now() + timedelta(days=1)) == 0
+    on_day = timezone.now() + timedelta(days=2)
+    assert A.do_start_due_campaigns(now=on_day) == 1
+    assert A.do_start_due_campaigns(now=on_day) == 0  # the scheduler runs it every ten minutes
+    planned.refresh_from_db()
+    cancelled.refresh_from_db()
+    assert (planned.state, cancelled.state) == ("active", "cancelled")
+    assert AuditEvent.objects.filter(action="joint.start_campaign").count() == 1
+
+
 def test_campaign_validation_permissions_and_visibility(w):
     today = timezone.localdate()
     with pytest.raises(PermissionDenied):
