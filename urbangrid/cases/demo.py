@@ -65,7 +65,7 @@ DESCRIPTIONS = {
 }
 
 
-class _Cast:
+class CaseCast:
     """The people who act in the history, found from the organisation the orgs demo built."""
 
     def __init__(self):
@@ -125,7 +125,7 @@ def build_history(
     say = progress or (lambda s: None)
     end = end or timezone.now()
     start = end - timedelta(days=days)
-    cast = _Cast()
+    cast = CaseCast()
     if not cast.ok():
         say("case history skipped: the organisation has no operators/shift leaders/dispatchers/grid workers")
         return {"cases": 0}
@@ -288,15 +288,17 @@ def _new_case(rng, cast, at, class_w, grids, photos, stats):
         stats["duplicates_linked"] += 1
         return None
     stats["reports"] += 1
-    return _plan(rng, cast, r.case.pk, at, photos, stats)
+    return case_plan(rng, cast, r.case.pk, at, photos, stats)
 
 
 def _mins(rng, lo, hi):
     return timedelta(minutes=rng.uniform(lo, hi))
 
 
-def _plan(rng, cast, case_id, t, photos, stats):
-    """A generator of (time, fn(now)) steps for one case; the driver runs them in global time order."""
+def case_plan(rng, cast, case_id, t, photos, stats, scenarios=SCENARIOS):
+    """A generator of (time, fn(now)) steps for one case, from its state after intake to the end
+    of a scenario drawn from ``scenarios``; the driver runs them in global time order. The patrol
+    demo drives its hazard cases with it too."""
     op, sl, dp = rng.choice(cast.operators), rng.choice(cast.shift), rng.choice(cast.dispatchers)
     pic = lambda: [rng.choice(photos)]  # noqa: E731
 
@@ -308,7 +310,7 @@ def _plan(rng, cast, case_id, t, photos, stats):
     worker = cast.grid_user.get(c.grid_code) or rng.choice(cast.street_workers.get(c.street_id) or [None])
     if worker is None:
         return
-    scenario = weighted(rng, SCENARIOS)
+    scenario = weighted(rng, scenarios)
     stats[f"scenario_{scenario}"] += 1
 
     # Verification of citizen/machine reports.

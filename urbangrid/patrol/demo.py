@@ -53,6 +53,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from urbangrid.cases.demo import CaseCast, case_plan
 from urbangrid.lib.demo import clock, photo_pool, weighted
 from urbangrid.lib.errors import DomainError
 
@@ -262,7 +263,8 @@ PASS_NOTES = [
     "负责人在场配合检查",
     "",
 ]
-CASE_SCENARIOS = [("normal", 74), ("late", 14), ("rework", 9), ("shelve", 3)]
+# A hazard case runs the case loop (cases.demo.case_plan) with its own mix of outcomes.
+HAZARD_SCENARIOS = [("normal", 74), ("late", 14), ("rework", 9), ("shelve", 3)]
 
 
 def _noop(*args, **kwargs) -> None:
@@ -304,7 +306,6 @@ class _Cast:
 
         self.shift = users(Role.SHIFT_LEADER, "city")
         self.dispatchers = users(Role.DISPATCHER, "city")
-        self.operators = users(Role.INTAKE_OPERATOR, "city")
         city_people = users(Role.CITY_LEADER) + self.shift + self.dispatchers
         self.city_actor = next((u for u in city_people if scope_for(u).all_city), None)
         self.district_leader = next(iter(users(Role.DISTRICT_LEADER)), None) or self.city_actor
@@ -358,11 +359,6 @@ class _Cast:
                 continue
             self.supervisor[code] = user
             self.worker_grids[user.pk].append(code)
-        self.handlers: dict[int, list] = defaultdict(list)
-        for p in (
-            Person.objects.filter(is_active=True, roles__role=Role.UNIT_HANDLER).distinct().order_by("id")
-        ):
-            self.handlers[p.unit_id].append(self.person_user[p.pk])
         self.urban = [s for s in self.streets if s.kind == "street"] or self.streets
         self.towns = [s for s in self.streets if s.kind == "town"] or self.streets
 
@@ -548,6 +544,7 @@ class _History:
         self.queue: list = []
         self.seq = 0
         self.photos = photo_pool(rng)
+        self.case_cast = CaseCast()
         self.places: list = []
         self.plans: list[_PlanSpec] = []
         self.hazard_cases: set[int] = set()
@@ -1256,7 +1253,10 @@ class _History:
                 continue
             self.hazard_cases.add(res.case_id)
             self.stats["hazard_cases"] += 1
-            steps = self.case_steps(res.case_id, at + timedelta(minutes=rng.uniform(3, 12)))
+            when = at + timedelta(minutes=rng.uniform(3, 12))
+            steps = case_plan(
+                rng, self.case_cast, res.case_id, when, self.photos, self.stats, scenarios=HAZARD_SCENARIOS
+            )
             nxt = next(steps, None)
             if nxt is not None:
                 self.push(nxt[0], "step", (steps, nxt, res.case_id))
@@ -1266,124 +1266,6 @@ class _History:
             if back < self.end and timezone.localtime(back).date() <= last_day:
                 back = self.at(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
                 self.push(back, "inspect", {**job, "recheck": True, "actor": actor})
-
-    # -- hazard cases through the case workflow ----------------------------------------------------
-    def case_steps(self, case_id: int, t: datetime):
-        """A generator of (time, fn(now)) steps: the hazard's case from registration to closing."""
-        from urbangrid.cases import actions as C
-        from urbangrid.cases.models import Application, Case
-
-        cast, rng = self.cast, self.rng
-        if not (cast.shift and cast.dispatchers):
-            return
-        sl, dp = rng.choice(cast.shift), rng.choice(cast.dispatchers)
-        op = rng.choice(cast.operators) if cast.operators else sl
-
-        def case():
-            return Case.objects.get(pk=case_id)
-
-        def pic():
-            return [rng.choice(self.photos)]
-
-        def mins(lo, hi):
-            return timedelta(minutes=rng.uniform(lo, hi))
-
-        scenario = weighted(rng, CASE_SCENARIOS)
-        self.stats[f"hazard_scenario_{scenario}"] += 1
-        if case().state != "pending_register":
-            return
-        t += mins(8, 55)
-        yield t, lambda now: C.do_register(sl, case(), now=now)
-        t += mins(5, 45)
-        yield t, lambda now: C.do_dispatch(dp, case(), instruction="请督促责任单位限期整改安全隐患", now=now)
-        c = case()
-        handlers = cast.handlers.get(c.assigned_unit_id) or []
-        if not handlers:
-            self.stats["hazard_no_handler"] += 1
-            return
-        uh = rng.choice(handlers)
-        t += mins(10, 90)
-        yield t, lambda now: C.do_accept(uh, case(), now=now)
-        c = case()
-        due = c.handle_due_at or (t + timedelta(days=2))
-        span = max(due - t, timedelta(hours=1))
-        if scenario == "shelve":
-            t += span * 0.5
-            yield (
-                t,
-                lambda now: C.do_apply(
-                    uh, case(), "shelve", reason="需纳入消防设施改造工程，短期内无法完成整改", now=now
-                ),
-            )
-            t += mins(30, 240)
-            yield (
-                t,
-                lambda now: C.do_decide_application(
-                    dp,
-                    Application.objects.get(case_id=case_id, kind="shelve", state="pending"),
-                    approved=True,
-                    note="同意挂账，督促落实临时防范措施",
-                    now=now,
-                ),
-            )
-            return
-        t += span * (rng.uniform(1.1, 1.7) if scenario == "late" else rng.uniform(0.2, 0.85))
-        response = rng.choice(["repair", "repair", "stop", "penalise"])
-        yield (
-            t,
-            lambda now: C.do_report_back(
-                uh,
-                case(),
-                response=response,
-                report="已督促责任单位完成整改，隐患已消除",
-                photos_before=pic(),
-                photos_after=pic(),
-                now=now,
-            ),
-        )
-        rounds = 2 if scenario == "rework" else 1
-        # The check goes to the grid's supervisor named by the organisation (explicitly: the
-        # assignment on record may start after the simulated day).
-        checker = cast.person_of(cast.supervisor.get(c.grid_code))
-        for i in range(rounds):
-            t += mins(5, 40)
-            yield t, lambda now: C.do_request_check(op, case(), field_worker=checker, now=now)
-            c = case()
-            worker = cast.person_user.get(c.field_worker_id) if c.field_worker_id else None
-            if worker is None:
-                self.stats["hazard_no_checker"] += 1
-                return
-            t += mins(10, 50)
-            passed = i == rounds - 1
-            yield (
-                t,
-                lambda now, passed=passed, worker=worker: C.do_check(
-                    worker,
-                    case(),
-                    passed=passed,
-                    note="" if passed else "复查发现整改不彻底",
-                    photos=pic(),
-                    now=now,
-                ),
-            )
-            if not passed:
-                t += mins(5, 30)
-                yield t, lambda now: C.do_rework(sl, case(), reason="核查未通过，隐患仍然存在", now=now)
-                t += span * rng.uniform(0.1, 0.4) + mins(30, 120)
-                yield (
-                    t,
-                    lambda now: C.do_report_back(
-                        uh,
-                        case(),
-                        response=response,
-                        report="已返工整改",
-                        photos_before=pic(),
-                        photos_after=pic(),
-                        now=now,
-                    ),
-                )
-        t += mins(5, 50)
-        yield t, lambda now: C.do_close(sl, case(), note="隐患整改到位，销号", now=now)
 
     def push_sweeps(self, case_id: int, after: datetime) -> None:
         """The deadline sweep runs every ten minutes in production; here it runs just after the
