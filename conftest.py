@@ -1,4 +1,11 @@
-"""Project-wide pytest fixtures: the real browser (Playwright driving Debian's Chromium).
+"""Project-wide pytest fixtures: the test clock and the real browser (Playwright driving Debian's
+Chromium).
+
+The clock: no test sees the real date or time. Every test starts at the same instant, the test
+clock, and time then runs on from there (time-machine, ``tick=True``), so a test behaves the same
+on any day at any hour. ``URBANGRID_TEST_CLOCK`` chooses the instant: one of ``TEST_CLOCKS`` by
+name or an ISO 8601 time with its offset; ``scripts/test.sh`` runs the date-sensitive tests
+(marked ``clock``) once under each named clock. The browser pages get the same clock.
 
 Domain fixtures (the small demo city, personas) live in urbangrid/conftest.py.
 """
@@ -7,9 +14,11 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
 # around it are still synchronous and safe.
@@ -27,6 +36,59 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--no-first-run",
 ]
+
+
+# Local times (Asia/Shanghai, no daylight saving) where date arithmetic breaks if it is wrong.
+# All lie in the past, so a subprocess running on the real clock (a worker, a server) finds the
+# work the tests enqueue already due.
+TEST_CLOCKS = {
+    "working_morning": "2025-06-11T09:30:00+08:00",  # a Wednesday, the default
+    "before_close": "2025-06-11T17:29:00+08:00",  # a minute before the working day ends
+    "after_close": "2025-06-11T17:31:00+08:00",  # a minute after it
+    "month_end": "2025-07-31T23:59:59+08:00",  # the last second of a month
+    "year_end": "2025-12-31T23:59:59+08:00",  # the last second of a year (元旦 follows)
+    "holiday_eve": "2025-09-30T16:00:00+08:00",  # the eve of the National Day holidays
+    "utc_date_differs": "2025-03-31T16:00:00+00:00",  # local 1 April 00:00, still 31 March in UTC
+}
+DEFAULT_CLOCK = "working_morning"
+
+
+def test_clock_start() -> datetime:
+    """The instant every test starts at (``URBANGRID_TEST_CLOCK``: a name or an ISO time)."""
+    chosen = os.environ.get("URBANGRID_TEST_CLOCK") or DEFAULT_CLOCK
+    moment = datetime.fromisoformat(TEST_CLOCKS.get(chosen, chosen))
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"URBANGRID_TEST_CLOCK={chosen!r} needs an offset (e.g. +08:00)")
+    return moment
+
+
+test_clock_start.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+_session_travel: time_machine.travel | None = None
+
+
+def pytest_configure(config):
+    # Collection and the session fixtures (the demo city) run on the test clock too.
+    global _session_travel
+    _session_travel = time_machine.travel(test_clock_start(), tick=True)
+    _session_travel.start()
+
+
+def pytest_unconfigure(config):
+    if _session_travel is not None:
+        _session_travel.stop()
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    """Each test starts at the test clock, whatever the previous test did to the time; the
+    traveller it yields can ``shift()`` or ``move_to()`` the clock."""
+    with time_machine.travel(test_clock_start(), tick=True) as traveller:
+        yield traveller
+
+
+def pytest_report_header(config):
+    return f"test clock: {test_clock_start().isoformat()} (URBANGRID_TEST_CLOCK)"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -58,7 +120,11 @@ def browser():
 
 
 def _page(browser, **context_args):
+    import time
+
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **context_args)
+    # The page's clock runs from the test clock like the server's (time.time() is travelled).
+    context.clock.install(time=time.time())
     page = context.new_page()
     page.console_errors = []  # type: ignore[attr-defined]
     page.on("console", lambda msg: msg.type == "error" and page.console_errors.append(msg.text))

@@ -226,6 +226,9 @@ CATEGORIES: dict[str, dict] = {
 # streets, but stay bounded anyway); at most this many violations a day on average, and in all.
 PRE_REGISTERED_CAP = 160
 MAX_PER_DAY, MAX_VIOLATIONS = 4, 600
+# However few the chances drew, a window with handled cases shows this many records found
+# through them (a short window over a weekend would otherwise show one or none).
+MIN_FROM_CASES = 3
 
 
 def _words(text: str) -> list[str]:
@@ -695,6 +698,11 @@ def build_history(
         )
     )
     picked = [r for r in rows if rng.random() < CLASS_MAP[r[1]][2] * RESPONSE_P.get(r[7] or "", 0.3)]
+    if len(picked) < MIN_FROM_CASES:
+        chosen = {r[0] for r in picked}
+        rest = [r for r in rows if r[0] not in chosen]
+        picked += rng.sample(rest, min(len(rest), MIN_FROM_CASES - len(picked)))
+        picked.sort(key=lambda r: (r[6], r[0]))
     cap = min(MAX_VIOLATIONS, MAX_PER_DAY * max(days, 1))
     if len(picked) > cap:
         keep = set(rng.sample(range(len(picked)), cap))

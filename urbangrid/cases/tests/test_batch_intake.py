@@ -3,6 +3,7 @@ written together."""
 
 import pytest
 from django.db import IntegrityError
+from django.utils import timezone
 
 from urbangrid.cases import intake
 from urbangrid.cases.intake import IntakeData, do_intake, do_intake_many
@@ -10,6 +11,8 @@ from urbangrid.cases.models import Attachment, Case, CaseEvent, Report
 from urbangrid.lib.errors import InvalidInput
 
 from .conftest import jpeg, report
+
+pytestmark = pytest.mark.clock
 
 
 def item(w, point=None, cls="stall", rid=None, **kw):
@@ -32,8 +35,13 @@ def counts():
 
 def test_new_cases_are_shaped_like_single_intake(world):
     w = world
-    single = report(w, point=w.B, cls="parking").case
-    out = do_intake_many(w.user("gw_a"), [item(w, rid="r1"), item(w, point=w.B, cls="building", rid="r2")])
+    # One moment for both: deadlines computed at two moments differ (by hours across the end of
+    # the working day).
+    now = timezone.now()
+    single = report(w, point=w.B, cls="parking", now=now).case
+    out = do_intake_many(
+        w.user("gw_a"), [item(w, rid="r1"), item(w, point=w.B, cls="building", rid="r2")], now=now
+    )
     assert [r.created for r in out] == [True, True]
     a, b = (Case.objects.get(pk=r.case.pk) for r in out)
     assert int(b.number) == int(a.number) + 1 and int(a.number) == int(single.number) + 1

@@ -15,7 +15,7 @@ from urbangrid.cases.choices import CaseState
 from urbangrid.cases.demo import build_history
 from urbangrid.cases.models import Case, CaseEvent, CaseTask
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 DAYS = 3
 SEED = 5

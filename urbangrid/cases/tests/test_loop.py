@@ -12,6 +12,8 @@ from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDen
 
 from .conftest import photo, report
 
+pytestmark = pytest.mark.clock
+
 
 def fresh(case):
     return Case.objects.select_related("problem_class").get(pk=case.pk)

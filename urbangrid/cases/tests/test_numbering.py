@@ -16,7 +16,7 @@ from urbangrid.cases.models import Case, CaseNumberSequence
 from .conftest import report
 
 TZ = ZoneInfo("Asia/Shanghai")
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock]
 
 
 def _apart(w, i):

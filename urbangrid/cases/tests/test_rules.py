@@ -17,6 +17,8 @@ from urbangrid.cases.workflow import TRANSITIONS, allowed_actions
 
 from .conftest import jpeg, photo, report
 
+pytestmark = pytest.mark.clock
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 

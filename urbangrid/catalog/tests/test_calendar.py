@@ -9,7 +9,7 @@ from urbangrid.catalog.calendar import add_working_time, is_working_day, working
 from urbangrid.catalog.models import CalendarDay
 
 SH = ZoneInfo("Asia/Shanghai")
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def at(y, m, d, hh=0, mm=0):

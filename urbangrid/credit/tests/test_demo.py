@@ -18,7 +18,7 @@ from urbangrid.credit.demo import REPAIR_NOTE, build_history
 from urbangrid.credit.models import CaseSubject, ListEntry, Penalty, Subject, Violation
 from urbangrid.lib.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 CREDIT_DAYS = 5
 SEED = 3

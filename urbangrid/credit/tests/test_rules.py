@@ -16,7 +16,7 @@ from urbangrid.joint.tests.factories import build_world
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 USCC = "91350100M000100Y43"  # a valid code (check character 3)
 IDN = "11010519491231002X"  # the GB 11643 worked example
 

@@ -11,7 +11,7 @@ from .world import build_world
 
 
 @pytest.fixture
-def tworld(transactional_db):
+def tworld(transactional_db, as_of):
     return build_world()
 
 

@@ -55,7 +55,7 @@ def spy(monkeypatch):
 
 
 @pytest.fixture
-def committed(transactional_db, monkeypatch):
+def committed(transactional_db, monkeypatch, as_of):
     """The world committed, so that another connection sees it. SQLite's test database lives in
     memory; it is shared between the connections of this process (cache=shared), so the engine
     may open a second one here, which it does not assume of an in-memory database in general."""

@@ -27,7 +27,7 @@ from urbangrid.joint.models import (
 )
 from urbangrid.lib.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 JOINT_DAYS = 10
 SEED = 3

@@ -6,7 +6,7 @@ from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.orgs.jurisdiction import SYSTEM, scope_for
 from urbangrid.orgs.models import Person, Unit
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def codes(qs):

@@ -29,7 +29,7 @@ from urbangrid.patrol.models import (
     TrackBatch,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 DAYS = 7
 SEED = 5

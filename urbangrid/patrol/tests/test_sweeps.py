@@ -18,7 +18,7 @@ from urbangrid.patrol.queries import campaign_progress
 
 from .conftest import to_lonlat
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def photo(name="p.jpg"):
