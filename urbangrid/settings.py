@@ -173,6 +173,10 @@ URBANGRID = {
     "NOTIFY_BACKEND": os.environ.get("URBANGRID_NOTIFY_BACKEND", "console"),
     "NOTIFY_WEBHOOK_URL": os.environ.get("URBANGRID_NOTIFY_WEBHOOK_URL", ""),
     "UPLOAD_MAX_BYTES": env_int("URBANGRID_UPLOAD_MAX_BYTES", 8 * 1024 * 1024),
+    # API tokens and client keys expire: this many days after issue unless the issuer chooses
+    # (at most API_TOKEN_MAX_DAYS).
+    "API_TOKEN_DAYS": env_int("URBANGRID_API_TOKEN_DAYS", 90),
+    "API_TOKEN_MAX_DAYS": env_int("URBANGRID_API_TOKEN_MAX_DAYS", 366),
 }
 
 LOGGING = {

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
-from .auth import hash_token, new_token_key
+from .auth import hash_token, new_token_key, token_expiry
 from .choices import GridDuty, Role, UnitKind, UnitLevel
 from .jurisdiction import Scope, forget_scope, scope_for
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Secondment, Unit
@@ -615,8 +615,11 @@ def do_reset_password(actor, person: Person, new_password: str) -> Person:
 
 # ---------------------------------------------------------------- tokens
 @transaction.atomic
-def do_issue_token(actor, person: Person, name: str) -> tuple[ApiToken, str]:
-    """A bearer token for a device or script. The plaintext is returned once and never stored."""
+def do_issue_token(
+    actor, person: Person, name: str, *, expires_in_days: int | None = None, now=None
+) -> tuple[ApiToken, str]:
+    """A bearer token for a device or script, valid for ``expires_in_days`` days (None: the
+    default lifetime). The plaintext is returned once and never stored."""
     scope = scope_for(actor)
     own = person.user_id == getattr(actor, "pk", None)
     if not (own or _is_admin(scope) or _leads_unit(scope, person.unit)):
@@ -626,14 +629,22 @@ def do_issue_token(actor, person: Person, name: str) -> tuple[ApiToken, str]:
         raise InvalidInput(_("Give the token a name (e.g. the device)."), field="name")
     if not person.is_active:
         raise InvalidInput(_("%(name)s is not active.") % {"name": person.name}, field="person")
+    expires_at = token_expiry(expires_in_days, now)
     key = new_token_key()
     try:
         token = ApiToken.objects.create(
-            person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key)
+            person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key), expires_at=expires_at
         )
     except IntegrityError as exc:  # pragma: no cover - 240 random bits
         raise Conflict(_("Please try again.")) from exc
-    record(actor, "orgs.issue_token", token, summary=f"{person.name}: {token.name}", prefix=token.prefix)
+    record(
+        actor,
+        "orgs.issue_token",
+        token,
+        summary=f"{person.name}: {token.name}",
+        prefix=token.prefix,
+        expires_at=expires_at.isoformat(),
+    )
     return token, key
 
 
