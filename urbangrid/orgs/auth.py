@@ -16,7 +16,7 @@ from ninja.security import HttpBearer, SessionAuth
 from urbangrid.lib.errors import DomainError, InvalidInput
 
 from .jurisdiction import GENERATION_ATTR, current_generation
-from .models import ApiToken
+from .models import ApiToken, default_token_lifetime
 
 
 def hash_token(key: str) -> str:
@@ -29,15 +29,15 @@ def new_token_key() -> str:
 
 def token_expiry(days: int | None = None, now: datetime | None = None) -> datetime:
     """When a token or key issued ``now`` for ``days`` days (None: the default lifetime) expires."""
-    cfg = settings.URBANGRID
+    now = now or timezone.now()
     if days is None:
-        days = int(cfg.get("API_TOKEN_DAYS", 90))
-    longest = int(cfg.get("API_TOKEN_MAX_DAYS", 366))
+        return now + default_token_lifetime()
+    longest = int(settings.URBANGRID.get("API_TOKEN_MAX_DAYS", 366))
     if not 1 <= days <= longest:
         raise InvalidInput(
             _("A token is valid for 1 to %(max)d days.") % {"max": longest}, field="expires_in_days"
         )
-    return (now or timezone.now()) + timedelta(days=days)
+    return now + timedelta(days=days)
 
 
 class TokenExpired(DomainError):

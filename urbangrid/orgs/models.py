@@ -169,6 +169,11 @@ class Secondment(models.Model):
         return f"{self.person}: {self.from_unit} → {self.to_unit}"
 
 
+def default_token_lifetime() -> timedelta:
+    """How long an API token or client key lives unless its issuer chooses (URBANGRID_API_TOKEN_DAYS)."""
+    return timedelta(days=int(settings.URBANGRID.get("API_TOKEN_DAYS", 90)))
+
+
 class ApiToken(models.Model):
     """A bearer token for a person's device or script; only a hash is stored. It stops working at
     ``expires_at`` (set at issue: URBANGRID_API_TOKEN_DAYS by default, or chosen per token)."""
@@ -197,7 +202,7 @@ class ApiToken(models.Model):
         """``expires_at``, or for a row made without one the default lifetime from its creation."""
         if self.expires_at is not None:
             return self.expires_at
-        return self.created_at + timedelta(days=int(settings.URBANGRID.get("API_TOKEN_DAYS", 90)))
+        return self.created_at + default_token_lifetime()
 
 
 class ScopeGeneration(models.Model):
