@@ -106,8 +106,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Apply wherever a person sets a password (the console, the admin, createsuperuser); the demo
+# city sets its one known password directly.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "urbangrid.orgs.passwords.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
@@ -165,6 +173,10 @@ URBANGRID = {
     "NOTIFY_BACKEND": os.environ.get("URBANGRID_NOTIFY_BACKEND", "console"),
     "NOTIFY_WEBHOOK_URL": os.environ.get("URBANGRID_NOTIFY_WEBHOOK_URL", ""),
     "UPLOAD_MAX_BYTES": env_int("URBANGRID_UPLOAD_MAX_BYTES", 8 * 1024 * 1024),
+    # API tokens and client keys expire: this many days after issue unless the issuer chooses
+    # (at most API_TOKEN_MAX_DAYS).
+    "API_TOKEN_DAYS": env_int("URBANGRID_API_TOKEN_DAYS", 90),
+    "API_TOKEN_MAX_DAYS": env_int("URBANGRID_API_TOKEN_MAX_DAYS", 366),
 }
 
 LOGGING = {

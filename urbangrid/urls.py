@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from urbangrid.api import api
+from urbangrid.console.auth import LockoutAdminAuthenticationForm
 
 admin.site.site_header = "网格化综合监管平台 · 管理后台"
 admin.site.site_title = "urbangrid"
 admin.site.index_title = "基础数据管理"
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -1,13 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import dashboard_views, grid_views, map_views, mobile_views, views
+from . import account_views, dashboard_views, grid_views, map_views, mobile_views, views
 from .auth import LoginView
 
 app_name = "console"
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", account_views.password_change, name="password_change"),
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("queues/", views.queues, name="queues"),

@@ -23,6 +23,7 @@ from urbangrid.cases.models import Case
 from urbangrid.cases.queries import get_case_for
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.lib.errors import DomainError, NotFound
+from urbangrid.lib.http import redirect_back
 from urbangrid.orgs.jurisdiction import scope_for
 
 from . import queries
@@ -357,7 +358,7 @@ def case_search(request):
         if case is not None:
             return redirect("console:case_detail", case.number)
         messages.error(request, _("No case %(n)s in your jurisdiction.") % {"n": number})
-    return redirect(request.META.get("HTTP_REFERER") or "console:home")
+    return redirect_back(request, "console:home")
 
 
 # --- hotline intake ------------------------------------------------------------------------------

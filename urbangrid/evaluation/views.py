@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.http import redirect_back
 from urbangrid.orgs.jurisdiction import scope_for
 
 from . import actions, indicators
@@ -223,7 +224,7 @@ def publish(request):
         a = actions.do_publish(request.user, version, request.POST.get("kind", ""), period)
     except DomainError as exc:
         _domain(request, exc)
-        return redirect(request.META.get("HTTP_REFERER") or "evaluation:index")
+        return redirect_back(request, "evaluation:index")
     messages.success(request, _("Published: %(a)s") % {"a": a.period_label})
     return redirect("evaluation:assessment", pk=a.pk)
 

@@ -5,7 +5,7 @@ Permission rules (who may manage whom):
 - district leader: units, people, grid assignments and secondments inside their district;
 - street/town leader: people and grid assignments inside their street/town;
 - unit leader: people of their own unit, secondments out of it, tokens of their people;
-- everyone: their own API tokens.
+- everyone: their own API tokens and their own password; only an admin resets another's.
 Bad input raises InvalidInput/NotFound before anything is written.
 """
 
@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +25,7 @@ from django.utils.translation import gettext as _
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
-from .auth import hash_token, new_token_key
+from .auth import hash_token, new_token_key, token_expiry
 from .choices import GridDuty, Role, UnitKind, UnitLevel
 from .jurisdiction import Scope, forget_scope, scope_for
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Secondment, Unit
@@ -215,6 +217,8 @@ def do_create_person(
     User = get_user_model()
     if User.objects.filter(username=username).exists():
         raise Conflict(_("The username %(u)s is taken.") % {"u": username}, field="username")
+    if password is not None and password_hash is None:
+        _check_new_password(password, _new_user(username, name, ""), "password")
     user = _new_user(username, name, password_hash or make_password(password), superuser=superuser)
     user.save()
     person = Person.objects.create(
@@ -258,6 +262,8 @@ def do_create_people_bulk(
         if not (_is_admin(scope) or _may_manage_unit(scope, s["unit"])):
             _deny()
         _check_role_grant(scope, s["unit"], s["roles"])
+    if password is not None and password_hash is None:
+        _check_new_password(password, None, "password")
     pw = password_hash or make_password(password)
     users = User.objects.bulk_create(
         [_new_user(s["username"], s["name"], pw, superuser=s.get("superuser", False)) for s in specs]
@@ -568,10 +574,52 @@ def do_end_secondment(actor, secondment: Secondment, end: date | None = None) ->
     return secondment
 
 
+# ---------------------------------------------------------------- passwords
+def _check_new_password(password: str, user, field: str) -> None:
+    """Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), as one clear error."""
+    if not password:
+        raise InvalidInput(_("Enter the new password."), field=field)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field=field) from None
+
+
+@transaction.atomic
+def do_change_password(actor, *, old_password: str, new_password: str):
+    """A signed-in person changes their own password (the old one proves it is them)."""
+    if not getattr(actor, "is_authenticated", False) or not actor.has_usable_password():
+        _deny()
+    if not actor.check_password(old_password or ""):
+        raise InvalidInput(_("The current password is wrong."), field="old_password")
+    _check_new_password(new_password, actor, "new_password")
+    actor.set_password(new_password)
+    actor.save(update_fields=["password"])
+    record(actor, "orgs.change_password", actor, summary=actor.get_username())
+    return actor
+
+
+@transaction.atomic
+def do_reset_password(actor, person: Person, new_password: str) -> Person:
+    """An administrator sets another person's password (forgotten, or a new account). The
+    person's sessions end, as with every password change."""
+    if not _is_admin(scope_for(actor)):
+        _deny()
+    user = person.user
+    _check_new_password(new_password, user, "new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    record(actor, "orgs.reset_password", person, summary=f"{person.name} ({user.get_username()})")
+    return person
+
+
 # ---------------------------------------------------------------- tokens
 @transaction.atomic
-def do_issue_token(actor, person: Person, name: str) -> tuple[ApiToken, str]:
-    """A bearer token for a device or script. The plaintext is returned once and never stored."""
+def do_issue_token(
+    actor, person: Person, name: str, *, expires_in_days: int | None = None, now=None
+) -> tuple[ApiToken, str]:
+    """A bearer token for a device or script, valid for ``expires_in_days`` days (None: the
+    default lifetime). The plaintext is returned once and never stored."""
     scope = scope_for(actor)
     own = person.user_id == getattr(actor, "pk", None)
     if not (own or _is_admin(scope) or _leads_unit(scope, person.unit)):
@@ -581,14 +629,22 @@ def do_issue_token(actor, person: Person, name: str) -> tuple[ApiToken, str]:
         raise InvalidInput(_("Give the token a name (e.g. the device)."), field="name")
     if not person.is_active:
         raise InvalidInput(_("%(name)s is not active.") % {"name": person.name}, field="person")
+    expires_at = token_expiry(expires_in_days, now)
     key = new_token_key()
     try:
         token = ApiToken.objects.create(
-            person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key)
+            person=person, name=name[:60], prefix=key[:8], key_hash=hash_token(key), expires_at=expires_at
         )
     except IntegrityError as exc:  # pragma: no cover - 240 random bits
         raise Conflict(_("Please try again.")) from exc
-    record(actor, "orgs.issue_token", token, summary=f"{person.name}: {token.name}", prefix=token.prefix)
+    record(
+        actor,
+        "orgs.issue_token",
+        token,
+        summary=f"{person.name}: {token.name}",
+        prefix=token.prefix,
+        expires_at=expires_at.isoformat(),
+    )
     return token, key
 
 

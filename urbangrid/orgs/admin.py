@@ -39,8 +39,8 @@ class SecondmentInline(admin.TabularInline):
 class TokenInline(admin.TabularInline):
     model = ApiToken
     extra = 0
-    fields = ["name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["name", "prefix", "created_at", "last_used_at"]
+    fields = ["name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = ["name", "prefix", "created_at", "last_used_at", "expires_at"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -89,11 +89,20 @@ class SecondmentAdmin(AuditedAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "person", "prefix_display", "created_at", "last_used_at", "revoked_at"]
+    list_display = [
+        "name",
+        "person",
+        "prefix_display",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
     list_filter = ["revoked_at"]
     search_fields = ["name", "person__name", "prefix"]
-    fields = ["person", "name", "prefix_display", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["person", "name", "prefix_display", "created_at", "last_used_at"]
+    fields = ["person", "name", "prefix_display", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    # The expiry is set at issue (a token's cached lookup does not watch later edits of it).
+    readonly_fields = ["person", "name", "prefix_display", "created_at", "last_used_at", "expires_at"]
     list_select_related = ["person"]
 
     @admin.display(description=_("token prefix"))

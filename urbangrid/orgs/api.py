@@ -7,7 +7,7 @@ from datetime import date, datetime
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -296,6 +296,9 @@ def grid_gaps(request, region: str | None = None):
 
 class TokenIn(Schema):
     name: str
+    expires_in_days: int | None = Field(
+        None, description="days the token stays valid; default URBANGRID_API_TOKEN_DAYS"
+    )
 
 
 class TokenOut(Schema):
@@ -305,6 +308,7 @@ class TokenOut(Schema):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class NewTokenOut(TokenOut):
@@ -324,7 +328,7 @@ def issue_token(request, body: TokenIn):
     person = person_for(request.user)
     if person is None:
         raise InvalidInput(_("Only staff with a person record can hold tokens."))
-    token, key = actions.do_issue_token(request.user, person, body.name)
+    token, key = actions.do_issue_token(request.user, person, body.name, expires_in_days=body.expires_in_days)
     return Status(
         201,
         {
@@ -334,6 +338,7 @@ def issue_token(request, body: TokenIn):
             "created_at": token.created_at,
             "last_used_at": None,
             "revoked_at": None,
+            "expires_at": token.expires_at,
             "key": key,
         },
     )

@@ -6,13 +6,17 @@ import copy
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.utils import timezone
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
 
+from urbangrid.lib.errors import DomainError, InvalidInput
+
 from .jurisdiction import GENERATION_ATTR, current_generation
-from .models import ApiToken
+from .models import ApiToken, default_token_lifetime
 
 
 def hash_token(key: str) -> str:
@@ -23,6 +27,30 @@ def new_token_key() -> str:
     return "ug_" + secrets.token_urlsafe(30)
 
 
+def token_expiry(days: int | None = None, now: datetime | None = None) -> datetime:
+    """When a token or key issued ``now`` for ``days`` days (None: the default lifetime) expires."""
+    now = now or timezone.now()
+    if days is None:
+        return now + default_token_lifetime()
+    longest = int(settings.URBANGRID.get("API_TOKEN_MAX_DAYS", 366))
+    if not 1 <= days <= longest:
+        raise InvalidInput(
+            _("A token is valid for 1 to %(max)d days.") % {"max": longest}, field="expires_in_days"
+        )
+    return now + timedelta(days=days)
+
+
+class TokenExpired(DomainError):
+    """A token or key past its expiry (401, with when it expired)."""
+
+    status = 401
+    code = "token_expired"
+
+    def __init__(self, expired_at: datetime):
+        when = formats.date_format(timezone.localtime(expired_at), "Y-m-d H:i")
+        super().__init__(_("This token expired on %(when)s. Ask for a new one.") % {"when": when})
+
+
 @dataclass
 class _KnownToken:
     """What a token stood for when last looked up, valid while the scope generation stays."""
@@ -30,6 +58,7 @@ class _KnownToken:
     generation: int
     token_id: int
     last_used_at: datetime | None
+    expires_at: datetime
     user: object  # never handed out: each request gets a copy
 
 
@@ -61,9 +90,11 @@ class TokenAuth(HttpBearer):
             if len(_known_tokens) >= _KNOWN_MAX:
                 _known_tokens.clear()
             known = _known_tokens[key_hash] = _KnownToken(
-                generation, row.pk, row.last_used_at, row.person.user
+                generation, row.pk, row.last_used_at, row.valid_until, row.person.user
             )
         now = timezone.now()
+        if known.expires_at <= now:
+            raise TokenExpired(known.expires_at)
         # Touch at most once a minute: a device polling every second must not write every second.
         if known.last_used_at is None or (now - known.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=known.token_id).update(last_used_at=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -167,8 +169,14 @@ class Secondment(models.Model):
         return f"{self.person}: {self.from_unit} → {self.to_unit}"
 
 
+def default_token_lifetime() -> timedelta:
+    """How long an API token or client key lives unless its issuer chooses (URBANGRID_API_TOKEN_DAYS)."""
+    return timedelta(days=int(settings.URBANGRID.get("API_TOKEN_DAYS", 90)))
+
+
 class ApiToken(models.Model):
-    """A bearer token for a person's device or script; only a hash is stored."""
+    """A bearer token for a person's device or script; only a hash is stored. It stops working at
+    ``expires_at`` (set at issue: URBANGRID_API_TOKEN_DAYS by default, or chosen per token)."""
 
     person = models.ForeignKey(
         Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="tokens"
@@ -179,6 +187,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # Set by do_issue_token; see valid_until for rows made without it.
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -186,6 +196,13 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def valid_until(self):
+        """``expires_at``, or for a row made without one the default lifetime from its creation."""
+        if self.expires_at is not None:
+            return self.expires_at
+        return self.created_at + default_token_lifetime()
 
 
 class ScopeGeneration(models.Model):

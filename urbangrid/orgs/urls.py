@@ -10,4 +10,5 @@ urlpatterns = [
     path("training/<int:pk>/", views.session, name="session"),
     path("training/<int:pk>/record/", views.record_result, name="record_result"),
     path("people/<int:pk>/", views.person, name="person"),
+    path("people/<int:pk>/password/", views.reset_password, name="reset_password"),
 ]

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -19,6 +20,7 @@ from urbangrid.lib.errors import DomainError
 
 from . import actions
 from .choices import EquipmentKind, FundCategory, Role
+from .forms import NewPasswordForm
 from .jurisdiction import scope_for
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
 from .queries import (
@@ -227,5 +229,28 @@ def person(request, pk: int):
         "equipment": Equipment.objects.filter(holder=p).order_by("-issued_on"),
         "grids": p.grid_assignments.filter(_active_q()).order_by("grid_code"),
         "is_untrained": untrained_workers(request.user).filter(pk=p.pk).exists(),
+        "may_reset_password": Role.ADMIN in scope_for(request.user).roles,
     }
     return render(request, "orgs/person.html", context)
+
+
+@login_required
+def reset_password(request, pk: int):
+    """An administrator sets another person's password (outside /admin/)."""
+    p = Person.objects.visible_to(request.user).select_related("user").filter(pk=pk).first()
+    if p is None or Role.ADMIN not in scope_for(request.user).roles:
+        raise Http404
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.do_reset_password(request.user, p, form.cleaned_data["new_password1"])
+        except DomainError as exc:
+            form.add_domain_error(exc)
+        else:
+            messages.success(request, _("The password of %(name)s was reset.") % {"name": p.name})
+            return redirect("orgs:person", p.pk)
+    return render(
+        request,
+        "orgs/reset_password.html",
+        {"p": p, "form": form, "rules": password_validators_help_texts()},
+    )

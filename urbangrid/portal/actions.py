@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import InvalidInput, NotFound, PermissionDenied
+from urbangrid.orgs.auth import TokenExpired, token_expiry
 
 from .models import ApiClient, MachineSource, Open311Request, PhoneVerification, WebhookDelivery
 
@@ -38,44 +39,74 @@ def _require_admin(actor) -> None:
 
 
 @transaction.atomic
-def do_create_client(actor, *, name: str, channel: str = "open311", scopes=None, owner_unit=None, **extra):
-    """Register a client; returns (client, plaintext key). The key is never stored."""
+def do_create_client(
+    actor,
+    *,
+    name: str,
+    channel: str = "open311",
+    scopes=None,
+    owner_unit=None,
+    key_days: int | None = None,
+    **extra,
+):
+    """Register a client; returns (client, plaintext key). The key is never stored; it expires
+    after ``key_days`` days (None: URBANGRID_API_TOKEN_DAYS)."""
     _require_admin(actor)
     if not name.strip():
         raise InvalidInput(_("A client needs a name."), field="name")
+    expires_at = token_expiry(key_days)
     client = ApiClient(
         name=name.strip(), key_id=secrets.token_hex(6), channel=channel, owner_unit=owner_unit, **extra
     )
     if scopes is not None:
         client.scopes = list(scopes)
     client.save()
-    key = _issue(client)
-    record(actor, "portal.client_created", client, summary=client.name, channel=channel, scopes=client.scopes)
+    key = _issue(client, expires_at)
+    record(
+        actor,
+        "portal.client_created",
+        client,
+        summary=client.name,
+        channel=channel,
+        scopes=client.scopes,
+        key_expires_at=expires_at.isoformat(),
+    )
     return client, key
 
 
-def _issue(client: ApiClient) -> str:
+def _issue(client: ApiClient, expires_at) -> str:
     key = f"{KEY_PREFIX}_{client.key_id}_{secrets.token_urlsafe(24)}"
     client.key_hash = hash_key(key)
     client.key_issued_at = timezone.now()
+    client.key_expires_at = expires_at
     client.signing_secret = secrets.token_hex(32)
-    client.save(update_fields=["key_hash", "key_issued_at", "signing_secret"])
+    client.save(update_fields=["key_hash", "key_issued_at", "key_expires_at", "signing_secret"])
     return key
 
 
 @transaction.atomic
-def do_issue_key(actor, client: ApiClient) -> str:
-    """Issue a new key (and webhook signing secret) for the client; the old ones stop working.
-    The plaintext is returned once to be shown to the administrator."""
+def do_issue_key(actor, client: ApiClient, key_days: int | None = None) -> str:
+    """Issue a new key (and webhook signing secret) for the client, valid for ``key_days`` days
+    (None: the default); the old ones stop working. The plaintext is returned once to be shown
+    to the administrator."""
     _require_admin(actor)
+    expires_at = token_expiry(key_days)
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
-    key = _issue(client)
-    record(actor, "portal.key_issued", client, summary=client.name)
+    key = _issue(client, expires_at)
+    record(actor, "portal.key_issued", client, summary=client.name, key_expires_at=expires_at.isoformat())
     return key
 
 
+def check_key_expiry(client: ApiClient, now=None) -> None:
+    """Refuse a client whose key (and signing secret) has expired, saying when."""
+    until = client.key_valid_until
+    if until is not None and until <= (now or timezone.now()):
+        raise TokenExpired(until)
+
+
 def authenticate_key(key: str | None) -> ApiClient | None:
-    """The active client owning ``key``, or None. Constant-time hash comparison."""
+    """The active client owning ``key``, or None; TokenExpired (401) when the key is right but
+    has expired. Constant-time hash comparison."""
     if not key:
         return None
     parts = key.strip().split("_", 2)
@@ -87,6 +118,7 @@ def authenticate_key(key: str | None) -> ApiClient | None:
     if not hmac.compare_digest(client.key_hash, hash_key(key.strip())):
         return None
     now = timezone.now()
+    check_key_expiry(client, now)
     if client.last_used_at is None or (now - client.last_used_at).total_seconds() > 60:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
     return client

@@ -2,7 +2,9 @@
 machine sources with their event-type mapping, Open311 service attributes, and read-only logs."""
 
 from django.contrib import admin, messages
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -34,7 +36,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     )
     list_filter = ("channel", "is_active")
     search_fields = ("name", "key_id", "contact")
-    readonly_fields = ("key_id", "key_issued_at", "last_used_at", "created_at")
+    readonly_fields = ("key_id", "key_issued_at", "key_expires_at", "last_used_at", "created_at")
     actions = ["issue_key"]
 
     def save_model(self, request, obj, form, change):
@@ -65,11 +67,13 @@ class ApiClientAdmin(admin.ModelAdmin):
         self.message_user(
             request,
             format_html(
-                "{}<br><code>{}</code><br>{}<br><code>{}</code>",
+                "{}<br><code>{}</code><br>{}<br><code>{}</code><br>{}",
                 gettext("API key of %(name)s (shown only this once, copy it now):") % {"name": client.name},
                 key,
                 gettext("Webhook signing secret:"),
                 client.signing_secret,
+                gettext("Both stop working at %(when)s.")
+                % {"when": date_format(localtime(client.key_expires_at), "Y-m-d H:i")},
             ),
             messages.WARNING,
         )

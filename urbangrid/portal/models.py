@@ -29,6 +29,7 @@ class ApiClient(models.Model):
     key_id = models.CharField(_("key id"), max_length=24, unique=True)
     key_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     key_issued_at = models.DateTimeField(_("key issued"), null=True, blank=True, editable=False)
+    key_expires_at = models.DateTimeField(_("key expires"), null=True, blank=True, editable=False)
     signing_secret = models.CharField(_("webhook signing secret"), max_length=64, blank=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=default_scopes, blank=True)
     channel = models.CharField(
@@ -66,6 +67,17 @@ class ApiClient(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return scope in (self.scopes or [])
+
+    @property
+    def key_valid_until(self):
+        """When the key (and its signing secret) stop working; None before a key is issued."""
+        if self.key_expires_at is not None:
+            return self.key_expires_at
+        if self.key_issued_at is not None:
+            from urbangrid.orgs.models import default_token_lifetime
+
+            return self.key_issued_at + default_token_lifetime()
+        return None
 
 
 class ServiceAttribute(models.Model):

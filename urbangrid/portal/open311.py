@@ -203,12 +203,17 @@ def client_ip(request) -> str:
 
 
 def require_client(request, p: dict, scope: str):
+    from urbangrid.orgs.auth import TokenExpired
+
     from .actions import authenticate_key
 
     key = one(p, "api_key") or request.headers.get("X-Api-Key", "")
     if not key:
         raise Open311Error(403, _("api_key was not provided."))
-    client = authenticate_key(key)
+    try:
+        client = authenticate_key(key)
+    except TokenExpired as exc:
+        raise Open311Error(401, exc.message) from None
     if client is None:
         raise Open311Error(403, _("api_key is not valid."))
     if not client.has_scope(scope):

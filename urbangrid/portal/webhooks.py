@@ -112,7 +112,9 @@ def parse_event(source, data: dict, header_event_id: str = ""):
 @csrf_exempt
 @require_POST
 def receive(request, source: str):
-    from .actions import do_receive_machine_event, get_source, sign
+    from urbangrid.orgs.auth import TokenExpired
+
+    from .actions import check_key_expiry, do_receive_machine_event, get_source, sign
 
     try:
         src = get_source(source)
@@ -135,6 +137,10 @@ def receive(request, source: str):
     expected = "sha256=" + sign(client.signing_secret, stamp, body)
     if not client.signing_secret or not hmac.compare_digest(expected, signature.strip()):
         return _error(401, "bad_signature", _("The signature does not match."))
+    try:
+        check_key_expiry(client)  # the signing secret was issued with the key and ends with it
+    except TokenExpired as exc:
+        return _error(401, exc.code, exc.message)
     try:
         hit(f"client:{client.pk}:m", client.rate_per_minute, 60)
         hit(f"client:{client.pk}:d", client.rate_per_day, 86400)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.timezone import localtime
 
 from urbangrid.lib.errors import DomainError
 
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--scope", action="append", dest="scopes", help="repeatable: open311:post, open311:read, webhook"
+        )
+        parser.add_argument(
+            "--expires-days", type=int, help="days the key stays valid (default URBANGRID_API_TOKEN_DAYS)"
         )
         parser.add_argument("--per-minute", type=int, default=60)
         parser.add_argument("--per-day", type=int, default=5000)
@@ -68,6 +72,7 @@ class Command(BaseCommand):
                     rate_per_minute=opts["per_minute"],
                     rate_per_day=opts["per_day"],
                     acting_user=acting,
+                    key_days=opts["expires_days"],
                 )
                 if opts["source"]:
                     source = MachineSource.objects.create(
@@ -85,6 +90,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"api key:         {key}")
         self.stdout.write(f"signing secret:  {client.signing_secret}")
+        self.stdout.write(f"expires:         {localtime(client.key_expires_at):%Y-%m-%d %H:%M %Z}")
         if opts["source"]:
             self.stdout.write(f"webhook URL:     /public/webhooks/{opts['source']}/")
         self.stdout.write(self.style.WARNING("The key is shown only now; it is stored as a hash."))
