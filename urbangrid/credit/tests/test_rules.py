@@ -21,13 +21,23 @@ USCC = "91350100M000100Y43"  # a valid code (check character 3)
 IDN = "11010519491231002X"  # the GB 11643 worked example
 
 
+_start = [timezone.now()]
+
+
+@pytest.fixture(autouse=True)
+def _one_start():
+    """A test's days count from the moment it started: the clock runs on, and crosses midnight
+    in a test that starts at 23:59:59."""
+    _start[0] = timezone.now()
+
+
 @pytest.fixture
 def w():
     return build_world()
 
 
 def T(days_ago: int):
-    return timezone.localdate() - timedelta(days=days_ago)
+    return timezone.localdate(_start[0]) - timedelta(days=days_ago)
 
 
 def business(w, name="好运来餐馆", uscc=USCC):
@@ -241,7 +251,7 @@ def test_jurisdiction_and_case_flags(w):
     with pytest.raises(NotFound):
         A.do_record_violation(w.user("market_handler"), s, kind="street_occupation")
     assert Subject.objects.visible_to(w.user("street_a_leader")).filter(pk=s.pk).exists()
-    old = w.case(reported_at=timezone.now() - timedelta(days=20))
+    old = w.case(reported_at=_start[0] - timedelta(days=20))
     A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(20), case=old)
     new = w.case()
     assert queries.subject_flags_for_case(new) == []
