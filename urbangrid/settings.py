@@ -44,8 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
+    # Before django_tasks_db: its `db_worker` command is replaced by the resilient one of lib.
     "urbangrid.lib",
+    "django_tasks_db",
     "urbangrid.geo",
     "urbangrid.catalog",
     "urbangrid.orgs",
@@ -165,6 +166,10 @@ URBANGRID = {
     "NOTIFY_BACKEND": os.environ.get("URBANGRID_NOTIFY_BACKEND", "console"),
     "NOTIFY_WEBHOOK_URL": os.environ.get("URBANGRID_NOTIFY_WEBHOOK_URL", ""),
     "UPLOAD_MAX_BYTES": env_int("URBANGRID_UPLOAD_MAX_BYTES", 8 * 1024 * 1024),
+    # Task workers beat this often; a worker silent for 6 beats is lost and its tasks requeued.
+    "WORKER_HEARTBEAT_SECONDS": float(os.environ.get("URBANGRID_WORKER_HEARTBEAT_SECONDS", "10")),
+    # Caps every interval of PERIODIC_TASKS (seconds), e.g. for a demo or a fault test.
+    "PERIODIC_MAX_INTERVAL": env_int("URBANGRID_PERIODIC_MAX_INTERVAL", 86400),
 }
 
 LOGGING = {
