@@ -34,8 +34,8 @@ DATABASE_ERRORS = (OperationalError, InterfaceError)
 MAX_CLAIMS = 3
 
 
-def wait_for_database(first_delay: float = 0.5, max_delay: float = 30.0) -> float:
-    """Drop this thread's connections and reconnect, backing off (0.5, 1, 2 … 30 s) while the
+def wait_for_database(first_delay: float = 0.5, max_delay: float = 10.0) -> float:
+    """Drop this thread's connections and reconnect, backing off (0.5, 1, 2 … 10 s) while the
     database is unreachable. Returns the seconds spent waiting."""
     started = time.monotonic()
     delay = first_delay
@@ -115,6 +115,9 @@ class _Heartbeat(threading.Thread):
                 beat(self.worker_id)
             except DATABASE_ERRORS as exc:
                 log.warning("heartbeat of worker %s failed: %s", self.worker_id, str(exc).strip())
+            except Exception:
+                # Never die silently: a worker without heartbeat would have its tasks taken away.
+                log.exception("heartbeat of worker %s failed", self.worker_id)
             finally:
                 # This thread's own connection: a fresh one each beat survives any outage.
                 connections.close_all()
@@ -125,17 +128,22 @@ class ResilientWorker(Worker):
     """django-tasks-db's worker, kept alive through a lost database connection."""
 
     def run(self) -> None:
-        beat(self.worker_id)  # before the first claim, so nobody mistakes this worker for dead
-        _Heartbeat(self.worker_id).start()
+        heartbeat = None
         while True:
             try:
+                if heartbeat is None:
+                    beat(self.worker_id)  # before the first claim, so nobody takes this worker for dead
+                    heartbeat = _Heartbeat(self.worker_id)
+                    heartbeat.start()
+                else:
+                    # Back after a lost connection, this worker runs nothing: a task it had
+                    # claimed goes back to the queue.
+                    requeue_orphans(dead={self.worker_id})
                 return super().run()
             except DATABASE_ERRORS as exc:
                 log.warning(
                     "worker %s lost the database (%s); reconnecting", self.worker_id, str(exc).strip()
                 )
             waited = wait_for_database()
-            # This worker runs nothing now: a task it had claimed goes back to the queue.
-            requeue_orphans(dead={self.worker_id})
             log.warning("worker %s reconnected after %.1f s; carrying on", self.worker_id, waited)
             self.startup_delay = False
