@@ -258,3 +258,24 @@ def test_serve_restarts_a_dead_child_and_its_task_is_reclaimed(served):
     )
     new_scheduler_runs = DBTaskResult.objects.filter(enqueued_at__gt=orphan.enqueued_at, task_path=SWEEP)
     wait_until(new_scheduler_runs.exists, 30, "the new scheduler enqueuing")
+
+
+def test_background_processes_started_during_an_outage_wait_for_the_database(tx_world, tmp_path):
+    srv = None
+    try:
+        with outage():
+            srv = Served(tmp_path)
+            wait_until(
+                lambda: (
+                    re.search(r"worker \S+ lost the database", srv.log)
+                    and "scheduler lost the database" in srv.log
+                ),
+                STARTUP,
+                f"the worker and the scheduler meeting the outage\n{srv.log[-3000:]}",
+            )
+        srv.wait_ready()  # a sweep enqueued by the scheduler and run by the worker
+        assert "exited with code" not in srv.log
+        assert WorkerHeartbeat.objects.filter(pid=srv.pid("db_worker")).exists()
+    finally:
+        if srv is not None:
+            srv.stop()
