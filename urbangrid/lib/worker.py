@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 from datetime import timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
@@ -51,7 +52,7 @@ def wait_for_database(first_delay: float = 0.5, max_delay: float = 10.0) -> floa
 
 
 def heartbeat_seconds() -> float:
-    return settings.URBANGRID["WORKER_HEARTBEAT_SECONDS"]
+    return cast(float, settings.URBANGRID["WORKER_HEARTBEAT_SECONDS"])
 
 
 def requeue_orphans(now=None, *, stale: timedelta | None = None, dead: set[str] | None = None) -> dict:

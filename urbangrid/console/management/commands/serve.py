@@ -45,6 +45,7 @@ class Child:
             if now >= self.restart_at:
                 self.start()
             return
+        assert self.proc is not None  # started before it is checked
         code = self.proc.poll()
         if code is None:
             return
