@@ -44,8 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks",
-    "django_tasks_db",
+    # Before django_tasks_db: its `db_worker` command is replaced by the resilient one of lib.
     "urbangrid.lib",
+    "django_tasks_db",
     "urbangrid.geo",
     "urbangrid.catalog",
     "urbangrid.orgs",
@@ -94,7 +95,13 @@ TEMPLATES = [
 # SQLite in WAL mode is the embedded default; DATABASE_URL switches to PostgreSQL.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'urbangrid.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# Pooled connections are health-checked before reuse: a backend terminated by a database restart or
+# failover is replaced at the start of the next request instead of failing it with a 500.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -177,6 +184,10 @@ URBANGRID = {
     # (at most API_TOKEN_MAX_DAYS).
     "API_TOKEN_DAYS": env_int("URBANGRID_API_TOKEN_DAYS", 90),
     "API_TOKEN_MAX_DAYS": env_int("URBANGRID_API_TOKEN_MAX_DAYS", 366),
+    # Task workers beat this often; a worker silent for 6 beats is lost and its tasks requeued.
+    "WORKER_HEARTBEAT_SECONDS": float(os.environ.get("URBANGRID_WORKER_HEARTBEAT_SECONDS", "10")),
+    # Caps every interval of PERIODIC_TASKS (seconds), e.g. for a demo or a fault test.
+    "PERIODIC_MAX_INTERVAL": env_int("URBANGRID_PERIODIC_MAX_INTERVAL", 86400),
 }
 
 LOGGING = {

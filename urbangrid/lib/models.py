@@ -31,3 +31,22 @@ class AuditEvent(models.Model):
         if self.pk:
             raise ValueError("audit events are immutable")
         super().save(*args, **kwargs)
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker's sign of life, written every few seconds by a thread of the worker process.
+
+    A task left RUNNING by a worker whose heartbeat went stale (killed, machine lost) is handed
+    back to the queue by the live workers (urbangrid.lib.worker.reclaim_orphaned_tasks)."""
+
+    worker_id = models.CharField(_("worker id"), max_length=64, primary_key=True)
+    host = models.CharField(_("host"), max_length=255)
+    pid = models.IntegerField(_("process id"))
+    seen_at = models.DateTimeField(_("last seen"), db_index=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} {self.host}:{self.pid}"
