@@ -19,7 +19,10 @@ from urbangrid.cases.choices import FINAL_STATES, OPEN_STATES, CaseState
 # 11-digit mainland mobile numbers, landlines and e-mail addresses inside free text.
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{7,8}(?!\d)")
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# The lookbehind starts a match only where a run of name characters starts: without it every
+# position inside a long run (Chinese text is \w too) rescanned the run, quadratic in its length.
+# The possessive quantifiers never backtrack into a run they have read.
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.-]++")
 _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from urbangrid.lib import limits
 from urbangrid.lib.errors import DomainError, InvalidInput
 
 from . import queries
@@ -69,6 +70,7 @@ def _form_context(request, values=None, errors=None):
         "request_id": (values or {}).get("request_id") or uuid.uuid4().hex,
         "map_config": _map_config(),
         "max_photos": MAX_PHOTOS,
+        "limits": limits,
         "texts": {
             "picked": _("Position picked"),
             "unclassified": _("Being classified"),
@@ -114,8 +116,14 @@ def _submit(request):
     description = values["description"]
     if len(description) < 5:
         errors["description"] = _("Please describe the problem (at least 5 characters).")
-    elif len(description) > 2000:
-        errors["description"] = _("The description is limited to 2000 characters.")
+    for name, limit, label, shown_at in (
+        ("description", limits.DESCRIPTION_MAX, _("The description"), "description"),
+        ("address", limits.ADDRESS_MAX, _("The address"), "location"),
+    ):
+        try:
+            limits.check_length(values[name], limit, field=name, label=label)
+        except InvalidInput as exc:
+            errors[shown_at] = exc.message
     lon = lat = None
     if values["lon"] or values["lat"]:
         try:
@@ -151,7 +159,7 @@ def _submit(request):
             lon=lon,
             lat=lat,
             crs=crs,
-            address=values["address"][:200],
+            address=values["address"],
             class_code=values["class_code"] or None,
             reporter_name="",
             reporter_phone=phone,
