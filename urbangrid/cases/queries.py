@@ -17,6 +17,10 @@ TIER_RANK = {"grid": 0, "community": 0, "street": 1, "district": 2, "city": 3}
 TIER_ORDER = ["grid", "street", "district", "city"]
 # Region rows carry their boundary (WKB, often large): never load it with a case.
 REGION_GEOMETRY = ("geometry_wkb",)
+# Who sees a reporter's name and phone (actions.do_read_reporter_contact): those who verify and
+# dispatch reports; an anonymous reporter's only those who call reporters back.
+CONTACT_ROLES = (Role.INTAKE_OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER)
+CALLBACK_ROLES = (Role.INTAKE_OPERATOR,)
 
 
 def with_regions(qs, *names):

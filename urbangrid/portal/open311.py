@@ -347,7 +347,7 @@ def serialize_case(request, case, media_urls: dict) -> dict:
         "requested_datetime": iso(case.reported_at),
         "updated_datetime": iso(case.updated_at),
         "expected_datetime": iso(expected_at(case)),
-        "address": case.address,
+        "address": mask_text(case.address),
         "address_id": case.grid_code,
         "zipcode": "",
         "lat": round(case.lat, 6) if case.lat is not None else "",

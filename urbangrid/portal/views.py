@@ -4,6 +4,7 @@ problems, class suggestions, phone codes). Everything here shows public data onl
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 import uuid
@@ -201,6 +202,7 @@ def _case_page(request, case, *, via_token: bool):
     context = {
         "case": case,
         "description": queries.mask_text(case.description),
+        "address": queries.mask_text(case.address),
         "timeline": queries.public_timeline(case),
         "status": queries.open311_status(case.state),
         "state_label": queries.status_notes(case),
@@ -225,23 +227,37 @@ def case_by_token(request, token: str):
 
 
 def follow(request):
-    """Follow progress by case number (public data only)."""
+    """Follow progress by case number and the last four digits of the reporter's phone (case
+    numbers are sequential: a number alone would let anyone walk through every report). Without
+    a phone, the link given at reporting is the way to follow."""
     from urbangrid.cases.models import Case
 
     number = (request.GET.get("number") or "").strip()
-    context = {"number": number}
-    if number:
+    phone4 = (request.GET.get("phone4") or "").strip()
+    context = {"number": number, "phone4": phone4}
+    if number or phone4:
         try:
             hit(f"portal:follow:ip:{client_ip(request)}", 60, 60)
+            # Ten tries an hour per number make guessing four digits useless.
+            hit(f"portal:follow:number:{number[:40]}", 10, 3600)
         except RateLimited as exc:
             context["error"] = exc.message
             return render(request, "portal/follow.html", context, status=429)
-        case = Case.objects.filter(number=number).first()
-        if case is not None:
+        case = Case.objects.filter(number=number).only("id", "reporter_phone").first()
+        if case is not None and _phone_ends_with(case.reporter_phone, phone4):
             return _case_page(request, case, via_token=False)
-        context["error"] = _("No case with number %(number)s was found.") % {"number": number}
+        # The same answer whether the number or the digits are wrong: nothing to enumerate.
+        context["error"] = _(
+            "No case matches this number and these phone digits. A report made without a phone "
+            "number can be followed only with the link given when it was made."
+        )
         return render(request, "portal/follow.html", context, status=404)
     return render(request, "portal/follow.html", context)
+
+
+def _phone_ends_with(phone: str, last4: str) -> bool:
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    return len(digits) >= 4 and len(last4) == 4 and hmac.compare_digest(digits[-4:], last4)
 
 
 def stats(request):

@@ -82,6 +82,7 @@ def test_citizen_reports_with_photo_on_phone_and_follows_it(city, live_server, m
 
     page.goto(live_server.url + "/public/follow/")
     page.fill("#id_number", number)
+    page.fill("#id_phone4", PHONE[-4:])  # the second factor: a number alone is not enough
     page.click("button[type=submit]")
     page.wait_for_selector("#timeline li")
     assert page.locator("#case-number").inner_text() == number
