@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from urbangrid.lib.errors import NotFound
 from urbangrid.orgs.choices import Role
 
-from .choices import ApplicationState, CaseState, TaskRole, TaskState
+from .choices import ApplicationState, AttachmentStage, CaseState, TaskRole, TaskState
 from .models import Application, Case, CaseTask
 
 ACTIVE_TASK_STATES = (TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED)
@@ -21,6 +21,13 @@ REGION_GEOMETRY = ("geometry_wkb",)
 # dispatch reports; an anonymous reporter's only those who call reporters back.
 CONTACT_ROLES = (Role.INTAKE_OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER)
 CALLBACK_ROLES = (Role.INTAKE_OPERATOR,)
+# The photos the public may see: those of a closed case. A report photo of an open case is
+# unchecked and may show the reporter or their doorstep.
+PUBLIC_PHOTO_STAGES = (AttachmentStage.REPORT, AttachmentStage.BEFORE, AttachmentStage.AFTER)
+
+
+def public_photo(stage: str, case_state: str) -> bool:
+    return stage in PUBLIC_PHOTO_STAGES and case_state == CaseState.CLOSED
 
 
 def with_regions(qs, *names):
