@@ -3,12 +3,16 @@ needs its number and a second factor (the link, or the last four digits of the p
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from unittest import mock
+
 import pytest
 
 from urbangrid.portal.tests.test_portal import PHONE, form, verified_ticket
 
 pytestmark = pytest.mark.django_db
 SECRETS = ["13987654321", "11010519491231002X", "li.si@example.org"]
+MID_HOUR = datetime(2026, 12, 7, 2, 30, tzinfo=UTC)
 ADDRESS = "东门，联系13987654321，身份证11010519491231002X，li.si@example.org"
 
 
@@ -61,9 +65,11 @@ def test_following_by_number_needs_the_last_four_phone_digits(city, client):
 
 def test_guessing_the_digits_of_one_number_is_cut_short(city, client):
     case = _reported(city, client, phone=PHONE, phone_ticket=verified_ticket(client))
-    codes = [
-        client.get(f"/public/follow/?number={case.number}&phone4={i:04d}").status_code for i in range(11)
-    ]
-    assert codes[:10] == [404] * 10 and codes[10] == 429
-    # Even the right digits wait for the window to pass once a number is being guessed.
-    assert client.get(f"/public/follow/?number={case.number}&phone4={PHONE[-4:]}").status_code == 429
+    # A clock in the middle of the limit's hour: no window boundary between the tries.
+    with mock.patch("urbangrid.portal.ratelimit.timezone.now", return_value=MID_HOUR):
+        codes = [
+            client.get(f"/public/follow/?number={case.number}&phone4={i:04d}").status_code for i in range(11)
+        ]
+        assert codes[:10] == [404] * 10 and codes[10] == 429
+        # Even the right digits wait for the window to pass once a number is being guessed.
+        assert client.get(f"/public/follow/?number={case.number}&phone4={PHONE[-4:]}").status_code == 429
