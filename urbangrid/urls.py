@@ -1,7 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from urbangrid.api import api
+from urbangrid.cases.views import media
 from urbangrid.console.auth import LockoutAdminAuthenticationForm
 
 admin.site.site_header = "网格化综合监管平台 · 管理后台"
@@ -25,3 +27,6 @@ urlpatterns = [
     path("evaluation/", include("urbangrid.evaluation.urls")),
     path("", include("urbangrid.console.urls")),
 ]
+if settings.MEDIA_URL.startswith("/"):  # else the photos are on a storage service with its own URLs
+    # Photos are served under the data's rules, also with DEBUG off (no static() helper).
+    urlpatterns.insert(0, path(settings.MEDIA_URL.lstrip("/") + "<path:name>", media, name="media"))

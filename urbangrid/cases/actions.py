@@ -915,3 +915,32 @@ def do_mark_read(actor, notification_id=None, *, now=None) -> int:
             raise NotFound(_("No such notification."))
         qs = qs.filter(pk=notification_id)
     return qs.update(read_at=now or timezone.now())
+
+
+# --- the reporter's contact --------------------------------------------------------------------
+@transaction.atomic
+def do_read_reporter_contact(actor, case: Case, *, via: str) -> dict | None:
+    """The reporter's name and phone for one who may see them (else None): the contact roles and
+    the account that reported, while the reporter is not anonymous. An anonymous reporter's
+    contact reaches only the roles that call reporters back (the operator who took the call
+    too: the account is theirs, not the caller's), and each such read is audited."""
+    from urbangrid.lib import audit
+    from urbangrid.orgs.jurisdiction import scope_for
+
+    if not (case.reporter_name or case.reporter_phone):
+        return None
+    contact = {"name": case.reporter_name, "phone": case.reporter_phone}
+    scope = scope_for(actor)
+    if not case.anonymous:
+        reporter = case.reporter_user_id is not None and case.reporter_user_id == getattr(actor, "pk", None)
+        return contact if reporter or scope.has_role(*queries.CONTACT_ROLES) else None
+    if not scope.has_role(*queries.CALLBACK_ROLES):
+        return None
+    audit.record(
+        actor,
+        "read_anonymous_contact",
+        case,
+        summary=_("Read the anonymous reporter's contact of case %(n)s") % {"n": case.number},
+        via=via,
+    )
+    return contact

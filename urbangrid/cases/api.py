@@ -25,7 +25,6 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
-from urbangrid.orgs.choices import Role
 
 from . import actions as A
 from . import queries, workflow
@@ -35,7 +34,6 @@ from .models import Application, Case, Notification
 
 router = Router(tags=["cases"])
 
-CONTACT_ROLES = (Role.INTAKE_OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER)
 PAGE_MAX = 200
 
 
@@ -289,26 +287,20 @@ def _row(case: Case, now) -> dict:
     }
 
 
-def _sees_contact(user, case) -> bool:
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    return scope_for(user).has_role(*CONTACT_ROLES) or case.reporter_user_id == user.pk
-
-
 def _detail(request, case: Case) -> dict:
     from django.urls import reverse
 
     now = timezone.now()
     d = _row(case, now)
-    contact = _sees_contact(request.user, case)
+    contact = A.do_read_reporter_contact(request.user, case, via="api") or {}
     events = list(case.events.select_related("actor_person", "unit").order_by("at", "id"))
     tasks = list(case.tasks.select_related("unit").order_by("id"))
     d.update(
         community=case.community.name if case.community_id else None,
         input_crs=case.input_crs,
         suggestion=case.suggestion,
-        reporter_name=case.reporter_name if contact else None,
-        reporter_phone=case.reporter_phone if contact else None,
+        reporter_name=contact.get("name"),
+        reporter_phone=contact.get("phone"),
         anonymous=case.anonymous,
         response=case.response,
         self_handled=case.self_handled,

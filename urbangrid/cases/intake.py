@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from urbangrid.lib import rows
+from urbangrid.lib import limits, rows
 from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
@@ -441,6 +441,13 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
     """Check one report and work out where and what it is. Raises on bad input, writes nothing."""
     _check_channel(actor, data.channel)
     description = (data.description or "").strip()
+    for value, limit, name, label in (
+        (description, limits.DESCRIPTION_MAX, "description", _("The description")),
+        (data.address, limits.ADDRESS_MAX, "address", _("The address")),
+        (data.reporter_name, limits.NAME_MAX, "reporter_name", _("The reporter's name")),
+        (data.reporter_phone, limits.PHONE_MAX, "reporter_phone", _("The phone number")),
+    ):
+        limits.check_length((value or "").strip(), limit, field=name, label=label)
     if not description and not data.class_code:
         raise InvalidInput(_("Describe the problem or choose its class."), field="description")
     if data.lon is None or data.lat is None:
@@ -491,8 +498,8 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
         suggested=suggested,
         suggestions=suggestions,
         photos=attachments.prepare_many(data.photos),
-        name=(data.reporter_name or "").strip()[:60],
-        phone=(data.reporter_phone or "").strip()[:20],
+        name=(data.reporter_name or "").strip(),
+        phone=(data.reporter_phone or "").strip(),
     )
 
 
@@ -574,7 +581,7 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
         suggested_class=p.suggested,
         suggestion={"suggestions": p.suggestions} if p.suggestions else {},
         description=p.description,
-        address=(p.data.address or "").strip()[:200],
+        address=(p.data.address or "").strip(),
         lon=loc.lon,
         lat=loc.lat,
         input_crs=p.crs,

@@ -439,6 +439,8 @@ class Attachment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "stage", "sha256"], name="attachment_once_per_stage")
         ]
+        # A photo is asked for by its file name, which is its content hash (cases.views.media).
+        indexes = [models.Index(fields=["sha256"], name="attachment_sha256")]
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.stage} {self.sha256[:8]}"

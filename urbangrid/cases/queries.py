@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from urbangrid.lib.errors import NotFound
 from urbangrid.orgs.choices import Role
 
-from .choices import ApplicationState, CaseState, TaskRole, TaskState
+from .choices import ApplicationState, AttachmentStage, CaseState, TaskRole, TaskState
 from .models import Application, Case, CaseTask
 
 ACTIVE_TASK_STATES = (TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED)
@@ -17,6 +17,17 @@ TIER_RANK = {"grid": 0, "community": 0, "street": 1, "district": 2, "city": 3}
 TIER_ORDER = ["grid", "street", "district", "city"]
 # Region rows carry their boundary (WKB, often large): never load it with a case.
 REGION_GEOMETRY = ("geometry_wkb",)
+# Who sees a reporter's name and phone (actions.do_read_reporter_contact): those who verify and
+# dispatch reports; an anonymous reporter's only those who call reporters back.
+CONTACT_ROLES = (Role.INTAKE_OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER)
+CALLBACK_ROLES = (Role.INTAKE_OPERATOR,)
+# The photos the public may see: those of a closed case. A report photo of an open case is
+# unchecked and may show the reporter or their doorstep.
+PUBLIC_PHOTO_STAGES = (AttachmentStage.REPORT, AttachmentStage.BEFORE, AttachmentStage.AFTER)
+
+
+def public_photo(stage: str, case_state: str) -> bool:
+    return stage in PUBLIC_PHOTO_STAGES and case_state == CaseState.CLOSED
 
 
 def with_regions(qs, *names):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.lib import limits
+
 from .forms import PhotosField
 
 
@@ -24,14 +26,16 @@ def class_by_code(code: str):
 class HotlineForm(forms.Form):
     request_id = forms.CharField(widget=forms.HiddenInput, max_length=80)
     description = forms.CharField(
-        label=_("What did the caller report?"), widget=forms.Textarea(attrs={"rows": 3})
+        label=_("What did the caller report?"),
+        max_length=limits.DESCRIPTION_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
-    address = forms.CharField(label=_("Address"), max_length=200, required=False)
+    address = forms.CharField(label=_("Address"), max_length=limits.ADDRESS_MAX, required=False)
     lon = forms.FloatField(widget=forms.HiddenInput, required=False)
     lat = forms.FloatField(widget=forms.HiddenInput, required=False)
     class_code = forms.ChoiceField(label=_("Problem class"), required=False)
-    reporter_name = forms.CharField(label=_("Caller's name"), max_length=60, required=False)
-    reporter_phone = forms.CharField(label=_("Caller's phone"), max_length=20, required=False)
+    reporter_name = forms.CharField(label=_("Caller's name"), max_length=limits.NAME_MAX, required=False)
+    reporter_phone = forms.CharField(label=_("Caller's phone"), max_length=limits.PHONE_MAX, required=False)
     anonymous = forms.BooleanField(label=_("Caller wishes to stay anonymous"), required=False)
     photos = PhotosField(label=_("Photos (optional)"), required=False)
 

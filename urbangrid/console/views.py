@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from urbangrid.cases.actions import do_read_reporter_contact
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
 from urbangrid.cases.queries import get_case_for
@@ -213,9 +214,7 @@ def case_context(request, case, *, forms_override=None):
         "applications": queries.pending_applications(case),
         "grid_geojson": grid_geojson,
         "now": timezone.now(),
-        "show_reporter": scope_for(user).roles.intersection(
-            {"intake_operator", "shift_leader", "dispatcher", "admin"}
-        ),
+        "reporter": do_read_reporter_contact(user, case, via="console"),
     }
 
 

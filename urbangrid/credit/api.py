@@ -5,7 +5,7 @@
 - POST /subjects/{id}/repair · POST /subjects/{id}/evaluate · GET /subjects/{id}/score?on=YYYY-MM-DD
 - GET /lists/{kind} · GET /cases/{number}/flags (repeat-offender flags for a case page)
 - GET /public/{kind} (no sign-in; masked)
-Identity numbers are masked unless the caller's role needs them.
+Identity numbers are masked in lists, and on a subject unless the caller's role needs them.
 """
 
 from __future__ import annotations
@@ -109,10 +109,10 @@ def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: i
         qs = qs.filter(kind=kind)
     if list in ListKind.values:
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=list).values("subject_id"))
-    full = queries.can_see_identity(request.auth)
     limit = max(1, min(limit, 200))
     rows = qs.order_by("score", "name", "id")[offset : offset + limit]
-    return {"count": qs.count(), "results": [_subject_out(s, full) for s in rows]}
+    # A list is for finding a subject: masked for everyone; the subject's own page has it in full.
+    return {"count": qs.count(), "results": [_subject_out(s, full=False) for s in rows]}
 
 
 @router.post("/subjects", response={201: dict})

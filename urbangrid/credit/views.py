@@ -1,6 +1,6 @@
 """Pages of the credit app: subjects with their record, score and lists; the lists; the rules;
-and the public dishonest list (no sign-in, masked). Identity numbers are shown in full only to
-roles that need them (queries.can_see_identity)."""
+and the public dishonest list (no sign-in, masked). Identity numbers are masked in every list
+and shown in full only on a subject's own page, to roles that need them (queries.can_see_identity)."""
 
 from __future__ import annotations
 
@@ -92,7 +92,6 @@ def index(request):
                 )
                 .count(),
             },
-            "show_identity": queries.can_see_identity(user),
             "can_record": scope.has_role(*A.RECORD_ROLES),
             "recent": Violation.objects.visible_to(user)
             .select_related("subject", "case")
@@ -288,7 +287,6 @@ def lists(request):
             "kind": kind,
             "lists": ListKind.choices,
             "history": history,
-            "show_identity": queries.can_see_identity(request.user),
         },
     )
 

@@ -198,8 +198,8 @@ def do_open311_request(client: ApiClient, sub: Submission):
         crs=crs,
         address=sub.address,
         class_code=sub.service_code,
-        reporter_name=name[:60],
-        reporter_phone=sub.phone[:20],
+        reporter_name=name,
+        reporter_phone=sub.phone,
         anonymous=not (name or sub.phone or sub.email),
         photos=sub.photos,
         extra={
@@ -225,9 +225,9 @@ def do_open311_request(client: ApiClient, sub: Submission):
                 case=result.case,
                 service_code=sub.service_code,
                 attributes=sub.attributes,
-                media_url=sub.media_url[:500],
-                device_id=sub.device_id[:80],
-                account_id=sub.account_id[:80],
+                media_url=sub.media_url,
+                device_id=sub.device_id,
+                account_id=sub.account_id,
             )
     except IntegrityError:  # a concurrent retry recorded it first
         row = Open311Request.objects.get(client=client, client_request_id=sub.request_id)

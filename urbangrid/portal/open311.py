@@ -32,6 +32,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from urbangrid.lib import limits
 from urbangrid.lib.errors import DomainError
 
 from . import attributes as attr_mod
@@ -351,7 +352,7 @@ def serialize_case(request, case, media_urls: dict) -> dict:
         "requested_datetime": iso(case.reported_at),
         "updated_datetime": iso(case.updated_at),
         "expected_datetime": iso(expected_at(case)),
-        "address": case.address,
+        "address": mask_text(case.address),
         "address_id": case.grid_code,
         "zipcode": "",
         "lat": round(case.lat, 6) if case.lat is not None else "",
@@ -470,7 +471,8 @@ def post_request(request, fmt):
         raise Open311Error(400, _("service_code was not provided."))
     cls = find_class(code)
     lat, lon = _float(p, "lat"), _float(p, "long")
-    address = one(p, "address_string")[:200]
+    address = one(p, "address_string")
+    limits.check_length(address, limits.ADDRESS_MAX, field="address_string", label="address_string")
     address_id = one(p, "address_id")
     if (lat is None) != (lon is None):
         raise Open311Error(400, _("lat and long must be given together."))
@@ -486,8 +488,17 @@ def post_request(request, fmt):
     if lat is None and not address:
         raise Open311Error(400, _("A location is required: lat and long, address_string or address_id."))
     description = one(p, "description")
-    if len(description) > 4000:
-        raise Open311Error(400, _("description is limited to 4000 characters."))
+    for name, limit in (
+        ("description", limits.DESCRIPTION_MAX),
+        ("email", limits.EMAIL_MAX),
+        ("phone", limits.PHONE_MAX),
+        ("first_name", limits.NAME_MAX // 2),  # the two names join into the reporter's name
+        ("last_name", limits.NAME_MAX // 2),
+        ("device_id", limits.IDENTIFIER_MAX),
+        ("account_id", limits.IDENTIFIER_MAX),
+        ("media_url", limits.URL_MAX),
+    ):
+        limits.check_length(one(p, name), limit, field=name, label=name)
     values, errors = attr_mod.validate(
         attr_mod.attributes_for(cls, list(cls.open311_attributes.all())), _attribute_values(p)
     )
@@ -506,10 +517,10 @@ def post_request(request, fmt):
         attributes=values,
         media_url=media_url,
         photos=request.FILES.getlist("media"),
-        email=one(p, "email")[:120],
-        phone=one(p, "phone")[:20],
-        first_name=one(p, "first_name")[:30],
-        last_name=one(p, "last_name")[:30],
+        email=one(p, "email"),
+        phone=one(p, "phone"),
+        first_name=one(p, "first_name"),
+        last_name=one(p, "last_name"),
         device_id=one(p, "device_id"),
         account_id=one(p, "account_id"),
         request_id=request_id,

@@ -15,11 +15,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.cases.choices import FINAL_STATES, OPEN_STATES, CaseState
+from urbangrid.cases.queries import PUBLIC_PHOTO_STAGES, public_photo
 
 # 11-digit mainland mobile numbers, landlines and e-mail addresses inside free text.
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 _LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{7,8}(?!\d)")
-_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# The lookbehind starts a match only where a run of name characters starts: without it every
+# position inside a long run (Chinese text is \w too) rescanned the run, quadratic in its length.
+# The possessive quantifiers never backtrack into a run they have read.
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++\.[\w.-]++")
 _ID_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 
 
@@ -58,14 +62,19 @@ def public_cases():
     ).prefetch_related(
         Prefetch(
             "attachments",
-            queryset=Attachment.objects.filter(stage__in=["report", "before", "after"]).order_by("id"),
+            queryset=Attachment.objects.filter(stage__in=PUBLIC_PHOTO_STAGES).order_by("id"),
             to_attr="public_photos",
         )
     )
 
 
 def photos(case, stage: str) -> list:
-    return [a for a in getattr(case, "public_photos", []) if a.stage == stage]
+    """The case's photos of ``stage`` the public may see (none of an open case)."""
+    return [
+        a
+        for a in getattr(case, "public_photos", [])
+        if a.stage == stage and public_photo(a.stage, case.state)
+    ]
 
 
 def expected_at(case):

@@ -4,6 +4,7 @@ problems, class suggestions, phone codes). Everything here shows public data onl
 
 from __future__ import annotations
 
+import hmac
 import re
 import time
 import uuid
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from urbangrid.lib import limits
 from urbangrid.lib.errors import DomainError, InvalidInput
 
 from . import queries
@@ -69,6 +71,7 @@ def _form_context(request, values=None, errors=None):
         "request_id": (values or {}).get("request_id") or uuid.uuid4().hex,
         "map_config": _map_config(),
         "max_photos": MAX_PHOTOS,
+        "limits": limits,
         "texts": {
             "picked": _("Position picked"),
             "unclassified": _("Being classified"),
@@ -114,8 +117,14 @@ def _submit(request):
     description = values["description"]
     if len(description) < 5:
         errors["description"] = _("Please describe the problem (at least 5 characters).")
-    elif len(description) > 2000:
-        errors["description"] = _("The description is limited to 2000 characters.")
+    for name, limit, label, shown_at in (
+        ("description", limits.DESCRIPTION_MAX, _("The description"), "description"),
+        ("address", limits.ADDRESS_MAX, _("The address"), "location"),
+    ):
+        try:
+            limits.check_length(values[name], limit, field=name, label=label)
+        except InvalidInput as exc:
+            errors[shown_at] = exc.message
     lon = lat = None
     if values["lon"] or values["lat"]:
         try:
@@ -151,7 +160,7 @@ def _submit(request):
             lon=lon,
             lat=lat,
             crs=crs,
-            address=values["address"][:200],
+            address=values["address"],
             class_code=values["class_code"] or None,
             reporter_name="",
             reporter_phone=phone,
@@ -193,6 +202,7 @@ def _case_page(request, case, *, via_token: bool):
     context = {
         "case": case,
         "description": queries.mask_text(case.description),
+        "address": queries.mask_text(case.address),
         "timeline": queries.public_timeline(case),
         "status": queries.open311_status(case.state),
         "state_label": queries.status_notes(case),
@@ -217,23 +227,37 @@ def case_by_token(request, token: str):
 
 
 def follow(request):
-    """Follow progress by case number (public data only)."""
+    """Follow progress by case number and the last four digits of the reporter's phone (case
+    numbers are sequential: a number alone would let anyone walk through every report). Without
+    a phone, the link given at reporting is the way to follow."""
     from urbangrid.cases.models import Case
 
     number = (request.GET.get("number") or "").strip()
-    context = {"number": number}
-    if number:
+    phone4 = (request.GET.get("phone4") or "").strip()
+    context = {"number": number, "phone4": phone4}
+    if number or phone4:
         try:
             hit(f"portal:follow:ip:{client_ip(request)}", 60, 60)
+            # Ten tries an hour per number make guessing four digits useless.
+            hit(f"portal:follow:number:{number[:40]}", 10, 3600)
         except RateLimited as exc:
             context["error"] = exc.message
             return render(request, "portal/follow.html", context, status=429)
-        case = Case.objects.filter(number=number).first()
-        if case is not None:
+        case = Case.objects.filter(number=number).only("id", "reporter_phone").first()
+        if case is not None and _phone_ends_with(case.reporter_phone, phone4):
             return _case_page(request, case, via_token=False)
-        context["error"] = _("No case with number %(number)s was found.") % {"number": number}
+        # The same answer whether the number or the digits are wrong: nothing to enumerate.
+        context["error"] = _(
+            "No case matches this number and these phone digits. A report made without a phone "
+            "number can be followed only with the link given when it was made."
+        )
         return render(request, "portal/follow.html", context, status=404)
     return render(request, "portal/follow.html", context)
+
+
+def _phone_ends_with(phone: str, last4: str) -> bool:
+    digits = "".join(c for c in phone or "" if c.isdigit())
+    return len(digits) >= 4 and len(last4) == 4 and hmac.compare_digest(digits[-4:], last4)
 
 
 def stats(request):

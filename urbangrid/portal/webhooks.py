@@ -94,11 +94,11 @@ def parse_event(source, data: dict, header_event_id: str = ""):
     }
     intake = IntakeData(
         channel=source.client.channel,
-        description=f"[{source.name}] {description}"[:4000],
+        description=f"[{source.name}] {description}",  # too long: refused by the intake's limit
         lon=lon,
         lat=lat,
         crs=source.crs,
-        address=str(_get(data, fields["address"]) or "")[:200],
+        address=str(_get(data, fields["address"]) or ""),
         class_code=mapping.class_code,
         reporter_name=source.name[:60],
         reporter_phone="",

@@ -112,3 +112,17 @@ def test_api_flow_and_flags(w):
         .status_code
         == 403
     )
+
+
+def test_subject_lists_show_identity_numbers_masked_even_to_roles_that_may_see_them(w):
+    """Lists are for finding a subject: the full ID number only on the subject's own page."""
+    officer = w.user("officer")
+    A.do_register_subject(
+        officer, kind="stall_owner", name="王小明", id_number=IDN, phone="13812345678", region=w.street_a
+    )
+    c = client(officer)
+    page = c.get("/credit/?q=王小明").content.decode()
+    assert "王小明" in page and IDN not in page and "110***********002X" in page
+    rows = c.get("/api/v1/credit/subjects?q=王小明").json()["results"]
+    assert [r["identity"] for r in rows] == ["110***********002X"]
+    assert rows[0]["phone"] == "138****5678"

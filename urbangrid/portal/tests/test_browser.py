@@ -77,11 +77,12 @@ def test_citizen_reports_with_photo_on_phone_and_follows_it(city, live_server, m
     case = Case.objects.get(number=number)
     assert case.reporter_phone == PHONE and case.problem_class.name == "占道经营"
     assert case.attachments.count() == 1
-    assert page.locator(".photos img").count() == 1
+    assert page.locator(".photos img").count() == 0  # an open case's photos are not published
     assert PHONE not in page.content()
 
     page.goto(live_server.url + "/public/follow/")
     page.fill("#id_number", number)
+    page.fill("#id_phone4", PHONE[-4:])  # the second factor: a number alone is not enough
     page.click("button[type=submit]")
     page.wait_for_selector("#timeline li")
     assert page.locator("#case-number").inner_text() == number
@@ -152,3 +153,46 @@ def test_stats_page_on_phone(city, live_server, mobile_page):
     assert mobile_page.locator(".kpi").count() == 3
     assert mobile_page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(mobile_page, "portal_mobile_4_stats")
+
+
+@pytest.fixture
+def production_server(live_server):
+    """The live server without the media handler Django's test server adds: as under gunicorn,
+    only the platform's own views can answer for a photo."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.handlers.wsgi import WSGIHandler
+
+    live_server.thread.httpd.set_app(StaticFilesHandler(WSGIHandler()))
+    return live_server
+
+
+def test_photos_the_portal_shows_load_with_debug_off(city, production_server, page, settings):
+    """The portal's photos come from the platform itself, also with DEBUG off as in production
+    (Django's static() helper serves media only with DEBUG on)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.utils import timezone
+
+    from urbangrid.cases import attachments
+    from urbangrid.cases.intake import IntakeData, do_intake
+    from urbangrid.cases.models import Case
+
+    assert not settings.DEBUG
+    photo = SimpleUploadedFile("before.jpg", jpeg((30, 90, 150), (320, 240)), content_type="image/jpeg")
+    case = do_intake(
+        None,
+        IntakeData(
+            channel="citizen_web", description="路灯不亮了", lon=city.A[0], lat=city.A[1], photos=[photo]
+        ),
+        client_key="t",
+        request_id="photo-1",
+    ).case
+    after = attachments.prepare_many([SimpleUploadedFile("a.jpg", jpeg((0, 160, 0), (320, 240)))])
+    attachments.store(case, "after", None, prepared=after[0])
+    Case.objects.filter(pk=case.pk).update(state="closed", closed_at=timezone.now())
+    loaded = "[...document.images].filter(i => i.closest('.photos')).map(i => i.complete && i.naturalWidth)"
+    for url in [f"/public/c/{case.public_token}/", "/public/stats/"]:
+        page.goto(production_server.url + url)
+        page.wait_for_load_state("networkidle")
+        page.evaluate("[...document.images].forEach(i => i.loading = 'eager')")
+        page.wait_for_function(f"{loaded}.every(w => w > 0)")
+        assert page.evaluate(loaded) == [320, 320], url

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from urbangrid.cases.models import Case
 from urbangrid.portal.tests.conftest import jpeg, service_code
 from urbangrid.portal.tests.spec import as_bool, body, errors, is_w3c, parse
 
@@ -322,7 +323,11 @@ def test_post_with_media_upload_and_media_url(city, client, fmt):
     assert r.status_code == 200, r.content
     number = body(r, fmt)[0]["service_request_id"]
     got = body(client.get(f"{BASE}/requests/{number}.{fmt}"), fmt)[0]
+    assert got["media_url"] == ""  # the photo of an open case is not published
+    Case.objects.filter(number=number).update(state="closed", closed_at=timezone.now())
+    got = body(client.get(f"{BASE}/requests/{number}.{fmt}"), fmt)[0]
     assert got["media_url"].startswith("http://testserver/media/")
+    assert client.get(got["media_url"].removeprefix("http://testserver")).status_code == 200
     r = post(
         client,
         fmt,
