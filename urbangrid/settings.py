@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -103,6 +104,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render through the project's templates, which override Django's "---------" choice.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # SQLite in WAL mode is the embedded default; DATABASE_URL switches to PostgreSQL.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
