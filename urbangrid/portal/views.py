@@ -70,7 +70,7 @@ def _form_context(request, values=None, errors=None):
         "map_config": _map_config(),
         "max_photos": MAX_PHOTOS,
         "texts": {
-            "picked": _("Position picked"),
+            "picked": _("Position picked:"),
             "unclassified": _("Being classified"),
             "metres": _(" m"),
             "verifyFirst": _("Please verify your phone number first (or leave it empty)."),
