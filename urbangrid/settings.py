@@ -212,7 +212,7 @@ SESSION_COOKIE_AGE = 12 * 3600
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
-# Domain settings (URBANGRID_*): defaults of DOMAIN.md, each overridable.
+# Domain settings (URBANGRID_*): defaults of docs/domain.md, each overridable.
 URBANGRID = {
     # The city this deployment serves: GB/T 2260 prefix (4 digits) and display name.
     "CITY_CODE": os.environ.get("URBANGRID_CITY_CODE", "6199"),
