@@ -131,6 +131,15 @@ def test_403_and_400_are_chinese_with_a_way_back():
     assert bad.status_code == 400 and "请求" in bad.content.decode()
 
 
+def test_a_csrf_failure_is_chinese_and_says_nothing_was_saved():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/login/", {"username": "x", "password": "y"})
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "表单已过期" in body and "CSRF" not in body and 'href="/"' in body
+
+
 def test_500_is_chinese_and_needs_no_database(django_assert_num_queries):
     request = RequestFactory().get("/cases/")
     with django_assert_num_queries(0):
