@@ -119,9 +119,11 @@ TEMPLATES = sorted((ROOT / "urbangrid").glob("**/templates/**/*.html"))
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: str(p.relative_to(ROOT / "urbangrid")))
 def test_templates_have_no_script_the_policy_would_refuse(path):
-    """Inline handlers and js: values cannot carry a nonce; inline <script> blocks must."""
+    """Inline handlers and js: values cannot carry a nonce; inline <script> and <style> must."""
     text = path.read_text(encoding="utf-8")
     assert not re.findall(r"\son[a-z]+\s*=", text), "inline event handler"
     assert "javascript:" not in text and "'js:" not in text and '"js:' not in text
     for attrs in re.findall(r"<script\b([^>]*)>", text):
         assert "src=" in attrs or "application/json" in attrs or "CSP_NONCE" in attrs, attrs
+    for attrs in re.findall(r"<style\b([^>]*)>", text):
+        assert "CSP_NONCE" in attrs, "inline <style> without the nonce"

@@ -201,7 +201,6 @@ PERMISSIONS_POLICY = {
     "payment": [],
     "usb": [],
     "serial": [],
-    "bluetooth": [],
     "midi": [],
     "display-capture": [],
     "browsing-topics": [],
