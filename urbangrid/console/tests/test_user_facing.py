@@ -204,3 +204,19 @@ def test_the_empty_choice_and_form_labels_read_as_chinese():
         select, label = str(field), field.label_tag()
     assert "---------" not in select and "请选择" in select
     assert visible_text(label).strip().endswith("：")
+
+
+def test_scripts_do_not_put_an_ascii_colon_after_a_translated_label():
+    """Labels that scripts show come translated from the page (T.x): a colon belongs inside the
+    translation, where Chinese gets its full-width "："."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for path in root.glob("**/static/**/*.js")
+        if "vendor" not in path.parts
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"""\bT\.\w+\s*\+\s*["']:""", line)
+    ]
+    assert not offenders, offenders
