@@ -6,6 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SCALE ?= small
 HISTORY_DAYS ?= 90
+# These targets run the demo city and its tools on the public demo SECRET_KEY; production runs
+# `manage.py serve` with its own SECRET_KEY and never goes through make.
+export URBANGRID_DEMO ?= 1
 
 .PHONY: setup run test lint typecheck bench clean messages
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -120,8 +121,6 @@ def browser():
 
 
 def _page(browser, **context_args):
-    import time
-
     context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", **context_args)
     # The page's clock runs from the test clock like the server's (time.time() is travelled).
     context.clock.install(time=time.time())
@@ -160,3 +159,14 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / (re.sub(r"[^\w.-]+", "_", name) + ".png")
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def wait_until(page, expression: str, timeout: float = 30000) -> None:
+    """page.wait_for_function under the platform's Content-Security-Policy: Playwright compiles that
+    predicate with eval inside the page, which the policy refuses (and logs as a console error),
+    while page.evaluate runs through DevTools, outside the policy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} ms waiting for: {expression}")
+        page.wait_for_timeout(100)

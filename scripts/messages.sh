@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ADMIN="$PWD/.venv/bin/django-admin"
-export DJANGO_SETTINGS_MODULE=urbangrid.settings PYTHONPATH="$PWD"
+export DJANGO_SETTINGS_MODULE=urbangrid.settings PYTHONPATH="$PWD" URBANGRID_DEMO="${URBANGRID_DEMO:-1}"
 app="${1:?usage: scripts/messages.sh APP|project}"
 if [ "$app" = project ]; then
   cd urbangrid

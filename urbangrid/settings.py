@@ -4,9 +4,12 @@ SQLite under ./var/ by default; DATABASE_URL selects PostgreSQL in production.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -30,8 +33,15 @@ def env_list(name: str, default: str) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The fallback key only serves the embedded demo; production sets SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "urbangrid-demo-only-not-secret-change-me")
+# The fallback key only serves the embedded demo (`make run` sets URBANGRID_DEMO=1) and
+# development (DEBUG=1); anything else must set SECRET_KEY, or sessions and tokens are forgeable.
+DEMO_SECRET_KEY = "urbangrid-demo-only-not-secret-change-me"
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
+if SECRET_KEY == DEMO_SECRET_KEY and not DEBUG and not env_bool("URBANGRID_DEMO"):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is the public demo key while DEBUG is off: set SECRET_KEY "
+        "(or URBANGRID_DEMO=1 to serve the demo city, DEBUG=1 to develop)."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 
@@ -42,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "django_htmx",
     "django_tasks",
     # Before django_tasks_db: its `db_worker` command is replaced by the resilient one of lib.
@@ -61,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -87,10 +100,14 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
 ]
+
+# Widgets render through the project's templates, which override Django's "---------" choice.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # SQLite in WAL mode is the embedded default; DATABASE_URL switches to PostgreSQL.
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -157,12 +174,59 @@ TASKS = {
     }
 }
 
+# HTTPS: URBANGRID_TLS=1 says the site is reached over TLS (directly or through a proxy that sets
+# SECURE_PROXY_SSL_HEADER); with DEBUG off that turns on redirects, HSTS and secure cookies,
+# each of which can still be set on its own.
+TLS = env_bool("URBANGRID_TLS") and not DEBUG
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", TLS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 86400 if TLS else 0)
+# Subdomains and the preload list bind every host of the domain to HTTPS: an explicit choice.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", TLS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", TLS)
+if proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER", ""):
+    # e.g. "X-Forwarded-Proto": the proxy's header that carries "https".
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + proxy_header.upper().replace("-", "_"), "https")
+
+# Everything is served by the platform itself, so the policy is strict: no inline script but one
+# with the request's nonce, no eval, nothing from another origin except an intranet tile server.
+# Style attributes stay allowed: Leaflet and ECharts position their elements with them.
+_tile_origin = re.match(r"^https?://[^/{]+", os.environ.get("URBANGRID_MAP_TILE_URL", ""))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": ["'unsafe-inline'"],
+        # data:/blob: are the map library's icons and the phone's photo previews.
+        "img-src": [SELF, "data:", "blob:", *([_tile_origin.group(0)] if _tile_origin else [])],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# The phone pages use the location (patrol, reports) and the camera (photos); nothing else.
+PERMISSIONS_POLICY = {
+    "geolocation": ["self"],
+    "camera": ["self"],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "serial": [],
+    "midi": [],
+    "display-capture": [],
+    "browsing-topics": [],
+}
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 
-# Domain settings (URBANGRID_*): defaults of DOMAIN.md, each overridable.
+# Domain settings (URBANGRID_*): defaults of docs/domain.md, each overridable.
 URBANGRID = {
     # The city this deployment serves: GB/T 2260 prefix (4 digits) and display name.
     "CITY_CODE": os.environ.get("URBANGRID_CITY_CODE", "6199"),

@@ -1,7 +1,7 @@
-"""Deadline arithmetic (DESIGN.md rule 4): pure functions of a start time, the step's limit and
+"""Deadline arithmetic (docs/design.md, rule 4): pure functions of a start time, the step's limit and
 the working calendar. Actions store the results in columns; the sweeper reads the columns.
 
-Default limits (DOMAIN.md), overridable in settings.URBANGRID["CASE_LIMITS"]:
+Default limits (docs/domain.md), overridable in settings.URBANGRID["CASE_LIMITS"]:
 verify and check 30 calendar minutes after the request; register, dispatch, accept and close
 1 working hour; handling per problem class (its time_limit/time_unit). The warning (yellow) falls
 at WARN_FRACTION (default 0.8) of the span, counted in the same kind of time as the limit.

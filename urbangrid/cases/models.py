@@ -214,7 +214,7 @@ class Case(models.Model):
         "orgs.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    # Counters of the vendor record (DOMAIN.md).
+    # Counters of an established city system's case record (docs/domain.md).
     rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
     return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
     postpone_count = models.PositiveSmallIntegerField(_("postponements"), default=0)

@@ -1,4 +1,4 @@
-"""The case loop as data (DESIGN.md rule 2): one table of allowed transitions.
+"""The case loop as data (docs/design.md, rule 2): one table of allowed transitions.
 
 ``TRANSITIONS[(state, action)] = Transition(roles, to_state)``. ``to_state`` None means the action
 keeps the state (supervision orders, applications, escalation, evaluation). Actions that need an

@@ -166,7 +166,7 @@ QUEUES = [
     ),
 ]
 QUEUE_BY_KEY = {q.key: q for q in QUEUES}
-# Which applications each approver decides (DOMAIN.md: shift leader → cancellation, dispatcher → the rest).
+# Which applications each approver decides (docs/domain.md: shift leader → cancellation, dispatcher → the rest).
 APPROVER_KINDS = {
     R.SHIFT_LEADER: (ApplicationKind.CANCEL,),
     R.DISPATCHER: (ApplicationKind.POSTPONE, ApplicationKind.RETURN, ApplicationKind.SHELVE),

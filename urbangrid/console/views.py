@@ -399,7 +399,7 @@ def intake_places(request):
     addresses of earlier cases (each with a known position)."""
     from urbangrid.geo.models import Region, UnitGrid
 
-    q = (request.GET.get("q") or "").strip()
+    q = (request.GET.get("address") or "").strip()
     places = []
     if len(q) >= 2:
         for r in Region.objects.visible_to(request.user).filter(

@@ -1,4 +1,4 @@
-"""The default assessment schemes seeded by migration 0002 (weights of DOMAIN.md).
+"""The default assessment schemes seeded by migration 0002 (the weights of docs/domain.md).
 
 ``city`` follows the formulas of the standard's implementation; ``district`` is a district's
 own variant (more weight on timeliness, heavier deductions) to show that several schemes live
@@ -57,11 +57,15 @@ DISTRICT_ADJUSTMENTS = [
     ("community", "spot_check_failed", -2, 20),
 ]
 
+CITY_DESCRIPTION = (
+    "市级考核办法：监督员、受理员、值班长、派遣员、专业部门与区域的指标权重、加扣分与数量评分。"
+)
+
 SCHEMES = [
     {
         "code": "city",
         "name": "市级网格化综合监管考核办法",
-        "description": "按 DOMAIN.md 所载标准实现的权重：监督员、受理员、值班长、派遣员、专业部门与区域。",
+        "description": CITY_DESCRIPTION,
         "weights": CITY_WEIGHTS,
         "bands": CITY_BANDS,
         "adjustments": CITY_ADJUSTMENTS,

@@ -341,7 +341,7 @@ def order_issue(request):
 def order(request, pk: int):
     o = (
         SupervisionOrder.objects.visible_to(request.user)
-        .select_related("unit", "case", "issued_by")
+        .select_related("unit", "case", "issued_by__person")
         .filter(pk=pk)
         .first()
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,27 @@ def raw_geometry_problem(geometry) -> str | None:
     return None
 
 
+# GEOS explains invalid geometry in English ("Self-intersection[108.955 34.275]"): users get the
+# reason in their language and the place as coordinates.
+GEOS_REASON = re.compile(r"^(?P<what>[^\[]+?)\s*(?:\[(?P<x>\S+) (?P<y>\S+)\])?$")
+
+
+def invalid_reason(reason: str) -> str:
+    match = GEOS_REASON.match(reason)
+    what = match.group("what") if match else ""
+    if "Self-intersection" in what:
+        problem = _("the boundary intersects itself")
+    elif "Hole" in what or "Nested" in what:
+        problem = _("a hole lies outside its shell or holes are nested")
+    elif "disconnected" in what:
+        problem = _("the inside of the area is cut into pieces")
+    else:
+        problem = _("the geometry is not valid")
+    if match and match.group("x"):
+        return _("%(problem)s, near %(x)s, %(y)s") % {"problem": problem, "x": match["x"], "y": match["y"]}
+    return problem
+
+
 def validate_polygon(geom) -> str | None:
     """Why a canonical shapely geometry is not an acceptable area, or None."""
     if geom is None or geom.is_empty:
@@ -236,12 +258,7 @@ def validate_polygon(geom) -> str | None:
             "type": geom.geom_type
         }
     if not geom.is_valid:
-        reason = shapely.is_valid_reason(geom)
-        if "Self-intersection" in reason or "Ring Self-intersection" in reason:
-            return _("the boundary intersects itself (%(reason)s)") % {"reason": reason}
-        if "Hole" in reason or "Nested" in reason:
-            return _("a hole lies outside its shell or holes are nested (%(reason)s)") % {"reason": reason}
-        return _("the geometry is not valid (%(reason)s)") % {"reason": reason}
+        return invalid_reason(shapely.is_valid_reason(geom))
     if geom.area <= 0:
         return _("the geometry has no area")
     return None

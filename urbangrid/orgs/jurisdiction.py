@@ -1,4 +1,4 @@
-"""The one jurisdiction filter (DESIGN.md rule 5).
+"""The one jurisdiction filter (docs/design.md, rule 5).
 
 ``scope_for(user)`` turns a user's roles, areas, unit and secondments into a ``Scope``; every
 ``visible_to(user)`` queryset method builds its filter from it. Objects outside the scope are

@@ -16,7 +16,7 @@ class CheckInMethod(models.TextChoices):
 
 
 class PlaceType(models.TextChoices):
-    """The seven fields of the safety-hazard sweep named by the mission (C6)."""
+    """The seven fields a city's safety-hazard sweep (安全隐患排查) covers."""
 
     ROAD_TRAFFIC = "road_traffic", _("Road traffic")
     FOREST_FIRE = "forest_fire", _("Forest fire prevention")

@@ -73,7 +73,7 @@ def _form_context(request, values=None, errors=None):
         "max_photos": MAX_PHOTOS,
         "limits": limits,
         "texts": {
-            "picked": _("Position picked"),
+            "picked": _("Position picked:"),
             "unclassified": _("Being classified"),
             "metres": _(" m"),
             "verifyFirst": _("Please verify your phone number first (or leave it empty)."),

@@ -10,7 +10,7 @@ import re
 import pytest
 from PIL import Image
 
-from conftest import CHROMIUM_ARGS, screenshot  # noqa: F401
+from conftest import CHROMIUM_ARGS, screenshot, wait_until  # noqa: F401
 
 pytestmark = [pytest.mark.browser]
 
@@ -254,7 +254,7 @@ def test_mobile_offline_report_sent_exactly_once(browser, live_server, demo):
     m = s.login(username_of(gw))
     m.goto(live_server.url + "/m/report/")
     m.wait_for_load_state("networkidle")
-    m.wait_for_function("document.getElementById('r-lon').value !== ''")
+    wait_until(m, "document.getElementById('r-lon').value !== ''")
     before = Case.objects.count()
     s.context.set_offline(True)
     m.fill("#r-desc", "路灯不亮，灯杆倾斜")
@@ -297,7 +297,7 @@ def test_command_map_and_panels(browser, live_server, demo):
     s = Session(browser, live_server.url)
     p = s.login(demo.person("dispatcher").user.username)
     p.goto(live_server.url + "/map/")
-    p.wait_for_function("window.UG_MAP && window.UG_MAP.loads > 0", timeout=10000)
+    wait_until(p, "window.UG_MAP && window.UG_MAP.loads > 0", timeout=10000)
     assert p.evaluate("UG_MAP.totalCases") >= 30
     screenshot(p, "map-01-overview")
     # Zoom to one case: single markers; click it → the side panel with timeline and actions.
@@ -306,7 +306,7 @@ def test_command_map_and_panels(browser, live_server, demo):
     case = Case.objects.filter(description="暴露垃圾 0").first()
     p.evaluate("window.__loads = UG_MAP.loads")
     p.evaluate(f"void UG_MAP_API.map.setView([{case.lat}, {case.lon}], 18)")
-    p.wait_for_function("UG_MAP.loads > window.__loads && UG_MAP.mode === 'points'", timeout=10000)
+    wait_until(p, "UG_MAP.loads > window.__loads && UG_MAP.mode === 'points'", timeout=10000)
     p.wait_for_timeout(300)
     xy = p.evaluate(
         f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{case.lat}, {case.lon}]); return [pt.x, pt.y]; }})()"
@@ -325,7 +325,7 @@ def test_command_map_and_panels(browser, live_server, demo):
         f"(() => {{ const pt = UG_MAP_API.map.latLngToContainerPoint([{grid.geometry.bounds[1] + 0.00005}, {grid.geometry.bounds[0] + 0.00005}]); return [pt.x, pt.y]; }})()"
     )
     p.evaluate(f"void UG_MAP_API.map.setView([{gp.y}, {gp.x}], 18)")
-    p.wait_for_function("UG_MAP.gridsPainted > 0", timeout=10000)
+    wait_until(p, "UG_MAP.gridsPainted > 0", timeout=10000)
     p.wait_for_timeout(500)
     # Click on the grid polygon away from case markers (near its representative point, offset).
     xy = p.evaluate(
@@ -349,12 +349,12 @@ def test_dashboard_and_grids_pages(browser, live_server, demo):
     s = Session(browser, live_server.url)
     p = s.login(demo.person("district_leader").user.username)
     assert "/dashboard/" in p.url
-    p.wait_for_function("window.UG_DASH && window.UG_DASH.charts >= 5")
+    wait_until(p, "window.UG_DASH && window.UG_DASH.charts >= 5")
     screenshot(p, "dashboard")
     p.goto(live_server.url + "/grids/")
     p.wait_for_load_state("networkidle")
     p.click("#run-coverage")
-    p.wait_for_function("window.UG_COVERAGE !== undefined", timeout=20000)
+    wait_until(p, "window.UG_COVERAGE !== undefined", timeout=20000)
     screenshot(p, "grids-coverage")
     s.close()
 

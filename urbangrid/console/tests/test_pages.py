@@ -254,7 +254,7 @@ def test_intake_form_suggest_check_and_save(demo):
     # Missing place: a clear error, nothing saved.
     resp = client.post(reverse("console:intake"), {"request_id": "x2", "description": "占道经营"})
     assert resp.status_code == 200 and "errorlist" in resp.content.decode()
-    places = client.get(reverse("console:intake_places"), {"q": "幸福路"})
+    places = client.get(reverse("console:intake_places"), {"address": "幸福路"})
     assert "幸福路8号" in places.content.decode()
 
 

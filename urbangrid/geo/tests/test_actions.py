@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 import shapely
+from django.utils import translation
 from shapely.geometry import box, mapping
 
 from urbangrid.geo import crs
@@ -134,20 +136,19 @@ def test_dry_run_writes_nothing(db):
     assert snapshot() == before
 
 
+def bowtie(fc):
+    fc["features"][2]["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[X0, Y0], [X0 + 0.001, Y0 + 0.001], [X0 + 0.001, Y0], [X0, Y0 + 0.001], [X0, Y0]]],
+    }
+
+
 def test_grid_import_refusals_change_nothing(tiny):
     def outside(fc):
         fc["features"][0]["geometry"] = mapping(box(X0 - 0.002, Y0, X0 + 0.001, Y0 + 0.001))
 
     def bad_code(fc):
         fc["features"][1]["properties"]["code"] = "6198030010011"
-
-    def bowtie(fc):
-        fc["features"][2]["geometry"] = {
-            "type": "Polygon",
-            "coordinates": [
-                [[X0, Y0], [X0 + 0.001, Y0 + 0.001], [X0 + 0.001, Y0], [X0, Y0 + 0.001], [X0, Y0]]
-            ],
-        }
 
     def wrong_community(fc):
         # A grid of the north community drawn inside the south community: wrong nesting.
@@ -156,12 +157,21 @@ def test_grid_import_refusals_change_nothing(tiny):
     for mutate, needle in [
         (outside, "619803001001001"),
         (bad_code, "6198030010011"),
-        (bowtie, "intersect"),
+        (bowtie, "自相交"),
         (wrong_community, "619803001001"),
     ]:
         fc = grids_fc(tiny, mutate)
         message = refused(do_import_grids, fc, "wgs84")
         assert needle in message or needle in message.lower(), message
+
+
+def test_invalid_geometry_is_explained_in_chinese_with_its_place(tiny):
+    with translation.override("zh-hans"):
+        message = refused(do_import_grids, grids_fc(tiny, bowtie), "wgs84")
+    # GEOS says "Self-intersection[x y]"; the user reads the reason and the crossing point.
+    assert "边界自相交" in message and "Self-intersection" not in message and "[" not in message
+    lon, lat = (float(v) for v in re.search(r"(\d+\.\d+), (\d+\.\d+)", message).groups())
+    assert (lon, lat) == pytest.approx((X0 + 0.0005, Y0 + 0.0005), abs=1e-9)
 
 
 def test_grid_import_versions_changed_boundaries(tiny):

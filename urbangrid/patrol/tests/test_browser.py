@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from conftest import screenshot
+from conftest import screenshot, wait_until
 from urbangrid.patrol import actions as A
 from urbangrid.patrol.models import PatrolPlan, Track
 
@@ -77,9 +77,7 @@ def test_worker_patrols_on_the_phone_and_the_map_shows_it(mobile_page, page, liv
     screenshot(mobile_page, "patrol_mobile_patrolling")
     mobile_page.click("#stop")
     mobile_page.wait_for_selector("#start:not([hidden])")
-    mobile_page.wait_for_function(
-        "document.getElementById('queued').textContent.trim() === '0'", timeout=15000
-    )
+    wait_until(mobile_page, "document.getElementById('queued').textContent.trim() === '0'", timeout=15000)
     screenshot(mobile_page, "patrol_mobile_stopped")
     track = Track.objects.get()
     assert track.state == "finished" and track.point_count >= 4
@@ -88,13 +86,13 @@ def test_worker_patrols_on_the_phone_and_the_map_shows_it(mobile_page, page, liv
     # The street leader's status map colours grid 0 as patrolled.
     login(page, live_server, world.leader)
     page.goto(f"{live_server.url}/patrol/today/")
-    page.wait_for_function("document.getElementById('summary').textContent.length > 0", timeout=15000)
+    wait_until(page, "document.getElementById('summary').textContent.length > 0", timeout=15000)
     page.wait_for_timeout(500)
     screenshot(page, "patrol_status_map")
     summary = page.inner_text("#summary")
     assert "已巡查" in summary
     page.goto(f"{live_server.url}/patrol/tracks/{track.pk}/")
-    page.wait_for_function("document.getElementById('length').textContent !== '—'", timeout=15000)
+    wait_until(page, "document.getElementById('length').textContent !== '—'", timeout=15000)
     screenshot(page, "patrol_track_viewer")
 
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import screenshot
+from conftest import screenshot, wait_until
 from urbangrid.portal.tests.conftest import jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ PHONE = "13800001111"
 
 def click_map_at(page, lon, lat):
     """Click the report map at a geographic point (Leaflet converts it to a pixel)."""
-    page.wait_for_function("document.querySelector('#report-map path.leaflet-interactive') !== null")
+    wait_until(page, "document.querySelector('#report-map path.leaflet-interactive') !== null")
     xy = page.evaluate(
         """([lat, lon]) => { const m = document.getElementById('report-map').leafletMap;
              m.setView([lat, lon], 17, {animate: false});
@@ -29,7 +29,7 @@ def click_map_at(page, lon, lat):
         [lat, lon],
     )
     page.mouse.click(xy[0], xy[1])
-    page.wait_for_function("document.getElementById('id_lon').value !== ''")
+    wait_until(page, "document.getElementById('id_lon').value !== ''")
 
 
 def last_code() -> str:
@@ -65,7 +65,7 @@ def test_citizen_reports_with_photo_on_phone_and_follows_it(city, live_server, m
     assert "验证码已发送" in page.locator("#phone-status").inner_text()
     page.fill("#id_code", last_code())
     page.click("#verify-code")
-    page.wait_for_function("document.getElementById('id_phone_ticket').value !== ''")
+    wait_until(page, "document.getElementById('id_phone_ticket').value !== ''")
     screenshot(page, "portal_mobile_1_report_form")
     time.sleep(max(0, 3.2 - (time.time() - started)))  # the minimum fill time
     page.click("#submit-report")
@@ -120,7 +120,7 @@ def test_desktop_nearby_duplicate_hint_address_report_and_public_pages(city, liv
     # Report by address only (no map point): placed in the named community.
     community = Region.objects.filter(level=4, parent=city.streets[1]).order_by("code").first()
     page.goto(live_server.url + "/public/")
-    page.wait_for_function("document.querySelector('#report-map path.leaflet-interactive') !== null")
+    wait_until(page, "document.querySelector('#report-map path.leaflet-interactive') !== null")
     page.fill("#id_address", f"{community.name}北门停车场")
     page.fill("#id_description", "停车场入口井盖破损，很危险")
     time.sleep(3.2)

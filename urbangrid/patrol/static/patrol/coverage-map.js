@@ -29,7 +29,7 @@
   function bind(f, layer) {
     var p = f.properties;
     layer.bindTooltip(p.code + "<br>" + T.share + " " + pct(p.share) + " · " + T.patrols + " " + p.patrols +
-      "<br>" + T.plan + ": " + plan(p) + (p.checkpoints_required ? " · " + T.checkpoints + " " +
+      "<br>" + T.plan + " " + plan(p) + (p.checkpoints_required ? " · " + T.checkpoints + " " +
       p.checkpoints_done + "/" + p.checkpoints_required : ""));
   }
   function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }

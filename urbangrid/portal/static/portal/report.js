@@ -46,7 +46,7 @@
       marker = L.circleMarker([lat, lon], { radius: 9, color: "#d23c3c", weight: 3, fillColor: "#d23c3c", fillOpacity: 0.5 }).addTo(map);
     }
     if (pan) { map.panTo([lat, lon]); }
-    picked.textContent = T.picked + ": " + lat.toFixed(5) + ", " + lon.toFixed(5);
+    picked.textContent = T.picked + " " + lat.toFixed(5) + ", " + lon.toFixed(5);
     loadNearby(lat, lon);
   }
   map.on("click", function (e) { place(e.latlng.lat, e.latlng.lng, false); });
