@@ -901,7 +901,9 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
 
 @transaction.atomic
 def do_mark_read(actor, notification_id=None, *, now=None) -> int:
-    """Mark one (or, with None, every) notification of the actor's inbox read."""
+    """Mark one (or, with None, every) notification of the actor's inbox read; audited, so that
+    who cleared which unread alerts (an overdue warning, say) and when stays on record."""
+    from urbangrid.lib.audit import record
     from urbangrid.orgs.jurisdiction import scope_for
 
     from .models import Notification
@@ -914,4 +916,17 @@ def do_mark_read(actor, notification_id=None, *, now=None) -> int:
         if not Notification.objects.filter(pk=notification_id, recipient_id=pid).exists():
             raise NotFound(_("No such notification."))
         qs = qs.filter(pk=notification_id)
-    return qs.update(read_at=now or timezone.now())
+    ids = list(qs.values_list("id", flat=True))
+    marked = Notification.objects.filter(id__in=ids, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+    if marked:
+        record(
+            actor,
+            "notification.read" if notification_id is not None else "notification.read_all",
+            None,
+            summary=f"person {pid}: {marked}",
+            person_id=pid,
+            notification_ids=ids,
+        )
+    return marked

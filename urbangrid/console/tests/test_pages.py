@@ -302,3 +302,25 @@ def test_grid_pages(demo):
     assert "findings" in cov and cov["region"] == demo.communities[0].code
     # Import is for administrators only.
     assert client.get(reverse("console:grid_import")).status_code == 404
+
+
+def test_inbox_read_all_is_an_audited_action(demo):
+    from urbangrid.cases.models import Notification
+    from urbangrid.cases.notify import notify
+    from urbangrid.lib.models import AuditEvent
+
+    person = demo.person("shift_leader")
+    notify([person], "test", "一条消息")
+    notify([person], "test", "另一条消息")
+    other = demo.person("dispatcher")
+    notify([other], "test", "别人的消息")
+    client = demo.client_named(person.user.username)
+    assert client.post("/inbox/").status_code == 302
+    assert not Notification.objects.filter(recipient=person, read_at__isnull=True).exists()
+    assert Notification.objects.filter(recipient=other, read_at__isnull=True).count() == 1
+    ev = AuditEvent.objects.get(action="notification.read_all")
+    assert ev.actor == person.user and ev.payload["person_id"] == person.pk
+    assert len(ev.payload["notification_ids"]) == 2
+    # Nothing left to mark: no empty audit line.
+    client.post("/inbox/")
+    assert AuditEvent.objects.filter(action="notification.read_all").count() == 1
