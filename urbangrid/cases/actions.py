@@ -106,6 +106,8 @@ def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
     for k, v in cols.items():
         setattr(case, k, v)
     if new_state != case.state:
+        # What was asked of people about the old state no longer holds.
+        notify.withdraw(case, notify.ACTION_KINDS, now=ctx.now)
         # Applications that can no longer be decided from the new state lapse (refused, noted).
         stale = [k for k in ApplicationKind.values if workflow.transition(new_state, f"decide_{k}") is None]
         if stale:
@@ -114,6 +116,8 @@ def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
                 decided_at=ctx.now,
                 decision_note=str(_("Lapsed: the case moved on.")),
             )
+    elif "due_at" in cols:  # a postponed deadline: the warnings about the old one no longer hold
+        notify.withdraw(case, notify.DEADLINE_KINDS, now=ctx.now)
     case.state = new_state
     case.version += 1
     case.__dict__.pop("_active_tasks", None)
@@ -686,6 +690,7 @@ def do_decide_application(
         unit_id=application.unit_id,
     )
     application.refresh_from_db()
+    notify.withdraw(case, [f"apply_{kind}"], now=ctx.now)
     notify.notify(
         application.applicant_id,
         f"decided_{kind}",
