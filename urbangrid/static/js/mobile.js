@@ -11,26 +11,41 @@
   }
   function showQueue() {
     return UGQueue.all().then(function (items) {
-      qs.hidden = !items.length;
-      qs.textContent = items.length + " " + T.pending;
+      var waiting = items.filter(function (e) { return !e.refused; }).length;
+      qs.hidden = !waiting;
+      qs.textContent = waiting + " " + T.pending;
       var box = document.getElementById("outbox"), list = document.getElementById("outbox-list");
       if (box && list) {
         box.hidden = !items.length;
         list.innerHTML = "";
-        items.forEach(function (e) { var li = document.createElement("li"); li.textContent = e.label || e.id; list.appendChild(li); });
+        items.forEach(function (e) {
+          var li = document.createElement("li");
+          li.textContent = e.label || e.id;
+          if (e.refused) {
+            li.className = "refused";
+            var why = document.createElement("div");
+            why.className = "error-box";
+            why.textContent = T.failed + "：" + (e.refused.error || e.refused.status);
+            li.appendChild(why);
+            var fix = document.createElement("a");
+            fix.className = "btn btn-light"; fix.textContent = T.fix;
+            fix.href = body.dataset.scope + "report/#edit=" + encodeURIComponent(e.id);
+            li.appendChild(fix);
+          }
+          list.appendChild(li);
+        });
       }
-      return items.length;
+      return waiting;
     }).catch(function () { return 0; });
   }
-  var lastResult = null;
+  var onResult = null; // the report form's handler of the answer to what it just sent
   function onSent(entry, res) {
-    lastResult = res;
     var out = document.getElementById("report-result");
-    if (out && res.data) {
-      out.className = res.ok ? "ok-box" : "error-box";
-      out.textContent = res.ok ? (T.sent + " " + res.data.number + (res.data.duplicate ? "（" + T.dup + "）" : "")) :
-        (T.failed + "：" + (res.data.error || res.status));
+    if (out && res.data && res.ok) {
+      out.className = "ok-box";
+      out.textContent = T.sent + " " + res.data.number + (res.data.duplicate ? "（" + T.dup + "）" : "");
     }
+    if (onResult) onResult(entry, res);
     window.UG_LAST_SENT = res;
   }
   function flush() {
@@ -134,32 +149,107 @@
   function toggleSelf() { selfFields.hidden = !self.checked; }
   self.addEventListener("change", toggleSelf);
   var err = document.getElementById("report-error"), out = document.getElementById("report-result");
+  var photosInput = document.getElementById("r-photos"), afterInput = document.getElementById("r-after");
+  var editing = null; // the outbox id of the refused report now in the form
+
+  // Phone photos (8-15 MB) are larger than the server takes: downscale them here, before they
+  // are stored in the outbox. Anything the browser cannot decode is sent as it is, so that the
+  // server can say what is wrong with it.
+  var MAX_SIDE = 2048, KEEP_BYTES = 1024 * 1024;
+  function shrink(file) {
+    if (!/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve(file);
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (img) {
+      var scale = Math.min(1, MAX_SIDE / Math.max(img.width, img.height));
+      if (scale === 1 && file.size <= KEEP_BYTES) { img.close(); return file; }
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(img.width * scale); canvas.height = Math.round(img.height * scale);
+      canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+      img.close();
+      return new Promise(function (resolve) {
+        canvas.toBlob(function (blob) {
+          resolve(blob ? new File([blob], file.name.replace(/\.\w+$/, "") + ".jpg", { type: "image/jpeg" }) : file);
+        }, "image/jpeg", 0.85);
+      });
+    }).catch(function () { return file; });
+  }
+  function shrinkAll(input, name) {
+    return Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
+      return files.map(function (f) { return { name: name, blob: f, filename: f.name }; });
+    });
+  }
+  function setFiles(input, files) {
+    var dt = new DataTransfer();
+    files.forEach(function (f) { dt.items.add(f.blob instanceof File ? f.blob : new File([f.blob], f.filename || "photo.jpg", { type: f.blob.type })); });
+    input.files = dt.files;
+  }
+  function showRefusal(refused) {
+    err.textContent = T.failed + "：" + (refused.error || refused.status);
+    var target = { photos: photosInput, photos_after: afterInput, description: desc, class_code: sel }[refused.field];
+    if (target) target.focus({ preventScroll: true });
+    // In view above the fixed tab bar (html has scroll-padding-bottom), not under it.
+    err.scrollIntoView({ block: "center" });
+  }
+  // A refused report comes back into the form as it was sent, with the reason, to be fixed.
+  function editEntry(entry) {
+    var f = entry.fields;
+    desc.value = f.description || ""; sel.value = f.class_code || "";
+    document.getElementById("r-address").value = f.address || "";
+    self.checked = f.self_handle === "1"; toggleSelf();
+    if (f.response) document.getElementById("r-response").value = f.response;
+    document.getElementById("r-note").value = f.note || "";
+    if (f.lon && f.lat) setPoint(parseFloat(f.lon), parseFloat(f.lat), null, false);
+    setFiles(photosInput, (entry.files || []).filter(function (x) { return x.name === "photos"; }));
+    setFiles(afterInput, (entry.files || []).filter(function (x) { return x.name === "photos_after"; }));
+    editing = entry.id;
+    if (entry.refused) showRefusal(entry.refused);
+  }
+  function editFromHash() {
+    var m = location.hash.match(/^#edit=(.+)$/);
+    if (!m) return;
+    var id = decodeURIComponent(m[1]);
+    UGQueue.all().then(function (items) {
+      var entry = items.find(function (e) { return e.id === id; });
+      if (entry) editEntry(entry);
+    });
+  }
+  window.addEventListener("hashchange", editFromHash);
+  editFromHash();
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     err.textContent = ""; out.textContent = ""; out.className = "";
     var lon = document.getElementById("r-lon").value, lat = document.getElementById("r-lat").value;
     if (!lon || !lat) { err.textContent = T.noPosition; return; }
     if (!desc.value.trim() && !sel.value) { err.textContent = T.needDesc; return; }
-    var photos = document.getElementById("r-photos").files, after = document.getElementById("r-after").files;
-    if (self.checked && (!photos.length || !after.length)) { err.textContent = T.needAfter; return; }
+    if (self.checked && (!photosInput.files.length || !afterInput.files.length)) { err.textContent = T.needAfter; return; }
     var fields = {};
     new FormData(form).forEach(function (v, k) { if (typeof v === "string" && k !== "csrfmiddlewaretoken") fields[k] = v; });
-    var files = [];
-    Array.prototype.forEach.call(photos, function (f) { files.push({ name: "photos", blob: f, filename: f.name }); });
-    if (self.checked) Array.prototype.forEach.call(after, function (f) { files.push({ name: "photos_after", blob: f, filename: f.name }); });
-    var entry = { id: UGQueue.uuid(), url: form.action, fields: fields, files: files, created: Date.now(),
-      label: (sel.value ? sel.options[sel.selectedIndex].textContent + " · " : "") + desc.value.trim().slice(0, 30) };
     var button = document.getElementById("r-submit");
     button.disabled = true;
-    // Stored first: whatever happens to the network now, the report is not lost.
-    UGQueue.add(entry).then(function () {
-      form.reset(); toggleSelf(); sugg.innerHTML = "";
-      if (pos) setPoint(pos.lon, pos.lat, null, pos.gps);
-      if (!navigator.onLine) { out.className = "warn-box"; out.textContent = T.queued; return showQueue(); }
-      out.textContent = T.sending;
-      return UGQueue.flush(onSent).then(showQueue).then(function (n) {
-        if (n) { out.className = "warn-box"; out.textContent = T.queued; }
+    var replaces = editing;
+    Promise.all([shrinkAll(photosInput, "photos"), self.checked ? shrinkAll(afterInput, "photos_after") : []]).then(function (lists) {
+      // A fixed report is a new request (new id): the refused one leaves the outbox with it.
+      var entry = { id: UGQueue.uuid(), url: form.action, fields: fields, files: lists[0].concat(lists[1]), created: Date.now(),
+        label: (sel.value ? sel.options[sel.selectedIndex].textContent + " · " : "") + desc.value.trim().slice(0, 30) };
+      function clear() {
+        form.reset(); toggleSelf(); sugg.innerHTML = ""; editing = null;
+        if (pos) setPoint(pos.lon, pos.lat, null, pos.gps);
+      }
+      var answer = null;
+      onResult = function (sent, res) { if (sent.id === entry.id) answer = res; };
+      // Stored first: whatever happens to the network now, the report is not lost.
+      return UGQueue.add(entry).then(function () { return replaces ? UGQueue.remove(replaces) : null; }).then(function () {
+        if (!navigator.onLine) { clear(); out.className = "warn-box"; out.textContent = T.queued; return showQueue(); }
+        out.textContent = T.sending;
+        return UGQueue.flush(onSent).then(showQueue).then(function () {
+          if (answer && answer.ok) { clear(); return; }
+          if (answer) { // refused: the form keeps everything, the outbox keeps the entry
+            out.textContent = ""; editing = entry.id;
+            showRefusal({ status: answer.status, error: (answer.data && answer.data.error) || "", field: (answer.data && answer.data.field) || "" });
+            return;
+          }
+          clear(); out.className = "warn-box"; out.textContent = T.queued; // no answer: queued
+        });
       });
-    }).finally(function () { button.disabled = false; });
+    }).finally(function () { button.disabled = false; onResult = null; });
   });
 })();
