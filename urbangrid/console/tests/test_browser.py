@@ -381,13 +381,17 @@ def big_phone_photo() -> bytes:
     """A 4000×3000 photo of noise: about the 8–15 MB a modern phone's camera writes."""
     import os
 
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:07 09:15:30"  # DateTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (34.0, 15.0, 36.0), "E", (108.0, 54.0, 18.0)
     buf = io.BytesIO()
-    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(buf, "JPEG", quality=95)
+    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(buf, "JPEG", quality=95, exif=exif)
     return buf.getvalue()
 
 
 def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser, live_server, demo, settings):
-    from urbangrid.cases.models import Attachment, Case
+    from urbangrid.cases.models import Attachment, Case, Report
     from urbangrid.orgs.queries import person_grids
 
     gw = demo.person("grid_worker", street=1)
@@ -436,6 +440,11 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     (att,) = Attachment.objects.filter(case=case)
     assert max(att.width, att.height) <= 2048 and att.size < 2 * 1024 * 1024
     assert case.problem_class.code == klass
+    # The photo still says when and where it was taken (read from its EXIF before downscaling).
+    (meta,) = Report.objects.get(case=case).payload["photo_meta"]
+    assert meta["field"] == "photos" and meta["source"] == "exif"
+    assert meta["taken_at"] == "2026-12-07T09:15:30+08:00"
+    assert meta["lat"] == pytest.approx(34.26) and meta["lon"] == pytest.approx(108.905)
     # Sent: the form is cleared and the refused entry left the outbox with it.
     assert m.input_value("#r-desc") == "" and m.evaluate("UGQueue.count()") == 0
     # The browser logs the refused request itself; anything else is an error of the page.

@@ -324,3 +324,50 @@ def test_inbox_read_all_is_an_audited_action(demo):
     # Nothing left to mark: no empty audit line.
     client.post("/inbox/")
     assert AuditEvent.objects.filter(action="notification.read_all").count() == 1
+
+
+def test_mobile_report_keeps_when_and_where_each_photo_was_taken(demo):
+    from urbangrid.cases.models import Report
+
+    gw = demo.person("grid_worker", street=1)
+    grid = demo.grids_of(demo.street(1))[0]
+    lon, lat = point_in(grid)
+    client = demo.client_named(gw.user.username)
+
+    def send(meta, rid):
+        return client.post(
+            "/m/report/submit",
+            {
+                "request_id": rid,
+                "lon": lon,
+                "lat": lat,
+                "description": "井盖缺失",
+                "photos": jpeg(),
+                "photo_meta": meta,
+            },
+        )
+
+    for bad in (
+        "[",
+        '[{"field": "photos", "taken_at": "昨天"}]',
+        '[{"field": "photos", "taken_at": "2026-12-07T09:15:30", "lon": 999, "lat": 1}]',
+        "[1, 2]",
+    ):
+        r = send(bad, "meta-bad")
+        assert r.status_code == 400 and r.json()["field"] == "photos", bad
+    assert not Report.objects.filter(request_id="meta-bad").exists()
+    r = send(
+        '[{"field": "photos", "taken_at": "2026-12-07T09:15:30", "lon": 108.9, "lat": 34.2, '
+        '"source": "exif"}]',
+        "meta-ok",
+    )
+    assert r.status_code == 200, r.content
+    assert Report.objects.get(request_id="meta-ok").payload["photo_meta"] == [
+        {
+            "field": "photos",
+            "taken_at": "2026-12-07T09:15:30+08:00",
+            "lon": 108.9,
+            "lat": 34.2,
+            "source": "exif",
+        }
+    ]

@@ -172,15 +172,73 @@
       });
     }).catch(function () { return file; });
   }
-  function shrinkAll(input, name) {
-    return Promise.all(Array.prototype.map.call(input.files, shrink)).then(function (files) {
-      return files.map(function (f) { return { name: name, blob: f, filename: f.name }; });
+  // When and where each photo was taken, read from its EXIF before downscaling drops it:
+  // DateTimeOriginal (camera local time) and the GPS position; else the file's time and the
+  // phone's position now (a photo just taken with the camera).
+  function exifOf(file) {
+    return file.slice(0, 256 * 1024).arrayBuffer().then(function (buf) {
+      var v = new DataView(buf), off = 2, out = {};
+      if (v.byteLength < 4 || v.getUint16(0) !== 0xFFD8) return out;
+      while (off + 4 <= v.byteLength) {
+        var marker = v.getUint16(off), size = v.getUint16(off + 2);
+        if (marker === 0xFFE1 && v.getUint32(off + 4) === 0x45786966) { return readTiff(v, off + 10, out); }
+        if ((marker & 0xFF00) !== 0xFF00) break;
+        off += 2 + size;
+      }
+      return out;
+    }).catch(function () { return {}; });
+  }
+  function readTiff(v, t, out) {
+    var le = v.getUint16(t) === 0x4949;
+    function u16(o) { return v.getUint16(t + o, le); }
+    function u32(o) { return v.getUint32(t + o, le); }
+    function tags(ifd) {
+      var n = u16(ifd), map = {};
+      for (var i = 0; i < n; i++) { var e = ifd + 2 + i * 12; map[u16(e)] = { type: u16(e + 2), count: u32(e + 4), at: e + 8 }; }
+      return map;
+    }
+    function ascii(tag) { var o = tag.count > 4 ? u32(tag.at) : tag.at, s = ""; for (var i = 0; i < tag.count - 1; i++) s += String.fromCharCode(v.getUint8(t + o + i)); return s; }
+    function dms(tag) { var o = u32(tag.at), r = function (k) { return u32(o + 8 * k) / u32(o + 8 * k + 4); }; return r(0) + r(1) / 60 + r(2) / 3600; }
+    var ifd0 = tags(u32(4));
+    if (ifd0[0x8769]) {
+      var ex = tags(u32(ifd0[0x8769].at)), d = ex[0x9003] || ex[0x9004];
+      var m = d && ascii(d).match(/^(\d{4}):(\d\d):(\d\d) (\d\d:\d\d:\d\d)/);
+      if (m) out.taken_at = m[1] + "-" + m[2] + "-" + m[3] + "T" + m[4];
+    }
+    if (ifd0[0x8825]) {
+      var g = tags(u32(ifd0[0x8825].at));
+      if (g[2] && g[4]) {
+        out.lat = dms(g[2]) * (g[1] && ascii(g[1]) === "S" ? -1 : 1);
+        out.lon = dms(g[4]) * (g[3] && ascii(g[3]) === "W" ? -1 : 1);
+      }
+    }
+    return out;
+  }
+  function metaOf(file) {
+    return exifOf(file).then(function (e) {
+      var fromExif = !!e.taken_at;
+      return {
+        taken_at: e.taken_at || new Date(file.lastModified || Date.now()).toISOString(),
+        lon: e.lon !== undefined ? e.lon : (pos ? pos.lon : null),
+        lat: e.lat !== undefined ? e.lat : (pos ? pos.lat : null),
+        source: fromExif ? "exif" : "device"
+      };
     });
+  }
+  function shrinkAll(input, name) {
+    var files = Array.prototype.slice.call(input.files);
+    return Promise.all(files.map(function (f) {
+      return Promise.all([shrink(f), f.meta ? Promise.resolve(f.meta) : metaOf(f)]).then(function (r) {
+        return { name: name, blob: r[0], filename: r[0].name, meta: r[1] };
+      });
+    }));
   }
   function setFiles(input, files) {
     var dt = new DataTransfer();
     files.forEach(function (f) { dt.items.add(f.blob instanceof File ? f.blob : new File([f.blob], f.filename || "photo.jpg", { type: f.blob.type })); });
     input.files = dt.files;
+    // The downscaled copies carry no EXIF any more: keep what was read from the originals.
+    files.forEach(function (f, i) { if (f.meta) input.files[i].meta = f.meta; });
   }
   function showRefusal(refused) {
     err.textContent = T.failed + "：" + (refused.error || refused.status);
@@ -228,7 +286,9 @@
     var replaces = editing;
     Promise.all([shrinkAll(photosInput, "photos"), self.checked ? shrinkAll(afterInput, "photos_after") : []]).then(function (lists) {
       // A fixed report is a new request (new id): the refused one leaves the outbox with it.
-      var entry = { id: UGQueue.uuid(), url: form.action, fields: fields, files: lists[0].concat(lists[1]), created: Date.now(),
+      var files = lists[0].concat(lists[1]);
+      fields.photo_meta = JSON.stringify(files.map(function (f) { return Object.assign({ field: f.name }, f.meta); }));
+      var entry = { id: UGQueue.uuid(), url: form.action, fields: fields, files: files, created: Date.now(),
         label: (sel.value ? sel.options[sel.selectedIndex].textContent + " · " : "") + desc.value.trim().slice(0, 30) };
       function clear() {
         form.reset(); toggleSelf(); sugg.innerHTML = ""; editing = null;
