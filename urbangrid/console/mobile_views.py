@@ -97,10 +97,12 @@ def mobile_report(request):
 
 
 @login_required
+@require_POST
 def mobile_suggest(request):
     from urbangrid.catalog.classify import suggest_classes
 
-    text = (request.GET.get("text") or "").strip()
+    # POST: a long description in the query string overflows the server's request line (414).
+    text = (request.POST.get("text") or "").strip()[:500]
     out = []
     if len(text) >= 2:
         for s in suggest_classes(text, limit=3):

@@ -409,7 +409,10 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     m.set_input_files(
         "#r-photos", [{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": b"MZ\x90\x00" * 2048}]
     )
-    m.fill("#r-desc", "井盖缺失，有行人踩空的危险")
+    with m.expect_request(lambda r: "/m/suggest" in r.url) as asked:
+        m.fill("#r-desc", "井盖缺失，有行人踩空的危险")
+    assert asked.value.method == "POST" and "text" not in asked.value.url
+    m.wait_for_selector("#r-suggest .chip")
     klass = m.locator("#r-class option").nth(3).get_attribute("value")
     m.select_option("#r-class", klass)
     m.click("#r-submit")

@@ -371,3 +371,12 @@ def test_mobile_report_keeps_when_and_where_each_photo_was_taken(demo):
             "source": "exif",
         }
     ]
+
+
+def test_mobile_class_suggestion_takes_a_long_description(demo):
+    client = demo.client_for("grid_worker")
+    text = "路边有人占道经营摆摊，" + "行人只能绕到机动车道上走。" * 60
+    r = client.post("/m/suggest", {"text": text})
+    assert r.status_code == 200 and r.json()["suggestions"]
+    # Not in the URL: a long text there overflows the request line (414).
+    assert client.get("/m/suggest", {"text": "占道经营"}).status_code == 405

@@ -133,7 +133,8 @@
     timer = setTimeout(function () {
       var text = desc.value.trim();
       if (text.length < 2 || !navigator.onLine) { sugg.innerHTML = ""; return; }
-      fetch("suggest".replace(/^/, body.dataset.scope) + "?text=" + encodeURIComponent(text), { credentials: "same-origin" })
+      fetch(body.dataset.scope + "suggest", { method: "POST", body: new URLSearchParams({ text: text }),
+        credentials: "same-origin", headers: { "X-CSRFToken": UGQueue.csrf() } })
         .then(function (r) { return r.json(); }).then(function (d) {
           sugg.innerHTML = "";
           d.suggestions.forEach(function (s) {

@@ -37,6 +37,7 @@
   var flushing = null;
   var Q = {
     uuid: uuid,
+    csrf: csrf,
     /* entry: {id, url, fields: {name: value}, files: [{name, blob, filename}], created, label,
        refused: {status, error, field} once the server refused it (kept for the person to fix)} */
     add: function (entry) { return tx("readwrite", function (s) { return s.put(entry); }); },
