@@ -195,7 +195,7 @@
     function u32(o) { return v.getUint32(t + o, le); }
     function tags(ifd) {
       var n = u16(ifd), map = {};
-      for (var i = 0; i < n; i++) { var e = ifd + 2 + i * 12; map[u16(e)] = { type: u16(e + 2), count: u32(e + 4), at: e + 8 }; }
+      for (var i = 0; i < n; i++) { var e = ifd + 2 + i * 12; map[u16(e)] = { count: u32(e + 4), at: e + 8 }; }
       return map;
     }
     function ascii(tag) { var o = tag.count > 4 ? u32(tag.at) : tag.at, s = ""; for (var i = 0; i < tag.count - 1; i++) s += String.fromCharCode(v.getUint8(t + o + i)); return s; }
@@ -217,12 +217,12 @@
   }
   function metaOf(file) {
     return exifOf(file).then(function (e) {
-      var fromExif = !!e.taken_at;
+      var place = isFinite(e.lon) && isFinite(e.lat) ? e : pos; // a camera's bad GPS tag is no place
       return {
         taken_at: e.taken_at || new Date(file.lastModified || Date.now()).toISOString(),
-        lon: e.lon !== undefined ? e.lon : (pos ? pos.lon : null),
-        lat: e.lat !== undefined ? e.lat : (pos ? pos.lat : null),
-        source: fromExif ? "exif" : "device"
+        lon: place ? place.lon : null,
+        lat: place ? place.lat : null,
+        source: e.taken_at ? "exif" : "device"
       };
     });
   }
