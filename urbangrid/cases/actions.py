@@ -106,6 +106,8 @@ def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
     for k, v in cols.items():
         setattr(case, k, v)
     if new_state != case.state:
+        # What was asked of people about the old state no longer holds.
+        notify.withdraw(case, notify.ACTION_KINDS, now=ctx.now)
         # Applications that can no longer be decided from the new state lapse (refused, noted).
         stale = [k for k in ApplicationKind.values if workflow.transition(new_state, f"decide_{k}") is None]
         if stale:
@@ -114,6 +116,8 @@ def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
                 decided_at=ctx.now,
                 decision_note=str(_("Lapsed: the case moved on.")),
             )
+    elif "due_at" in cols:  # a postponed deadline: the warnings about the old one no longer hold
+        notify.withdraw(case, notify.DEADLINE_KINDS, now=ctx.now)
     case.state = new_state
     case.version += 1
     case.__dict__.pop("_active_tasks", None)
@@ -686,6 +690,7 @@ def do_decide_application(
         unit_id=application.unit_id,
     )
     application.refresh_from_db()
+    notify.withdraw(case, [f"apply_{kind}"], now=ctx.now)
     notify.notify(
         application.applicant_id,
         f"decided_{kind}",
@@ -901,7 +906,9 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
 
 @transaction.atomic
 def do_mark_read(actor, notification_id=None, *, now=None) -> int:
-    """Mark one (or, with None, every) notification of the actor's inbox read."""
+    """Mark one (or, with None, every) notification of the actor's inbox read; audited, so that
+    who cleared which unread alerts (an overdue warning, say) and when stays on record."""
+    from urbangrid.lib.audit import record
     from urbangrid.orgs.jurisdiction import scope_for
 
     from .models import Notification
@@ -914,7 +921,20 @@ def do_mark_read(actor, notification_id=None, *, now=None) -> int:
         if not Notification.objects.filter(pk=notification_id, recipient_id=pid).exists():
             raise NotFound(_("No such notification."))
         qs = qs.filter(pk=notification_id)
-    return qs.update(read_at=now or timezone.now())
+    ids = list(qs.values_list("id", flat=True))
+    marked = Notification.objects.filter(id__in=ids, read_at__isnull=True).update(
+        read_at=now or timezone.now()
+    )
+    if marked:
+        record(
+            actor,
+            "notification.read" if notification_id is not None else "notification.read_all",
+            None,
+            summary=f"person {pid}: {marked}",
+            person_id=pid,
+            notification_ids=ids,
+        )
+    return marked
 
 
 # --- the reporter's contact --------------------------------------------------------------------

@@ -434,7 +434,10 @@ class _Prepared:
 
     @property
     def payload(self) -> dict:
-        return {"crs": self.crs, "input": [self.lon, self.lat], "suggestions": self.suggestions}
+        out = {"crs": self.crs, "input": [self.lon, self.lat], "suggestions": self.suggestions}
+        if self.data.extra.get("photo_meta"):  # when and where each photo was taken (mobile)
+            out["photo_meta"] = self.data.extra["photo_meta"]
+        return out
 
 
 def _prepare(actor, data: IntakeData) -> _Prepared:

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Notification
+from .choices import ApplicationKind, TaskState
+from .models import CaseTask, Notification
 
 log = logging.getLogger("urbangrid.notify")
 
@@ -79,6 +80,42 @@ def notify_phone(
             )
         ]
     )
+
+
+# Kinds that ask the recipient to act on the case as it stands (take it, verify, check, decide,
+# mind its deadline). They hold only until the case moves on; outcomes, decisions and duplicate
+# notices are news and always hold.
+DEADLINE_KINDS = frozenset({"warning", "overdue"})
+ACTION_KINDS = DEADLINE_KINDS | {
+    "verify",
+    "check",
+    "dispatch",
+    "assist_report",
+    "report_back",
+    "rework",
+    "resume",
+    "supervise",
+    "escalate",
+    *(f"apply_{k}" for k in ApplicationKind.values),
+}
+WITHDRAWN = "withdrawn: no longer applies"
+
+
+def withdraw(case, kinds, *, now) -> int:
+    """The case's notifications of ``kinds`` no longer hold (the case moved on): their inbox lines
+    stop counting as unread and their outbound messages are not sent. Call it in the transaction
+    that changed the case, before queueing the new step's notifications."""
+    rows = Notification.objects.filter(case=case, kind__in=kinds)
+    # A unit's "new case for you" holds while its task is open (assisting units go on working
+    # after the lead unit accepts).
+    busy = CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED])
+    rows = rows.exclude(kind="dispatch", recipient__unit_id__in=busy.values("unit_id"))
+    # The outbound claim in tasks.deliver matches on next_attempt_at, so clearing it here, in the
+    # same transaction as the change, means a withdrawn message is never sent.
+    rows.filter(sent_at__isnull=True, next_attempt_at__isnull=False).update(
+        next_attempt_at=None, last_error=WITHDRAWN
+    )
+    return rows.filter(read_at__isnull=True).update(read_at=now)
 
 
 def queue(rows: list[Notification]) -> list[Notification]:

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 from urbangrid.cases.choices import CaseState, Response
 from urbangrid.cases.models import Case
 from urbangrid.cases.workflow import allowed_actions
-from urbangrid.lib.errors import DomainError
+from urbangrid.lib.errors import DomainError, InvalidInput
 from urbangrid.orgs.jurisdiction import scope_for
 
 from .forms import FORMS, MULTIPART, PhotosField, action_label
@@ -97,10 +97,12 @@ def mobile_report(request):
 
 
 @login_required
+@require_POST
 def mobile_suggest(request):
     from urbangrid.catalog.classify import suggest_classes
 
-    text = (request.GET.get("text") or "").strip()
+    # POST: a long description in the query string overflows the server's request line (414).
+    text = (request.POST.get("text") or "").strip()[:500]
     out = []
     if len(text) >= 2:
         for s in suggest_classes(text, limit=3):
@@ -116,6 +118,49 @@ def mobile_suggest(request):
                 }
             )
     return JsonResponse({"suggestions": out})
+
+
+def photo_meta(raw: str, count: int) -> list[dict]:
+    """When and where each sent photo was taken (the phone reads it from EXIF before it downscales
+    the photo, which drops EXIF): one {field, taken_at, lon, lat, source} per photo, checked."""
+    from django.utils.dateparse import parse_datetime
+
+    if not raw:
+        return []
+    bad = InvalidInput(_("The time and place of the photos are malformed."), field="photos")
+    try:
+        items = json.loads(raw)
+    except ValueError as exc:
+        raise bad from exc
+    if not isinstance(items, list) or len(items) > count:
+        raise bad
+    out = []
+    for it in items:
+        if not isinstance(it, dict):
+            raise bad
+        try:
+            at = parse_datetime(str(it.get("taken_at") or ""))
+        except ValueError as exc:
+            raise bad from exc
+        lon, lat = it.get("lon"), it.get("lat")
+        if at is None or it.get("field") not in ("photos", "photos_after"):
+            raise bad
+        if lon is not None or lat is not None:
+            ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lon, lat))
+            if not ok or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                raise bad
+        if timezone.is_naive(at):  # EXIF time is the camera's local time
+            at = timezone.make_aware(at)
+        out.append(
+            {
+                "field": it["field"],
+                "taken_at": at.isoformat(),
+                "lon": lon,
+                "lat": lat,
+                "source": "exif" if it.get("source") == "exif" else "device",
+            }
+        )
+    return out
 
 
 @login_required
@@ -143,6 +188,10 @@ def mobile_report_submit(request):
     photo_field = PhotosField(required=False)
     photos = photo_field.clean(request.FILES.getlist("photos"))
     after = photo_field.clean(request.FILES.getlist("photos_after"))
+    try:
+        meta = photo_meta(p.get("photo_meta", ""), len(photos) + len(after))
+    except DomainError as exc:
+        return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
     kind = None
     code = p.get("class_code") or None
     if code:
@@ -159,7 +208,7 @@ def mobile_report_submit(request):
         address=(p.get("address") or "").strip(),
         class_code=code,
         photos=photos,
-        extra={"class_kind": kind} if kind else {},
+        extra={**({"class_kind": kind} if kind else {}), **({"photo_meta": meta} if meta else {})},
     )
     try:
         result = do_intake(request.user, data, request_id=request_id)

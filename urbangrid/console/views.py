@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from urbangrid.cases.actions import do_read_reporter_contact
+from urbangrid.cases.actions import do_mark_read, do_read_reporter_contact
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
 from urbangrid.cases.queries import get_case_for
@@ -50,13 +50,9 @@ def home(request):
 
 @login_required
 def inbox(request):
-    from urbangrid.cases.models import Notification
-
     scope = scope_for(request.user)
     if request.method == "POST" and scope.person_id:
-        Notification.objects.filter(recipient_id=scope.person_id, read_at__isnull=True).update(
-            read_at=timezone.now()
-        )
+        do_mark_read(request.user, None)
         messages.success(request, _("All messages marked as read."))
         return redirect("console:inbox")
     return render(request, "console/inbox.html", {"items": queries.inbox(request.user)})

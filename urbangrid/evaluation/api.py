@@ -52,7 +52,8 @@ def _kind(kind: str) -> str:
 
 @router.get("/results")
 def results(request, period: str, kind: str = "unit", scheme: str = ""):
-    """Indicator values, scores, grades, ranks and rank change for every visible subject of a kind."""
+    """Indicator values, scores, grades, ranks and rank change for every visible subject of a kind.
+    Ranks are places among all ``ranked_among`` ranked subjects, not only the visible ones."""
     p = Period.parse(period)
     version = resolve_version(scheme or None)
     ev = evaluate(_kind(kind), p, version).visible(request.auth)
@@ -64,6 +65,7 @@ def results(request, period: str, kind: str = "unit", scheme: str = ""):
         "scheme": version.scheme.code,
         "version": version.number,
         "weights": ev.weights,
+        "ranked_among": ev.ranked,
         "rows": [r.as_dict() for r in ev.rows],
     }
 

@@ -45,13 +45,21 @@ def cjk_font() -> str:
     return _FONT
 
 
-def fmt_value(code: str, m) -> str:
+def measure_number(code: str, m) -> float | int | None:
+    """A measure's number: a rate as a fraction, a count as an integer; None when nothing was due."""
     if m is None:
-        return "—" if REGISTRY[code].is_rate else "0"
+        return None if REGISTRY[code].is_rate else 0
     v = m.value if hasattr(m, "value") else m
     if v is None:
+        return None
+    return float(v) if REGISTRY[code].is_rate else int(v)
+
+
+def fmt_value(code: str, m) -> str:
+    v = measure_number(code, m)
+    if v is None:
         return "—"
-    return f"{v * 100:.1f}%" if REGISTRY[code].is_rate else f"{int(v)}"
+    return f"{v * 100:.1f}%" if REGISTRY[code].is_rate else f"{v}"
 
 
 def _fmt_score(x) -> str:
@@ -60,7 +68,12 @@ def _fmt_score(x) -> str:
 
 def ranking_header(ev) -> list[str]:
     return (
-        [_("Rank"), pgettext("rank change", "Change"), _("Name"), _("Belongs to")]
+        [
+            _("Rank (of %(n)s)") % {"n": ev.ranked},
+            pgettext("rank change", "Change"),
+            _("Name"),
+            _("Belongs to"),
+        ]
         + [str(REGISTRY[c].name) for c in ev.codes]
         + [_("Indicator score"), _("Deductions/bonuses"), _("Total score"), _("Grade")]
     )
@@ -88,7 +101,28 @@ def ranking_rows(ev) -> list[list]:
     return out
 
 
-def _sheet(wb, title: str, header: list[str], rows: list[list]):
+def ranking_values(ev) -> tuple[list[list], list[str | None]]:
+    """The ranking as numbers for a spreadsheet (empty where the page shows "—"), with each
+    column's Excel number format: rates are fractions shown as percentages, so they sort and sum."""
+    formats = (
+        ["0", "+0;-0;0", None, None]
+        + ["0.0%" if REGISTRY[c].is_rate else "0" for c in ev.codes]
+        + ["0.00", "+0.00;-0.00;0", "0.00", None]
+    )
+    rows = [
+        [r.rank, r.change, r.subject.name, r.subject.parent]
+        + [measure_number(c, r.measures.get(c)) for c in ev.codes]
+        + [_round(r.base), _round(r.adjustment), _round(r.total), r.grade or None]
+        for r in ev.rows
+    ]
+    return rows, formats
+
+
+def _round(x):
+    return None if x is None else round(float(x), 2)
+
+
+def _sheet(wb, title: str, header: list[str], rows: list[list], formats: list[str | None] = ()):
     from openpyxl.styles import Alignment, Font, PatternFill
 
     ws = wb.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "·", title)[:31])
@@ -99,6 +133,10 @@ def _sheet(wb, title: str, header: list[str], rows: list[list]):
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
         ws.append(row)
+    for col, fmt in enumerate(formats, start=1):
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=col, max_col=col):
+                cell.number_format = fmt
     for i, col in enumerate(ws.columns, start=1):
         width = max((len(str(c.value or "")) for c in col), default=4)
         ws.column_dimensions[col[0].column_letter].width = min(
@@ -119,7 +157,7 @@ def rankings_workbook(evals, title: str) -> bytes:
     cover.append([_("Generated at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
     for ev in evals:
         cover.append([str(K(ev.kind).label), len(ev.rows)])
-        _sheet(wb, str(K(ev.kind).label), ranking_header(ev), ranking_rows(ev))
+        _sheet(wb, str(K(ev.kind).label), ranking_header(ev), *ranking_values(ev))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

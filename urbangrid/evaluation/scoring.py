@@ -103,6 +103,9 @@ class Evaluation:
     weights: dict[str, float]
     rows: list[Row]
     as_of: datetime
+    # How many subjects of the kind were ranked: ranks are places among all of them, also when
+    # only some rows are shown (jurisdiction, report area), so lists say what they rank among.
+    ranked: int = 0
 
     def visible(self, user) -> Evaluation:
         from urbangrid.orgs.jurisdiction import scope_for
@@ -116,6 +119,7 @@ class Evaluation:
             self.weights,
             [r for r in self.rows if r.subject.visible(scope)],
             self.as_of,
+            self.ranked,
         )
 
     def within(self, region_code: str) -> Evaluation:
@@ -127,6 +131,7 @@ class Evaluation:
             self.weights,
             [r for r in self.rows if r.subject.in_region(region_code)],
             self.as_of,
+            self.ranked,
         )
 
 
@@ -313,7 +318,8 @@ def evaluate(
         prev = previous_ranks(kind, period, version, as_of=as_of)
         for r in rows:
             r.prev_rank = prev.get(r.subject.key)
-    return Evaluation(kind, period, version, codes, weights, rows, c.as_of)
+    ranked = sum(r.rank is not None for r in rows)
+    return Evaluation(kind, period, version, codes, weights, rows, c.as_of, ranked)
 
 
 def evaluate_many(

@@ -243,6 +243,7 @@ def assessment(request, pk: int):
         {
             "a": a,
             "rows": rows,
+            "ranked": a.results.exclude(rank=None).count(),
             "indicators": [indicators.REGISTRY[c] for c in codes],
             "kind_label": K(a.subject_kind).label,
         },

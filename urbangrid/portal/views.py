@@ -352,9 +352,10 @@ def nearby(request):
     return JsonResponse({"cases": queries.nearby_open(lon, lat)}, json_dumps_params={"ensure_ascii": False})
 
 
-@require_GET
+@require_POST
 def suggest(request):
-    text = (request.GET.get("text") or "").strip()[:500]
+    # POST: a long description in the query string overflows the server's request line (414).
+    text = (request.POST.get("text") or "").strip()[:500]
     if len(text) < 2:
         return JsonResponse({"suggestions": []})
     try:

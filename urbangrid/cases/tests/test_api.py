@@ -8,7 +8,10 @@ import io
 import pytest
 
 from urbangrid.cases.models import Attachment, Case, Report
+from urbangrid.cases.notify import notify
+from urbangrid.lib.models import AuditEvent
 from urbangrid.orgs.auth import hash_token, new_token_key
+from urbangrid.orgs.jurisdiction import scope_for
 from urbangrid.orgs.models import ApiToken
 
 from .conftest import jpeg
@@ -211,6 +214,13 @@ def test_my_tasks_and_inbox(world, api):
     assert api("uh_b", "post", f"{BASE}/inbox/{nid}/read").status_code == 404
     assert api("uh_a", "post", f"{BASE}/inbox/{nid}/read").json()["marked"] == 1
     assert api("uh_a", "get", f"{BASE}/inbox").json()["unread"] == 0
+    notify([scope_for(w.users["uh_a"]).person_id] * 2, "test", "再一条")
+    assert api("uh_a", "post", f"{BASE}/inbox/read-all").json()["marked"] == 1
+    audit = AuditEvent.objects.filter(action__startswith="notification.read").order_by("id")
+    assert [(e.action, e.actor) for e in audit] == [
+        ("notification.read", w.users["uh_a"]),
+        ("notification.read_all", w.users["uh_a"]),
+    ]
 
 
 def test_openapi_documents_the_actions(world, client):

@@ -279,6 +279,72 @@ def test_class_without_escalation_is_only_notified(world):
 
 
 # --- notifications -------------------------------------------------------------------------------
+def test_notifications_hold_only_while_their_condition_does(world):
+    """A deadline alert or a request to act is withdrawn (read, never sent) once the case moves
+    on; news (the outcome) stays."""
+    from urbangrid.cases.choices import ApplicationKind
+
+    w = world
+    t0 = local(2026, 11, 2, 9, 0)  # Monday
+    case = report(w, cls="parking", now=t0).case
+    assert case.state == CaseState.PENDING_REGISTER
+    t1 = local(2026, 11, 3, 9, 0)
+    assert tasks.sweep(now=t1)["overdue"] == 1
+    sl_alerts = Notification.objects.filter(
+        case=case, recipient=w.persons["sl"], kind__in=["warning", "overdue"]
+    )
+    assert sl_alerts.count() == 2 and not sl_alerts.filter(read_at__isnull=False).exists()
+
+    t2 = t1 + timedelta(minutes=5)
+    A.do_register(w.user("sl"), case, now=t2)
+    # Registered: the register alerts no longer hold, and the outbound channel never sends them.
+    assert set(sl_alerts.values_list("read_at", flat=True)) == {t2}
+    backend = Flaky(0)
+    tasks.deliver(now=t2, backend=backend)
+    assert not set(backend.sent) & set(sl_alerts.values_list("id", flat=True))
+    assert set(sl_alerts.values_list("sent_at", "next_attempt_at")) == {(None, None)}
+
+    A.do_dispatch(w.user("dp"), case, now=t2)
+    A.do_accept(w.user("uh_a"), case, now=t2)
+    handle_warn = fresh(case).warn_at
+    assert tasks.sweep(now=handle_warn)["warned"] == 1
+    warning = Notification.objects.get(case=case, kind="warning", recipient=w.persons["dp"], read_at=None)
+    A.do_apply(
+        w.user("uh_a"), case, ApplicationKind.POSTPONE, reason="等材料", extra_hours=8, now=handle_warn
+    )
+    ask = Notification.objects.get(case=case, kind="apply_postpone", recipient=w.persons["dp"])
+    (app,) = case.applications.all()
+    t3 = handle_warn + timedelta(minutes=1)
+    A.do_decide_application(w.user("dp"), app, approved=True, now=t3)
+    # Decided, and the deadline it warned about moved: neither line holds any more.
+    warning.refresh_from_db()
+    ask.refresh_from_db()
+    assert warning.read_at == t3 and ask.read_at == t3
+
+    case = fresh(case)
+    t4 = t3 + timedelta(hours=1)
+    A.do_report_back(
+        w.user("uh_a"),
+        case,
+        response="persuade",
+        report="已劝离",
+        photos_before=photo((1, 2, 3)),
+        photos_after=photo((3, 2, 1)),
+        now=t4,
+    )
+    send_check = Notification.objects.get(case=case, kind="report_back", recipient=w.persons["op"])
+    assert send_check.read_at is None
+    A.do_request_check(w.user("op"), case, now=t4)
+    send_check.refresh_from_db()
+    assert send_check.read_at == t4
+    A.do_check(w.user("gw_a"), case, passed=True, photos=photo((9, 9, 9)), now=t4)
+    A.do_close(w.user("sl"), case, now=t4)
+    assert fresh(case).state == CaseState.CLOSED
+    # Nothing about the closed case waits in anyone's inbox but news: the decision, the outcome.
+    unread = Notification.objects.filter(case=case, read_at__isnull=True, recipient__isnull=False)
+    assert set(unread.values_list("kind", flat=True)) <= {"decided_postpone", "outcome"}
+
+
 class Flaky:
     def __init__(self, failures):
         self.failures = failures

@@ -375,3 +375,81 @@ def test_login_lockout_in_browser(browser, live_server, demo):
     assert "锁定" in p.content()
     screenshot(p, "login-locked")
     s.close()
+
+
+def big_phone_photo() -> bytes:
+    """A 4000×3000 photo of noise: about the 8–15 MB a modern phone's camera writes."""
+    import os
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2026:12:07 09:15:30"  # DateTimeOriginal
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "N", (34.0, 15.0, 36.0), "E", (108.0, 54.0, 18.0)
+    buf = io.BytesIO()
+    Image.frombytes("RGB", (4000, 3000), os.urandom(4000 * 3000 * 3)).save(buf, "JPEG", quality=95, exif=exif)
+    return buf.getvalue()
+
+
+def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser, live_server, demo, settings):
+    from urbangrid.cases.models import Attachment, Case, Report
+    from urbangrid.orgs.queries import person_grids
+
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    pt = grid.geometry.representative_point()
+    s = Session(browser, live_server.url, mobile=True)
+    s.context.grant_permissions(["geolocation"])
+    s.context.set_geolocation({"longitude": pt.x, "latitude": pt.y, "accuracy": 8})
+    m = s.login(username_of(gw))
+    m.goto(live_server.url + "/m/report/")
+    m.wait_for_load_state("networkidle")
+    m.wait_for_function("document.getElementById('r-lon').value !== ''")
+    before = Case.objects.count()
+    # A renamed program as the photo: the server refuses the report.
+    m.set_input_files(
+        "#r-photos", [{"name": "现场.jpg", "mimeType": "image/jpeg", "buffer": b"MZ\x90\x00" * 2048}]
+    )
+    with m.expect_request(lambda r: "/m/suggest" in r.url) as asked:
+        m.fill("#r-desc", "井盖缺失，有行人踩空的危险")
+    assert asked.value.method == "POST" and "text" not in asked.value.url
+    m.wait_for_selector("#r-suggest .chip")
+    klass = m.locator("#r-class option").nth(3).get_attribute("value")
+    m.select_option("#r-class", klass)
+    m.click("#r-submit")
+    m.wait_for_function("document.getElementById('report-error').textContent !== ''")
+    assert Case.objects.count() == before
+    # Nothing is wiped: text, class and photo are still in the form ...
+    assert m.input_value("#r-desc") == "井盖缺失，有行人踩空的危险"
+    assert m.input_value("#r-class") == klass
+    assert m.evaluate("document.getElementById('r-photos').files.length") == 1
+    # ... the outbox keeps the report with the reason ...
+    kept = m.evaluate("UGQueue.all()")
+    assert len(kept) == 1 and kept[0]["refused"]["error"]
+    assert m.evaluate("UGQueue.pending().then(p => p.length)") == 0
+    # ... and the reason is in view, above the tab bar.
+    box = m.locator("#report-error").bounding_box()
+    tabs = m.locator(".m-tabs").bounding_box()
+    assert box["height"] > 0 and box["y"] >= 0 and box["y"] + box["height"] <= tabs["y"]
+    assert "拒绝" in m.locator("#report-error").inner_text()
+    screenshot(m, "mobile-report-refused-kept")
+    # The person swaps in a real phone photo, bigger than the server takes: it is downscaled here.
+    big = big_phone_photo()
+    assert len(big) > settings.URBANGRID["UPLOAD_MAX_BYTES"]
+    m.set_input_files("#r-photos", [{"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": big}])
+    m.click("#r-submit")
+    m.wait_for_selector("#report-result.ok-box", timeout=20000)
+    assert Case.objects.count() == before + 1
+    case = Case.objects.order_by("-id").first()
+    (att,) = Attachment.objects.filter(case=case)
+    assert max(att.width, att.height) <= 2048 and att.size < 2 * 1024 * 1024
+    assert case.problem_class.code == klass
+    # The photo still says when and where it was taken (read from its EXIF before downscaling).
+    (meta,) = Report.objects.get(case=case).payload["photo_meta"]
+    assert meta["field"] == "photos" and meta["source"] == "exif"
+    assert meta["taken_at"] == "2026-12-07T09:15:30+08:00"
+    assert meta["lat"] == pytest.approx(34.26) and meta["lon"] == pytest.approx(108.905)
+    # Sent: the form is cleared and the refused entry left the outbox with it.
+    assert m.input_value("#r-desc") == "" and m.evaluate("UGQueue.count()") == 0
+    # The browser logs the refused request itself; anything else is an error of the page.
+    s.errors[:] = [e for e in s.errors if "status of 400" not in e]
+    s.close()

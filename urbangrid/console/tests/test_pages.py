@@ -302,3 +302,81 @@ def test_grid_pages(demo):
     assert "findings" in cov and cov["region"] == demo.communities[0].code
     # Import is for administrators only.
     assert client.get(reverse("console:grid_import")).status_code == 404
+
+
+def test_inbox_read_all_is_an_audited_action(demo):
+    from urbangrid.cases.models import Notification
+    from urbangrid.cases.notify import notify
+    from urbangrid.lib.models import AuditEvent
+
+    person = demo.person("shift_leader")
+    notify([person], "test", "一条消息")
+    notify([person], "test", "另一条消息")
+    other = demo.person("dispatcher")
+    notify([other], "test", "别人的消息")
+    client = demo.client_named(person.user.username)
+    assert client.post("/inbox/").status_code == 302
+    assert not Notification.objects.filter(recipient=person, read_at__isnull=True).exists()
+    assert Notification.objects.filter(recipient=other, read_at__isnull=True).count() == 1
+    ev = AuditEvent.objects.get(action="notification.read_all")
+    assert ev.actor == person.user and ev.payload["person_id"] == person.pk
+    assert len(ev.payload["notification_ids"]) == 2
+    # Nothing left to mark: no empty audit line.
+    client.post("/inbox/")
+    assert AuditEvent.objects.filter(action="notification.read_all").count() == 1
+
+
+def test_mobile_report_keeps_when_and_where_each_photo_was_taken(demo):
+    from urbangrid.cases.models import Report
+
+    gw = demo.person("grid_worker", street=1)
+    grid = demo.grids_of(demo.street(1))[0]
+    lon, lat = point_in(grid)
+    client = demo.client_named(gw.user.username)
+
+    def send(meta, rid):
+        return client.post(
+            "/m/report/submit",
+            {
+                "request_id": rid,
+                "lon": lon,
+                "lat": lat,
+                "description": "井盖缺失",
+                "photos": jpeg(),
+                "photo_meta": meta,
+            },
+        )
+
+    for bad in (
+        "[",
+        '[{"field": "photos", "taken_at": "昨天"}]',
+        '[{"field": "photos", "taken_at": "2026-12-07T09:15:30", "lon": 999, "lat": 1}]',
+        "[1, 2]",
+    ):
+        r = send(bad, "meta-bad")
+        assert r.status_code == 400 and r.json()["field"] == "photos", bad
+    assert not Report.objects.filter(request_id="meta-bad").exists()
+    r = send(
+        '[{"field": "photos", "taken_at": "2026-12-07T09:15:30", "lon": 108.9, "lat": 34.2, '
+        '"source": "exif"}]',
+        "meta-ok",
+    )
+    assert r.status_code == 200, r.content
+    assert Report.objects.get(request_id="meta-ok").payload["photo_meta"] == [
+        {
+            "field": "photos",
+            "taken_at": "2026-12-07T09:15:30+08:00",
+            "lon": 108.9,
+            "lat": 34.2,
+            "source": "exif",
+        }
+    ]
+
+
+def test_mobile_class_suggestion_takes_a_long_description(demo):
+    client = demo.client_for("grid_worker")
+    text = "路边有人占道经营摆摊，" + "行人只能绕到机动车道上走。" * 60
+    r = client.post("/m/suggest", {"text": text})
+    assert r.status_code == 200 and r.json()["suggestions"]
+    # Not in the URL: a long text there overflows the request line (414).
+    assert client.get("/m/suggest", {"text": "占道经营"}).status_code == 405

@@ -190,3 +190,49 @@ def test_evaluate_many_equals_one_kind_at_a_time(world, scheme):
     if scheme == "city":  # it deducts for complaints and rewards self-handled cases
         assert any("complaint" in r.adjustments for ev in many for r in ev.rows)
         assert any("self_handled" in r.adjustments for ev in many for r in ev.rows)
+
+
+def test_a_partial_list_says_what_its_ranks_are_among(world, client):
+    """A street leader sees only the street's unit; its rank is a place among every ranked unit,
+    and the page, the API and the export say so."""
+    from unittest import mock
+
+    v = resolve_version("city")
+    leader = world.users["leader1"]
+    ev = evaluate("unit", OCT, v, as_of=AS_OF).visible(leader)
+    assert ev.ranked == 2 and [(r.subject.key, r.rank) for r in ev.rows] == [(str(world.u2.id), 1)]
+    client.force_login(leader)
+    with mock.patch("django.utils.timezone.now", return_value=AS_OF):
+        page = client.get("/evaluation/", {"period": "2026-10", "kind": "unit"}).content.decode()
+        api = client.get("/api/v1/evaluation/results", {"period": "2026-10", "kind": "unit"})
+    assert "排名（共2个）" in page and "名次为本类全部 2 个参评对象中的排名" in page
+    assert api.json()["ranked_among"] == 2
+
+
+def test_excel_ranking_holds_numbers_with_number_formats(world):
+    import io
+
+    from openpyxl import load_workbook
+
+    from urbangrid.evaluation import reports
+    from urbangrid.evaluation.indicators import REGISTRY
+
+    v = resolve_version("city")
+    ev = evaluate("unit", OCT, v, as_of=AS_OF)
+    wb = load_workbook(io.BytesIO(reports.rankings_workbook([ev], "十月")))
+    ws = wb[wb.sheetnames[1]]
+    header = [c.value for c in ws[1]]
+    assert header[0] == "排名（共2个）"
+    (u1,) = [row for row in ws.iter_rows(min_row=2) if row[2].value == "市政管理处"]
+    cell = dict(zip(header, u1, strict=True))
+    rank = cell["排名（共2个）"]
+    assert (rank.value, rank.number_format) == (2, "0")
+    closing = cell[str(REGISTRY["closing_rate"].name)]
+    assert (closing.value, closing.number_format) == (0.5, "0.0%")
+    handled = cell[str(REGISTRY["handled"].name)]
+    assert (handled.value, handled.number_format) == (3, "0")
+    total = cell["总分"]
+    assert (total.value, total.number_format) == (62.0, "0.00")
+    # An unranked unit (nothing due) has empty number cells, not the text "—".
+    (u3,) = [row for row in ws.iter_rows(min_row=2) if row[2].value == "西镇政府"]
+    assert u3[0].value is None and closing.column and u3[closing.column - 1].value is None

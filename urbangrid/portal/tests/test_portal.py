@@ -296,10 +296,14 @@ def test_nearby_open_problems(city, client):
 
 
 def test_suggest_uses_catalog_classifier(city, client):
-    r = client.get("/public/suggest.json?text=" + "门口有人摆摊卖水果")
+    r = client.post("/public/suggest.json", {"text": "门口有人摆摊卖水果"})
     names = [s["name"] for s in r.json()["suggestions"]]
     assert "占道经营" in names
-    assert client.get("/public/suggest.json?text=a").json() == {"suggestions": []}
+    assert client.post("/public/suggest.json", {"text": "a"}).json() == {"suggestions": []}
+    # A long description travels in the body (in a URL it was a 414 past ~450 characters).
+    long = client.post("/public/suggest.json", {"text": "门口有人摆摊卖水果，" + "占了大半条路" * 400})
+    assert "占道经营" in [s["name"] for s in long.json()["suggestions"]]
+    assert client.get("/public/suggest.json?text=摆摊").status_code == 405
 
 
 def test_no_personal_data_in_any_public_answer(city, client):

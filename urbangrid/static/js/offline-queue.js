@@ -37,7 +37,9 @@
   var flushing = null;
   var Q = {
     uuid: uuid,
-    /* entry: {id, url, fields: {name: value}, files: [{name, blob, filename}], created, label} */
+    csrf: csrf,
+    /* entry: {id, url, fields: {name: value}, files: [{name, blob, filename}], created, label,
+       refused: {status, error, field} once the server refused it (kept for the person to fix)} */
     add: function (entry) { return tx("readwrite", function (s) { return s.put(entry); }); },
     all: function () { return tx("readonly", function (s) { return s.getAll(); }); },
     remove: function (id) { return tx("readwrite", function (s) { return s.delete(id); }); },
@@ -60,17 +62,25 @@
           });
         });
     },
+    /* Entries still to send (refused ones wait for the person to fix them). */
+    pending: function () {
+      return Q.all().then(function (items) { return items.filter(function (e) { return !e.refused; }); });
+    },
     /* Send everything queued, one at a time; only one flush runs at once in this page. */
     flush: function (onResult) {
       if (flushing) return flushing;
-      flushing = Q.all().then(function (items) {
+      flushing = Q.pending().then(function (items) {
         items.sort(function (a, b) { return a.created - b.created; });
         var chain = Promise.resolve();
         items.forEach(function (entry) {
           chain = chain.then(function () {
             return Q.send(entry).then(function (res) {
-              // Accepted, or refused for good (bad input): either way it leaves the outbox.
-              return Q.remove(entry.id).then(function () { if (onResult) onResult(entry, res); });
+              // Accepted: it leaves the outbox. Refused (bad input): it stays, with the reason,
+              // until the person fixes or discards it; resending it unchanged would be refused again.
+              var done = res.ok ? Q.remove(entry.id) : Q.add(Object.assign({}, entry, {
+                refused: { status: res.status, error: (res.data && res.data.error) || "", field: (res.data && res.data.field) || "" }
+              }));
+              return done.then(function () { if (onResult) onResult(entry, res); });
             });
           });
         });

@@ -91,8 +91,7 @@
     timer = setTimeout(function () {
       var text = desc.value.trim();
       if (text.length < 2) { sugBox.hidden = true; return; }
-      fetch(sugBox.dataset.url + "?text=" + encodeURIComponent(text), { credentials: "same-origin" })
-        .then(function (r) { return r.json(); })
+      post(sugBox.dataset.url, { text: text })
         .then(function (data) {
           sugList.textContent = "";
           (data.suggestions || []).forEach(function (s) {
@@ -105,7 +104,8 @@
             sugList.appendChild(b);
           });
           sugBox.hidden = !(data.suggestions || []).length;
-        });
+        })
+        .catch(function () { sugBox.hidden = true; }); // a suggestion is optional: never break the form
     }, 350);
   });
 
