@@ -330,13 +330,11 @@ def _check_channel(actor, channel):
         raise PermissionDenied(_("Your role may not report through this channel."))
 
 
-def _find_class(code: str, kind: str | None):
+def _find_class(code: str, kind: str | None, code_set: str | None = None):
+    """The class a report or a register step names: see catalog.cache.ActiveClasses.resolve."""
     from urbangrid.catalog.cache import active_classes
 
-    found = active_classes().find(code, kind)
-    if found is None:
-        raise InvalidInput(_("Unknown class code %(c)s.") % {"c": code}, field="class_code")
-    return found
+    return active_classes().resolve(code, kind or None, code_set or None)
 
 
 def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple[Case | None, float | None]:
@@ -464,7 +462,11 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
     loc = deps.locate(lon, lat, crs)
     if loc is None:
         raise InvalidInput(_("The point is outside the jurisdiction."), field="lon")
-    klass = _find_class(data.class_code, data.extra.get("class_kind")) if data.class_code else None
+    klass = (
+        _find_class(data.class_code, data.extra.get("class_kind"), data.extra.get("code_set"))
+        if data.class_code
+        else None
+    )
     suggestions = []
     suggested = None
     if klass is None and description:
@@ -475,6 +477,7 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
                 {
                     "class_id": s.problem_class.pk,
                     "code": s.problem_class.code,
+                    "key": deps.class_key(s.problem_class),
                     "name": s.problem_class.name,
                     "score": round(float(s.score), 3),
                     "matched": list(s.matched),
@@ -631,8 +634,8 @@ def _report_event(case: Case, report: Report, p: _Prepared, scope, actor, now) -
             "channel": p.data.channel,
             "report": report.pk,
             "grid": p.loc.grid_code,
-            "class": p.klass.code if p.klass else None,
-            "suggested": p.suggested.code if p.suggested else None,
+            "class": p.klass.key if p.klass else None,
+            "suggested": p.suggested.key if p.suggested else None,
         },
     )
 

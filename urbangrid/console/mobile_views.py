@@ -74,13 +74,15 @@ def mobile_home(request):
 class _Classes:
     @staticmethod
     def all():
+        from urbangrid.catalog.cache import class_key, class_label
         from urbangrid.catalog.models import ProblemClass
 
-        return list(
-            ProblemClass.objects.filter(is_active=True, code_set__is_default=True)
-            .order_by("kind", "code")
-            .values("code", "name", "major_name", "kind", "on_spot_allowed")
-        )
+        return [
+            {"key": class_key(pc), "label": class_label(pc), "on_spot_allowed": pc.on_spot_allowed}
+            for pc in ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by(
+                "kind", "code"
+            )
+        ]
 
 
 @login_required
@@ -98,6 +100,7 @@ def mobile_report(request):
 
 @login_required
 def mobile_suggest(request):
+    from urbangrid.catalog.cache import class_key
     from urbangrid.catalog.classify import suggest_classes
 
     text = (request.GET.get("text") or "").strip()
@@ -107,6 +110,7 @@ def mobile_suggest(request):
             pc = s.problem_class
             out.append(
                 {
+                    "key": class_key(pc),
                     "code": pc.code,
                     "name": pc.name,
                     "major_name": pc.major_name,
@@ -143,13 +147,6 @@ def mobile_report_submit(request):
     photo_field = PhotosField(required=False)
     photos = photo_field.clean(request.FILES.getlist("photos"))
     after = photo_field.clean(request.FILES.getlist("photos_after"))
-    kind = None
-    code = p.get("class_code") or None
-    if code:
-        from .intake_forms import class_by_code
-
-        pc = class_by_code(code)
-        kind = pc.kind if pc else None
     data = IntakeData(
         channel="grid_worker",
         description=(p.get("description") or "").strip(),
@@ -157,9 +154,8 @@ def mobile_report_submit(request):
         lat=lat,
         crs=p.get("crs") or "wgs84",
         address=(p.get("address") or "").strip(),
-        class_code=code,
+        class_code=p.get("class_code") or None,
         photos=photos,
-        extra={"class_kind": kind} if kind else {},
     )
     try:
         result = do_intake(request.user, data, request_id=request_id)

@@ -436,7 +436,7 @@ def intake_check(request):
     from urbangrid.geo.locator import locate
     from urbangrid.geo.models import Region
 
-    from .intake_forms import class_by_code
+    from .intake_forms import class_or_none
 
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -451,7 +451,7 @@ def intake_check(request):
                 "pk", "name"
             )
         )
-    pc = class_by_code(data.get("class_code") or "")
+    pc = class_or_none(data.get("class_code") or "")
     dup, dist = (None, None)
     if pc is not None and loc is not None:
         from urbangrid.geo.crs import to_canonical

@@ -123,8 +123,8 @@
           sugg.innerHTML = "";
           d.suggestions.forEach(function (s) {
             var b = document.createElement("button");
-            b.type = "button"; b.className = "chip"; b.dataset.class = s.code; b.textContent = s.code + " " + s.name;
-            b.addEventListener("click", function () { sel.value = s.code; toggleSelf(); });
+            b.type = "button"; b.className = "chip"; b.dataset.class = s.key; b.textContent = s.code + " " + s.name;
+            b.addEventListener("click", function () { sel.value = s.key; toggleSelf(); });
             sugg.appendChild(b);
           });
         }).catch(function () { sugg.innerHTML = ""; });
