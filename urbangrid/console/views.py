@@ -368,19 +368,30 @@ def intake(request):
     scope = scope_for(request.user)
     if not scope.has_role("intake_operator", "shift_leader"):
         raise Http404(_("Only intake operators take hotline reports."))
+    place_error = None
     if request.method == "POST":
         form = HotlineForm(request.POST, request.FILES)
         if form.is_valid():
             try:
                 result = run_intake(request.user, form.cleaned_data)
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                if exc.field in ("lon", "lat", "crs"):
+                    # The point lives in hidden fields: say it beside the map, and drop the
+                    # refused point so that no marker is left standing on it.
+                    place_error = exc.message
+                    form.data = form.data.copy()
+                    form.data.pop("lon", None)
+                    form.data.pop("lat", None)
+                else:
+                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 messages.success(request, result.message)
                 return redirect("console:case_detail", result.case.number)
     else:
         form = HotlineForm(initial={"request_id": uuid.uuid4().hex})
-    return render(request, "console/intake.html", {"form": form, **map_settings()})
+    return render(
+        request, "console/intake.html", {"form": form, "place_error": place_error, **map_settings()}
+    )
 
 
 @login_required

@@ -375,3 +375,22 @@ def test_login_lockout_in_browser(browser, live_server, demo):
     assert "锁定" in p.content()
     screenshot(p, "login-locked")
     s.close()
+
+
+def test_hotline_point_outside_the_district_loses_its_marker(browser, live_server, demo):
+    base = live_server.url
+    op = Session(browser, base)
+    p = op.login(username_of(demo.person("intake_operator")))
+    p.goto(base + "/intake/")
+    p.fill("#id_description", "市民来电：路灯不亮")
+    p.evaluate("window.UG_INTAKE.setPoint(10.0, 10.0, 5)")
+    p.wait_for_selector("#intake-check .field-error", timeout=5000)
+    # The check says why, and neither a marker nor hidden coordinates are left behind.
+    p.wait_for_function("document.querySelectorAll('.leaflet-marker-icon').length === 0", timeout=5000)
+    assert p.input_value("#id_lon") == "" and p.input_value("#id_lat") == ""
+    screenshot(p, "hotline-point-outside")
+    with p.expect_navigation():
+        p.click("form#intake-form button[type=submit]")
+    assert p.locator(".errorlist").first.is_visible()  # "pick the place", in view
+    assert p.input_value("#id_description") == "市民来电：路灯不亮"
+    op.close()

@@ -5,12 +5,14 @@ action forms drive the real case loop."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
 from PIL import Image
 
 from urbangrid.cases.intake import IntakeData, do_intake
+from urbangrid.cases.models import Case
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.orgs.jurisdiction import forget_scope
 
@@ -302,3 +304,23 @@ def test_grid_pages(demo):
     assert "findings" in cov and cov["region"] == demo.communities[0].code
     # Import is for administrators only.
     assert client.get(reverse("console:grid_import")).status_code == 404
+
+
+def test_hotline_point_outside_the_district_is_shown_beside_the_map(demo):
+    client = demo.client_for("intake_operator")
+    before = Case.objects.count()
+    resp = client.post(
+        reverse("console:intake"),
+        {"request_id": "outside-1", "description": "来电：路灯不亮", "lon": 10.0, "lat": 10.0},
+    )
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    # The error is in view beside the map, not attached to the hidden lon field.
+    assert re.search(
+        r'<p class="field-error" id="place-error" role="alert">[^<]*(jurisdiction|管辖范围)', page
+    )
+    # The refused point is dropped: no marker is drawn again from the hidden fields.
+    assert re.search(r'<input type="hidden" name="lon"[^>]*>', page)
+    assert not re.search(r'name="l(on|at)"[^>]*value="10', page)
+    assert "来电：路灯不亮" in page  # the rest of the form is kept
+    assert Case.objects.count() == before
