@@ -57,6 +57,7 @@ class IntakeIn(Schema):
     request_id: str | None = None
     photos_base64: list[str] = []
     force_new: bool = False
+    link_to: str | None = None  # a staff report: the number of the proposed case it belongs to
 
 
 class IntakeOut(Schema):
@@ -436,6 +437,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 # --- intake ------------------------------------------------------------------------------------
 def _intake_data(body: IntakeIn) -> IntakeData:
     extra = {"force_new": body.force_new}
+    if body.link_to:
+        extra["link_to"] = body.link_to
     if body.class_kind:
         extra["class_kind"] = body.class_kind
     if body.code_set:

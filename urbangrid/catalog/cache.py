@@ -29,8 +29,6 @@ class ActiveClasses:
     by_pk: dict
     # code -> classes with that code, the default code set's first, then events before components.
     by_code: dict
-    # (code set, kind, major code) -> ids of the classes of that major class.
-    by_major: dict
 
     def resolve(self, ref: str, kind: str | None = None, code_set: str | None = None):
         """The class named by ``ref``: a key (E06001) or a bare code that names one class only,
@@ -64,8 +62,10 @@ class ActiveClasses:
         return found[0]
 
     def related_ids(self, pc) -> tuple[int, ...]:
-        """Ids of the classes counted as the same problem for duplicates: the same major class."""
-        return self.by_major.get((pc.code_set_id, pc.kind, pc.major_code), (pc.pk,))
+        """Ids of the classes counted as the same problem for duplicates: the class itself and
+        its equivalent in the other code set. Two classes of one major class are different
+        problems (焚烧树叶 is not 垃圾满溢)."""
+        return (pc.pk, pc.equivalent_id) if pc.equivalent_id in self.by_pk else (pc.pk,)
 
 
 def class_key(pc) -> str:
@@ -94,16 +94,13 @@ def _build() -> ActiveClasses:
 
     classes = list(ProblemClass.objects.filter(is_active=True).select_related("code_set"))
     by_code: dict[str, list] = defaultdict(list)
-    by_major: dict[tuple, list[int]] = defaultdict(list)
     for pc in classes:
         by_code[pc.code].append(pc)
-        by_major[(pc.code_set_id, pc.kind, pc.major_code)].append(pc.pk)
     for found in by_code.values():
         found.sort(key=lambda pc: (not pc.code_set.is_default, pc.kind != "event", pc.pk))
     return ActiveClasses(
         by_pk={pc.pk: pc for pc in classes},
         by_code=dict(by_code),
-        by_major={k: tuple(v) for k, v in by_major.items()},
     )
 
 

@@ -45,6 +45,9 @@ class HotlineForm(forms.Form):
     reporter_phone = forms.CharField(label=_("Caller's phone"), max_length=20, required=False)
     anonymous = forms.BooleanField(label=_("Caller wishes to stay anonymous"), required=False)
     photos = PhotosField(label=_("Photos (optional)"), required=False)
+    # Radio buttons in the place check when an open case of the same class is near:
+    # "link:<number>" adds the call to it, "new" opens a case anyway.
+    duplicate_choice = forms.CharField(required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -55,6 +58,15 @@ class HotlineForm(forms.Form):
         if data.get("lon") is None or data.get("lat") is None:
             raise forms.ValidationError(_("Pick the place on the map or search for the address."))
         return data
+
+
+def duplicate_choice(value: str) -> dict:
+    """The intake's ``extra`` for the person's answer to a proposed duplicate."""
+    if value == "new":
+        return {"force_new": True}
+    if value.startswith("link:"):
+        return {"link_to": value[5:]}
+    return {}
 
 
 def run_intake(actor, data: dict):
@@ -74,6 +86,7 @@ def run_intake(actor, data: dict):
             reporter_phone=data.get("reporter_phone") or "",
             anonymous=bool(data.get("anonymous")),
             photos=data.get("photos") or [],
+            extra=duplicate_choice(data.get("duplicate_choice") or ""),
         ),
         request_id=data["request_id"],
     )

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from urbangrid.cases.choices import CaseState, Response
-from urbangrid.cases.models import Case
+from urbangrid.cases.choices import OPEN_STATES, CaseState, Response
+from urbangrid.cases.models import Case, Report
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.lib.errors import DomainError
 from urbangrid.orgs.jurisdiction import scope_for
@@ -50,9 +50,16 @@ def my_task_lists(user):
     mine = Q(field_worker_id=scope.person_id) | Q(field_worker__isnull=True, grid_code__in=scope.grid_codes)
     verify = visible.filter(mine, state=CaseState.VERIFYING).order_by("due_at")[:50]
     check = visible.filter(mine, state=CaseState.CHECKING).order_by("due_at")[:50]
+    # My reports: the cases I opened and those my reports were added to, while they are open.
+    reported = Q(reporter_person_id=scope.person_id) | Q(
+        pk__in=Report.objects.filter(reporter_user_id=user.pk).values("case_id")
+    )
     assigned = visible.filter(
-        Q(field_worker_id=scope.person_id) | Q(reporter_person_id=scope.person_id),
-        state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE, CaseState.REPORTED],
+        Q(
+            field_worker_id=scope.person_id,
+            state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE, CaseState.REPORTED],
+        )
+        | (reported & Q(state__in=OPEN_STATES))
     ).order_by("-reported_at")[:30]
     return {"verify": list(verify), "check": list(check), "assigned": list(assigned)}
 
@@ -127,7 +134,9 @@ def mobile_suggest(request):
 def mobile_report_submit(request):
     """Receive one report from the phone (online, or replayed from the offline queue)."""
     from urbangrid.cases.actions import do_self_handle
-    from urbangrid.cases.intake import IntakeData, do_intake
+    from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake
+
+    from .intake_forms import duplicate_choice
 
     p = request.POST
     request_id = (p.get("request_id") or "").strip()[:80]
@@ -156,6 +165,7 @@ def mobile_report_submit(request):
         address=(p.get("address") or "").strip(),
         class_code=p.get("class_code") or None,
         photos=photos,
+        extra=duplicate_choice(p.get("duplicate_choice") or ""),
     )
     try:
         result = do_intake(request.user, data, request_id=request_id)
@@ -175,6 +185,10 @@ def mobile_report_submit(request):
                 photos_after=after,
             )
             self_handled = True
+    except DuplicateProposed as exc:
+        # A question, not a refusal: the phone asks the worker whether it is the same problem
+        # and sends the report again with the answer.
+        return JsonResponse({"ok": False, "field": exc.field, "error": exc.message, "proposed": exc.details})
     except DomainError as exc:
         return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
     return JsonResponse(

@@ -394,3 +394,34 @@ def test_hotline_point_outside_the_district_loses_its_marker(browser, live_serve
     assert p.locator(".errorlist").first.is_visible()  # "pick the place", in view
     assert p.input_value("#id_description") == "市民来电：路灯不亮"
     op.close()
+
+
+def test_mobile_report_near_an_open_case_asks_and_shows_the_number(browser, live_server, demo):
+    from urbangrid.cases.intake import IntakeData, do_intake
+    from urbangrid.cases.models import Case
+    from urbangrid.orgs.queries import person_grids
+
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    pt = grid.geometry.representative_point()
+    data = IntakeData(channel="hotline", description="垃圾桶满了", lon=pt.x, lat=pt.y, class_code="E06011")
+    open_case = do_intake(demo.user("intake_operator"), data).case
+    s = Session(browser, live_server.url, mobile=True)
+    s.context.grant_permissions(["geolocation"])
+    s.context.set_geolocation({"longitude": pt.x, "latitude": pt.y, "accuracy": 8})
+    m = s.login(username_of(gw))
+    m.goto(live_server.url + "/m/report/")
+    m.wait_for_function("document.getElementById('r-lon').value !== ''")
+    asked = []
+    m.on("dialog", lambda d: (asked.append(d.message), d.accept()))  # "the same problem": add it
+    m.fill("#r-desc", "垃圾箱满溢")
+    m.select_option("#r-class", "E06011")
+    before = Case.objects.count()
+    m.click("#r-submit")
+    m.wait_for_selector("#report-result.ok-box", timeout=10000)
+    assert asked and open_case.number in asked[0]
+    assert open_case.number in m.text_content("#report-result")
+    assert Case.objects.count() == before
+    assert Case.objects.get(pk=open_case.pk).report_count == 2
+    screenshot(m, "mobile-duplicate-chosen")
+    s.close()

@@ -22,9 +22,18 @@
       return items.length;
     }).catch(function () { return 0; });
   }
-  var lastResult = null;
+  var lastResult = null, again = false;
   function onSent(entry, res) {
     lastResult = res;
+    if (res.data && res.data.proposed && !entry.fields.duplicate_choice) {
+      // An open case of the same class is near: the worker says whether it is the same problem,
+      // and the report goes out again with the answer.
+      var n = res.data.proposed.number;
+      entry.fields.duplicate_choice = window.confirm(res.data.error + "\n" + T.dupAsk) ? "link:" + n : "new";
+      again = true;
+      UGQueue.add(entry);
+      return;
+    }
     var out = document.getElementById("report-result");
     if (out && res.data) {
       out.className = res.ok ? "ok-box" : "error-box";
@@ -33,9 +42,12 @@
     }
     window.UG_LAST_SENT = res;
   }
+  function sendAll() {
+    return UGQueue.flush(onSent).then(function () { if (again) { again = false; return sendAll(); } });
+  }
   function flush() {
     if (!navigator.onLine) return Promise.resolve();
-    return UGQueue.flush(onSent).then(showQueue);
+    return sendAll().then(showQueue);
   }
   window.addEventListener("online", function () { showNet(); flush(); });
   window.addEventListener("offline", showNet);
@@ -157,7 +169,7 @@
       if (pos) setPoint(pos.lon, pos.lat, null, pos.gps);
       if (!navigator.onLine) { out.className = "warn-box"; out.textContent = T.queued; return showQueue(); }
       out.textContent = T.sending;
-      return UGQueue.flush(onSent).then(showQueue).then(function (n) {
+      return sendAll().then(showQueue).then(function (n) {
         if (n) { out.className = "warn-box"; out.textContent = T.queued; }
       });
     }).finally(function () { button.disabled = false; });
