@@ -254,6 +254,7 @@ def _load_case(request, number):
         "community",
         "grid",
         "duplicate_of",
+        "follows",
         "field_worker",
         "suggested_class",
     ).get(pk=case.pk)

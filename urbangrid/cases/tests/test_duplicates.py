@@ -168,3 +168,15 @@ def test_grid_worker_chooses_on_the_phone_and_sees_the_case_in_my_reports(demo, 
     assert r.status_code == 200 and r.json()["number"] == open_case.number and r.json()["duplicate"]
     home = client.get(reverse("console:mobile_home")).content.decode()
     assert open_case.number in home  # 我的上报 lists the case the report was added to
+
+
+def test_the_case_page_links_the_closed_case_it_follows(demo, spot):
+    old = hotline_case(demo, spot, "垃圾满溢")
+    Case.objects.filter(pk=old.pk).update(state=CaseState.CLOSED, closed_at=NOW + timedelta(hours=1))
+    new = citizen(spot, "垃圾满溢", NOW + timedelta(hours=2), "r4").case
+    page = (
+        demo.client_for("shift_leader")
+        .get(reverse("console:case_detail", args=[new.number]))
+        .content.decode()
+    )
+    assert 'id="follows"' in page and f"/case/{old.number}/" in page
