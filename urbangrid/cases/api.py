@@ -66,6 +66,7 @@ class IntakeOut(Schema):
     created: bool
     replayed: bool
     duplicate_of: str | None
+    follows: str | None = None  # the closed case at this place that the new case follows
     public_token: str
     message: str
     suggestions: list[dict]
@@ -255,6 +256,7 @@ def _intake_out(r: IntakeResult) -> dict:
         "created": r.created,
         "replayed": r.replayed,
         "duplicate_of": r.duplicate_of.number if r.duplicate_of is not None else None,
+        "follows": r.follows,
         "public_token": r.case.public_token,
         "message": r.message,
         "suggestions": r.suggestions,

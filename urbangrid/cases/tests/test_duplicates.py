@@ -180,3 +180,16 @@ def test_the_case_page_links_the_closed_case_it_follows(demo, spot):
         .content.decode()
     )
     assert 'id="follows"' in page and f"/case/{old.number}/" in page
+
+
+def test_api_answer_names_the_closed_case_a_new_case_follows(demo, spot):
+    from django.utils import timezone
+
+    old = hotline_case(demo, spot, "垃圾满溢", now=None)
+    Case.objects.filter(pk=old.pk).update(state=CaseState.CLOSED, closed_at=timezone.now())
+    client = demo.client_for("intake_operator")
+    body = {"channel": "citizen_web", "description": "垃圾桶又满了", "lon": spot[0], "lat": spot[1]}
+    r = client.post(
+        "/api/v1/cases/intake", {**body, "class_code": key("垃圾满溢")}, content_type="application/json"
+    )
+    assert r.status_code == 201 and r.json()["follows"] == old.number and r.json()["number"] != old.number
