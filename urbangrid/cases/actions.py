@@ -234,6 +234,7 @@ def do_register(actor, case, *, problem_class=None, reason="", now=None, expecte
         src,
         reason=reason,
         class_code=pc.code,
+        class_key=pc.key,
         acceptance_condition=pc.acceptance_condition,
         audit_refused=src == CaseState.PENDING_CLOSE,
     )

@@ -29,6 +29,7 @@ from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
 from . import actions as A
 from . import queries, workflow
 from .choices import OPEN_STATES, AttachmentStage, CaseState
+from .deps import class_key
 from .intake import IntakeData, IntakeResult, do_intake, do_intake_many
 from .models import Application, Case, Notification
 
@@ -45,14 +46,16 @@ class IntakeIn(Schema):
     lat: float | None = None
     crs: str = "wgs84"
     address: str = ""
-    class_code: str | None = None
+    class_code: str | None = None  # a class key (E06001) or a code that names one class only
     class_kind: str | None = None
+    code_set: str | None = None
     reporter_name: str = ""
     reporter_phone: str = ""
     anonymous: bool = False
     request_id: str | None = None
     photos_base64: list[str] = []
     force_new: bool = False
+    link_to: str | None = None  # a staff report: the number of the proposed case it belongs to
 
 
 class IntakeOut(Schema):
@@ -61,6 +64,7 @@ class IntakeOut(Schema):
     created: bool
     replayed: bool
     duplicate_of: str | None
+    follows: str | None = None  # the closed case at this place that the new case follows
     public_token: str
     message: str
     suggestions: list[dict]
@@ -95,6 +99,7 @@ class ActionIn(Schema):
     approved: bool | None = None
     class_code: str | None = None
     class_kind: str | None = None
+    code_set: str | None = None
     unit: str | None = None
     instruction: str = ""
     assists: list[AssistIn] = []
@@ -160,6 +165,8 @@ class CaseRow(Schema):
     version: int
     channel: str
     class_code: str | None
+    class_kind: str | None
+    class_key: str | None
     class_name: str | None
     description: str
     address: str
@@ -247,6 +254,7 @@ def _intake_out(r: IntakeResult) -> dict:
         "created": r.created,
         "replayed": r.replayed,
         "duplicate_of": r.duplicate_of.number if r.duplicate_of is not None else None,
+        "follows": r.follows,
         "public_token": r.case.public_token,
         "message": r.message,
         "suggestions": r.suggestions,
@@ -266,6 +274,8 @@ def _row(case: Case, now) -> dict:
         "version": case.version,
         "channel": case.channel,
         "class_code": pc.code if pc else None,
+        "class_kind": pc.kind if pc else None,
+        "class_key": class_key(pc) if pc else None,
         "class_name": pc.name if pc else None,
         "description": case.description,
         "address": case.address,
@@ -421,8 +431,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 # --- intake ------------------------------------------------------------------------------------
 def _intake_data(body: IntakeIn) -> IntakeData:
     extra = {"force_new": body.force_new}
+    if body.link_to:
+        extra["link_to"] = body.link_to
     if body.class_kind:
         extra["class_kind"] = body.class_kind
+    if body.code_set:
+        extra["code_set"] = body.code_set
     return IntakeData(
         channel=body.channel,
         description=body.description,
@@ -499,7 +513,9 @@ def filter_cases(
             raise InvalidInput(_("Unknown state %(s)s.") % {"s": bad[0]}, field="state")
         qs = qs.filter(state__in=states)
     if class_code:
-        qs = qs.filter(problem_class__code=class_code)
+        from .intake import _find_class
+
+        qs = qs.filter(problem_class=_find_class(class_code, None))
     if area:
         region = Region.objects.filter(code=area).first()
         if region is None:
@@ -721,7 +737,7 @@ def _action_kwargs(action: str, b: ActionIn, user) -> dict:
         if b.class_code:
             from .intake import _find_class
 
-            pc = _find_class(b.class_code, b.class_kind)
+            pc = _find_class(b.class_code, b.class_kind, b.code_set)
         kw.update(problem_class=pc, reason=b.reason)
     elif action == "dispatch":
         kw.update(

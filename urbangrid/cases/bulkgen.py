@@ -257,7 +257,7 @@ def _fill(c: Case, pc, g, stop: int, t: datetime, rng, dl, pid, unit_id) -> list
             CaseState.PENDING_REGISTER,
             "report",
             "grid_worker",
-            {"channel": "grid_worker", "grid": g[1], "class": pc.code, "suggested": None},
+            {"channel": "grid_worker", "grid": g[1], "class": pc.key, "suggested": None},
         )
     ]
     c.deadline_step = DeadlineStep.REGISTER
@@ -280,6 +280,7 @@ def _fill(c: Case, pc, g, stop: int, t: datetime, rng, dl, pid, unit_id) -> list
             c.dispatch_due_at = c.due_at
             payload = {
                 "class_code": pc.code,
+                "class_key": pc.key,
                 "acceptance_condition": pc.acceptance_condition,
                 "audit_refused": False,
             }

@@ -31,7 +31,7 @@ from urbangrid.lib.errors import DomainError
 from . import actions as A
 from . import tasks
 from .choices import CaseState, Tier
-from .intake import IntakeData, do_intake
+from .intake import DuplicateProposed, IntakeData, do_intake
 from .models import Application, Case, Notification
 from .queries import suggest_unit
 
@@ -279,7 +279,12 @@ def _new_case(rng, cast, at, class_w, grids, photos, stats):
     )
     try:
         with transaction.atomic():
-            r = do_intake(actor, data, now=at, client_key="demo", request_id=None)
+            try:
+                r = do_intake(actor, data, now=at, client_key="demo", request_id=None)
+            except DuplicateProposed as exc:
+                # The operator or worker confirms the proposed case, as the person would.
+                data.extra["link_to"] = exc.details["number"]
+                r = do_intake(actor, data, now=at, client_key="demo", request_id=None)
     except DomainError as exc:
         stats["refused_reports"] += 1
         log.debug("demo report refused: %s", exc)

@@ -1,11 +1,12 @@
 """The functions the case loop uses from other apps, in one place: geo.locator (locate,
 grid_codes_near), catalog.calendar (working time), catalog.queries.responsible_unit,
-catalog.classify.suggest_classes, and the distance used by the duplicate search."""
+catalog.classify.suggest_classes, catalog.cache.class_key, and the distance used by the duplicate search."""
 
 from __future__ import annotations
 
 import math
 
+from urbangrid.catalog.cache import class_key
 from urbangrid.catalog.calendar import add_working_time
 from urbangrid.catalog.calendar import hours_per_working_day as work_hours_per_day
 from urbangrid.catalog.classify import suggest_classes
@@ -14,6 +15,7 @@ from urbangrid.geo.locator import grid_codes_near, locate
 
 __all__ = [
     "add_working_time",
+    "class_key",
     "distance_m",
     "grid_codes_near",
     "locate",

@@ -2,10 +2,13 @@
 
 ``do_intake(actor, data, client_key=, request_id=)`` locates the point (grid, community, street,
 district; the grid version valid now is kept, with the input CRS and coordinates), suggests a class
-from the text when none is given (and keeps why), looks for a likely duplicate (same class or the
-same major class, within DUPLICATE_DISTANCE_M metres and DUPLICATE_WINDOW_HOURS, open or recently
-closed) and either links the report to it (report_count + 1, the reporter told) or opens a new case
-with a number and a public follow-up token.
+from the text when none is given (and keeps why), and looks for a likely duplicate: an open case of
+the same class (or its equivalent in the other code set) within DUPLICATE_DISTANCE_M metres and
+DUPLICATE_WINDOW_HOURS. A citizen's or a machine's report is counted on it (report_count + 1, the
+reporter told its number); a staff channel's report is not merged unasked: the match is proposed
+(DuplicateProposed, 409) and the person chooses, ``extra["link_to"]`` (a case number) or
+``extra["force_new"]``. A closed case is never a duplicate: a report of the same problem there
+opens a new case that ``follows`` the closed one.
 
 Idempotent by (client_key, request_id): a retry returns the first result. Two concurrent retries
 race on the unique constraint of Report; the loser catches IntegrityError and returns the winner's.
@@ -26,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.lib import limits, rows
-from urbangrid.lib.errors import DomainError, InvalidInput, PermissionDenied
+from urbangrid.lib.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from urbangrid.orgs.choices import Role
 
 from . import attachments, deadlines, deps, notify, numbering
@@ -53,6 +56,13 @@ STAFF_CHANNELS = {
 CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09", "cgcs2000_gk")
 
 
+class DuplicateProposed(Conflict):
+    """A staff report matches an open case: the person chooses to add it there or open a new
+    case. ``details``: the case's number, its distance in metres and the class key."""
+
+    code = "duplicate_proposed"
+
+
 @dataclass
 class IntakeData:
     channel: str
@@ -77,6 +87,7 @@ class IntakeResult:
     duplicate_of: Case | None = None
     suggestions: list = field(default_factory=list)
     replayed: bool = False  # True when this answer repeats an earlier submission
+    follows: str | None = None  # the number of the closed case a new case follows
 
     @property
     def message(self) -> str:
@@ -84,6 +95,10 @@ class IntakeResult:
             return _("This problem was already reported as case %(n)s; your report was added to it.") % {
                 "n": self.case.number
             }
+        if self.follows:
+            return _(
+                "Your report was received as case %(n)s (case %(old)s at this place was already closed)."
+            ) % {"n": self.case.number, "old": self.follows}
         return _("Your report was received as case %(n)s.") % {"n": self.case.number}
 
 
@@ -147,6 +162,11 @@ def do_intake_many(
             results[i] = _replay_of(known[rid])
         elif rid and rid in first_of:
             results[i] = first_of[rid]  # the same request twice in one batch: answered once
+        elif data.extra.get("link_to"):  # the person chose the case: counted on it alone
+            try:
+                results[i] = do_intake(actor, data, client_key=client_key, request_id=rid, now=now)
+            except DomainError as exc:
+                results[i] = exc
         else:
             try:
                 todo.append((i, _prepare(actor, data)))
@@ -155,7 +175,9 @@ def do_intake_many(
             if rid:
                 first_of[rid] = i
     scope = scope_for(actor)
-    new, in_batch, stored = _sort_out(todo, scope, actor, now)
+    new, in_batch, stored, proposed = _sort_out(todo, scope, actor, now)
+    for i, exc in proposed:
+        results[i] = exc
     link = {"actor": actor, "scope": scope, "client_key": client_key, "now": now}
     try:
         with transaction.atomic():
@@ -193,25 +215,43 @@ def _as_replay(result):
 
 def _sort_out(todo, scope, actor, now):
     """Split a batch (no writes, no locks): new cases (unsaved), reports duplicating a new case of
-    the same batch (by its index in ``new``), and reports duplicating a stored case (by id)."""
+    the same batch (by its index in ``new``), reports duplicating a stored case (by id), and the
+    staff reports whose match is proposed instead (index, DuplicateProposed)."""
     new: list[tuple[int, _Prepared, Case]] = []
     in_batch: list[tuple[int, _Prepared, int, float]] = []
     stored: list[tuple[int, int, _Prepared, float]] = []
-    wanted = [
-        (None if p.data.extra.get("force_new") else p.klass or p.suggested, p.loc.lon, p.loc.lat)
-        for _i, p in todo
-    ]
-    for (i, p), (dup_id, dist) in zip(todo, find_duplicate_ids(wanted, now), strict=True):
+    proposed: list[tuple[int, DuplicateProposed]] = []
+    wanted = [(p.klass or p.suggested, p.loc.lon, p.loc.lat) for _i, p in todo]
+    for (i, p), (dup_id, dist, closed_id) in zip(todo, _match_all(wanted, now), strict=True):
         if not p.data.extra.get("force_new"):
             if dup_id is not None:
-                stored.append((dup_id, i, p, dist))
-                continue
+                if p.data.channel not in STAFF_CHANNELS:
+                    stored.append((dup_id, i, p, dist))
+                    continue
+                if Case.objects.visible_to(actor).filter(pk=dup_id).exists():
+                    proposed.append((i, _proposal(dup_id, dist, p)))
+                    continue
             j, dist = _nearest_in_batch(p, [n[1] for n in new])
-            if j is not None:
+            # A staff report is never merged unasked; the batch's case has no number to propose yet.
+            if j is not None and p.data.channel not in STAFF_CHANNELS:
                 in_batch.append((i, p, j, dist))
                 continue
-        new.append((i, p, _new_case(p, scope, actor, now)))
-    return new, in_batch, stored
+        new.append((i, p, _new_case(p, scope, actor, now, follows_id=closed_id)))
+    return new, in_batch, stored, proposed
+
+
+def _proposal(case_id, dist, p) -> DuplicateProposed:
+    number = Case.objects.filter(pk=case_id).values_list("number", flat=True).get()
+    pc = p.klass or p.suggested
+    return DuplicateProposed(
+        _(
+            "Case %(n)s of the same class, %(d)s m away, is still open. Add this report to it, "
+            "or open a new case if it is another problem."
+        )
+        % {"n": number, "d": round(dist)},
+        field="duplicate_choice",
+        details={"number": number, "distance_m": round(dist, 1), "class": pc.key},
+    )
 
 
 def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
@@ -245,6 +285,7 @@ def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
 
 # What counting a report on a case and answering the reporter read of it (the row is locked).
 _LINK_COLUMNS = ("id", "number", "state", "public_token", "report_count")
+_CHOICE_COLUMNS = ("lon", "lat", "duplicate_of_id", "problem_class_id", "suggested_class_id")
 
 
 def _link_stored(entries, results, *, actor, scope, client_key, now) -> None:
@@ -294,7 +335,7 @@ def _nearest_in_batch(p, earlier: list[_Prepared]) -> tuple[int | None, float | 
     if pc is None:
         return None, None
     rows = [
-        (j, o.loc.lon, o.loc.lat, (o.klass or o.suggested).pk)
+        (j, o.loc.lon, o.loc.lat, (o.klass or o.suggested).pk, CaseState.REPORTED)
         for j, o in enumerate(earlier)
         if (o.klass or o.suggested) is not None
     ]
@@ -330,17 +371,15 @@ def _check_channel(actor, channel):
         raise PermissionDenied(_("Your role may not report through this channel."))
 
 
-def _find_class(code: str, kind: str | None):
+def _find_class(code: str, kind: str | None, code_set: str | None = None):
+    """The class a report or a register step names: see catalog.cache.ActiveClasses.resolve."""
     from urbangrid.catalog.cache import active_classes
 
-    found = active_classes().find(code, kind)
-    if found is None:
-        raise InvalidInput(_("Unknown class code %(c)s.") % {"c": code}, field="class_code")
-    return found
+    return active_classes().resolve(code, kind or None, code_set or None)
 
 
 def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple[Case | None, float | None]:
-    """The nearest open or recently closed case of the same or a related class near the point."""
+    """The nearest open case of the same class near the point."""
     if pc is None:
         return None, None
     cid, d = _nearest(_duplicate_candidates([(pc, lon, lat)], now), pc, lon, lat, exclude_id=exclude_id)
@@ -350,9 +389,23 @@ def find_duplicate(pc, lon: float, lat: float, now, *, exclude_id=None) -> tuple
 def find_duplicate_ids(wanted: list[tuple], now) -> list[tuple[int | None, float | None]]:
     """``find_duplicate`` for many (class, lon, lat) at once, with one query: the id of each
     point's duplicate (or None) and its distance."""
+    return [(cid, d) for cid, d, _closed in _match_all(wanted, now)]
+
+
+def _match_all(wanted: list[tuple], now) -> list[tuple[int | None, float | None, int | None]]:
+    """For each (class, lon, lat): the open duplicate's id and distance, and the id of the
+    nearest recently closed case of the same class (which a new case then follows)."""
     asked = [w for w in wanted if w[0] is not None]
     rows = _duplicate_candidates(asked, now) if asked else []
-    return [_nearest(rows, pc, lon, lat) if pc is not None else (None, None) for pc, lon, lat in wanted]
+    out = []
+    for pc, lon, lat in wanted:
+        if pc is None:
+            out.append((None, None, None))
+            continue
+        cid, d = _nearest(rows, pc, lon, lat)
+        closed_id = _nearest(rows, pc, lon, lat, closed=True)[0] if cid is None else None
+        out.append((cid, d, closed_id))
+    return out
 
 
 def _distance_limit() -> float:
@@ -360,7 +413,7 @@ def _distance_limit() -> float:
 
 
 def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
-    """(id, lon, lat, class) of the open, shelved or recently closed cases of the classes related
+    """(id, lon, lat, class, state) of the open, shelved or recently closed cases of the classes related
     to any of ``wanted`` (class, lon, lat) in the grids near its point. Looking by grid code and
     report time keeps the search to a few grids' last days, however large the city and its history
     (a box on lon/lat read a strip of every case ever reported at that longitude).
@@ -387,7 +440,7 @@ def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
     klass = "COALESCE(problem_class_id, suggested_class_id)"
 
     sql = (
-        f"SELECT id, lon, lat, {klass} FROM {Case._meta.db_table} "
+        f"SELECT id, lon, lat, {klass}, state FROM {Case._meta.db_table} "
         f"WHERE grid_code IN ({marks(codes)}) AND reported_at >= %s "
         f"AND {klass} IN ({marks(classes)}) AND duplicate_of_id IS NULL "
         f"AND (state IN ({marks(states)}) OR (state = %s AND closed_at >= %s))"
@@ -397,22 +450,21 @@ def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _nearest(rows, pc, lon, lat, *, exclude_id=None) -> tuple[int | None, float | None]:
-    """Among candidate rows, the nearest case of ``pc``'s major class within the distance."""
+def _nearest(rows, pc, lon, lat, *, exclude_id=None, closed=False) -> tuple[int | None, float | None]:
+    """Among candidate rows, the nearest open (or, with ``closed``, closed) case of ``pc``'s class
+    or its equivalent within the distance."""
     from urbangrid.catalog.cache import active_classes
 
     limit = _distance_limit()
     related = set(active_classes().related_ids(pc))
     best = None
-    for cid, clon, clat, cpc in rows:
-        if cid == exclude_id or cpc not in related:
+    for cid, clon, clat, cpc, state in rows:
+        if cid == exclude_id or cpc not in related or (state == CaseState.CLOSED) != closed:
             continue
         d = deps.distance_m(lon, lat, clon, clat)
-        # The same class counts a little nearer than a related one.
-        key = d if cpc == pc.pk else d + limit / 4
-        if d <= limit and (best is None or key < best[0]):
-            best = (key, cid, d)
-    return (best[1], best[2]) if best else (None, None)
+        if d <= limit and (best is None or d < best[0]):
+            best = (d, cid)
+    return (best[1], best[0]) if best else (None, None)
 
 
 @dataclass
@@ -474,7 +526,11 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
     loc = deps.locate(lon, lat, crs)
     if loc is None:
         raise InvalidInput(_("The point is outside the jurisdiction."), field="lon")
-    klass = _find_class(data.class_code, data.extra.get("class_kind")) if data.class_code else None
+    klass = (
+        _find_class(data.class_code, data.extra.get("class_kind"), data.extra.get("code_set"))
+        if data.class_code
+        else None
+    )
     suggestions = []
     suggested = None
     if klass is None and description:
@@ -485,6 +541,7 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
                 {
                     "class_id": s.problem_class.pk,
                     "code": s.problem_class.code,
+                    "key": deps.class_key(s.problem_class),
                     "name": s.problem_class.name,
                     "score": round(float(s.score), 3),
                     "matched": list(s.matched),
@@ -513,13 +570,52 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
     now = now or timezone.now()
     p = _prepare(actor, data)
     scope = scope_for(actor)
-    if not data.extra.get("force_new"):
-        dup_id, dist = find_duplicate_ids([(p.klass or p.suggested, p.loc.lon, p.loc.lat)], now)[0]
-        if dup_id is not None:
-            dup = Case.objects.select_for_update().only(*_LINK_COLUMNS).get(pk=dup_id)
-            return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
-    new = [(p, _new_case(p, scope, actor, now), request_id)]
-    return _write_new(actor, new, scope, client_key=client_key, now=now)[0]
+    if data.extra.get("link_to"):
+        dup, dist = _chosen_case(actor, p, str(data.extra["link_to"]))
+        return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
+    dup_id, dist, closed_id = _match_all([(p.klass or p.suggested, p.loc.lon, p.loc.lat)], now)[0]
+    if data.extra.get("force_new"):
+        dup_id = None
+    if dup_id is not None and data.channel in STAFF_CHANNELS:
+        # A retry of a stored report finds its own case: it is answered, not proposed.
+        replay = _replay(client_key, request_id) if request_id else None
+        if replay is not None:
+            return replay
+        # Proposed to the person; a case they may not see is neither shown nor merged into.
+        if Case.objects.visible_to(actor).filter(pk=dup_id).exists():
+            raise _proposal(dup_id, dist, p)
+        dup_id = None
+    if dup_id is not None:
+        dup = Case.objects.select_for_update().only(*_LINK_COLUMNS).get(pk=dup_id)
+        return _link(actor, p, dup, dist, scope, client_key=client_key, request_id=request_id, now=now)
+    new = [(p, _new_case(p, scope, actor, now, follows_id=closed_id), request_id)]
+    result = _write_new(actor, new, scope, client_key=client_key, now=now)[0]
+    if closed_id is not None:
+        result.follows = Case.objects.filter(pk=closed_id).values_list("number", flat=True).get()
+    return result
+
+
+def _chosen_case(actor, p: _Prepared, number: str) -> tuple[Case, float]:
+    """The (locked) case a person chose to add the report to: one they may see, still open, of
+    the same class."""
+    from urbangrid.catalog.cache import active_classes
+
+    found = Case.objects.visible_to(actor).filter(number=number).values_list("pk", flat=True).first()
+    if found is None:
+        raise InvalidInput(_("Case %(n)s was not found.") % {"n": number}, field="duplicate_choice")
+    dup = Case.objects.select_for_update().only(*_LINK_COLUMNS, *_CHOICE_COLUMNS).get(pk=found)
+    if dup.state not in OPEN_STATES | {CaseState.SHELVED} or dup.duplicate_of_id:
+        raise InvalidInput(
+            _("Case %(n)s is no longer open: report the problem as a new case.") % {"n": number},
+            field="duplicate_choice",
+        )
+    pc, theirs = p.klass or p.suggested, dup.problem_class_id or dup.suggested_class_id
+    if pc is not None and theirs is not None and theirs not in active_classes().related_ids(pc):
+        raise InvalidInput(
+            _("Case %(n)s is about another class of problem: report this one as a new case.") % {"n": number},
+            field="duplicate_choice",
+        )
+    return dup, deps.distance_m(p.loc.lon, p.loc.lat, dup.lon, dup.lat)
 
 
 def _link(actor, p: _Prepared, dup: Case, dist: float, scope, *, client_key, request_id, now) -> IntakeResult:
@@ -568,7 +664,7 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
     return results
 
 
-def _new_case(p: _Prepared, scope, actor, now) -> Case:
+def _new_case(p: _Prepared, scope, actor, now, *, follows_id=None) -> Case:
     """The unsaved case a report opens (the database gives its number: see numbering)."""
     channel = p.data.channel
     verified = channel not in NEEDS_VERIFICATION
@@ -604,6 +700,7 @@ def _new_case(p: _Prepared, scope, actor, now) -> Case:
         tier=tier,
         verify_result=True if channel == Channel.GRID_WORKER else None,
         reported_at=now,
+        follows_id=follows_id,
         **deadlines.columns_for(DeadlineStep.REGISTER, now),
     )
 
@@ -641,8 +738,8 @@ def _report_event(case: Case, report: Report, p: _Prepared, scope, actor, now) -
             "channel": p.data.channel,
             "report": report.pk,
             "grid": p.loc.grid_code,
-            "class": p.klass.code if p.klass else None,
-            "suggested": p.suggested.code if p.suggested else None,
+            "class": p.klass.key if p.klass else None,
+            "suggested": p.suggested.key if p.suggested else None,
         },
     )
 

@@ -233,6 +233,16 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="duplicates",
     )
+    # A report of the same problem at the place of a case closed meanwhile opens a new case
+    # (a closed case is never reopened by a report): this points back at the closed one.
+    follows = models.ForeignKey(
+        "self",
+        verbose_name=_("follows the closed case"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="followed_by",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

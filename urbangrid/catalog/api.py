@@ -40,6 +40,7 @@ class ClassBrief(Schema):
     code_set: str = Field(..., alias="code_set.code")
     kind: str
     code: str
+    key: str  # kind letter + code (E06001): components and events share code numbers
     major_code: str
     major_name: str
     name: str
@@ -121,16 +122,21 @@ def get_class(request, class_id: int):
     )
 
 
-@router.get("/classes/by-code/{code}", response=ClassOut, summary="A class by code (either code set)")
+@router.get(
+    "/classes/by-code/{code}",
+    response=ClassOut,
+    summary="A class by key (E06001) or by a code that names one class (either code set)",
+)
 def get_class_by_code(request, code: str, code_set: str | None = None, kind: str | None = None):
-    qs = ProblemClass.objects.select_related("code_set", "equivalent__code_set").filter(code=code)
-    qs = qs.filter(code_set__code=code_set) if code_set else qs.order_by("-code_set__is_default")
-    if kind:
-        qs = qs.filter(kind=kind)
-    found = qs.first()
-    if found is None:
-        raise NotFound(_("Unknown problem class code: %(code)s") % {"code": code}, field="code")
-    return found
+    from .cache import active_classes
+
+    try:
+        found = active_classes().resolve(code, kind or None, code_set or None)
+    except InvalidInput as exc:
+        if exc.details:  # a code shared by a component and an event: the choices are listed
+            raise
+        raise NotFound(_("Unknown problem class code: %(code)s") % {"code": code}, field="code") from None
+    return ProblemClass.objects.select_related("code_set", "equivalent__code_set").get(pk=found.pk)
 
 
 class SuggestIn(Schema):

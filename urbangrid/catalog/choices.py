@@ -8,6 +8,12 @@ class ClassKind(models.TextChoices):
     SERVICE = "service", _("Public service request")
 
 
+# Components and events share code numbers (06001 is 其他设施·健身设施 and 市容环境·私搭乱建), so a
+# class is named by its kind's letter and its code inside a code set: C06001, E06001.
+KIND_LETTERS = {ClassKind.COMPONENT: "C", ClassKind.EVENT: "E", ClassKind.SERVICE: "S"}
+LETTER_KINDS = {v: str(k) for k, v in KIND_LETTERS.items()}
+
+
 class TimeUnit(models.TextChoices):
     HOURS = "hours", _("Calendar hours")
     WORK_HOURS = "work_hours", _("Working hours")

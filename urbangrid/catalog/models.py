@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ClassKind, HandlingTier, TimeUnit
+from .choices import KIND_LETTERS, ClassKind, HandlingTier, TimeUnit
 
 
 class CodeSet(models.Model):
@@ -83,6 +83,11 @@ class ProblemClass(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def key(self) -> str:
+        """The class's identifier inside its code set (see choices.KIND_LETTERS)."""
+        return KIND_LETTERS.get(self.kind, "") + self.code
 
 
 class CalendarDay(models.Model):

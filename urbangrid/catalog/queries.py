@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from urbangrid.lib.errors import NotFound
+from urbangrid.lib.errors import InvalidInput, NotFound
 
 from .models import CodeSet, ProblemClass, ResponsibilityRule
 
@@ -19,23 +19,29 @@ def default_code_set() -> CodeSet | None:
 
 
 def class_by_code(code: str, code_set: CodeSet | None = None) -> ProblemClass:
-    """A class by its full code in the given (or default) code set; NotFound otherwise.
+    """A class by its key (E06001) or a code naming one class only, in the given (or default)
+    code set; an ambiguous code raises InvalidInput with the choices, an unknown one NotFound.
 
-    A code of the other code set is accepted too and translated through ``equivalent``."""
+    A class of the other code set is accepted too and translated through ``equivalent``."""
+    from .cache import active_classes
+
     cs = code_set or default_code_set()
-    qs = ProblemClass.objects.select_related("code_set").filter(code=code, is_active=True)
-    found = qs.filter(code_set=cs).first() if cs else None
-    if found is None:
-        other = qs.first()
-        if other is not None:
-            found = (
-                other.equivalent
-                if (cs and other.equivalent and other.equivalent.code_set_id == cs.pk)
-                else other
-            )
-    if found is None:
-        raise NotFound(_("Unknown problem class code: %(code)s") % {"code": code}, field="class_code")
-    return found
+    classes = active_classes()
+    try:
+        found = classes.resolve(code, code_set=cs.code if cs else None)
+    except InvalidInput as exc:
+        if exc.details:  # ambiguous
+            raise
+        try:
+            found = classes.resolve(code)
+        except InvalidInput:
+            raise NotFound(
+                _("Unknown problem class code: %(code)s") % {"code": code}, field="class_code"
+            ) from None
+        if cs and found.equivalent_id and classes.by_pk.get(found.equivalent_id) is not None:
+            equivalent = classes.by_pk[found.equivalent_id]
+            found = equivalent if equivalent.code_set_id == cs.pk else found
+    return ProblemClass.objects.select_related("code_set").get(pk=found.pk)
 
 
 def handling_limit(problem_class: ProblemClass) -> tuple[Decimal, str]:

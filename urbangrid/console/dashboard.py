@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.catalog.choices import KIND_LETTERS
 
 HEAT_LIMIT = 20000
 
@@ -80,9 +81,17 @@ def compute(user, params) -> dict:
     }
     by_time_rows = [[d.isoformat(), n, c] for d, (n, c) in sorted(series.items())]
 
+    # The key (E06001), not the bare code: a component and an event share 06001.
     by_class_rows = [
-        [r["problem_class__code"] or "—", r["problem_class__name"] or _("Unclassified"), r["n"], r["closed"]]
-        for r in period.values("problem_class__code", "problem_class__name")
+        [
+            KIND_LETTERS.get(r["problem_class__kind"], "") + r["problem_class__code"]
+            if r["problem_class__code"]
+            else "—",
+            r["problem_class__name"] or _("Unclassified"),
+            r["n"],
+            r["closed"],
+        ]
+        for r in period.values("problem_class__code", "problem_class__kind", "problem_class__name")
         .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED)))
         .order_by("-n")[:20]
     ]

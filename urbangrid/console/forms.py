@@ -137,14 +137,19 @@ class RegisterForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        from urbangrid.catalog.cache import class_label
         from urbangrid.catalog.models import ProblemClass
 
+        # One code set (the reported class's, else the default one): both sets together listed
+        # every problem twice under different codes.
+        current = self.case and (self.case.problem_class or self.case.suggested_class)
+        in_set = {"code_set": current.code_set_id} if current else {"code_set__is_default": True}
         self.fields["problem_class"].queryset = (
-            ProblemClass.objects.filter(is_active=True)
+            ProblemClass.objects.filter(is_active=True, **in_set)
             .select_related("code_set")
-            .order_by("code_set", "code")
+            .order_by("kind", "code")
         )
-        self.fields["problem_class"].label_from_instance = lambda pc: f"{pc.code} {pc.major_name}·{pc.name}"
+        self.fields["problem_class"].label_from_instance = class_label
         if self.case is not None and self.case.problem_class_id and not self.is_bound:
             self.initial["problem_class"] = self.case.problem_class_id
 

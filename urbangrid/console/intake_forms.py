@@ -10,17 +10,28 @@ from urbangrid.lib import limits
 from .forms import PhotosField
 
 
-def class_by_code(code: str):
+def class_choices(empty_label) -> list:
+    """The default code set's classes for a picker, grouped by kind, each by its key (E06001):
+    components and events share code numbers, so the bare code would name two classes."""
+    from urbangrid.catalog.cache import class_key, class_label
     from urbangrid.catalog.models import ProblemClass
 
-    if not code:
+    classes = ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("kind", "code")
+    groups: dict[str, list] = {}
+    for pc in classes:
+        groups.setdefault(pc.get_kind_display(), []).append((class_key(pc), class_label(pc)))
+    return [("", empty_label), *groups.items()]
+
+
+def class_or_none(ref: str):
+    """The class a picker's value names, or None when it names none (a live check, not a save)."""
+    from urbangrid.catalog.cache import active_classes
+    from urbangrid.lib.errors import InvalidInput
+
+    try:
+        return active_classes().resolve(ref) if ref else None
+    except InvalidInput:
         return None
-    return (
-        ProblemClass.objects.filter(code=code, is_active=True, code_set__is_default=True)
-        .select_related("code_set")
-        .first()
-        or ProblemClass.objects.filter(code=code, is_active=True).select_related("code_set").first()
-    )
 
 
 class HotlineForm(forms.Form):
@@ -38,17 +49,13 @@ class HotlineForm(forms.Form):
     reporter_phone = forms.CharField(label=_("Caller's phone"), max_length=limits.PHONE_MAX, required=False)
     anonymous = forms.BooleanField(label=_("Caller wishes to stay anonymous"), required=False)
     photos = PhotosField(label=_("Photos (optional)"), required=False)
+    # Radio buttons in the place check when an open case of the same class is near:
+    # "link:<number>" adds the call to it, "new" opens a case anyway.
+    duplicate_choice = forms.CharField(required=False, max_length=40)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from urbangrid.catalog.models import ProblemClass
-
-        classes = ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by(
-            "kind", "code"
-        )
-        self.fields["class_code"].choices = [("", _("— suggest from the text —"))] + [
-            (pc.code, f"{pc.code} {pc.major_name}·{pc.name}") for pc in classes
-        ]
+        self.fields["class_code"].choices = class_choices(_("— suggest from the text —"))
 
     def clean(self):
         data = super().clean()
@@ -57,11 +64,18 @@ class HotlineForm(forms.Form):
         return data
 
 
+def duplicate_choice(value: str) -> dict:
+    """The intake's ``extra`` for the person's answer to a proposed duplicate."""
+    if value == "new":
+        return {"force_new": True}
+    if value.startswith("link:"):
+        return {"link_to": value[5:]}
+    return {}
+
+
 def run_intake(actor, data: dict):
     from urbangrid.cases.intake import IntakeData, do_intake
 
-    pc = class_by_code(data.get("class_code") or "")
-    extra = {"class_kind": pc.kind} if pc is not None else {}
     return do_intake(
         actor,
         IntakeData(
@@ -76,7 +90,7 @@ def run_intake(actor, data: dict):
             reporter_phone=data.get("reporter_phone") or "",
             anonymous=bool(data.get("anonymous")),
             photos=data.get("photos") or [],
-            extra=extra,
+            extra=duplicate_choice(data.get("duplicate_choice") or ""),
         ),
         request_id=data["request_id"],
     )

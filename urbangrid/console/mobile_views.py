@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from urbangrid.cases.choices import CaseState, Response
-from urbangrid.cases.models import Case
+from urbangrid.cases.choices import OPEN_STATES, CaseState, Response
+from urbangrid.cases.models import Case, Report
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.lib.errors import DomainError, InvalidInput
 from urbangrid.orgs.jurisdiction import scope_for
@@ -50,9 +50,16 @@ def my_task_lists(user):
     mine = Q(field_worker_id=scope.person_id) | Q(field_worker__isnull=True, grid_code__in=scope.grid_codes)
     verify = visible.filter(mine, state=CaseState.VERIFYING).order_by("due_at")[:50]
     check = visible.filter(mine, state=CaseState.CHECKING).order_by("due_at")[:50]
+    # My reports: the cases I opened and those my reports were added to, while they are open.
+    reported = Q(reporter_person_id=scope.person_id) | Q(
+        pk__in=Report.objects.filter(reporter_user_id=user.pk).values("case_id")
+    )
     assigned = visible.filter(
-        Q(field_worker_id=scope.person_id) | Q(reporter_person_id=scope.person_id),
-        state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE, CaseState.REPORTED],
+        Q(
+            field_worker_id=scope.person_id,
+            state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE, CaseState.REPORTED],
+        )
+        | (reported & Q(state__in=OPEN_STATES))
     ).order_by("-reported_at")[:30]
     return {"verify": list(verify), "check": list(check), "assigned": list(assigned)}
 
@@ -74,13 +81,15 @@ def mobile_home(request):
 class _Classes:
     @staticmethod
     def all():
+        from urbangrid.catalog.cache import class_key, class_label
         from urbangrid.catalog.models import ProblemClass
 
-        return list(
-            ProblemClass.objects.filter(is_active=True, code_set__is_default=True)
-            .order_by("kind", "code")
-            .values("code", "name", "major_name", "kind", "on_spot_allowed")
-        )
+        return [
+            {"key": class_key(pc), "label": class_label(pc), "on_spot_allowed": pc.on_spot_allowed}
+            for pc in ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by(
+                "kind", "code"
+            )
+        ]
 
 
 @login_required
@@ -99,6 +108,7 @@ def mobile_report(request):
 @login_required
 @require_POST
 def mobile_suggest(request):
+    from urbangrid.catalog.cache import class_key
     from urbangrid.catalog.classify import suggest_classes
 
     # POST: a long description in the query string overflows the server's request line (414).
@@ -109,6 +119,7 @@ def mobile_suggest(request):
             pc = s.problem_class
             out.append(
                 {
+                    "key": class_key(pc),
                     "code": pc.code,
                     "name": pc.name,
                     "major_name": pc.major_name,
@@ -168,7 +179,9 @@ def photo_meta(raw: str, count: int) -> list[dict]:
 def mobile_report_submit(request):
     """Receive one report from the phone (online, or replayed from the offline queue)."""
     from urbangrid.cases.actions import do_self_handle
-    from urbangrid.cases.intake import IntakeData, do_intake
+    from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake
+
+    from .intake_forms import duplicate_choice
 
     p = request.POST
     request_id = (p.get("request_id") or "").strip()[:80]
@@ -192,13 +205,6 @@ def mobile_report_submit(request):
         meta = photo_meta(p.get("photo_meta", ""), len(photos) + len(after))
     except DomainError as exc:
         return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
-    kind = None
-    code = p.get("class_code") or None
-    if code:
-        from .intake_forms import class_by_code
-
-        pc = class_by_code(code)
-        kind = pc.kind if pc else None
     data = IntakeData(
         channel="grid_worker",
         description=(p.get("description") or "").strip(),
@@ -206,9 +212,9 @@ def mobile_report_submit(request):
         lat=lat,
         crs=p.get("crs") or "wgs84",
         address=(p.get("address") or "").strip(),
-        class_code=code,
+        class_code=p.get("class_code") or None,
         photos=photos,
-        extra={**({"class_kind": kind} if kind else {}), **({"photo_meta": meta} if meta else {})},
+        extra={**duplicate_choice(p.get("duplicate_choice") or ""), **({"photo_meta": meta} if meta else {})},
     )
     try:
         result = do_intake(request.user, data, request_id=request_id)
@@ -228,6 +234,10 @@ def mobile_report_submit(request):
                 photos_after=after,
             )
             self_handled = True
+    except DuplicateProposed as exc:
+        # A question, not a refusal: the phone asks the worker whether it is the same problem
+        # and sends the report again with the answer.
+        return JsonResponse({"ok": False, "field": exc.field, "error": exc.message, "proposed": exc.details})
     except DomainError as exc:
         return JsonResponse({"ok": False, "field": exc.field, "error": exc.message}, status=exc.status)
     return JsonResponse(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from urbangrid.cases.choices import ApplicationKind, ApplicationState, CaseState, TaskState
 from urbangrid.cases.models import Application, Case, CaseTask, Notification
+from urbangrid.catalog.choices import LETTER_KINDS
 from urbangrid.orgs.choices import Role
 from urbangrid.orgs.jurisdiction import scope_for
 
@@ -230,11 +231,15 @@ def apply_filters(qs, params):
     """Filters shared by queues, map and dashboards: class, state, unit, street, community, time, text."""
     if params.get("class"):
         code = params["class"]
-        qs = qs.filter(
-            Q(problem_class__code=code) | Q(problem_class__major_code=code)
-            if len(code) <= 2
-            else Q(problem_class__code=code)
-        )
+        kind = LETTER_KINDS.get(code[:1].upper())
+        if kind is not None:  # a class key (E06001)
+            qs = qs.filter(problem_class__kind=kind, problem_class__code=code[1:])
+        else:
+            qs = qs.filter(
+                Q(problem_class__code=code) | Q(problem_class__major_code=code)
+                if len(code) <= 2
+                else Q(problem_class__code=code)
+            )
     if params.get("state"):
         qs = qs.filter(state__in=str(params["state"]).split(","))
     if params.get("unit"):

@@ -250,6 +250,7 @@ def _load_case(request, number):
         "community",
         "grid",
         "duplicate_of",
+        "follows",
         "field_worker",
         "suggested_class",
     ).get(pk=case.pk)
@@ -364,19 +365,30 @@ def intake(request):
     scope = scope_for(request.user)
     if not scope.has_role("intake_operator", "shift_leader"):
         raise Http404(_("Only intake operators take hotline reports."))
+    place_error = None
     if request.method == "POST":
         form = HotlineForm(request.POST, request.FILES)
         if form.is_valid():
             try:
                 result = run_intake(request.user, form.cleaned_data)
             except DomainError as exc:
-                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+                if exc.field in ("lon", "lat", "crs"):
+                    # The point lives in hidden fields: say it beside the map, and drop the
+                    # refused point so that no marker is left standing on it.
+                    place_error = exc.message
+                    form.data = form.data.copy()
+                    form.data.pop("lon", None)
+                    form.data.pop("lat", None)
+                else:
+                    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
             else:
                 messages.success(request, result.message)
                 return redirect("console:case_detail", result.case.number)
     else:
         form = HotlineForm(initial={"request_id": uuid.uuid4().hex})
-    return render(request, "console/intake.html", {"form": form, **map_settings()})
+    return render(
+        request, "console/intake.html", {"form": form, "place_error": place_error, **map_settings()}
+    )
 
 
 @login_required
@@ -432,7 +444,7 @@ def intake_check(request):
     from urbangrid.geo.locator import locate
     from urbangrid.geo.models import Region
 
-    from .intake_forms import class_by_code
+    from .intake_forms import class_or_none
 
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -447,7 +459,7 @@ def intake_check(request):
                 "pk", "name"
             )
         )
-    pc = class_by_code(data.get("class_code") or "")
+    pc = class_or_none(data.get("class_code") or "")
     dup, dist = (None, None)
     if pc is not None and loc is not None:
         from urbangrid.geo.crs import to_canonical

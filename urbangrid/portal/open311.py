@@ -33,7 +33,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from urbangrid.lib import limits
-from urbangrid.lib.errors import DomainError
+from urbangrid.lib.errors import DomainError, InvalidInput
 
 from . import attributes as attr_mod
 from .ratelimit import RateLimited, hit
@@ -274,10 +274,33 @@ def active_classes():
 
 
 def find_class(code: str):
-    cls = active_classes().filter(code=code).first()
+    """The service a service_code names: its key (E06001), or a code that names one service only
+    (older clients); a code shared by a component and an event is refused with the choices."""
+    from urbangrid.catalog.cache import active_classes as cached
+    from urbangrid.catalog.queries import default_code_set
+
+    cs = default_code_set()
+    try:
+        found = cached().resolve(code, code_set=cs.code if cs else None)
+    except InvalidInput as exc:
+        if exc.details:
+            raise Open311Error(400, exc.message) from None
+        found = None
+    # The cache may lag a class switched off moments ago: the database has the last word.
+    cls = active_classes().filter(pk=found.pk).first() if found is not None else None
     if cls is None:
         raise Open311Error(404, _("service_code %(code)s was not found.") % {"code": code})
     return cls
+
+
+def _listed_class(code: str):
+    """A service_code filter of GET requests: an unknown code matches nothing."""
+    try:
+        return find_class(code).pk
+    except Open311Error as exc:
+        if exc.status == 404:
+            return None
+        raise
 
 
 @endpoint("discovery")
@@ -312,7 +335,7 @@ def services(request, fmt):
         attrs = attr_mod.attributes_for(cls, list(cls.open311_attributes.all()))
         out.append(
             {
-                "service_code": cls.code,
+                "service_code": cls.key,
                 "service_name": cls.name,
                 "description": cls.acceptance_condition or cls.name,
                 "metadata": bool(attrs),
@@ -331,7 +354,7 @@ def service_definition(request, fmt, code):
     limit_anonymous_read(request)
     cls = find_class(code)
     attrs = attr_mod.attributes_for(cls, list(cls.open311_attributes.all()))
-    return {"service_code": cls.code, "attributes": [a.as_dict() for a in attrs]}, 200, None
+    return {"service_code": cls.key, "attributes": [a.as_dict() for a in attrs]}, 200, None
 
 
 def serialize_case(request, case, media_urls: dict) -> dict:
@@ -345,7 +368,7 @@ def serialize_case(request, case, media_urls: dict) -> dict:
         "status": open311_status(case.state),
         "status_notes": status_notes(case),
         "service_name": cls.name if cls else "",
-        "service_code": cls.code if cls else "",
+        "service_code": cls.key if cls else "",
         "description": mask_text(case.description),
         "agency_responsible": case.assigned_unit.name if case.assigned_unit_id else "",
         "service_notice": service_notice(cls),
@@ -396,7 +419,7 @@ def get_requests(request, fmt):
         qs = qs.filter(reported_at__gte=start, reported_at__lte=end)
         codes = csv(p, "service_code")
         if codes:
-            qs = qs.filter(problem_class__code__in=codes, problem_class__code_set__is_default=True)
+            qs = qs.filter(problem_class__in=[_listed_class(c) for c in codes])
         statuses = {s.lower() for s in csv(p, "status")}
         bad = statuses - {"open", "closed"}
         if bad:
@@ -509,7 +532,7 @@ def post_request(request, fmt):
         raise Open311Error(400, _("media_url must be an http(s) URL."))
     request_id = (one(p, "request_id") or request.headers.get("Idempotency-Key", "")).strip()[:80] or None
     sub = Submission(
-        service_code=cls.code,
+        service_code=cls.key,
         description=description,
         lon=lon,
         lat=lat,

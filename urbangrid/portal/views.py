@@ -48,9 +48,9 @@ def _classes():
     from urbangrid.catalog.models import ProblemClass
 
     return list(
-        ProblemClass.objects.filter(code_set__is_default=True, is_active=True)
-        .order_by("major_code", "code")
-        .values("code", "name", "major_name")
+        ProblemClass.objects.filter(code_set__is_default=True, is_active=True).order_by(
+            "kind", "major_code", "code"
+        )
     )
 
 
@@ -62,7 +62,8 @@ def _map_config() -> dict:
 def _form_context(request, values=None, errors=None):
     groups: dict[str, list] = {}
     for c in _classes():
-        groups.setdefault(c["major_name"], []).append(c)
+        # Components and events both have a 市容环境 major class: the kind tells them apart.
+        groups.setdefault(f"{c.major_name}（{c.get_kind_display()}）", []).append(c)
     return {
         "groups": groups,
         "values": values or {},
@@ -365,6 +366,7 @@ def suggest(request):
     out = [
         {
             "code": s.problem_class.code,
+            "key": s.problem_class.key,
             "name": s.problem_class.name,
             "score": round(float(s.score), 3),
             "matched": list(s.matched),

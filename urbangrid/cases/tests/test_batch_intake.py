@@ -6,7 +6,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from urbangrid.cases import intake
-from urbangrid.cases.intake import IntakeData, do_intake, do_intake_many
+from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake, do_intake_many
 from urbangrid.cases.models import Attachment, Case, CaseEvent, Report
 from urbangrid.lib.errors import InvalidInput
 
@@ -79,9 +79,10 @@ def test_new_cases_are_shaped_like_single_intake(world):
 def test_duplicates_inside_the_batch_and_against_the_database(world):
     w = world
     existing = report(w, point=w.B).case
+    web = {"channel": "citizen_web"}  # a citizen's report is counted on its duplicate at once
     out = do_intake_many(
         w.user("gw_a"),
-        [item(w, rid="a"), item(w, rid="b"), item(w, point=w.B, rid="c")],
+        [item(w, rid="a", **web), item(w, rid="b", **web), item(w, point=w.B, rid="c", **web)],
     )
     first, second, third = out
     assert first.created and not second.created and second.duplicate_of.pk == first.case.pk
@@ -97,9 +98,29 @@ def test_duplicates_inside_the_batch_and_against_the_database(world):
 
 def test_reports_without_class_meet_inside_the_batch(world):
     w = world
-    out = do_intake_many(w.user("gw_a"), [item(w, cls=None, rid="t1"), item(w, cls=None, rid="t2")])
+    web = {"channel": "citizen_web"}
+    out = do_intake_many(
+        w.user("gw_a"), [item(w, cls=None, rid="t1", **web), item(w, cls=None, rid="t2", **web)]
+    )
     assert out[0].created and out[0].case.problem_class_id is None
     assert not out[1].created and out[1].duplicate_of.pk == out[0].case.pk
+
+
+def test_staff_reports_in_a_batch_are_never_merged_unasked(world):
+    w = world
+    existing = report(w, point=w.B).case
+    before = Case.objects.get(pk=existing.pk).report_count
+    chosen = item(w, point=w.B, rid="s4")
+    chosen[0].extra["link_to"] = existing.number
+    out = do_intake_many(
+        w.user("gw_a"), [item(w, point=w.B, rid="s1"), item(w, rid="s2"), item(w, rid="s3"), chosen]
+    )
+    # The stored match is proposed (nothing written), the batch's own twin opens its own case,
+    # and the chosen case counts the report.
+    assert isinstance(out[0], DuplicateProposed) and out[0].details["number"] == existing.number
+    assert out[1].created and out[2].created and out[1].case.pk != out[2].case.pk
+    assert not out[3].created and out[3].case.pk == existing.pk
+    assert Case.objects.get(pk=existing.pk).report_count == before + 1
 
 
 def test_bad_items_are_refused_alone_and_write_nothing(world):

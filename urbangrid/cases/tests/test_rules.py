@@ -49,9 +49,16 @@ def test_duplicate_linked_within_distance_and_window(world):
     assert Report.objects.filter(case=first, opened_case=False).count() == 1
     assert CaseEvent.objects.filter(case=first, action="link_report").count() == 1
     assert Notification.objects.filter(to_phone="13900001111", kind="duplicate").count() == 1
-    # Related class (same major) also counts.
-    r = report(w, cls="parking", point=(w.A[0], w.A[1] + 0.0001), now=t0 + timedelta(hours=2))
-    assert r.duplicate_of is not None and r.duplicate_of.pk == first.pk
+    # Another class of the same major class is another problem: a new case.
+    r = report(
+        w,
+        who="citizen",
+        channel="citizen_web",
+        cls="parking",
+        point=(w.A[0], w.A[1] + 0.0001),
+        now=t0 + timedelta(hours=2),
+    )
+    assert r.created and r.duplicate_of is None
 
 
 def test_duplicate_across_a_grid_boundary(world):
@@ -59,7 +66,9 @@ def test_duplicate_across_a_grid_boundary(world):
     w = world
     t0 = local(2026, 11, 2, 10, 0)
     first = report(w, point=(100.0049, 20.0025), now=t0).case
-    r = report(w, point=(100.0051, 20.0025), now=t0 + timedelta(minutes=5))  # ~21 m, next grid
+    r = report(
+        w, who="citizen", channel="citizen_web", point=(100.0051, 20.0025), now=t0 + timedelta(minutes=5)
+    )
     assert first.grid_code == w.grids["A1"].code and r.report.payload["distance_m"] < 25
     assert not r.created and r.duplicate_of.pk == first.pk
 
@@ -85,7 +94,7 @@ def test_not_duplicate_when_far_late_or_unrelated(world):
     assert fresh(first).report_count == 1
 
 
-def test_recently_closed_case_still_catches_duplicates(world):
+def test_report_at_a_recently_closed_case_opens_a_new_case_following_it(world):
     w = world
     t0 = local(2026, 11, 2, 10, 0)
     case = report(w, now=t0).case
@@ -98,8 +107,9 @@ def test_recently_closed_case_still_catches_duplicates(world):
         now=t0,
     )
     A.do_close(w.user("sl"), case, now=t0 + timedelta(minutes=5))
-    r = report(w, now=t0 + timedelta(hours=3))
-    assert r.duplicate_of is not None and r.duplicate_of.pk == case.pk
+    r = report(w, who="citizen", channel="citizen_web", now=t0 + timedelta(hours=3))
+    assert r.created and r.duplicate_of is None and r.case.follows_id == case.pk
+    assert case.number in r.message and fresh(case).state == "closed"
 
 
 # --- idempotency ---------------------------------------------------------------------------------
@@ -123,6 +133,8 @@ def test_retry_returns_first_result_and_adds_no_photo(world):
         and Attachment.objects.filter(case=r1.case).count() == 1
     )
     # Another client may use the same request id for its own report.
+    # (a staff report near an open case of its class says which case it belongs to)
+    data.extra["link_to"] = r1.case.number
     r3 = do_intake(w.user("gw_a"), data, client_key="device-2", request_id="abc")
     assert r3.report.pk != r1.report.pk
 

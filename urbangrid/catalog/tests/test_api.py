@@ -27,6 +27,17 @@ def test_one_class_with_standard(demo):
     assert client.get("/api/v1/catalog/classes/by-code/77777").status_code == 404
 
 
+def test_a_code_shared_by_a_component_and_an_event_is_not_guessed(demo):
+    client = demo.client_for("shift_leader")
+    r = client.get("/api/v1/catalog/classes/by-code/06001")
+    assert r.status_code == 400
+    assert {c["key"] for c in r.json()["details"]["choices"]} == {"C06001", "E06001"}
+    event = client.get("/api/v1/catalog/classes/by-code/E06001").json()
+    assert (event["kind"], event["key"], event["name"]) == ("event", "E06001", "私搭乱建")
+    component = client.get("/api/v1/catalog/classes/by-code/06001?kind=component").json()
+    assert (component["key"], component["name"]) == ("C06001", "健身设施")
+
+
 def test_suggest(demo):
     client = demo.client_for("intake_operator")
     res = client.post(

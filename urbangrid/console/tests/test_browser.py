@@ -403,7 +403,7 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     m = s.login(username_of(gw))
     m.goto(live_server.url + "/m/report/")
     m.wait_for_load_state("networkidle")
-    m.wait_for_function("document.getElementById('r-lon').value !== ''")
+    wait_until(m, "document.getElementById('r-lon').value !== ''")
     before = Case.objects.count()
     # A renamed program as the photo: the server refuses the report.
     m.set_input_files(
@@ -416,7 +416,7 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     klass = m.locator("#r-class option").nth(3).get_attribute("value")
     m.select_option("#r-class", klass)
     m.click("#r-submit")
-    m.wait_for_function("document.getElementById('report-error').textContent !== ''")
+    wait_until(m, "document.getElementById('report-error').textContent !== ''")
     assert Case.objects.count() == before
     # Nothing is wiped: text, class and photo are still in the form ...
     assert m.input_value("#r-desc") == "井盖缺失，有行人踩空的危险"
@@ -442,7 +442,7 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     case = Case.objects.order_by("-id").first()
     (att,) = Attachment.objects.filter(case=case)
     assert max(att.width, att.height) <= 2048 and att.size < 2 * 1024 * 1024
-    assert case.problem_class.code == klass
+    assert case.problem_class.key == klass
     # The photo still says when and where it was taken (read from its EXIF before downscaling).
     (meta,) = Report.objects.get(case=case).payload["photo_meta"]
     assert meta["field"] == "photos" and meta["source"] == "exif"
@@ -452,4 +452,54 @@ def test_mobile_refused_report_stays_editable_and_big_photos_go_through(browser,
     assert m.input_value("#r-desc") == "" and m.evaluate("UGQueue.count()") == 0
     # The browser logs the refused request itself; anything else is an error of the page.
     s.errors[:] = [e for e in s.errors if "status of 400" not in e]
+    s.close()
+
+
+def test_hotline_point_outside_the_district_loses_its_marker(browser, live_server, demo):
+    base = live_server.url
+    op = Session(browser, base)
+    p = op.login(username_of(demo.person("intake_operator")))
+    p.goto(base + "/intake/")
+    p.fill("#id_description", "市民来电：路灯不亮")
+    p.evaluate("window.UG_INTAKE.setPoint(10.0, 10.0, 5)")
+    p.wait_for_selector("#intake-check .field-error", timeout=5000)
+    # The check says why, and neither a marker nor hidden coordinates are left behind.
+    wait_until(p, "document.querySelectorAll('.leaflet-marker-icon').length === 0", timeout=5000)
+    assert p.input_value("#id_lon") == "" and p.input_value("#id_lat") == ""
+    screenshot(p, "hotline-point-outside")
+    with p.expect_navigation():
+        p.click("form#intake-form button[type=submit]")
+    assert p.locator(".errorlist").first.is_visible()  # "pick the place", in view
+    assert p.input_value("#id_description") == "市民来电：路灯不亮"
+    op.close()
+
+
+def test_mobile_report_near_an_open_case_asks_and_shows_the_number(browser, live_server, demo):
+    from urbangrid.cases.intake import IntakeData, do_intake
+    from urbangrid.cases.models import Case
+    from urbangrid.orgs.queries import person_grids
+
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    pt = grid.geometry.representative_point()
+    data = IntakeData(channel="hotline", description="垃圾桶满了", lon=pt.x, lat=pt.y, class_code="E06011")
+    open_case = do_intake(demo.user("intake_operator"), data).case
+    s = Session(browser, live_server.url, mobile=True)
+    s.context.grant_permissions(["geolocation"])
+    s.context.set_geolocation({"longitude": pt.x, "latitude": pt.y, "accuracy": 8})
+    m = s.login(username_of(gw))
+    m.goto(live_server.url + "/m/report/")
+    wait_until(m, "document.getElementById('r-lon').value !== ''")
+    asked = []
+    m.on("dialog", lambda d: (asked.append(d.message), d.accept()))  # "the same problem": add it
+    m.fill("#r-desc", "垃圾箱满溢")
+    m.select_option("#r-class", "E06011")
+    before = Case.objects.count()
+    m.click("#r-submit")
+    m.wait_for_selector("#report-result.ok-box", timeout=10000)
+    assert asked and open_case.number in asked[0]
+    assert open_case.number in m.text_content("#report-result")
+    assert Case.objects.count() == before
+    assert Case.objects.get(pk=open_case.pk).report_count == 2
+    screenshot(m, "mobile-duplicate-chosen")
     s.close()

@@ -5,12 +5,14 @@ action forms drive the real case loop."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.urls import reverse
 from PIL import Image
 
 from urbangrid.cases.intake import IntakeData, do_intake
+from urbangrid.cases.models import Case
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.orgs.jurisdiction import forget_scope
 
@@ -380,3 +382,23 @@ def test_mobile_class_suggestion_takes_a_long_description(demo):
     assert r.status_code == 200 and r.json()["suggestions"]
     # Not in the URL: a long text there overflows the request line (414).
     assert client.get("/m/suggest", {"text": "占道经营"}).status_code == 405
+
+
+def test_hotline_point_outside_the_district_is_shown_beside_the_map(demo):
+    client = demo.client_for("intake_operator")
+    before = Case.objects.count()
+    resp = client.post(
+        reverse("console:intake"),
+        {"request_id": "outside-1", "description": "来电：路灯不亮", "lon": 10.0, "lat": 10.0},
+    )
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    # The error is in view beside the map, not attached to the hidden lon field.
+    assert re.search(
+        r'<p class="field-error" id="place-error" role="alert">[^<]*(jurisdiction|管辖范围)', page
+    )
+    # The refused point is dropped: no marker is drawn again from the hidden fields.
+    assert re.search(r'<input type="hidden" name="lon"[^>]*>', page)
+    assert not re.search(r'name="l(on|at)"[^>]*value="10', page)
+    assert "来电：路灯不亮" in page  # the rest of the form is kept
+    assert Case.objects.count() == before

@@ -70,7 +70,7 @@ def city(demo, settings, tmp_path):
 
 
 def service_code(name: str) -> str:
-    """The default code set's code of the event class called ``name``."""
+    """The service code (class key) of the default code set's event class called ``name``."""
     from urbangrid.catalog.models import ProblemClass
 
-    return ProblemClass.objects.get(code_set__is_default=True, kind="event", name=name).code
+    return ProblemClass.objects.get(code_set__is_default=True, kind="event", name=name).key

@@ -202,5 +202,5 @@ def test_photos_the_portal_shows_load_with_debug_off(city, production_server, pa
         page.goto(production_server.url + url)
         page.wait_for_load_state("networkidle")
         page.evaluate("[...document.images].forEach(i => i.loading = 'eager')")
-        page.wait_for_function(f"{loaded}.every(w => w > 0)")
+        wait_until(page, f"{loaded}.every(w => w > 0)")
         assert page.evaluate(loaded) == [320, 320], url

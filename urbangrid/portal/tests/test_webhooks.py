@@ -80,7 +80,7 @@ def test_signed_event_opens_a_machine_case_located_from_gcj02(city, client, sour
     assert data["created"] is True and data["replayed"] is False
     case = Case.objects.get(number=data["case_number"])
     assert case.channel == "machine"
-    assert case.problem_class.code == service_code("机动车乱停放")
+    assert case.problem_class.key == service_code("机动车乱停放")
     assert case.input_crs == "gcj02"
     assert case.grid_code == city.grids["A1"].code  # GCJ-02 converted back before locating
     assert case.lon == pytest.approx(city.A[0], abs=1e-5) and case.lat == pytest.approx(city.A[1], abs=1e-5)

@@ -40,5 +40,12 @@
     sel.value = b.dataset.class;
     sel.dispatchEvent(new Event("change", { bubbles: true }));
   });
+  // A point outside the jurisdiction is refused: the check says so, and the marker and the
+  // hidden coordinates go, so that the form cannot look as if a place were picked.
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target.id !== "intake-check" || !e.target.querySelector("[data-outside]")) return;
+    if (marker) { map.removeLayer(marker); marker = null; }
+    lonIn.value = ""; latIn.value = "";
+  });
   window.UG_INTAKE = { setPoint: setPoint, map: map };
 })();

@@ -39,7 +39,17 @@
     }).catch(function () { return 0; });
   }
   var onResult = null; // the report form's handler of the answer to what it just sent
+  var again = false;
   function onSent(entry, res) {
+    if (res.data && res.data.proposed && !entry.fields.duplicate_choice) {
+      // An open case of the same class is near: the worker says whether it is the same problem,
+      // and the report goes out again with the answer.
+      var n = res.data.proposed.number;
+      entry.fields.duplicate_choice = window.confirm(res.data.error + "\n" + T.dupAsk) ? "link:" + n : "new";
+      again = true;
+      UGQueue.add(entry);
+      return;
+    }
     var out = document.getElementById("report-result");
     if (out && res.data && res.ok) {
       out.className = "ok-box";
@@ -48,9 +58,12 @@
     if (onResult) onResult(entry, res);
     window.UG_LAST_SENT = res;
   }
+  function sendAll() {
+    return UGQueue.flush(onSent).then(function () { if (again) { again = false; return sendAll(); } });
+  }
   function flush() {
     if (!navigator.onLine) return Promise.resolve();
-    return UGQueue.flush(onSent).then(showQueue);
+    return sendAll().then(showQueue);
   }
   window.addEventListener("online", function () { showNet(); flush(); });
   window.addEventListener("offline", showNet);
@@ -139,8 +152,8 @@
           sugg.innerHTML = "";
           d.suggestions.forEach(function (s) {
             var b = document.createElement("button");
-            b.type = "button"; b.className = "chip"; b.dataset.class = s.code; b.textContent = s.code + " " + s.name;
-            b.addEventListener("click", function () { sel.value = s.code; toggleSelf(); });
+            b.type = "button"; b.className = "chip"; b.dataset.class = s.key; b.textContent = s.code + " " + s.name;
+            b.addEventListener("click", function () { sel.value = s.key; toggleSelf(); });
             sugg.appendChild(b);
           });
         }).catch(function () { sugg.innerHTML = ""; });
@@ -301,7 +314,7 @@
       return UGQueue.add(entry).then(function () { return replaces ? UGQueue.remove(replaces) : null; }).then(function () {
         if (!navigator.onLine) { clear(); out.className = "warn-box"; out.textContent = T.queued; return showQueue(); }
         out.textContent = T.sending;
-        return UGQueue.flush(onSent).then(showQueue).then(function () {
+        return sendAll().then(showQueue).then(function () {
           if (answer && answer.ok) { clear(); return; }
           if (answer) { // refused: the form keeps everything, the outbox keeps the entry
             out.textContent = ""; editing = entry.id;

@@ -99,8 +99,8 @@
             b.type = "button";
             b.className = "chip";
             b.textContent = s.name;
-            b.dataset.code = s.code;
-            b.addEventListener("click", function () { select.value = s.code; });
+            b.dataset.code = s.key;
+            b.addEventListener("click", function () { select.value = s.key; });
             sugList.appendChild(b);
           });
           sugBox.hidden = !(data.suggestions || []).length;
