@@ -45,7 +45,8 @@
     }
   }
   function onPosition(pos) {
-    var c = pos.coords, now = pos.timestamp || Date.now();
+    // The phone's clock, not pos.timestamp: a location provider may keep a clock (or epoch) of its own.
+    var c = pos.coords, now = Date.now();
     lastPos = [c.longitude, c.latitude, now, c.accuracy];
     if (st.track) {
       var prev = st.buffer.length ? st.buffer[st.buffer.length - 1] : null;
