@@ -376,16 +376,20 @@ def case_plan(rng, cast, case_id, t, photos, stats, scenarios=SCENARIOS):
                 "id", flat=True
             )
         )
-        if others:
-            assists = [{"unit": Unit.objects.get(pk=rng.choice(others)), "instruction": "配合联合执法"}]
+        # Two candidates: whichever unit the dispatch makes the lead, the other one assists.
+        assists = [
+            {"unit": unit, "instruction": "配合联合执法"}
+            for unit in Unit.objects.filter(pk__in=rng.sample(others, min(2, len(others)))).order_by("pk")
+        ]
 
     def dispatch(now):
         c = case()
         lead = suggest_unit(c)  # the unit the dispatch assigns: it cannot assist itself
-        helping = [a for a in assists if lead is None or a["unit"].pk != lead.pk]
+        helping = [a for a in assists if lead is None or a["unit"].pk != lead.pk][:1]
         A.do_dispatch(
             dp, c, assists=helping, instruction="请按时处置", reason="联合执法" if helping else "", now=now
         )
+        stats["joint_dispatched"] += bool(helping)
 
     yield t, dispatch
     c = case()
