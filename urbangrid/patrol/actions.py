@@ -111,6 +111,18 @@ def _locate(lon: float, lat: float):
     return locate(lon, lat, crs="cgcs2000")
 
 
+def _first_location(lons, lats):
+    """The location of the first of these points that lies in a grid (None if none does)."""
+    from urbangrid.geo.locator import locate_many_indices
+
+    index, found = locate_many_indices(lons, lats, crs="cgcs2000")
+    inside = np.flatnonzero(found >= 0)
+    if not len(inside):
+        return None
+    i = int(inside[0])
+    return index.location(int(found[i]), float(lons[i]), float(lats[i]))
+
+
 def _parse_hhmm(value) -> int:
     try:
         h, m = str(value).strip().split(":")[:2]
@@ -504,7 +516,8 @@ def do_append_points(actor, track: Track, *, seq: int, points, crs: str | None =
     t.max_lon = max(filter(lambda v: v is not None, [t.max_lon, float(lon.max())]))
     t.max_lat = max(filter(lambda v: v is not None, [t.max_lat, float(lat.max())]))
     if t.street_id is None:
-        loc = _locate(float(lon[0]), float(lat[0]))
+        # The first point of the batch inside the district: a walk may start just outside it.
+        loc = _first_location(lon, lat)
         if loc is not None:
             t.district_id, t.street_id, t.community_id = loc.district_id, loc.street_id, loc.community_id
     t.save()

@@ -297,6 +297,15 @@ def test_point_batches_are_idempotent_and_tolerate_gaps_and_disorder(geo, people
     assert TrackBatch.objects.filter(track=track).count() == 2
 
 
+def test_a_track_that_starts_outside_the_district_is_placed_by_its_first_point_inside(geo, people):
+    start = timezone.now() - timedelta(minutes=30)
+    track, _ = A.do_start_track(people.worker, client_id="phone-edge", started_at=start)
+    xs = np.array([-200.0, -150.0, -100.0, 20.0, 40.0, 60.0])
+    A.do_append_points(people.worker, track, seq=0, points=points(xs, np.full_like(xs, 50.0), start))
+    track.refresh_from_db()
+    assert track.street_id == geo.sa.pk and track.community_id == geo.a1.pk
+
+
 def test_gcj02_points_are_converted_to_canonical(geo, people):
     from urbangrid.geo.crs import from_canonical_many
 
