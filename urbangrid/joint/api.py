@@ -80,7 +80,7 @@ class TaskIn(Schema):
     description: str = ""
 
 
-class ReportIn(Schema):
+class TaskReportIn(Schema):
     report: str
     quantity: int = 0
 
@@ -94,7 +94,7 @@ class CaseRefIn(Schema):
     case: str
 
 
-class NoteIn(Schema):
+class CampaignNoteIn(Schema):
     note: str = ""
 
 
@@ -220,13 +220,13 @@ def link_case(request, pk: int, data: CaseRefIn):
 
 
 @router.post("/campaigns/{pk}/end")
-def end_campaign(request, pk: int, data: NoteIn):
+def end_campaign(request, pk: int, data: CampaignNoteIn):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     return _campaign_out(A.do_end_campaign(request.auth, c, note=data.note), with_summary=True)
 
 
 @router.post("/tasks/{pk}/report")
-def report_task(request, pk: int, data: ReportIn):
+def report_task(request, pk: int, data: TaskReportIn):
     t = _get(CampaignTask.objects, request, pk, _("Task"))
     t = A.do_report_campaign_task(request.auth, t, report=data.report, quantity=data.quantity)
     return {"id": t.pk, "state": t.state}
@@ -392,7 +392,7 @@ class FollowUpIn(Schema):
     agenda_item: int | None = None
 
 
-class ReplyIn(Schema):
+class FollowUpReplyIn(Schema):
     reply: str
 
 
@@ -500,7 +500,7 @@ def add_follow_up(request, pk: int, data: FollowUpIn):
 
 
 @router.post("/follow-ups/{pk}/reply")
-def reply(request, pk: int, data: ReplyIn):
+def reply(request, pk: int, data: FollowUpReplyIn):
     f = _get(FollowUp.objects, request, pk, _("Follow-up task"))
     f = A.do_reply_follow_up(request.auth, f, reply=data.reply)
     return {"id": f.pk, "state": f.state}

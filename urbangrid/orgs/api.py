@@ -20,7 +20,7 @@ from .queries import _active_q, grids_without_supervisor, person_for
 router = Router(tags=["orgs"])
 
 
-class RegionRef(Schema):
+class RegionBrief(Schema):
     code: str
     name: str
     kind: str
@@ -34,7 +34,7 @@ class UnitOut(Schema):
     short_name: str
     kind: str
     level: str
-    region: RegionRef | None
+    region: RegionBrief | None
     parent_code: str | None
     duties: str
     phone: str
@@ -48,7 +48,7 @@ class UnitOut(Schema):
 class RoleOut(Schema):
     role: str
     label: str
-    region: RegionRef | None
+    region: RegionBrief | None
     valid_from: date | None
     valid_to: date | None
 
@@ -386,7 +386,7 @@ class SessionIn(Schema):
     trainer: str = ""
 
 
-class ResultIn(Schema):
+class TrainingResultIn(Schema):
     person_id: int
     attended: bool = True
     score: float | None = None
@@ -464,7 +464,7 @@ def create_session(request, body: SessionIn):
 @router.post(
     "/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results"
 )
-def record_results(request, session_id: int, body: list[ResultIn]):
+def record_results(request, session_id: int, body: list[TrainingResultIn]):
     from .models import TrainingRecord, TrainingSession
 
     s = (

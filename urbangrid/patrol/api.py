@@ -244,7 +244,7 @@ class PlaceOut(Schema):
         return str(obj.get_place_type_display())
 
 
-class CampaignIn(Schema):
+class PatrolCampaignIn(Schema):
     name: str
     region: str | None = None
     place_types: list[str] = []
@@ -586,7 +586,7 @@ def list_campaigns(request):
 
 
 @router.post("/campaigns", response={201: CampaignOut})
-def create_campaign(request, payload: CampaignIn):
+def create_campaign(request, payload: PatrolCampaignIn):
     data = payload.dict()
     data["region"] = _region(data.pop("region"), request.user)
     return Status(201, A.do_create_campaign(request.user, **data))
