@@ -25,6 +25,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 from urbangrid.orgs.choices import Role
 
 from . import actions as A
@@ -564,7 +565,7 @@ def list_cases(
     date_to: datetime | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: int = Limit(50, PAGE_MAX),
 ):
     """Cases the user may see. ``state`` is a comma list (``open`` = every open state); ``area`` a
     district, street/town, community or grid code; ``cursor`` the ``next_cursor`` of the last page."""
@@ -588,7 +589,7 @@ def list_cases(
 
 
 @router.get("/my-tasks", response=dict[str, list[CaseRow]], summary="What I must do now")
-def my_tasks(request, limit: int = 50):
+def my_tasks(request, limit: int = Limit(50, PAGE_MAX)):
     now = timezone.now()
     out = {}
     for role, qs in queries.my_tasks(request.user).items():
@@ -597,7 +598,7 @@ def my_tasks(request, limit: int = 50):
             .select_related("problem_class", "assigned_unit")
             .order_by("due_at", "id")
         )
-        out[str(role)] = [_row(c, now) for c in rows[: max(1, min(limit, PAGE_MAX))]]
+        out[str(role)] = [_row(c, now) for c in rows[:limit]]
     return out
 
 
@@ -612,14 +613,14 @@ def _person_id(request) -> int:
 
 
 @router.get("/inbox", response={200: InboxPage, 404: Error}, summary="My notifications")
-def inbox(request, unread_only: bool = False, limit: int = 50):
+def inbox(request, unread_only: bool = False, limit: int = Limit(50, PAGE_MAX)):
     pid = _person_id(request)
     qs = Notification.objects.filter(recipient_id=pid)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     # Only the case's number: devices poll the inbox, and the whole case row is 80 columns.
     fields = ("id", "kind", "title", "body", "case__number", "created_at", "read_at")
-    items = list(qs.order_by("-created_at", "-id").values(*fields)[: max(1, min(limit, PAGE_MAX))])
+    items = list(qs.order_by("-created_at", "-id").values(*fields)[:limit])
     for row in items:
         row["case"] = row.pop("case__number")
     unread = Notification.objects.filter(recipient_id=pid, read_at__isnull=True).count()

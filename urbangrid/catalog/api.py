@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import calendar as cal
 from .choices import ClassKind, TimeUnit
@@ -98,8 +99,8 @@ def list_classes(
     kind: str | None = None,
     major: str | None = None,
     q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    limit: int = Limit(200, 500),
+    offset: int = Offset(),
 ):
     if kind and kind not in ClassKind.values:
         raise InvalidInput(_("Unknown class kind: %(kind)s") % {"kind": kind}, field="kind")
@@ -110,7 +111,6 @@ def list_classes(
         qs = qs.filter(major_code=major)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q) | Q(keywords__icontains=q))
-    limit = max(1, min(limit, 500))
     return {"count": qs.count(), "items": list(qs.order_by("kind", "code")[offset : offset + limit])}
 
 

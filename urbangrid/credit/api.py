@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions as A
 from . import queries
@@ -101,7 +102,9 @@ def _get_subject(request, pk) -> Subject:
 
 
 @router.get("/subjects")
-def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: int = 50, offset: int = 0):
+def list_subjects(
+    request, q: str = "", kind: str = "", list: str = "", limit: int = Limit(50, 200), offset: int = Offset()
+):
     qs = Subject.objects.visible_to(request.auth).select_related("region")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(uscc=q.upper()) | Q(id_number=q.upper()))
@@ -110,7 +113,6 @@ def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: i
     if list in ListKind.values:
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=list).values("subject_id"))
     full = queries.can_see_identity(request.auth)
-    limit = max(1, min(limit, 200))
     rows = qs.order_by("score", "name", "id")[offset : offset + limit]
     return {"count": qs.count(), "results": [_subject_out(s, full) for s in rows]}
 
@@ -237,13 +239,14 @@ def evaluate(request, pk: int):
 
 
 @router.get("/lists/{kind}")
-def list_entries(request, kind: str, history: bool = False, limit: int = 100, offset: int = 0):
+def list_entries(
+    request, kind: str, history: bool = False, limit: int = Limit(100, 500), offset: int = Offset()
+):
     if kind not in ListKind.values:
         raise NotFound(_("Unknown list."))
     qs = ListEntry.objects.visible_to(request.auth).filter(list_kind=kind)
     if not history:
         qs = qs.active()
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [_entry_out(e) for e in qs.order_by("-entered_on", "-id")[offset : offset + limit]],
@@ -264,11 +267,10 @@ def case_flags(request, number: str):
 
 
 @router.get("/public/{kind}", auth=None)
-def public_list(request, kind: str, limit: int = 100, offset: int = 0):
+def public_list(request, kind: str, limit: int = Limit(100, 500), offset: int = Offset()):
     if kind not in ListKind.values:
         raise NotFound(_("Unknown list."))
     qs = queries.public_list(kind)
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [

@@ -9,6 +9,7 @@ from django.utils import timezone
 from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 
 from . import actions, indicators
 from .choices import SubjectKind
@@ -70,7 +71,13 @@ def results(request, period: str, kind: str = "unit", scheme: str = ""):
 
 @router.get("/drill")
 def drill(
-    request, indicator: str, kind: str, key: str, period: str, part: str = "denominator", limit: int = 500
+    request,
+    indicator: str,
+    kind: str,
+    key: str,
+    period: str,
+    part: str = "denominator",
+    limit: int = Limit(500, 5000),
 ):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
     from urbangrid.orgs.jurisdiction import scope_for
@@ -93,7 +100,7 @@ def drill(
                 "handled_at": c.handled_at,
                 "closed_at": c.closed_at,
             }
-            for c in qs[: max(1, min(limit, 5000))]
+            for c in qs[:limit]
         ],
     }
 

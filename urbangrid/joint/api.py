@@ -17,6 +17,7 @@ from django.utils.translation import pgettext
 from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions as A
 from . import queries
@@ -128,11 +129,10 @@ def _campaign_out(c: Campaign, with_summary=False) -> dict:
 
 
 @router.get("/campaigns")
-def list_campaigns(request, state: str = "", limit: int = 50, offset: int = 0):
+def list_campaigns(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Campaign.objects.visible_to(request.auth).select_related("lead_unit").order_by("-start_date", "-id")
     if state:
         qs = qs.filter(state=state)
-    limit = max(1, min(limit, 200))
     return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset : offset + limit]]}
 
 
@@ -167,7 +167,9 @@ def get_campaign(request, pk: int):
 
 
 @router.get("/campaigns/{pk}/cases")
-def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offset: int = 0):
+def campaign_cases(
+    request, pk: int, joint: bool = False, limit: int = Limit(100, 500), offset: int = Offset()
+):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     qs = (
         queries.campaign_cases(c)
@@ -176,7 +178,6 @@ def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offs
     )
     if joint:
         qs = qs.filter(is_joint=True)
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [
@@ -289,7 +290,7 @@ def _consultation_out(x: Consultation) -> dict:
 
 
 @router.get("/consultations")
-def list_consultations(request, state: str = "", limit: int = 50, offset: int = 0):
+def list_consultations(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = (
         Consultation.objects.visible_to(request.auth)
         .select_related("case", "lead_unit")
@@ -297,7 +298,6 @@ def list_consultations(request, state: str = "", limit: int = 50, offset: int = 
     )
     if state:
         qs = qs.filter(state=state)
-    limit = max(1, min(limit, 200))
     return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset : offset + limit]]}
 
 
@@ -441,9 +441,8 @@ def proposals(request):
 
 
 @router.get("/meetings")
-def list_meetings(request, limit: int = 50, offset: int = 0):
+def list_meetings(request, limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Meeting.objects.visible_to(request.auth).select_related("host_unit").order_by("-scheduled_at", "-id")
-    limit = max(1, min(limit, 200))
     return {
         "count": qs.count(),
         "results": [

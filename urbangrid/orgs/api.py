@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions
 from .choices import GridDuty, Role
@@ -167,8 +168,8 @@ def list_people(
     unit: str | None = None,
     region: str | None = None,
     q: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: int = Limit(100, 500),
+    offset: int = Offset(),
 ):
     if role and role not in Role.values:
         raise InvalidInput(_("Unknown role: %(role)s") % {"role": role}, field="role")
@@ -184,7 +185,6 @@ def list_people(
         qs = qs.filter(unit__code=unit)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(user__username__icontains=q))
-    limit = max(1, min(limit, 500))
     page = (
         qs.select_related("user", "unit")
         .prefetch_related("roles__region")
@@ -238,8 +238,8 @@ def list_assignments(
     person_id: int | None = None,
     duty: str | None = None,
     current: bool = True,
-    limit: int = 1000,
-    offset: int = 0,
+    limit: int = Limit(1000, 5000),
+    offset: int = Offset(),
 ):
     qs = _assignments_visible(request.user)
     if grid_code:
@@ -252,7 +252,6 @@ def list_assignments(
         qs = qs.filter(duty=duty)
     if current:
         qs = qs.filter(_active_q())
-    limit = max(1, min(limit, 5000))
     return [
         {
             "id": a.pk,
@@ -427,7 +426,7 @@ def list_courses(request):
 
 
 @router.get("/training/sessions", response=list[SessionOut], summary="Training sessions visible to me")
-def list_sessions(request, limit: int = 200):
+def list_sessions(request, limit: int = Limit(200, 1000)):
     from django.db.models import Count
 
     from .models import TrainingSession
@@ -438,7 +437,7 @@ def list_sessions(request, limit: int = 200):
         .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
         .order_by("-starts_at")
     )
-    return [_session_out(s) for s in qs[: max(1, min(limit, 1000))]]
+    return [_session_out(s) for s in qs[:limit]]
 
 
 @router.post("/training/sessions", response={201: SessionOut}, summary="Schedule a training session")
@@ -586,7 +585,7 @@ def _equipment_out(e) -> dict:
 
 
 @router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
-def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = 1000):
+def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = Limit(1000, 5000)):
     from .models import Equipment
 
     qs = Equipment.objects.visible_to(request.user).select_related("unit")
@@ -594,7 +593,7 @@ def list_equipment(request, unit: str | None = None, in_use: bool = True, limit:
         qs = qs.filter(unit__code=unit)
     if in_use:
         qs = qs.filter(returned_on__isnull=True)
-    return [_equipment_out(e) for e in qs[: max(1, min(limit, 5000))]]
+    return [_equipment_out(e) for e in qs[:limit]]
 
 
 @router.post("/equipment", response={201: EquipmentOut}, summary="Issue equipment to a unit or worker")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 
 from . import actions as A
 from .models import ChecklistItem, Checkpoint, Inspection, PatrolPlan, Place, SweepCampaign, Track
@@ -563,7 +564,7 @@ def list_places(
     place_type: str | None = None,
     q: str | None = None,
     street_id: int | None = None,
-    limit: int = 200,
+    limit: int = Limit(200, 2000),
 ):
     qs = Place.objects.visible_to(request.user).filter(is_active=True)
     if place_type:
@@ -572,7 +573,7 @@ def list_places(
         qs = qs.filter(street_id=street_id)
     if q:
         qs = qs.filter(name__icontains=q)
-    return list(qs[: max(1, min(limit, 2000))])
+    return list(qs[:limit])
 
 
 @router.post("/places", response={201: PlaceOut})
