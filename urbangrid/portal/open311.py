@@ -227,6 +227,15 @@ def limit_anonymous_read(request) -> None:
 
 
 # --- view wrapper ----------------------------------------------------------------------------
+def bad_input(request, status: int, code: str, message: str) -> HttpResponse:
+    """Input refused before the view (NUL characters, oversized bodies), in Open311's format."""
+    try:
+        fmt = pick_format(request, request.resolver_match.kwargs.get("fmt"))
+    except Open311Error:
+        fmt = "xml"
+    return render_errors(fmt, status, [message])
+
+
 def endpoint(root: str, methods=("GET",)):
     def wrap(fn):
         @csrf_exempt
@@ -251,6 +260,7 @@ def endpoint(root: str, methods=("GET",)):
                 return render_errors(fmt_name, status, [exc.message])
 
         view.__name__ = fn.__name__
+        view.bad_input = bad_input  # type: ignore[attr-defined]  # see urbangrid.lib.middleware
         return view
 
     return wrap
@@ -373,6 +383,9 @@ def requests_view(request, fmt=None):
     if request.method == "POST":
         return post_request(request, fmt=fmt)
     return get_requests(request, fmt=fmt)
+
+
+requests_view.bad_input = bad_input  # type: ignore[attr-defined]
 
 
 @endpoint("service_requests")
