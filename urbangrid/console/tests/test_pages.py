@@ -302,3 +302,11 @@ def test_grid_pages(demo):
     assert "findings" in cov and cov["region"] == demo.communities[0].code
     # Import is for administrators only.
     assert client.get(reverse("console:grid_import")).status_code == 404
+
+
+@pytest.mark.parametrize("zoom", ["inf", "-inf", "nan", "-1000000000", "1e308", "abc", "99", "-3"])
+@pytest.mark.parametrize("bbox", ["", "108,34,109,35", "nan,nan,nan,nan", "-inf,-inf,inf,inf"])
+def test_map_cases_takes_any_zoom_and_bbox(demo, zoom, bbox):
+    """inf and -1e9 reached 360 / 2**zoom (500s); like a bad bbox they fall back to defaults."""
+    r = demo.client_for("dispatcher").get("/map/cases.json", {"zoom": zoom, "bbox": bbox})
+    assert r.status_code == 200, (zoom, bbox)
