@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
 from urbangrid.orgs.choices import Role
@@ -44,8 +45,8 @@ PAGE_MAX = 200
 class IntakeIn(Schema):
     channel: str
     description: str = ""
-    lon: float | None = None
-    lat: float | None = None
+    lon: Float | None = None
+    lat: Float | None = None
     crs: str = "wgs84"
     address: str = ""
     class_code: str | None = None
@@ -70,7 +71,7 @@ class IntakeOut(Schema):
 
 
 class BatchItemOut(Schema):
-    index: int
+    index: Int
     ok: bool
     result: IntakeOut | None = None
     error: dict | None = None
@@ -79,7 +80,7 @@ class BatchItemOut(Schema):
 class AssistIn(Schema):
     unit: str
     instruction: str = ""
-    due_at: datetime | None = None
+    due_at: Moment | None = None
 
 
 class ActionIn(Schema):
@@ -90,7 +91,7 @@ class ActionIn(Schema):
     apply_*: reason, extra_hours (postpone); decide_*: approved, note; evaluate: satisfaction;
     supervise: instruction, due_at; reject/cancel/rework/escalate: reason."""
 
-    expected_version: int | None = None
+    expected_version: Int | None = None
     reason: str = ""
     note: str = ""
     confirmed: bool | None = None
@@ -103,17 +104,17 @@ class ActionIn(Schema):
     assists: list[AssistIn] = []
     response: str | None = None
     report: str = ""
-    extra_hours: int | None = None
-    satisfaction: int | None = None
-    field_worker: int | None = None
-    due_at: datetime | None = None
+    extra_hours: Int | None = None
+    satisfaction: Int | None = None
+    field_worker: Int | None = None
+    due_at: Moment | None = None
     photos_base64: list[str] = []
     photos_before_base64: list[str] = []
     photos_after_base64: list[str] = []
 
 
 class EventOut(Schema):
-    at: datetime
+    at: Moment
     action: str
     action_label: str
     role: str
@@ -131,20 +132,20 @@ class TaskOut(Schema):
     role: str
     state: str
     instruction: str
-    due_at: datetime | None
-    accepted_at: datetime | None
-    reported_at: datetime | None
+    due_at: Moment | None
+    accepted_at: Moment | None
+    reported_at: Moment | None
     report: str
 
 
 class ApplicationOut(Schema):
-    id: int
+    id: Int
     kind: str
     state: str
     reason: str
-    extra_hours: int | None
-    created_at: datetime
-    decided_at: datetime | None
+    extra_hours: Int | None
+    created_at: Moment
+    decided_at: Moment | None
     decision_note: str
 
 
@@ -152,33 +153,33 @@ class PhotoOut(Schema):
     stage: str
     sha256: str
     url: str
-    width: int | None
-    height: int | None
+    width: Int | None
+    height: Int | None
 
 
 class CaseRow(Schema):
     number: str
     state: str
     state_label: str
-    version: int
+    version: Int
     channel: str
     class_code: str | None
     class_name: str | None
     description: str
     address: str
-    lon: float | None
-    lat: float | None
+    lon: Float | None
+    lat: Float | None
     grid_code: str
     street: str | None
     district: str | None
     tier: str
     unit: str | None
     unit_name: str | None
-    report_count: int
-    reported_at: datetime
+    report_count: Int
+    reported_at: Moment
     deadline_step: str
-    warn_at: datetime | None
-    due_at: datetime | None
+    warn_at: Moment | None
+    due_at: Moment | None
     warning: bool
     overdue: bool
 
@@ -195,7 +196,7 @@ class CaseDetail(CaseRow):
     is_joint: bool
     counters: dict
     stage_times: dict
-    satisfaction: int | None
+    satisfaction: Int | None
     allowed_actions: list[str]
     events: list[EventOut]
     tasks: list[TaskOut]
@@ -209,17 +210,17 @@ class CasePage(Schema):
 
 
 class NotificationOut(Schema):
-    id: int
+    id: Int
     kind: str
     title: str
     body: str
     case: str | None
-    created_at: datetime
-    read_at: datetime | None
+    created_at: Moment
+    read_at: Moment | None
 
 
 class InboxPage(Schema):
-    unread: int
+    unread: Int
     items: list[NotificationOut]
 
 
@@ -413,7 +414,7 @@ def _unit_by_code(code: str):
     return u
 
 
-def encode_cursor(case_reported_at: datetime, case_id: int) -> str:
+def encode_cursor(case_reported_at: Moment, case_id: Int) -> str:
     raw = f"{case_reported_at.isoformat()}|{case_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -561,8 +562,8 @@ def list_cases(
     unit: str | None = None,
     overdue: bool | None = None,
     warning: bool | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
+    date_from: Moment | None = None,
+    date_to: Moment | None = None,
     q: str | None = None,
     cursor: str | None = None,
     limit: int = Limit(50, PAGE_MAX),
@@ -637,7 +638,7 @@ def inbox_read_all(request):
 @router.post(
     "/inbox/{notification_id}/read", response={200: dict, 404: Error}, summary="Mark one notification read"
 )
-def inbox_read(request, notification_id: int):
+def inbox_read(request, notification_id: Int):
     from .actions import do_mark_read
 
     return {"marked": do_mark_read(request.user, notification_id)}

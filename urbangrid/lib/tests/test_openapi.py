@@ -39,3 +39,38 @@ def test_every_schema_has_its_own_name():
         by_name[model.__name__].add(f"{model.__module__}.{model.__qualname__}")
     collisions = {name: sorted(where) for name, where in by_name.items() if len(where) > 1}
     assert not collisions, sorted(collisions)
+
+
+def _integers(node, where: str):
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            yield where, node
+        for key, value in node.items():
+            yield from _integers(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _integers(value, f"{where}[{i}]")
+
+
+def test_every_integer_the_api_takes_fits_the_database():
+    """An integer past bigint reached the database (SQLite's driver raises: a 500)."""
+    from urbangrid.lib.bounds import BIGINT_MAX, BIGINT_MIN
+
+    spec = api.get_openapi_schema()
+    taken = []
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            taken += list(_integers(operation.get("parameters", []), f"{method} {path}"))
+            taken += list(_integers(operation.get("requestBody", {}), f"{method} {path} body"))
+    for name, component in spec["components"]["schemas"].items():
+        taken += list(_integers(component, name))
+    unbounded = [
+        where
+        for where, node in taken
+        if not (
+            node.get("minimum", BIGINT_MIN - 1) >= BIGINT_MIN
+            and node.get("maximum", BIGINT_MAX + 1) <= BIGINT_MAX
+        )
+    ]
+    assert len(taken) > 100
+    assert not unbounded
