@@ -310,3 +310,35 @@ def test_map_cases_takes_any_zoom_and_bbox(demo, zoom, bbox):
     """inf and -1e9 reached 360 / 2**zoom (500s); like a bad bbox they fall back to defaults."""
     r = demo.client_for("dispatcher").get("/map/cases.json", {"zoom": zoom, "bbox": bbox})
     assert r.status_code == 200, (zoom, bbox)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"description": "井盖\x00缺失"},
+        {"address": "\x00"},
+        {"lon": "nan", "lat": "nan"},
+        {"lon": "inf", "lat": "inf"},
+    ],
+)
+def test_mobile_report_refuses_nul_and_non_finite_input_and_changes_nothing(demo, change):
+    from urbangrid.cases.models import Report
+    from urbangrid.orgs.queries import person_grids
+
+    client = demo.client_for("grid_worker", street=1)
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    lon, lat = point_in(grid)
+    data = {
+        "request_id": "nul-1",
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "description": "井盖缺失",
+        **change,
+    }
+    before = Report.objects.count()
+    r = client.post(reverse("console:mobile_report_submit"), data)
+    assert r.status_code == 400, r.content
+    assert r.json()["ok"] is False and r.json()["error"]
+    assert Report.objects.count() == before
