@@ -22,13 +22,13 @@ LATEST = date(9000, 1, 1)
 MAX_UTC_OFFSET = timedelta(hours=16)  # exclusive: PostgreSQL's limit is ±15:59
 
 
-def _day(value: date) -> date:
+def check_day(value: date) -> date:
     if not EARLIEST <= value < LATEST:
         raise ValueError(_("The date must be between %(a)s and %(b)s.") % {"a": EARLIEST, "b": LATEST})
     return value
 
 
-def _moment(value: datetime) -> datetime:
+def check_moment(value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
         raise ValueError(_("The UTC offset must be between -15:59 and +15:59."))
@@ -40,5 +40,5 @@ def _moment(value: datetime) -> datetime:
 
 Int = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
 Float = Annotated[float, Field(allow_inf_nan=False)]
-Day = Annotated[date, AfterValidator(_day)]
-Moment = Annotated[datetime, AfterValidator(_moment)]
+Day = Annotated[date, AfterValidator(check_day)]
+Moment = Annotated[datetime, AfterValidator(check_moment)]

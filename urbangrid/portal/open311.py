@@ -32,7 +32,9 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from urbangrid.lib.bounds import check_moment
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.paging import MAX_OFFSET
 
 from . import attributes as attr_mod
 from .ratelimit import RateLimited, hit
@@ -166,7 +168,10 @@ def parse_when(value: str, name: str) -> datetime | None:
         moment = datetime(day.year, day.month, day.day)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    return moment
+    try:
+        return check_moment(moment)
+    except ValueError as exc:
+        raise Open311Error(400, f"{name}：{exc}") from None
 
 
 def date_range(p: dict) -> tuple[datetime, datetime]:
@@ -195,6 +200,8 @@ def paging(p: dict) -> tuple[int, int]:
         raise Open311Error(400, _("page and page_size must be whole numbers.")) from None
     if page < 1 or size < 1:
         raise Open311Error(400, _("page and page_size must be positive."))
+    if (page - 1) * min(size, MAX_PAGE_SIZE) > MAX_OFFSET:
+        raise Open311Error(400, _("page is too large: narrow the date range instead."))
     return page, min(size, MAX_PAGE_SIZE)
 
 
