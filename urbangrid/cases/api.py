@@ -414,7 +414,7 @@ def _unit_by_code(code: str):
     return u
 
 
-def encode_cursor(case_reported_at: Moment, case_id: Int) -> str:
+def encode_cursor(case_reported_at: datetime, case_id: int) -> str:
     raw = f"{case_reported_at.isoformat()}|{case_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

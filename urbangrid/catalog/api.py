@@ -145,7 +145,7 @@ class SuggestionOut(Schema):
     matched: list[str]
 
 
-def _suggest(text: str, limit: Int, code_set: str | None):
+def _suggest(text: str, limit: int, code_set: str | None):
     if not text or not text.strip():
         raise InvalidInput(_("Describe the problem first."), field="text")
     cs = None

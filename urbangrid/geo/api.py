@@ -101,7 +101,7 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return minx, miny, maxx, maxy
 
 
-def simplify_tolerance(zoom: Int) -> float:
+def simplify_tolerance(zoom: int) -> float:
     """Half a screen pixel in degrees at this zoom (256-pixel tiles); 0 from zoom 17 on."""
     if zoom >= 17:
         return 0.0
