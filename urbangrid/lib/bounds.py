@@ -32,8 +32,8 @@ def check_moment(value: datetime) -> datetime:
     offset = value.utcoffset()
     if offset is not None and abs(offset) >= MAX_UTC_OFFSET:
         raise ValueError(_("The UTC offset must be between -15:59 and +15:59."))
-    naive = value.replace(tzinfo=None) - (offset or timedelta())
-    if not datetime(EARLIEST.year, 1, 1) <= naive < datetime(LATEST.year, 1, 1):
+    # The local date, not UTC: converting 0001-01-01T00:00+01:00 to UTC overflows itself.
+    if not EARLIEST <= value.date() < LATEST:
         raise ValueError(_("The date must be between %(a)s and %(b)s.") % {"a": EARLIEST, "b": LATEST})
     return value
 

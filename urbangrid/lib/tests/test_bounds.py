@@ -21,6 +21,7 @@ from urbangrid.joint.models import Meeting
         "/api/v1/cases/?date_from=2026-12-07T10:00:00%2B17:00",
         "/api/v1/cases/?date_to=9999-12-31T23:59:59Z",
         "/api/v1/cases/?date_from=0001-01-01T00:00:00Z",
+        "/api/v1/cases/?date_from=0001-01-01T00:01:01%2B01:01",
         "/api/v1/credit/subjects/1/score?on=9999-12-31",
     ],
 )
