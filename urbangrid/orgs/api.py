@@ -294,7 +294,7 @@ def grid_gaps(request, region: str | None = None):
 
 class TokenIn(Schema):
     name: str
-    expires_in_days: int | None = Field(
+    expires_in_days: Int | None = Field(
         None, description="days the token stays valid; default URBANGRID_API_TOKEN_DAYS"
     )
 
