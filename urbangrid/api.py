@@ -1,10 +1,11 @@
 """The JSON API (/api/v1/): one NinjaAPI, one router per app, one translation of DomainError."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from urbangrid.lib.errors import DomainError
+from urbangrid.lib.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from urbangrid.orgs.auth import STAFF_AUTH
 
 api = NinjaAPI(
@@ -35,6 +36,27 @@ def on_validation_error(request, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
     return api.create_response(request, {"code": "unauthorized", "detail": _("Please sign in.")}, status=401)
+
+
+# ninja's own errors (an unparsable body, get_object_or_404) get the same body as ours.
+_CODES = {e.status: e.code for e in (InvalidInput, PermissionDenied, NotFound, Conflict)}
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    # ninja raises these two itself, in English: a body it cannot parse and a failed CSRF check.
+    detail = {
+        400: _("The request body could not be read: send valid JSON."),
+        403: _("The CSRF check failed: reload the page and try again."),
+    }.get(exc.status_code, exc.message)
+    return api.create_response(
+        request, {"code": _CODES.get(exc.status_code, "error"), "detail": detail}, status=exc.status_code
+    )
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, NotFound(_("Not found.")).as_dict(), status=404)
 
 
 def _mount() -> None:

@@ -24,7 +24,9 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 
 from . import actions as A
 from . import queries, workflow
@@ -42,8 +44,8 @@ PAGE_MAX = 200
 class IntakeIn(Schema):
     channel: str
     description: str = ""
-    lon: float | None = None
-    lat: float | None = None
+    lon: Float | None = None
+    lat: Float | None = None
     crs: str = "wgs84"
     address: str = ""
     class_code: str | None = None  # a class key (E06001) or a code that names one class only
@@ -71,7 +73,7 @@ class IntakeOut(Schema):
 
 
 class BatchItemOut(Schema):
-    index: int
+    index: Int
     ok: bool
     result: IntakeOut | None = None
     error: dict | None = None
@@ -80,7 +82,7 @@ class BatchItemOut(Schema):
 class AssistIn(Schema):
     unit: str
     instruction: str = ""
-    due_at: datetime | None = None
+    due_at: Moment | None = None
 
 
 class ActionIn(Schema):
@@ -91,7 +93,7 @@ class ActionIn(Schema):
     apply_*: reason, extra_hours (postpone); decide_*: approved, note; evaluate: satisfaction;
     supervise: instruction, due_at; reject/cancel/rework/escalate: reason."""
 
-    expected_version: int | None = None
+    expected_version: Int | None = None
     reason: str = ""
     note: str = ""
     confirmed: bool | None = None
@@ -105,17 +107,17 @@ class ActionIn(Schema):
     assists: list[AssistIn] = []
     response: str | None = None
     report: str = ""
-    extra_hours: int | None = None
-    satisfaction: int | None = None
-    field_worker: int | None = None
-    due_at: datetime | None = None
+    extra_hours: Int | None = None
+    satisfaction: Int | None = None
+    field_worker: Int | None = None
+    due_at: Moment | None = None
     photos_base64: list[str] = []
     photos_before_base64: list[str] = []
     photos_after_base64: list[str] = []
 
 
 class EventOut(Schema):
-    at: datetime
+    at: Moment
     action: str
     action_label: str
     role: str
@@ -133,20 +135,20 @@ class TaskOut(Schema):
     role: str
     state: str
     instruction: str
-    due_at: datetime | None
-    accepted_at: datetime | None
-    reported_at: datetime | None
+    due_at: Moment | None
+    accepted_at: Moment | None
+    reported_at: Moment | None
     report: str
 
 
 class ApplicationOut(Schema):
-    id: int
+    id: Int
     kind: str
     state: str
     reason: str
-    extra_hours: int | None
-    created_at: datetime
-    decided_at: datetime | None
+    extra_hours: Int | None
+    created_at: Moment
+    decided_at: Moment | None
     decision_note: str
 
 
@@ -154,15 +156,15 @@ class PhotoOut(Schema):
     stage: str
     sha256: str
     url: str
-    width: int | None
-    height: int | None
+    width: Int | None
+    height: Int | None
 
 
 class CaseRow(Schema):
     number: str
     state: str
     state_label: str
-    version: int
+    version: Int
     channel: str
     class_code: str | None
     class_kind: str | None
@@ -170,19 +172,19 @@ class CaseRow(Schema):
     class_name: str | None
     description: str
     address: str
-    lon: float | None
-    lat: float | None
+    lon: Float | None
+    lat: Float | None
     grid_code: str
     street: str | None
     district: str | None
     tier: str
     unit: str | None
     unit_name: str | None
-    report_count: int
-    reported_at: datetime
+    report_count: Int
+    reported_at: Moment
     deadline_step: str
-    warn_at: datetime | None
-    due_at: datetime | None
+    warn_at: Moment | None
+    due_at: Moment | None
     warning: bool
     overdue: bool
 
@@ -199,7 +201,7 @@ class CaseDetail(CaseRow):
     is_joint: bool
     counters: dict
     stage_times: dict
-    satisfaction: int | None
+    satisfaction: Int | None
     allowed_actions: list[str]
     events: list[EventOut]
     tasks: list[TaskOut]
@@ -213,17 +215,17 @@ class CasePage(Schema):
 
 
 class NotificationOut(Schema):
-    id: int
+    id: Int
     kind: str
     title: str
     body: str
     case: str | None
-    created_at: datetime
-    read_at: datetime | None
+    created_at: Moment
+    read_at: Moment | None
 
 
 class InboxPage(Schema):
-    unread: int
+    unread: Int
     items: list[NotificationOut]
 
 
@@ -568,11 +570,11 @@ def list_cases(
     unit: str | None = None,
     overdue: bool | None = None,
     warning: bool | None = None,
-    date_from: datetime | None = None,
-    date_to: datetime | None = None,
+    date_from: Moment | None = None,
+    date_to: Moment | None = None,
     q: str | None = None,
     cursor: str | None = None,
-    limit: int = 50,
+    limit: int = Limit(50, PAGE_MAX),
 ):
     """Cases the user may see. ``state`` is a comma list (``open`` = every open state); ``area`` a
     district, street/town, community or grid code; ``cursor`` the ``next_cursor`` of the last page."""
@@ -596,7 +598,7 @@ def list_cases(
 
 
 @router.get("/my-tasks", response=dict[str, list[CaseRow]], summary="What I must do now")
-def my_tasks(request, limit: int = 50):
+def my_tasks(request, limit: int = Limit(50, PAGE_MAX)):
     now = timezone.now()
     out = {}
     for role, qs in queries.my_tasks(request.user).items():
@@ -605,7 +607,7 @@ def my_tasks(request, limit: int = 50):
             .select_related("problem_class", "assigned_unit")
             .order_by("due_at", "id")
         )
-        out[str(role)] = [_row(c, now) for c in rows[: max(1, min(limit, PAGE_MAX))]]
+        out[str(role)] = [_row(c, now) for c in rows[:limit]]
     return out
 
 
@@ -620,14 +622,14 @@ def _person_id(request) -> int:
 
 
 @router.get("/inbox", response={200: InboxPage, 404: Error}, summary="My notifications")
-def inbox(request, unread_only: bool = False, limit: int = 50):
+def inbox(request, unread_only: bool = False, limit: int = Limit(50, PAGE_MAX)):
     pid = _person_id(request)
     qs = Notification.objects.filter(recipient_id=pid)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)
     # Only the case's number: devices poll the inbox, and the whole case row is 80 columns.
     fields = ("id", "kind", "title", "body", "case__number", "created_at", "read_at")
-    items = list(qs.order_by("-created_at", "-id").values(*fields)[: max(1, min(limit, PAGE_MAX))])
+    items = list(qs.order_by("-created_at", "-id").values(*fields)[:limit])
     for row in items:
         row["case"] = row.pop("case__number")
     unread = Notification.objects.filter(recipient_id=pid, read_at__isnull=True).count()
@@ -644,7 +646,7 @@ def inbox_read_all(request):
 @router.post(
     "/inbox/{notification_id}/read", response={200: dict, 404: Error}, summary="Mark one notification read"
 )
-def inbox_read(request, notification_id: int):
+def inbox_read(request, notification_id: Int):
     from .actions import do_mark_read
 
     return {"marked": do_mark_read(request.user, notification_id)}

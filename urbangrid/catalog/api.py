@@ -5,7 +5,6 @@ suggestion for a text, the working calendar and deadline arithmetic, responsibil
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Q
@@ -14,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import calendar as cal
 from .choices import ClassKind, TimeUnit
@@ -26,17 +27,17 @@ router = Router(tags=["catalog"])
 
 
 class CodeSetOut(Schema):
-    id: int
+    id: Int
     code: str
     name: str
-    minor_digits: int
+    minor_digits: Int
     is_default: bool
-    effective_from: date | None
-    classes: int = Field(0, alias="n_classes")
+    effective_from: Day | None
+    classes: Int = Field(0, alias="n_classes")
 
 
 class ClassBrief(Schema):
-    id: int
+    id: Int
     code_set: str = Field(..., alias="code_set.code")
     kind: str
     code: str
@@ -76,7 +77,7 @@ class ClassOut(ClassBrief):
 
 
 class ClassPage(Schema):
-    count: int
+    count: Int
     items: list[ClassBrief]
 
 
@@ -99,8 +100,8 @@ def list_classes(
     kind: str | None = None,
     major: str | None = None,
     q: str | None = None,
-    limit: int = 200,
-    offset: int = 0,
+    limit: int = Limit(200, 500),
+    offset: int = Offset(),
 ):
     if kind and kind not in ClassKind.values:
         raise InvalidInput(_("Unknown class kind: %(kind)s") % {"kind": kind}, field="kind")
@@ -111,12 +112,11 @@ def list_classes(
         qs = qs.filter(major_code=major)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__startswith=q) | Q(keywords__icontains=q))
-    limit = max(1, min(limit, 500))
     return {"count": qs.count(), "items": list(qs.order_by("kind", "code")[offset : offset + limit])}
 
 
 @router.get("/classes/{int:class_id}", response=ClassOut, summary="One class with its 立结案标准")
-def get_class(request, class_id: int):
+def get_class(request, class_id: Int):
     return get_object_or_404(
         ProblemClass.objects.select_related("code_set", "equivalent__code_set"), pk=class_id
     )
@@ -141,13 +141,13 @@ def get_class_by_code(request, code: str, code_set: str | None = None, kind: str
 
 class SuggestIn(Schema):
     text: str
-    limit: int = 3
+    limit: Int = 3
     code_set: str | None = None
 
 
 class SuggestionOut(Schema):
     problem_class: ClassBrief
-    score: float
+    score: Float
     matched: list[str]
 
 
@@ -171,27 +171,27 @@ def suggest(request, body: SuggestIn):
 
 
 @router.get("/suggest", response=list[SuggestionOut], summary="Suggest classes for a description (GET)")
-def suggest_get(request, text: str, limit: int = 3, code_set: str | None = None):
+def suggest_get(request, text: str, limit: Int = 3, code_set: str | None = None):
     return _suggest(text, limit, code_set)
 
 
 class DayOut(Schema):
-    date: date
+    date: Day
     is_working: bool
     note: str
 
 
 class CalendarOut(Schema):
-    year: int
+    year: Int
     exceptions: list[DayOut]
-    working_days: int
-    holidays_on_weekdays: int
-    makeup_working_days: int
-    work_hours_per_day: float
+    working_days: Int
+    holidays_on_weekdays: Int
+    makeup_working_days: Int
+    work_hours_per_day: Float
 
 
 @router.get("/calendar/{int:year}", response=CalendarOut, summary="The working calendar of a year")
-def calendar_year(request, year: int):
+def calendar_year(request, year: Int):
     if not 2000 <= year <= 2100:
         raise InvalidInput(_("Choose a year between 2000 and 2100."), field="year")
     rows = list(CalendarDay.objects.filter(date__year=year).order_by("date"))
@@ -206,15 +206,15 @@ def calendar_year(request, year: int):
 
 
 class DeadlineOut(Schema):
-    start: datetime
-    amount: float
+    start: Moment
+    amount: Float
     unit: str
-    deadline: datetime
-    working_hours: float
+    deadline: Moment
+    working_hours: Float
 
 
 @router.get("/calendar/deadline", response=DeadlineOut, summary="Add a time limit to a moment")
-def deadline(request, amount: float, unit: str, start: datetime | None = None):
+def deadline(request, amount: Float, unit: str, start: Moment | None = None):
     if unit not in TimeUnit.values:
         raise InvalidInput(_("Unknown time unit: %(unit)s") % {"unit": unit}, field="unit")
     if amount < 0 or amount > 10000:
@@ -233,14 +233,14 @@ def deadline(request, amount: float, unit: str, start: datetime | None = None):
 
 
 class UnitRef(Schema):
-    id: int
+    id: Int
     code: str
     name: str
     kind: str
 
 
 class RuleOut(Schema):
-    id: int
+    id: Int
     problem_class: str | None
     major_code: str
     region: str | None
@@ -253,14 +253,14 @@ class ResponsibilityOut(Schema):
     unit: UnitRef
     source: str
     reason: str
-    rule_id: int | None
+    rule_id: Int | None
     candidates: list[RuleOut]
 
 
 @router.get(
     "/responsibility", response=ResponsibilityOut, summary="Who is responsible for a class at a place"
 )
-def responsibility(request, class_id: int, community: str | None = None, street: str | None = None):
+def responsibility(request, class_id: Int, community: str | None = None, street: str | None = None):
     from urbangrid.geo.models import Region
 
     pc = get_object_or_404(ProblemClass.objects.select_related("code_set"), pk=class_id)

@@ -9,6 +9,7 @@ Grids and regions come from the geo API by viewport and zoom.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
@@ -29,6 +30,8 @@ from .views import _filter_options, map_settings
 log = logging.getLogger(__name__)
 
 MAX_POINTS = 4000
+DEFAULT_ZOOM = 12
+MAX_ZOOM = 22
 # Below this zoom cases are always aggregated server-side.
 POINTS_MIN_ZOOM = 14
 # Order of states in the compact payload (the client maps indexes to labels and colours).
@@ -41,9 +44,21 @@ def _bbox(value: str):
         parts = [float(v) for v in (value or "").split(",")]
     except ValueError:
         return None
-    if len(parts) != 4 or parts[0] > parts[2] or parts[1] > parts[3]:
+    if len(parts) != 4 or not all(map(math.isfinite, parts)) or parts[0] > parts[2] or parts[1] > parts[3]:
         return None
     return parts
+
+
+def _zoom(value: str) -> int:
+    """Leaflet's zoom, kept to 0..22: the cell size below is 360 / 2**zoom (inf, or a zoom of
+    -1e9, raised), and like a bad bbox an unreadable zoom falls back to the default."""
+    try:
+        zoom = float(value)
+    except ValueError:
+        return DEFAULT_ZOOM
+    if not math.isfinite(zoom):
+        return DEFAULT_ZOOM
+    return int(min(max(zoom, 0), MAX_ZOOM))
 
 
 @login_required
@@ -97,10 +112,7 @@ def open_cases_in(user, bbox, params):
 def map_cases(request):
     params = request.GET.dict()
     bbox = _bbox(params.get("bbox", ""))
-    try:
-        zoom = int(float(params.get("zoom", "12")))
-    except ValueError:
-        zoom = 12
+    zoom = _zoom(params.get("zoom", ""))
     now = timezone.now()
     qs = open_cases_in(request.user, bbox, params)
     # Zoomed out, single markers are unreadable anyway: aggregate at once (one query, no count).

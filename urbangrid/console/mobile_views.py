@@ -254,6 +254,14 @@ def mobile_report_submit(request):
     )
 
 
+def _refused(request, status: int, code: str, message: str) -> JsonResponse:
+    """Input refused before the view (urbangrid.lib.middleware), in the phone's answer format."""
+    return JsonResponse({"ok": False, "error": message}, status=status)
+
+
+mobile_report_submit.bad_input = _refused  # type: ignore[attr-defined]
+
+
 @login_required
 def mobile_case(request, number):
     case = _load_case(request, number)

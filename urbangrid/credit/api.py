@@ -17,7 +17,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
+from urbangrid.lib.bounds import Day, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions as A
 from . import queries
@@ -41,7 +43,7 @@ class SubjectIn(Schema):
 class ViolationIn(Schema):
     kind: str
     severity: str = "general"
-    occurred_on: date | None = None
+    occurred_on: Day | None = None
     description: str = ""
     case: str | None = None  # case number
 
@@ -49,14 +51,14 @@ class ViolationIn(Schema):
 class PenaltyIn(Schema):
     kind: str
     decision_number: str
-    decided_on: date | None = None
+    decided_on: Day | None = None
     amount: Decimal | None = None
-    rectify_by: date | None = None
+    rectify_by: Day | None = None
     note: str = ""
 
 
 class FulfilIn(Schema):
-    fulfilled_on: date | None = None
+    fulfilled_on: Day | None = None
 
 
 class NoteIn(Schema):
@@ -101,7 +103,9 @@ def _get_subject(request, pk) -> Subject:
 
 
 @router.get("/subjects")
-def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: int = 50, offset: int = 0):
+def list_subjects(
+    request, q: str = "", kind: str = "", list: str = "", limit: int = Limit(50, 200), offset: int = Offset()
+):
     qs = Subject.objects.visible_to(request.auth).select_related("region")
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(uscc=q.upper()) | Q(id_number=q.upper()))
@@ -109,7 +113,6 @@ def list_subjects(request, q: str = "", kind: str = "", list: str = "", limit: i
         qs = qs.filter(kind=kind)
     if list in ListKind.values:
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=list).values("subject_id"))
-    limit = max(1, min(limit, 200))
     rows = qs.order_by("score", "name", "id")[offset : offset + limit]
     # A list is for finding a subject: masked for everyone; the subject's own page has it in full.
     return {"count": qs.count(), "results": [_subject_out(s, full=False) for s in rows]}
@@ -131,7 +134,7 @@ def create_subject(request, data: SubjectIn):
 
 
 @router.get("/subjects/{pk}")
-def get_subject(request, pk: int):
+def get_subject(request, pk: Int):
     s = _get_subject(request, pk)
     out = _subject_out(s, queries.can_see_identity(request.auth))
     out["violations"] = [
@@ -163,13 +166,13 @@ def get_subject(request, pk: int):
 
 
 @router.get("/subjects/{pk}/score")
-def subject_score(request, pk: int, on: date | None = None):
+def subject_score(request, pk: Int, on: Day | None = None):
     s = _get_subject(request, pk)
     return {"subject": s.pk, "on": (on or date.today()).isoformat(), "score": str(queries.score_of(s, on))}
 
 
 @router.post("/subjects/{pk}/violations", response={201: dict})
-def record_violation(request, pk: int, data: ViolationIn):
+def record_violation(request, pk: Int, data: ViolationIn):
     from urbangrid.cases.models import Case
 
     s = _get_subject(request, pk)
@@ -200,7 +203,7 @@ def record_violation(request, pk: int, data: ViolationIn):
 
 
 @router.post("/violations/{pk}/penalties", response={201: dict})
-def issue_penalty(request, pk: int, data: PenaltyIn):
+def issue_penalty(request, pk: Int, data: PenaltyIn):
     v = Violation.objects.visible_to(request.auth).filter(pk=pk).first()
     if v is None:
         raise NotFound(_("Violation not found."))
@@ -209,7 +212,7 @@ def issue_penalty(request, pk: int, data: PenaltyIn):
 
 
 @router.post("/penalties/{pk}/fulfil")
-def fulfil_penalty(request, pk: int, data: FulfilIn):
+def fulfil_penalty(request, pk: Int, data: FulfilIn):
     p = Penalty.objects.filter(pk=pk, violation__in=Violation.objects.visible_to(request.auth)).first()
     if p is None:
         raise NotFound(_("Penalty decision not found."))
@@ -218,14 +221,14 @@ def fulfil_penalty(request, pk: int, data: FulfilIn):
 
 
 @router.post("/subjects/{pk}/repair")
-def repair(request, pk: int, data: NoteIn):
+def repair(request, pk: Int, data: NoteIn):
     s = _get_subject(request, pk)
     entries = A.do_repair(request.auth, s, note=data.note)
     return {"subject": s.pk, "removed": [_entry_out(e) for e in entries]}
 
 
 @router.post("/subjects/{pk}/evaluate")
-def evaluate(request, pk: int):
+def evaluate(request, pk: Int):
     s = _get_subject(request, pk)
     r = A.do_evaluate_subject(request.auth, s)
     return {
@@ -237,13 +240,14 @@ def evaluate(request, pk: int):
 
 
 @router.get("/lists/{kind}")
-def list_entries(request, kind: str, history: bool = False, limit: int = 100, offset: int = 0):
+def list_entries(
+    request, kind: str, history: bool = False, limit: int = Limit(100, 500), offset: int = Offset()
+):
     if kind not in ListKind.values:
         raise NotFound(_("Unknown list."))
     qs = ListEntry.objects.visible_to(request.auth).filter(list_kind=kind)
     if not history:
         qs = qs.active()
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [_entry_out(e) for e in qs.order_by("-entered_on", "-id")[offset : offset + limit]],
@@ -264,11 +268,10 @@ def case_flags(request, number: str):
 
 
 @router.get("/public/{kind}", auth=None)
-def public_list(request, kind: str, limit: int = 100, offset: int = 0):
+def public_list(request, kind: str, limit: int = Limit(100, 500), offset: int = Offset()):
     if kind not in ListKind.values:
         raise NotFound(_("Unknown list."))
     qs = queries.public_list(kind)
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [

@@ -3,12 +3,12 @@ same as the pages' and the ``evaluate`` command's (one engine)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 
 from . import actions, indicators
 from .choices import SubjectKind
@@ -72,7 +72,13 @@ def results(request, period: str, kind: str = "unit", scheme: str = ""):
 
 @router.get("/drill")
 def drill(
-    request, indicator: str, kind: str, key: str, period: str, part: str = "denominator", limit: int = 500
+    request,
+    indicator: str,
+    kind: str,
+    key: str,
+    period: str,
+    part: str = "denominator",
+    limit: int = Limit(500, 5000),
 ):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
     from urbangrid.orgs.jurisdiction import scope_for
@@ -95,35 +101,35 @@ def drill(
                 "handled_at": c.handled_at,
                 "closed_at": c.closed_at,
             }
-            for c in qs[: max(1, min(limit, 5000))]
+            for c in qs[:limit]
         ],
     }
 
 
 class OrderIn(Schema):
-    unit: int | None = None
+    unit: Int | None = None
     case: str | None = None
     title: str
     body: str
-    deadline: datetime
+    deadline: Moment
     indicator: str = ""
-    indicator_value: float | None = None
-    threshold: float | None = None
+    indicator_value: Float | None = None
+    threshold: Float | None = None
     period: str = ""
 
 
 class OrderOut(Schema):
-    id: int
+    id: Int
     number: str
     kind: str
     state: str
-    unit: int
+    unit: Int
     case: str | None
     title: str
-    deadline: datetime
+    deadline: Moment
     reply: str
-    replied_at: datetime | None
-    closed_at: datetime | None
+    replied_at: Moment | None
+    closed_at: Moment | None
 
     @staticmethod
     def resolve_unit(o):
@@ -181,24 +187,24 @@ class CloseIn(Schema):
 
 
 @router.post("/orders/{order_id}/reply", response=OrderOut)
-def reply_order(request, order_id: int, data: ReplyIn):
+def reply_order(request, order_id: Int, data: ReplyIn):
     return actions.do_reply_order(request.auth, order_id, reply=data.reply)
 
 
 @router.post("/orders/{order_id}/close", response=OrderOut)
-def close_order(request, order_id: int, data: CloseIn):
+def close_order(request, order_id: Int, data: CloseIn):
     return actions.do_close_order(request.auth, order_id, satisfactory=data.satisfactory, note=data.note)
 
 
 @router.get("/proposals")
 def proposals(
-    request, period: str, indicator: str = "on_time_handling_rate", threshold: float = 0.8, min_due: int = 5
+    request, period: str, indicator: str = "on_time_handling_rate", threshold: Float = 0.8, min_due: Int = 5
 ):
     """Units whose indicator fell below the threshold: candidates for a supervision order."""
     from .queries import propose_orders
 
     return [
-        {"unit": int(s.key), "name": s.name, "num": m.num, "den": m.den, "value": m.value}
+        {"unit": Int(s.key), "name": s.name, "num": m.num, "den": m.den, "value": m.value}
         for s, m in propose_orders(
             Period.parse(period), indicator=indicator, threshold=threshold, min_due=min_due, user=request.auth
         )
@@ -208,9 +214,9 @@ def proposals(
 class SpotIn(Schema):
     region: str  # region code
     period: str
-    sample_size: int
-    inspector: int
-    seed: int | None = None
+    sample_size: Int
+    inspector: Int
+    seed: Int | None = None
 
 
 @router.post("/spot-checks", response={201: dict})
@@ -248,7 +254,7 @@ class SpotResultIn(Schema):
 
 
 @router.post("/spot-items/{item_id}/result")
-def spot_result(request, item_id: int, data: SpotResultIn):
+def spot_result(request, item_id: Int, data: SpotResultIn):
     item = SpotCheckItem.objects.filter(pk=item_id).first()
     if item is None:
         raise NotFound("item not found")
@@ -278,7 +284,7 @@ def publish(request, data: PublishIn):
 
 
 @router.get("/assessments/{assessment_id}")
-def get_assessment(request, assessment_id: int):
+def get_assessment(request, assessment_id: Int):
     a = Assessment.objects.visible_to(request.auth).filter(pk=assessment_id).first()
     if a is None:
         raise NotFound("assessment not found")
@@ -337,7 +343,7 @@ def request_report(request, data: ReportIn):
 
 
 @router.get("/reports/{report_id}")
-def report_status(request, report_id: int):
+def report_status(request, report_id: Int):
     r = Report.objects.visible_to(request.auth).filter(pk=report_id).first()
     if r is None:
         raise NotFound("report not found")

@@ -14,6 +14,7 @@ import shapely
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from urbangrid.lib.bounds import Float, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
 
 from .choices import SourceCRS
@@ -31,11 +32,11 @@ class FeatureCollectionOut(Schema):
     type: str = "FeatureCollection"
     features: list[dict[str, Any]]
     truncated: bool = False
-    count: int = 0
+    count: Int = 0
 
 
 class RegionFilter(Schema):
-    level: int | None = Field(
+    level: Int | None = Field(
         None, ge=1, le=4, description="1 city, 2 district, 3 street/town, 4 community/village"
     )
     parent: str | None = Field(None, description="parent region code")
@@ -82,10 +83,10 @@ def regions(request, filters: Query[RegionFilter]):
 
 class GridFilter(Schema):
     bbox: str = Field(..., description="minlon,minlat,maxlon,maxlat (canonical lon/lat)")
-    zoom: int = Field(
+    zoom: Int = Field(
         16, ge=0, le=22, description="map zoom: geometry is simplified to half a pixel below 17"
     )
-    limit: int = Field(MAX_GRID_FEATURES, ge=1, le=MAX_GRID_FEATURES)
+    limit: Int = Field(MAX_GRID_FEATURES, ge=1, le=MAX_GRID_FEATURES)
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -143,7 +144,7 @@ def grids(request, filters: Query[GridFilter]):
 
 
 class RegionRef(Schema):
-    id: int
+    id: Int
     code: str
     name: str
 
@@ -152,9 +153,9 @@ class LocationOut(Schema):
     inside: bool
     status: Literal["inside", "outside", "outside_your_area"]
     message: str
-    lon: float | None = None
-    lat: float | None = None
-    grid_id: int | None = None
+    lon: Float | None = None
+    lat: Float | None = None
+    grid_id: Int | None = None
     grid_code: str | None = None
     community: RegionRef | None = None
     street: RegionRef | None = None
@@ -162,20 +163,20 @@ class LocationOut(Schema):
 
 
 class PointIn(Schema):
-    lon: float
-    lat: float
+    lon: Float
+    lat: Float
 
 
 class LocateBatchIn(Schema):
     crs: SourceCRS = SourceCRS.WGS84
-    zone: int | None = None
-    epsg: int | None = None
+    zone: Int | None = None
+    epsg: Int | None = None
     points: list[PointIn] = Field(..., max_length=MAX_BATCH_POINTS)
 
 
 class LocateBatchOut(Schema):
-    count: int
-    inside: int
+    count: Int
+    inside: Int
     results: list[LocationOut]
 
 
@@ -241,7 +242,7 @@ def _locate_points(request, lons, lats, crs: str, zone=None, epsg=None) -> list[
                 "lon": lon,
                 "lat": lat,
                 "message": _("Located in grid %(code)s.") % {"code": index.codes[i]},
-                "grid_id": int(index.ids[i]),
+                "grid_id": Int(index.ids[i]),
                 "grid_code": str(index.codes[i]),
                 "community": regions.get(comm),
                 "street": regions.get(street),
@@ -254,11 +255,11 @@ def _locate_points(request, lons, lats, crs: str, zone=None, epsg=None) -> list[
 @router.get("/locate", response=LocationOut, summary="Locate one point (grid, community, street, district)")
 def locate(
     request,
-    lon: float,
-    lat: float,
+    lon: Float,
+    lat: Float,
     crs: SourceCRS = SourceCRS.WGS84,
-    zone: int | None = None,
-    epsg: int | None = None,
+    zone: Int | None = None,
+    epsg: Int | None = None,
 ):
     return _locate_points(request, [lon], [lat], crs.value, zone, epsg)[0]
 
@@ -280,7 +281,7 @@ def locate_batch(request, payload: LocateBatchIn):
 
 class CoverageFilter(Schema):
     region: str = Field(..., description="region code")
-    sliver_m2: float | None = Field(None, ge=0)
+    sliver_m2: Float | None = Field(None, ge=0)
     supervisors: bool = True
 
 

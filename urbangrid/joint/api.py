@@ -10,13 +10,13 @@ Meetings: GET /meetings/proposals, GET/POST /meetings, GET /meetings/{id}, POST 
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from ninja import Router, Schema, Status
 
+from urbangrid.lib.bounds import Day, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions as A
 from . import queries
@@ -58,7 +58,7 @@ def _case(request, number):
 class TargetIn(Schema):
     name: str
     metric: str
-    value: int
+    value: Int
 
 
 class CampaignIn(Schema):
@@ -67,22 +67,22 @@ class CampaignIn(Schema):
     lead_unit: str
     units: list[str] = []
     regions: list[str]
-    problem_classes: list[int] = []
-    start_date: date
-    end_date: date
+    problem_classes: list[Int] = []
+    start_date: Day
+    end_date: Day
     targets: list[TargetIn] = []
 
 
 class TaskIn(Schema):
     unit: str
     title: str
-    due_date: date
+    due_date: Day
     description: str = ""
 
 
-class ReportIn(Schema):
+class TaskReportIn(Schema):
     report: str
-    quantity: int = 0
+    quantity: Int = 0
 
 
 class AcceptIn(Schema):
@@ -94,7 +94,7 @@ class CaseRefIn(Schema):
     case: str
 
 
-class NoteIn(Schema):
+class CampaignNoteIn(Schema):
     note: str = ""
 
 
@@ -128,11 +128,10 @@ def _campaign_out(c: Campaign, with_summary=False) -> dict:
 
 
 @router.get("/campaigns")
-def list_campaigns(request, state: str = "", limit: int = 50, offset: int = 0):
+def list_campaigns(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Campaign.objects.visible_to(request.auth).select_related("lead_unit").order_by("-start_date", "-id")
     if state:
         qs = qs.filter(state=state)
-    limit = max(1, min(limit, 200))
     return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset : offset + limit]]}
 
 
@@ -159,7 +158,7 @@ def create_campaign(request, data: CampaignIn):
 
 
 @router.get("/campaigns/{pk}")
-def get_campaign(request, pk: int):
+def get_campaign(request, pk: Int):
     return _campaign_out(
         _get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign")),
         with_summary=True,
@@ -167,7 +166,9 @@ def get_campaign(request, pk: int):
 
 
 @router.get("/campaigns/{pk}/cases")
-def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offset: int = 0):
+def campaign_cases(
+    request, pk: Int, joint: bool = False, limit: int = Limit(100, 500), offset: int = Offset()
+):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     qs = (
         queries.campaign_cases(c)
@@ -176,7 +177,6 @@ def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offs
     )
     if joint:
         qs = qs.filter(is_joint=True)
-    limit = max(1, min(limit, 500))
     return {
         "count": qs.count(),
         "results": [
@@ -194,7 +194,7 @@ def campaign_cases(request, pk: int, joint: bool = False, limit: int = 100, offs
 
 
 @router.post("/campaigns/{pk}/tasks", response={201: dict})
-def add_task(request, pk: int, data: TaskIn):
+def add_task(request, pk: Int, data: TaskIn):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     t = A.do_add_campaign_task(
         request.auth,
@@ -208,7 +208,7 @@ def add_task(request, pk: int, data: TaskIn):
 
 
 @router.post("/campaigns/{pk}/cases", response={201: dict})
-def link_case(request, pk: int, data: CaseRefIn):
+def link_case(request, pk: Int, data: CaseRefIn):
     from urbangrid.cases.models import Case
 
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
@@ -220,20 +220,20 @@ def link_case(request, pk: int, data: CaseRefIn):
 
 
 @router.post("/campaigns/{pk}/end")
-def end_campaign(request, pk: int, data: NoteIn):
+def end_campaign(request, pk: Int, data: CampaignNoteIn):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     return _campaign_out(A.do_end_campaign(request.auth, c, note=data.note), with_summary=True)
 
 
 @router.post("/tasks/{pk}/report")
-def report_task(request, pk: int, data: ReportIn):
+def report_task(request, pk: Int, data: TaskReportIn):
     t = _get(CampaignTask.objects, request, pk, _("Task"))
     t = A.do_report_campaign_task(request.auth, t, report=data.report, quantity=data.quantity)
     return {"id": t.pk, "state": t.state}
 
 
 @router.post("/tasks/{pk}/accept")
-def accept_task(request, pk: int, data: AcceptIn):
+def accept_task(request, pk: Int, data: AcceptIn):
     t = _get(CampaignTask.objects, request, pk, _("Task"))
     t = A.do_accept_campaign_task(request.auth, t, accepted=data.accepted, note=data.note)
     return {"id": t.pk, "state": t.state}
@@ -254,14 +254,14 @@ class ViewIn(Schema):
 
 
 class MeetingRefIn(Schema):
-    scheduled_at: datetime
+    scheduled_at: Moment
     location: str = ""
 
 
 class DecisionIn(Schema):
     lead_unit: str
     assist_units: list[str] = []
-    deadline: datetime
+    deadline: Moment
     decision: str
     minutes: str = ""
     update_matrix: bool = False
@@ -289,7 +289,7 @@ def _consultation_out(x: Consultation) -> dict:
 
 
 @router.get("/consultations")
-def list_consultations(request, state: str = "", limit: int = 50, offset: int = 0):
+def list_consultations(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = (
         Consultation.objects.visible_to(request.auth)
         .select_related("case", "lead_unit")
@@ -297,7 +297,6 @@ def list_consultations(request, state: str = "", limit: int = 50, offset: int = 
     )
     if state:
         qs = qs.filter(state=state)
-    limit = max(1, min(limit, 200))
     return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset : offset + limit]]}
 
 
@@ -320,21 +319,21 @@ def open_consultation(request, data: ConsultationIn):
 
 
 @router.get("/consultations/{pk}")
-def get_consultation(request, pk: int):
+def get_consultation(request, pk: Int):
     return _consultation_out(
         _get(Consultation.objects.select_related("case"), request, pk, _("Consultation"))
     )
 
 
 @router.post("/consultations/{pk}/views")
-def state_view(request, pk: int, data: ViewIn):
+def state_view(request, pk: Int, data: ViewIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     A.do_state_view(request.auth, x, unit=_unit(data.unit), stance=data.stance, statement=data.statement)
     return _consultation_out(Consultation.objects.get(pk=x.pk))
 
 
 @router.post("/consultations/{pk}/meeting", response={201: dict})
-def schedule_meeting(request, pk: int, data: MeetingRefIn):
+def schedule_meeting(request, pk: Int, data: MeetingRefIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     m = A.do_schedule_consultation_meeting(
         request.auth, x, scheduled_at=data.scheduled_at, location=data.location
@@ -343,7 +342,7 @@ def schedule_meeting(request, pk: int, data: MeetingRefIn):
 
 
 @router.post("/consultations/{pk}/decide")
-def decide(request, pk: int, data: DecisionIn):
+def decide(request, pk: Int, data: DecisionIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     x = A.do_decide_consultation(
         request.auth,
@@ -359,7 +358,7 @@ def decide(request, pk: int, data: DecisionIn):
 
 
 @router.post("/consultations/{pk}/apply")
-def apply(request, pk: int):
+def apply(request, pk: Int):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     return _consultation_out(A.do_apply_consultation(request.auth, x))
 
@@ -373,7 +372,7 @@ class AgendaIn(Schema):
 
 class JointMeetingIn(Schema):
     title: str
-    scheduled_at: datetime
+    scheduled_at: Moment
     host_unit: str | None = None
     location: str = ""
     units: list[str] = []
@@ -388,11 +387,11 @@ class MinutesIn(Schema):
 class FollowUpIn(Schema):
     title: str
     unit: str
-    due_date: date
-    agenda_item: int | None = None
+    due_date: Day
+    agenda_item: Int | None = None
 
 
-class ReplyIn(Schema):
+class FollowUpReplyIn(Schema):
     reply: str
 
 
@@ -441,9 +440,8 @@ def proposals(request):
 
 
 @router.get("/meetings")
-def list_meetings(request, limit: int = 50, offset: int = 0):
+def list_meetings(request, limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Meeting.objects.visible_to(request.auth).select_related("host_unit").order_by("-scheduled_at", "-id")
-    limit = max(1, min(limit, 200))
     return {
         "count": qs.count(),
         "results": [
@@ -475,18 +473,18 @@ def create_meeting(request, data: JointMeetingIn):
 
 
 @router.get("/meetings/{pk}")
-def get_meeting(request, pk: int):
+def get_meeting(request, pk: Int):
     return _meeting_out(_get(Meeting.objects.select_related("host_unit"), request, pk, _("Meeting")))
 
 
 @router.post("/meetings/{pk}/minutes")
-def minutes(request, pk: int, data: MinutesIn):
+def minutes(request, pk: Int, data: MinutesIn):
     m = _get(Meeting.objects, request, pk, _("Meeting"))
     return _meeting_out(A.do_record_minutes(request.auth, m, minutes=data.minutes, decisions=data.decisions))
 
 
 @router.post("/meetings/{pk}/follow-ups", response={201: dict})
-def add_follow_up(request, pk: int, data: FollowUpIn):
+def add_follow_up(request, pk: Int, data: FollowUpIn):
     m = _get(Meeting.objects, request, pk, _("Meeting"))
     f = A.do_add_follow_up(
         request.auth,
@@ -500,14 +498,14 @@ def add_follow_up(request, pk: int, data: FollowUpIn):
 
 
 @router.post("/follow-ups/{pk}/reply")
-def reply(request, pk: int, data: ReplyIn):
+def reply(request, pk: Int, data: FollowUpReplyIn):
     f = _get(FollowUp.objects, request, pk, _("Follow-up task"))
     f = A.do_reply_follow_up(request.auth, f, reply=data.reply)
     return {"id": f.pk, "state": f.state}
 
 
 @router.post("/follow-ups/{pk}/close")
-def close(request, pk: int, data: AcceptIn):
+def close(request, pk: Int, data: AcceptIn):
     f = _get(FollowUp.objects, request, pk, _("Follow-up task"))
     f = A.do_close_follow_up(request.auth, f, accepted=data.accepted, note=data.note)
     return {"id": f.pk, "state": f.state}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit, Offset
 
 from . import actions
 from .choices import GridDuty, Role
@@ -20,21 +20,21 @@ from .queries import _active_q, grids_without_supervisor, person_for
 router = Router(tags=["orgs"])
 
 
-class RegionRef(Schema):
+class RegionBrief(Schema):
     code: str
     name: str
     kind: str
-    level: int
+    level: Int
 
 
 class UnitOut(Schema):
-    id: int
+    id: Int
     code: str
     name: str
     short_name: str
     kind: str
     level: str
-    region: RegionRef | None
+    region: RegionBrief | None
     parent_code: str | None
     duties: str
     phone: str
@@ -48,9 +48,9 @@ class UnitOut(Schema):
 class RoleOut(Schema):
     role: str
     label: str
-    region: RegionRef | None
-    valid_from: date | None
-    valid_to: date | None
+    region: RegionBrief | None
+    valid_from: Day | None
+    valid_to: Day | None
 
 
 class MeOut(Schema):
@@ -125,7 +125,7 @@ def get_unit(request, code: str):
 
 
 class PersonOut(Schema):
-    id: int
+    id: Int
     username: str
     name: str
     unit_code: str
@@ -137,7 +137,7 @@ class PersonOut(Schema):
 
 
 class PeoplePage(Schema):
-    count: int
+    count: Int
     items: list[PersonOut]
 
 
@@ -167,8 +167,8 @@ def list_people(
     unit: str | None = None,
     region: str | None = None,
     q: str | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    limit: int = Limit(100, 500),
+    offset: int = Offset(),
 ):
     if role and role not in Role.values:
         raise InvalidInput(_("Unknown role: %(role)s") % {"role": role}, field="role")
@@ -184,7 +184,6 @@ def list_people(
         qs = qs.filter(unit__code=unit)
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(user__username__icontains=q))
-    limit = max(1, min(limit, 500))
     page = (
         qs.select_related("user", "unit")
         .prefetch_related("roles__region")
@@ -195,7 +194,7 @@ def list_people(
 
 
 @router.get("/people/{int:person_id}", response=PersonOut, summary="One person")
-def get_person(request, person_id: int):
+def get_person(request, person_id: Int):
     p = (
         Person.objects.visible_to(request.user)
         .select_related("user", "unit")
@@ -209,15 +208,15 @@ def get_person(request, person_id: int):
 
 
 class AssignmentOut(Schema):
-    id: int
+    id: Int
     grid_code: str
-    person_id: int
+    person_id: Int
     person_name: str
     username: str
     duty: str
     duty_label: str
-    valid_from: date
-    valid_to: date | None
+    valid_from: Day
+    valid_to: Day | None
 
 
 def _assignments_visible(user):
@@ -235,11 +234,11 @@ def _assignments_visible(user):
 def list_assignments(
     request,
     grid_code: str | None = None,
-    person_id: int | None = None,
+    person_id: Int | None = None,
     duty: str | None = None,
     current: bool = True,
-    limit: int = 1000,
-    offset: int = 0,
+    limit: int = Limit(1000, 5000),
+    offset: int = Offset(),
 ):
     qs = _assignments_visible(request.user)
     if grid_code:
@@ -252,7 +251,6 @@ def list_assignments(
         qs = qs.filter(duty=duty)
     if current:
         qs = qs.filter(_active_q())
-    limit = max(1, min(limit, 5000))
     return [
         {
             "id": a.pk,
@@ -271,7 +269,7 @@ def list_assignments(
 
 class GapsOut(Schema):
     region: str | None
-    count: int
+    count: Int
     grid_codes: list[str]
 
 
@@ -296,19 +294,19 @@ def grid_gaps(request, region: str | None = None):
 
 class TokenIn(Schema):
     name: str
-    expires_in_days: int | None = Field(
+    expires_in_days: Int | None = Field(
         None, description="days the token stays valid; default URBANGRID_API_TOKEN_DAYS"
     )
 
 
 class TokenOut(Schema):
-    id: int
+    id: Int
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-    expires_at: datetime | None
+    created_at: Moment
+    last_used_at: Moment | None
+    revoked_at: Moment | None
+    expires_at: Moment | None
 
 
 class NewTokenOut(TokenOut):
@@ -345,7 +343,7 @@ def issue_token(request, body: TokenIn):
 
 
 @router.delete("/tokens/{int:token_id}", response=TokenOut, summary="Revoke one of my tokens")
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: Int):
     person = person_for(request.user)
     token = ApiToken.objects.select_related("person__unit", "person__user").filter(pk=token_id).first()
     scope = scope_for(request.user)
@@ -361,52 +359,52 @@ def revoke_token(request, token_id: int):
 
 # ---------------------------------------------------------------- training and resources
 class CourseOut(Schema):
-    id: int
+    id: Int
     code: str
     name: str
-    hours: float
-    pass_score: float
+    hours: Float
+    pass_score: Float
     required_for_grid_workers: bool
 
 
 class SessionOut(Schema):
-    id: int
+    id: Int
     course: CourseOut
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     location: str
     trainer: str
     organiser_code: str
     region: str | None
-    results: int
-    passed: int
+    results: Int
+    passed: Int
 
 
 class SessionIn(Schema):
-    course_id: int
+    course_id: Int
     organiser_code: str
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Moment
+    ends_at: Moment
     location: str = ""
     trainer: str = ""
 
 
-class ResultIn(Schema):
-    person_id: int
+class TrainingResultIn(Schema):
+    person_id: Int
     attended: bool = True
-    score: float | None = None
+    score: Float | None = None
     note: str = ""
 
 
 class RecordOut(Schema):
-    session_id: int
+    session_id: Int
     course: str
-    person_id: int
+    person_id: Int
     person_name: str
     attended: bool
-    score: float | None
+    score: Float | None
     passed: bool
-    date: datetime
+    date: Moment
 
 
 def _session_out(s) -> dict:
@@ -432,7 +430,7 @@ def list_courses(request):
 
 
 @router.get("/training/sessions", response=list[SessionOut], summary="Training sessions visible to me")
-def list_sessions(request, limit: int = 200):
+def list_sessions(request, limit: int = Limit(200, 1000)):
     from django.db.models import Count
 
     from .models import TrainingSession
@@ -443,7 +441,7 @@ def list_sessions(request, limit: int = 200):
         .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
         .order_by("-starts_at")
     )
-    return [_session_out(s) for s in qs[: max(1, min(limit, 1000))]]
+    return [_session_out(s) for s in qs[:limit]]
 
 
 @router.post("/training/sessions", response={201: SessionOut}, summary="Schedule a training session")
@@ -469,7 +467,7 @@ def create_session(request, body: SessionIn):
 @router.post(
     "/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results"
 )
-def record_results(request, session_id: int, body: list[ResultIn]):
+def record_results(request, session_id: Int, body: list[TrainingResultIn]):
     from .models import TrainingRecord, TrainingSession
 
     s = (
@@ -503,7 +501,7 @@ def _record_out(r) -> dict:
         "person_id": r.person_id,
         "person_name": r.person.name,
         "attended": r.attended,
-        "score": float(r.score) if r.score is not None else None,
+        "score": Float(r.score) if r.score is not None else None,
         "passed": r.passed,
         "date": r.session.starts_at,
     }
@@ -512,7 +510,7 @@ def _record_out(r) -> dict:
 @router.get(
     "/people/{int:person_id}/training", response=list[RecordOut], summary="A worker's training record"
 )
-def person_training(request, person_id: int):
+def person_training(request, person_id: Int):
     from .models import TrainingRecord
 
     if not Person.objects.visible_to(request.user).filter(pk=person_id).exists():
@@ -522,15 +520,15 @@ def person_training(request, person_id: int):
 
 
 class UntrainedOut(Schema):
-    count: int
+    count: Int
     people: list[dict]
-    flagged_grids: dict[str, list[int]]
+    flagged_grids: dict[str, list[Int]]
 
 
 @router.get(
     "/training/untrained", response=UntrainedOut, summary="Grid workers not fully trained, and their grids"
 )
-def untrained(request, region: str | None = None, course_id: int | None = None):
+def untrained(request, region: str | None = None, course_id: Int | None = None):
     from urbangrid.geo.models import Region
 
     from .models import TrainingCourse
@@ -554,15 +552,15 @@ def untrained(request, region: str | None = None, course_id: int | None = None):
 
 
 class EquipmentOut(Schema):
-    id: int
+    id: Int
     unit_code: str
-    holder_id: int | None
+    holder_id: Int | None
     kind: str
     name: str
     asset_no: str
-    value: float
-    issued_on: date
-    returned_on: date | None
+    value: Float
+    issued_on: Day
+    returned_on: Day | None
 
 
 class EquipmentIn(Schema):
@@ -570,9 +568,9 @@ class EquipmentIn(Schema):
     kind: str
     name: str
     asset_no: str
-    issued_on: date
-    holder_id: int | None = None
-    value: float = 0
+    issued_on: Day
+    holder_id: Int | None = None
+    value: Float = 0
     note: str = ""
 
 
@@ -584,14 +582,14 @@ def _equipment_out(e) -> dict:
         "kind": e.kind,
         "name": e.name,
         "asset_no": e.asset_no,
-        "value": float(e.value),
+        "value": Float(e.value),
         "issued_on": e.issued_on,
         "returned_on": e.returned_on,
     }
 
 
 @router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
-def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = 1000):
+def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = Limit(1000, 5000)):
     from .models import Equipment
 
     qs = Equipment.objects.visible_to(request.user).select_related("unit")
@@ -599,7 +597,7 @@ def list_equipment(request, unit: str | None = None, in_use: bool = True, limit:
         qs = qs.filter(unit__code=unit)
     if in_use:
         qs = qs.filter(returned_on__isnull=True)
-    return [_equipment_out(e) for e in qs[: max(1, min(limit, 5000))]]
+    return [_equipment_out(e) for e in qs[:limit]]
 
 
 @router.post("/equipment", response={201: EquipmentOut}, summary="Issue equipment to a unit or worker")
@@ -629,7 +627,7 @@ def issue_equipment(request, body: EquipmentIn):
 @router.post(
     "/equipment/{int:item_id}/return", response=EquipmentOut, summary="Record the return of equipment"
 )
-def return_equipment(request, item_id: int, returned_on: date | None = None):
+def return_equipment(request, item_id: Int, returned_on: Day | None = None):
     from .models import Equipment
 
     e = Equipment.objects.visible_to(request.user).select_related("unit").filter(pk=item_id).first()
@@ -641,8 +639,8 @@ def return_equipment(request, item_id: int, returned_on: date | None = None):
 class FundIn(Schema):
     unit_code: str
     category: str
-    amount: float
-    spent_on: date
+    amount: Float
+    spent_on: Day
     description: str
 
 
@@ -650,11 +648,11 @@ class FundRow(Schema):
     unit_code: str
     unit_name: str
     category: str
-    total: float
+    total: Float
 
 
 @router.get("/funds", response=list[FundRow], summary="Spending per unit and category in a period")
-def funds(request, start: date | None = None, end: date | None = None):
+def funds(request, start: Day | None = None, end: Day | None = None):
     from .queries import funds_summary
 
     return [
@@ -662,7 +660,7 @@ def funds(request, start: date | None = None, end: date | None = None):
             "unit_code": r["unit__code"],
             "unit_name": r["unit__name"],
             "category": r["category"],
-            "total": float(r["total"] or 0),
+            "total": Float(r["total"] or 0),
         }
         for r in funds_summary(request.user, start, end)
     ]
@@ -682,5 +680,5 @@ def record_funds(request, body: FundIn):
         description=body.description,
     )
     return Status(
-        201, {"id": row.pk, "unit_code": unit.code, "amount": float(row.amount), "category": row.category}
+        201, {"id": row.pk, "unit_code": unit.code, "amount": Float(row.amount), "category": row.category}
     )

@@ -6,7 +6,6 @@ the caller's jurisdiction; outside it answers 404 like a missing object.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from django.shortcuts import get_object_or_404
@@ -14,7 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.lib.paging import Limit
 
 from . import actions as A
 from .models import ChecklistItem, Checkpoint, Inspection, PatrolPlan, Place, SweepCampaign, Track
@@ -63,27 +64,27 @@ def _bbox(value: str | None):
 class Window(Schema):
     start: str
     end: str
-    min: int = 1
+    min: Int = 1
     label: str = ""
 
 
 class CheckpointIn(Schema):
     name: str
-    lon: float
-    lat: float
+    lon: Float
+    lat: Float
     crs: str = "wgs84"
-    radius_m: float | None = None
+    radius_m: Float | None = None
     window_start: str | None = None
     window_end: str | None = None
 
 
 class CheckpointOut(Schema):
-    id: int
-    plan_id: int
+    id: Int
+    plan_id: Int
     name: str
-    lon: float
-    lat: float
-    radius_m: float
+    lon: Float
+    lat: Float
+    radius_m: Float
     window_start: str | None
     window_end: str | None
     grid_code: str
@@ -101,12 +102,12 @@ class PlanIn(Schema):
     name: str
     region: str = Field(..., description="code of the street/community/district")
     grid_codes: list[str] = []
-    min_patrols_per_day: int = 2
+    min_patrols_per_day: Int = 2
     windows: list[Window] = []
-    min_coverage: float = 0.0
-    patroller_id: int | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    min_coverage: Float = 0.0
+    patroller_id: Int | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     note: str = ""
     checkpoints: list[CheckpointIn] = []
 
@@ -114,29 +115,29 @@ class PlanIn(Schema):
 class PlanPatch(Schema):
     name: str | None = None
     grid_codes: list[str] | None = None
-    min_patrols_per_day: int | None = None
+    min_patrols_per_day: Int | None = None
     windows: list[Window] | None = None
-    min_coverage: float | None = None
-    patroller_id: int | None = None
-    valid_from: date | None = None
-    valid_to: date | None = None
+    min_coverage: Float | None = None
+    patroller_id: Int | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
     note: str | None = None
     is_active: bool | None = None
 
 
 class PlanOut(Schema):
-    id: int
+    id: Int
     name: str
     region: str
     region_name: str
     grid_codes: list[str]
-    min_patrols_per_day: int
+    min_patrols_per_day: Int
     windows: list[dict]
-    min_coverage: float
-    patroller_id: int | None
+    min_coverage: Float
+    patroller_id: Int | None
     patroller_name: str | None
-    valid_from: date
-    valid_to: date | None
+    valid_from: Day
+    valid_to: Day | None
     is_active: bool
     note: str
     checkpoints: list[CheckpointOut]
@@ -160,23 +161,23 @@ class PlanOut(Schema):
 
 class TrackStart(Schema):
     client_id: str
-    plan_id: int | None = None
+    plan_id: Int | None = None
     crs: str = "wgs84"
-    started_at: datetime | None = None
+    started_at: Moment | None = None
 
 
 class TrackOut(Schema):
-    id: int
+    id: Int
     client_id: str
     state: str
-    person_id: int
+    person_id: Int
     person_name: str
-    plan_id: int | None
-    started_at: datetime
-    ended_at: datetime | None
-    last_point_at: datetime | None
-    point_count: int
-    batch_count: int
+    plan_id: Int | None
+    started_at: Moment
+    ended_at: Moment | None
+    last_point_at: Moment | None
+    point_count: Int
+    batch_count: Int
 
     @staticmethod
     def resolve_person_name(obj):
@@ -184,30 +185,30 @@ class TrackOut(Schema):
 
 
 class PointsIn(Schema):
-    seq: int = Field(..., description="client batch sequence number (idempotency key)")
+    seq: Int = Field(..., description="client batch sequence number (idempotency key)")
     crs: str | None = None
-    points: list[list[float | None]] = Field(..., description="[[lon, lat, epoch_ms, accuracy_m], ...]")
+    points: list[list[Float | None]] = Field(..., description="[[lon, lat, epoch_ms, accuracy_m], ...]")
 
 
 class StopIn(Schema):
-    ended_at: datetime | None = None
+    ended_at: Moment | None = None
 
 
 class CheckInIn(Schema):
-    checkpoint_id: int
-    lon: float
-    lat: float
+    checkpoint_id: Int
+    lon: Float
+    lat: Float
     crs: str = "wgs84"
-    at: datetime | None = None
+    at: Moment | None = None
     client_key: str = ""
     note: str = ""
 
 
 class CheckInOut(Schema):
-    id: int
-    checkpoint_id: int
-    at: datetime
-    distance_m: float
+    id: Int
+    checkpoint_id: Int
+    at: Moment
+    distance_m: Float
     method: str
     valid: bool
 
@@ -215,8 +216,8 @@ class CheckInOut(Schema):
 class PlaceIn(Schema):
     name: str
     place_type: str
-    lon: float
-    lat: float
+    lon: Float
+    lat: Float
     crs: str = "wgs84"
     address: str = ""
     owner_name: str
@@ -225,16 +226,16 @@ class PlaceIn(Schema):
 
 
 class PlaceOut(Schema):
-    id: int
+    id: Int
     name: str
     place_type: str
     place_type_label: str
     address: str
-    lon: float
-    lat: float
+    lon: Float
+    lat: Float
     grid_code: str
-    street_id: int
-    community_id: int
+    street_id: Int
+    community_id: Int
     owner_name: str
     owner_contact: str
     owner_phone: str
@@ -244,23 +245,23 @@ class PlaceOut(Schema):
         return str(obj.get_place_type_display())
 
 
-class CampaignIn(Schema):
+class PatrolCampaignIn(Schema):
     name: str
     region: str | None = None
     place_types: list[str] = []
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     description: str = ""
     class_code: str = ""
 
 
 class CampaignOut(Schema):
-    id: int
+    id: Int
     name: str
     region: str | None
     place_types: list[str]
-    start_date: date
-    end_date: date
+    start_date: Day
+    end_date: Day
     state: str
     description: str
 
@@ -270,7 +271,7 @@ class CampaignOut(Schema):
 
 
 class ItemOut(Schema):
-    id: int
+    id: Int
     code: str
     place_type: str
     text: str
@@ -280,28 +281,28 @@ class ItemOut(Schema):
 
 
 class ResultIn(Schema):
-    item_id: int
+    item_id: Int
     passed: bool
     note: str = ""
 
 
 class InspectionIn(Schema):
-    campaign_id: int
-    place_id: int
+    campaign_id: Int
+    place_id: Int
     results: list[ResultIn]
     notes: str = ""
     client_key: str = ""
-    inspected_at: datetime | None = None
+    inspected_at: Moment | None = None
 
 
 class ResultOut(Schema):
-    item_id: int
+    item_id: Int
     item_code: str
     text: str
     passed: bool
     note: str
     case_number: str | None
-    rectify_due_at: datetime | None
+    rectify_due_at: Moment | None
 
     @staticmethod
     def resolve_item_code(obj):
@@ -317,11 +318,11 @@ class ResultOut(Schema):
 
 
 class InspectionOut(Schema):
-    id: int
-    campaign_id: int
-    place_id: int
+    id: Int
+    campaign_id: Int
+    place_id: Int
     place_name: str
-    inspected_at: datetime
+    inspected_at: Moment
     outcome: str
     notes: str
     results: list[ResultOut]
@@ -348,7 +349,7 @@ def _plan(user, pk) -> PatrolPlan:
 
 
 @router.get("/plans", response=list[PlanOut])
-def list_plans(request, active: bool | None = None, region: str | None = None, on: date | None = None):
+def list_plans(request, active: bool | None = None, region: str | None = None, on: Day | None = None):
     qs = (
         PatrolPlan.objects.visible_to(request.user)
         .select_related("region", "patroller")
@@ -383,12 +384,12 @@ def create_plan(request, payload: PlanIn):
 
 
 @router.get("/plans/{plan_id}", response=PlanOut)
-def get_plan(request, plan_id: int):
+def get_plan(request, plan_id: Int):
     return _plan(request.user, plan_id)
 
 
 @router.patch("/plans/{plan_id}", response=PlanOut)
-def update_plan(request, plan_id: int, payload: PlanPatch):
+def update_plan(request, plan_id: Int, payload: PlanPatch):
     plan = _plan(request.user, plan_id)
     changes: dict[str, Any] = payload.dict(exclude_unset=True)
     if "patroller_id" in changes:
@@ -400,13 +401,13 @@ def update_plan(request, plan_id: int, payload: PlanPatch):
 
 
 @router.post("/plans/{plan_id}/checkpoints", response={201: CheckpointOut})
-def add_checkpoint(request, plan_id: int, payload: CheckpointIn):
+def add_checkpoint(request, plan_id: Int, payload: CheckpointIn):
     plan = _plan(request.user, plan_id)
     return Status(201, A.do_add_checkpoint(request.user, plan, **payload.dict()))
 
 
 @router.get("/checkpoints", response=list[CheckpointOut])
-def list_checkpoints(request, on: date | None = None):
+def list_checkpoints(request, on: Day | None = None):
     """Checkpoints of the plans active on a day (default today) that the caller can see."""
     plans = PatrolPlan.objects.visible_to(request.user).active_on(on or timezone.localdate())
     return list(Checkpoint.objects.filter(plan__in=plans)[:2000])
@@ -429,20 +430,20 @@ def start_track(request, payload: TrackStart):
 
 
 @router.post("/tracks/{track_id}/points")
-def append_points(request, track_id: int, payload: PointsIn):
+def append_points(request, track_id: Int, payload: PointsIn):
     track = _own_track(request.user, track_id)
     return A.do_append_points(request.user, track, seq=payload.seq, points=payload.points, crs=payload.crs)
 
 
 @router.post("/tracks/{track_id}/stop", response=TrackOut)
-def stop_track(request, track_id: int, payload: StopIn | None = None):
+def stop_track(request, track_id: Int, payload: StopIn | None = None):
     track = _own_track(request.user, track_id)
     A.do_stop_track(request.user, track, ended_at=payload.ended_at if payload else None)
     return Track.objects.select_related("person").get(pk=track.pk)
 
 
 @router.post("/tracks/{track_id}/checkins", response={201: CheckInOut})
-def check_in(request, track_id: int, payload: CheckInIn):
+def check_in(request, track_id: Int, payload: CheckInIn):
     track = _own_track(request.user, track_id)
     plans = PatrolPlan.objects.visible_to(request.user)
     cp = get_object_or_404(
@@ -465,7 +466,7 @@ def check_in(request, track_id: int, payload: CheckInIn):
 
 
 @router.get("/tracks", response=list[TrackOut])
-def list_tracks(request, date: date | None = None, person_id: int | None = None, mine: bool = False):
+def list_tracks(request, date: Day | None = None, person_id: Int | None = None, mine: bool = False):
     qs = Track.objects.visible_to(request.user).select_related("person")
     if date:
         start, end = day_bounds(date)
@@ -482,7 +483,7 @@ def list_tracks(request, date: date | None = None, person_id: int | None = None,
 
 
 @router.get("/tracks/{track_id}")
-def get_track(request, track_id: int):
+def get_track(request, track_id: Int):
     """The track as a GeoJSON Feature (MultiLineString split at GPS gaps) with its check-ins."""
     track = _own_track(request.user, track_id)
     feature = track_geojson(track)
@@ -507,7 +508,7 @@ def get_track(request, track_id: int):
 @router.get("/coverage")
 def coverage(
     request,
-    date: date | None = None,
+    date: Day | None = None,
     bbox: str | None = None,
     region: str | None = None,
     geometry: bool = True,
@@ -562,8 +563,8 @@ def list_places(
     request,
     place_type: str | None = None,
     q: str | None = None,
-    street_id: int | None = None,
-    limit: int = 200,
+    street_id: Int | None = None,
+    limit: int = Limit(200, 2000),
 ):
     qs = Place.objects.visible_to(request.user).filter(is_active=True)
     if place_type:
@@ -572,7 +573,7 @@ def list_places(
         qs = qs.filter(street_id=street_id)
     if q:
         qs = qs.filter(name__icontains=q)
-    return list(qs[: max(1, min(limit, 2000))])
+    return list(qs[:limit])
 
 
 @router.post("/places", response={201: PlaceOut})
@@ -586,14 +587,14 @@ def list_campaigns(request):
 
 
 @router.post("/campaigns", response={201: CampaignOut})
-def create_campaign(request, payload: CampaignIn):
+def create_campaign(request, payload: PatrolCampaignIn):
     data = payload.dict()
     data["region"] = _region(data.pop("region"), request.user)
     return Status(201, A.do_create_campaign(request.user, **data))
 
 
 @router.get("/campaigns/{campaign_id}/progress")
-def progress(request, campaign_id: int):
+def progress(request, campaign_id: Int):
     campaign = get_object_or_404(SweepCampaign.objects.visible_to(request.user), pk=campaign_id)
     data = campaign_progress(campaign, request.user)
     return {"campaign": campaign.name, "total": data["total"], "rows": data["rows"]}
@@ -625,12 +626,12 @@ def _inspection(user, pk):
 
 
 @router.get("/inspections/{inspection_id}", response=InspectionOut)
-def get_inspection(request, inspection_id: int):
+def get_inspection(request, inspection_id: Int):
     return _inspection(request.user, inspection_id)
 
 
 @router.get("/inspections", response=list[InspectionOut])
-def list_inspections(request, campaign_id: int | None = None, place_id: int | None = None):
+def list_inspections(request, campaign_id: Int | None = None, place_id: Int | None = None):
     qs = (
         Inspection.objects.visible_to(request.user)
         .select_related("place")

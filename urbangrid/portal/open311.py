@@ -33,7 +33,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
 from urbangrid.lib import limits
+from urbangrid.lib.bounds import check_moment
 from urbangrid.lib.errors import DomainError, InvalidInput
+from urbangrid.lib.paging import MAX_OFFSET
 
 from . import attributes as attr_mod
 from .ratelimit import RateLimited, hit
@@ -167,7 +169,10 @@ def parse_when(value: str, name: str) -> datetime | None:
         moment = datetime(day.year, day.month, day.day)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
-    return moment
+    try:
+        return check_moment(moment)
+    except ValueError as exc:
+        raise Open311Error(400, f"{name}：{exc}") from None
 
 
 def date_range(p: dict) -> tuple[datetime, datetime]:
@@ -196,6 +201,8 @@ def paging(p: dict) -> tuple[int, int]:
         raise Open311Error(400, _("page and page_size must be whole numbers.")) from None
     if page < 1 or size < 1:
         raise Open311Error(400, _("page and page_size must be positive."))
+    if (page - 1) * min(size, MAX_PAGE_SIZE) > MAX_OFFSET:
+        raise Open311Error(400, _("page is too large: narrow the date range instead."))
     return page, min(size, MAX_PAGE_SIZE)
 
 
@@ -233,6 +240,15 @@ def limit_anonymous_read(request) -> None:
 
 
 # --- view wrapper ----------------------------------------------------------------------------
+def bad_input(request, status: int, code: str, message: str) -> HttpResponse:
+    """Input refused before the view (NUL characters, oversized bodies), in Open311's format."""
+    try:
+        fmt = pick_format(request, request.resolver_match.kwargs.get("fmt"))
+    except Open311Error:
+        fmt = "xml"
+    return render_errors(fmt, status, [message])
+
+
 def endpoint(root: str, methods=("GET",)):
     def wrap(fn):
         @csrf_exempt
@@ -257,6 +273,7 @@ def endpoint(root: str, methods=("GET",)):
                 return render_errors(fmt_name, status, [exc.message])
 
         view.__name__ = fn.__name__
+        view.bad_input = bad_input  # type: ignore[attr-defined]  # see urbangrid.lib.middleware
         return view
 
     return wrap
@@ -402,6 +419,9 @@ def requests_view(request, fmt=None):
     if request.method == "POST":
         return post_request(request, fmt=fmt)
     return get_requests(request, fmt=fmt)
+
+
+requests_view.bad_input = bad_input  # type: ignore[attr-defined]
 
 
 @endpoint("service_requests")

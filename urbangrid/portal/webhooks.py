@@ -25,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from urbangrid.lib.errors import DomainError, InvalidInput
+from urbangrid.lib.middleware import json_bad_input
 
 from .ratelimit import RateLimited, hit
 
@@ -171,3 +172,6 @@ def receive(request, source: str):
         },
         status=200 if replayed else 202,
     )
+
+
+receive.bad_input = json_bad_input  # type: ignore[attr-defined]  # see urbangrid.lib.middleware

@@ -6,6 +6,12 @@ PostgreSQL only (the processes share the test database, which on SQLite lives in
 test starts and stops its own `serve` (in its own session, so nothing outlives it) and waits at
 most a bounded number of seconds for anything. URBANGRID_TEST_PORT picks the port (a free one
 otherwise).
+
+Two clocks: this process runs on the test clock (time-machine, see the root conftest.py), the
+processes it starts run on the real one. What the tests write for them to act on lies in the past
+of both (``long_ago()``), and the checks look at ids and states, never at "now". Every wait is
+on an event the processes log or write, each bounded, so a loaded machine makes them slower,
+not flaky.
 """
 
 from __future__ import annotations
@@ -19,14 +25,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+import time_machine
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -42,16 +51,36 @@ pytestmark = [
 
 SWEEP = "urbangrid.cases.tasks.sweep_deadlines"
 DB_ENDPOINT = "/open311/v2/services.json"  # anonymous, reads the catalogue
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # long past for the real clock
+LOCAL = ZoneInfo("Asia/Shanghai")
 STARTUP = 120  # seconds: a loaded CI machine starts four Django processes
+# Seconds for a worker or the scheduler to notice the database is back: the back-off of
+# urbangrid.lib.worker.wait_for_database is capped at 10 s, the rest is for a loaded machine.
+RECONNECT = 60
+HTTP_TIMEOUT = 30  # seconds for one request; a loaded machine answers slowly, not wrongly
 
 
-def wait_until(predicate, timeout: float, what: str) -> float:
-    """Poll until ``predicate()`` is true; return the seconds it took, fail after ``timeout``."""
+def wall_clock() -> datetime:
+    """The real time, which the subprocesses run on: time-machine moves only this process's clock."""
+    if time_machine.escape_hatch.is_travelling():
+        return time_machine.escape_hatch.datetime.datetime.now(tz=UTC)
+    return datetime.now(UTC)
+
+
+def long_ago(days: int = 40) -> datetime:
+    """09:00 local, ``days`` before the earlier of the test clock and the real clock: in the past
+    for this process and for the subprocesses alike, so whatever falls due some weeks after it is
+    due for both."""
+    earlier = min(timezone.now(), wall_clock()) - timedelta(days=days)
+    return earlier.astimezone(LOCAL).replace(hour=9, minute=0, second=0, microsecond=0)
+
+
+def wait_until(predicate, timeout: float, what: str | Callable[[], str]) -> float:
+    """Poll until ``predicate()`` is true; return the seconds it took, fail after ``timeout``.
+    ``what`` may be a callable, evaluated at the failure (to show the log as it then is)."""
     start = time.monotonic()
     while not predicate():
         if time.monotonic() - start > timeout:
-            pytest.fail(f"not within {timeout} s: {what}")
+            pytest.fail(f"not within {timeout} s: {what() if callable(what) else what}")
         time.sleep(0.2)
     return time.monotonic() - start
 
@@ -140,6 +169,17 @@ class Served:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def tail(self, chars: int = 4000) -> str:
+        return self.log[-chars:]
+
+    def mark(self) -> int:
+        """Where the log ends now, for ``since``."""
+        return self.log_path.stat().st_size
+
+    def since(self, mark: int) -> str:
+        """What was logged after ``mark``."""
+        return self.log_path.read_bytes()[mark:].decode(errors="replace")
+
     def pid(self, child: str) -> int | None:
         """The pid of the latest start of ``child`` (web, db_worker, scheduler)."""
         found = re.findall(rf"started {child} \(pid (\d+)\)", self.log)
@@ -147,7 +187,7 @@ class Served:
 
     def get(self, path: str = DB_ENDPOINT) -> int:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=HTTP_TIMEOUT) as resp:
                 return resp.status
         except urllib.error.HTTPError as exc:
             return exc.code
@@ -156,11 +196,21 @@ class Served:
 
     def wait_ready(self) -> None:
         """The site answers and the worker has run a sweep enqueued by the scheduler."""
-        wait_until(lambda: self.get() == 200, STARTUP, f"serve answering on {self.port}\n{self.log[-3000:]}")
+        wait_until(
+            lambda: self.get() == 200, STARTUP, lambda: f"serve answering on {self.port}\n{self.tail()}"
+        )
         wait_until(
             lambda: DBTaskResult.objects.successful().filter(task_path=SWEEP).exists(),
             STARTUP,
-            f"a first sweep\n{self.log[-3000:]}",
+            lambda: f"a first sweep\n{self.tail()}",
+        )
+
+    def wait_started(self) -> float:
+        """serve has collected the static files and started its three children."""
+        return wait_until(
+            lambda: all(self.pid(name) for name in ("web", "db_worker", "scheduler")),
+            STARTUP,
+            lambda: f"serve starting its children\n{self.tail()}",
         )
 
     def stop(self) -> None:
@@ -205,26 +255,39 @@ def test_terminated_backends_and_an_outage_stop_neither_the_site_nor_background_
         answers += [srv.get() for _ in range(5)]
     assert [a for a in answers if a != 200] == []
 
-    # A restart or failover: no connection at all for a few seconds. Meanwhile a case falls due.
+    # A restart or failover: no connection at all for a few seconds. Meanwhile a case falls due
+    # (reported long ago: its deadlines have passed on the test clock and the real one alike).
+    reported = long_ago()
+    # A terminated backend above may already have made one of them log a reconnection.
+    outage_began = srv.mark()
     with outage():
-        case = report(tx_world, cls="parking", now=T0).case
-        assert case.warn_at is not None and case.warn_at < T0 + timedelta(days=30)
+        case = report(tx_world, cls="parking", now=reported).case
+        assert case.warn_at is not None and case.warn_at < reported + timedelta(days=30)
         time.sleep(3)
         assert srv.get() == 500  # the database is really gone
     took = wait_until(
         lambda: Notification.objects.filter(case=case, sent_at__isnull=False).exists(),
         60,
-        f"the sweep and the notification of case {case.number}\n{srv.log[-4000:]}",
+        lambda: f"the sweep and the notification of case {case.number}\n{srv.tail()}",
     )
     assert Case.objects.get(pk=case.pk).warned_at is not None
     print(f"worker and scheduler carried on: sweep + notification {took:.1f} s after the outage")
 
-    # Nobody died and nobody was restarted: the worker and the scheduler reconnected by themselves.
+    # Both met the outage and came back by themselves. The worker may have run the sweep (queued
+    # before the outage) while the scheduler still sleeps in its back-off, so its return is
+    # waited for, not assumed to come before the notification.
+    wait_until(
+        lambda: (
+            re.search(r"worker \S+ reconnected after", log := srv.since(outage_began))
+            and "scheduler reconnected after" in log
+        ),
+        RECONNECT,
+        lambda: f"the worker and the scheduler reconnecting\n{srv.tail()}",
+    )
+    # Nobody died and nobody was restarted.
     assert {name: srv.pid(name) for name in children} == children
     assert all(alive(pid) for pid in children.values())
     assert "exited with code" not in srv.log
-    assert re.search(r"worker \S+ reconnected after", srv.log)
-    assert "scheduler reconnected after" in srv.log
 
 
 def test_serve_restarts_a_dead_child_and_its_task_is_reclaimed(served):
@@ -234,13 +297,14 @@ def test_serve_restarts_a_dead_child_and_its_task_is_reclaimed(served):
     # Kill the worker as it runs a task: the row it claimed stays RUNNING under its id.
     os.kill(worker, signal.SIGKILL)
     os.kill(scheduler, signal.SIGKILL)
+    claimed = long_ago()  # long before the dead worker's last heartbeat, by either clock
     orphan = DBTaskResult.objects.create(
         status=TaskResultStatus.RUNNING,
         args_kwargs={"args": [], "kwargs": {}},
         task_path=SWEEP,
         backend_name="default",
-        run_after=T0,
-        started_at=T0,
+        run_after=claimed,
+        started_at=claimed,
         worker_ids=[worker_id],
         exception_class_path="",
         traceback="",
@@ -248,20 +312,20 @@ def test_serve_restarts_a_dead_child_and_its_task_is_reclaimed(served):
     assert srv.get() == 200  # the web server is not taken down with them
     before_restart = list(DBTaskResult.objects.filter(task_path=SWEEP).values_list("id", flat=True))
 
-    wait_until(lambda: srv.pid("db_worker") != worker, 30, f"a new db_worker\n{srv.log[-3000:]}")
-    wait_until(lambda: srv.pid("scheduler") != scheduler, 30, f"a new scheduler\n{srv.log[-3000:]}")
+    wait_until(lambda: srv.pid("db_worker") != worker, 30, lambda: f"a new db_worker\n{srv.tail()}")
+    wait_until(lambda: srv.pid("scheduler") != scheduler, 30, lambda: f"a new scheduler\n{srv.tail()}")
     assert srv.proc.poll() is None and srv.get() == 200
     # The new worker's heartbeat thread finds the dead worker silent and requeues its task.
     wait_until(
         lambda: DBTaskResult.objects.filter(pk=orphan.pk, status=TaskResultStatus.SUCCESSFUL).exists(),
         STARTUP,
-        f"the orphaned task run again\n{srv.log[-3000:]}",
+        lambda: f"the orphaned task run again\n{srv.tail()}",
     )
     # The new scheduler enqueues (ids, not times: this process may run on a test clock).
     wait_until(
         lambda: DBTaskResult.objects.filter(task_path=SWEEP).exclude(id__in=before_restart).exists(),
         30,
-        "the new scheduler enqueuing",
+        lambda: f"the new scheduler enqueuing\n{srv.tail()}",
     )
 
 
@@ -270,15 +334,27 @@ def test_background_processes_started_during_an_outage_wait_for_the_database(tx_
     try:
         with outage():
             srv = Served(tmp_path)
-            wait_until(
+            # Starting serve (collectstatic, then three Django processes) is what a loaded machine
+            # slows down; meeting the outage is then a matter of seconds. Each gets its own bound.
+            started = srv.wait_started()
+            met = wait_until(
                 lambda: (
                     re.search(r"worker \S+ lost the database", srv.log)
                     and "scheduler lost the database" in srv.log
                 ),
                 STARTUP,
-                f"the worker and the scheduler meeting the outage\n{srv.log[-3000:]}",
+                lambda: f"the worker and the scheduler meeting the outage\n{srv.tail()}",
             )
+        print(f"serve started its children in {started:.1f} s; both met the outage {met:.1f} s later")
         srv.wait_ready()  # a sweep enqueued by the scheduler and run by the worker
+        wait_until(
+            lambda: (
+                re.search(r"worker \S+ reconnected after", srv.log)
+                and "scheduler reconnected after" in srv.log
+            ),
+            RECONNECT,
+            lambda: f"the worker and the scheduler reconnecting\n{srv.tail()}",
+        )
         assert "exited with code" not in srv.log
         assert WorkerHeartbeat.objects.filter(pid=srv.pid("db_worker")).exists()
     finally:

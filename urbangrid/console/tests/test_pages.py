@@ -402,3 +402,43 @@ def test_hotline_point_outside_the_district_is_shown_beside_the_map(demo):
     assert not re.search(r'name="l(on|at)"[^>]*value="10', page)
     assert "来电：路灯不亮" in page  # the rest of the form is kept
     assert Case.objects.count() == before
+
+
+@pytest.mark.parametrize("zoom", ["inf", "-inf", "nan", "-1000000000", "1e308", "abc", "99", "-3"])
+@pytest.mark.parametrize("bbox", ["", "108,34,109,35", "nan,nan,nan,nan", "-inf,-inf,inf,inf"])
+def test_map_cases_takes_any_zoom_and_bbox(demo, zoom, bbox):
+    """inf and -1e9 reached 360 / 2**zoom (500s); like a bad bbox they fall back to defaults."""
+    r = demo.client_for("dispatcher").get("/map/cases.json", {"zoom": zoom, "bbox": bbox})
+    assert r.status_code == 200, (zoom, bbox)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"description": "井盖\x00缺失"},
+        {"address": "\x00"},
+        {"lon": "nan", "lat": "nan"},
+        {"lon": "inf", "lat": "inf"},
+    ],
+)
+def test_mobile_report_refuses_nul_and_non_finite_input_and_changes_nothing(demo, change):
+    from urbangrid.cases.models import Report
+    from urbangrid.orgs.queries import person_grids
+
+    client = demo.client_for("grid_worker", street=1)
+    gw = demo.person("grid_worker", street=1)
+    grid = next(g for g in demo.grids if g.code == person_grids(gw)[0])
+    lon, lat = point_in(grid)
+    data = {
+        "request_id": "nul-1",
+        "lon": lon,
+        "lat": lat,
+        "crs": "wgs84",
+        "description": "井盖缺失",
+        **change,
+    }
+    before = Report.objects.count()
+    r = client.post(reverse("console:mobile_report_submit"), data)
+    assert r.status_code == 400, r.content
+    assert r.json()["ok"] is False and r.json()["error"]
+    assert Report.objects.count() == before

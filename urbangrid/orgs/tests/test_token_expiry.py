@@ -46,8 +46,10 @@ def test_expiry_out_of_range_is_refused(demo, days):
     res = client.post(
         "/api/v1/orgs/tokens", {"name": "脚本", "expires_in_days": days}, content_type="application/json"
     )
-    assert res.status_code == 400
-    assert "有效期" in res.json()["detail"]
+    if days > 2**63:  # no integer the database holds: refused by the schema, field named
+        assert res.status_code == 422 and "expires_in_days" in str(res.json())
+    else:
+        assert res.status_code == 400 and "有效期" in res.json()["detail"]
     assert ApiToken.objects.count() == before
 
 

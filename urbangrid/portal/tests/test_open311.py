@@ -235,6 +235,8 @@ def test_api_key_placement_variants(city, client, place):
         ({"attribute[blocking][]": ["sidewalk", "moon"]}, 400, "moon"),
         ({"media_url": "ftp://x/y.jpg"}, 400, "media_url"),
         ({"description": "x" * 4001}, 400, "4000"),
+        ({"description": "车停在\x00人行道上"}, 400, "NUL"),
+        ({"address_string": "\x00"}, 400, "NUL"),
     ],
 )
 def test_post_errors_change_nothing(city, client, fmt, change, status, needle):
@@ -663,3 +665,28 @@ def test_errors_are_chinese_by_default_and_english_on_request(city, client):
     assert r.json()[0]["description"] == "未提供 api_key。"
     r = post(client, "json", data, HTTP_ACCEPT_LANGUAGE="en")
     assert r.json()[0]["description"] == "api_key was not provided."
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("path", ["requests.{fmt}?service_request_id=%00", "requests.{fmt}?status=%00"])
+def test_nul_in_a_query_is_refused_in_open311_format(city, client, fmt, path):
+    r = client.get(f"{BASE}/" + path.format(fmt=fmt))
+    assert r.status_code == 400, r.content
+    assert "NUL" in " ".join(e["description"] for e in errors(r, fmt))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "query,needle",
+    [
+        ("page=99999999999999999999", "page"),
+        ("start_date=9999-12-31T23:59:59Z", "start_date"),
+        ("end_date=0001-01-01T00:00:00Z", "end_date"),
+        ("start_date=2026-12-01T00:00:00%2B17:00", "start_date"),
+    ],
+)
+def test_out_of_range_page_and_dates_are_400(city, client, fmt, query, needle):
+    """Past bigint and past the calendar these were 500s (SQLite's driver, date arithmetic)."""
+    r = client.get(f"{BASE}/requests.{fmt}?{query}")
+    assert r.status_code == 400, r.content
+    assert needle in " ".join(e["description"] for e in errors(r, fmt))

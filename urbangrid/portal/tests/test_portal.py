@@ -405,3 +405,8 @@ def test_only_admins_manage_clients(city):
         do_create_client(dispatcher, name="x")
     with pytest.raises(PermissionDenied):
         do_issue_key(dispatcher, city.clients["app"])
+
+
+def test_follow_refuses_a_nul_character(city, client):
+    r = client.get("/public/follow/?number=%00")
+    assert r.status_code == 400

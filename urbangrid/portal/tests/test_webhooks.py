@@ -228,3 +228,11 @@ def test_reissued_key_rotates_signing_secret(city, client, source):
     assert authenticate_key(old_key) is None
     assert authenticate_key(new_key).pk == city.clients["camera"].pk
     assert send(client, city, event(city), secret=old_secret).status_code == 401
+
+
+def test_nul_character_in_an_event_is_refused_and_changes_nothing(city, client, source):
+    before = count()
+    r = send(client, city, event(city, text="识别到\x00机动车违停"))
+    assert r.status_code == 400, r.content
+    assert r.json()["code"] == "invalid" and "NUL" in r.json()["detail"]
+    assert count() == before
