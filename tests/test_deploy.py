@@ -51,13 +51,20 @@ def settings_of(**env: str) -> subprocess.CompletedProcess:
     return run(["-c", script], env)
 
 
+def serving(**env: str) -> subprocess.CompletedProcess:
+    """Load the WSGI application, as gunicorn and runserver do."""
+    return run(["-c", "import urbangrid.wsgi"], env)
+
+
 def test_demo_secret_key_is_refused_without_debug_or_the_demo_opt_in():
-    refused = manage("check")
-    assert refused.returncode != 0
-    assert "SECRET_KEY is the public demo key" in refused.stderr
-    assert manage("check", URBANGRID_DEMO="1").returncode == 0
-    assert settings_of(DEBUG="1").returncode == 0
-    assert settings_of(SECRET_KEY=PRODUCTION_KEY).returncode == 0
+    for refused in (serving(), manage("serve", "--port", "1"), manage("check", "--deploy")):
+        assert refused.returncode != 0
+        assert "SECRET_KEY is the public demo key" in refused.stderr
+    assert serving(URBANGRID_DEMO="1").returncode == 0
+    assert serving(DEBUG="1").returncode == 0
+    assert serving(SECRET_KEY=PRODUCTION_KEY).returncode == 0
+    # Commands that do not serve run without a key of their own (a developer's makemigrations).
+    assert manage("makemigrations", "--check", "--dry-run").returncode == 0
 
 
 def test_check_deploy_is_clean_with_production_settings_behind_tls():

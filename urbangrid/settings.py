@@ -9,7 +9,6 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONCE, NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,14 +33,12 @@ def env_list(name: str, default: str) -> list[str]:
 
 DEBUG = env_bool("DEBUG", False)
 # The fallback key only serves the embedded demo (`make run` sets URBANGRID_DEMO=1) and
-# development (DEBUG=1); anything else must set SECRET_KEY, or sessions and tokens are forgeable.
+# development (DEBUG=1); a server started with it otherwise refuses to start (urbangrid.lib.deploy),
+# or sessions and tokens would be forgeable. Commands that do not serve (migrate, makemigrations)
+# run with it.
 DEMO_SECRET_KEY = "urbangrid-demo-only-not-secret-change-me"
 SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
-if SECRET_KEY == DEMO_SECRET_KEY and not DEBUG and not env_bool("URBANGRID_DEMO"):
-    raise ImproperlyConfigured(
-        "SECRET_KEY is the public demo key while DEBUG is off: set SECRET_KEY "
-        "(or URBANGRID_DEMO=1 to serve the demo city, DEBUG=1 to develop)."
-    )
+URBANGRID_DEMO = env_bool("URBANGRID_DEMO")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 

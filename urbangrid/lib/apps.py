@@ -11,3 +11,6 @@ class LibConfig(AppConfig):
     name = "urbangrid.lib"
     label = "lib"
     verbose_name = _("Shared helpers")
+
+    def ready(self) -> None:
+        from . import deploy  # noqa: F401  (registers the deploy check)

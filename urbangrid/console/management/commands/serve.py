@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from urbangrid.lib.deploy import refuse_demo_key
+
 log = logging.getLogger("urbangrid.serve")
 
 # A child that ran this long before exiting is restarted at once; one dying younger waits
@@ -83,6 +85,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="web worker processes")
 
     def handle(self, *args, host, port, workers, **options):
+        refuse_demo_key()  # before any child: a refused web child would be restarted forever
         call_command("collectstatic", interactive=False, verbosity=0)
         py = sys.executable
         manage = str(settings.BASE_DIR / "manage.py")
