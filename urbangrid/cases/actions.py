@@ -622,6 +622,71 @@ def do_apply(
     return app
 
 
+def _approve_return(case, application, ctx) -> dict:
+    """The case goes back to dispatch; its unit's tasks are returned."""
+    CaseTask.objects.filter(
+        case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED]
+    ).update(state=TaskState.RETURNED)
+    return {
+        "assigned_unit_id": None,
+        "return_count": F("return_count") + 1,
+        "accepted_at": None,
+        **deadlines.columns_for(DeadlineStep.DISPATCH, ctx.now),
+    }
+
+
+def _approve_postpone(case, application, ctx) -> dict:
+    """The handling deadline (and the lead task's) moves by the working hours asked for."""
+    new_due = deadlines.extend(case.handle_due_at or ctx.now, application.extra_hours or 0)
+    new_warn = deadlines.extend(case.warn_at or ctx.now, application.extra_hours or 0)
+    cols = {
+        "handle_due_at": new_due,
+        "due_at": new_due,
+        "warn_at": min(new_warn, new_due),
+        "postpone_count": F("postpone_count") + 1,
+    }
+    # A deadline moved into the future may warn and expire again.
+    if new_due > ctx.now:
+        cols["overdue_at"] = None
+    if new_warn > ctx.now:
+        cols["warned_at"] = None
+    CaseTask.objects.filter(case=case, role=TaskRole.LEAD, state=TaskState.ACCEPTED).update(due_at=new_due)
+    return cols
+
+
+def _approve_shelve(case, application, ctx) -> dict:
+    return {"shelve_count": F("shelve_count") + 1, **deadlines.columns_for(None, None)}
+
+
+def _approve_cancel(case, application, ctx) -> dict:
+    """The case is cancelled; its open tasks are withdrawn."""
+    CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED]).update(
+        state=TaskState.WITHDRAWN
+    )
+    return {"cancelled_at": ctx.now, **deadlines.columns_for(None, None)}
+
+
+# What approving each kind of application does besides the state change: the case columns it sets.
+_APPROVAL_EFFECTS = {
+    ApplicationKind.RETURN: _approve_return,
+    ApplicationKind.POSTPONE: _approve_postpone,
+    ApplicationKind.SHELVE: _approve_shelve,
+    ApplicationKind.CANCEL: _approve_cancel,
+}
+
+
+def _mark_decided(application: Application, ctx, *, approved: bool, note) -> None:
+    """Records the decision unless another one got there first."""
+    n = Application.objects.filter(pk=application.pk, state=ApplicationState.PENDING).update(
+        state=ApplicationState.APPROVED if approved else ApplicationState.REFUSED,
+        decided_by_id=ctx.person_id,
+        decided_at=ctx.now,
+        decision_note=note,
+    )
+    if n != 1:
+        raise Conflict(_("This application has already been decided."))
+
+
 @transaction.atomic
 def do_decide_application(
     actor, application: Application, *, approved: bool, note="", now=None, expected_version=None
@@ -631,52 +696,11 @@ def do_decide_application(
         raise Conflict(_("This application has already been decided."))
     action = f"decide_{application.kind}"
     ctx = _gate(actor, case, action, now=now, expected_version=expected_version)
-    n = Application.objects.filter(pk=application.pk, state=ApplicationState.PENDING).update(
-        state=ApplicationState.APPROVED if approved else ApplicationState.REFUSED,
-        decided_by_id=ctx.person_id,
-        decided_at=ctx.now,
-        decision_note=note,
-    )
-    if n != 1:
-        raise Conflict(_("This application has already been decided."))
+    _mark_decided(application, ctx, approved=approved, note=note)
     src = case.state
     kind = application.kind
     to = workflow.transition(case.state, action).to_state if approved else None
-    cols: dict = {}
-    if approved and kind == ApplicationKind.RETURN:
-        cols = {
-            "assigned_unit_id": None,
-            "return_count": F("return_count") + 1,
-            "accepted_at": None,
-            **deadlines.columns_for(DeadlineStep.DISPATCH, ctx.now),
-        }
-        CaseTask.objects.filter(
-            case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED, TaskState.REPORTED]
-        ).update(state=TaskState.RETURNED)
-    elif approved and kind == ApplicationKind.POSTPONE:
-        new_due = deadlines.extend(case.handle_due_at or ctx.now, application.extra_hours or 0)
-        new_warn = deadlines.extend(case.warn_at or ctx.now, application.extra_hours or 0)
-        cols = {
-            "handle_due_at": new_due,
-            "due_at": new_due,
-            "warn_at": min(new_warn, new_due),
-            "postpone_count": F("postpone_count") + 1,
-        }
-        # A deadline moved into the future may warn and expire again.
-        if new_due > ctx.now:
-            cols["overdue_at"] = None
-        if new_warn > ctx.now:
-            cols["warned_at"] = None
-        CaseTask.objects.filter(case=case, role=TaskRole.LEAD, state=TaskState.ACCEPTED).update(
-            due_at=new_due
-        )
-    elif approved and kind == ApplicationKind.SHELVE:
-        cols = {"shelve_count": F("shelve_count") + 1, **deadlines.columns_for(None, None)}
-    elif approved and kind == ApplicationKind.CANCEL:
-        cols = {"cancelled_at": ctx.now, **deadlines.columns_for(None, None)}
-        CaseTask.objects.filter(case=case, state__in=[TaskState.PENDING, TaskState.ACCEPTED]).update(
-            state=TaskState.WITHDRAWN
-        )
+    cols = _APPROVAL_EFFECTS[kind](case, application, ctx) if approved else {}
     _move(case, ctx, to, **cols)
     if cols:
         case.refresh_from_db()

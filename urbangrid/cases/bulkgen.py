@@ -16,6 +16,7 @@ import random
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -67,6 +68,208 @@ def _people():
     return out
 
 
+_GRID_COLUMNS = (
+    "id",
+    "code",
+    "community_id",
+    "street_id",
+    "district_id",
+    "min_lon",
+    "min_lat",
+    "max_lon",
+    "max_lat",
+)
+# States in which the lead unit has reported back.
+_REPORTED_STATES = (CaseState.PENDING_CHECK, CaseState.CHECKING, CaseState.PENDING_CLOSE, CaseState.CLOSED)
+# Actions whose events name the case's unit.
+_UNIT_ACTIONS = ("dispatch", "accept", "report_back")
+
+
+@dataclass
+class _Cast:
+    """One person per role (the first one holding it): person ids and user ids; the city."""
+
+    pid: dict
+    uid: dict
+    city: str
+
+    @classmethod
+    def load(cls) -> _Cast:
+        people = _people()
+        return cls(
+            pid={r: (p.pk if p else None) for r, p in people.items()},
+            uid={r: (p.user_id if p else None) for r, p in people.items()},
+            city=str(settings.URBANGRID["CITY_CODE"]),
+        )
+
+
+class _UnitChooser:
+    """The unit intake would suggest for a class in a grid, memoised per (class, street)."""
+
+    def __init__(self):
+        self.units: dict = {}
+
+    def __call__(self, pc, g):
+        key = (pc.pk, g[3])
+        if key not in self.units:
+            self.units[key] = self._suggest(pc, g)
+        return self.units[key]
+
+    @staticmethod
+    def _suggest(pc, g):
+        from types import SimpleNamespace
+
+        from urbangrid.geo.models import Region
+
+        from .queries import suggest_unit
+
+        fake = SimpleNamespace(
+            problem_class=pc,
+            community=Region.objects.defer("geometry_wkb").get(pk=g[2]),
+            street=Region.objects.defer("geometry_wkb").get(pk=g[3]),
+            tier="street",
+            district_id=g[4],
+            community_id=g[2],
+            street_id=g[3],
+        )
+        u = suggest_unit(fake)
+        return u.pk if u else None
+
+
+def _number_counters() -> dict:
+    counters: dict = defaultdict(int)
+    for row in CaseNumberSequence.objects.all():
+        counters[row.day] = row.last
+    return counters
+
+
+def _new_case(t: datetime, g, pc, number: str, cast: _Cast, rng) -> Case:
+    c = Case(
+        city_code=cast.city,
+        number=number,
+        channel="grid_worker",
+        problem_class_id=pc.pk,
+        description=f"现场发现{pc.name}",
+        lon=rng.uniform(g[5], g[7]),
+        lat=rng.uniform(g[6], g[8]),
+        input_crs="wgs84",
+        grid_id=g[0],
+        grid_code=g[1],
+        community_id=g[2],
+        street_id=g[3],
+        district_id=g[4],
+        reporter_user_id=cast.uid["grid_worker"],
+        reporter_person_id=cast.pid["grid_worker"],
+        public_token=secrets.token_urlsafe(16)[:22],
+        tier=str(pc.tier) if pc.tier != "grid" else "grid",
+        verify_result=True,
+        reported_at=t,
+        suggestion={},
+    )
+    c.input_lon, c.input_lat = c.lon, c.lat
+    return c
+
+
+def _report_of(c: Case, cast: _Cast) -> Report:
+    return Report(
+        case_id=c.pk,
+        client_key="bulkgen",
+        channel="grid_worker",
+        opened_case=True,
+        description=c.description,
+        lon=c.lon,
+        lat=c.lat,
+        reporter_user_id=cast.uid["grid_worker"],
+        payload={"crs": "wgs84", "input": [c.lon, c.lat], "suggestions": []},
+    )
+
+
+def _lead_task_of(c: Case, cast: _Cast) -> CaseTask:
+    done = c.state in _REPORTED_STATES
+    return CaseTask(
+        case_id=c.pk,
+        unit_id=c.assigned_unit_id,
+        role=TaskRole.LEAD,
+        state=TaskState.REPORTED if done else (TaskState.ACCEPTED if c.accepted_at else TaskState.PENDING),
+        due_at=c.handle_due_at,
+        accepted_at=c.accepted_at,
+        reported_at=c.handled_at if done else None,
+        handler_id=cast.pid.get("unit_handler"),
+    )
+
+
+def _events_of(c: Case, steps: list, cast: _Cast) -> list[CaseEvent]:
+    evs, prev = [], ""
+    for at, state, action, role, payload in steps:
+        evs.append(
+            CaseEvent(
+                case_id=c.pk,
+                at=at,
+                actor_id=cast.uid.get(role),
+                actor_person_id=cast.pid.get(role),
+                role=role,
+                action=action,
+                from_state=prev,
+                to_state=state,
+                unit_id=c.assigned_unit_id if action in _UNIT_ACTIONS else None,
+                payload=payload,
+            )
+        )
+        prev = state
+    return evs
+
+
+@dataclass
+class _Generator:
+    """The state ``generate`` carries from case to case and batch to batch."""
+
+    rng: random.Random
+    end: datetime
+    days: int
+    classes: list
+    grids: list
+    forced_times: list[datetime] | None
+    open_fraction: float
+    cast: _Cast = field(default_factory=_Cast.load)
+    deadlines: _Deadlines = field(default_factory=_Deadlines)
+    unit_for: _UnitChooser = field(default_factory=_UnitChooser)
+    counters: dict = field(default_factory=_number_counters)
+
+    def case(self, index: int) -> tuple[Case, list]:
+        """The case number ``index`` of the run with its event steps."""
+        rng = self.rng
+        if self.forced_times:
+            t = self.forced_times[index]
+        else:
+            t = self.end - timedelta(seconds=rng.uniform(0, self.days * 86400))
+        g = rng.choice(self.grids)
+        pc = rng.choice(self.classes)
+        stop = len(PATH) - 1 if rng.random() >= self.open_fraction else rng.choice(OPEN_STOPS)
+        day = timezone.localtime(t).date()
+        self.counters[day] += 1
+        c = _new_case(t, g, pc, f"{day:%Y%m%d}{self.counters[day]:06d}", self.cast, rng)
+        unit_id = self.unit_for(pc, g)
+        steps = _fill(c, pc, g, stop, t, rng, self.deadlines, self.cast.pid, unit_id)
+        return c, steps
+
+    @transaction.atomic
+    def write(self, cases: list[Case], all_steps: list[list], events: bool) -> None:
+        Case.objects.bulk_create(cases, batch_size=2000)
+        reports = [_report_of(c, self.cast) for c in cases]
+        tasks_ = [_lead_task_of(c, self.cast) for c in cases if c.dispatched_at]
+        Report.objects.bulk_create(reports, batch_size=5000)
+        CaseTask.objects.bulk_create(tasks_, batch_size=5000)
+        if events:
+            evs = [
+                e for c, steps in zip(cases, all_steps, strict=True) for e in _events_of(c, steps, self.cast)
+            ]
+            CaseEvent.objects.bulk_create(evs, batch_size=5000)
+        # Keep the number sequence in step with every committed batch (an interrupted run
+        # leaves no number that intake could hand out again).
+        for day in {timezone.localtime(c.reported_at).date() for c in cases}:
+            CaseNumberSequence.objects.update_or_create(day=day, defaults={"last": self.counters[day]})
+
+
 def generate(
     count: int,
     *,
@@ -82,167 +285,22 @@ def generate(
     forced_times: list[datetime] | None = None,
 ) -> int:
     """Write ``count`` cases (``open_fraction`` of them still open). Returns the number written."""
-    from types import SimpleNamespace
-
     from urbangrid.catalog.models import ProblemClass
     from urbangrid.geo.models import UnitGrid
 
-    from .queries import suggest_unit
-
-    rng = random.Random(seed)
     say = progress or (lambda s: None)
+    rng = random.Random(seed)
     end = end or timezone.now()
     classes = classes or list(
         ProblemClass.objects.filter(is_active=True, code_set__is_default=True, kind="event")
     )
-    grids = grids or list(
-        UnitGrid.objects.current().values_list(
-            "id",
-            "code",
-            "community_id",
-            "street_id",
-            "district_id",
-            "min_lon",
-            "min_lat",
-            "max_lon",
-            "max_lat",
-        )
-    )
-    people = _people()
-    pid = {r: (p.pk if p else None) for r, p in people.items()}
-    uid = {r: (p.user_id if p else None) for r, p in people.items()}
-    dl = _Deadlines()
-    units: dict = {}
-
-    def unit_for(pc, g):
-        key = (pc.pk, g[3])
-        if key not in units:
-            from urbangrid.geo.models import Region
-
-            fake = SimpleNamespace(
-                problem_class=pc,
-                community=Region.objects.defer("geometry_wkb").get(pk=g[2]),
-                street=Region.objects.defer("geometry_wkb").get(pk=g[3]),
-                tier="street",
-                district_id=g[4],
-                community_id=g[2],
-                street_id=g[3],
-            )
-            u = suggest_unit(fake)
-            units[key] = u.pk if u else None
-        return units[key]
-
-    counters: dict = defaultdict(int)
-    for row in CaseNumberSequence.objects.all():
-        counters[row.day] = row.last
-    city = str(settings.URBANGRID["CITY_CODE"])
+    grids = grids or list(UnitGrid.objects.current().values_list(*_GRID_COLUMNS))
+    gen = _Generator(rng, end, days, classes, grids, forced_times, open_fraction)
     written = 0
     while written < count:
         n = min(batch, count - written)
-        cases, plans = [], []
-        for i in range(n):
-            t = (
-                forced_times[written + i]
-                if forced_times
-                else end - timedelta(seconds=rng.uniform(0, days * 86400))
-            )
-            g = rng.choice(grids)
-            pc = rng.choice(classes)
-            stop = len(PATH) - 1 if rng.random() >= open_fraction else rng.choice(OPEN_STOPS)
-            day = timezone.localtime(t).date()
-            counters[day] += 1
-            c = Case(
-                city_code=city,
-                number=f"{day:%Y%m%d}{counters[day]:06d}",
-                channel="grid_worker",
-                problem_class_id=pc.pk,
-                description=f"现场发现{pc.name}",
-                lon=rng.uniform(g[5], g[7]),
-                lat=rng.uniform(g[6], g[8]),
-                input_crs="wgs84",
-                grid_id=g[0],
-                grid_code=g[1],
-                community_id=g[2],
-                street_id=g[3],
-                district_id=g[4],
-                reporter_user_id=uid["grid_worker"],
-                reporter_person_id=pid["grid_worker"],
-                public_token=secrets.token_urlsafe(16)[:22],
-                tier=str(pc.tier) if pc.tier != "grid" else "grid",
-                verify_result=True,
-                reported_at=t,
-                suggestion={},
-            )
-            c.input_lon, c.input_lat = c.lon, c.lat
-            steps = _fill(c, pc, g, stop, t, rng, dl, pid, unit_for(pc, g))
-            cases.append(c)
-            plans.append((steps, pc))
-        with transaction.atomic():
-            Case.objects.bulk_create(cases, batch_size=2000)
-            reports, tasks_, evs = [], [], []
-            for c, (steps, _pc) in zip(cases, plans, strict=True):
-                reports.append(
-                    Report(
-                        case_id=c.pk,
-                        client_key="bulkgen",
-                        channel="grid_worker",
-                        opened_case=True,
-                        description=c.description,
-                        lon=c.lon,
-                        lat=c.lat,
-                        reporter_user_id=uid["grid_worker"],
-                        payload={"crs": "wgs84", "input": [c.lon, c.lat], "suggestions": []},
-                    )
-                )
-                if c.dispatched_at:
-                    done = c.state in (
-                        CaseState.PENDING_CHECK,
-                        CaseState.CHECKING,
-                        CaseState.PENDING_CLOSE,
-                        CaseState.CLOSED,
-                    )
-                    tasks_.append(
-                        CaseTask(
-                            case_id=c.pk,
-                            unit_id=c.assigned_unit_id,
-                            role=TaskRole.LEAD,
-                            state=TaskState.REPORTED
-                            if done
-                            else (TaskState.ACCEPTED if c.accepted_at else TaskState.PENDING),
-                            due_at=c.handle_due_at,
-                            accepted_at=c.accepted_at,
-                            reported_at=c.handled_at if done else None,
-                            handler_id=pid.get("unit_handler"),
-                        )
-                    )
-                if events:
-                    prev = ""
-                    for at, state, action, role, payload in steps:
-                        evs.append(
-                            CaseEvent(
-                                case_id=c.pk,
-                                at=at,
-                                actor_id=uid.get(role),
-                                actor_person_id=pid.get(role),
-                                role=role,
-                                action=action,
-                                from_state=prev,
-                                to_state=state,
-                                unit_id=c.assigned_unit_id
-                                if action in ("dispatch", "accept", "report_back")
-                                else None,
-                                payload=payload,
-                            )
-                        )
-                        prev = state
-            Report.objects.bulk_create(reports, batch_size=5000)
-            CaseTask.objects.bulk_create(tasks_, batch_size=5000)
-            if evs:
-                CaseEvent.objects.bulk_create(evs, batch_size=5000)
-            # Keep the number sequence in step with every committed batch (an interrupted run
-            # leaves no number that intake could hand out again).
-            for day in {timezone.localtime(c.reported_at).date() for c in cases}:
-                CaseNumberSequence.objects.update_or_create(day=day, defaults={"last": counters[day]})
+        made = [gen.case(written + i) for i in range(n)]
+        gen.write([c for c, _s in made], [s for _c, s in made], events)
         written += n
         say(f"bulkgen: {written}/{count}")
     return written

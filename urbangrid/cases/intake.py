@@ -132,6 +132,44 @@ def do_intake(
         raise
 
 
+def _intake_or_error(actor, data, *, client_key, request_id, now) -> IntakeResult | DomainError:
+    """``do_intake`` of one item of a batch, its refusal returned rather than raised."""
+    try:
+        return do_intake(actor, data, client_key=client_key, request_id=request_id, now=now)
+    except DomainError as exc:
+        return exc
+
+
+def _triage(actor, items, ids, *, client_key, now) -> tuple[list, list[tuple[int, _Prepared]]]:
+    """Answers the items that need no new case (replays, repeats, reports linked by the person,
+    refusals) and prepares the others. Returns the results so far (a repeated request id holds
+    the index of its first item) and the prepared (index, report) pairs."""
+    known = {
+        r.request_id: r
+        for r in Report.objects.select_related("case").filter(
+            client_key=client_key, request_id__in=[rid for rid in ids if rid]
+        )
+    }
+    results: list = [None] * len(items)
+    todo: list[tuple[int, _Prepared]] = []
+    first_of: dict[str, int] = {}
+    for i, ((data, _rid), rid) in enumerate(zip(items, ids, strict=True)):
+        if rid in known:
+            results[i] = _replay_of(known[rid])
+        elif rid and rid in first_of:
+            results[i] = first_of[rid]  # the same request twice in one batch: answered once
+        elif data.extra.get("link_to"):  # the person chose the case: counted on it alone
+            results[i] = _intake_or_error(actor, data, client_key=client_key, request_id=rid, now=now)
+        else:
+            try:
+                todo.append((i, _prepare(actor, data)))
+            except DomainError as exc:
+                results[i] = exc
+            if rid:
+                first_of[rid] = i
+    return results, todo
+
+
 def do_intake_many(
     actor, items: list[tuple[IntakeData, str | None]], *, client_key: str = "", now=None
 ) -> list[IntakeResult | DomainError]:
@@ -148,37 +186,11 @@ def do_intake_many(
     now = now or timezone.now()
     client_key = _client_key(actor, client_key)
     ids = [_request_id(rid) for _data, rid in items]
-    known = {
-        r.request_id: r
-        for r in Report.objects.select_related("case").filter(
-            client_key=client_key, request_id__in=[rid for rid in ids if rid]
-        )
-    }
-    results: list = [None] * len(items)
-    todo: list[tuple[int, _Prepared]] = []
-    first_of: dict[str, int] = {}
-    for i, ((data, _rid), rid) in enumerate(zip(items, ids, strict=True)):
-        if rid in known:
-            results[i] = _replay_of(known[rid])
-        elif rid and rid in first_of:
-            results[i] = first_of[rid]  # the same request twice in one batch: answered once
-        elif data.extra.get("link_to"):  # the person chose the case: counted on it alone
-            try:
-                results[i] = do_intake(actor, data, client_key=client_key, request_id=rid, now=now)
-            except DomainError as exc:
-                results[i] = exc
-        else:
-            try:
-                todo.append((i, _prepare(actor, data)))
-            except DomainError as exc:
-                results[i] = exc
-            if rid:
-                first_of[rid] = i
+    results, todo = _triage(actor, items, ids, client_key=client_key, now=now)
     scope = scope_for(actor)
     new, in_batch, stored, proposed = _sort_out(todo, scope, actor, now)
     for i, exc in proposed:
         results[i] = exc
-    link = {"actor": actor, "scope": scope, "client_key": client_key, "now": now}
     try:
         with transaction.atomic():
             written = _write_new(
@@ -187,14 +199,14 @@ def do_intake_many(
         for (i, _p, _case), result in zip(new, written, strict=True):
             results[i] = result
     except IntegrityError:
-        for i, _p in [(i, p) for i, p, _case in new] + [(i, p) for i, p, _j, _d in in_batch]:
-            try:
-                results[i] = do_intake(actor, items[i][0], client_key=client_key, request_id=ids[i], now=now)
-            except DomainError as exc:
-                results[i] = exc
+        for i in [i for i, _p, _case in new] + [i for i, _p, _j, _d in in_batch]:
+            results[i] = _intake_or_error(
+                actor, items[i][0], client_key=client_key, request_id=ids[i], now=now
+            )
         in_batch = []
     # Reports duplicating the batch's own new cases count on them now that they are stored.
     stored += [(new[j][2].pk, i, p, dist) for i, p, j, dist in in_batch]
+    link = {"actor": actor, "scope": scope, "client_key": client_key, "now": now}
     _link_stored([(cid, i, p, dist, ids[i]) for cid, i, p, dist in stored], results, **link)
     # Repeated request ids point at their first item: give them its answer, marked as a replay.
     return [_as_replay(results[r]) if isinstance(r, int) else r for r in results]
@@ -492,10 +504,8 @@ class _Prepared:
         return out
 
 
-def _prepare(actor, data: IntakeData) -> _Prepared:
-    """Check one report and work out where and what it is. Raises on bad input, writes nothing."""
-    _check_channel(actor, data.channel)
-    description = (data.description or "").strip()
+def _check_text(data: IntakeData, description: str) -> None:
+    """The text fields fit their columns, the problem is described or classed, the phone is a phone."""
     for value, limit, name, label in (
         (description, limits.DESCRIPTION_MAX, "description", _("The description")),
         (data.address, limits.ADDRESS_MAX, "address", _("The address")),
@@ -505,6 +515,15 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
         limits.check_length((value or "").strip(), limit, field=name, label=label)
     if not description and not data.class_code:
         raise InvalidInput(_("Describe the problem or choose its class."), field="description")
+
+
+def _check_phone(phone: str) -> None:
+    if phone and not all(c.isdigit() or c in "+- " for c in phone):
+        raise InvalidInput(_("The phone number is not valid."), field="reporter_phone")
+
+
+def _coordinates(data: IntakeData) -> tuple[float, float, str]:
+    """The report's point as given (lon, lat, coordinate system), checked for plausibility."""
     if data.lon is None or data.lat is None:
         raise InvalidInput(_("The location of the problem is required."), field="lon")
     try:
@@ -520,33 +539,44 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
         raise InvalidInput(
             _("Longitude/latitude out of range (is the coordinate system right?)."), field="lon"
         )
-    if data.reporter_phone and not all(c.isdigit() or c in "+- " for c in data.reporter_phone):
-        raise InvalidInput(_("The phone number is not valid."), field="reporter_phone")
+    return lon, lat, crs
 
+
+def _suggestion(s) -> dict:
+    pc = s.problem_class
+    return {
+        "class_id": pc.pk,
+        "code": pc.code,
+        "key": deps.class_key(pc),
+        "name": pc.name,
+        "score": round(float(s.score), 3),
+        "matched": list(s.matched),
+    }
+
+
+def _classify(data: IntakeData, description: str):
+    """The class the reporter gave; else the classifier's best class and its suggestions."""
+    if data.class_code:
+        klass = _find_class(data.class_code, data.extra.get("class_kind"), data.extra.get("code_set"))
+    else:
+        klass = None
+    if klass is not None or not description:
+        return klass, None, []
+    found = deps.suggest_classes(description, limit=3)
+    return None, (found[0].problem_class if found else None), [_suggestion(s) for s in found]
+
+
+def _prepare(actor, data: IntakeData) -> _Prepared:
+    """Check one report and work out where and what it is. Raises on bad input, writes nothing."""
+    _check_channel(actor, data.channel)
+    description = (data.description or "").strip()
+    _check_text(data, description)
+    lon, lat, crs = _coordinates(data)
+    _check_phone(data.reporter_phone)
     loc = deps.locate(lon, lat, crs)
     if loc is None:
         raise InvalidInput(_("The point is outside the jurisdiction."), field="lon")
-    klass = (
-        _find_class(data.class_code, data.extra.get("class_kind"), data.extra.get("code_set"))
-        if data.class_code
-        else None
-    )
-    suggestions = []
-    suggested = None
-    if klass is None and description:
-        found = deps.suggest_classes(description, limit=3)
-        suggested = found[0].problem_class if found else None
-        for s in found:
-            suggestions.append(
-                {
-                    "class_id": s.problem_class.pk,
-                    "code": s.problem_class.code,
-                    "key": deps.class_key(s.problem_class),
-                    "name": s.problem_class.name,
-                    "score": round(float(s.score), 3),
-                    "matched": list(s.matched),
-                }
-            )
+    klass, suggested, suggestions = _classify(data, description)
     return _Prepared(
         data=data,
         description=description,

@@ -43,10 +43,8 @@ def _class_fields(row: tuple, *, legacy: bool) -> dict:
     }
 
 
-@transaction.atomic
-def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
-    """Create (or with ``update`` refresh) the two code sets, their classes with equivalents,
-    and the calendar exceptions. Returns counts of rows created."""
+def _code_sets() -> tuple[CodeSet, CodeSet]:
+    """The legacy and the new code set; the new one is the default unless another already is."""
     legacy, _ = CodeSet.objects.get_or_create(
         code=LEGACY,
         defaults={
@@ -65,12 +63,33 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
             "is_default": not has_default,
         },
     )
-    created = {"classes": 0, "calendar_days": 0}
-    # One query to read what exists, bulk inserts for what is missing: seconds matter in tests.
-    existing_classes = {
-        (pc.code_set_id, pc.kind, pc.code): pc
-        for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
+    return legacy, new
+
+
+def _classes_by_key(code_sets) -> dict[tuple, ProblemClass]:
+    return {
+        (pc.code_set_id, pc.kind, pc.code): pc for pc in ProblemClass.objects.filter(code_set__in=code_sets)
     }
+
+
+def _link_equivalents(classes: dict[tuple, ProblemClass], keys) -> None:
+    """Equivalents point both ways so either code set translates to the other."""
+    linked = []
+    for k_old, k_new in keys:
+        old, nw = classes[k_old], classes[k_new]
+        if old.equivalent_id != nw.pk:
+            old.equivalent_id = nw.pk
+            linked.append(old)
+        if nw.equivalent_id != old.pk:
+            nw.equivalent_id = old.pk
+            linked.append(nw)
+    ProblemClass.objects.bulk_update(linked, ["equivalent"])
+
+
+def _load_classes(legacy: CodeSet, new: CodeSet, update: bool) -> int:
+    """Every seed class in both code sets, linked as equivalents; returns the number created."""
+    # One query to read what exists, bulk inserts for what is missing: seconds matter in tests.
+    existing_classes = _classes_by_key([legacy, new])
     to_create: list[ProblemClass] = []
     to_update: list[ProblemClass] = []
     keys: list[tuple[tuple, tuple]] = []
@@ -92,28 +111,19 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
             pair.append(key)
         keys.append((pair[0], pair[1]))
     ProblemClass.objects.bulk_create(to_create)
-    created["classes"] = len(to_create)
     if to_update:
         ProblemClass.objects.bulk_update(
             to_update,
             [f for f in _class_fields(seed_data.CLASSES[0], legacy=True) if f not in ("kind", "code")],
         )
-    if to_create and any(o.pk is None for o in to_create):
-        existing_classes = {
-            (pc.code_set_id, pc.kind, pc.code): pc
-            for pc in ProblemClass.objects.filter(code_set__in=[legacy, new])
-        }
-    linked = []
-    for k_old, k_new in keys:
-        # Equivalents point both ways so either code set translates to the other.
-        old, nw = existing_classes[k_old], existing_classes[k_new]
-        if old.equivalent_id != nw.pk:
-            old.equivalent_id = nw.pk
-            linked.append(old)
-        if nw.equivalent_id != old.pk:
-            nw.equivalent_id = old.pk
-            linked.append(nw)
-    ProblemClass.objects.bulk_update(linked, ["equivalent"])
+    if to_create and any(o.pk is None for o in to_create):  # backends that do not return ids
+        existing_classes = _classes_by_key([legacy, new])
+    _link_equivalents(existing_classes, keys)
+    return len(to_create)
+
+
+def _load_calendar(update: bool) -> int:
+    """The seed's holidays and working weekends; returns the number of days created."""
     existing = set(CalendarDay.objects.values_list("date", flat=True))
     new_days = []
     for iso, working, note in seed_data.CALENDAR:
@@ -123,7 +133,15 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
         elif update:
             CalendarDay.objects.filter(date=d).update(is_working=working, note=note)
     CalendarDay.objects.bulk_create(new_days)
-    created["calendar_days"] = len(new_days)
+    return len(new_days)
+
+
+@transaction.atomic
+def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
+    """Create (or with ``update`` refresh) the two code sets, their classes with equivalents,
+    and the calendar exceptions. Returns counts of rows created."""
+    legacy, new = _code_sets()
+    created = {"classes": _load_classes(legacy, new, update), "calendar_days": _load_calendar(update)}
     if created["classes"] or created["calendar_days"] or update:
         record(actor, "catalog.load", None, summary=f"seed catalogue loaded {created}", **created)
     transaction.on_commit(invalidate_calendar)

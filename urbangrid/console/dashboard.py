@@ -62,15 +62,12 @@ def _pct(num, den):
     return round(100.0 * num / den, 1) if den else None
 
 
-def compute(user, params) -> dict:
-    since, until = parse_period(params)
-    area = resolve_area(user, params.get("area", ""))
+def _table(key: str, title: str, columns: list, rows: list) -> dict:
+    return {"key": key, "title": title, "columns": columns, "rows": rows}
+
+
+def _by_time_table(period, week: bool) -> dict:
     tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(since, time.min))
-    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
-    area_qs = base_queryset(user, area)
-    period = area_qs.filter(reported_at__gte=start, reported_at__lt=end)
-    week = params.get("by") == "week"
     trunc = TruncWeek("reported_at", tzinfo=tz) if week else TruncDate("reported_at", tzinfo=tz)
     series = {
         (r["d"].date() if isinstance(r["d"], datetime) else r["d"]): (r["n"], r["closed"])
@@ -79,10 +76,17 @@ def compute(user, params) -> dict:
         .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED)))
         .order_by("d")
     }
-    by_time_rows = [[d.isoformat(), n, c] for d, (n, c) in sorted(series.items())]
+    return _table(
+        "by_time",
+        _("Cases by week") if week else _("Cases by day"),
+        [_("Week of") if week else _("Date"), pgettext("count", "Reported"), _("Closed")],
+        [[d.isoformat(), n, c] for d, (n, c) in sorted(series.items())],
+    )
 
+
+def _by_class_table(period) -> dict:
     # The key (E06001), not the bare code: a component and an event share 06001.
-    by_class_rows = [
+    rows = [
         [
             KIND_LETTERS.get(r["problem_class__kind"], "") + r["problem_class__code"]
             if r["problem_class__code"]
@@ -95,8 +99,14 @@ def compute(user, params) -> dict:
         .annotate(n=Count("id"), closed=Count("id", filter=Q(state=CaseState.CLOSED)))
         .order_by("-n")[:20]
     ]
+    columns = [_("Code"), _("Class"), pgettext("count", "Reported"), _("Closed")]
+    return _table("by_class", _("Cases by class"), columns, rows)
+
+
+def _by_area_table(period, area) -> dict:
+    """Cases by street/town, or by community inside a street or community."""
     child = "community" if area is not None and area.level >= 3 else "street"
-    by_area_rows = [
+    rows = [
         [r[f"{child}__code"] or "—", r[f"{child}__name"] or _("Unknown"), r["n"], r["open"], r["closed"]]
         for r in period.values(f"{child}__code", f"{child}__name")
         .annotate(
@@ -106,60 +116,69 @@ def compute(user, params) -> dict:
         )
         .order_by("-n")[:50]
     ]
-    agg = period.aggregate(
+    return _table(
+        "by_area",
+        _("Cases by community") if child == "community" else _("Cases by street/town"),
+        [_("Code"), _("Area"), pgettext("count", "Reported"), pgettext("case", "Open"), _("Closed")],
+        rows,
+    )
+
+
+def _on_time(stamp: str, due: str) -> tuple[Count, Count]:
+    """The cases with a stage done and a deadline for it, and those done by the deadline."""
+    return (
+        Count("id", filter=Q(**{f"{stamp}__isnull": False, f"{due}__isnull": False})),
+        Count("id", filter=Q(**{f"{stamp}__isnull": False, f"{stamp}__lte": F(due)})),
+    )
+
+
+def _totals(period) -> dict:
+    verified, verified_on_time = _on_time("verified_at", "verify_due_at")
+    handled, handled_on_time = _on_time("handled_at", "handle_due_at")
+    dispatched, dispatched_on_time = _on_time("dispatched_at", "dispatch_due_at")
+    return period.aggregate(
         total=Count("id"),
         open=Count("id", filter=Q(state__in=OPEN_STATES)),
         closed=Count("id", filter=Q(state=CaseState.CLOSED)),
         shelved=Count("id", filter=Q(state=CaseState.SHELVED)),
         dropped=Count("id", filter=Q(state__in=[CaseState.CANCELLED, CaseState.REJECTED])),
         registered=Count("id", filter=Q(registered_at__isnull=False)),
-        verified=Count("id", filter=Q(verified_at__isnull=False, verify_due_at__isnull=False)),
-        verified_on_time=Count(
-            "id", filter=Q(verified_at__isnull=False, verified_at__lte=F("verify_due_at"))
-        ),
-        handled=Count("id", filter=Q(handled_at__isnull=False, handle_due_at__isnull=False)),
-        handled_on_time=Count("id", filter=Q(handled_at__isnull=False, handled_at__lte=F("handle_due_at"))),
-        dispatched=Count("id", filter=Q(dispatched_at__isnull=False, dispatch_due_at__isnull=False)),
-        dispatched_on_time=Count(
-            "id", filter=Q(dispatched_at__isnull=False, dispatched_at__lte=F("dispatch_due_at"))
-        ),
+        verified=verified,
+        verified_on_time=verified_on_time,
+        handled=handled,
+        handled_on_time=handled_on_time,
+        dispatched=dispatched,
+        dispatched_on_time=dispatched_on_time,
         self_handled=Count("id", filter=Q(self_handled=True)),
     )
-    status_rows = [
-        [pgettext("case", "Open"), agg["open"]],
-        [_("Closed"), agg["closed"]],
-        [_("Shelved"), agg["shelved"]],
-        [_("Cancelled or not registered"), agg["dropped"]],
+
+
+def _status_table(totals: dict) -> dict:
+    rows = [
+        [pgettext("case", "Open"), totals["open"]],
+        [_("Closed"), totals["closed"]],
+        [_("Shelved"), totals["shelved"]],
+        [_("Cancelled or not registered"), totals["dropped"]],
     ]
-    rate_rows = [
-        [
-            _("Closing rate (closed / registered)"),
-            agg["closed"],
-            agg["registered"],
-            _pct(agg["closed"], agg["registered"]),
-        ],
-        [
-            _("On-time verification rate"),
-            agg["verified_on_time"],
-            agg["verified"],
-            _pct(agg["verified_on_time"], agg["verified"]),
-        ],
-        [
-            _("On-time dispatch rate"),
-            agg["dispatched_on_time"],
-            agg["dispatched"],
-            _pct(agg["dispatched_on_time"], agg["dispatched"]),
-        ],
-        [
-            _("On-time handling rate"),
-            agg["handled_on_time"],
-            agg["handled"],
-            _pct(agg["handled_on_time"], agg["handled"]),
-        ],
-        [_("Fixed on the spot"), agg["self_handled"], agg["total"], _pct(agg["self_handled"], agg["total"])],
+    return _table("status", _("Open and closed"), [_("State"), pgettext("count", "Cases")], rows)
+
+
+def _rates_table(totals: dict) -> dict:
+    rates = [  # label, numerator, denominator
+        (_("Closing rate (closed / registered)"), "closed", "registered"),
+        (_("On-time verification rate"), "verified_on_time", "verified"),
+        (_("On-time dispatch rate"), "dispatched_on_time", "dispatched"),
+        (_("On-time handling rate"), "handled_on_time", "handled"),
+        (_("Fixed on the spot"), "self_handled", "total"),
     ]
+    rows = [[label, totals[num], totals[den], _pct(totals[num], totals[den])] for label, num, den in rates]
+    columns = [_("Indicator"), _("Count"), _("Out of"), _("Rate (%)")]
+    return _table("rates", _("On-time rates"), columns, rows)
+
+
+def _overdue_units_table(area_qs) -> dict:
     now = timezone.now()
-    overdue_rows = [
+    rows = [
         [r["assigned_unit__name"], r["n"], r["total"]]
         for r in area_qs.filter(state__in=OPEN_STATES, assigned_unit__isnull=False)
         .values("assigned_unit__name")
@@ -167,56 +186,40 @@ def compute(user, params) -> dict:
         .filter(n__gt=0)
         .order_by("-n")[:10]
     ]
+    return _table(
+        "overdue_units",
+        _("Units with most overdue open cases"),
+        [_("Unit"), _("Overdue"), pgettext("case", "Open")],
+        rows,
+    )
+
+
+def compute(user, params) -> dict:
+    since, until = parse_period(params)
+    area = resolve_area(user, params.get("area", ""))
+    start = timezone.make_aware(datetime.combine(since, time.min))
+    end = timezone.make_aware(datetime.combine(until + timedelta(days=1), time.min))
+    area_qs = base_queryset(user, area)
+    period = area_qs.filter(reported_at__gte=start, reported_at__lt=end)
+    week = params.get("by") == "week"
+    by_time = _by_time_table(period, week)
+    by_class = _by_class_table(period)
+    by_area = _by_area_table(period, area)
+    totals = _totals(period)
     tables = [
-        {
-            "key": "by_time",
-            "title": _("Cases by week") if week else _("Cases by day"),
-            "columns": [_("Week of") if week else _("Date"), pgettext("count", "Reported"), _("Closed")],
-            "rows": by_time_rows,
-        },
-        {
-            "key": "by_class",
-            "title": _("Cases by class"),
-            "columns": [_("Code"), _("Class"), pgettext("count", "Reported"), _("Closed")],
-            "rows": by_class_rows,
-        },
-        {
-            "key": "by_area",
-            "title": _("Cases by community") if child == "community" else _("Cases by street/town"),
-            "columns": [
-                _("Code"),
-                _("Area"),
-                pgettext("count", "Reported"),
-                pgettext("case", "Open"),
-                _("Closed"),
-            ],
-            "rows": by_area_rows,
-        },
-        {
-            "key": "status",
-            "title": _("Open and closed"),
-            "columns": [_("State"), pgettext("count", "Cases")],
-            "rows": status_rows,
-        },
-        {
-            "key": "rates",
-            "title": _("On-time rates"),
-            "columns": [_("Indicator"), _("Count"), _("Out of"), _("Rate (%)")],
-            "rows": rate_rows,
-        },
-        {
-            "key": "overdue_units",
-            "title": _("Units with most overdue open cases"),
-            "columns": [_("Unit"), _("Overdue"), pgettext("case", "Open")],
-            "rows": overdue_rows,
-        },
+        by_time,
+        by_class,
+        by_area,
+        _status_table(totals),
+        _rates_table(totals),
+        _overdue_units_table(area_qs),
     ]
     return {
         "since": since,
         "until": until,
         "area": area,
         "by": "week" if week else "day",
-        "total": agg["total"],
+        "total": totals["total"],
         "tables": tables,
         "start": start,
         "end": end,

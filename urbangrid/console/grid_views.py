@@ -152,73 +152,97 @@ def _import_dir() -> Path:
     return d
 
 
-@login_required
-def grid_import(request):
-    """Step 1: upload → dry run → preview with problems. Step 2 (confirm): the real import."""
-    from urbangrid.geo import actions as geo_actions
-    from urbangrid.geo.io import load
+def _messages_of(exc: DomainError) -> list:
+    """The problems a refused import lists, else its one message."""
+    return getattr(exc, "details", None) or [exc.message]
 
-    if not scope_for(request.user).has_role("admin"):
-        raise Http404(_("Only a system administrator may import regions and grids."))
-    ctx = {"crs_choices": CRS_CHOICES, **map_settings()}
-    if request.method != "POST":
-        return render(request, "console/grid_import.html", ctx)
-    kind = request.POST.get("kind") if request.POST.get("kind") in ("grids", "regions") else "grids"
-    crs = request.POST.get("crs") if request.POST.get("crs") in dict(CRS_CHOICES) else "wgs84"
-    zone = request.POST.get("zone") or None
-    ctx.update(kind=kind, crs=crs, zone=zone)
+
+def _import_options(post):
+    """What to import (grids or regions), the coordinate system, the zone and the import action."""
+    from urbangrid.geo import actions as geo_actions
+
+    kind = post.get("kind") if post.get("kind") in ("grids", "regions") else "grids"
+    crs = post.get("crs") if post.get("crs") in dict(CRS_CHOICES) else "wgs84"
+    zone = post.get("zone") or None
     func = geo_actions.do_import_grids if kind == "grids" else geo_actions.do_import_regions
     kwargs = {"zone": int(zone)} if zone and zone.isdigit() else {}
-    token = request.POST.get("token", "")
-    if request.POST.get("confirm") and re.fullmatch(r"[0-9a-f]{32}", token):
-        path = _import_dir() / f"{token}.bin"
-        if not path.exists():
-            messages.error(request, _("The uploaded file has expired; upload it again."))
-            return redirect("console:grid_import")
-        try:
-            result = func(request.user, path.read_bytes(), crs, dry_run=False, **kwargs)
-        except DomainError as exc:
-            ctx["errors"] = getattr(exc, "details", None) or [exc.message]
-            return render(request, "console/grid_import.html", ctx)
-        path.unlink(missing_ok=True)
-        messages.success(
-            request,
-            _("Imported: %(c)d created, %(u)d updated, %(s)d unchanged.")
-            % {"c": result.created, "u": result.updated, "s": result.unchanged},
-        )
-        return redirect("console:grids")
-    upload = request.FILES.get("file")
-    if upload is None:
-        ctx["errors"] = [_("Choose a GeoJSON file or a zipped Shapefile.")]
+    return kind, crs, zone, func, kwargs
+
+
+def _confirm_import(request, ctx: dict, token: str, func, crs: str, kwargs: dict):
+    """Step 2: the real import of the file kept under ``token`` at step 1."""
+    path = _import_dir() / f"{token}.bin"
+    if not path.exists():
+        messages.error(request, _("The uploaded file has expired; upload it again."))
+        return redirect("console:grid_import")
+    try:
+        result = func(request.user, path.read_bytes(), crs, dry_run=False, **kwargs)
+    except DomainError as exc:
+        ctx["errors"] = _messages_of(exc)
         return render(request, "console/grid_import.html", ctx)
-    data = upload.read()
-    errors, preview = [], None
+    path.unlink(missing_ok=True)
+    messages.success(
+        request,
+        _("Imported: %(c)d created, %(u)d updated, %(s)d unchanged.")
+        % {"c": result.created, "u": result.updated, "s": result.unchanged},
+    )
+    return redirect("console:grids")
+
+
+def _read_for_preview(data: bytes, crs: str, kwargs: dict, errors: list):
+    """The file's first 5000 features as GeoJSON for the map; its problems go to ``errors``."""
+    from urbangrid.geo.io import load
+
     try:
         features, problems, _spec = load(data, crs, **kwargs)
-        preview = {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "geometry": mapping(f.geometry),
-                    "properties": {"code": f.code},
-                }
-                for f in features[:5000]
-                if f.geometry is not None
-            ],
-        }
-        errors.extend(problems.items)
     except DomainError as exc:
-        errors.extend(getattr(exc, "details", None) or [exc.message])
+        errors.extend(_messages_of(exc))
+        return None
+    errors.extend(problems.items)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": mapping(f.geometry), "properties": {"code": f.code}}
+            for f in features[:5000]
+            if f.geometry is not None
+        ],
+    }
+
+
+def _preview_import(request, ctx: dict, upload, func, crs: str, kwargs: dict):
+    """Step 1: a dry run of the uploaded file; a clean one is kept under a token for step 2."""
+    data = upload.read()
+    errors: list = []
+    preview = _read_for_preview(data, crs, kwargs, errors)
     result = None
     if not errors:
         try:
             result = func(request.user, data, crs, dry_run=True, **kwargs)
         except DomainError as exc:
-            errors.extend(getattr(exc, "details", None) or [exc.message])
+            errors.extend(_messages_of(exc))
     if result is not None and not errors:
         token = uuid.uuid4().hex
         (_import_dir() / f"{token}.bin").write_bytes(data)
         ctx["token"] = token
     ctx.update(errors=errors, result=result, preview=preview or "", filename=upload.name)
     return render(request, "console/grid_import.html", ctx)
+
+
+@login_required
+def grid_import(request):
+    """Step 1: upload → dry run → preview with problems. Step 2 (confirm): the real import."""
+    if not scope_for(request.user).has_role("admin"):
+        raise Http404(_("Only a system administrator may import regions and grids."))
+    ctx = {"crs_choices": CRS_CHOICES, **map_settings()}
+    if request.method != "POST":
+        return render(request, "console/grid_import.html", ctx)
+    kind, crs, zone, func, kwargs = _import_options(request.POST)
+    ctx.update(kind=kind, crs=crs, zone=zone)
+    token = request.POST.get("token", "")
+    if request.POST.get("confirm") and re.fullmatch(r"[0-9a-f]{32}", token):
+        return _confirm_import(request, ctx, token, func, crs, kwargs)
+    upload = request.FILES.get("file")
+    if upload is None:
+        ctx["errors"] = [_("Choose a GeoJSON file or a zipped Shapefile.")]
+        return render(request, "console/grid_import.html", ctx)
+    return _preview_import(request, ctx, upload, func, crs, kwargs)

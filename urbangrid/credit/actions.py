@@ -305,6 +305,39 @@ def _close_unfounded_entries(actor, subject: Subject, today: date, reason: str) 
     return closed
 
 
+def _decision_day(decided_on, violation, now):
+    """The decision's date (default today): not in the future, not before the violation."""
+    decided_on = _parse_day(decided_on, "decided_on") or _today(now)
+    if decided_on > _today(now):
+        raise InvalidInput(_("A decision cannot be dated in the future."), field="decided_on")
+    if decided_on < violation.occurred_on:
+        raise InvalidInput(_("The decision cannot predate the violation."), field="decided_on")
+    return decided_on
+
+
+def _fine_amount(kind: str, amount) -> Decimal | None:
+    """A fine's amount in yuan (to the fen); the other kinds have none."""
+    if kind != PenaltyKind.FINE:
+        if amount not in (None, ""):
+            raise InvalidInput(_("Only a fine has an amount."), field="amount")
+        return None
+    try:
+        value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    except (InvalidOperation, TypeError, ValueError):
+        raise InvalidInput(_("A fine needs an amount in yuan."), field="amount") from None
+    if value <= 0:
+        raise InvalidInput(_("A fine needs an amount in yuan."), field="amount")
+    return value
+
+
+def _check_rectify_deadline(kind: str, rectify_by, decided_on) -> None:
+    """The deadline to rectify: required for an order to rectify, never before the decision."""
+    if kind == PenaltyKind.RECTIFY and rectify_by is None:
+        raise InvalidInput(_("An order to rectify needs a deadline."), field="rectify_by")
+    if rectify_by is not None and rectify_by < decided_on:
+        raise InvalidInput(_("The deadline cannot be before the decision."), field="rectify_by")
+
+
 @transaction.atomic
 def do_issue_penalty(
     actor,
@@ -330,26 +363,10 @@ def do_issue_penalty(
     decision_number = (decision_number or "").strip()
     if not decision_number:
         raise InvalidInput(_("The decision number is required."), field="decision_number")
-    decided_on = _parse_day(decided_on, "decided_on") or _today(now)
-    if decided_on > _today(now):
-        raise InvalidInput(_("A decision cannot be dated in the future."), field="decided_on")
-    if decided_on < violation.occurred_on:
-        raise InvalidInput(_("The decision cannot predate the violation."), field="decided_on")
+    decided_on = _decision_day(decided_on, violation, now)
     rectify_by = _parse_day(rectify_by, "rectify_by")
-    value = None
-    if kind == PenaltyKind.FINE:
-        try:
-            value = Decimal(str(amount)).quantize(Decimal("0.01"))
-        except (InvalidOperation, TypeError, ValueError):
-            raise InvalidInput(_("A fine needs an amount in yuan."), field="amount") from None
-        if value <= 0:
-            raise InvalidInput(_("A fine needs an amount in yuan."), field="amount")
-    elif amount not in (None, ""):
-        raise InvalidInput(_("Only a fine has an amount."), field="amount")
-    if kind == PenaltyKind.RECTIFY and rectify_by is None:
-        raise InvalidInput(_("An order to rectify needs a deadline."), field="rectify_by")
-    if rectify_by is not None and rectify_by < decided_on:
-        raise InvalidInput(_("The deadline cannot be before the decision."), field="rectify_by")
+    value = _fine_amount(kind, amount)
+    _check_rectify_deadline(kind, rectify_by, decided_on)
     if Penalty.objects.filter(decision_number=decision_number).exists():
         raise Conflict(_("This decision number is already used."), field="decision_number")
     person = _person(actor)

@@ -377,13 +377,30 @@ def do_record_spot_result(
 
 
 # ------------------------------------------------------------------------ accountability
+def _all_visible(model, actor, objs, not_found: str) -> list:
+    """The objects as a list, each one visible to the actor (else NotFound)."""
+    objs = list(objs)
+    if objs and model.objects.visible_to(actor).filter(pk__in=[o.pk for o in objs]).count() != len(objs):
+        raise NotFound(not_found)
+    return objs
+
+
+def _evidence(actor, cases, orders) -> tuple[list, list]:
+    """The cases and supervision orders an accountability record rests on: at least one."""
+    from urbangrid.cases.models import Case
+
+    case_list = _all_visible(Case, actor, cases, _("Case not found."))
+    order_list = _all_visible(SupervisionOrder, actor, orders, _("Supervision order not found."))
+    if not case_list and not order_list:
+        raise InvalidInput(_("Link the evidence: at least one case or supervision order."), field="cases")
+    return case_list, order_list
+
+
 @transaction.atomic
 def do_record_accountability(
     actor, *, kind: str, reason: str, unit=None, person=None, cases=(), orders=(), now: datetime | None = None
 ) -> AccountabilityRecord:
     """Record an accountability measure (追责问效) against a unit and/or person with its evidence."""
-    from urbangrid.cases.models import Case
-
     scope = _require(actor, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.ADMIN)
     now = now or timezone.now()
     if kind not in AccountabilityKind.values:
@@ -393,18 +410,7 @@ def do_record_accountability(
         raise InvalidInput(_("Name the unit or person held accountable."), field="unit")
     if unit is None:
         unit = person.unit
-    case_list = list(cases)
-    if case_list and Case.objects.visible_to(actor).filter(pk__in=[c.pk for c in case_list]).count() != len(
-        case_list
-    ):
-        raise NotFound(_("Case not found."))
-    order_list = list(orders)
-    if order_list and SupervisionOrder.objects.visible_to(actor).filter(
-        pk__in=[o.pk for o in order_list]
-    ).count() != len(order_list):
-        raise NotFound(_("Supervision order not found."))
-    if not case_list and not order_list:
-        raise InvalidInput(_("Link the evidence: at least one case or supervision order."), field="cases")
+    case_list, order_list = _evidence(actor, cases, orders)
     region = unit.region if unit is not None else None
     if region is not None and not scope.all_city and region.id not in scope.subtree_region_ids:
         raise NotFound(_("Unit not found."))

@@ -825,39 +825,53 @@ def _scan(source: str, window: Q, parts: list[tuple[_Target, list[Indicator]]], 
     return _Statement(qs.db, sql, params, roll_up)
 
 
+def _subject_codes(columns, key_names: list[str], alias: str, codes_of: dict) -> tuple[dict, np.ndarray]:
+    """The subject keys of one key column, numbered in first-seen order, and each row's number
+    (memoised in ``codes_of``: targets share key columns)."""
+    if alias not in codes_of:
+        values = columns[key_names.index(alias)]
+        index = {v: k for k, v in enumerate(dict.fromkeys(values))}
+        codes_of[alias] = (index, np.fromiter(map(index.__getitem__, values), np.intp, len(values)))
+    return codes_of[alias]
+
+
+def _accumulate(t: _Target, level, index: dict, seen, sums, columns_of) -> None:
+    """Adds each subject's summed counts into the target's accumulator. ``columns_of``:
+    (indicator code, numerator column, denominator column or None) into ``sums``."""
+    for key, u in index.items():
+        if key is None or key == "" or not seen[u]:
+            continue
+        acc = t.acc.setdefault(f"{level}:{key}" if level else str(key), {})
+        for code, num, den in columns_of:
+            m = acc.setdefault(code, [0, 0])
+            m[0] += int(sums[u, num])
+            if den is not None:
+                m[1] += int(sums[u, den])
+
+
 def _roll_up(rows: list[tuple], key_names: list[str], aggs: list[str], parts, layout) -> None:
     """Sum one statement's group rows per subject of each target (see _scan)."""
     if not rows:
         return
     columns = list(zip(*rows, strict=True))
-    nkeys = len(key_names)
-    data = np.array(columns[nkeys:], dtype=np.int64).T
+    data = np.array(columns[len(key_names) :], dtype=np.int64).T
     col = {alias: n for n, alias in enumerate(aggs)}
     codes_of: dict[str, tuple[dict, np.ndarray]] = {}
     for (t, _inds), (aliases, presence, cols_of) in zip(parts, layout, strict=True):
         mask = data[:, col[presence]] > 0 if presence is not None else None
         needed = sorted({col[a] for _, n, d in cols_of for a in (n, d) if a is not None})
         pick = {j: k for k, j in enumerate(needed)}
+        columns_of = [(code, pick[col[n]], pick[col[d]] if d is not None else None) for code, n, d in cols_of]
         part = data[:, needed] if mask is None else data[mask][:, needed]
         for alias in aliases:
-            if alias not in codes_of:  # subject key → row code, in first-seen order
-                values = columns[key_names.index(alias)]
-                index = {v: k for k, v in enumerate(dict.fromkeys(values))}
-                codes_of[alias] = (index, np.fromiter(map(index.__getitem__, values), np.intp, len(values)))
-            index, codes = codes_of[alias]
+            index, codes = _subject_codes(columns, key_names, alias, codes_of)
+            if mask is not None:
+                codes = codes[mask]
             sums = np.zeros((len(index), len(needed)), dtype=np.int64)
-            np.add.at(sums, codes if mask is None else codes[mask], part)
-            seen = np.bincount(codes if mask is None else codes[mask], minlength=len(index)) > 0
+            np.add.at(sums, codes, part)
+            seen = np.bincount(codes, minlength=len(index)) > 0
             level = t.kinds[aliases.index(alias)] if t.attr == ATTR_REGION else None
-            for key, u in index.items():
-                if key is None or key == "" or not seen[u]:
-                    continue
-                acc = t.acc.setdefault(f"{level}:{key}" if level else str(key), {})
-                for code, num, den in cols_of:
-                    m = acc.setdefault(code, [0, 0])
-                    m[0] += int(sums[u, pick[col[num]]])
-                    if den is not None:
-                        m[1] += int(sums[u, pick[col[den]]])
+            _accumulate(t, level, index, seen, sums, columns_of)
 
 
 @contextmanager
@@ -974,25 +988,9 @@ def _grid_supervisors(grid_codes: Iterable[str], period: Ctx) -> dict[str, list[
     return out
 
 
-def compute_many(
-    kinds: Iterable[str],
-    period: Period | Ctx,
-    codes: Iterable[str] | None = None,
-    as_of: datetime | None = None,
-) -> dict[str, dict[str, dict[str, Measure]]]:
-    """kind → subject key (str) → indicator code → Measure, for every subject with data.
-
-    One aggregate query per (source, period window): the rows whose window timestamp lies in the
-    period, read once by an index range scan and grouped by every column that names a subject
-    (region columns, unit, registrar ...); the counts are then summed per subject in numpy (all
-    requested region kinds share one target, summed up the hierarchy: additive counts). Outside a
-    transaction the statements run on two connections at once (see _run).
-    """
-    c = period if isinstance(period, Ctx) else Ctx.for_period(period, as_of)
-    kinds = list(dict.fromkeys(kinds))
-    wanted = set(codes) if codes else None
-    result: dict[str, dict[str, dict[str, Measure]]] = {k: {} for k in kinds}
-
+def _targets(kinds: list[str], wanted: set[str] | None) -> list[_Target]:
+    """The targets of the requested kinds: one per source for all region kinds together, one per
+    (source, attribution) for each other kind."""
     targets: list[_Target] = []
     region_kinds = [k for k in REGION_COLUMNS if k in kinds]
     if region_kinds:
@@ -1011,44 +1009,79 @@ def compute_many(
             if wanted is None or i.code in wanted:
                 groups[(i.source, i.attribution(kind))].append(i)
         targets.extend(_Target([kind], source, attr, g) for (source, attr), g in groups.items())
+    return targets
 
+
+def _window_of(i: Indicator, c: Ctx) -> Q:
+    """The indicator's period window, which must be a conjunct of its denominator (the scan
+    reads only the window's rows)."""
+    window, base = i.window(c), i.base_q(c)
+    if base.connector != Q.AND or base.negated or not all(w in base.children for w in window.children):
+        raise ImproperlyConfigured(f"{i.code}: its window is not a conjunct of its denominator")
+    return window
+
+
+def _scans(targets: list[_Target], c: Ctx) -> dict[tuple[str, Q], list[tuple[_Target, list[Indicator]]]]:
+    """(source, window) → the targets' indicators read by that one scan."""
     scans: dict[tuple[str, Q], list[tuple[_Target, list[Indicator]]]] = defaultdict(list)
     for t in targets:
         by_window: dict[Q, list[Indicator]] = defaultdict(list)
         for i in t.inds:
-            window, base = i.window(c), i.base_q(c)
-            if (
-                base.connector != Q.AND
-                or base.negated
-                or not all(w in base.children for w in window.children)
-            ):
-                raise ImproperlyConfigured(f"{i.code}: its window is not a conjunct of its denominator")
-            by_window[window].append(i)
+            by_window[_window_of(i, c)].append(i)
         for window, inds in by_window.items():
             scans[(t.source, window)].append((t, inds))
-    _run([_scan(source, window, parts, c) for (source, window), parts in scans.items()])
+    return scans
 
-    for t in targets:
-        if t.attr == ATTR_REGION:
-            for key, acc in t.acc.items():
-                level, subject = key.split(":", 1)
-                if level in t.kinds:
-                    own = [i for i in t.inds if level in i.kinds]
-                    result[level].setdefault(subject, {}).update(_measures(acc, own))
-        elif t.attr == ATTR_GRID_SUPERVISOR:
-            for grid, people in _grid_supervisors(t.acc, c).items():
-                for pid in people:
-                    target = result[t.kinds[0]].setdefault(str(pid), {})
-                    for code, m in _measures(t.acc[grid], t.inds).items():
-                        if code in target:
-                            target[code].num += m.num
-                            if m.den is not None:
-                                target[code].den += m.den
-                        else:
-                            target[code] = m
+
+def _add_measures(target: dict[str, Measure], measures: dict[str, Measure]) -> None:
+    for code, m in measures.items():
+        if code in target:
+            target[code].num += m.num
+            if m.den is not None:
+                target[code].den += m.den
         else:
-            for key, acc in t.acc.items():
-                result[t.kinds[0]].setdefault(key, {}).update(_measures(acc, t.inds))
+            target[code] = m
+
+
+def _deliver(t: _Target, c: Ctx, result: dict[str, dict[str, dict[str, Measure]]]) -> None:
+    """Puts one target's accumulated counts into ``result`` as its subjects' measures."""
+    if t.attr == ATTR_REGION:
+        for key, acc in t.acc.items():
+            level, subject = key.split(":", 1)
+            if level in t.kinds:
+                own = [i for i in t.inds if level in i.kinds]
+                result[level].setdefault(subject, {}).update(_measures(acc, own))
+    elif t.attr == ATTR_GRID_SUPERVISOR:
+        # A grid's counts go to every supervisor it had in the period.
+        for grid, people in _grid_supervisors(t.acc, c).items():
+            for pid in people:
+                _add_measures(result[t.kinds[0]].setdefault(str(pid), {}), _measures(t.acc[grid], t.inds))
+    else:
+        for key, acc in t.acc.items():
+            result[t.kinds[0]].setdefault(key, {}).update(_measures(acc, t.inds))
+
+
+def compute_many(
+    kinds: Iterable[str],
+    period: Period | Ctx,
+    codes: Iterable[str] | None = None,
+    as_of: datetime | None = None,
+) -> dict[str, dict[str, dict[str, Measure]]]:
+    """kind → subject key (str) → indicator code → Measure, for every subject with data.
+
+    One aggregate query per (source, period window): the rows whose window timestamp lies in the
+    period, read once by an index range scan and grouped by every column that names a subject
+    (region columns, unit, registrar ...); the counts are then summed per subject in numpy (all
+    requested region kinds share one target, summed up the hierarchy: additive counts). Outside a
+    transaction the statements run on two connections at once (see _run).
+    """
+    c = period if isinstance(period, Ctx) else Ctx.for_period(period, as_of)
+    kinds = list(dict.fromkeys(kinds))
+    targets = _targets(kinds, set(codes) if codes else None)
+    _run([_scan(source, window, parts, c) for (source, window), parts in _scans(targets, c).items()])
+    result: dict[str, dict[str, dict[str, Measure]]] = {k: {} for k in kinds}
+    for t in targets:
+        _deliver(t, c, result)
     return result
 
 

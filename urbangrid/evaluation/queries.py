@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.orgs.models import Person, RoleAssignment, Unit
 
 from .choices import PERSON_KINDS, SubjectKind
 
@@ -44,60 +46,85 @@ class Subject:
         return self.region_code.startswith(code)
 
 
+def _ids(keys) -> set[int]:
+    return {int(k) for k in keys if k.isdigit()}
+
+
+def _person_subjects(kind: str, extra: set[str]) -> dict[str, Subject]:
+    """The current holders of a role (and the people in ``extra``), placed in the region of
+    their role, else of their unit."""
+    today = timezone.localdate()
+    holders = RoleAssignment.objects.filter(role=kind).filter(
+        Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+    )
+    region_of = dict(holders.exclude(region=None).values_list("person_id", "region_id"))
+    ids = set(holders.values_list("person_id", flat=True)) | _ids(extra)
+    people = Person.objects.filter(id__in=ids).select_related("unit", "unit__region")
+    regions = {r.id: r.code for r in Region.objects.filter(id__in=set(region_of.values()))}
+    out = {}
+    for p in people:
+        rid = region_of.get(p.id) or p.unit.region_id
+        code = regions.get(rid) or (p.unit.region.code if p.unit.region_id else "")
+        out[str(p.id)] = Subject(kind, str(p.id), p.name, rid, code, p.unit_id, p.unit.name)
+    return out
+
+
+def _unit_subjects(kind: str, extra: set[str]) -> dict[str, Subject]:
+    """The active handling units (and the units in ``extra``)."""
+    units = Unit.objects.filter(
+        Q(id__in=_ids(extra)) | Q(is_active=True, kind__in=HANDLING_UNIT_KINDS)
+    ).select_related("region")
+    return {
+        str(u.id): Subject(
+            kind,
+            str(u.id),
+            u.name,
+            u.region_id,
+            u.region.code if u.region_id else "",
+            u.id,
+            u.get_kind_display(),
+        )
+        for u in units
+    }
+
+
+def _grid_subjects(kind: str, extra: set[str]) -> dict[str, Subject]:
+    """The current grids (and the codes in ``extra``), by code, each named by its latest version."""
+    grids = (
+        UnitGrid.objects.filter(Q(valid_to__isnull=True) | Q(code__in=extra))
+        .select_related("community")
+        .order_by("code", "-version")
+    )
+    out: dict[str, Subject] = {}
+    for g in grids:
+        if g.code not in out:
+            out[g.code] = Subject(
+                kind, g.code, g.name or g.code, g.community_id, g.community.code, None, g.community.name
+            )
+    return out
+
+
+def _region_subjects(kind: str, extra: set[str]) -> dict[str, Subject]:
+    """The regions of the kind's level (and the regions in ``extra``)."""
+    level = {K.DISTRICT: 2, K.STREET: 3, K.COMMUNITY: 4}[kind]
+    regions = Region.objects.filter(Q(level=level) | Q(id__in=[int(k) for k in extra if k.isdigit()]))
+    return {
+        str(r.id): Subject(kind, str(r.id), r.name, r.id, r.code, None, r.parent.name if r.parent_id else "")
+        for r in regions.select_related("parent")
+    }
+
+
 def subjects(kind: str, extra_keys=()) -> dict[str, Subject]:
     """Every known subject of a kind (and those in ``extra_keys``, e.g. found in the data)."""
-    from urbangrid.geo.models import Region, UnitGrid
-    from urbangrid.orgs.models import Person, RoleAssignment, Unit
-
     extra = {str(k) for k in extra_keys}
-    out: dict[str, Subject] = {}
     if kind in PERSON_KINDS:
-        today = timezone.localdate()
-        holders = RoleAssignment.objects.filter(role=kind).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-        )
-        region_of = dict(holders.exclude(region=None).values_list("person_id", "region_id"))
-        ids = set(holders.values_list("person_id", flat=True)) | {int(k) for k in extra if k.isdigit()}
-        people = Person.objects.filter(id__in=ids).select_related("unit", "unit__region")
-        regions = {r.id: r.code for r in Region.objects.filter(id__in=set(region_of.values()))}
-        for p in people:
-            rid = region_of.get(p.id) or p.unit.region_id
-            code = regions.get(rid) or (p.unit.region.code if p.unit.region_id else "")
-            out[str(p.id)] = Subject(kind, str(p.id), p.name, rid, code, p.unit_id, p.unit.name)
+        out = _person_subjects(kind, extra)
     elif kind == K.UNIT:
-        ids = {int(k) for k in extra if k.isdigit()}
-        units = Unit.objects.filter(
-            Q(id__in=ids) | Q(is_active=True, kind__in=HANDLING_UNIT_KINDS)
-        ).select_related("region")
-        for u in units:
-            out[str(u.id)] = Subject(
-                kind,
-                str(u.id),
-                u.name,
-                u.region_id,
-                u.region.code if u.region_id else "",
-                u.id,
-                u.get_kind_display(),
-            )
+        out = _unit_subjects(kind, extra)
     elif kind == K.GRID:
-        grids = (
-            UnitGrid.objects.filter(Q(valid_to__isnull=True) | Q(code__in=extra))
-            .select_related("community")
-            .order_by("code", "-version")
-        )
-        for g in grids:
-            if g.code not in out:
-                out[g.code] = Subject(
-                    kind, g.code, g.name or g.code, g.community_id, g.community.code, None, g.community.name
-                )
+        out = _grid_subjects(kind, extra)
     else:
-        level = {K.DISTRICT: 2, K.STREET: 3, K.COMMUNITY: 4}[kind]
-        for r in Region.objects.filter(
-            Q(level=level) | Q(id__in=[int(k) for k in extra if k.isdigit()])
-        ).select_related("parent"):
-            out[str(r.id)] = Subject(
-                kind, str(r.id), r.name, r.id, r.code, None, r.parent.name if r.parent_id else ""
-            )
+        out = _region_subjects(kind, extra)
     for k in extra - set(out):
         out[k] = Subject(kind, k, k)
     return out

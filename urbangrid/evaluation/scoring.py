@@ -20,8 +20,11 @@ from decimal import Decimal
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from urbangrid.cases.models import Case
+
 from .choices import AdjustmentKind, Direction, Grade, SubjectKind
 from .indicators import COMPLAINT_SATISFACTION, REGION_COLUMNS, REGISTRY, Ctx, Measure, compute_many
+from .models import AccountabilityRecord, SpotCheckItem, SupervisionOrder
 from .periods import Period
 from .queries import Subject, subjects
 
@@ -163,8 +166,6 @@ def closed_case_counts(columns, c: Ctx) -> dict[tuple[str, str], dict[str, int]]
     """(adjustment kind, column) → subject key → complaints / self-handled cases closed in the
     period, for every column at once: one query over the period's closed cases (instead of one
     per subject kind and adjustment)."""
-    from urbangrid.cases.models import Case
-
     columns = sorted(set(columns))
     out: dict[tuple[str, str], dict[str, int]] = {}
     if not columns:
@@ -192,55 +193,91 @@ def closed_case_counts(columns, c: Ctx) -> dict[tuple[str, str], dict[str, int]]
     return out
 
 
-def adjustment_counts(kind: str, c: Ctx, kinds_wanted, _closed=None) -> dict[str, dict[str, int]]:
-    """adjustment kind → subject key → number of events in the period (aggregate queries)."""
-    from urbangrid.cases.models import Case
+def _grouped(qs, col) -> dict[str, int]:
+    """Subject key → number of rows, grouped on ``col`` (rows without a subject left out)."""
+    return {
+        str(r[col]): r["n"] for r in qs.values(col).annotate(n=Count("pk")).order_by() if r[col] is not None
+    }
 
-    from .models import AccountabilityRecord, SpotCheckItem, SupervisionOrder
 
-    out: dict[str, dict[str, int]] = {}
+def _supervision_orders(kind: str, c: Ctx):
+    if kind != K.UNIT:
+        return None
+    return SupervisionOrder.objects.filter(issued_at__gte=c.start, issued_at__lt=c.end), "unit_id"
 
-    def grouped(qs, col):
-        return {
-            str(r[col]): r["n"]
-            for r in qs.values(col).annotate(n=Count("pk")).order_by()
-            if r[col] is not None
-        }
 
+def _late_replies(kind: str, c: Ctx):
+    """Supervision orders due in the period and answered late or not at all."""
+    if kind != K.UNIT:
+        return None
+    qs = SupervisionOrder.objects.filter(deadline__gte=c.start, deadline__lt=c.due_end).filter(
+        Q(replied_at__gt=F("deadline")) | Q(replied_at__isnull=True)
+    )
+    return qs, "unit_id"
+
+
+def _accountability(kind: str, c: Ctx):
+    """Accountability decisions: on a unit, on a region above the grid, or on a person."""
+    qs = AccountabilityRecord.objects.filter(decided_at__gte=c.start, decided_at__lt=c.end)
+    if kind == K.UNIT:
+        return qs, "unit_id"
+    if kind in REGION_COLUMNS and kind != K.GRID:
+        return qs, "region_id"
+    if kind not in REGION_COLUMNS:
+        return qs, "person_id"
+    return None
+
+
+def _complaints(kind: str, c: Ctx):
+    col = _closed_case_columns(kind, AdjustmentKind.COMPLAINT)
+    if col is None:
+        return None
+    qs = Case.objects.filter(
+        closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION
+    )
+    return qs, col
+
+
+def _failed_spot_checks(kind: str, c: Ctx):
     region_col = REGION_COLUMNS.get(kind)
+    if not (kind == K.UNIT or region_col):
+        return None
+    qs = SpotCheckItem.objects.filter(inspected_at__gte=c.start, inspected_at__lt=c.end, result="failed")
+    return qs, "case__assigned_unit_id" if kind == K.UNIT else "case__" + region_col
+
+
+def _self_handled(kind: str, c: Ctx):
+    col = _closed_case_columns(kind, AdjustmentKind.SELF_HANDLED)
+    if col is None:
+        return None
+    return Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, self_handled=True), col
+
+
+# Per adjustment kind, the rows it counts for a subject kind and the column naming the subject
+# ((queryset, column), or None when the adjustment does not apply to that kind of subject).
+_ADJUSTMENT_SOURCES = {
+    AdjustmentKind.SUPERVISION_ORDER: _supervision_orders,
+    AdjustmentKind.LATE_REPLY: _late_replies,
+    AdjustmentKind.ACCOUNTABILITY: _accountability,
+    AdjustmentKind.COMPLAINT: _complaints,
+    AdjustmentKind.SPOT_CHECK_FAILED: _failed_spot_checks,
+    AdjustmentKind.SELF_HANDLED: _self_handled,
+}
+
+
+def adjustment_counts(kind: str, c: Ctx, kinds_wanted, _closed=None) -> dict[str, dict[str, int]]:
+    """adjustment kind → subject key → number of events in the period (aggregate queries).
+    ``_closed``: the complaint / self-handled counts already made by closed_case_counts."""
+    out: dict[str, dict[str, int]] = {}
     for ak in kinds_wanted:
-        if ak == AdjustmentKind.SUPERVISION_ORDER and kind == K.UNIT:
-            out[ak] = grouped(
-                SupervisionOrder.objects.filter(issued_at__gte=c.start, issued_at__lt=c.end), "unit_id"
-            )
-        elif ak == AdjustmentKind.LATE_REPLY and kind == K.UNIT:
-            qs = SupervisionOrder.objects.filter(deadline__gte=c.start, deadline__lt=c.due_end).filter(
-                Q(replied_at__gt=F("deadline")) | Q(replied_at__isnull=True)
-            )
-            out[ak] = grouped(qs, "unit_id")
-        elif ak == AdjustmentKind.ACCOUNTABILITY:
-            qs = AccountabilityRecord.objects.filter(decided_at__gte=c.start, decided_at__lt=c.end)
-            if kind == K.UNIT:
-                out[ak] = grouped(qs, "unit_id")
-            elif kind in REGION_COLUMNS and kind != K.GRID:
-                out[ak] = grouped(qs, "region_id")
-            elif kind not in REGION_COLUMNS:
-                out[ak] = grouped(qs, "person_id")
-        elif _closed is not None and (ak, _closed_case_columns(kind, ak)) in _closed:
-            out[ak] = _closed[(ak, _closed_case_columns(kind, ak))]
-        elif ak == AdjustmentKind.COMPLAINT and (kind == K.UNIT or region_col):
-            qs = Case.objects.filter(
-                closed_at__gte=c.start, closed_at__lt=c.end, satisfaction__lte=COMPLAINT_SATISFACTION
-            )
-            out[ak] = grouped(qs, "assigned_unit_id" if kind == K.UNIT else region_col)
-        elif ak == AdjustmentKind.SPOT_CHECK_FAILED and (kind == K.UNIT or region_col):
-            qs = SpotCheckItem.objects.filter(
-                inspected_at__gte=c.start, inspected_at__lt=c.end, result="failed"
-            )
-            out[ak] = grouped(qs, "case__assigned_unit_id" if kind == K.UNIT else "case__" + region_col)
-        elif ak == AdjustmentKind.SELF_HANDLED and (kind == K.GRID_WORKER or region_col):
-            qs = Case.objects.filter(closed_at__gte=c.start, closed_at__lt=c.end, self_handled=True)
-            out[ak] = grouped(qs, "reporter_person_id" if kind == K.GRID_WORKER else region_col)
+        closed_key = (ak, _closed_case_columns(kind, ak))
+        if _closed is not None and closed_key in _closed:
+            out[ak] = _closed[closed_key]
+            continue
+        source = _ADJUSTMENT_SOURCES.get(ak)
+        found = source(kind, c) if source else None
+        if found is not None:
+            out[ak] = _grouped(*found)
     return out
 
 
@@ -264,6 +301,33 @@ def rank_rows(rows: list[Row]) -> None:
             continue
         rank = prev_rank if r.total == prev_total else i
         r.rank, prev_total, prev_rank = rank, r.total, rank
+
+
+def _base_score(r: Row, weights, bands, best, has_rates: bool) -> float | None:
+    """The weighted mean of the row's indicator scores (filling ``r.scores``); None without any."""
+    for code in weights:
+        r.scores[code] = _indicator_score(REGISTRY[code], r.value(code), bands.get(code), best[code])
+    scored = [(weights[code], s) for code, s in r.scores.items() if s is not None and weights[code] > 0]
+    wsum = sum(w for w, _ in scored)
+    # A subject with nothing due on any weighted rate is not scored on volume alone.
+    if has_rates and all(r.scores[c] is None for c in weights if REGISTRY[c].is_rate):
+        return None
+    return sum(w * s for w, s in scored) / wsum if wsum else None
+
+
+def _adjust(r: Row, rules, adj_counts) -> float:
+    """The deductions and bonuses of the row's subject (filling ``r.adjustments``), each capped."""
+    total_adj = Decimal(0)
+    for ak, rule in rules.items():
+        n = adj_counts.get(ak, {}).get(r.subject.key, 0)
+        if not n:
+            continue
+        pts = rule.points * n
+        if rule.cap is not None:
+            pts = max(-rule.cap, min(rule.cap, pts))
+        r.adjustments[ak] = {"count": n, "points": float(pts)}
+        total_adj += pts
+    return float(total_adj)
 
 
 def evaluate(
@@ -290,25 +354,8 @@ def evaluate(
     adj_counts = adjustment_counts(kind, c, rules.keys(), _closed) if rules else {}
     has_rates = any(REGISTRY[c].is_rate for c in weights)
     for r in rows:
-        for code in weights:
-            r.scores[code] = _indicator_score(REGISTRY[code], r.value(code), bands.get(code), best[code])
-        scored = [(weights[code], s) for code, s in r.scores.items() if s is not None and weights[code] > 0]
-        wsum = sum(w for w, _ in scored)
-        r.base = sum(w * s for w, s in scored) / wsum if wsum else None
-        # A subject with nothing due on any weighted rate is not scored on volume alone.
-        if has_rates and all(r.scores[c] is None for c in weights if REGISTRY[c].is_rate):
-            r.base = None
-        total_adj = Decimal(0)
-        for ak, rule in rules.items():
-            n = adj_counts.get(ak, {}).get(r.subject.key, 0)
-            if not n:
-                continue
-            pts = rule.points * n
-            if rule.cap is not None:
-                pts = max(-rule.cap, min(rule.cap, pts))
-            r.adjustments[ak] = {"count": n, "points": float(pts)}
-            total_adj += pts
-        r.adjustment = float(total_adj)
+        r.base = _base_score(r, weights, bands, best, has_rates)
+        r.adjustment = _adjust(r, rules, adj_counts)
         if r.base is not None:
             r.total = max(0.0, min(100.0, r.base + r.adjustment))
             r.grade = grade_for(r.total)

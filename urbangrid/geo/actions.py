@@ -323,6 +323,130 @@ class ImportResult:
         return self.created + self.updated + self.unchanged
 
 
+def _check_inside(problems, checks, message) -> None:
+    """Reports the features that reach further outside their container than a sliver.
+
+    ``checks``: (feature, container geometry, context) triples; ``message(area, context)`` words
+    the problem."""
+    if not checks:
+        return
+    outside = areas_outside(
+        np.array([f.geometry for f, _g, _c in checks], dtype=object),
+        np.array([g for _f, g, _c in checks], dtype=object),
+    )
+    limit = sliver_m2()
+    for (f, _g, context), area in zip(checks, outside, strict=True):
+        if area > limit:
+            problems.add(f, message(area, context))
+
+
+def _region_kind(f: Feature) -> tuple[str | None, str]:
+    """The kind a region feature names (or its code implies), and the name as written."""
+    kind_raw = str(f.properties.get("kind") or "").strip()
+    if not kind_raw:
+        return infer_kind(f.code), kind_raw
+    return KIND_ALIASES.get(kind_raw.lower(), KIND_ALIASES.get(kind_raw)), kind_raw
+
+
+def _region_problem(f: Feature, kind: str | None, kind_raw: str, seen: dict[str, Feature]) -> str | None:
+    code = f.code
+    if not code.isdigit() or len(code) not in (6, 9, 12):
+        return _("the region code must have 6, 9 or 12 digits")
+    if kind is None:
+        return _("unknown region kind “%(kind)s”") % {"kind": kind_raw}
+    if CODE_LENGTH[kind] != len(code):
+        return _("a %(kind)s needs a %(n)s-digit code") % {
+            "kind": RegionKind(kind).label,
+            "n": CODE_LENGTH[kind],
+        }
+    if not str(f.properties.get("name") or "").strip():
+        return _("the name is missing")
+    if code in seen:
+        return _("the code appears twice in the file (also feature %(other)s)") % {"other": seen[code].index}
+    return None
+
+
+def _valid_regions(features, problems) -> tuple[dict[str, Feature], dict[str, str]]:
+    """The well-formed region features by code, and their kinds."""
+    seen: dict[str, Feature] = {}
+    kinds: dict[str, str] = {}
+    for f in features:
+        kind, kind_raw = _region_kind(f)
+        problem = _region_problem(f, kind, kind_raw, seen)
+        if problem:
+            problems.add(f, problem)
+            continue
+        seen[f.code] = f
+        kinds[f.code] = kind
+    return seen, kinds
+
+
+def _check_regions_in_parents(seen, kinds, existing, problems) -> None:
+    """Every region lies inside its parent, from the file or stored."""
+    checks = []
+    for code, f in seen.items():
+        pcode = parent_code(code, kinds[code])
+        if pcode is None:
+            continue
+        if pcode in seen:
+            pgeom = seen[pcode].geometry
+        elif pcode in existing:
+            pgeom = existing[pcode].geometry
+        elif kinds[code] == RegionKind.DISTRICT:
+            continue  # a district may be imported before (or without) its city
+        else:
+            problems.add(
+                f, _("its parent region %(parent)s is neither in the file nor stored") % {"parent": pcode}
+            )
+            continue
+        if pgeom is not None:
+            checks.append((f, pgeom, pcode))
+    _check_inside(
+        problems,
+        checks,
+        lambda area, pcode: (
+            _("%(area).1f m² lie outside its parent region %(parent)s") % {"area": area, "parent": pcode}
+        ),
+    )
+
+
+def _region_unchanged(region: Region | None, name: str, kind: str, f: Feature) -> bool:
+    return (
+        region is not None
+        and region.name == name
+        and region.kind == kind
+        and region.geometry is not None
+        and region.geometry.equals_exact(f.geometry, SAME_TOLERANCE_DEG)
+    )
+
+
+def _save_regions(seen, kinds, existing, dry_run: bool) -> ImportResult:
+    result = ImportResult(dry_run=dry_run)
+    # Parents first, so children can point at them.
+    for code in sorted(seen, key=lambda c: (len(c), c)):
+        f = seen[code]
+        name = str(f.properties.get("name")).strip()
+        region = existing.get(code)
+        if _region_unchanged(region, name, kinds[code], f):
+            result.unchanged += 1
+            continue
+        result.created += region is None
+        result.updated += region is not None
+        result.codes.append(code)
+        if dry_run:
+            continue
+        region = region or Region(code=code)
+        region.name = name
+        region.kind = kinds[code]
+        pcode = parent_code(code, kinds[code])
+        region.parent = existing.get(pcode) if pcode else None
+        for key, value in geometry_columns(f.geometry).items():
+            setattr(region, key, value)
+        region.save()
+        existing[code] = region
+    return result
+
+
 @transaction.atomic
 def do_import_regions(
     actor,
@@ -344,113 +468,16 @@ def do_import_regions(
     from .io import load
 
     features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
-    seen: dict[str, Feature] = {}
-    kinds: dict[str, str] = {}
-    for f in features:
-        code = f.code
-        name = str(f.properties.get("name") or "").strip()
-        kind_raw = str(f.properties.get("kind") or "").strip()
-        kind = (
-            KIND_ALIASES.get(kind_raw.lower(), KIND_ALIASES.get(kind_raw)) if kind_raw else infer_kind(code)
-        )
-        if not code.isdigit() or len(code) not in (6, 9, 12):
-            problems.add(f, _("the region code must have 6, 9 or 12 digits"))
-            continue
-        if kind is None:
-            problems.add(f, _("unknown region kind “%(kind)s”") % {"kind": kind_raw})
-            continue
-        if CODE_LENGTH[kind] != len(code):
-            problems.add(
-                f,
-                _("a %(kind)s needs a %(n)s-digit code")
-                % {"kind": RegionKind(kind).label, "n": CODE_LENGTH[kind]},
-            )
-            continue
-        if not name:
-            problems.add(f, _("the name is missing"))
-            continue
-        if code in seen:
-            problems.add(
-                f,
-                _("the code appears twice in the file (also feature %(other)s)")
-                % {"other": seen[code].index},
-            )
-            continue
-        seen[code] = f
-        kinds[code] = kind
+    seen, kinds = _valid_regions(features, problems)
     problems.raise_if_any()
 
     wanted = set(seen) | {parent_code(c, k) for c, k in kinds.items()}
     wanted.discard(None)
     existing = {r.code: r for r in Region.objects.filter(code__in=wanted)}
-    parent_geoms: list = []
-    child_geoms: list = []
-    pairs: list[tuple[Feature, str]] = []
-    for code, f in seen.items():
-        pcode = parent_code(code, kinds[code])
-        if pcode is None:
-            continue
-        if pcode in seen:
-            pgeom = seen[pcode].geometry
-        elif pcode in existing:
-            pgeom = existing[pcode].geometry
-        elif kinds[code] == RegionKind.DISTRICT:
-            continue  # a district may be imported before (or without) its city
-        else:
-            problems.add(
-                f, _("its parent region %(parent)s is neither in the file nor stored") % {"parent": pcode}
-            )
-            continue
-        if pgeom is not None:
-            pairs.append((f, pcode))
-            parent_geoms.append(pgeom)
-            child_geoms.append(f.geometry)
-    if pairs:
-        outside = areas_outside(np.array(child_geoms, dtype=object), np.array(parent_geoms, dtype=object))
-        limit = sliver_m2()
-        for (f, pcode), area in zip(pairs, outside, strict=True):
-            if area > limit:
-                problems.add(
-                    f,
-                    _("%(area).1f m² lie outside its parent region %(parent)s")
-                    % {"area": area, "parent": pcode},
-                )
+    _check_regions_in_parents(seen, kinds, existing, problems)
     problems.raise_if_any()
 
-    result = ImportResult(dry_run=dry_run)
-    # Parents first, so children can point at them.
-    for code in sorted(seen, key=lambda c: (len(c), c)):
-        f = seen[code]
-        name = str(f.properties.get("name")).strip()
-        pcode = parent_code(code, kinds[code])
-        region = existing.get(code)
-        if (
-            region is not None
-            and region.name == name
-            and region.kind == kinds[code]
-            and region.geometry is not None
-            and region.geometry.equals_exact(f.geometry, SAME_TOLERANCE_DEG)
-        ):
-            result.unchanged += 1
-            continue
-        if dry_run:
-            result.created += region is None
-            result.updated += region is not None
-            result.codes.append(code)
-            continue
-        if region is None:
-            region = Region(code=code)
-            result.created += 1
-        else:
-            result.updated += 1
-        region.name = name
-        region.kind = kinds[code]
-        region.parent = existing.get(pcode) if pcode else None
-        for key, value in geometry_columns(f.geometry).items():
-            setattr(region, key, value)
-        region.save()
-        existing[code] = region
-        result.codes.append(code)
+    result = _save_regions(seen, kinds, existing, dry_run)
     if dry_run:
         transaction.set_rollback(True)
         return result
@@ -466,28 +493,8 @@ def do_import_regions(
     return result
 
 
-@transaction.atomic
-def do_import_grids(
-    actor,
-    data,
-    crs: str,
-    *,
-    zone: int | None = None,
-    epsg: int | None = None,
-    fmt: str = "auto",
-    valid_from: datetime | None = None,
-    dry_run: bool = False,
-) -> ImportResult:
-    """Import unit grids (15-digit ``code``, optional ``name``) from GeoJSON or a zipped Shapefile.
-
-    A new code starts at version 1; a code whose current boundary differs gets version+1 (the
-    old row is closed at ``valid_from``); an identical boundary is left alone. Every grid must lie
-    inside its community (code[:12], already stored); otherwise nothing is written.
-    """
-    require_geo_admin(actor)
-    from .io import load
-
-    features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
+def _valid_grids(features, problems) -> dict[str, Feature]:
+    """The grid features with a well-formed code, by code."""
     seen: dict[str, Feature] = {}
     for f in features:
         if not (f.code.isdigit() and len(f.code) == 15):
@@ -500,8 +507,11 @@ def do_import_grids(
             )
         else:
             seen[f.code] = f
-    problems.raise_if_any()
+    return seen
 
+
+def _grid_communities(seen: dict[str, Feature], problems) -> list[tuple[Feature, Region]]:
+    """Each grid with its stored community (code[:12]), attached to a street and a district."""
     communities = {
         r.code: r
         for r in Region.objects.filter(code__in={c[:12] for c in seen}).select_related("parent__parent")
@@ -520,37 +530,33 @@ def do_import_grids(
             )
             continue
         checked.append((f, community))
-    with_boundary = [(f, c) for f, c in checked if c.geometry_wkb]
-    if with_boundary:
-        outside = areas_outside(
-            np.array([f.geometry for f, _c in with_boundary], dtype=object),
-            np.array([c.geometry for _f, c in with_boundary], dtype=object),
-        )
-        limit = sliver_m2()
-        for (f, c), area in zip(with_boundary, outside, strict=True):
-            if area > limit:
-                problems.add(
-                    f,
-                    _("%(area).1f m² lie outside its community %(community)s")
-                    % {"area": area, "community": c.code},
-                )
-    problems.raise_if_any()
+    return checked
 
-    moment = valid_from or timezone.now()
-    current = {g.code: g for g in UnitGrid.objects.current().filter(code__in=list(seen))}
+
+def _current_grids(codes: list[str], moment: datetime) -> dict[str, UnitGrid]:
+    """The current versions of the codes; none may start at or after ``moment``."""
+    current = {g.code: g for g in UnitGrid.objects.current().filter(code__in=codes)}
     late = [c for c, g in current.items() if g.valid_from >= moment]
     if late:
         raise Conflict(
             _("Grids %(codes)s already have versions starting at or after %(moment)s.")
             % {"codes": ", ".join(late[:5]), "moment": moment}
         )
-    last_version = dict(
-        UnitGrid.objects.filter(code__in=list(seen))
+    return current
+
+
+def _last_versions(codes: list[str]) -> dict[str, int]:
+    return dict(
+        UnitGrid.objects.filter(code__in=codes)
         .values("code")
         .annotate(v=Max("version"))
         .values_list("code", "v")
     )
-    result = ImportResult(dry_run=dry_run)
+
+
+def _new_grid_versions(checked, current, last_version, moment: datetime, result: ImportResult):
+    """The grid versions to insert and the ids of the versions they replace (counted in
+    ``result``); a boundary equal to the current one is left alone."""
     rows, to_close = [], []
     for f, community in checked:
         old = current.get(f.code)
@@ -579,6 +585,48 @@ def do_import_grids(
                 **geometry_columns(f.geometry),
             )
         )
+    return rows, to_close
+
+
+@transaction.atomic
+def do_import_grids(
+    actor,
+    data,
+    crs: str,
+    *,
+    zone: int | None = None,
+    epsg: int | None = None,
+    fmt: str = "auto",
+    valid_from: datetime | None = None,
+    dry_run: bool = False,
+) -> ImportResult:
+    """Import unit grids (15-digit ``code``, optional ``name``) from GeoJSON or a zipped Shapefile.
+
+    A new code starts at version 1; a code whose current boundary differs gets version+1 (the
+    old row is closed at ``valid_from``); an identical boundary is left alone. Every grid must lie
+    inside its community (code[:12], already stored); otherwise nothing is written.
+    """
+    require_geo_admin(actor)
+    from .io import load
+
+    features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
+    seen = _valid_grids(features, problems)
+    problems.raise_if_any()
+    checked = _grid_communities(seen, problems)
+    _check_inside(
+        problems,
+        [(f, c.geometry, c.code) for f, c in checked if c.geometry_wkb],
+        lambda area, community: (
+            _("%(area).1f m² lie outside its community %(community)s")
+            % {"area": area, "community": community}
+        ),
+    )
+    problems.raise_if_any()
+
+    moment = valid_from or timezone.now()
+    current = _current_grids(list(seen), moment)
+    result = ImportResult(dry_run=dry_run)
+    rows, to_close = _new_grid_versions(checked, current, _last_versions(list(seen)), moment, result)
     if dry_run or not rows:
         return result
     UnitGrid.objects.filter(pk__in=to_close).update(valid_to=moment)

@@ -284,49 +284,57 @@ def analyse(
     return findings
 
 
-def check_region(region, *, sliver_m2: float | None = None, supervisors: bool = True) -> CoverageReport:
-    """Run the coverage proof for a Region (any level) over its CURRENT grids."""
-    from .models import Region, UnitGrid
+# The grid column that holds a region of each level; a city's grids are those of its districts.
+_GRIDS_BY_LEVEL = {4: "community", 3: "street", 2: "district"}
 
-    started = time.perf_counter()
-    sliver = default_sliver_m2() if sliver_m2 is None else float(sliver_m2)
-    grids = UnitGrid.objects.current()
-    if region.level == 4:
-        grids = grids.filter(community=region)
-    elif region.level == 3:
-        grids = grids.filter(street=region)
-    elif region.level == 2:
-        grids = grids.filter(district=region)
-    else:
-        grids = grids.filter(district__parent=region)
-    rows = list(grids.order_by("code").values_list("code", "geometry_wkb"))
-    rows = [r for r in rows if r[1]]
+
+def _current_grids_in(region) -> tuple[np.ndarray, np.ndarray]:
+    """Codes and lon/lat geometries of the region's current grids that have a boundary."""
+    from .models import UnitGrid
+
+    column = _GRIDS_BY_LEVEL.get(region.level, "district__parent")
+    grids = UnitGrid.objects.current().filter(**{column: region})
+    rows = [r for r in grids.order_by("code").values_list("code", "geometry_wkb") if r[1]]
     codes = np.array([r[0] for r in rows], dtype=object)
     geoms_ll = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else np.array([], dtype=object)
+    return codes, geoms_ll
+
+
+def _child_findings(region, boundary_m, epsg: int, sliver: float) -> tuple[list[Finding], int]:
+    """The child regions' findings (none for a community) and the number of children."""
+    from .models import Region
+
+    children = list(
+        Region.objects.filter(parent=region).exclude(geometry_wkb=None).values_list("code", "geometry_wkb")
+    )
+    if not children or region.level >= 4:
+        return [], len(children)
+    c_codes = np.array([c for c, _w in children], dtype=object)
+    c_geoms = crs_mod.to_metric(shapely.from_wkb([bytes(w or b"") for _c, w in children]), epsg)[0]
+    return analyse(boundary_m, c_geoms, c_codes, epsg, sliver, groups=c_codes, prefix="child_"), len(children)
+
+
+def check_region(region, *, sliver_m2: float | None = None, supervisors: bool = True) -> CoverageReport:
+    """Run the coverage proof for a Region (any level) over its CURRENT grids."""
+    started = time.perf_counter()
+    sliver = default_sliver_m2() if sliver_m2 is None else float(sliver_m2)
+    codes, geoms_ll = _current_grids_in(region)
     boundary_ll = region.geometry
     epsg = crs_mod.metric_epsg_for(boundary_ll if boundary_ll is not None else geoms_ll)
     boundary_m = crs_mod.to_metric(boundary_ll, epsg)[0] if boundary_ll is not None else None
     geoms_m = crs_mod.to_metric(geoms_ll, epsg)[0] if len(geoms_ll) else geoms_ll
     communities = np.array([c[:12] for c in codes], dtype=object)
     findings = analyse(boundary_m, geoms_m, codes, epsg, sliver, groups=communities)
-
-    children = list(
-        Region.objects.filter(parent=region).exclude(geometry_wkb=None).values_list("code", "geometry_wkb")
-    )
-    if children and region.level < 4:
-        c_codes = np.array([c for c, _w in children], dtype=object)
-        c_geoms = crs_mod.to_metric(shapely.from_wkb([bytes(w or b"") for _c, w in children]), epsg)[0]
-        findings += analyse(boundary_m, c_geoms, c_codes, epsg, sliver, groups=c_codes, prefix="child_")
-
+    child_findings, n_children = _child_findings(region, boundary_m, epsg, sliver)
+    findings += child_findings
     if supervisors and len(codes):
         findings += grids_without_supervisor(list(codes), geoms_ll)
-
     return CoverageReport(
         region_code=region.code,
         region_name=region.name,
         region_area_m2=float(boundary_m.area) if boundary_m is not None else 0.0,
         grids=len(codes),
-        children=len(children),
+        children=n_children,
         sliver_m2=sliver,
         findings=findings,
         seconds=time.perf_counter() - started,

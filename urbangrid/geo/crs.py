@@ -86,6 +86,45 @@ def gk_central_meridian(epsg: int) -> float | None:
     return None
 
 
+def _split_crs_name(crs: str, zone: int | None, epsg: int | None):
+    """The declared name with 'epsg:NNNN' and 'cgcs2000_gk:ZONE' moved into (name, zone, epsg)."""
+    name = (crs or "").strip().lower()
+    if ":" in name:
+        head, _sep, tail = name.partition(":")
+        if head == "epsg" and tail.isdigit():
+            return PROJECTED, zone, int(tail)
+        if head == PROJECTED and tail.isdigit():
+            return PROJECTED, int(tail), epsg
+        raise InvalidInput(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs}, field="crs")
+    if name == "epsg4490":
+        name = "cgcs2000"
+    return name, zone, epsg
+
+
+def _gk_epsg(zone: int | None, epsg: int | None) -> int:
+    """The EPSG code of a Gauss-Krüger system given by its zone, its EPSG code or both (agreeing)."""
+    if epsg is None and zone is None:
+        raise InvalidInput(
+            _("A Gauss-Krüger system needs its zone (e.g. 36) or its EPSG code (e.g. 4545)."), field="crs"
+        )
+    if epsg is None:
+        return gk_epsg_for_zone(int(zone))  # type: ignore[arg-type]
+    if zone is not None and gk_epsg_for_zone(int(zone)) != epsg and gk_central_meridian(epsg) != 3 * zone:
+        raise InvalidInput(
+            _("Zone %(zone)s and EPSG:%(epsg)s contradict each other.") % {"zone": zone, "epsg": epsg},
+            field="crs",
+        )
+    try:
+        CRS.from_epsg(epsg)
+    except Exception as exc:  # pyproj raises CRSError
+        raise InvalidInput(_("Unknown EPSG code %(epsg)s.") % {"epsg": epsg}, field="crs") from exc
+    return epsg
+
+
+# EPSG codes given for a projected system that name a geographic one.
+_GEOGRAPHIC_EPSG = {CANONICAL_EPSG: "cgcs2000", 4326: "wgs84"}
+
+
 def resolve_crs(crs: str | CRSSpec, *, zone: int | None = None, epsg: int | None = None) -> CRSSpec:
     """Turn a declared CRS (name, 'epsg:NNNN', 'cgcs2000_gk:ZONE') plus zone/epsg into a CRSSpec.
 
@@ -93,19 +132,7 @@ def resolve_crs(crs: str | CRSSpec, *, zone: int | None = None, epsg: int | None
     """
     if isinstance(crs, CRSSpec):
         return crs
-    name = (crs or "").strip().lower()
-    if ":" in name:
-        head, _sep, tail = name.partition(":")
-        if head == "epsg" and tail.isdigit():
-            epsg = int(tail)
-            name = PROJECTED
-        elif head == PROJECTED and tail.isdigit():
-            zone = int(tail)
-            name = PROJECTED
-        else:
-            raise InvalidInput(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs}, field="crs")
-    if name == "epsg4490":
-        name = "cgcs2000"
+    name, zone, epsg = _split_crs_name(crs, zone, epsg)
     if name in GEOGRAPHIC:
         if epsg is not None or zone is not None:
             raise InvalidInput(
@@ -114,27 +141,9 @@ def resolve_crs(crs: str | CRSSpec, *, zone: int | None = None, epsg: int | None
             )
         return CRSSpec(name)
     if name == PROJECTED:
-        if epsg is None and zone is None:
-            raise InvalidInput(
-                _("A Gauss-Krüger system needs its zone (e.g. 36) or its EPSG code (e.g. 4545)."), field="crs"
-            )
-        if epsg is None:
-            epsg = gk_epsg_for_zone(int(zone))  # type: ignore[arg-type]
-        elif (
-            zone is not None and gk_epsg_for_zone(int(zone)) != epsg and gk_central_meridian(epsg) != 3 * zone
-        ):
-            raise InvalidInput(
-                _("Zone %(zone)s and EPSG:%(epsg)s contradict each other.") % {"zone": zone, "epsg": epsg},
-                field="crs",
-            )
-        try:
-            CRS.from_epsg(epsg)
-        except Exception as exc:  # pyproj raises CRSError
-            raise InvalidInput(_("Unknown EPSG code %(epsg)s.") % {"epsg": epsg}, field="crs") from exc
-        if epsg == CANONICAL_EPSG:
-            return CRSSpec("cgcs2000")
-        if epsg == 4326:
-            return CRSSpec("wgs84")
+        epsg = _gk_epsg(zone, epsg)
+        if epsg in _GEOGRAPHIC_EPSG:
+            return CRSSpec(_GEOGRAPHIC_EPSG[epsg])
         return CRSSpec(PROJECTED, epsg)
     raise InvalidInput(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs}, field="crs")
 

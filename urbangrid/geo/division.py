@@ -117,6 +117,62 @@ def shared_lengths(faces: list[Polygon]) -> dict[tuple[int, int], float]:
     }
 
 
+@dataclass
+class _Groups:
+    """Faces merged into groups, union-find style: each group starts as one face and keeps the
+    number of the face it started from."""
+
+    group_of: list[int]
+    members: dict[int, list[int]]
+    area: dict[int, float]
+    adjacency: dict[int, dict[int, float]]  # group -> neighbouring group -> shared boundary length
+
+    @classmethod
+    def of_faces(cls, faces: list, areas: np.ndarray) -> _Groups:
+        n = len(faces)
+        groups = cls(
+            group_of=list(range(n)),
+            members={i: [i] for i in range(n)},
+            area={i: float(areas[i]) for i in range(n)},
+            adjacency={i: {} for i in range(n)},
+        )
+        for (a, b), length in shared_lengths(faces).items():
+            groups.adjacency[a][b] = groups.adjacency[a].get(b, 0.0) + length
+            groups.adjacency[b][a] = groups.adjacency[b].get(a, 0.0) + length
+        return groups
+
+    def longest_neighbour(self, g: int) -> int:
+        """The neighbour sharing the longest boundary with g (the lowest number on a tie)."""
+        return max(self.adjacency[g].items(), key=lambda kv: (kv[1], -kv[0]))[0]
+
+    def merge(self, g: int, target: int) -> None:
+        for m in self.members.pop(g):
+            self.group_of[m] = target
+            self.members[target].append(m)
+        self.area[target] += self.area.pop(g)
+        adjacency = self.adjacency
+        for other, length in adjacency.pop(g).items():
+            if other == target:
+                adjacency[target].pop(g, None)
+                continue
+            adjacency[other].pop(g, None)
+            adjacency[other][target] = adjacency[other].get(target, 0.0) + length
+            adjacency[target][other] = adjacency[target].get(other, 0.0) + length
+
+
+def _merge_slivers(faces: list, areas: np.ndarray, threshold: float) -> dict[int, list[int]]:
+    """Merges every face group smaller than ``threshold`` into the neighbour it shares most
+    boundary with; returns the faces of each remaining group."""
+    groups = _Groups.of_faces(faces, areas)
+    # Smallest first, so that a sliver merges before its neighbour might itself be merged away.
+    for face in sorted(range(len(faces)), key=lambda i: (areas[i], i)):
+        g = groups.group_of[face]
+        if g != face or groups.area[g] >= threshold or not groups.adjacency[g]:
+            continue
+        groups.merge(g, groups.longest_neighbour(g))
+    return groups.members
+
+
 def divide_metric(polygon, target_m2: float, *, sliver_ratio: float = DEFAULT_SLIVER_RATIO) -> list[Cell]:
     """Divide a polygon given in metres into numbered cells (see the module docstring)."""
     if polygon is None or polygon.is_empty:
@@ -133,38 +189,8 @@ def divide_metric(polygon, target_m2: float, *, sliver_ratio: float = DEFAULT_SL
     cols = np.floor((shapely.get_x(reps) - west) / size).astype(int)
     rows = np.floor((north - shapely.get_y(reps)) / size).astype(int)
 
-    # Union-find style groups; each group starts as one face.
-    n = len(faces)
-    group_of = list(range(n))
-    members: dict[int, list[int]] = {i: [i] for i in range(n)}
-    g_area = {i: float(areas[i]) for i in range(n)}
-    adjacency: dict[int, dict[int, float]] = {i: {} for i in range(n)}
-    for (a, b), length in shared_lengths(faces).items():
-        adjacency[a][b] = adjacency[a].get(b, 0.0) + length
-        adjacency[b][a] = adjacency[b].get(a, 0.0) + length
-
-    threshold = sliver_ratio * target_m2
-    # Smallest first, so that a sliver merges before its neighbour might itself be merged away.
-    for face in sorted(range(n), key=lambda i: (areas[i], i)):
-        g = group_of[face]
-        if g != face or g_area[g] >= threshold or not adjacency[g]:
-            continue
-        target = max(adjacency[g].items(), key=lambda kv: (kv[1], -kv[0]))[0]
-        # Merge g into target.
-        for m in members.pop(g):
-            group_of[m] = target
-            members[target].append(m)
-        g_area[target] += g_area.pop(g)
-        for other, length in adjacency.pop(g).items():
-            if other == target:
-                adjacency[target].pop(g, None)
-                continue
-            adjacency[other].pop(g, None)
-            adjacency[other][target] = adjacency[other].get(target, 0.0) + length
-            adjacency[target][other] = adjacency[target].get(other, 0.0) + length
-
     cells: list[Cell] = []
-    for idx in members.values():
+    for idx in _merge_slivers(faces, areas, sliver_ratio * target_m2).values():
         # Members are edge-adjacent faces of one noding: the coverage union is exact and fast.
         geom = faces[idx[0]] if len(idx) == 1 else shapely.coverage_union_all([faces[i] for i in idx])
         anchor = max(idx, key=lambda i: (areas[i], -i))

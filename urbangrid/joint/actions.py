@@ -174,6 +174,69 @@ def _next_campaign_code(start: date) -> str:
     return f"{prefix}{seq:04d}"
 
 
+def _campaign_dates(start_date, end_date) -> tuple[date, date]:
+    start, end = _day(start_date, "start_date"), _day(end_date, "end_date")
+    if end < start:
+        raise InvalidInput(_("The end date cannot be before the start date."), field="end_date")
+    if (end - start).days > 366:
+        raise InvalidInput(_("A campaign lasts at most one year."), field="end_date")
+    return start, end
+
+
+def _campaign_regions(actor, regions, lead) -> list:
+    """The campaign's areas: each one the actor oversees or inside the lead unit's area (a city
+    department leads anywhere in the city)."""
+    from urbangrid.geo.models import Region
+
+    region_ids = [getattr(r, "pk", r) for r in regions or []]
+    if not region_ids:
+        raise InvalidInput(_("Choose at least one area."), field="regions")
+    found_regions = list(Region.objects.filter(pk__in=region_ids))
+    visible = set(Region.objects.visible_to(actor).filter(pk__in=region_ids).values_list("id", flat=True))
+    lead_area = lead.region.code if lead.region_id else ""
+    if len(found_regions) != len(set(region_ids)) or any(
+        r.pk not in visible and not r.code.startswith(lead_area) for r in found_regions
+    ):
+        raise InvalidInput(_("Unknown area."), field="regions")
+    return found_regions
+
+
+def _campaign_classes(problem_classes) -> list:
+    from urbangrid.catalog.models import ProblemClass
+
+    class_ids = [getattr(c, "pk", c) for c in problem_classes or []]
+    classes = list(ProblemClass.objects.filter(pk__in=class_ids))
+    if len(classes) != len(set(class_ids)):
+        raise InvalidInput(_("Unknown problem class."), field="problem_classes")
+    return classes
+
+
+def _campaign_people(actor, people) -> list:
+    from urbangrid.orgs.models import Person
+
+    person_ids = [getattr(p, "pk", p) for p in people or []]
+    persons = list(Person.objects.visible_to(actor).filter(pk__in=person_ids, is_active=True))
+    if len(persons) != len(set(person_ids)):
+        raise InvalidInput(_("Unknown person."), field="people")
+    return persons
+
+
+def _campaign_target(name, metric, value) -> CampaignTarget | None:
+    """An unsaved target; None for a row without a name (a blank row of the form)."""
+    name = (name or "").strip()
+    if not name:
+        return None
+    if metric not in TargetMetric.values:
+        raise InvalidInput(_("Unknown target measure."), field="targets")
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        value = 0
+    if value <= 0:
+        raise InvalidInput(_("A target value is a whole number above zero."), field="targets")
+    return CampaignTarget(name=name[:80], metric=metric, target_value=value)
+
+
 @transaction.atomic
 def do_create_campaign(
     actor,
@@ -191,55 +254,16 @@ def do_create_campaign(
 ) -> Campaign:
     """Create a campaign with its areas, units, classes and targets [(name, metric, value), ...]."""
     _require(actor, CAMPAIGN_ROLES, _("organise campaigns"))
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
-
     title = _text(title, "title", _("A title is required."))
-    start, end = _day(start_date, "start_date"), _day(end_date, "end_date")
-    if end < start:
-        raise InvalidInput(_("The end date cannot be before the start date."), field="end_date")
-    if (end - start).days > 366:
-        raise InvalidInput(_("A campaign lasts at most one year."), field="end_date")
+    start, end = _campaign_dates(start_date, end_date)
     (lead,) = _units(actor, [lead_unit], "lead_unit") if lead_unit else (None,)
     if lead is None:
         raise InvalidInput(_("Choose the lead unit."), field="lead_unit")
     members = _units(actor, units, "units")
-    region_ids = [getattr(r, "pk", r) for r in regions or []]
-    if not region_ids:
-        raise InvalidInput(_("Choose at least one area."), field="regions")
-    found_regions = list(Region.objects.filter(pk__in=region_ids))
-    visible = set(Region.objects.visible_to(actor).filter(pk__in=region_ids).values_list("id", flat=True))
-    lead_area = lead.region.code if lead.region_id else ""
-    # An area is allowed when the actor oversees it or it lies inside the lead unit's area
-    # (a city department leads anywhere in the city).
-    if len(found_regions) != len(set(region_ids)) or any(
-        r.pk not in visible and not r.code.startswith(lead_area) for r in found_regions
-    ):
-        raise InvalidInput(_("Unknown area."), field="regions")
-    class_ids = [getattr(c, "pk", c) for c in problem_classes or []]
-    classes = list(ProblemClass.objects.filter(pk__in=class_ids))
-    if len(classes) != len(set(class_ids)):
-        raise InvalidInput(_("Unknown problem class."), field="problem_classes")
-    person_ids = [getattr(p, "pk", p) for p in people or []]
-    persons = list(Person.objects.visible_to(actor).filter(pk__in=person_ids, is_active=True))
-    if len(persons) != len(set(person_ids)):
-        raise InvalidInput(_("Unknown person."), field="people")
-    clean_targets = []
-    for name, metric, value in targets or ():
-        name = (name or "").strip()
-        if not name:
-            continue
-        if metric not in TargetMetric.values:
-            raise InvalidInput(_("Unknown target measure."), field="targets")
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(_("A target value is a whole number above zero."), field="targets") from None
-        if value <= 0:
-            raise InvalidInput(_("A target value is a whole number above zero."), field="targets")
-        clean_targets.append(CampaignTarget(name=name[:80], metric=metric, target_value=value))
-    today = timezone.localdate()
+    found_regions = _campaign_regions(actor, regions, lead)
+    classes = _campaign_classes(problem_classes)
+    persons = _campaign_people(actor, people)
+    clean_targets = [t for t in (_campaign_target(*row) for row in targets or ()) if t is not None]
     campaign = Campaign.objects.create(
         code=_next_campaign_code(start),
         title=title[:120],
@@ -247,7 +271,7 @@ def do_create_campaign(
         lead_unit=lead,
         start_date=start,
         end_date=end,
-        state=CampaignState.ACTIVE if start <= today else CampaignState.PLANNED,
+        state=CampaignState.ACTIVE if start <= timezone.localdate() else CampaignState.PLANNED,
         created_by=actor if getattr(actor, "pk", None) else None,
     )
     campaign.units.set([u for u in members if u.pk != lead.pk])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
@@ -233,9 +234,75 @@ def do_create_person(
         person,
         summary=f"{username} {name}",
         unit=unit.code,
-        roles=[[r, getattr(reg, "code", None)] for r, reg in roles],
+        roles=_role_codes(roles),
     )
     return person
+
+
+def _role_codes(roles) -> list[list]:
+    """Roles as [role, region code or None], for the audit trail."""
+    return [[r, getattr(reg, "code", None)] for r, reg in roles]
+
+
+def _fill_missing_ids(objs, key: str, ids_by_key) -> None:
+    """Backends that do not return ids from a bulk insert: look them up by a unique column."""
+    if any(o.pk is None for o in objs):
+        ids = ids_by_key()
+        for o in objs:
+            o.pk = o.id = ids[getattr(o, key)]
+
+
+def _insert_users(specs, pw: str) -> list:
+    User = get_user_model()
+    users = User.objects.bulk_create(
+        [_new_user(s["username"], s["name"], pw, superuser=s.get("superuser", False)) for s in specs]
+    )
+    usernames = [s["username"] for s in specs]
+    _fill_missing_ids(
+        users,
+        "username",
+        lambda: dict(User.objects.filter(username__in=usernames).values_list("username", "pk")),
+    )
+    return users
+
+
+def _insert_people(users, specs) -> list[Person]:
+    people = Person.objects.bulk_create(
+        [
+            Person(
+                user=u,
+                name=s["name"],
+                unit=s["unit"],
+                phone=s.get("phone", ""),
+                employee_no=s.get("employee_no", ""),
+                title=s.get("title", ""),
+            )
+            for u, s in zip(users, specs, strict=True)
+        ]
+    )
+    _fill_missing_ids(
+        people, "user_id", lambda: dict(Person.objects.filter(user__in=users).values_list("user_id", "pk"))
+    )
+    return people
+
+
+def _audit_new_people(actor, people, specs) -> None:
+    """One audit record per person, as do_create_person writes, in one insert."""
+    from urbangrid.lib.models import AuditEvent
+
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                actor=actor if getattr(actor, "pk", None) else None,
+                action="orgs.create_person",
+                object_type="orgs.person",
+                object_id=str(p.pk),
+                summary=f"{s['username']} {s['name']}"[:300],
+                payload={"unit": s["unit"].code, "roles": _role_codes(s["roles"]), "bulk": True},
+            )
+            for p, s in zip(people, specs, strict=True)
+        ]
+    )
 
 
 @transaction.atomic
@@ -265,30 +332,8 @@ def do_create_people_bulk(
     if password is not None and password_hash is None:
         _check_new_password(password, None, "password")
     pw = password_hash or make_password(password)
-    users = User.objects.bulk_create(
-        [_new_user(s["username"], s["name"], pw, superuser=s.get("superuser", False)) for s in specs]
-    )
-    if any(u.pk is None for u in users):  # backends that do not return ids
-        ids = dict(User.objects.filter(username__in=usernames).values_list("username", "pk"))
-        for u in users:
-            u.pk = u.id = ids[u.username]
-    people = Person.objects.bulk_create(
-        [
-            Person(
-                user=u,
-                name=s["name"],
-                unit=s["unit"],
-                phone=s.get("phone", ""),
-                employee_no=s.get("employee_no", ""),
-                title=s.get("title", ""),
-            )
-            for u, s in zip(users, specs, strict=True)
-        ]
-    )
-    if any(p.pk is None for p in people):
-        ids = dict(Person.objects.filter(user__in=users).values_list("user_id", "pk"))
-        for p in people:
-            p.pk = p.id = ids[p.user_id]
+    users = _insert_users(specs, pw)
+    people = _insert_people(users, specs)
     RoleAssignment.objects.bulk_create(
         [
             RoleAssignment(person=p, role=r, region=reg, valid_from=s.get("valid_from"))
@@ -296,26 +341,26 @@ def do_create_people_bulk(
             for r, reg in s["roles"]
         ]
     )
-    from urbangrid.lib.models import AuditEvent
-
-    AuditEvent.objects.bulk_create(
-        [
-            AuditEvent(
-                actor=actor if getattr(actor, "pk", None) else None,
-                action="orgs.create_person",
-                object_type="orgs.person",
-                object_id=str(p.pk),
-                summary=f"{s['username']} {s['name']}"[:300],
-                payload={
-                    "unit": s["unit"].code,
-                    "roles": [[r, getattr(reg, "code", None)] for r, reg in s["roles"]],
-                    "bulk": True,
-                },
-            )
-            for p, s in zip(people, specs, strict=True)
-        ]
-    )
+    _audit_new_people(actor, people, specs)
     return people
+
+
+def _roles_on(person: Person, day) -> list[RoleAssignment]:
+    return [
+        a
+        for a in RoleAssignment.objects.filter(person=person).select_related("region")
+        if (a.valid_from is None or a.valid_from <= day) and (a.valid_to is None or a.valid_to >= day)
+    ]
+
+
+def _end_roles(assignments, today) -> None:
+    """Roles dropped end yesterday; one that started today vanishes (it never applied)."""
+    for a in assignments:
+        if a.valid_from == today:
+            a.delete()
+        else:
+            a.valid_to = today - timedelta(days=1)
+            a.save(update_fields=["valid_to"])
 
 
 @transaction.atomic
@@ -325,11 +370,7 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
     scope = scope_for(actor)
     roles = _validate_roles(roles)
     today = timezone.localdate()
-    current = [
-        a
-        for a in RoleAssignment.objects.filter(person=person).select_related("region")
-        if (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
-    ]
+    current = _roles_on(person, today)
     wanted = {(r, getattr(reg, "pk", None)): (r, reg) for r, reg in roles}
     have = {(a.role, a.region_id): a for a in current}
     removed = [a for key, a in have.items() if key not in wanted]
@@ -339,12 +380,7 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
     _check_role_grant(scope, person.unit, added + [(a.role, a.region) for a in removed])
     if person.user_id == getattr(actor, "pk", None) and any(a.role == Role.ADMIN for a in removed):
         raise InvalidInput(_("You cannot remove your own administrator role."))
-    for a in removed:
-        if a.valid_from == today:
-            a.delete()
-        else:
-            a.valid_to = today - timedelta(days=1)
-            a.save(update_fields=["valid_to"])
+    _end_roles(removed, today)
     RoleAssignment.objects.bulk_create(
         [RoleAssignment(person=person, role=r, region=reg, valid_from=today) for r, reg in added]
     )
@@ -353,7 +389,7 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
         "orgs.update_roles",
         person,
         summary=person.name,
-        added=[[r, getattr(reg, "code", None)] for r, reg in added],
+        added=_role_codes(added),
         removed=[[a.role, getattr(a.region, "code", None)] for a in removed],
     )
     forget_scope(person.user)
@@ -738,45 +774,38 @@ def do_schedule_training(
     return session
 
 
-@transaction.atomic
-def do_record_training(actor, session, results: Sequence[dict]) -> int:
-    """Record attendance and scores: each result has person, attended, score (or None), note.
-    Passing is decided here from the course's pass score; a repeated person updates the row."""
-    from decimal import Decimal, InvalidOperation
+def _training_score(r: dict, attended: bool):
+    """The score as a Decimal from 0 to 100, None when not given."""
+    score = r.get("score")
+    if score in (None, ""):
+        score = None
+    else:
+        try:
+            score = Decimal(str(score))
+        except InvalidOperation as exc:
+            raise InvalidInput(_("A score must be a number between 0 and 100."), field="score") from exc
+        if not Decimal(0) <= score <= Decimal(100):
+            raise InvalidInput(_("A score must be a number between 0 and 100."), field="score")
+    if not attended and score is not None:
+        raise InvalidInput(_("Someone who did not attend has no score."), field="score")
+    return score
 
+
+def _training_result(r: dict, visible: set, pass_score) -> tuple:
+    """One checked result: (person, attended, score, passed, note)."""
+    person = r["person"]
+    if person.pk not in visible:
+        raise NotFound(_("No such person."), field="person")
+    attended = bool(r.get("attended", True))
+    score = _training_score(r, attended)
+    passed = attended and score is not None and score >= pass_score
+    return person, attended, score, passed, (r.get("note") or "")[:200]
+
+
+def _save_training_records(session, clean) -> None:
+    """One record per person of the session: new ones inserted, existing ones updated."""
     from .models import TrainingRecord
 
-    scope = scope_for(actor)
-    if not (
-        _is_admin(scope)
-        or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))
-    ):
-        _deny()
-    visible = set(
-        Person.objects.visible_to(actor)
-        .filter(pk__in=[r["person"].pk for r in results])
-        .values_list("pk", flat=True)
-    )
-    clean = []
-    for r in results:
-        person = r["person"]
-        if person.pk not in visible:
-            raise NotFound(_("No such person."), field="person")
-        attended = bool(r.get("attended", True))
-        score = r.get("score")
-        if score not in (None, ""):
-            try:
-                score = Decimal(str(score))
-            except InvalidOperation as exc:
-                raise InvalidInput(_("A score must be a number between 0 and 100."), field="score") from exc
-            if not Decimal(0) <= score <= Decimal(100):
-                raise InvalidInput(_("A score must be a number between 0 and 100."), field="score")
-        else:
-            score = None
-        if not attended and score is not None:
-            raise InvalidInput(_("Someone who did not attend has no score."), field="score")
-        passed = attended and score is not None and score >= session.course.pass_score
-        clean.append((person, attended, score, passed, (r.get("note") or "")[:200]))
     existing = {r.person_id: r for r in TrainingRecord.objects.filter(session=session)}
     fresh, changed = [], []
     for person, attended, score, passed, note in clean:
@@ -790,6 +819,25 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
         row.attended, row.score, row.passed, row.note = attended, score, passed, note
     TrainingRecord.objects.bulk_create(fresh)
     TrainingRecord.objects.bulk_update(changed, ["attended", "score", "passed", "note"])
+
+
+@transaction.atomic
+def do_record_training(actor, session, results: Sequence[dict]) -> int:
+    """Record attendance and scores: each result has person, attended, score (or None), note.
+    Passing is decided here from the course's pass score; a repeated person updates the row."""
+    scope = scope_for(actor)
+    if not (
+        _is_admin(scope)
+        or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))
+    ):
+        _deny()
+    visible = set(
+        Person.objects.visible_to(actor)
+        .filter(pk__in=[r["person"].pk for r in results])
+        .values_list("pk", flat=True)
+    )
+    clean = [_training_result(r, visible, session.course.pass_score) for r in results]
+    _save_training_records(session, clean)
     record(
         actor,
         "orgs.record_training",

@@ -175,6 +175,58 @@ def in_window(local_seconds: int, start: time | None, end: time | None) -> bool:
 # ----------------------------------------------------------------------------- plans
 
 
+def _clean_grid_codes(region, grid_codes) -> list[str]:
+    """The distinct grid codes, each a current grid inside the region (any grid for the city)."""
+    from urbangrid.geo.models import UnitGrid
+
+    codes = sorted({str(c).strip() for c in (grid_codes or []) if str(c).strip()})
+    if not codes:
+        return codes
+    grids = UnitGrid.objects.current().filter(code__in=codes)
+    if region.level != 1:
+        grids = grids.filter(code__startswith=region.code)
+    found = set(grids.values_list("code", flat=True))
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise InvalidInput(
+            _("These grids are not current grids of the area: %(codes)s")
+            % {"codes": ", ".join(missing[:10])},
+            field="grid_codes",
+        )
+    return codes
+
+
+def _clean_patrols_per_day(value) -> int:
+    try:
+        per_day = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            _("Patrols per day must be a whole number."), field="min_patrols_per_day"
+        ) from None
+    if not 0 <= per_day <= 48:
+        raise InvalidInput(_("Patrols per day must be between 0 and 48."), field="min_patrols_per_day")
+    return per_day
+
+
+def _clean_coverage(value) -> float:
+    try:
+        cov = float(value or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("The covered share must be between 0 and 1."), field="min_coverage") from None
+    if not 0 <= cov <= 1:
+        raise InvalidInput(_("The covered share must be between 0 and 1."), field="min_coverage")
+    return cov
+
+
+def _check_plan_validity(valid_from, valid_to, patroller) -> None:
+    if valid_from is None:
+        raise InvalidInput(_("A plan needs a start date."), field="valid_from")
+    if valid_to is not None and valid_to < valid_from:
+        raise InvalidInput(_("The end date is before the start date."), field="valid_to")
+    if patroller is not None and not patroller.is_active:
+        raise InvalidInput(_("The patroller is not active."), field="patroller")
+
+
 def _clean_plan(
     scope,
     *,
@@ -188,58 +240,22 @@ def _clean_plan(
     valid_from,
     valid_to,
 ):
-    from urbangrid.geo.models import UnitGrid
-
     name = (name or "").strip()
     if not name:
         raise InvalidInput(_("A plan needs a name."), field="name")
     if region is None:
         raise InvalidInput(_("A plan needs an area."), field="region")
+    # A city-wide plan is allowed only to city-level staff: _require_region checks that.
     _require_region(scope, region)
-    if region.level < 2:
-        # A city-wide plan is allowed only to city-level staff; _require_region checked that.
-        pass
-    codes = sorted({str(c).strip() for c in (grid_codes or []) if str(c).strip()})
-    if codes:
-        found = set(
-            UnitGrid.objects.current()
-            .filter(code__in=codes, code__startswith=region.code[: len(region.code)])
-            .values_list("code", flat=True)
-        )
-        if region.level == 1:
-            found = set(UnitGrid.objects.current().filter(code__in=codes).values_list("code", flat=True))
-        missing = [c for c in codes if c not in found]
-        if missing:
-            raise InvalidInput(
-                _("These grids are not current grids of the area: %(codes)s")
-                % {"codes": ", ".join(missing[:10])},
-                field="grid_codes",
-            )
-    try:
-        per_day = int(min_patrols_per_day)
-    except (TypeError, ValueError):
-        raise InvalidInput(
-            _("Patrols per day must be a whole number."), field="min_patrols_per_day"
-        ) from None
-    if not 0 <= per_day <= 48:
-        raise InvalidInput(_("Patrols per day must be between 0 and 48."), field="min_patrols_per_day")
+    codes = _clean_grid_codes(region, grid_codes)
+    per_day = _clean_patrols_per_day(min_patrols_per_day)
     wins = clean_windows(windows)
-    try:
-        cov = float(min_coverage or 0)
-    except (TypeError, ValueError):
-        raise InvalidInput(_("The covered share must be between 0 and 1."), field="min_coverage") from None
-    if not 0 <= cov <= 1:
-        raise InvalidInput(_("The covered share must be between 0 and 1."), field="min_coverage")
+    cov = _clean_coverage(min_coverage)
     if per_day == 0 and not wins:
         raise InvalidInput(
             _("A plan needs patrols per day or at least one time window."), field="min_patrols_per_day"
         )
-    if valid_from is None:
-        raise InvalidInput(_("A plan needs a start date."), field="valid_from")
-    if valid_to is not None and valid_to < valid_from:
-        raise InvalidInput(_("The end date is before the start date."), field="valid_to")
-    if patroller is not None and not patroller.is_active:
-        raise InvalidInput(_("The patroller is not active."), field="patroller")
+    _check_plan_validity(valid_from, valid_to, patroller)
     return dict(
         name=name[:100],
         region=region,
@@ -868,6 +884,163 @@ def _check_image(f) -> None:
         f.seek(0)
 
 
+def _check_campaign_running(campaign: SweepCampaign, now: datetime) -> None:
+    if campaign.state != CampaignState.ACTIVE:
+        raise Conflict(_("The campaign is not running."))
+    today = timezone.localdate(now)
+    if not campaign.start_date <= today <= campaign.end_date:
+        raise Conflict(
+            _("The campaign runs from %(a)s to %(b)s.") % {"a": campaign.start_date, "b": campaign.end_date}
+        )
+
+
+def _check_place_in_campaign(actor, campaign: SweepCampaign, place: Place) -> None:
+    if not Place.objects.visible_to(actor).filter(pk=place.pk).exists():
+        raise NotFound(_("Place not found."))
+    if not place.is_active:
+        raise Conflict(_("The place is no longer active."))
+    if campaign.place_types and place.place_type not in campaign.place_types:
+        raise InvalidInput(_("This campaign does not cover this type of place."), field="place")
+    # A campaign on the whole city (level 1) covers every place.
+    place_regions = (place.district_id, place.street_id, place.community_id)
+    if campaign.region_id and campaign.region_id not in place_regions and campaign.region.level > 1:
+        raise InvalidInput(_("The place lies outside the campaign's area."), field="place")
+
+
+def _checklist(place: Place) -> dict:
+    items = {i.pk: i for i in ChecklistItem.objects.filter(place_type=place.place_type, is_active=True)}
+    if not items:
+        raise InvalidInput(_("There is no checklist for this type of place."), field="place")
+    return items
+
+
+def _answer_item_id(result, items: dict) -> int:
+    item_id = getattr(result.get("item"), "pk", result.get("item"))
+    try:
+        item_id = int(item_id)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("Unknown checklist item."), field="results") from None
+    if item_id not in items:
+        raise InvalidInput(_("Unknown checklist item."), field="results")
+    return item_id
+
+
+def _answers(results, items: dict) -> dict:
+    """The results by checklist item id: each item answered exactly once, passed or failed."""
+    answers = {}
+    for r in results or []:
+        item_id = _answer_item_id(r, items)
+        if item_id in answers:
+            raise InvalidInput(_("An item was answered twice."), field="results")
+        if not isinstance(r.get("passed"), bool):
+            raise InvalidInput(_("Every item must be marked passed or failed."), field="results")
+        answers[item_id] = r
+    missing = [items[i].text for i in items if i not in answers]
+    if missing:
+        raise InvalidInput(
+            _("Every checklist item must be answered; missing: %(items)s")
+            % {"items": "；".join(missing[:5])},
+            field="results",
+        )
+    return answers
+
+
+def _inspection_time(inspected_at: datetime | None, now: datetime) -> datetime:
+    at = inspected_at or now
+    if at > now + timedelta(minutes=10):
+        raise InvalidInput(_("The inspection time lies in the future."), field="inspected_at")
+    return at
+
+
+def _save_photos(insp: Inspection, photos, result: InspectionResult | None = None) -> None:
+    for f in photos or []:
+        f.seek(0)
+        InspectionPhoto.objects.create(inspection=insp, result=result, image=f)
+
+
+def _earlier_open_hazard(place: Place, item: ChecklistItem) -> InspectionResult | None:
+    """The latest failed result of this item at this place whose case is still open."""
+    from urbangrid.cases.choices import FINAL_STATES
+
+    return (
+        InspectionResult.objects.filter(inspection__place=place, item=item, passed=False, case__isnull=False)
+        .exclude(case__state__in=FINAL_STATES)
+        .select_related("case")
+        .order_by("-id")
+        .first()
+    )
+
+
+def _open_hazard_case(actor, person, insp: Inspection, res: InspectionResult, answer, class_code, now):
+    """Opens the case of one failed item through the case intake; returns the intake's result."""
+    from urbangrid.cases.intake import IntakeData, do_intake
+
+    campaign, place, item = insp.campaign, insp.place, res.item
+    item_photos = list(answer.get("photos") or [])
+    for f in item_photos:
+        f.seek(0)
+    description = _("[Hazard sweep] %(campaign)s: %(place)s (%(type)s) — %(item)s") % {
+        "campaign": campaign.name,
+        "place": place.name,
+        "type": place.get_place_type_display(),
+        "item": item.text,
+    }
+    if answer.get("note"):
+        description += "。" + str(answer["note"])
+    data = IntakeData(
+        channel="inspection",
+        description=description,
+        lon=place.lon,
+        lat=place.lat,
+        crs="cgcs2000",
+        address=place.address or place.name,
+        class_code=class_code or None,
+        reporter_name=person.name,
+        reporter_phone=person.phone,
+        anonymous=False,
+        photos=item_photos,
+        extra={
+            # The sweep links a hazard to its own earlier open case (_earlier_open_hazard); the
+            # intake's nearby-report rule (same major class within tens of metres) would instead
+            # merge a place's distinct hazards into one case, or a hazard into an unrelated
+            # citizen report next door (a restaurant's missing gas alarm into a fallen tree).
+            "force_new": True,
+            "source": "patrol.inspection",
+            "inspection_id": insp.pk,
+            "result_id": res.pk,
+            "place_id": place.pk,
+            "item_code": item.code,
+            "owner": place.owner_name,
+            "owner_phone": place.owner_phone,
+        },
+    )
+    return do_intake(actor, data, request_id=f"patrol-inspection-result-{res.pk}", now=now)
+
+
+def _record_result(actor, person, insp: Inspection, item: ChecklistItem, answer, now: datetime):
+    """Saves one item's result; a failed item is linked to its hazard's case (an earlier open one,
+    else a new one). Returns the id of the case it opened, or None."""
+    res = InspectionResult.objects.create(
+        inspection=insp, item=item, passed=answer["passed"], note=(answer.get("note") or "")[:300]
+    )
+    _save_photos(insp, answer.get("photos"), result=res)
+    if answer["passed"]:
+        return None
+    # One hazard, one case: an open case from an earlier inspection of the same item is reused.
+    earlier = _earlier_open_hazard(insp.place, item)
+    if earlier is not None:
+        res.case = earlier.case
+        res.rectify_due_at = earlier.rectify_due_at
+        res.save(update_fields=["case", "rectify_due_at"])
+        return None
+    class_code = _hazard_class_code(item, insp.campaign)
+    result = _open_hazard_case(actor, person, insp, res, answer, class_code, now)
+    res.case = result.case
+    res.rectify_due_at = _rectify_due(class_code, insp.inspected_at)
+    res.save(update_fields=["case", "rectify_due_at"])
+    return result.case.pk
+
+
 @transaction.atomic
 def do_record_inspection(
     actor,
@@ -890,9 +1063,6 @@ def do_record_inspection(
     ``now`` (default the clock) is when the record arrives: it decides whether the campaign is
     running and stamps the hazard cases; the demo history passes a simulated one.
     """
-    from urbangrid.cases.choices import FINAL_STATES
-    from urbangrid.cases.intake import IntakeData, do_intake
-
     _require(actor, INSPECT_ROLES, _("Your role does not allow inspections."))
     person = _person(actor)
     client_key = (client_key or "")[:64]
@@ -900,144 +1070,25 @@ def do_record_inspection(
         prior = Inspection.objects.filter(inspector=person, client_key=client_key).first()
         if prior is not None:
             return prior
-    if campaign.state != CampaignState.ACTIVE:
-        raise Conflict(_("The campaign is not running."))
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    if not campaign.start_date <= today <= campaign.end_date:
-        raise Conflict(
-            _("The campaign runs from %(a)s to %(b)s.") % {"a": campaign.start_date, "b": campaign.end_date}
-        )
-    if not Place.objects.visible_to(actor).filter(pk=place.pk).exists():
-        raise NotFound(_("Place not found."))
-    if not place.is_active:
-        raise Conflict(_("The place is no longer active."))
-    if campaign.place_types and place.place_type not in campaign.place_types:
-        raise InvalidInput(_("This campaign does not cover this type of place."), field="place")
-    if (
-        campaign.region_id
-        and campaign.region_id
-        not in (
-            place.district_id,
-            place.street_id,
-            place.community_id,
-        )
-        and campaign.region.level > 1
-    ):
-        raise InvalidInput(_("The place lies outside the campaign's area."), field="place")
-    items = {i.pk: i for i in ChecklistItem.objects.filter(place_type=place.place_type, is_active=True)}
-    if not items:
-        raise InvalidInput(_("There is no checklist for this type of place."), field="place")
-    answers = {}
-    for r in results or []:
-        item_id = getattr(r.get("item"), "pk", r.get("item"))
-        try:
-            item_id = int(item_id)
-        except (TypeError, ValueError):
-            raise InvalidInput(_("Unknown checklist item."), field="results") from None
-        if item_id not in items:
-            raise InvalidInput(_("Unknown checklist item."), field="results")
-        if item_id in answers:
-            raise InvalidInput(_("An item was answered twice."), field="results")
-        if not isinstance(r.get("passed"), bool):
-            raise InvalidInput(_("Every item must be marked passed or failed."), field="results")
-        answers[item_id] = r
-    missing = [items[i].text for i in items if i not in answers]
-    if missing:
-        raise InvalidInput(
-            _("Every checklist item must be answered; missing: %(items)s")
-            % {"items": "；".join(missing[:5])},
-            field="results",
-        )
-    all_photos = list(photos or []) + [p for r in answers.values() for p in (r.get("photos") or [])]
-    for f in all_photos:
+    _check_campaign_running(campaign, now)
+    _check_place_in_campaign(actor, campaign, place)
+    items = _checklist(place)
+    answers = _answers(results, items)
+    for f in list(photos or []) + [p for r in answers.values() for p in (r.get("photos") or [])]:
         _check_image(f)
     failed_ids = [i for i, r in answers.items() if not r["passed"]]
-    at = inspected_at or now
-    if at > now + timedelta(minutes=10):
-        raise InvalidInput(_("The inspection time lies in the future."), field="inspected_at")
     insp = Inspection.objects.create(
         campaign=campaign,
         place=place,
         inspector=person,
-        inspected_at=at,
+        inspected_at=_inspection_time(inspected_at, now),
         notes=notes or "",
         outcome=InspectionOutcome.FAILED if failed_ids else InspectionOutcome.PASSED,
         client_key=client_key,
     )
-    for f in photos or []:
-        f.seek(0)
-        InspectionPhoto.objects.create(inspection=insp, image=f)
-    opened = []
-    for item_id, r in answers.items():
-        item = items[item_id]
-        res = InspectionResult.objects.create(
-            inspection=insp, item=item, passed=r["passed"], note=(r.get("note") or "")[:300]
-        )
-        for f in r.get("photos") or []:
-            f.seek(0)
-            InspectionPhoto.objects.create(inspection=insp, result=res, image=f)
-        if r["passed"]:
-            continue
-        # One hazard, one case: an open case from an earlier inspection of the same item is reused.
-        earlier = (
-            InspectionResult.objects.filter(
-                inspection__place=place, item=item, passed=False, case__isnull=False
-            )
-            .exclude(case__state__in=FINAL_STATES)
-            .select_related("case")
-            .order_by("-id")
-            .first()
-        )
-        if earlier is not None:
-            res.case = earlier.case
-            res.rectify_due_at = earlier.rectify_due_at
-            res.save(update_fields=["case", "rectify_due_at"])
-            continue
-        class_code = _hazard_class_code(item, campaign)
-        item_photos = list(r.get("photos") or [])
-        for f in item_photos:
-            f.seek(0)
-        description = _("[Hazard sweep] %(campaign)s: %(place)s (%(type)s) — %(item)s") % {
-            "campaign": campaign.name,
-            "place": place.name,
-            "type": place.get_place_type_display(),
-            "item": item.text,
-        }
-        if r.get("note"):
-            description += "。" + str(r["note"])
-        data = IntakeData(
-            channel="inspection",
-            description=description,
-            lon=place.lon,
-            lat=place.lat,
-            crs="cgcs2000",
-            address=place.address or place.name,
-            class_code=class_code or None,
-            reporter_name=person.name,
-            reporter_phone=person.phone,
-            anonymous=False,
-            photos=item_photos,
-            extra={
-                # The sweep links a hazard to its own earlier open case (above); the intake's
-                # nearby-report rule (same major class within tens of metres) would instead merge
-                # a place's distinct hazards into one case, or a hazard into an unrelated citizen
-                # report next door (a restaurant's missing gas alarm into a fallen tree).
-                "force_new": True,
-                "source": "patrol.inspection",
-                "inspection_id": insp.pk,
-                "result_id": res.pk,
-                "place_id": place.pk,
-                "item_code": item.code,
-                "owner": place.owner_name,
-                "owner_phone": place.owner_phone,
-            },
-        )
-        result = do_intake(actor, data, request_id=f"patrol-inspection-result-{res.pk}", now=now)
-        res.case = result.case
-        res.rectify_due_at = _rectify_due(class_code, at)
-        res.save(update_fields=["case", "rectify_due_at"])
-        opened.append(result.case.pk)
+    _save_photos(insp, photos)
+    opened = [_record_result(actor, person, insp, items[i], r, now) for i, r in answers.items()]
     record(
         actor,
         "patrol.record_inspection",
@@ -1045,7 +1096,7 @@ def do_record_inspection(
         summary=f"{place.name}: {insp.outcome}",
         campaign=campaign.pk,
         failed=len(failed_ids),
-        cases=opened,
+        cases=[pk for pk in opened if pk is not None],
     )
     return insp
 

@@ -186,6 +186,161 @@ def dilate_disk(mask: np.ndarray, r: float) -> np.ndarray:
     return out
 
 
+@dataclass
+class _Tile:
+    """One tile of the raster: its offset and size in pixels and its extent in metres."""
+
+    tx: int
+    ty: int
+    tw: int
+    th: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    def pixels(self, xy: np.ndarray, cell: float, pad: int = 0) -> list[tuple[float, float]]:
+        """Pixel coordinates of metric points; a pixel samples the point at its centre, hence the
+        half-pixel shift."""
+        px = (xy[:, 0] - self.x0) / cell - 0.5 + pad
+        py = (self.y1 - xy[:, 1]) / cell - 0.5 + pad
+        return list(zip(px.tolist(), py.tolist(), strict=False))
+
+
+@dataclass
+class _Raster:
+    """The raster over the grids' bounds: origin at the top left (minx, maxy), ``cell`` metres."""
+
+    minx: float
+    maxy: float
+    width: int
+    height: int
+    cell: float
+    tile_px: int
+
+    @classmethod
+    def over(cls, grids_m, cell: float, tile_px: int) -> _Raster:
+        gb = shapely.bounds(grids_m)
+        minx, miny = np.nanmin(gb[:, 0]), np.nanmin(gb[:, 1])
+        maxx, maxy = np.nanmax(gb[:, 2]), np.nanmax(gb[:, 3])
+        width = int(np.ceil((maxx - minx) / cell)) + 1
+        height = int(np.ceil((maxy - miny) / cell)) + 1
+        return cls(minx, maxy, width, height, cell, tile_px)
+
+    def tiles(self):
+        for ty in range(0, self.height, self.tile_px):
+            for tx in range(0, self.width, self.tile_px):
+                tw, th = min(self.tile_px, self.width - tx), min(self.tile_px, self.height - ty)
+                x0 = self.minx + tx * self.cell
+                y1 = self.maxy - ty * self.cell
+                x1, y0 = x0 + tw * self.cell, y1 - th * self.cell
+                yield _Tile(tx, ty, tw, th, x0, y0, x1, y1)
+
+    def tile_key(self, row, col):
+        return (row // self.tile_px) * 100000 + (col // self.tile_px)
+
+
+def _by_bounds(bounds: np.ndarray, tile: _Tile, pad: float = 0.0) -> np.ndarray:
+    """Indexes of the geometries whose bounds meet the tile (grown by ``pad`` metres)."""
+    return np.flatnonzero(
+        (bounds[:, 2] >= tile.x0 - pad)
+        & (bounds[:, 0] <= tile.x1 + pad)
+        & (bounds[:, 3] >= tile.y0 - pad)
+        & (bounds[:, 1] <= tile.y1 + pad)
+    )
+
+
+@dataclass
+class _Coords:
+    """The coordinates of several geometries in one array, geometry i at xy[start[i]:end[i]]."""
+
+    xy: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    @classmethod
+    def of(cls, geoms) -> _Coords:
+        xy, idx = shapely.get_coordinates(geoms, return_index=True)
+        start = np.searchsorted(idx, np.arange(len(geoms)))
+        return cls(xy, start, np.append(start[1:], len(idx)))
+
+    def __getitem__(self, i) -> np.ndarray:
+        return self.xy[self.start[i] : self.end[i]]
+
+
+@dataclass
+class _Outlines:
+    """Grid outlines: the parts of every grid with their exterior rings, owner and bounds."""
+
+    parts: np.ndarray
+    owner: np.ndarray
+    rings: _Coords
+    holes: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def of(cls, grids_m) -> _Outlines:
+        parts, owner = shapely.get_parts(grids_m, return_index=True)
+        rings = _Coords.of(shapely.get_exterior_ring(parts))
+        return cls(parts, owner, rings, shapely.get_num_interior_rings(parts), shapely.bounds(parts))
+
+
+@dataclass
+class _PointTiles:
+    """The points' pixels, ordered by tile so that each tile's points are one slice."""
+
+    col: np.ndarray
+    row: np.ndarray
+    order: np.ndarray
+    tile_sorted: np.ndarray
+
+    @classmethod
+    def of(cls, raster: _Raster, px_x, px_y) -> _PointTiles:
+        col = np.floor((px_x - raster.minx) / raster.cell).astype(np.int64)
+        row = np.floor((raster.maxy - px_y) / raster.cell).astype(np.int64)
+        inside = (col >= 0) & (col < raster.width) & (row >= 0) & (row < raster.height)
+        ptile = np.where(inside, raster.tile_key(row, col), -1)
+        order = np.argsort(ptile, kind="stable")
+        return cls(col, row, order, ptile[order])
+
+    def in_tile(self, key: int) -> np.ndarray:
+        a, b = np.searchsorted(self.tile_sorted, [key, key + 1])
+        return self.order[a:b]
+
+
+def _label_tile(tile: _Tile, outlines: _Outlines, psel, cell: float) -> np.ndarray:
+    """The tile's pixels labelled with the index + 1 of the grid they fall in (0 outside)."""
+    from PIL import Image, ImageDraw
+
+    lab = Image.new("I", (tile.tw, tile.th), 0)
+    dl = ImageDraw.Draw(lab)
+    for p in psel:
+        dl.polygon(tile.pixels(outlines.rings[p], cell), fill=int(outlines.owner[p]) + 1)
+        for k in range(outlines.holes[p]):
+            hole = shapely.get_coordinates(shapely.get_interior_ring(outlines.parts[p], k))
+            dl.polygon(tile.pixels(hole, cell), fill=0)
+    return np.asarray(lab)
+
+
+def _covered_mask(tile: _Tile, paths: _Coords, csel, cell: float, r: float) -> np.ndarray:
+    """The tile's pixels within ``r`` pixels of the track chunks ``csel``."""
+    from PIL import Image, ImageDraw
+
+    # Centre lines drawn 1 px wide on a tile padded by the radius, then dilated by a
+    # disk of the buffer radius: the Minkowski sum, i.e. the buffer with round joins/caps.
+    padp = int(np.ceil(r)) + 1
+    mask = Image.new("1", (tile.tw + 2 * padp, tile.th + 2 * padp), 0)
+    dm = ImageDraw.Draw(mask)
+    for c in csel:
+        xy = tile.pixels(paths[c], cell, pad=padp)
+        if len(xy) > 1:
+            dm.line(xy, fill=1, width=1)
+        else:
+            dm.point((float(xy[0][0]), float(xy[0][1])), fill=1)
+    # A 1-px centre line is itself ~1 px wide: dilate by r − 0.4 so the strip is ~2r wide.
+    return dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp : padp + tile.th, padp : padp + tile.tw]
+
+
 def raster_covered(
     grids_m: np.ndarray,
     lines: np.ndarray,
@@ -201,108 +356,33 @@ def raster_covered(
     index, tracks are drawn as lines 2·buffer wide with round joins and caps; covered pixels are
     counted per grid with one ``bincount``. Returns the covered share per grid (pixel ratio)
     and, for the points (px_x, px_y), the index of the grid whose pixel they fall in (-1 outside)."""
-    from PIL import Image, ImageDraw
-
     n = len(grids_m)
     share = np.zeros(n)
     npts = 0 if px_x is None else len(px_x)
     point_grid = np.full(npts, -1, dtype=np.int64)
     if n == 0 or (len(lines) == 0 and len(pts) == 0):
         return share, point_grid
-    gb = shapely.bounds(grids_m)
-    minx, miny = np.nanmin(gb[:, 0]), np.nanmin(gb[:, 1])
-    maxx, maxy = np.nanmax(gb[:, 2]), np.nanmax(gb[:, 3])
-    width = int(np.ceil((maxx - minx) / cell)) + 1
-    height = int(np.ceil((maxy - miny) / cell)) + 1
-    # Grid outlines (exterior rings of every part) as pixel-ready coordinate lists.
-    parts, part_owner = shapely.get_parts(grids_m, return_index=True)
-    rings = shapely.get_exterior_ring(parts)
-    ring_xy, ring_idx = shapely.get_coordinates(rings, return_index=True)
-    ring_start = np.searchsorted(ring_idx, np.arange(len(parts)))
-    ring_end = np.append(ring_start[1:], len(ring_idx))
-    holes = shapely.get_num_interior_rings(parts)
+    raster = _Raster.over(grids_m, cell, tile_px)
+    outlines = _Outlines.of(grids_m)
     geoms = np.concatenate([lines, pts]) if len(pts) else lines
-    cb = shapely.bounds(geoms)
-    c_xy, c_idx = shapely.get_coordinates(geoms, return_index=True)
-    c_start = np.searchsorted(c_idx, np.arange(len(geoms)))
-    c_end = np.append(c_start[1:], len(c_idx))
-    part_b = shapely.bounds(parts)
-    r = buffer_m / cell
+    paths, path_bounds = _Coords.of(geoms), shapely.bounds(geoms)
     # Points by tile, for the label lookup (the same raster decides which grid a point is in).
-    if npts:
-        pcol = np.floor((px_x - minx) / cell).astype(np.int64)
-        prow = np.floor((maxy - px_y) / cell).astype(np.int64)
-        inside = (pcol >= 0) & (pcol < width) & (prow >= 0) & (prow < height)
-        ptile = np.where(inside, (prow // tile_px) * 100000 + (pcol // tile_px), -1)
-        porder = np.argsort(ptile, kind="stable")
-        ptile_sorted = ptile[porder]
+    points = _PointTiles.of(raster, px_x, px_y) if npts else None
     grid_px = np.zeros(n + 1, dtype=np.int64)
     cov_px = np.zeros(n + 1, dtype=np.int64)
-    for ty in range(0, height, tile_px):
-        for tx in range(0, width, tile_px):
-            tw, th = min(tile_px, width - tx), min(tile_px, height - ty)
-            x0 = minx + tx * cell
-            y1 = maxy - ty * cell
-            x1, y0 = x0 + tw * cell, y1 - th * cell
-            psel = np.flatnonzero(
-                (part_b[:, 2] >= x0) & (part_b[:, 0] <= x1) & (part_b[:, 3] >= y0) & (part_b[:, 1] <= y1)
-            )
-            if not len(psel):
-                continue
-            pad = buffer_m + cell
-            csel = np.flatnonzero(
-                (cb[:, 2] >= x0 - pad)
-                & (cb[:, 0] <= x1 + pad)
-                & (cb[:, 3] >= y0 - pad)
-                & (cb[:, 1] <= y1 + pad)
-            )
-            lab = Image.new("I", (tw, th), 0)
-            dl = ImageDraw.Draw(lab)
-            # Pixel (i, j) samples the point at its centre: shift by half a pixel.
-            for p in psel:
-                xy = ring_xy[ring_start[p] : ring_end[p]]
-                px = (xy[:, 0] - x0) / cell - 0.5
-                py = (y1 - xy[:, 1]) / cell - 0.5
-                dl.polygon(list(zip(px.tolist(), py.tolist(), strict=False)), fill=int(part_owner[p]) + 1)
-                if holes[p]:
-                    for k in range(holes[p]):
-                        h = shapely.get_coordinates(shapely.get_interior_ring(parts[p], k))
-                        dl.polygon(
-                            list(
-                                zip(
-                                    ((h[:, 0] - x0) / cell - 0.5).tolist(),
-                                    ((y1 - h[:, 1]) / cell - 0.5).tolist(),
-                                    strict=False,
-                                )
-                            ),
-                            fill=0,
-                        )
-            L = np.asarray(lab)
-            grid_px += np.bincount(L.ravel(), minlength=n + 1)
-            if npts:
-                key = (ty // tile_px) * 100000 + (tx // tile_px)
-                a, b = np.searchsorted(ptile_sorted, [key, key + 1])
-                if b > a:
-                    sel = porder[a:b]
-                    point_grid[sel] = L[prow[sel] - ty, pcol[sel] - tx].astype(np.int64) - 1
-            if not len(csel):
-                continue
-            # Centre lines drawn 1 px wide on a tile padded by the radius, then dilated by a
-            # disk of the buffer radius: the Minkowski sum, i.e. the buffer with round joins/caps.
-            padp = int(np.ceil(r)) + 1
-            mask = Image.new("1", (tw + 2 * padp, th + 2 * padp), 0)
-            dm = ImageDraw.Draw(mask)
-            for c in csel:
-                xy = c_xy[c_start[c] : c_end[c]]
-                px = (xy[:, 0] - x0) / cell - 0.5 + padp
-                py = (y1 - xy[:, 1]) / cell - 0.5 + padp
-                if len(px) > 1:
-                    dm.line(list(zip(px.tolist(), py.tolist(), strict=False)), fill=1, width=1)
-                else:
-                    dm.point((float(px[0]), float(py[0])), fill=1)
-            # A 1-px centre line is itself ~1 px wide: dilate by r − 0.4 so the strip is ~2r wide.
-            M = dilate_disk(np.asarray(mask, dtype=bool), r - 0.4)[padp : padp + th, padp : padp + tw]
-            cov_px += np.bincount(L[M], minlength=n + 1)
+    for tile in raster.tiles():
+        psel = _by_bounds(outlines.bounds, tile)
+        if not len(psel):
+            continue
+        L = _label_tile(tile, outlines, psel, cell)
+        grid_px += np.bincount(L.ravel(), minlength=n + 1)
+        if points is not None:
+            sel = points.in_tile(raster.tile_key(tile.ty, tile.tx))
+            if len(sel):
+                point_grid[sel] = L[points.row[sel] - tile.ty, points.col[sel] - tile.tx].astype(np.int64) - 1
+        csel = _by_bounds(path_bounds, tile, pad=buffer_m + cell)
+        if len(csel):
+            cov_px += np.bincount(L[_covered_mask(tile, paths, csel, cell, buffer_m / cell)], minlength=n + 1)
     np.divide(cov_px[1:], grid_px[1:], out=share, where=grid_px[1:] > 0)
     return np.minimum(share, 1.0), point_grid
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time as _time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -132,31 +133,94 @@ def _supervisor_pairs(codes: list[str], period_start, period_end) -> dict[str, s
     return out
 
 
-def patrol_coverage(
-    period_start: datetime,
-    period_end: datetime,
-    grids=None,
-    *,
-    bbox=None,
-    user=None,
-    timings: dict | None = None,
-) -> list[dict]:
-    """Per-grid patrol coverage and plan fulfilment over [period_start, period_end).
+# One int64 key per (grid, person) pair: grid index × _PAIR_KEY + person id.
+_PAIR_KEY = np.int64(1) << 32
 
-    Row keys: grid_id, code, community_id, street_id, district_id, area_m2, covered_m2, share
-    (0–1, area within BUFFER_M of a track), patrols (distinct tracks with ≥ MIN_POINTS_IN_GRID
-    points inside), last_patrol_at, plan_ids, plan_days (days a plan applied), plan_days_met,
-    plan_met (None without a plan), checkpoints_required, checkpoints_done, flagged (no patrol
-    at all, or a plan not met) and reason ("unpatrolled" | "plan_not_met" | "").
-    """
+
+@dataclass
+class _Visits:
+    """The grid visits of the period's tracks: grid index, track index, time (s), person id."""
+
+    grid: np.ndarray
+    track: np.ndarray
+    t: np.ndarray
+    person: np.ndarray
+
+    def select(self, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.grid[sel], self.track[sel], self.t[sel]
+
+
+@dataclass
+class _Coverage:
+    """Per-grid figures, one array entry per grid of ``G``, filled step by step."""
+
+    G: dict
+    area: np.ndarray
+    covered_m2: np.ndarray
+    share: np.ndarray
+    patrols: np.ndarray
+    last_t: np.ndarray
+    plan_ids: list[list[int]]
+    plan_days: np.ndarray
+    plan_days_met: np.ndarray
+    cp_required: np.ndarray
+    cp_done: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.G["ids"])
+
+    def row(self, i: int, tz) -> dict:
+        has_plan = self.plan_days[i] > 0
+        plan_met = bool(self.plan_days_met[i] == self.plan_days[i]) if has_plan else None
+        reason = "unpatrolled" if self.patrols[i] == 0 else ("plan_not_met" if plan_met is False else "")
+        last_t = self.last_t[i]
+        return {
+            "grid_id": int(self.G["ids"][i]),
+            "code": self.G["codes"][i],
+            "community_id": int(self.G["community"][i]),
+            "street_id": int(self.G["street"][i]),
+            "district_id": int(self.G["district"][i]),
+            "area_m2": round(float(self.area[i]), 1),
+            "covered_m2": round(float(self.covered_m2[i]), 1),
+            "share": round(float(self.share[i]), 4),
+            "patrols": int(self.patrols[i]),
+            "last_patrol_at": datetime.fromtimestamp(last_t, tz) if np.isfinite(last_t) else None,
+            "plan_ids": self.plan_ids[i],
+            "plan_days": int(self.plan_days[i]),
+            "plan_days_met": int(self.plan_days_met[i]),
+            "plan_met": plan_met,
+            "checkpoints_required": int(self.cp_required[i]),
+            "checkpoints_done": int(self.cp_done[i]),
+            "flagged": bool(reason),
+            "reason": reason,
+        }
+
+
+@dataclass
+class _PlanCheck:
+    """What checking the plans day by day needs besides the coverage itself."""
+
+    period_start: datetime
+    period_end: datetime
+    code_index: dict[str, int]
+    min_pts: int
+    visits: _Visits
+    any_supervisor: bool
+    has_sup: np.ndarray
+    sup_keys: np.ndarray
+    checked: set[tuple[int, object]]
+
+
+def _load_and_measure(period_start, period_end, grids, bbox, user, tm: dict):
+    """The grids (None when there are none), their metric geometries and the visits of the tracks
+    that pass near them."""
     from urbangrid.geo.crs import from_canonical_many, metric_epsg_for, to_metric
 
     t0 = _time.perf_counter()
-    tm = timings if timings is not None else {}
     G = load_grids(period_start, period_end, grids, bbox=bbox, user=user)
-    n = len(G["ids"])
-    if n == 0:
-        return []
+    if len(G["ids"]) == 0:
+        return None
     epsg = metric_epsg_for(G["geoms"])
     grids_m, _e = to_metric(G["geoms"], epsg)
     gb = shapely.total_bounds(G["geoms"])
@@ -175,122 +239,180 @@ def patrol_coverage(
     geo = compute_geometry(grids_m, x, y, P["t"], track_idx.astype(np.int64))
     tm.update({f"geometry.{k}": v for k, v in geo.timings.items()})
     tm["geometry"] = _time.perf_counter() - t1
+    vk = geo.visit_track
+    visit_person = track_person[vk] if len(vk) else np.empty(0, np.int64)
+    return G, grids_m, geo, _Visits(geo.visit_grid, vk, geo.visit_t, visit_person)
 
-    t1 = _time.perf_counter()
+
+def _coverage_of_visits(G, grids_m, geo, visits: _Visits, min_pts: int) -> _Coverage:
+    n = len(G["ids"])
     area = shapely.area(grids_m)
-    share = np.divide(geo.covered_m2, area, out=np.zeros(n), where=area > 0)
-    min_pts = int(conf.get("MIN_POINTS_IN_GRID"))
-    vg, vk, vt = geo.visit_grid, geo.visit_track, geo.visit_t
+    vg, vk, vt = visits.grid, visits.track, visits.t
     patrols = patrol_counts(vg, vk, vt, -np.inf, np.inf, n, min_pts) if len(vg) else np.zeros(n, np.int64)
     last_t = np.full(n, -np.inf)
     if len(vg):
         np.maximum.at(last_t, vg, vt)
+    return _Coverage(
+        G=G,
+        area=area,
+        covered_m2=geo.covered_m2,
+        share=np.divide(geo.covered_m2, area, out=np.zeros(n), where=area > 0),
+        patrols=patrols,
+        last_t=last_t,
+        plan_ids=[[] for _ in range(n)],
+        plan_days=np.zeros(n, dtype=np.int64),
+        plan_days_met=np.zeros(n, dtype=np.int64),
+        cp_required=np.zeros(n, dtype=np.int64),
+        cp_done=np.zeros(n, dtype=np.int64),
+    )
 
-    plan_days = np.zeros(n, dtype=np.int64)
-    plan_days_met = np.zeros(n, dtype=np.int64)
-    cp_required = np.zeros(n, dtype=np.int64)
-    cp_done = np.zeros(n, dtype=np.int64)
-    plan_ids: list[list[int]] = [[] for _ in range(n)]
-    plans = _plans_for(period_start, period_end)
-    days = day_starts(period_start, period_end)
-    code_index = {c: i for i, c in enumerate(G["codes"])}
-    supervisors = _supervisor_pairs(G["codes"], period_start, period_end) if plans else {}
-    visit_person = track_person[vk] if len(vk) else np.empty(0, np.int64)
-    BIG = np.int64(1) << 32
+
+def _supervision(supervisors: dict[str, set[int]], code_index: dict[str, int], n: int):
+    """Which grids have named supervisors, and the (grid, supervisor) pair keys."""
     has_sup = np.zeros(n, dtype=bool)
     sup_keys = np.array(
-        [code_index[c] * BIG + pid for c, pids in supervisors.items() if c in code_index for pid in pids],
+        [
+            code_index[c] * _PAIR_KEY + pid
+            for c, pids in supervisors.items()
+            if c in code_index
+            for pid in pids
+        ],
         dtype=np.int64,
     )
     for c in supervisors:
         if c in code_index:
             has_sup[code_index[c]] = True
+    return has_sup, sup_keys
 
-    # Valid check-ins in the period, by checkpoint and local date.
+
+def _valid_checkins(plans, period_start, period_end) -> set[tuple[int, object]]:
+    """Valid check-ins in the period, as (checkpoint id, local date)."""
     checked: set[tuple[int, object]] = set()
     if any(p.checkpoints.all() for p in plans):
         for cp_id, at in CheckIn.objects.filter(
             valid=True, at__gte=period_start, at__lt=period_end, checkpoint__plan__in=plans
         ).values_list("checkpoint_id", "at"):
             checked.add((cp_id, timezone.localtime(at).date()))
+    return checked
 
-    day_applies = np.zeros((len(days), n), dtype=bool)
-    day_met = np.ones((len(days), n), dtype=bool)
+
+def _plan_visits(plan, pm: np.ndarray, ck: _PlanCheck):
+    """The visits that count for a plan: to its grids, by its patroller or the grid's supervisors."""
+    vg = ck.visits.grid
+    sel = pm[vg] if len(vg) else np.zeros(0, dtype=bool)
+    if plan.patroller_id:
+        sel &= ck.visits.person == plan.patroller_id
+    elif ck.any_supervisor:
+        # Each grid's own supervisors patrol it; a grid without named supervisors takes anyone.
+        sel &= ~ck.has_sup[vg] | np.isin(vg * _PAIR_KEY + ck.visits.person, ck.sup_keys)
+    return ck.visits.select(sel)
+
+
+def _plan_applies_on(plan, day) -> bool:
+    return plan.valid_from <= day and (plan.valid_to is None or plan.valid_to >= day)
+
+
+def _plan_met_on(plan, midnight, plan_visits, cps, ck: _PlanCheck, cov: _Coverage) -> np.ndarray:
+    """Per grid, whether the plan was met on the day starting at ``midnight``; counts the
+    checkpoints required and done into ``cov``."""
+    sg, sk, st = plan_visits
+    n = cov.n
+    lo = max(midnight, ck.period_start).timestamp()
+    hi = min(midnight + timedelta(days=1), ck.period_end).timestamp()
+    met = np.ones(n, dtype=bool)
+    if plan.min_patrols_per_day:
+        met &= patrol_counts(sg, sk, st, lo, hi, n, ck.min_pts) >= plan.min_patrols_per_day
+    base = midnight.timestamp()
+    for w in plan.windows:
+        ws, we = parse_hhmm(w["start"]), parse_hhmm(w["end"])
+        if we <= ws:
+            we += 86400
+        met &= patrol_counts(sg, sk, st, base + ws, base + we, n, ck.min_pts) >= int(w.get("min", 1))
+    day = midnight.date()
+    for cp in cps:
+        gi = ck.code_index[cp.grid_code]
+        cov.cp_required[gi] += 1
+        if (cp.pk, day) in ck.checked:
+            cov.cp_done[gi] += 1
+        else:
+            met[gi] = False
+    if plan.min_coverage:
+        met &= cov.share >= plan.min_coverage
+    return met
+
+
+def _check_plans(plans, days, ck: _PlanCheck, cov: _Coverage) -> None:
+    """Fills the plan figures of ``cov``: the days a plan applied to each grid and the days all
+    its plans were met."""
+    day_applies = np.zeros((len(days), cov.n), dtype=bool)
+    day_met = np.ones((len(days), cov.n), dtype=bool)
     for plan in plans:
-        pm = _plan_grid_mask(plan, G)
+        pm = _plan_grid_mask(plan, cov.G)
         if not pm.any():
             continue
         for i in np.flatnonzero(pm):
-            plan_ids[i].append(plan.pk)
-        sel = pm[vg] if len(vg) else np.zeros(0, dtype=bool)
-        if plan.patroller_id:
-            sel &= visit_person == plan.patroller_id
-        elif supervisors:
-            # Each grid's own supervisors patrol it; a grid without named supervisors takes anyone.
-            sel &= ~has_sup[vg] | np.isin(vg * BIG + visit_person, sup_keys)
-        sg, sk, st = vg[sel], vk[sel], vt[sel]
-        cps = [cp for cp in plan.checkpoints.all() if cp.grid_code in code_index]
+            cov.plan_ids[i].append(plan.pk)
+        plan_visits = _plan_visits(plan, pm, ck)
+        cps = [cp for cp in plan.checkpoints.all() if cp.grid_code in ck.code_index]
         for d, midnight in enumerate(days):
-            day = midnight.date()
-            if not (plan.valid_from <= day and (plan.valid_to is None or plan.valid_to >= day)):
+            if not _plan_applies_on(plan, midnight.date()):
                 continue
-            lo = max(midnight, period_start).timestamp()
-            hi = min(midnight + timedelta(days=1), period_end).timestamp()
-            met = np.ones(n, dtype=bool)
-            if plan.min_patrols_per_day:
-                met &= patrol_counts(sg, sk, st, lo, hi, n, min_pts) >= plan.min_patrols_per_day
-            base = midnight.timestamp()
-            for w in plan.windows:
-                ws, we = parse_hhmm(w["start"]), parse_hhmm(w["end"])
-                if we <= ws:
-                    we += 86400
-                met &= patrol_counts(sg, sk, st, base + ws, base + we, n, min_pts) >= int(w.get("min", 1))
-            for cp in cps:
-                gi = code_index[cp.grid_code]
-                cp_required[gi] += 1
-                if (cp.pk, day) in checked:
-                    cp_done[gi] += 1
-                else:
-                    met[gi] = False
-            if plan.min_coverage:
-                met &= share >= plan.min_coverage
+            met = _plan_met_on(plan, midnight, plan_visits, cps, ck, cov)
             day_applies[d] |= pm
             day_met[d] &= met | ~pm
     if len(days):
-        plan_days = day_applies.sum(axis=0)
-        plan_days_met = (day_applies & day_met).sum(axis=0)
+        cov.plan_days = day_applies.sum(axis=0)
+        cov.plan_days_met = (day_applies & day_met).sum(axis=0)
+
+
+def patrol_coverage(
+    period_start: datetime,
+    period_end: datetime,
+    grids=None,
+    *,
+    bbox=None,
+    user=None,
+    timings: dict | None = None,
+) -> list[dict]:
+    """Per-grid patrol coverage and plan fulfilment over [period_start, period_end).
+
+    Row keys: grid_id, code, community_id, street_id, district_id, area_m2, covered_m2, share
+    (0–1, area within BUFFER_M of a track), patrols (distinct tracks with ≥ MIN_POINTS_IN_GRID
+    points inside), last_patrol_at, plan_ids, plan_days (days a plan applied), plan_days_met,
+    plan_met (None without a plan), checkpoints_required, checkpoints_done, flagged (no patrol
+    at all, or a plan not met) and reason ("unpatrolled" | "plan_not_met" | "").
+    """
+    t0 = _time.perf_counter()
+    tm = timings if timings is not None else {}
+    measured = _load_and_measure(period_start, period_end, grids, bbox, user, tm)
+    if measured is None:
+        return []
+    G, grids_m, geo, visits = measured
+
+    t1 = _time.perf_counter()
+    min_pts = int(conf.get("MIN_POINTS_IN_GRID"))
+    cov = _coverage_of_visits(G, grids_m, geo, visits, min_pts)
+    plans = _plans_for(period_start, period_end)
+    code_index = {c: i for i, c in enumerate(G["codes"])}
+    supervisors = _supervisor_pairs(G["codes"], period_start, period_end) if plans else {}
+    has_sup, sup_keys = _supervision(supervisors, code_index, cov.n)
+    ck = _PlanCheck(
+        period_start=period_start,
+        period_end=period_end,
+        code_index=code_index,
+        min_pts=min_pts,
+        visits=visits,
+        any_supervisor=bool(supervisors),
+        has_sup=has_sup,
+        sup_keys=sup_keys,
+        checked=_valid_checkins(plans, period_start, period_end),
+    )
+    _check_plans(plans, day_starts(period_start, period_end), ck, cov)
     tm["plans"] = _time.perf_counter() - t1
     tm["total"] = _time.perf_counter() - t0
 
     tz = timezone.get_current_timezone()
-    rows = []
-    for i in range(n):
-        has_plan = plan_days[i] > 0
-        plan_met = bool(plan_days_met[i] == plan_days[i]) if has_plan else None
-        reason = "unpatrolled" if patrols[i] == 0 else ("plan_not_met" if plan_met is False else "")
-        rows.append(
-            {
-                "grid_id": int(G["ids"][i]),
-                "code": G["codes"][i],
-                "community_id": int(G["community"][i]),
-                "street_id": int(G["street"][i]),
-                "district_id": int(G["district"][i]),
-                "area_m2": round(float(area[i]), 1),
-                "covered_m2": round(float(geo.covered_m2[i]), 1),
-                "share": round(float(share[i]), 4),
-                "patrols": int(patrols[i]),
-                "last_patrol_at": datetime.fromtimestamp(last_t[i], tz) if np.isfinite(last_t[i]) else None,
-                "plan_ids": plan_ids[i],
-                "plan_days": int(plan_days[i]),
-                "plan_days_met": int(plan_days_met[i]),
-                "plan_met": plan_met,
-                "checkpoints_required": int(cp_required[i]),
-                "checkpoints_done": int(cp_done[i]),
-                "flagged": bool(reason),
-                "reason": reason,
-            }
-        )
-    return rows
+    return [cov.row(i, tz) for i in range(cov.n)]
 
 
 def patrol_indicator(period_start, period_end, *, region=None) -> dict:

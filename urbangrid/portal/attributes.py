@@ -168,6 +168,76 @@ def attributes_for(problem_class, rows=None) -> list[Attribute]:
     return sorted(attrs, key=lambda a: (a.order, a.code))
 
 
+class _Refused(Exception):
+    """A submitted attribute value that does not fit its definition; the message says why."""
+
+
+def _not_one_of(a: Attribute, value: str, keys) -> _Refused:
+    return _Refused(
+        _("attribute[%(code)s]: %(value)s is not one of %(keys)s")
+        % {"code": a.code, "value": value, "keys": ", ".join(sorted(keys))}
+    )
+
+
+def _list_value(a: Attribute, value: str):
+    keys = {k for k, _n in a.values}
+    if value not in keys:
+        raise _not_one_of(a, value, keys)
+    return value
+
+
+def _number_value(a: Attribute, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _Refused(_("attribute[%(code)s] must be a number") % {"code": a.code})
+    return number
+
+
+def _datetime_value(a: Attribute, value: str) -> str:
+    try:
+        moment = parse_datetime(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise _Refused(
+            _("attribute[%(code)s] must be an ISO 8601 date and time with a time zone") % {"code": a.code}
+        )
+    return moment.isoformat()
+
+
+def _text_value(a: Attribute, value: str) -> str:
+    limit = 200 if a.datatype == DT.STRING else 4000
+    if len(value) > limit:
+        raise _Refused(
+            _("attribute[%(code)s] is longer than %(limit)d characters") % {"code": a.code, "limit": limit}
+        )
+    return value
+
+
+# How one value of each single-valued datatype is checked and cleaned (any other is text).
+_SINGLE_VALUE = {
+    DT.SINGLEVALUELIST: _list_value,
+    DT.NUMBER: _number_value,
+    DT.DATETIME: _datetime_value,
+}
+
+
+def _clean_values(a: Attribute, raw: list[str]):
+    """The clean value of one attribute from its non-empty raw strings; raises _Refused."""
+    if a.datatype == DT.MULTIVALUELIST:
+        keys = {k for k, _n in a.values}
+        bad = [v for v in raw if v not in keys]
+        if bad:
+            raise _not_one_of(a, ", ".join(bad), keys)
+        return list(dict.fromkeys(raw))
+    if len(raw) > 1:
+        raise _Refused(_("attribute[%(code)s] takes one value") % {"code": a.code})
+    return _SINGLE_VALUE.get(a.datatype, _text_value)(a, raw[0])
+
+
 def validate(attrs: list[Attribute], submitted: dict[str, list[str]]) -> tuple[dict, list[str]]:
     """Check submitted values (code → list of raw strings) against the definition.
 
@@ -183,58 +253,8 @@ def validate(attrs: list[Attribute], submitted: dict[str, list[str]]) -> tuple[d
                     _("attribute[%(code)s] is required: %(q)s") % {"code": a.code, "q": a.description}
                 )
             continue
-        keys = {k for k, _n in a.values}
-        if a.datatype == DT.MULTIVALUELIST:
-            bad = [v for v in raw if v not in keys]
-            if bad:
-                errors.append(
-                    _("attribute[%(code)s]: %(value)s is not one of %(keys)s")
-                    % {"code": a.code, "value": ", ".join(bad), "keys": ", ".join(sorted(keys))}
-                )
-            else:
-                clean[a.code] = list(dict.fromkeys(raw))
-            continue
-        if len(raw) > 1:
-            errors.append(_("attribute[%(code)s] takes one value") % {"code": a.code})
-            continue
-        value = raw[0]
-        if a.datatype == DT.SINGLEVALUELIST:
-            if value not in keys:
-                errors.append(
-                    _("attribute[%(code)s]: %(value)s is not one of %(keys)s")
-                    % {"code": a.code, "value": value, "keys": ", ".join(sorted(keys))}
-                )
-                continue
-            clean[a.code] = value
-        elif a.datatype == DT.NUMBER:
-            try:
-                number = float(value)
-            except ValueError:
-                errors.append(_("attribute[%(code)s] must be a number") % {"code": a.code})
-                continue
-            if number != number or number in (float("inf"), float("-inf")):
-                errors.append(_("attribute[%(code)s] must be a number") % {"code": a.code})
-                continue
-            clean[a.code] = number
-        elif a.datatype == DT.DATETIME:
-            try:
-                moment = parse_datetime(value)
-            except ValueError:
-                moment = None
-            if moment is None or moment.tzinfo is None:
-                errors.append(
-                    _("attribute[%(code)s] must be an ISO 8601 date and time with a time zone")
-                    % {"code": a.code}
-                )
-                continue
-            clean[a.code] = moment.isoformat()
-        else:
-            limit = 200 if a.datatype == DT.STRING else 4000
-            if len(value) > limit:
-                errors.append(
-                    _("attribute[%(code)s] is longer than %(limit)d characters")
-                    % {"code": a.code, "limit": limit}
-                )
-                continue
-            clean[a.code] = value
+        try:
+            clean[a.code] = _clean_values(a, raw)
+        except _Refused as exc:
+            errors.append(str(exc))
     return clean, errors

@@ -89,19 +89,18 @@ def index(request):
     return render(request, "portal/report.html", _form_context(request))
 
 
-def _submit(request):
-    from urbangrid.cases.intake import IntakeData
-
-    from .actions import do_portal_report
-
-    post = request.POST
+def _form_values(post) -> dict:
     values = {
         k: post.get(k, "").strip()
         for k in ("description", "class_code", "lon", "lat", "address", "phone", "request_id")
     }
     values["phone_ticket"] = post.get("phone_ticket", "")
-    errors: dict[str, str] = {}
-    # Abuse protection without captcha: honeypot, minimum fill time, per-IP and per-phone limits.
+    return values
+
+
+def _check_not_abuse(request, errors: dict) -> None:
+    """Abuse protection without captcha: honeypot, minimum fill time, per-IP limits."""
+    post = request.POST
     if post.get("website"):
         errors["form"] = _("The form could not be accepted.")
     try:
@@ -115,8 +114,10 @@ def _submit(request):
         hit(f"portal:report:ipday:{client_ip(request)}", 30, 86400)
     except RateLimited as exc:
         errors["form"] = exc.message
-    description = values["description"]
-    if len(description) < 5:
+
+
+def _check_texts(values: dict, errors: dict) -> None:
+    if len(values["description"]) < 5:
         errors["description"] = _("Please describe the problem (at least 5 characters).")
     for name, limit, label, shown_at in (
         ("description", limits.DESCRIPTION_MAX, _("The description"), "description"),
@@ -126,6 +127,10 @@ def _submit(request):
             limits.check_length(values[name], limit, field=name, label=label)
         except InvalidInput as exc:
             errors[shown_at] = exc.message
+
+
+def _map_position(values: dict, errors: dict) -> tuple[float | None, float | None]:
+    """The position picked on the map, if any; without one the address must say where."""
     lon = lat = None
     if values["lon"] or values["lat"]:
         try:
@@ -134,30 +139,84 @@ def _submit(request):
             errors["location"] = _("The map position is not valid. Please pick it again.")
     if lon is None and len(values["address"]) < 4 and "location" not in errors:
         errors["location"] = _("Please pick the place on the map or type its address.")
+    return lon, lat
+
+
+def _checked_phone(values: dict, errors: dict) -> str:
+    """The optional mobile number, without spaces; each number may report a few times a day."""
     phone = values["phone"].replace(" ", "")
-    if phone:
-        if not PHONE_RE.match(phone):
-            errors["phone"] = _("Please enter an 11-digit mobile number, or leave it empty.")
-        else:
-            try:
-                hit(f"portal:report:phone:{phone}", 5, 86400)
-            except RateLimited as exc:
-                errors["phone"] = exc.message
+    if not phone:
+        return phone
+    if not PHONE_RE.match(phone):
+        errors["phone"] = _("Please enter an 11-digit mobile number, or leave it empty.")
+        return phone
+    try:
+        hit(f"portal:report:phone:{phone}", 5, 86400)
+    except RateLimited as exc:
+        errors["phone"] = exc.message
+    return phone
+
+
+def _geocoded(address: str, errors: dict):
+    """(lon, lat, crs) of a typed address, or Nones with the error."""
+    from .actions import geocode_address
+
+    try:
+        return geocode_address(address)
+    except DomainError:
+        errors["location"] = _("We could not find this address. Please pick the place on the map.")
+        return None, None, "wgs84"
+
+
+# Errors on these fields are shown beside them; any other beside the whole form.
+_FIELD_ERRORS = ("phone", "description", "photos", "class_code")
+
+
+def _thank(request, result) -> None:
+    number = result.case.number
+    if result.created:
+        message = _("Thank you. Your report was received as case %(number)s.") % {"number": number}
+    else:
+        message = _(
+            "Thank you. The problem was already reported; your report was added to case %(number)s."
+        ) % {"number": number}
+    messages.success(request, message)
+
+
+def _file_report(request, data, values: dict, errors: dict):
+    """Files the checked report; the case's page, or None with the refusal in ``errors``."""
+    from .actions import do_portal_report
+
+    try:
+        result = do_portal_report(
+            data, phone_ticket=values["phone_ticket"], request_id=values["request_id"] or None
+        )
+    except DomainError as exc:
+        errors[exc.field if exc.field in _FIELD_ERRORS else "form"] = exc.message
+        return None
+    _thank(request, result)
+    return redirect("portal:case", token=result.case.public_token)
+
+
+def _submit(request):
+    from urbangrid.cases.intake import IntakeData
+
+    values = _form_values(request.POST)
+    errors: dict[str, str] = {}
+    _check_not_abuse(request, errors)
+    _check_texts(values, errors)
+    lon, lat = _map_position(values, errors)
+    phone = _checked_phone(values, errors)
     photos = request.FILES.getlist("photos")
     if len(photos) > MAX_PHOTOS:
         errors["photos"] = _("At most %(n)d photos.") % {"n": MAX_PHOTOS}
     crs = "wgs84"
     if not errors and lon is None:
-        from .actions import geocode_address
-
-        try:
-            lon, lat, crs = geocode_address(values["address"])
-        except DomainError:
-            errors["location"] = _("We could not find this address. Please pick the place on the map.")
+        lon, lat, crs = _geocoded(values["address"], errors)
     if not errors:
         data = IntakeData(
             channel="citizen_web",
-            description=description,
+            description=values["description"],
             lon=lon,
             lat=lat,
             crs=crs,
@@ -169,30 +228,9 @@ def _submit(request):
             photos=photos,
             extra={"portal": {"ip": client_ip(request)}},
         )
-        try:
-            result = do_portal_report(
-                data, phone_ticket=values["phone_ticket"], request_id=values["request_id"] or None
-            )
-        except DomainError as exc:
-            errors[exc.field if exc.field in ("phone", "description", "photos", "class_code") else "form"] = (
-                exc.message
-            )
-        else:
-            case = result.case
-            if result.created:
-                messages.success(
-                    request,
-                    _("Thank you. Your report was received as case %(number)s.") % {"number": case.number},
-                )
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "Thank you. The problem was already reported; your report was added to case %(number)s."
-                    )
-                    % {"number": case.number},
-                )
-            return redirect("portal:case", token=case.public_token)
+        page = _file_report(request, data, values, errors)
+        if page is not None:
+            return page
     # 200 like any re-displayed form: the page itself loaded fine, the errors are in it.
     context = _form_context(request, values, errors)
     return render(request, "portal/report.html", context)
