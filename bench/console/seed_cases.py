@@ -17,6 +17,7 @@ def main(target: int = 20000, seed: int = 5) -> None:
     from django.conf import settings
     from django.utils import timezone
 
+    from urbangrid.cases.bulkgen import GRID_COLUMNS
     from urbangrid.cases.choices import OPEN_STATES
     from urbangrid.cases.models import Case
     from urbangrid.catalog.models import ProblemClass
@@ -28,19 +29,7 @@ def main(target: int = 20000, seed: int = 5) -> None:
     if need <= 0:
         return
     rng = random.Random(seed)
-    grids = list(
-        UnitGrid.objects.current().values_list(
-            "id",
-            "code",
-            "community_id",
-            "street_id",
-            "district_id",
-            "min_lon",
-            "min_lat",
-            "max_lon",
-            "max_lat",
-        )
-    )
+    grids = list(UnitGrid.objects.current().values_list(*GRID_COLUMNS))
     classes = list(ProblemClass.objects.filter(code_set__is_default=True).values_list("id", flat=True))
     states = sorted(OPEN_STATES)
     now = timezone.now()

@@ -68,7 +68,8 @@ def _people():
     return out
 
 
-_GRID_COLUMNS = (
+# The grid columns the generator reads, in the order its tuples are indexed by.
+GRID_COLUMNS = (
     "id",
     "code",
     "community_id",
@@ -294,7 +295,7 @@ def generate(
     classes = classes or list(
         ProblemClass.objects.filter(is_active=True, code_set__is_default=True, kind="event")
     )
-    grids = grids or list(UnitGrid.objects.current().values_list(*_GRID_COLUMNS))
+    grids = grids or list(UnitGrid.objects.current().values_list(*GRID_COLUMNS))
     gen = _Generator(rng, end, days, classes, grids, forced_times, open_fraction)
     written = 0
     while written < count:

@@ -340,6 +340,18 @@ def _check_inside(problems, checks, message) -> None:
             problems.add(f, message(area, context))
 
 
+def _record_import(actor, action: str, summary: str, result: ImportResult, crs) -> None:
+    record(
+        _actor_user(actor),
+        action,
+        None,
+        summary=summary,
+        created=result.created,
+        updated=result.updated,
+        crs=str(crs),
+    )
+
+
 def _region_kind(f: Feature) -> tuple[str | None, str]:
     """The kind a region feature names (or its code implies), and the name as written."""
     kind_raw = str(f.properties.get("kind") or "").strip()
@@ -481,14 +493,12 @@ def do_import_regions(
     if dry_run:
         transaction.set_rollback(True)
         return result
-    record(
-        _actor_user(actor),
+    _record_import(
+        actor,
         "geo.import_regions",
-        None,
-        summary=f"regions: {result.created} created, {result.updated} updated",
-        created=result.created,
-        updated=result.updated,
-        crs=str(crs),
+        f"regions: {result.created} created, {result.updated} updated",
+        result,
+        crs,
     )
     return result
 
@@ -632,14 +642,12 @@ def do_import_grids(
     UnitGrid.objects.filter(pk__in=to_close).update(valid_to=moment)
     UnitGrid.objects.bulk_create(rows, batch_size=500)
     _after_grid_change()
-    record(
-        _actor_user(actor),
+    _record_import(
+        actor,
         "geo.import_grids",
-        None,
-        summary=f"grids: {result.created} created, {result.updated} new versions",
-        created=result.created,
-        updated=result.updated,
-        crs=str(crs),
+        f"grids: {result.created} created, {result.updated} new versions",
+        result,
+        crs,
     )
     return result
 
