@@ -92,9 +92,9 @@ def test_case_page_shows_exactly_allowed_actions(demo):
     html = client.get(reverse("console:case_detail", args=[case.number])).content.decode()
     allowed = allowed_actions(case, op)
     assert "request_verify" in allowed
-    from urbangrid.cases.workflow import ACTION_LABELS
+    from urbangrid.cases.workflow import ACTIONS_BY_NAME
 
-    for action in ACTION_LABELS:
+    for action in ACTIONS_BY_NAME:
         marker = f'id="action-{action}"'
         assert (marker in html) == (action in allowed), action
     # Outside the jurisdiction: 404 like missing.
@@ -442,3 +442,17 @@ def test_mobile_report_refuses_nul_and_non_finite_input_and_changes_nothing(demo
     assert r.status_code == 400, r.content
     assert r.json()["ok"] is False and r.json()["error"]
     assert Report.objects.count() == before
+
+
+def test_every_action_record_has_a_form_whose_fields_its_handler_takes():
+    """A form's cleaned fields are the arguments of the record's do_* function (forms.ActionForm.run)."""
+    import inspect
+
+    from urbangrid.cases import actions as case_actions
+    from urbangrid.cases.workflow import ACTIONS
+    from urbangrid.console.forms import FORMS
+
+    for spec in ACTIONS:
+        params = set(inspect.signature(getattr(case_actions, spec.handler)).parameters)
+        fields = set(FORMS[spec.name].base_fields) - {"expected_version"}
+        assert fields | set(spec.handler_args) <= params, spec.name
