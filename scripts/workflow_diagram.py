@@ -39,11 +39,9 @@ UNIT_TASKS = {
 def _diagram(actions) -> list[str]:
     lines = ["```mermaid", "stateDiagram-v2"]
     for spec in actions:
-        for move in spec.moves:
-            if move.target is None:
-                continue
+        if spec.target is not None:
             note = " (approved)" if spec.decides else ""
-            lines += [f"    {source} --> {move.target}: {spec.name}{note}" for source in move.sources]
+            lines += [f"    {source} --> {spec.target}: {spec.name}{note}" for source in spec.sources]
     return [*lines, "```"]
 
 
@@ -56,16 +54,15 @@ def _preconditions(spec) -> str:
 def _table(actions) -> list[str]:
     lines = ["| Action | Label | Roles | From | To | Preconditions |", "|---|---|---|---|---|---|"]
     for spec in actions:
-        for move in spec.moves:
-            cells = [
-                f"`{spec.name}`",
-                str(spec.label),
-                ", ".join(spec.roles),
-                ", ".join(move.sources),
-                move.target or "(keeps the state)",
-                _preconditions(spec),
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
+        cells = [
+            f"`{spec.name}`",
+            str(spec.label),
+            ", ".join(spec.roles),
+            ", ".join(spec.sources),
+            spec.target or "(keeps the state)",
+            _preconditions(spec),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 

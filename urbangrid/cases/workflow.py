@@ -164,16 +164,11 @@ def a_pending_application(kind: str) -> Precondition:
 
 # --- the records -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Move:
-    sources: tuple[str, ...]
-    target: str | None
-
-
-@dataclass(frozen=True)
 class CaseAction:
     name: str
     label: str
-    moves: tuple[Move, ...]
+    sources: tuple[str, ...]  # the states it may be done from
+    target: str | None  # the state it leads to; None keeps the state
     roles: tuple[str, ...]
     input: type[inputs.ActionInput]
     handler: str  # the do_* function of cases.actions
@@ -191,16 +186,11 @@ class CaseAction:
         return {"kind": kind} if kind else {}
 
 
-def _move(sources, target=None) -> Move:
-    sources = sources if isinstance(sources, tuple) else (sources,)
-    return Move(tuple(str(s) for s in sources), str(target) if target is not None else None)
-
-
-def _action(name, label, moves, roles, input, handler=None, **flags) -> CaseAction:
-    moves = moves if isinstance(moves, list) else [moves]
-    return CaseAction(
-        name, label, tuple(moves), tuple(str(r) for r in roles), input, handler or f"do_{name}", **flags
-    )
+def _action(name, label, sources, target, roles, input, handler=None, **flags) -> CaseAction:
+    sources = tuple(str(s) for s in (sources if isinstance(sources, tuple) else (sources,)))
+    target = str(target) if target is not None else None
+    roles = tuple(str(r) for r in roles)
+    return CaseAction(name, label, sources, target, roles, input, handler or f"do_{name}", **flags)
 
 
 _APPLY_LABELS = {
@@ -218,11 +208,11 @@ def _application(kind, sources, roles, approver, approved_to=None) -> list[CaseA
     danger = kind == ApplicationKind.CANCEL
     return [
         _action(
-            f"apply_{kind}", apply_label, _move(sources), roles, inputs.ApplyIn, "do_apply",
+            f"apply_{kind}", apply_label, sources, None, roles, inputs.ApplyIn, "do_apply",
             preconditions=(no_pending_application(kind),), unit_task=unit_task, applies_for=kind, danger=danger,
         ),
         _action(
-            f"decide_{kind}", decide_label, _move(sources, approved_to), (approver,), inputs.DecideIn, "do_decide",
+            f"decide_{kind}", decide_label, sources, approved_to, (approver,), inputs.DecideIn, "do_decide",
             preconditions=(a_pending_application(kind),), decides=kind, danger=danger,
         ),
     ]  # fmt: skip
@@ -232,74 +222,74 @@ ACTIONS: tuple[CaseAction, ...] = (
     # Intake → verification → registration (a second look possible before registering).
     _action(
         "request_verify", _("Request verification"),
-        _move((S.REPORTED, S.PENDING_REGISTER), S.VERIFYING), (OP, SL), inputs.FieldWorkerIn,
+        (S.REPORTED, S.PENDING_REGISTER), S.VERIFYING, (OP, SL), inputs.FieldWorkerIn,
     ),
-    _action("verify", _("Verify on site"), _move(S.VERIFYING, S.PENDING_REGISTER), (GW,), inputs.VerifyIn, multipart=True),
+    _action("verify", _("Verify on site"), S.VERIFYING, S.PENDING_REGISTER, (GW,), inputs.VerifyIn, multipart=True),
     _action(
-        "self_handle", _("Fixed on the spot"), _move((S.REPORTED, S.PENDING_REGISTER), S.PENDING_CLOSE), (GW,),
+        "self_handle", _("Fixed on the spot"), (S.REPORTED, S.PENDING_REGISTER), S.PENDING_CLOSE, (GW,),
         inputs.SelfHandleIn, preconditions=(on_spot_class,), multipart=True,
     ),
     _action(
         "register", pgettext_lazy("case action", "Register"),
         # From pending-close: the shift leader's audit refused an on-the-spot fix; a unit handles it.
-        _move((S.PENDING_REGISTER, S.PENDING_CLOSE), S.PENDING_DISPATCH), (SL,), inputs.RegisterIn,
+        (S.PENDING_REGISTER, S.PENDING_CLOSE), S.PENDING_DISPATCH, (SL,), inputs.RegisterIn,
         preconditions=(registrable,),
     ),
     _action(
         "reject", _("Reject (not registered)"),
-        _move((S.REPORTED, S.VERIFYING, S.PENDING_REGISTER), S.REJECTED), (SL,), inputs.ReasonIn, danger=True,
+        (S.REPORTED, S.VERIFYING, S.PENDING_REGISTER), S.REJECTED, (SL,), inputs.ReasonIn, danger=True,
     ),
     # Dispatch → handling (lead and assisting units).
-    _action("dispatch", _("Dispatch"), _move(S.PENDING_DISPATCH, S.PENDING_HANDLE), (DP,), inputs.DispatchIn),
+    _action("dispatch", _("Dispatch"), S.PENDING_DISPATCH, S.PENDING_HANDLE, (DP,), inputs.DispatchIn),
     _action(
-        "accept", pgettext_lazy("case action", "Accept"), _move(S.PENDING_HANDLE, S.HANDLING), UNIT,
+        "accept", pgettext_lazy("case action", "Accept"), S.PENDING_HANDLE, S.HANDLING, UNIT,
         inputs.NoteIn, unit_task="lead",
     ),
     _action(
-        "report_back", _("Report back"), _move(S.HANDLING, S.PENDING_CHECK), UNIT, inputs.ReportBackIn,
+        "report_back", _("Report back"), S.HANDLING, S.PENDING_CHECK, UNIT, inputs.ReportBackIn,
         preconditions=(assists_reported,), unit_task="lead", multipart=True,
     ),
     _action(
-        "assist_report", _("Assisting unit reports"), _move(_HANDLING), UNIT, inputs.AssistReportIn,
+        "assist_report", _("Assisting unit reports"), _HANDLING, None, UNIT, inputs.AssistReportIn,
         unit_task="assist",
     ),
     # Applications the dispatcher decides: return, postponement, shelving.
     *_application(ApplicationKind.RETURN, _HANDLING, UNIT, DP, S.PENDING_DISPATCH),
     *_application(ApplicationKind.POSTPONE, S.HANDLING, UNIT, DP),
     *_application(ApplicationKind.SHELVE, S.HANDLING, UNIT, DP, S.SHELVED),
-    _action("resume", _("Resume shelved case"), _move(S.SHELVED, S.HANDLING), (DP,), inputs.ReasonIn),
+    _action("resume", _("Resume shelved case"), S.SHELVED, S.HANDLING, (DP,), inputs.ReasonIn),
     # Check → close or rework.
     _action(
-        "request_check", _("Request on-site check"), _move(S.PENDING_CHECK, S.CHECKING), (OP, SL),
+        "request_check", _("Request on-site check"), S.PENDING_CHECK, S.CHECKING, (OP, SL),
         inputs.FieldWorkerIn,
     ),
-    _action("check", _("Check on site"), _move(S.CHECKING, S.PENDING_CLOSE), (GW,), inputs.CheckIn, multipart=True),
+    _action("check", _("Check on site"), S.CHECKING, S.PENDING_CLOSE, (GW,), inputs.CheckIn, multipart=True),
     _action(
-        "close", pgettext_lazy("case action", "Close"), _move(S.PENDING_CLOSE, S.CLOSED), (SL,), inputs.NoteIn,
+        "close", pgettext_lazy("case action", "Close"), S.PENDING_CLOSE, S.CLOSED, (SL,), inputs.NoteIn,
         preconditions=(check_passed,),
     ),
     _action(
-        "rework", _("Send back for rework"), _move(S.PENDING_CLOSE, S.HANDLING), (SL, DP), inputs.ReasonIn,
+        "rework", _("Send back for rework"), S.PENDING_CLOSE, S.HANDLING, (SL, DP), inputs.ReasonIn,
         preconditions=(has_handling_unit,), danger=True,
     ),
     _action(
-        "evaluate", _("Record satisfaction"), _move(S.CLOSED), (OP, SL, REPORTER), inputs.EvaluateIn,
+        "evaluate", _("Record satisfaction"), S.CLOSED, None, (OP, SL, REPORTER), inputs.EvaluateIn,
         preconditions=(not_evaluated,),
     ),
     # A cancellation (作废) applied for by anyone in the loop is decided by the shift leader.
     *_application(ApplicationKind.CANCEL, (*_ALL_OPEN, S.SHELVED), (OP, DP, GW, *UNIT), SL, S.CANCELLED),
     # The shift leader cancels directly, with a reason.
     _action(
-        "cancel", pgettext_lazy("case action", "Cancel"), _move((*_ALL_OPEN, S.SHELVED), S.CANCELLED), (SL,),
+        "cancel", pgettext_lazy("case action", "Cancel"), (*_ALL_OPEN, S.SHELVED), S.CANCELLED, (SL,),
         inputs.ReasonIn, danger=True,
     ),
     # Supervision orders and escalation keep the state.
     _action(
-        "supervise", _("Issue supervision order"), _move((*_OPEN_AFTER_REGISTER, S.SHELVED)),
+        "supervise", _("Issue supervision order"), (*_OPEN_AFTER_REGISTER, S.SHELVED), None,
         (SL, DP, *LEADERS), inputs.SuperviseIn,
     ),
     _action(
-        "escalate", _("Escalate"), _move((S.PENDING_DISPATCH, *_HANDLING)), (SL, DP, *LEADERS, SYSTEM),
+        "escalate", _("Escalate"), (S.PENDING_DISPATCH, *_HANDLING), None, (SL, DP, *LEADERS, SYSTEM),
         inputs.ReasonIn, preconditions=(below_city_tier,),
     ),
 )  # fmt: skip
@@ -316,10 +306,9 @@ class Transition:
 def _transitions() -> dict[tuple[str, str], Transition]:
     table: dict[tuple[str, str], Transition] = {}
     for spec in ACTIONS:
-        for move in spec.moves:
-            for state in move.sources:
-                assert (state, spec.name) not in table, (state, spec.name)
-                table[(state, spec.name)] = Transition(spec.roles, move.target)
+        for state in spec.sources:
+            assert (state, spec.name) not in table, (state, spec.name)
+            table[(state, spec.name)] = Transition(spec.roles, spec.target)
     return table
 
 
