@@ -4,7 +4,7 @@
 - GET / : the case list (filters, cursor pagination on (reported_at, id), newest first).
 - GET /my-tasks : what the signed-in user must do now, by role.
 - GET /{number} : detail with timeline, tasks, applications, photos and the allowed actions.
-- POST /{number}/actions/{action} : every workflow action, with the fields of its record's input.
+- POST /{number}/actions/<action> : one endpoint per workflow action, its body the record's input.
 - POST /{number}/photos : photo upload for a stage (multipart), idempotent by content.
 - GET /inbox, POST /inbox/{id}/read, POST /inbox/read-all : the in-app inbox.
 
@@ -19,11 +19,10 @@ import binascii
 from datetime import datetime
 
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
-from pydantic import create_model
 
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
@@ -623,35 +622,41 @@ def upload_photo(request, number: str, stage: Form[str], file: File[UploadedFile
     return Status(201 if created else 200, body)
 
 
-def _action_body() -> type[Schema]:
-    """The body of POST /{number}/actions/{action}: the fields of every action's input (one URL
-    for all actions), each action reading its own schema out of it (cases.inputs)."""
-    fields: dict = {}
-    for spec in workflow.ACTIONS:
-        for name, info in spec.input.model_fields.items():
-            assert fields.setdefault(name, (info.annotation, info))[0] == info.annotation, name
-    return create_model("ActionIn", __base__=Schema, **fields)
+def _action_endpoint(spec: workflow.CaseAction):
+    """POST /{number}/actions/<name>: one endpoint per action record, its body the record's input
+    schema, so that each action is documented with exactly the fields it takes."""
 
+    def endpoint(request, number: str, body):
+        case = queries.get_case_for(request.user, number)
+        A.perform(
+            request.user, case, spec.name, expected_version=body.expected_version, **body.kwargs(request.user)
+        )
+        return _detail(request, queries.get_case_for(request.user, number))
 
-ActionIn = _action_body()
-
-
-@router.post(
-    "/{number}/actions/{action}", response={200: CaseDetail, **ERRORS}, summary="Do a workflow action"
-)
-def do_action(request, number: str, action: str, body: ActionIn):
-    """Run one action of the transitions table (see ``allowed_actions`` in the case detail) with
-    the fields its input schema names. An action not allowed from the case's state answers 409
-    whatever the caller."""
-    case = queries.get_case_for(request.user, number)
-    spec = workflow.ACTIONS_BY_NAME.get(action)
-    if spec is None:
-        raise NotFound(_("Unknown action."))
-    fields = spec.input.model_validate(body.model_dump())
-    A.perform(
-        request.user, case, action, expected_version=fields.expected_version, **fields.kwargs(request.user)
+    with translation.override("en"):  # the OpenAPI document is written in English
+        label = str(spec.label)
+    endpoint.__annotations__ = {"number": str, "body": spec.input}
+    endpoint.__name__ = f"do_{spec.name}"
+    endpoint.__doc__ = (
+        f"{label}. An action not allowed from the case's state answers 409 whatever the caller."
     )
-    return _detail(request, queries.get_case_for(request.user, number))
+    router.post(
+        f"/{{number}}/actions/{spec.name}",
+        response={200: CaseDetail, **ERRORS},
+        summary=label,
+        operation_id=f"case_{spec.name}",
+    )(endpoint)
+
+
+for _spec in workflow.ACTIONS:
+    _action_endpoint(_spec)
+
+
+@router.post("/{number}/actions/{action}", response={404: Error}, include_in_schema=False)
+def unknown_action(request, number: str, action: str):
+    """Any other action name: the case is looked up first (outside one's area stays 404)."""
+    queries.get_case_for(request.user, number)
+    raise NotFound(_("Unknown action."))
 
 
 __all__ = ["router", "case_page", "filter_cases", "AttachmentStage"]
