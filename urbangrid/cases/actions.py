@@ -2,13 +2,14 @@
 
 Each action: (1) the case must be visible to the actor (else 404), (2) (state, action) must be in
 workflow.TRANSITIONS (else 409), (3) the actor must hold one of its roles (else 403) and, for a
-unit's work, their unit must hold the task, (4) data preconditions (queries.action_preconditions,
-409), (5) the change is a conditional UPDATE on (id, state, version) — the loser of a race gets
-Conflict and its transaction rolls back, (6) an immutable CaseEvent, (7) notifications are written
-in the transaction and delivered after commit.
+unit's work, their unit must hold the task, (4) the record's preconditions on the case's data
+(workflow.refusal, 409), (5) the change is a conditional UPDATE on (id, state, version) — the loser
+of a race gets Conflict and its transaction rolls back, (6) an immutable CaseEvent, (7)
+notifications are written in the transaction and delivered after commit.
 
 Every action takes ``now`` (default: the current time) so the demo history can run through the
 same code with simulated time, and ``expected_version`` for clients that show a version.
+``perform`` runs an action by name with a client's fields, through the function its record names.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.orgs.choices import Role
+from urbangrid.orgs.jurisdiction import Scope, scope_for
 
 from . import attachments, deadlines, notify, queries, workflow
 from .choices import (
@@ -50,6 +52,7 @@ def photos_required() -> bool:
 @dataclass
 class Ctx:
     actor: object
+    scope: Scope | None  # None: the task worker
     person_id: int | None
     role: str
     now: datetime
@@ -58,40 +61,29 @@ class Ctx:
 
 # --- the common gate -----------------------------------------------------------------------------
 def _gate(actor, case: Case, action: str, *, now=None, expected_version=None, check_pre=True) -> Ctx:
-    from urbangrid.orgs.jurisdiction import scope_for
-
+    """Checks (1)-(4) of the module's list, with the actor's scope worked out once."""
     now = now or timezone.now()
+    scope = workflow.scope_of(actor)
     if (
-        actor is not None
-        and not scope_for(actor).all_city
+        scope is not None
+        and not scope.all_city
         and not Case.objects.visible_to(actor).filter(pk=case.pk).exists()
     ):
         raise NotFound(_("No such case."))
     if expected_version is not None and int(expected_version) != case.version:
         raise Conflict(_("The case was changed by someone else; reload it and try again."))
-    tr = workflow.transition(case.state, action)
-    if tr is None:
+    if workflow.transition(case.state, action) is None:
         raise Conflict(
             _("“%(action)s” is not possible while the case is “%(state)s”.")
-            % {"action": workflow.ACTION_LABELS.get(action, action), "state": CaseState(case.state).label}
+            % {"action": workflow.action_label(action), "state": CaseState(case.state).label}
         )
-    role = workflow.acting_role(actor, case, action)
+    role = workflow.acting_role(scope, case, action)
     if role is None:
         raise PermissionDenied(_("Your role does not allow this action."))
-    if check_pre:
-        why = queries.action_preconditions(case, actor, action)
-        if why:
-            exc = PermissionDenied if why in _unit_refusals() else Conflict
-            raise exc(why)
-    person_id = scope_for(actor).person_id if actor is not None else None
-    return Ctx(actor, person_id, role, now, action)
-
-
-def _unit_refusals() -> set[str]:
-    return {
-        _("Only the lead unit of this case may do this."),
-        _("Your unit has no open assisting task on this case."),
-    }
+    why = workflow.refusal(workflow.ACTIONS_BY_NAME[action], case, scope) if check_pre else None
+    if why is not None:
+        raise why.error()
+    return Ctx(actor, scope, scope.person_id if scope else None, role, now, action)
 
 
 def _move(case: Case, ctx: Ctx, to_state: str | None, **cols) -> None:
@@ -381,18 +373,16 @@ def do_accept(actor, case, *, note="", now=None, expected_version=None):
 @transaction.atomic
 def do_assist_report(actor, case, *, report, now=None, expected_version=None):
     """An assisting unit reports its part of a joint case (before the lead reports back)."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     ctx = _gate(actor, case, "assist_report", now=now, expected_version=expected_version)
     _need(report, _("Describe what your unit did."), "report")
-    units = scope_for(actor).unit_ids
+    units = ctx.scope.unit_ids
     task = next(
         (
             t
             for t in queries.active_tasks(case)
             if t.role == TaskRole.ASSIST
             and t.state != TaskState.REPORTED
-            and (t.unit_id in units or Role.ADMIN in scope_for(actor).roles)
+            and (t.unit_id in units or Role.ADMIN in ctx.scope.roles)
         ),
         None,
     )
@@ -581,16 +571,13 @@ def do_evaluate(actor, case, *, satisfaction: int, note="", now=None, expected_v
 
 
 # --- applications: return, postponement, shelving, cancellation -----------------------------------
-APPLY_ACTION = {k: f"apply_{k}" for k in ApplicationKind.values}
-
-
 @transaction.atomic
 def do_apply(
     actor, case, kind: str, *, reason, extra_hours=None, now=None, expected_version=None
 ) -> Application:
     if kind not in ApplicationKind.values:
         raise InvalidInput(_("Unknown kind of application."), field="kind")
-    ctx = _gate(actor, case, APPLY_ACTION[kind], now=now, expected_version=expected_version)
+    ctx = _gate(actor, case, f"apply_{kind}", now=now, expected_version=expected_version)
     _need(reason, _("Give a reason."), "reason")
     if kind == ApplicationKind.POSTPONE and (not extra_hours or int(extra_hours) <= 0):
         raise InvalidInput(_("Say how many working hours more are needed."), field="extra_hours")
@@ -610,9 +597,8 @@ def do_apply(
     except IntegrityError as exc:
         raise Conflict(_("An application of this kind is already pending.")) from exc
     _event(case, ctx, src, reason=reason, application=app.pk, kind=kind, extra_hours=app.extra_hours)
-    approver = Role.SHIFT_LEADER if kind == ApplicationKind.CANCEL else Role.DISPATCHER
     notify.notify(
-        queries.people_with_role_over(approver, case),
+        queries.people_with_role_over(workflow.APPROVER_OF[kind], case),
         f"apply_{kind}",
         _("%(kind)s requested for case %(n)s") % {"kind": ApplicationKind(kind).label, "n": case.number},
         reason,
@@ -726,6 +712,20 @@ def do_decide_application(
         now=ctx.now,
     )
     return application
+
+
+def do_decide(actor, case, *, kind: str, approved: bool | None, note="", now=None, expected_version=None):
+    """Decide the case's pending application of ``kind``."""
+    application = queries.pending_application(case, kind)
+    if application is None:
+        # The gate answers first (409 when the table refuses, 403 for the role).
+        _gate(actor, case, f"decide_{kind}", now=now, check_pre=False)
+        raise InvalidInput(_("There is no pending application of this kind."), field="action")
+    if approved is None:
+        raise InvalidInput(_("Say whether you approve."), field="approved")
+    return do_decide_application(
+        actor, application, approved=approved, note=note, now=now, expected_version=expected_version
+    )
 
 
 def do_shelve(actor, case, *, reason, now=None, expected_version=None) -> Application:
@@ -879,26 +879,11 @@ def _tell_reporter(case, ctx, text: str) -> None:
         notify.notify_phone(case.reporter_phone, "outcome", text, "", case=case, now=ctx.now)
 
 
-ACTION_FUNCS = {
-    "request_verify": do_request_verify,
-    "verify": do_verify,
-    "register": do_register,
-    "reject": do_reject,
-    "dispatch": do_dispatch,
-    "accept": do_accept,
-    "assist_report": do_assist_report,
-    "report_back": do_report_back,
-    "request_check": do_request_check,
-    "check": do_check,
-    "close": do_close,
-    "rework": do_rework,
-    "evaluate": do_evaluate,
-    "resume": do_resume,
-    "cancel": do_cancel,
-    "supervise": do_supervise,
-    "escalate": do_escalate,
-    "self_handle": do_self_handle,
-}
+def perform(actor, case, action: str, **fields):
+    """Run ``action`` with a client's fields (an API body, a console form): the do_* function its
+    record names, given the application kind for apply_*/decide_*."""
+    spec = workflow.ACTIONS_BY_NAME[action]
+    return globals()[spec.handler](actor, case, **spec.handler_args, **fields)
 
 
 # --- photos and inbox (writes that are not transitions) ---------------------------------------------
@@ -913,8 +898,6 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
         raise Conflict(_("Photos cannot be added to a finished case."))
     att, created = attachments.store(case, stage, upload, user=actor)
     if created:
-        from urbangrid.orgs.jurisdiction import scope_for
-
         CaseEvent.objects.create(
             case=case,
             at=now,
@@ -934,7 +917,6 @@ def do_mark_read(actor, notification_id=None, *, now=None) -> int:
     """Mark one (or, with None, every) notification of the actor's inbox read; audited, so that
     who cleared which unread alerts (an overdue warning, say) and when stays on record."""
     from urbangrid.lib.audit import record
-    from urbangrid.orgs.jurisdiction import scope_for
 
     from .models import Notification
 
@@ -970,7 +952,6 @@ def do_read_reporter_contact(actor, case: Case, *, via: str) -> dict | None:
     contact reaches only the roles that call reporters back (the operator who took the call
     too: the account is theirs, not the caller's), and each such read is audited."""
     from urbangrid.lib import audit
-    from urbangrid.orgs.jurisdiction import scope_for
 
     if not (case.reporter_name or case.reporter_phone):
         return None

@@ -4,7 +4,7 @@
 - GET / : the case list (filters, cursor pagination on (reported_at, id), newest first).
 - GET /my-tasks : what the signed-in user must do now, by role.
 - GET /{number} : detail with timeline, tasks, applications, photos and the allowed actions.
-- POST /{number}/actions/{action} : every workflow action of workflow.TRANSITIONS, one body schema.
+- POST /{number}/actions/<action> : one endpoint per workflow action, its body the record's input.
 - POST /{number}/photos : photo upload for a stage (multipart), idempotent by content.
 - GET /inbox, POST /inbox/{id}/read, POST /inbox/read-all : the in-app inbox.
 
@@ -19,7 +19,7 @@ import binascii
 from datetime import datetime
 
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -29,11 +29,11 @@ from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
 
 from . import actions as A
-from . import queries, workflow
+from . import inputs, queries, workflow
 from .choices import OPEN_STATES, AttachmentStage, CaseState
 from .deps import class_key
 from .intake import IntakeData, IntakeResult, do_intake, do_intake_many
-from .models import Application, Case, Notification
+from .models import Case, Notification
 
 router = Router(tags=["cases"])
 
@@ -77,43 +77,6 @@ class BatchItemOut(Schema):
     ok: bool
     result: IntakeOut | None = None
     error: dict | None = None
-
-
-class AssistIn(Schema):
-    unit: str
-    instruction: str = ""
-    due_at: Moment | None = None
-
-
-class ActionIn(Schema):
-    """Fields used by the actions (others are ignored):
-    request_verify/request_check: field_worker (person id); verify: confirmed; check: passed;
-    register: class_code; dispatch: unit (code), instruction, assists[]; report_back/self_handle:
-    response, report, photos via POST /photos (stages before/after) or photos_*_base64;
-    apply_*: reason, extra_hours (postpone); decide_*: approved, note; evaluate: satisfaction;
-    supervise: instruction, due_at; reject/cancel/rework/escalate: reason."""
-
-    expected_version: Int | None = None
-    reason: str = ""
-    note: str = ""
-    confirmed: bool | None = None
-    passed: bool | None = None
-    approved: bool | None = None
-    class_code: str | None = None
-    class_kind: str | None = None
-    code_set: str | None = None
-    unit: str | None = None
-    instruction: str = ""
-    assists: list[AssistIn] = []
-    response: str | None = None
-    report: str = ""
-    extra_hours: Int | None = None
-    satisfaction: Int | None = None
-    field_worker: Int | None = None
-    due_at: Moment | None = None
-    photos_base64: list[str] = []
-    photos_before_base64: list[str] = []
-    photos_after_base64: list[str] = []
 
 
 class EventOut(Schema):
@@ -239,16 +202,6 @@ ERRORS = {400: Error, 403: Error, 404: Error, 409: Error}
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def _b64(items: list[str], field: str) -> list[bytes]:
-    out = []
-    for s in items or []:
-        try:
-            out.append(base64.b64decode(s.split(",", 1)[-1], validate=True))
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput(_("A photo is not valid base64."), field=field) from exc
-    return out
-
-
 def _intake_out(r: IntakeResult) -> dict:
     return {
         "number": r.case.number,
@@ -407,15 +360,6 @@ def _detail(request, case: Case) -> dict:
     return d
 
 
-def _unit_by_code(code: str):
-    from urbangrid.orgs.models import Unit
-
-    u = Unit.objects.filter(code=code, is_active=True).first()
-    if u is None:
-        raise InvalidInput(_("Unknown unit %(c)s.") % {"c": code}, field="unit")
-    return u
-
-
 def encode_cursor(case_reported_at: datetime, case_id: int) -> str:
     raw = f"{case_reported_at.isoformat()}|{case_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -450,7 +394,7 @@ def _intake_data(body: IntakeIn) -> IntakeData:
         reporter_name=body.reporter_name,
         reporter_phone=body.reporter_phone,
         anonymous=body.anonymous,
-        photos=_b64(body.photos_base64, "photos_base64"),
+        photos=inputs.decode_base64(body.photos_base64, "photos_base64"),
         extra=extra,
     )
 
@@ -601,7 +545,7 @@ def list_cases(
 def my_tasks(request, limit: int = Limit(50, PAGE_MAX)):
     now = timezone.now()
     out = {}
-    for role, qs in queries.my_tasks(request.user).items():
+    for role, qs in workflow.my_tasks(request.user).items():
         rows = (
             queries.with_regions(qs, "street", "district")
             .select_related("problem_class", "assigned_unit")
@@ -678,99 +622,41 @@ def upload_photo(request, number: str, stage: Form[str], file: File[UploadedFile
     return Status(201 if created else 200, body)
 
 
-@router.post(
-    "/{number}/actions/{action}", response={200: CaseDetail, **ERRORS}, summary="Do a workflow action"
-)
-def do_action(request, number: str, action: str, body: ActionIn):
-    """Run one action of the transitions table (see ``allowed_actions`` in the case detail).
-    An action not allowed from the case's state answers 409 whatever the caller."""
-    case = queries.get_case_for(request.user, number)
-    user = request.user
-    kw = {"expected_version": body.expected_version}
-    if action not in workflow.ACTIONS:
-        raise NotFound(_("Unknown action."))
-    if action.startswith("apply_"):
-        A.do_apply(
-            user, case, action.removeprefix("apply_"), reason=body.reason, extra_hours=body.extra_hours, **kw
+def _action_endpoint(spec: workflow.CaseAction):
+    """POST /{number}/actions/<name>: one endpoint per action record, its body the record's input
+    schema, so that each action is documented with exactly the fields it takes."""
+
+    def endpoint(request, number: str, body):
+        case = queries.get_case_for(request.user, number)
+        A.perform(
+            request.user, case, spec.name, expected_version=body.expected_version, **body.kwargs(request.user)
         )
-    elif action.startswith("decide_"):
-        app = Application.objects.filter(
-            case=case, kind=action.removeprefix("decide_"), state="pending"
-        ).first()
-        if app is None:
-            # Let the gate answer (409 when the table refuses, 403 for the role) before "nothing pending".
-            A._gate(user, case, action, check_pre=False)
-            raise InvalidInput(_("There is no pending application of this kind."), field="action")
-        if body.approved is None:
-            raise InvalidInput(_("Say whether you approve."), field="approved")
-        A.do_decide_application(user, app, approved=body.approved, note=body.note or body.reason, **kw)
-    else:
-        fn = A.ACTION_FUNCS[action]
-        fn(user, case, **_action_kwargs(action, body, user))
-    case = queries.get_case_for(user, number)
-    return _detail(request, case)
+        return _detail(request, queries.get_case_for(request.user, number))
+
+    with translation.override("en"):  # the OpenAPI document is written in English
+        label = str(spec.label)
+    endpoint.__annotations__ = {"number": str, "body": spec.input}
+    endpoint.__name__ = f"do_{spec.name}"
+    endpoint.__doc__ = (
+        f"{label}. An action not allowed from the case's state answers 409 whatever the caller."
+    )
+    router.post(
+        f"/{{number}}/actions/{spec.name}",
+        response={200: CaseDetail, **ERRORS},
+        summary=label,
+        operation_id=f"case_{spec.name}",
+    )(endpoint)
 
 
-def _action_kwargs(action: str, b: ActionIn, user) -> dict:
-    kw: dict = {"expected_version": b.expected_version}
+for _spec in workflow.ACTIONS:
+    _action_endpoint(_spec)
 
-    def person(pid):
-        from urbangrid.orgs.models import Person
 
-        if pid is None:
-            return None
-        p = Person.objects.visible_to(user).filter(pk=pid).first()
-        if p is None:
-            raise InvalidInput(_("Unknown person."), field="field_worker")
-        return p
-
-    if action in ("request_verify", "request_check"):
-        kw.update(field_worker=person(b.field_worker), reason=b.reason)
-    elif action == "verify":
-        if b.confirmed is None:
-            raise InvalidInput(_("Say whether the problem is there."), field="confirmed")
-        kw.update(confirmed=b.confirmed, note=b.note, photos=_b64(b.photos_base64, "photos_base64"))
-    elif action == "check":
-        if b.passed is None:
-            raise InvalidInput(_("Say whether the check passed."), field="passed")
-        kw.update(passed=b.passed, note=b.note, photos=_b64(b.photos_base64, "photos_base64"))
-    elif action == "register":
-        pc = None
-        if b.class_code:
-            from .intake import _find_class
-
-            pc = _find_class(b.class_code, b.class_kind, b.code_set)
-        kw.update(problem_class=pc, reason=b.reason)
-    elif action == "dispatch":
-        kw.update(
-            unit=_unit_by_code(b.unit) if b.unit else None,
-            reason=b.reason,
-            instruction=b.instruction,
-            assists=[
-                {"unit": _unit_by_code(a.unit), "instruction": a.instruction, "due_at": a.due_at}
-                for a in b.assists
-            ],
-        )
-    elif action in ("report_back", "self_handle"):
-        kw.update(
-            response=b.response,
-            photos_before=_b64(b.photos_before_base64, "photos_before_base64"),
-            photos_after=_b64(b.photos_after_base64, "photos_after_base64"),
-        )
-        kw["report" if action == "report_back" else "note"] = b.report or b.note
-    elif action == "assist_report":
-        kw.update(report=b.report)
-    elif action == "evaluate":
-        if b.satisfaction is None:
-            raise InvalidInput(_("Give a satisfaction score."), field="satisfaction")
-        kw.update(satisfaction=b.satisfaction, note=b.note)
-    elif action == "supervise":
-        kw.update(instruction=b.instruction or b.reason, due_at=b.due_at)
-    elif action in ("accept", "close"):
-        kw.update(note=b.note or b.reason)
-    else:  # reject, cancel, rework, resume, escalate
-        kw.update(reason=b.reason)
-    return kw
+@router.post("/{number}/actions/{action}", response={404: Error}, include_in_schema=False)
+def unknown_action(request, number: str, action: str):
+    """Any other action name: the case is looked up first (outside one's area stays 404)."""
+    queries.get_case_for(request.user, number)
+    raise NotFound(_("Unknown action."))
 
 
 __all__ = ["router", "case_page", "filter_cases", "AttachmentStage"]

@@ -1,5 +1,5 @@
-"""Reads of the cases app that several places use: case lookup by jurisdiction, action
-preconditions, who must be told, what a user must do now, and the filtered case list."""
+"""Reads of the cases app that several places use: case lookup by jurisdiction, a case's tasks and
+applications, who must be told and where a case is routed."""
 
 from __future__ import annotations
 
@@ -58,53 +58,6 @@ def lead_task(case) -> CaseTask | None:
 
 def pending_application(case, kind: str) -> Application | None:
     return case.applications.filter(kind=kind, state=ApplicationState.PENDING).first()
-
-
-def action_preconditions(case, user, action: str) -> str | None:
-    """Why the action cannot be done now from the case's data (None = it can). The transition
-    table and the roles are checked separately; this covers units' tasks, applications etc."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    from .workflow import LEAD_ONLY_ACTIONS, UNIT_TASK_ACTIONS
-
-    scope = scope_for(user) if user is not None else None
-    is_admin = scope is not None and Role.ADMIN in scope.roles
-    if action in UNIT_TASK_ACTIONS and not is_admin:
-        units = scope.unit_ids if scope else frozenset()
-        tasks = [t for t in active_tasks(case) if t.unit_id in units]
-        if action in LEAD_ONLY_ACTIONS:
-            if not any(t.role == TaskRole.LEAD for t in tasks):
-                return _("Only the lead unit of this case may do this.")
-        elif not any(t.role == TaskRole.ASSIST and t.state != TaskState.REPORTED for t in tasks):
-            return _("Your unit has no open assisting task on this case.")
-    if action == "report_back":
-        waiting = [
-            t.unit.name
-            for t in active_tasks(case)
-            if t.role == TaskRole.ASSIST and t.state != TaskState.REPORTED
-        ]
-        if waiting:
-            return _("Assisting units have not reported yet: %(units)s") % {"units": "、".join(waiting)}
-    if action == "self_handle" and (case.problem_class_id is None or not case.problem_class.on_spot_allowed):
-        return _("This class of problem may not be fixed on the spot.")
-    if action == "register":
-        if case.state == CaseState.PENDING_CLOSE and not case.self_handled:
-            return _("Only an on-the-spot fix can be sent back to registration.")
-        if case.verify_result is False:
-            return _("The verification found no such problem; reject the report instead.")
-    if action == "close" and not (case.check_passed or (case.self_handled and case.check_passed is None)):
-        return _("The on-site check has not passed; send the case back for rework.")
-    if action == "rework" and (case.self_handled or case.assigned_unit_id is None):
-        return _("This case has no handling unit to send it back to.")
-    if action == "evaluate" and case.satisfaction is not None:
-        return _("Satisfaction has already been recorded.")
-    if action == "escalate" and case.tier == "city":
-        return _("The case is already at the highest tier.")
-    if action.startswith("apply_") and pending_application(case, action.removeprefix("apply_")) is not None:
-        return _("An application of this kind is already pending.")
-    if action.startswith("decide_") and pending_application(case, action.removeprefix("decide_")) is None:
-        return _("There is no pending application of this kind.")
-    return None
 
 
 # --- people to tell ------------------------------------------------------------------------------
@@ -223,40 +176,3 @@ def suggest_unit(case):
         if u is not None:
             return u
     return base
-
-
-# --- my tasks ----------------------------------------------------------------------------------
-def my_tasks(user):
-    """What the user must do now, by role: a dict role → queryset of visible cases."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    scope = scope_for(user)
-    visible = Case.objects.visible_to(user)
-    out = {}
-    if scope.has_role(Role.GRID_WORKER):
-        q = Q(state__in=[CaseState.VERIFYING, CaseState.CHECKING])
-        mine = Q(field_worker_id=scope.person_id) | Q(field_worker__isnull=True)
-        out[Role.GRID_WORKER] = visible.filter(q & mine)
-    if scope.has_role(Role.INTAKE_OPERATOR):
-        out[Role.INTAKE_OPERATOR] = visible.filter(state__in=[CaseState.REPORTED, CaseState.PENDING_CHECK])
-    if scope.has_role(Role.SHIFT_LEADER):
-        out[Role.SHIFT_LEADER] = visible.filter(
-            Q(state__in=[CaseState.PENDING_REGISTER, CaseState.PENDING_CLOSE])
-            | Q(applications__state=ApplicationState.PENDING, applications__kind="cancel")
-        ).distinct()
-    if scope.has_role(Role.DISPATCHER):
-        out[Role.DISPATCHER] = visible.filter(
-            Q(state=CaseState.PENDING_DISPATCH)
-            | Q(
-                applications__state=ApplicationState.PENDING,
-                applications__kind__in=["return", "postpone", "shelve"],
-            )
-        ).distinct()
-    if scope.has_role(Role.UNIT_HANDLER, Role.UNIT_LEADER):
-        out[Role.UNIT_HANDLER] = Case.objects.filter(
-            id__in=CaseTask.objects.filter(
-                unit_id__in=scope.unit_ids, state__in=[TaskState.PENDING, TaskState.ACCEPTED]
-            ).values("case_id"),
-            state__in=[CaseState.PENDING_HANDLE, CaseState.HANDLING],
-        )
-    return out

@@ -56,7 +56,7 @@ def _claim(column_set: str, column_when: str, now, limit: int) -> list[int]:
 
 def sweep(now=None, *, batch: int = BATCH) -> dict:
     """One sweep (the task body; callable directly with a simulated ``now``)."""
-    from . import actions, notify, queries
+    from . import actions, notify, workflow
     from .models import Case
 
     now = now or timezone.now()
@@ -79,19 +79,11 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
                 case.deadline_step in ESCALATING_STEPS
                 and (pc is None or pc.escalate_after_overdue)
                 and case.tier != Tier.CITY
-                and queries.action_preconditions(case, None, "escalate") is None
+                and workflow.transition(case.state, "escalate") is not None
+                and workflow.refusal(workflow.ACTIONS_BY_NAME["escalate"], case, None) is None
             ):
-                from .workflow import transition
-
-                if transition(case.state, "escalate") is not None:
-                    actions.do_escalate(
-                        None,
-                        case,
-                        reason=_("Deadline passed"),
-                        auto=True,
-                        now=now,
-                    )
-                    stats["escalated"] += 1
+                actions.do_escalate(None, case, reason=_("Deadline passed"), auto=True, now=now)
+                stats["escalated"] += 1
     return stats
 
 

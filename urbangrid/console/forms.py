@@ -1,6 +1,7 @@
 """One form per workflow action. The case page renders a form for every action that
-``urbangrid.cases.workflow.allowed_actions(case, user)`` returns, and ``run_action`` calls the
-matching ``urbangrid.cases.actions.do_*`` function: the console never changes a case itself."""
+``urbangrid.cases.workflow.allowed_actions(case, user)`` returns; a form's cleaned fields are the
+arguments of the action's ``do_*`` function, which ``run`` calls through the action's record
+(``urbangrid.cases.actions.perform``): the console never changes a case itself."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from urbangrid.cases import actions as case_actions
-from urbangrid.cases.choices import ApplicationKind, Response
-from urbangrid.cases.workflow import ACTION_LABELS
+from urbangrid.cases.choices import Response
+from urbangrid.cases.workflow import ACTIONS, ACTIONS_BY_NAME, action_label
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -30,6 +31,19 @@ class PhotosField(forms.FileField):
 
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
+
+
+def yes_no(label, choices=YES_NO, **kwargs):
+    """Two radio buttons cleaned to True/False."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=choices,
+        coerce=lambda v: v == "yes",
+        widget=forms.RadioSelect,
+        **kwargs,
+    )
+
+
 REASON = dict(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -42,9 +56,13 @@ class ActionForm(forms.Form):
         if case is not None and not self.is_bound:
             self.initial["expected_version"] = case.version
 
-    def common(self):
+    def action_fields(self) -> dict:
+        """The do_* function's arguments: the cleaned fields, unless a form reshapes them."""
+        return {k: v for k, v in self.cleaned_data.items() if k != "expected_version"}
+
+    def run(self, actor, case, action: str):
         v = self.cleaned_data.get("expected_version")
-        return {"expected_version": v} if v else {}
+        return case_actions.perform(actor, case, action, expected_version=v or None, **self.action_fields())
 
 
 def _field_workers(case):
@@ -74,59 +92,16 @@ class FieldWorkerForm(ActionForm):
         )
 
 
-class RequestVerifyForm(FieldWorkerForm):
-    def run(self, actor, case):
-        return case_actions.do_request_verify(
-            actor,
-            case,
-            field_worker=self.cleaned_data["field_worker"],
-            reason=self.cleaned_data["reason"],
-            **self.common(),
-        )
-
-
-class RequestCheckForm(FieldWorkerForm):
-    def run(self, actor, case):
-        return case_actions.do_request_check(
-            actor,
-            case,
-            field_worker=self.cleaned_data["field_worker"],
-            reason=self.cleaned_data["reason"],
-            **self.common(),
-        )
-
-
 class VerifyForm(ActionForm):
-    confirmed = forms.ChoiceField(
-        label=_("Is the problem real?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes"
-    )
+    confirmed = yes_no(_("Is the problem real?"), initial="yes")
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     photos = PhotosField(label=_("Photos"), required=False)
-
-    def run(self, actor, case):
-        d = self.cleaned_data
-        return case_actions.do_verify(
-            actor,
-            case,
-            confirmed=d["confirmed"] == "yes",
-            note=d["note"],
-            photos=d["photos"],
-            **self.common(),
-        )
 
 
 class CheckForm(ActionForm):
-    passed = forms.ChoiceField(
-        label=_("Is the problem solved?"), choices=YES_NO, widget=forms.RadioSelect, initial="yes"
-    )
+    passed = yes_no(_("Is the problem solved?"), initial="yes")
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     photos = PhotosField(label=_("Photos"), required=False)
-
-    def run(self, actor, case):
-        d = self.cleaned_data
-        return case_actions.do_check(
-            actor, case, passed=d["passed"] == "yes", note=d["note"], photos=d["photos"], **self.common()
-        )
 
 
 class RegisterForm(ActionForm):
@@ -153,47 +128,13 @@ class RegisterForm(ActionForm):
         if self.case is not None and self.case.problem_class_id and not self.is_bound:
             self.initial["problem_class"] = self.case.problem_class_id
 
-    def run(self, actor, case):
-        return case_actions.do_register(
-            actor,
-            case,
-            problem_class=self.cleaned_data["problem_class"],
-            reason=self.cleaned_data["reason"],
-            **self.common(),
-        )
-
 
 class ReasonRequiredForm(ActionForm):
     reason = forms.CharField(required=True, **REASON)
 
 
-class RejectForm(ReasonRequiredForm):
-    def run(self, actor, case):
-        return case_actions.do_reject(actor, case, reason=self.cleaned_data["reason"], **self.common())
-
-
-class CancelForm(ReasonRequiredForm):
-    def run(self, actor, case):
-        return case_actions.do_cancel(actor, case, reason=self.cleaned_data["reason"], **self.common())
-
-
-class ReworkForm(ReasonRequiredForm):
-    def run(self, actor, case):
-        return case_actions.do_rework(actor, case, reason=self.cleaned_data["reason"], **self.common())
-
-
-class ResumeForm(ActionForm):
+class ReasonForm(ActionForm):
     reason = forms.CharField(required=False, **REASON)
-
-    def run(self, actor, case):
-        return case_actions.do_resume(actor, case, reason=self.cleaned_data["reason"], **self.common())
-
-
-class EscalateForm(ActionForm):
-    reason = forms.CharField(required=False, **REASON)
-
-    def run(self, actor, case):
-        return case_actions.do_escalate(actor, case, reason=self.cleaned_data["reason"], **self.common())
 
 
 def unit_queryset(user):
@@ -228,24 +169,14 @@ class DispatchForm(ActionForm):
                 self.initial["unit"] = suggested.pk
                 self.suggested = suggested
 
-    def run(self, actor, case):
-        d = self.cleaned_data
-        return case_actions.do_dispatch(
-            actor,
-            case,
-            unit=d["unit"],
-            reason=d["reason"],
-            instruction=d["instruction"],
-            assists=[(u, "", None) for u in d["assists"]],
-            **self.common(),
-        )
+    def action_fields(self) -> dict:
+        fields = super().action_fields()
+        fields["assists"] = [(u, "", None) for u in fields["assists"]]
+        return fields
 
 
-class AcceptForm(ActionForm):
+class NoteForm(ActionForm):
     note = forms.CharField(label=_("Note"), required=False)
-
-    def run(self, actor, case):
-        return case_actions.do_accept(actor, case, note=self.cleaned_data["note"], **self.common())
 
 
 class ReportBackForm(ActionForm):
@@ -256,18 +187,6 @@ class ReportBackForm(ActionForm):
     photos_before = PhotosField(label=_("Photos before"), required=False)
     photos_after = PhotosField(label=_("Photos after"), required=False)
 
-    def run(self, actor, case):
-        d = self.cleaned_data
-        return case_actions.do_report_back(
-            actor,
-            case,
-            response=d["response"],
-            report=d["report"],
-            photos_before=d["photos_before"],
-            photos_after=d["photos_after"],
-            **self.common(),
-        )
-
 
 class SelfHandleForm(ActionForm):
     response = forms.ChoiceField(label=_("Response taken"), choices=Response.choices)
@@ -275,31 +194,9 @@ class SelfHandleForm(ActionForm):
     photos_before = PhotosField(label=_("Photos before"), required=False)
     photos_after = PhotosField(label=_("Photos after"), required=False)
 
-    def run(self, actor, case):
-        d = self.cleaned_data
-        return case_actions.do_self_handle(
-            actor,
-            case,
-            response=d["response"],
-            note=d["note"],
-            photos_before=d["photos_before"],
-            photos_after=d["photos_after"],
-            **self.common(),
-        )
-
 
 class AssistReportForm(ActionForm):
     report = forms.CharField(label=_("Report"), widget=forms.Textarea(attrs={"rows": 3}))
-
-    def run(self, actor, case):
-        return case_actions.do_assist_report(actor, case, report=self.cleaned_data["report"], **self.common())
-
-
-class CloseForm(ActionForm):
-    note = forms.CharField(label=_("Note"), required=False)
-
-    def run(self, actor, case):
-        return case_actions.do_close(actor, case, note=self.cleaned_data["note"], **self.common())
 
 
 class EvaluateForm(ActionForm):
@@ -307,15 +204,6 @@ class EvaluateForm(ActionForm):
         label=_("Reporter satisfaction"), coerce=int, choices=[(i, str(i)) for i in range(5, 0, -1)]
     )
     note = forms.CharField(label=_("Note"), required=False)
-
-    def run(self, actor, case):
-        return case_actions.do_evaluate(
-            actor,
-            case,
-            satisfaction=self.cleaned_data["satisfaction"],
-            note=self.cleaned_data["note"],
-            **self.common(),
-        )
 
 
 class SuperviseForm(ActionForm):
@@ -326,95 +214,52 @@ class SuperviseForm(ActionForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
 
-    def run(self, actor, case):
-        return case_actions.do_supervise(
-            actor,
-            case,
-            instruction=self.cleaned_data["instruction"],
-            due_at=self.cleaned_data["due_at"],
-            **self.common(),
-        )
+
+class ApplyForm(ActionForm):
+    reason = forms.CharField(required=True, **REASON)
 
 
-def _apply_form(kind):
-    class ApplyForm(ActionForm):
-        reason = forms.CharField(required=True, **REASON)
-        if kind == ApplicationKind.POSTPONE:
-            extra_hours = forms.IntegerField(
-                label=_("Extra working hours needed"), min_value=1, max_value=2000
-            )
-
-        def run(self, actor, case):
-            return case_actions.do_apply(
-                actor,
-                case,
-                kind,
-                reason=self.cleaned_data["reason"],
-                extra_hours=self.cleaned_data.get("extra_hours"),
-                **self.common(),
-            )
-
-    return ApplyForm
+class ApplyPostponeForm(ApplyForm):
+    extra_hours = forms.IntegerField(label=_("Extra working hours needed"), min_value=1, max_value=2000)
 
 
-def _decide_form(kind):
-    class DecideForm(ActionForm):
-        approved = forms.ChoiceField(
-            label=pgettext_lazy("approval", "Decision"),
-            widget=forms.RadioSelect,
-            choices=[("yes", _("Approve")), ("no", _("Refuse"))],
-        )
-        note = forms.CharField(label=_("Note"), required=False)
-
-        def run(self, actor, case):
-            from urbangrid.cases.queries import pending_application
-            from urbangrid.lib.errors import Conflict
-
-            app = pending_application(case, kind)
-            if app is None:
-                raise Conflict(_("There is no pending application of this kind."))
-            return case_actions.do_decide_application(
-                actor,
-                app,
-                approved=self.cleaned_data["approved"] == "yes",
-                note=self.cleaned_data["note"],
-                **self.common(),
-            )
-
-    return DecideForm
+class DecideForm(ActionForm):
+    approved = yes_no(pgettext_lazy("approval", "Decision"), [("yes", _("Approve")), ("no", _("Refuse"))])
+    note = forms.CharField(label=_("Note"), required=False)
 
 
 FORMS: dict[str, type[ActionForm]] = {
-    "request_verify": RequestVerifyForm,
+    "request_verify": FieldWorkerForm,
     "verify": VerifyForm,
     "register": RegisterForm,
-    "reject": RejectForm,
+    "reject": ReasonRequiredForm,
     "dispatch": DispatchForm,
-    "accept": AcceptForm,
+    "accept": NoteForm,
     "report_back": ReportBackForm,
     "assist_report": AssistReportForm,
-    "request_check": RequestCheckForm,
+    "request_check": FieldWorkerForm,
     "check": CheckForm,
-    "close": CloseForm,
-    "rework": ReworkForm,
+    "close": NoteForm,
+    "rework": ReasonRequiredForm,
     "evaluate": EvaluateForm,
-    "resume": ResumeForm,
-    "cancel": CancelForm,
+    "resume": ReasonForm,
+    "cancel": ReasonRequiredForm,
     "supervise": SuperviseForm,
     "self_handle": SelfHandleForm,
-    "escalate": EscalateForm,
+    "escalate": ReasonForm,
+    "apply_postpone": ApplyPostponeForm,
+    **{a.name: ApplyForm for a in ACTIONS if a.applies_for and a.name != "apply_postpone"},
+    **{a.name: DecideForm for a in ACTIONS if a.decides},
 }
-for _kind in ApplicationKind.values:
-    FORMS[f"apply_{_kind}"] = _apply_form(_kind)
-    FORMS[f"decide_{_kind}"] = _decide_form(_kind)
-
-# Every action of the transitions table has a form (checked by the tests as well).
-assert set(ACTION_LABELS) <= set(FORMS), set(ACTION_LABELS) - set(FORMS)
-
-# Forms that upload photos need multipart encoding.
-MULTIPART = {"verify", "check", "report_back", "self_handle"}
-DANGER = {"reject", "cancel", "decide_cancel", "apply_cancel", "rework"}
 
 
-def action_label(action: str) -> str:
-    return str(ACTION_LABELS.get(action, action))
+def action_item(action: str, form: ActionForm) -> dict:
+    """What the templates show of one action's form: its label and the record's flags."""
+    spec = ACTIONS_BY_NAME[action]
+    return {
+        "action": action,
+        "label": action_label(action),
+        "form": form,
+        "multipart": spec.multipart,
+        "danger": spec.danger,
+    }

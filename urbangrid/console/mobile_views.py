@@ -25,7 +25,7 @@ from urbangrid.cases.workflow import allowed_actions
 from urbangrid.lib.errors import DomainError, InvalidInput
 from urbangrid.orgs.jurisdiction import scope_for
 
-from .forms import FORMS, MULTIPART, PhotosField, action_label
+from .forms import FORMS, PhotosField, action_item
 from .views import _load_case, label_events, map_settings
 
 MOBILE_ACTIONS = ("verify", "check", "self_handle", "apply_cancel")
@@ -266,16 +266,7 @@ mobile_report_submit.bad_input = _refused  # type: ignore[attr-defined]
 def mobile_case(request, number):
     case = _load_case(request, number)
     allowed = [a for a in allowed_actions(case, request.user) if a in MOBILE_ACTIONS]
-    forms = [
-        {
-            "action": a,
-            "label": action_label(a),
-            "form": FORMS[a](case=case, user=request.user),
-            "multipart": a in MULTIPART,
-            "danger": a == "apply_cancel",
-        }
-        for a in allowed
-    ]
+    forms = [action_item(a, FORMS[a](case=case, user=request.user)) for a in allowed]
     photos = list(case.attachments.order_by("created_at"))
     return render(
         request,

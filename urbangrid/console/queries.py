@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from urbangrid.cases.choices import ApplicationKind, ApplicationState, CaseState, TaskState
 from urbangrid.cases.models import Application, Case, CaseTask, Notification
+from urbangrid.cases.workflow import APPROVER_OF
 from urbangrid.catalog.choices import LETTER_KINDS
 from urbangrid.orgs.choices import Role
 from urbangrid.orgs.jurisdiction import scope_for
@@ -167,11 +168,6 @@ QUEUES = [
     ),
 ]
 QUEUE_BY_KEY = {q.key: q for q in QUEUES}
-# Which applications each approver decides (docs/domain.md: shift leader → cancellation, dispatcher → the rest).
-APPROVER_KINDS = {
-    R.SHIFT_LEADER: (ApplicationKind.CANCEL,),
-    R.DISPATCHER: (ApplicationKind.POSTPONE, ApplicationKind.RETURN, ApplicationKind.SHELVE),
-}
 SORTS = {
     "due": ("due_at", "id"),
     "-due": ("-due_at", "-id"),
@@ -196,11 +192,8 @@ def queue_cases(user, spec: QueueSpec, *, params=None):
     if spec.application_kinds:
         kinds = set(spec.application_kinds)
         if R.ADMIN not in scope.roles:
-            allowed = set()
-            for role, ks in APPROVER_KINDS.items():
-                if role in scope.roles:
-                    allowed |= {str(k) for k in ks}
-            kinds &= allowed
+            # Each approver sees the applications its decide_* records give it.
+            kinds &= {str(kind) for kind, approver in APPROVER_OF.items() if approver in scope.roles}
         if params.get("kind") in kinds:
             kinds = {params["kind"]}
         qs = qs.filter(

@@ -22,13 +22,13 @@ from urbangrid.cases.actions import do_mark_read, do_read_reporter_contact
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
 from urbangrid.cases.queries import get_case_for
-from urbangrid.cases.workflow import allowed_actions
+from urbangrid.cases.workflow import ACTIONS_BY_NAME, action_label, allowed_actions, roles_of, scope_of
 from urbangrid.lib.errors import DomainError, NotFound
 from urbangrid.lib.http import redirect_back
 from urbangrid.orgs.jurisdiction import scope_for
 
 from . import queries
-from .forms import DANGER, FORMS, MULTIPART, action_label, unit_queryset
+from .forms import FORMS, action_item, unit_queryset
 from .nav import home_url
 
 
@@ -117,10 +117,8 @@ def queue(request, key):
 
 
 def _dispatch_allowed(user):
-    from urbangrid.cases.workflow import roles_of, transition
-
-    tr = transition(CaseState.PENDING_DISPATCH, "dispatch")
-    return {"dispatch"} if tr and roles_of(user).intersection(tr.roles) else set()
+    held = roles_of(scope_of(user))
+    return {"dispatch"} if held.intersection(ACTIONS_BY_NAME["dispatch"].roles) else set()
 
 
 @login_required
@@ -166,16 +164,7 @@ def case_context(request, case, *, forms_override=None):
         form_cls = FORMS.get(action)
         if form_cls is None:
             continue
-        form = forms_override.get(action) or form_cls(case=case, user=user)
-        action_forms.append(
-            {
-                "action": action,
-                "label": action_label(action),
-                "form": form,
-                "multipart": action in MULTIPART,
-                "danger": action in DANGER,
-            }
-        )
+        action_forms.append(action_item(action, forms_override.get(action) or form_cls(case=case, user=user)))
     events = label_events(case.events.select_related("actor_person", "unit").order_by("at", "id"))
     attachments = list(case.attachments.order_by("created_at", "id"))
     by_stage = {s: [a for a in attachments if a.stage == s] for s in AttachmentStage.values}
@@ -225,14 +214,14 @@ EXTRA_EVENT_LABELS = {
 def label_events(events):
     """Timeline lines with translated action, role and state names (no extra queries)."""
     from urbangrid.cases.choices import Channel
-    from urbangrid.cases.workflow import ACTION_LABELS
     from urbangrid.orgs.choices import Role
 
     states = dict(CaseState.choices)
     roles = {**dict(Channel.choices), **dict(Role.choices), "system": _("system")}
     out = list(events)
     for e in out:
-        e.action_label = ACTION_LABELS.get(e.action) or EXTRA_EVENT_LABELS.get(e.action) or e.action
+        spec = ACTIONS_BY_NAME.get(e.action)
+        e.action_label = spec.label if spec else EXTRA_EVENT_LABELS.get(e.action, e.action)
         e.role_label = roles.get(e.role, e.role)
         e.from_label = states.get(e.from_state, e.from_state or "—")
         e.to_label = states.get(e.to_state, e.to_state or "—")
@@ -288,7 +277,7 @@ def case_action(request, number, action):
         )
     elif form.is_valid():
         try:
-            form.run(request.user, case)
+            form.run(request.user, case, action)
         except DomainError as exc:
             field = exc.field if exc.field in form.fields else None
             form.add_error(field, exc.message)
@@ -310,13 +299,7 @@ def case_action(request, number, action):
                 resp["HX-Redirect"] = target
                 return resp
             return redirect(target)
-    item = {
-        "action": action,
-        "label": action_label(action),
-        "form": form,
-        "multipart": action in MULTIPART,
-        "danger": action in DANGER,
-    }
+    item = action_item(action, form)
     if request.htmx:
         return render(
             request,

@@ -61,7 +61,7 @@ class FulfilIn(Schema):
     fulfilled_on: Day | None = None
 
 
-class NoteIn(Schema):
+class RepairIn(Schema):
     note: str
 
 
@@ -221,7 +221,7 @@ def fulfil_penalty(request, pk: Int, data: FulfilIn):
 
 
 @router.post("/subjects/{pk}/repair")
-def repair(request, pk: Int, data: NoteIn):
+def repair(request, pk: Int, data: RepairIn):
     s = _get_subject(request, pk)
     entries = A.do_repair(request.auth, s, note=data.note)
     return {"subject": s.pk, "removed": [_entry_out(e) for e in entries]}

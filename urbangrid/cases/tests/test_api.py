@@ -7,6 +7,7 @@ import io
 
 import pytest
 
+from urbangrid.cases import workflow
 from urbangrid.cases.models import Attachment, Case, Report
 from urbangrid.cases.notify import notify
 from urbangrid.lib.models import AuditEvent
@@ -226,7 +227,11 @@ def test_my_tasks_and_inbox(world, api):
 def test_openapi_documents_the_actions(world, client):
     client.force_login(world.users["sl"])
     spec = client.get("/api/v1/openapi.json").json()
-    assert "/api/v1/cases/{number}/actions/{action}" in spec["paths"]
+    for action in workflow.ACTIONS:
+        op = spec["paths"][f"/api/v1/cases/{{number}}/actions/{action.name}"]["post"]
+        body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+        assert body == action.input.__name__
+        assert set(spec["components"]["schemas"][body]["properties"]) == set(action.input.model_fields)
     assert "/api/v1/cases/intake/batch" in spec["paths"]
 
 

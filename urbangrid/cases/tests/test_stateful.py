@@ -79,9 +79,10 @@ def run(world):
                     assists = [{"unit": w.units["water"]}] if joint and unit != "water" else []
                     A.do_dispatch(user, case, unit=w.units[unit], reason="r", assists=assists)
                 elif action in ("report_back", "self_handle"):
-                    A.ACTION_FUNCS[action](
+                    A.perform(
                         user,
                         case,
+                        action,
                         response="stop",
                         photos_before=photo((1, 0, 0)),
                         photos_after=photo((0, 1, 0)),
@@ -93,13 +94,13 @@ def run(world):
                 elif action == "supervise":
                     A.do_supervise(user, case, instruction="快")
                 else:
-                    A.ACTION_FUNCS[action](user, case, reason="r") if action in (
+                    A.perform(user, case, action, reason="r") if action in (
                         "reject",
                         "cancel",
                         "rework",
                         "escalate",
                         "resume",
-                    ) else A.ACTION_FUNCS[action](user, case)
+                    ) else A.perform(user, case, action)
 
             self.attempt(go)
 

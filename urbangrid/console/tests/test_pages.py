@@ -4,6 +4,7 @@ action forms drive the real case loop."""
 
 from __future__ import annotations
 
+import inspect
 import io
 import re
 
@@ -11,9 +12,11 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from urbangrid.cases import actions as case_actions
 from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.models import Case
-from urbangrid.cases.workflow import allowed_actions
+from urbangrid.cases.workflow import ACTIONS, ACTIONS_BY_NAME, allowed_actions
+from urbangrid.console.forms import FORMS
 from urbangrid.orgs.jurisdiction import forget_scope
 
 
@@ -92,9 +95,7 @@ def test_case_page_shows_exactly_allowed_actions(demo):
     html = client.get(reverse("console:case_detail", args=[case.number])).content.decode()
     allowed = allowed_actions(case, op)
     assert "request_verify" in allowed
-    from urbangrid.cases.workflow import ACTION_LABELS
-
-    for action in ACTION_LABELS:
+    for action in ACTIONS_BY_NAME:
         marker = f'id="action-{action}"'
         assert (marker in html) == (action in allowed), action
     # Outside the jurisdiction: 404 like missing.
@@ -442,3 +443,11 @@ def test_mobile_report_refuses_nul_and_non_finite_input_and_changes_nothing(demo
     assert r.status_code == 400, r.content
     assert r.json()["ok"] is False and r.json()["error"]
     assert Report.objects.count() == before
+
+
+def test_every_action_record_has_a_form_whose_fields_its_handler_takes():
+    """A form's cleaned fields are the arguments of the record's do_* function (forms.ActionForm.run)."""
+    for spec in ACTIONS:
+        params = set(inspect.signature(getattr(case_actions, spec.handler)).parameters)
+        fields = set(FORMS[spec.name].base_fields) - {"expected_version"}
+        assert fields | set(spec.handler_args) <= params, spec.name
