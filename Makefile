@@ -41,6 +41,7 @@ test: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache  # the import contracts of pyproject.toml
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy urbangrid

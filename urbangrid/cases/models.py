@@ -495,7 +495,7 @@ class Notification(models.Model):
 
 class CaseNumberSequence(models.Model):
     """Per-day counter behind case numbers (YYYYMMDD + 6 digits), advanced by the database's
-    numbering trigger (migration 0006, cases/numbering.py)."""
+    numbering trigger (cases/sql.py, cases/numbering.py)."""
 
     day = models.DateField(primary_key=True)
     last = models.PositiveIntegerField(default=0)

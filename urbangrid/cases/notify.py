@@ -1,7 +1,8 @@
 """Notifications: an in-app inbox line per person, written in the caller's transaction, and an
 outbound message sent after commit through a pluggable channel (settings.URBANGRID NOTIFY_BACKEND:
 "console" logs it, "webhook" POSTs JSON to NOTIFY_WEBHOOK_URL). Delivery is retried with backoff by
-``tasks.deliver_notifications``.
+``tasks.deliver_notifications``, which the cases app registers here when it starts (``deliver_with``):
+the task layer imports the actions that call ``notify``, so this module must not import it.
 """
 
 from __future__ import annotations
@@ -9,16 +10,25 @@ from __future__ import annotations
 import json
 import logging
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .choices import ApplicationKind, TaskState
 from .models import CaseTask, Notification
 
 log = logging.getLogger("urbangrid.notify")
+
+# How a delivery run is started after commit; registered by CasesConfig.ready (apps.py).
+_enqueue_delivery: list[Callable[[], object]] = []
+
+
+def deliver_with(enqueue: Callable[[], object]) -> None:
+    """Start delivery runs with ``enqueue`` (called once per committed transaction that queued)."""
+    _enqueue_delivery[:] = [enqueue]
 
 
 def _people(person_or_people) -> list:
@@ -136,10 +146,9 @@ def _kick_pending() -> bool:
 
 
 def _kick_delivery() -> None:
-    from .tasks import deliver_notifications
-
     try:
-        deliver_notifications.enqueue()
+        for enqueue in _enqueue_delivery:
+            enqueue()
     except Exception:  # the periodic run delivers anyway
         log.exception("could not enqueue notification delivery")
 
@@ -190,6 +199,4 @@ def get_backend():
     if name == "console":
         return ConsoleBackend()
     # A dotted path to a class with send(notification) plugs in any other gateway.
-    from django.utils.module_loading import import_string
-
     return import_string(name)()

@@ -1,6 +1,6 @@
 """Case numbers: ``YYYYMMDD`` + a serial of at least six digits, gapless per day.
 
-The database gives them (migration 0006): a new case is inserted with ``provisional(now)``, and a
+The database gives them (cases/sql.py): a new case is inserted with ``provisional(now)``, and a
 trigger draws the day's next serial, on PostgreSQL while the transaction commits. The day's counter
 row is locked from that draw until the commit ends, and every intake of the city queues on it, so
 it is drawn as late as possible: with the draw in the application, each intake held the lock for
@@ -18,6 +18,8 @@ import secrets
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import sql
+
 PROVISIONAL_PREFIX = "T"
 
 
@@ -33,8 +35,8 @@ def settle(cases) -> None:
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS cases_case_number IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS cases_case_number DEFERRED")
+            cursor.execute(f"SET CONSTRAINTS {sql.TRIGGER} IMMEDIATE")
+            cursor.execute(f"SET CONSTRAINTS {sql.TRIGGER} DEFERRED")
     _read(cases)
 
 

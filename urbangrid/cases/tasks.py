@@ -25,7 +25,9 @@ from django_tasks import task
 
 from urbangrid.orgs.choices import Role
 
+from . import actions, notify, queries, workflow
 from .choices import OPEN_STATES, DeadlineStep, Tier
+from .models import Case, Notification
 
 log = logging.getLogger("urbangrid.cases.tasks")
 
@@ -36,8 +38,6 @@ ESCALATING_STEPS = {DeadlineStep.ACCEPT, DeadlineStep.HANDLE, DeadlineStep.DISPA
 
 def _claim(column_set: str, column_when: str, now, limit: int) -> list[int]:
     """UPDATE cases SET <set>=now WHERE <set> IS NULL AND <when> <= now (bounded) RETURNING id."""
-    from .models import Case
-
     table = Case._meta.db_table
     states = list(OPEN_STATES)
     ph = ", ".join(["%s"] * len(states))
@@ -56,9 +56,6 @@ def _claim(column_set: str, column_when: str, now, limit: int) -> list[int]:
 
 def sweep(now=None, *, batch: int = BATCH) -> dict:
     """One sweep (the task body; callable directly with a simulated ``now``)."""
-    from . import actions, notify, workflow
-    from .models import Case
-
     now = now or timezone.now()
     stats = {"warned": 0, "overdue": 0, "escalated": 0}
     with transaction.atomic():
@@ -74,23 +71,26 @@ def sweep(now=None, *, batch: int = BATCH) -> dict:
         recipients = _Recipients(cases)
         notify.queue([row for case in cases for row in _deadline_notice(case, recipients, "overdue", now)])
         for case in cases:
-            pc = case.problem_class
-            if (
-                case.deadline_step in ESCALATING_STEPS
-                and (pc is None or pc.escalate_after_overdue)
-                and case.tier != Tier.CITY
-                and workflow.transition(case.state, "escalate") is not None
-                and workflow.refusal(workflow.ACTIONS_BY_NAME["escalate"], case, None) is None
-            ):
+            if _escalates_when_overdue(case):
                 actions.do_escalate(None, case, reason=_("Deadline passed"), auto=True, now=now)
                 stats["escalated"] += 1
     return stats
 
 
+def _escalates_when_overdue(case) -> bool:
+    """An overdue acceptance/handling/dispatch goes up a tier unless its class says otherwise."""
+    pc = case.problem_class
+    return (
+        case.deadline_step in ESCALATING_STEPS
+        and (pc is None or pc.escalate_after_overdue)
+        and case.tier != Tier.CITY
+        and workflow.transition(case.state, "escalate") is not None
+        and workflow.refusal(workflow.ACTIONS_BY_NAME["escalate"], case, None) is None
+    )
+
+
 def _deadline_notice(case, recipients, kind: str, now) -> list:
     """The warning / overdue notifications of one claimed case (unsaved; the sweep queues all)."""
-    from . import notify
-
     step = DeadlineStep(case.deadline_step).label if case.deadline_step else ""
     if kind == "warning":
         title = _("Case %(n)s: the %(step)s deadline is near") % {"n": case.number, "step": step}
@@ -106,29 +106,25 @@ class _Recipients:
     ROLES = (Role.DISPATCHER, Role.INTAKE_OPERATOR, Role.SHIFT_LEADER)
 
     def __init__(self, cases):
-        from . import queries
-
         areas = {r for c in cases for r in (c.community_id, c.street_id, c.district_id) if r}
         self.holding = queries.people_holding(self.ROLES, areas)
         units = {c.assigned_unit_id for c in cases if c.assigned_unit_id}
         self.handlers = queries.handlers_of_units(units) if units else {}
 
     def of(self, case) -> list:
-        from .choices import DeadlineStep as D
-        from .queries import pick_over
-
         step = case.deadline_step
-        if step in (D.ACCEPT, D.HANDLE):
-            return self.handlers.get(case.assigned_unit_id, []) + pick_over(
-                self.holding, Role.DISPATCHER, case
-            )
-        if step in (D.VERIFY, D.CHECK):
+        if step in (DeadlineStep.ACCEPT, DeadlineStep.HANDLE):
+            return self.handlers.get(case.assigned_unit_id, []) + self._over(Role.DISPATCHER, case)
+        if step in (DeadlineStep.VERIFY, DeadlineStep.CHECK):
             if case.field_worker_id:
                 return [case.field_worker]
-            return pick_over(self.holding, Role.INTAKE_OPERATOR, case)
-        if step == D.DISPATCH:
-            return pick_over(self.holding, Role.DISPATCHER, case)
-        return pick_over(self.holding, Role.SHIFT_LEADER, case)
+            return self._over(Role.INTAKE_OPERATOR, case)
+        if step == DeadlineStep.DISPATCH:
+            return self._over(Role.DISPATCHER, case)
+        return self._over(Role.SHIFT_LEADER, case)
+
+    def _over(self, role, case) -> list:
+        return queries.pick_over(self.holding, role, case)
 
 
 @task()
@@ -146,9 +142,6 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver(now=None, *, limit: int = 200, backend=None) -> dict:
     """Send due outbound notifications; returns counts. Each row claimed by conditional update."""
-    from . import notify
-    from .models import Notification
-
     now = now or timezone.now()
     backend = backend or notify.get_backend()
     stats = {"sent": 0, "failed": 0, "gave_up": 0}

@@ -1,27 +1,23 @@
 """The active classes, held per process: intake looks a class up (and its related classes for the
 duplicate search) on every report, and the catalogue changes a few times a year.
 
-Kept like the classifier's model: rebuilt after CACHE_SECONDS, and at once in this process when a
-class or code set is saved or deleted (signals wired in apps.py). The instances are shared between
-requests: read them, never modify or save them.
+Held like the classifier's model (lib/memo.py): rebuilt after CACHE_SECONDS, and at once in this
+process when a class or code set is saved or deleted (signals wired in apps.py). The instances are
+shared between requests: read them, never modify or save them.
 """
 
 from __future__ import annotations
 
-import threading
-import time as _time
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
 from urbangrid.lib.errors import InvalidInput
+from urbangrid.lib.memo import ExpiringCache
 
 from .choices import LETTER_KINDS
-from .classify import CACHE_SECONDS
-
-_lock = threading.Lock()
-_state: dict[str, tuple[float, ActiveClasses]] = {}
+from .models import ProblemClass
 
 
 @dataclass(frozen=True)
@@ -90,8 +86,6 @@ def class_ref(pc) -> dict:
 
 
 def _build() -> ActiveClasses:
-    from .models import ProblemClass
-
     classes = list(ProblemClass.objects.filter(is_active=True).select_related("code_set"))
     by_code: dict[str, list] = defaultdict(list)
     for pc in classes:
@@ -104,17 +98,12 @@ def _build() -> ActiveClasses:
     )
 
 
+_classes = ExpiringCache(_build)
+
+
 def active_classes() -> ActiveClasses:
-    now = _time.monotonic()
-    cached = _state.get("classes")
-    if cached is None or now - cached[0] > CACHE_SECONDS:
-        built = _build()
-        with _lock:
-            _state["classes"] = (now, built)
-        return built
-    return cached[1]
+    return _classes.get()
 
 
 def invalidate_classes(*args, **kwargs) -> None:
-    with _lock:
-        _state.clear()
+    _classes.clear()

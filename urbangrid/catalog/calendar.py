@@ -8,14 +8,12 @@ with "1 working day" is due at 16:00 on the next working day, and a case reporte
 due at the end of the next working day. This keeps ``add(add(t, a), b) == add(t, a + b)``.
 
 The exceptions are read once per process and cached; saving or deleting a CalendarDay (admin,
-seed) drops the cache, and the cache also expires after ``CACHE_SECONDS`` so an edit made in
-another process is seen soon.
+seed) drops the cache, and the cache also expires after ``lib.memo.CACHE_SECONDS`` so an edit made
+in another process is seen soon.
 """
 
 from __future__ import annotations
 
-import threading
-import time as _time
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -23,29 +21,24 @@ from functools import lru_cache
 from django.conf import settings
 from django.utils import timezone
 
-CACHE_SECONDS = 300
-_lock = threading.Lock()
-_cache: dict[str, object] = {"days": None, "loaded_at": 0.0}
+from urbangrid.lib.memo import ExpiringCache
+
+from .models import CalendarDay
+
+
+def _load_exceptions() -> dict[date, bool]:
+    return dict(CalendarDay.objects.values_list("date", "is_working"))
+
+
+_exceptions = ExpiringCache(_load_exceptions)
 
 
 def invalidate_calendar(*args, **kwargs) -> None:
-    with _lock:
-        _cache["days"] = None
-
-
-def _exceptions() -> dict[date, bool]:
-    days = _cache["days"]
-    if days is None or _time.monotonic() - float(_cache["loaded_at"]) > CACHE_SECONDS:  # type: ignore[arg-type]
-        from .models import CalendarDay
-
-        days = dict(CalendarDay.objects.values_list("date", "is_working"))
-        with _lock:
-            _cache["days"], _cache["loaded_at"] = days, _time.monotonic()
-    return days  # type: ignore[return-value]
+    _exceptions.clear()
 
 
 def is_working_day(d: date) -> bool:
-    override = _exceptions().get(d)
+    override = _exceptions.get().get(d)
     if override is not None:
         return override
     return d.weekday() < 5

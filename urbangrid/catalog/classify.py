@@ -14,12 +14,14 @@ The matched keywords and bigrams are returned as the "why" of each suggestion.
 from __future__ import annotations
 
 import math
-import threading
-import time as _time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-CACHE_SECONDS = 300
+from urbangrid.lib.memo import ExpiringCache
+
+from .cache import active_classes
+from .models import ProblemClass
+
 # Bigrams that say nothing about the kind of problem ("很危险", "有人", "问题"): ignored for overlap.
 STOP_BIGRAMS = {
     "危险",
@@ -48,8 +50,6 @@ STOP_BIGRAMS = {
 }
 NAME_BONUS = 4.0
 BIGRAM_WEIGHT = 0.6
-_lock = threading.Lock()
-_models: dict[int | None, tuple[float, _Model]] = {}
 
 
 @dataclass
@@ -76,8 +76,7 @@ class _Model:
 
 
 def invalidate_classifier(*args, **kwargs) -> None:
-    with _lock:
-        _models.clear()
+    _models.clear()
 
 
 def _bigrams(s: str) -> set[str]:
@@ -90,8 +89,6 @@ def _split_keywords(raw: str) -> list[str]:
 
 
 def _build(code_set_id: int | None) -> _Model:
-    from .models import ProblemClass
-
     qs = ProblemClass.objects.filter(is_active=True)
     qs = qs.filter(code_set_id=code_set_id) if code_set_id else qs.filter(code_set__is_default=True)
     entries = []
@@ -110,15 +107,8 @@ def _build(code_set_id: int | None) -> _Model:
     return _Model(entries, dict(kw_df), bigram_idf)
 
 
-def _model(code_set_id: int | None) -> _Model:
-    now = _time.monotonic()
-    cached = _models.get(code_set_id)
-    if cached is None or now - cached[0] > CACHE_SECONDS:
-        model = _build(code_set_id)
-        with _lock:
-            _models[code_set_id] = (now, model)
-        return model
-    return cached[1]
+# One model per code set (None: the default one).
+_models = ExpiringCache(_build)
 
 
 def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, float, list[str]]]:
@@ -126,7 +116,7 @@ def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, flo
     text = (text or "").strip()
     if not text:
         return []
-    model = _model(code_set_id)
+    model = _models.get(code_set_id)
     text_grams = _bigrams(text)
     results = []
     for e in model.entries:
@@ -149,8 +139,6 @@ def score_text(text: str, code_set_id: int | None = None) -> list[tuple[int, flo
 
 def suggest_classes(text: str, limit: int = 3, code_set=None) -> list[Suggestion]:
     """The ``limit`` best classes for ``text`` in the default (or given) code set."""
-    from .cache import active_classes
-
     code_set_id = getattr(code_set, "pk", code_set)
     scored = score_text(text, code_set_id)[: max(limit, 0)]
     classes = active_classes().by_pk

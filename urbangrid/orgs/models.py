@@ -208,7 +208,7 @@ class ApiToken(models.Model):
 class ScopeGeneration(models.Model):
     """One row whose value changes (to a fresh random number) whenever anything a ``Scope`` is
     built from changes: people, role and grid assignments, secondments, regions, and a user's
-    superuser/active flags. Database triggers set it (migration 0003), so bulk writes, the admin
+    superuser/active flags. Database triggers set it (orgs/sql.py), so bulk writes, the admin
     and raw SQL move it too; scope_for caches scopes across requests under its value. Random,
     not a counter: a rolled-back change must never let an old value come back."""
 

@@ -1,22 +1,18 @@
-"""API tokens join the scope generation's watched tables: token authentication keeps what a token
-stands for per process under the generation, so revoking a token (or moving it to another
-person, or deleting it) must give the generation a new value. Not on INSERT (a new token is not
-cached yet) nor on last_used_at (written once a minute per device)."""
-
-from importlib import import_module
+"""API tokens join the scope generation's watched tables (urbangrid/orgs/sql.py says why)."""
 
 from django.db import migrations
 
-generation = import_module("urbangrid.orgs.migrations.0003_scope_generation")
-WATCHED = (("orgs_apitoken", "UPDATE OF key_hash, revoked_at, person_id OR DELETE"),)
+from urbangrid.orgs import sql
 
 
 def create_triggers(apps, schema_editor):
-    generation.add_triggers(schema_editor, WATCHED)
+    for statement in sql.create_generation_triggers(schema_editor.connection.vendor, sql.TOKEN_TABLES):
+        schema_editor.execute(statement, params=None)
 
 
 def drop_triggers(apps, schema_editor):
-    generation.remove_triggers(schema_editor, WATCHED)
+    for statement in sql.drop_generation_triggers(schema_editor.connection.vendor, sql.TOKEN_TABLES):
+        schema_editor.execute(statement, params=None)
 
 
 class Migration(migrations.Migration):
