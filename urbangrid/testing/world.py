@@ -6,8 +6,8 @@ The fixtures ``world`` and ``tx_world`` (urbangrid/conftest.py) build it per tes
 starts from the same state. It is test data of its own, apart from the demo city (the ``demo``
 fixture) and free of demo code.
 
-Geography: test city 6188 > district 618801 > street A (618801001) and street B (618801002), one
-community each (``Ac``, ``Bc``), two unit grids each (``A1``, ``A2``, ``B1``, ``B2``). ``World.A``,
+Geography: test city 6188 > district 618801 > street A (清波街道, 618801001) and street B (湖滨街道,
+618801002), one community each (``Ac``, ``Bc``), two unit grids each (``A1``, ``A2``, ``B1``, ``B2``). ``World.A``,
 ``World.A2`` and ``World.B`` are points inside grids A1, A2 and B1.
 
 Units (``world.units``): the street offices ``A`` and ``B``, the district's ``center`` and
@@ -79,8 +79,8 @@ CITIZEN = "carl"
 
 UNITS = {
     # key: (code, name, kind, level, region key)
-    "A": ("T-SO-A", "A街道办", "street_office", "street", "A"),
-    "B": ("T-SO-B", "B街道办", "street_office", "street", "B"),
+    "A": ("T-SO-A", "清波街道办", "street_office", "street", "A"),
+    "B": ("T-SO-B", "湖滨街道办", "street_office", "street", "B"),
     "center": ("T-CTR", "监督指挥中心", "center", "district", "district"),
     "brigade": ("T-BRIG", "区执法大队", "brigade", "district", "district"),
     "bureau": ("T-BUREAU", "城管执法局", "bureau", "city", None),
@@ -213,12 +213,12 @@ def _build_geography(w: World) -> None:
     _set_box(district, 100.0, 20.0, 100.02, 20.01)
     district.save()
     w.regions.update(city=city, district=district)
-    for i, key in enumerate(["A", "B"]):
+    for i, (key, name) in enumerate([("A", "清波"), ("B", "湖滨")]):
         x0 = 100.0 + i * 0.01
-        street = Region(code=f"618801{i + 1:03d}", name=f"{key}街道", kind="street", parent=district)
+        street = Region(code=f"618801{i + 1:03d}", name=f"{name}街道", kind="street", parent=district)
         _set_box(street, x0, 20.0, x0 + 0.01, 20.01)
         street.save()
-        community = Region(code=f"{street.code}001", name=f"{key}社区", kind="community", parent=street)
+        community = Region(code=f"{street.code}001", name=f"{name}社区", kind="community", parent=street)
         _set_box(community, x0, 20.0, x0 + 0.01, 20.01)
         community.save()
         w.regions[key], w.regions[f"{key}c"] = street, community
@@ -258,22 +258,31 @@ def _build_classes(w: World) -> None:
 
 
 def _build_cast(w: World) -> None:
+    for m in CAST:
+        person = add_person(
+            m.name,
+            m.display,
+            w.units[m.unit],
+            m.roles,
+            w.regions[m.region] if m.region else None,
+            grids=[w.grids[m.grid].code] if m.grid else (),
+        )
+        w.users[m.name], w.persons[m.name] = person.user, person
+    w.users[CITIZEN] = get_user_model().objects.create_user(username=CITIZEN, password=PASSWORD)
+
+
+def add_person(username, name, unit, roles, region=None, *, grids=(), since=date(2020, 1, 1)):
+    """A user with a Person in ``unit`` holding ``roles`` over ``region`` (None: the whole city)
+    and supervising the unit grids whose codes are ``grids`` from ``since``."""
     from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
-    User = get_user_model()
-    for m in CAST:
-        user = User.objects.create_user(username=m.name, password=PASSWORD, first_name=m.display)
-        person = Person.objects.create(user=user, name=m.display, unit=w.units[m.unit], phone="13800000000")
-        region = w.regions[m.region] if m.region else None
-        RoleAssignment.objects.bulk_create(
-            RoleAssignment(person=person, role=r, region=region) for r in m.roles
-        )
-        if m.grid:
-            GridAssignment.objects.create(
-                grid_code=w.grids[m.grid].code, person=person, duty="supervisor", valid_from=date(2020, 1, 1)
-            )
-        w.users[m.name], w.persons[m.name] = user, person
-    w.users[CITIZEN] = User.objects.create_user(username=CITIZEN, password=PASSWORD)
+    user = get_user_model().objects.create_user(username=username, password=PASSWORD, first_name=name)
+    person = Person.objects.create(user=user, name=name, unit=unit, phone="13800000000")
+    RoleAssignment.objects.bulk_create(RoleAssignment(person=person, role=r, region=region) for r in roles)
+    GridAssignment.objects.bulk_create(
+        GridAssignment(grid_code=code, person=person, duty="supervisor", valid_from=since) for code in grids
+    )
+    return person
 
 
 def jpeg(color=(200, 30, 30), size=(32, 24)) -> bytes:
