@@ -1,20 +1,26 @@
 """The one test world every app's tests share: a small geography, units at every tier, a cast of
-named people (one per role, each with a memorable name), a few problem classes, and helpers to
-report a case through the loop or write a case row directly.
+named people (a person per role and place, each with a memorable name), a few problem classes,
+and helpers to report a case through the loop or write a case row directly.
 
 The fixtures ``world`` and ``tx_world`` (urbangrid/conftest.py) build it per test, so every test
 starts from the same state. It is test data of its own, apart from the demo city (the ``demo``
 fixture) and free of demo code.
 
-Geography: test city 6188 > district 618801 > street A (清波街道, 618801001) and street B (湖滨街道,
-618801002), one community each (``Ac``, ``Bc``), two unit grids each (``A1``, ``A2``, ``B1``, ``B2``). ``World.A``,
-``World.A2`` and ``World.B`` are points inside grids A1, A2 and B1.
+Geography: test city 6188 > district 618801 > street A (清波街道, 618801001) and street B
+(湖滨街道, 618801002), one community each (``Ac``, ``Bc``), two unit grids each (``A1``, ``A2``,
+``B1``, ``B2``). ``World.A``, ``World.A2`` and ``World.B`` are points inside grids A1, A2 and B1.
 
 Units (``world.units``): the street offices ``A`` and ``B``, the district's ``center`` and
 ``brigade``, the city's ``bureau``, and the departments ``water``, ``market`` and ``housing``.
 
-The cast (``world.user(name)``, ``world.persons[name]``), by name: see ``CAST`` below; ``carl`` is a
-citizen with an account and no place in the organisation.
+The cast (``world.user(name)``, ``world.persons[name]``) is ``CAST`` below; a name's first letter
+recalls the role or the place: grace the grid worker, hank the unit handler and stella the street
+leader of street A (gavin, hugo, steve of street B), adam and bella the dispatchers of streets A
+and B, olivia the intake operator, sam the shift leader, dan and dora the centre's dispatchers,
+diana the district leader, boris of the brigade, walt of the water department, mark and maria of
+market supervision, helen of housing, oscar the bureau's officer, bruno its leader, paul its
+city-wide dispatcher, clara the city leader, ada the admin. ``carl`` is a citizen with an account
+and no place in the organisation.
 """
 
 from __future__ import annotations
@@ -285,7 +291,8 @@ def add_person(username, name, unit, roles, region=None, *, grids=(), since=date
     return person
 
 
-def jpeg(color=(200, 30, 30), size=(32, 24)) -> bytes:
+def jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
+    """A small photo of one colour, JPEG-encoded."""
     buf = io.BytesIO()
     Image.new("RGB", size, color).save(buf, "JPEG")
     return buf.getvalue()

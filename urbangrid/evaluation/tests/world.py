@@ -1,7 +1,8 @@
-"""A small fixed world for the evaluation tests: one district, two streets, two communities with
-one grid each, three units, a handful of staff (made like the shared test world's cast, urbangrid/testing/world.py) and a
-dozen cases whose every stage time is set
-by hand, so each indicator can be checked against a value computed on paper.
+"""The evaluation tests' scenario: one district, two streets, two communities with one grid each,
+three units, a handful of staff (made like the shared test world's cast, urbangrid/testing/world.py)
+and a dozen cases whose every stage time is set by hand, so each indicator can be checked against
+a value computed on paper. It stays apart from the shared world: the figures the tests check are
+pinned to its own regions, units and people.
 
 The cases are written with ``Case.objects.bulk_create`` on purpose: the tests pin the indicator
 arithmetic to exact timestamps (late by minutes, across the month boundary, reworked twice...),
