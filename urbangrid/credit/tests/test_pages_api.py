@@ -15,6 +15,13 @@ pytestmark = pytest.mark.django_db
 IDN = "11010519491231002X"
 
 
+def register_wang(officer, street):
+    """王小明, a stall owner on ``street``."""
+    return A.do_register_subject(
+        officer, kind="stall_owner", name="王小明", id_number=IDN, phone="13812345678", region=street
+    )
+
+
 def client(user):
     c = Client()
     c.force_login(user)
@@ -23,14 +30,7 @@ def client(user):
 
 def test_pages_render_and_mask_identity(world):
     officer = world.user("oscar")
-    person = A.do_register_subject(
-        officer,
-        kind="stall_owner",
-        name="王小明",
-        id_number=IDN,
-        phone="13812345678",
-        region=world.regions["A"],
-    )
+    person = register_wang(officer, world.regions["A"])
     A.do_record_violation(
         officer,
         person,
@@ -121,14 +121,7 @@ def test_api_flow_and_flags(world):
 def test_subject_lists_show_identity_numbers_masked_even_to_roles_that_may_see_them(world):
     """Lists are for finding a subject: the full ID number only on the subject's own page."""
     officer = world.user("oscar")
-    A.do_register_subject(
-        officer,
-        kind="stall_owner",
-        name="王小明",
-        id_number=IDN,
-        phone="13812345678",
-        region=world.regions["A"],
-    )
+    register_wang(officer, world.regions["A"])
     c = client(officer)
     page = c.get("/credit/?q=王小明").content.decode()
     assert "王小明" in page and IDN not in page and "110***********002X" in page
