@@ -1,7 +1,15 @@
-"""Domain test fixtures shared by every app: the small demo city, built ONCE per test session.
+"""Domain test fixtures shared by every app: the test world with its named cast
+(urbangrid/testing/world.py), built per test, and the small demo city, built ONCE per test
+session.
 
-How it works
-------------
+``world`` (enables DB access) builds the test world inside the test's transaction: two streets,
+units at every tier, one named person per role (``world.user("grace")``, the grid worker of
+street A; the cast is listed in ``CAST``). ``tx_world`` commits it for real, for tests with
+threads, several connections or a live server.
+
+The demo city
+-------------
+
 - ``django_db_setup`` (session) is extended: after pytest-django has created the test database
   it builds the small demo city into it (``build_demo_city --seed 7 --scale small
   --history-days 0``): geography and unit grids, the catalogue and calendar, units, people with
@@ -11,12 +19,8 @@ How it works
 - Transactional tests (``transaction=True``, ``live_server``) truncate all tables when they
   end; a teardown hook rebuilds the city right after such a test (a few seconds), so the
   next test finds it again.
-- Until ``urbangrid.geo.demo`` exists, a tiny geography (urbangrid/orgs/testing.py: one street
-  office and one town, two communities each, two grids per community) stands in for it.
 - Passwords use a fast hasher in tests; every demo account's password is ``demo12345``.
 
-Using it
---------
 ``demo`` (function scope, enables DB access) returns a ``DemoCity``:
 
 - ``demo.district``, ``demo.streets`` (level 3, by code), ``demo.communities`` (level 4),
@@ -61,32 +65,15 @@ def _city_present() -> bool:
 def build_test_city() -> None:
     """Build the small demo city into the current (test) database."""
     from django.core.management import call_command
-    from django.db import transaction
 
-    try:
-        import urbangrid.geo.demo  # noqa: F401
-
-        has_geo_demo = hasattr(urbangrid.geo.demo, "build_demo_geography")
-    except ImportError:
-        has_geo_demo = False
-    if has_geo_demo:
-        call_command(
-            "build_demo_city",
-            seed=DEMO_SEED,
-            scale="small",
-            history_days=0,
-            quiet_accounts=True,
-            stdout=_Null(),
-        )
-        return
-    from urbangrid.catalog.seed import load_catalog
-    from urbangrid.orgs.demo import build_demo_orgs
-    from urbangrid.orgs.testing import build_tiny_geography
-
-    with transaction.atomic():
-        build_tiny_geography()
-        load_catalog()
-        build_demo_orgs(seed=DEMO_SEED, scale="small")
+    call_command(
+        "build_demo_city",
+        seed=DEMO_SEED,
+        scale="small",
+        history_days=0,
+        quiet_accounts=True,
+        stdout=_Null(),
+    )
 
 
 class _Null:
@@ -226,6 +213,29 @@ def demo(request, django_db_blocker):
     if not _city_present():
         build_test_city()
     return DemoCity()
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    """The test world (urbangrid/testing/world.py), with media under the test's own directory and
+    tasks run as they are enqueued."""
+    from urbangrid.testing.world import build_world
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": False}
+    return build_world()
+
+
+@pytest.fixture
+def tx_world(transactional_db, settings, tmp_path):
+    """The test world committed for real (for tests with threads, several connections or a live
+    server)."""
+    from urbangrid.testing.world import build_world
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": False}
+    return build_world()
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,7 @@ from urbangrid.cases import intake
 from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake, do_intake_many
 from urbangrid.cases.models import Attachment, Case, CaseEvent, Report
 from urbangrid.lib.errors import InvalidInput
-
-from .conftest import jpeg, report
+from urbangrid.testing.world import jpeg, report
 
 pytestmark = pytest.mark.clock
 
@@ -40,7 +39,7 @@ def test_new_cases_are_shaped_like_single_intake(world):
     now = timezone.now()
     single = report(w, point=w.B, cls="parking", now=now).case
     out = do_intake_many(
-        w.user("gw_a"), [item(w, rid="r1"), item(w, point=w.B, cls="building", rid="r2")], now=now
+        w.user("grace"), [item(w, rid="r1"), item(w, point=w.B, cls="building", rid="r2")], now=now
     )
     assert [r.created for r in out] == [True, True]
     a, b = (Case.objects.get(pk=r.case.pk) for r in out)
@@ -81,7 +80,7 @@ def test_duplicates_inside_the_batch_and_against_the_database(world):
     existing = report(w, point=w.B).case
     web = {"channel": "citizen_web"}  # a citizen's report is counted on its duplicate at once
     out = do_intake_many(
-        w.user("gw_a"),
+        w.user("grace"),
         [item(w, rid="a", **web), item(w, rid="b", **web), item(w, point=w.B, rid="c", **web)],
     )
     first, second, third = out
@@ -100,7 +99,7 @@ def test_reports_without_class_meet_inside_the_batch(world):
     w = world
     web = {"channel": "citizen_web"}
     out = do_intake_many(
-        w.user("gw_a"), [item(w, cls=None, rid="t1", **web), item(w, cls=None, rid="t2", **web)]
+        w.user("grace"), [item(w, cls=None, rid="t1", **web), item(w, cls=None, rid="t2", **web)]
     )
     assert out[0].created and out[0].case.problem_class_id is None
     assert not out[1].created and out[1].duplicate_of.pk == out[0].case.pk
@@ -113,7 +112,7 @@ def test_staff_reports_in_a_batch_are_never_merged_unasked(world):
     chosen = item(w, point=w.B, rid="s4")
     chosen[0].extra["link_to"] = existing.number
     out = do_intake_many(
-        w.user("gw_a"), [item(w, point=w.B, rid="s1"), item(w, rid="s2"), item(w, rid="s3"), chosen]
+        w.user("grace"), [item(w, point=w.B, rid="s1"), item(w, rid="s2"), item(w, rid="s3"), chosen]
     )
     # The stored match is proposed (nothing written), the batch's own twin opens its own case,
     # and the chosen case counts the report.
@@ -127,7 +126,7 @@ def test_bad_items_are_refused_alone_and_write_nothing(world):
     w = world
     before = counts()
     out = do_intake_many(
-        w.user("gw_a"),
+        w.user("grace"),
         [item(w, rid="ok"), item(w, point=(121.5, 11.0), rid="outside"), item(w, cls=None, description="")],
     )
     assert out[0].created
@@ -139,16 +138,16 @@ def test_bad_items_are_refused_alone_and_write_nothing(world):
 def test_retried_batch_and_repeated_ids_change_nothing(world):
     w = world
     items = [item(w, rid="x1"), item(w, point=w.B, rid="x2"), item(w, point=w.B, rid="x2")]
-    first = do_intake_many(w.user("gw_a"), items)
+    first = do_intake_many(w.user("grace"), items)
     assert first[0].created and first[1].created
     assert first[2].replayed and first[2].case.pk == first[1].case.pk
     before = counts()
-    again = do_intake_many(w.user("gw_a"), items)
+    again = do_intake_many(w.user("grace"), items)
     assert counts() == before
     assert all(r.replayed for r in again)
     assert [r.case.pk for r in again] == [r.case.pk for r in first]
     # A single retry of a batch item answers the same case too.
-    single = do_intake(w.user("gw_a"), items[0][0], request_id="x1")
+    single = do_intake(w.user("grace"), items[0][0], request_id="x1")
     assert single.replayed and single.case.pk == first[0].case.pk
 
 
@@ -168,7 +167,7 @@ def test_a_conflicting_writer_falls_back_to_one_by_one(world, monkeypatch):
 
     monkeypatch.setattr(intake, "_write_new", racing)
     before = counts()
-    out = do_intake_many(w.user("gw_a"), [item(w, rid="p1"), item(w, point=w.B, rid="p2")])
+    out = do_intake_many(w.user("grace"), [item(w, rid="p1"), item(w, point=w.B, rid="p2")])
     assert calls == [2, 1, 1] and all(r.created for r in out)
     assert counts() == (before[0] + 2, before[1] + 2, before[2] + 2)
 
@@ -176,7 +175,7 @@ def test_a_conflicting_writer_falls_back_to_one_by_one(world, monkeypatch):
 @pytest.mark.parametrize("channel", ["hotline"])
 def test_channel_permission_is_checked_per_item(world, channel):
     w = world
-    out = do_intake_many(w.user("gw_a"), [item(w, channel=channel, rid="h1")])
+    out = do_intake_many(w.user("grace"), [item(w, channel=channel, rid="h1")])
     assert out[0].__class__.__name__ == "PermissionDenied"
 
 
@@ -185,7 +184,7 @@ def test_photos_of_new_cases_are_stored_once_per_report(world):
     photo = jpeg((5, 6, 7))
     a, _rid = item(w, rid="ph1", photos=[photo, photo, jpeg((9, 9, 1))])
     b, _rid = item(w, point=w.B, cls="parking", rid="ph2", photos=[photo])
-    out = do_intake_many(w.user("gw_a"), [(a, "ph1"), (b, "ph2")])
+    out = do_intake_many(w.user("grace"), [(a, "ph1"), (b, "ph2")])
     assert [r.created for r in out] == [True, True]
     first, second = (Attachment.objects.filter(case=r.case).order_by("pk") for r in out)
     # The same photo twice in one report is one attachment; another case may carry it too (one file).

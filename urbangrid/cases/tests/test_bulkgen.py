@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from urbangrid.cases import actions as A
 from urbangrid.cases import bulkgen
 from urbangrid.cases.models import Case, CaseEvent, CaseTask, Report
-
-from .conftest import photo, report
+from urbangrid.testing.world import photo, report
 
 TZ = ZoneInfo("Asia/Shanghai")
 IGNORED = {
@@ -42,22 +41,22 @@ def test_bulk_row_matches_action_row(world):
     w = world
     t0 = datetime(2026, 11, 3, 9, 0, tzinfo=TZ)
     c = report(w, cls="parking", now=t0).case
-    A.do_register(w.user("sl"), c, now=t0 + timedelta(minutes=10))
-    A.do_dispatch(w.user("dp"), c, now=t0 + timedelta(minutes=20))
-    A.do_accept(w.user("uh_a"), c, now=t0 + timedelta(minutes=30))
+    A.do_register(w.user("sam"), c, now=t0 + timedelta(minutes=10))
+    A.do_dispatch(w.user("dan"), c, now=t0 + timedelta(minutes=20))
+    A.do_accept(w.user("hank"), c, now=t0 + timedelta(minutes=30))
     A.do_report_back(
-        w.user("uh_a"),
+        w.user("hank"),
         c,
         response="persuade",
         photos_before=photo(),
         photos_after=photo((0, 1, 0)),
         now=t0 + timedelta(hours=2),
     )
-    A.do_request_check(w.user("op"), c, now=t0 + timedelta(hours=2, minutes=5))
+    A.do_request_check(w.user("olivia"), c, now=t0 + timedelta(hours=2, minutes=5))
     A.do_check(
-        w.user("gw_a"), c, passed=True, photos=photo((0, 0, 1)), now=t0 + timedelta(hours=2, minutes=20)
+        w.user("grace"), c, passed=True, photos=photo((0, 0, 1)), now=t0 + timedelta(hours=2, minutes=20)
     )
-    A.do_close(w.user("sl"), c, now=t0 + timedelta(hours=2, minutes=30))
+    A.do_close(w.user("sam"), c, now=t0 + timedelta(hours=2, minutes=30))
     acted = Case.objects.get(pk=c.pk)
 
     grid = w.grids["A1"]

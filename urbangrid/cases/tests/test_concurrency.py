@@ -21,8 +21,7 @@ from urbangrid.cases import tasks
 from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.models import Attachment, Case, CaseEvent, CaseTask, Report
 from urbangrid.lib.errors import Conflict
-
-from .conftest import jpeg, report
+from urbangrid.testing.world import jpeg, report
 
 TZ = ZoneInfo("Asia/Shanghai")
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,7 +60,7 @@ def race(*fns):
 def test_two_dispatchers_one_wins(tx_world):
     w = tx_world
     case = report(w).case
-    A.do_register(w.user("sl"), case)
+    A.do_register(w.user("sam"), case)
 
     def dispatch(who, unit, reason):
         def go():
@@ -70,7 +69,7 @@ def test_two_dispatchers_one_wins(tx_world):
 
         return go
 
-    out = race(dispatch("dp", w.units["A"], ""), dispatch("dp2", w.units["brigade"], "大队负责"))
+    out = race(dispatch("dan", w.units["A"], ""), dispatch("dora", w.units["brigade"], "大队负责"))
     wins = [r for r in out if isinstance(r, Case)]
     conflicts = [r for r in out if isinstance(r, Conflict)]
     assert len(wins) == 1 and len(conflicts) == 1, out
@@ -93,8 +92,8 @@ def test_sweep_twice_concurrently_warns_and_escalates_once(tx_world):
             now=t0,
             extra={"force_new": True, "class_kind": "event"},
         ).case
-        A.do_register(w.user("sl"), c, now=t0)
-        A.do_dispatch(w.user("dp"), c, now=t0)
+        A.do_register(w.user("sam"), c, now=t0)
+        A.do_dispatch(w.user("dan"), c, now=t0)
         cases.append(c)
     later = t0 + timedelta(days=3)
     out = race(lambda: tasks.sweep(now=later), lambda: tasks.sweep(now=later))
@@ -120,7 +119,7 @@ def test_concurrent_retries_make_one_case_and_one_photo(tx_world):
     )
 
     def submit():
-        return do_intake(w.user("gw_a"), data, request_id="same-request")
+        return do_intake(w.user("grace"), data, request_id="same-request")
 
     out = race(submit, submit, submit)
     assert all(not isinstance(r, Exception) for r in out), out

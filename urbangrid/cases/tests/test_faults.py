@@ -41,8 +41,7 @@ from django_tasks_db.models import DBTaskResult
 
 from urbangrid.cases.models import Case, Notification
 from urbangrid.lib.models import WorkerHeartbeat
-
-from .conftest import report
+from urbangrid.testing.world import report
 
 pytestmark = [
     pytest.mark.postgres,

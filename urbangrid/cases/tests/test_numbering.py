@@ -12,8 +12,7 @@ from django.db import transaction
 
 from urbangrid.cases.intake import IntakeData, do_intake_many
 from urbangrid.cases.models import Case, CaseNumberSequence
-
-from .conftest import report
+from urbangrid.testing.world import report
 
 TZ = ZoneInfo("Asia/Shanghai")
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.clock]
@@ -59,7 +58,7 @@ def test_a_batch_takes_consecutive_numbers_in_its_order(tx_world):
         )
         for i in range(3)
     ]
-    out = do_intake_many(w.user("gw_a"), items, now=now)
+    out = do_intake_many(w.user("grace"), items, now=now)
     assert [r.case.number for r in out] == [f"20260303{n:06d}" for n in (1, 2, 3)]
     assert all(_stored(r.case.number) for r in out)
 

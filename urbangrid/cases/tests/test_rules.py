@@ -14,8 +14,7 @@ from urbangrid.cases.choices import CaseState
 from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.models import Attachment, Case, CaseEvent, Notification, Report
 from urbangrid.cases.workflow import TRANSITIONS, allowed_actions
-
-from .conftest import jpeg, photo, report
+from urbangrid.testing.world import jpeg, photo, report
 
 pytestmark = pytest.mark.clock
 
@@ -38,7 +37,7 @@ def test_duplicate_linked_within_distance_and_window(world):
     # ~20 m east, same class, an hour later, from a citizen: linked, not a new case.
     r = report(
         w,
-        who="citizen",
+        who="carl",
         channel="citizen_web",
         point=(w.A[0] + 0.0002, w.A[1]),
         now=t0 + timedelta(hours=1),
@@ -52,7 +51,7 @@ def test_duplicate_linked_within_distance_and_window(world):
     # Another class of the same major class is another problem: a new case.
     r = report(
         w,
-        who="citizen",
+        who="carl",
         channel="citizen_web",
         cls="parking",
         point=(w.A[0], w.A[1] + 0.0001),
@@ -66,9 +65,7 @@ def test_duplicate_across_a_grid_boundary(world):
     w = world
     t0 = local(2026, 11, 2, 10, 0)
     first = report(w, point=(100.0049, 20.0025), now=t0).case
-    r = report(
-        w, who="citizen", channel="citizen_web", point=(100.0051, 20.0025), now=t0 + timedelta(minutes=5)
-    )
+    r = report(w, who="carl", channel="citizen_web", point=(100.0051, 20.0025), now=t0 + timedelta(minutes=5))
     assert first.grid_code == w.grids["A1"].code and r.report.payload["distance_m"] < 25
     assert not r.created and r.duplicate_of.pk == first.pk
 
@@ -78,9 +75,9 @@ def test_reports_without_class_meet_on_the_suggested_class(world):
     # classifier's suggestion until it is registered; the second report is still counted on it.
     w = world
     t0 = local(2026, 11, 2, 10, 0)
-    first = report(w, who="citizen", channel="citizen_web", cls=None, now=t0)
+    first = report(w, who="carl", channel="citizen_web", cls=None, now=t0)
     assert first.created and first.case.problem_class_id is None and first.case.suggested_class_id
-    again = report(w, who="citizen", channel="citizen_web", cls=None, point=(w.A[0] + 0.0001, w.A[1]), now=t0)
+    again = report(w, who="carl", channel="citizen_web", cls=None, point=(w.A[0] + 0.0001, w.A[1]), now=t0)
     assert not again.created and again.duplicate_of.pk == first.case.pk
 
 
@@ -99,15 +96,15 @@ def test_report_at_a_recently_closed_case_opens_a_new_case_following_it(world):
     t0 = local(2026, 11, 2, 10, 0)
     case = report(w, now=t0).case
     A.do_self_handle(
-        w.user("gw_a"),
+        w.user("grace"),
         case,
         response="persuade",
         photos_before=photo(),
         photos_after=photo((0, 0, 9)),
         now=t0,
     )
-    A.do_close(w.user("sl"), case, now=t0 + timedelta(minutes=5))
-    r = report(w, who="citizen", channel="citizen_web", now=t0 + timedelta(hours=3))
+    A.do_close(w.user("sam"), case, now=t0 + timedelta(minutes=5))
+    r = report(w, who="carl", channel="citizen_web", now=t0 + timedelta(hours=3))
     assert r.created and r.duplicate_of is None and r.case.follows_id == case.pk
     assert case.number in r.message and fresh(case).state == "closed"
 
@@ -124,8 +121,8 @@ def test_retry_returns_first_result_and_adds_no_photo(world):
         photos=[jpeg()],
         extra={"class_kind": "event"},
     )
-    r1 = do_intake(w.user("gw_a"), data, request_id="abc")
-    r2 = do_intake(w.user("gw_a"), data, request_id="abc")
+    r1 = do_intake(w.user("grace"), data, request_id="abc")
+    r2 = do_intake(w.user("grace"), data, request_id="abc")
     assert r1.case.pk == r2.case.pk and r2.replayed and not r2.created
     assert Case.objects.filter(pk=r1.case.pk).count() == 1
     assert (
@@ -135,7 +132,7 @@ def test_retry_returns_first_result_and_adds_no_photo(world):
     # Another client may use the same request id for its own report.
     # (a staff report near an open case of its class says which case it belongs to)
     data.extra["link_to"] = r1.case.number
-    r3 = do_intake(w.user("gw_a"), data, client_key="device-2", request_id="abc")
+    r3 = do_intake(w.user("grace"), data, client_key="device-2", request_id="abc")
     assert r3.report.pk != r1.report.pk
 
 
@@ -162,7 +159,7 @@ def test_bad_input_changes_nothing(world):
         )
         kw.update(bad)
         with pytest.raises(InvalidInput):
-            do_intake(w.user("gw_a"), IntakeData(**kw), request_id=f"bad-{len(kw)}-{list(bad)[0]}")
+            do_intake(w.user("grace"), IntakeData(**kw), request_id=f"bad-{len(kw)}-{list(bad)[0]}")
     assert (Case.objects.count(), Report.objects.count(), Attachment.objects.count()) == before
 
 
@@ -247,9 +244,9 @@ def test_action_columns_follow_the_step(world, holidays):
     t = local(2026, 9, 30, 17, 0)
     case = report(w, now=t).case
     assert case.deadline_step == "register" and case.register_due_at == local(2026, 10, 9, 9, 0)
-    A.do_register(w.user("sl"), case, now=t + timedelta(minutes=10))
+    A.do_register(w.user("sam"), case, now=t + timedelta(minutes=10))
     assert case.deadline_step == "dispatch" and case.dispatch_due_at == case.due_at
-    A.do_dispatch(w.user("dp"), case, now=local(2026, 10, 9, 9, 0))
+    A.do_dispatch(w.user("dan"), case, now=local(2026, 10, 9, 9, 0))
     assert case.deadline_step == "accept" and case.accept_due_at == local(2026, 10, 9, 10, 0)
     assert case.handle_due_at == local(2026, 10, 10, 9, 0)  # 1 working day; Saturday the 10th works
 
@@ -259,9 +256,9 @@ def test_sweep_warns_once_marks_overdue_once_and_escalates(world):
     w = world
     t0 = local(2026, 11, 2, 9, 0)  # Monday
     case = report(w, cls="parking", now=t0).case  # 4 working hours
-    A.do_register(w.user("sl"), case, now=t0)
-    A.do_dispatch(w.user("dp"), case, now=t0)
-    A.do_accept(w.user("uh_a"), case, now=t0 + timedelta(minutes=10))
+    A.do_register(w.user("sam"), case, now=t0)
+    A.do_dispatch(w.user("dan"), case, now=t0)
+    A.do_accept(w.user("hank"), case, now=t0 + timedelta(minutes=10))
     case = fresh(case)
     # 4 working hours from dispatch at 9:00: 3 h in the morning, 1 h after 14:00.
     assert case.due_at == local(2026, 11, 2, 15, 0) and case.warn_at == local(2026, 11, 2, 14, 12)
@@ -284,8 +281,8 @@ def test_class_without_escalation_is_only_notified(world):
     w.classes["parking"].save()
     t0 = local(2026, 11, 2, 9, 0)
     case = report(w, cls="parking", now=t0).case
-    A.do_register(w.user("sl"), case, now=t0)
-    A.do_dispatch(w.user("dp"), case, now=t0)
+    A.do_register(w.user("sam"), case, now=t0)
+    A.do_dispatch(w.user("dan"), case, now=t0)
     assert tasks.sweep(now=local(2026, 11, 5, 9, 0))["escalated"] == 0
     assert fresh(case).escalation_count == 0
 
@@ -303,12 +300,12 @@ def test_notifications_hold_only_while_their_condition_does(world):
     t1 = local(2026, 11, 3, 9, 0)
     assert tasks.sweep(now=t1)["overdue"] == 1
     sl_alerts = Notification.objects.filter(
-        case=case, recipient=w.persons["sl"], kind__in=["warning", "overdue"]
+        case=case, recipient=w.persons["sam"], kind__in=["warning", "overdue"]
     )
     assert sl_alerts.count() == 2 and not sl_alerts.filter(read_at__isnull=False).exists()
 
     t2 = t1 + timedelta(minutes=5)
-    A.do_register(w.user("sl"), case, now=t2)
+    A.do_register(w.user("sam"), case, now=t2)
     # Registered: the register alerts no longer hold, and the outbound channel never sends them.
     assert set(sl_alerts.values_list("read_at", flat=True)) == {t2}
     backend = Flaky(0)
@@ -316,18 +313,18 @@ def test_notifications_hold_only_while_their_condition_does(world):
     assert not set(backend.sent) & set(sl_alerts.values_list("id", flat=True))
     assert set(sl_alerts.values_list("sent_at", "next_attempt_at")) == {(None, None)}
 
-    A.do_dispatch(w.user("dp"), case, now=t2)
-    A.do_accept(w.user("uh_a"), case, now=t2)
+    A.do_dispatch(w.user("dan"), case, now=t2)
+    A.do_accept(w.user("hank"), case, now=t2)
     handle_warn = fresh(case).warn_at
     assert tasks.sweep(now=handle_warn)["warned"] == 1
-    warning = Notification.objects.get(case=case, kind="warning", recipient=w.persons["dp"], read_at=None)
+    warning = Notification.objects.get(case=case, kind="warning", recipient=w.persons["dan"], read_at=None)
     A.do_apply(
-        w.user("uh_a"), case, ApplicationKind.POSTPONE, reason="等材料", extra_hours=8, now=handle_warn
+        w.user("hank"), case, ApplicationKind.POSTPONE, reason="等材料", extra_hours=8, now=handle_warn
     )
-    ask = Notification.objects.get(case=case, kind="apply_postpone", recipient=w.persons["dp"])
+    ask = Notification.objects.get(case=case, kind="apply_postpone", recipient=w.persons["dan"])
     (app,) = case.applications.all()
     t3 = handle_warn + timedelta(minutes=1)
-    A.do_decide_application(w.user("dp"), app, approved=True, now=t3)
+    A.do_decide_application(w.user("dan"), app, approved=True, now=t3)
     # Decided, and the deadline it warned about moved: neither line holds any more.
     warning.refresh_from_db()
     ask.refresh_from_db()
@@ -336,7 +333,7 @@ def test_notifications_hold_only_while_their_condition_does(world):
     case = fresh(case)
     t4 = t3 + timedelta(hours=1)
     A.do_report_back(
-        w.user("uh_a"),
+        w.user("hank"),
         case,
         response="persuade",
         report="已劝离",
@@ -344,13 +341,13 @@ def test_notifications_hold_only_while_their_condition_does(world):
         photos_after=photo((3, 2, 1)),
         now=t4,
     )
-    send_check = Notification.objects.get(case=case, kind="report_back", recipient=w.persons["op"])
+    send_check = Notification.objects.get(case=case, kind="report_back", recipient=w.persons["olivia"])
     assert send_check.read_at is None
-    A.do_request_check(w.user("op"), case, now=t4)
+    A.do_request_check(w.user("olivia"), case, now=t4)
     send_check.refresh_from_db()
     assert send_check.read_at == t4
-    A.do_check(w.user("gw_a"), case, passed=True, photos=photo((9, 9, 9)), now=t4)
-    A.do_close(w.user("sl"), case, now=t4)
+    A.do_check(w.user("grace"), case, passed=True, photos=photo((9, 9, 9)), now=t4)
+    A.do_close(w.user("sam"), case, now=t4)
     assert fresh(case).state == CaseState.CLOSED
     # Nothing about the closed case waits in anyone's inbox but news: the decision, the outcome.
     unread = Notification.objects.filter(case=case, read_at__isnull=True, recipient__isnull=False)
@@ -373,7 +370,7 @@ def test_notification_retried_with_backoff_then_sent_once(world):
     from urbangrid.cases.notify import notify
 
     t0 = local(2026, 11, 2, 9, 0)
-    (n,) = notify(world.persons["uh_a"], "test", "hello", now=t0)
+    (n,) = notify(world.persons["hank"], "test", "hello", now=t0)
     backend = Flaky(2)
     assert tasks.deliver(now=t0, backend=backend) == {"sent": 0, "failed": 1, "gave_up": 0}
     n.refresh_from_db()
@@ -414,7 +411,7 @@ def test_webhook_backend_posts_json(world, settings):
     }
     from urbangrid.cases.notify import notify
 
-    notify(world.persons["uh_a"], "test", "你好")
+    notify(world.persons["hank"], "test", "你好")
     assert tasks.deliver()["sent"] == 1
     th.join(5)
     srv.server_close()
@@ -423,12 +420,12 @@ def test_webhook_backend_posts_json(world, settings):
 
 # --- roles ---------------------------------------------------------------------------------------
 ROLE_USERS = {
-    "grid_worker": "gw_a",
-    "intake_operator": "op",
-    "shift_leader": "sl",
-    "dispatcher": "dp",
-    "unit_handler": "uh_a",
-    "district_leader": "dl",
+    "grid_worker": "grace",
+    "intake_operator": "olivia",
+    "shift_leader": "sam",
+    "dispatcher": "dan",
+    "unit_handler": "hank",
+    "district_leader": "diana",
 }
 
 
@@ -436,16 +433,16 @@ def test_each_role_sees_exactly_its_table_actions(world):
     """For a case in each reachable state, allowed_actions ⊆ the table's actions for the user's role."""
     w = world
     case = report(w).case
-    A.do_register(w.user("sl"), case)
-    A.do_dispatch(w.user("dp"), case)
+    A.do_register(w.user("sam"), case)
+    A.do_dispatch(w.user("dan"), case)
     for role, who in ROLE_USERS.items():
         allowed = set(allowed_actions(fresh(case), w.user(who)))
         table = {a for (s, a), tr in TRANSITIONS.items() if s == case.state and role in tr.roles}
         assert allowed <= table, (role, allowed - table)
-    assert set(allowed_actions(fresh(case), w.user("uh_a"))) == {"accept", "apply_return", "apply_cancel"}
-    assert set(allowed_actions(fresh(case), w.user("dp"))) == {"apply_cancel", "supervise", "escalate"}
-    assert set(allowed_actions(fresh(case), w.user("gw_a"))) == {"apply_cancel"}
-    assert set(allowed_actions(fresh(case), w.user("sl"))) == {
+    assert set(allowed_actions(fresh(case), w.user("hank"))) == {"accept", "apply_return", "apply_cancel"}
+    assert set(allowed_actions(fresh(case), w.user("dan"))) == {"apply_cancel", "supervise", "escalate"}
+    assert set(allowed_actions(fresh(case), w.user("grace"))) == {"apply_cancel"}
+    assert set(allowed_actions(fresh(case), w.user("sam"))) == {
         "decide_cancel",
         "cancel",
         "supervise",
@@ -458,7 +455,7 @@ def test_forbidden_role_gets_403_and_nothing_changes(world):
 
     w = world
     case = report(w).case
-    for who in ("gw_a", "op", "dp", "dl"):
+    for who in ("grace", "olivia", "dan", "diana"):
         with pytest.raises(PermissionDenied):
             A.do_register(w.user(who), fresh(case))
     assert fresh(case).version == 1
@@ -471,7 +468,7 @@ def test_one_delivery_run_per_transaction_however_many_notifications(world, sett
     from urbangrid.cases import notify
 
     settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": True}
-    people = [world.persons["gw_a"], world.persons["sl"]]
+    people = [world.persons["grace"], world.persons["sam"]]
     with transaction.atomic():
         conn = transaction.get_connection()
         before = len(conn.run_on_commit)

@@ -14,10 +14,9 @@ from urbangrid.cases.models import Application, Case, CaseEvent, CaseTask
 from urbangrid.cases.queries import ACTIVE_TASK_STATES
 from urbangrid.cases.workflow import TRANSITIONS
 from urbangrid.lib.errors import DomainError
+from urbangrid.testing.world import photo, report
 
-from .conftest import photo, report
-
-PEOPLE = ["gw_a", "gw_b", "op", "sl", "dp", "dp_b", "uh_a", "uh_brig", "uh_b", "dl"]
+PEOPLE = ["grace", "gavin", "olivia", "sam", "dan", "bella", "hank", "boris", "hugo", "diana"]
 UNITS = ["A", "brigade", "water"]
 HANDLED = {CaseState.PENDING_HANDLE, CaseState.HANDLING, CaseState.PENDING_CHECK, CaseState.CHECKING}
 
@@ -33,7 +32,7 @@ def run(world):
                 cls="stall",
                 extra={"force_new": True, "class_kind": "event"},
                 channel="citizen_web",
-                who="citizen",
+                who="carl",
             ).case
             self.ok = 0
 

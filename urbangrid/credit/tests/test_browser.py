@@ -8,16 +8,15 @@ from playwright.sync_api import expect
 
 from conftest import screenshot
 from urbangrid.credit.models import ListEntry, Subject
-from urbangrid.joint.tests.factories import build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_credit_journey(page, live_server):
-    w = build_world()
+def test_credit_journey(page, live_server, tx_world):
+    w = tx_world
     base = live_server.url
     page.goto(base + "/login/")
-    page.fill("#id_username", "t_officer")
+    page.fill("#id_username", "oscar")
     page.fill("#id_password", "pw-12345")
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
@@ -27,7 +26,7 @@ def test_credit_journey(page, live_server):
     page.fill("#id_name", "王小明")
     page.fill("#id_id_number", "110105194912310021")  # wrong check digit
     page.fill("#id_phone", "13812345678")
-    page.select_option("#id_region", str(w.street_a.pk))
+    page.select_option("#id_region", str(w.regions["A"].pk))
     page.click("main button[type=submit]")
     # expect() waits for the answer to the POST; is_visible() would look at once (flaky in CI).
     expect(page.locator(".field-error", has_text="GB 11643")).to_be_visible()

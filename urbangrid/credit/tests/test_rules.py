@@ -12,7 +12,6 @@ from django.utils import timezone
 from urbangrid.credit import actions as A
 from urbangrid.credit import identity, queries
 from urbangrid.credit.models import ListEntry, Penalty, Subject, Violation
-from urbangrid.joint.tests.factories import build_world
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.models import AuditEvent
 
@@ -31,17 +30,14 @@ def _one_start():
     _start[0] = timezone.now()
 
 
-@pytest.fixture
-def w():
-    return build_world()
-
-
 def T(days_ago: int):
     return timezone.localdate(_start[0]) - timedelta(days=days_ago)
 
 
-def business(w, name="好运来餐馆", uscc=USCC):
-    return A.do_register_subject(w.user("officer"), kind="business", name=name, uscc=uscc, region=w.street_a)
+def business(world, name="好运来餐馆", uscc=USCC):
+    return A.do_register_subject(
+        world.user("oscar"), kind="business", name=name, uscc=uscc, region=world.regions["A"]
+    )
 
 
 def test_identity_check_digits():
@@ -55,8 +51,8 @@ def test_identity_check_digits():
     assert identity.mask_name("王小明") == "王**"
 
 
-def test_register_validates_and_changes_nothing_on_bad_input(w):
-    officer = w.user("officer")
+def test_register_validates_and_changes_nothing_on_bad_input(world):
+    officer = world.user("oscar")
     with pytest.raises(InvalidInput) as e:
         A.do_register_subject(officer, kind="business", name="X", uscc="91350100M000100Y44")
     assert e.value.field == "uscc"
@@ -65,21 +61,23 @@ def test_register_validates_and_changes_nothing_on_bad_input(w):
     with pytest.raises(InvalidInput):
         A.do_register_subject(officer, kind="individual", name="张三")
     assert Subject.objects.count() == 0
-    s = A.do_register_subject(officer, kind="individual", name="张三", id_number=IDN.lower(), region=w.comm_a)
+    s = A.do_register_subject(
+        officer, kind="individual", name="张三", id_number=IDN.lower(), region=world.regions["Ac"]
+    )
     assert s.id_number == IDN and s.score == 100
     with pytest.raises(Conflict):
         A.do_register_subject(officer, kind="stall_owner", name="张三", id_number=IDN)
     with pytest.raises(PermissionDenied):
-        A.do_register_subject(w.user("grid_worker_b"), kind="business", name="Y", uscc="91110000600037341L")
+        A.do_register_subject(world.user("gavin"), kind="business", name="Y", uscc="91110000600037341L")
     assert AuditEvent.objects.filter(action="credit.register_subject").count() == 1
 
 
-def test_score_half_life_hand_computed(w):
+def test_score_half_life_hand_computed(world):
     """points: street_occupation/serious 12, illegal_construction/serious 12×1.5 = 18; half-life 365 d.
     Violations on T-730 and T-365; on T0: 12×0.5² + 18×0.5¹ = 3 + 9 = 12 → 88.00.
     On T-365: 12×0.5 + 18×1 = 24 → 76.00.  On T-731 (before both): 100."""
-    officer = w.user("officer")
-    s = business(w)
+    officer = world.user("oscar")
+    s = business(world)
     A.do_record_violation(
         officer, s, kind="street_occupation", severity="serious", occurred_on=T(730), now=T(730)
     )
@@ -95,25 +93,25 @@ def test_score_half_life_hand_computed(w):
     assert abs(float(queries.score_of(s, mid)) - expected) < 0.01
 
 
-def test_score_linear_decay_and_revocation(w):
+def test_score_linear_decay_and_revocation(world):
     """Linear over 24 months (720 days): a general street occupation (5 points) 360 days old
     counts half: 100 − 2.5 = 97.50; 720 days old it counts nothing."""
-    admin = w.user("admin")
+    admin = world.user("ada")
     A.do_update_rules(admin, decay_mode="linear", linear_months=24)
-    s = business(w)
+    s = business(world)
     v = A.do_record_violation(
-        w.user("officer"), s, kind="street_occupation", severity="general", occurred_on=T(360), now=T(360)
+        world.user("oscar"), s, kind="street_occupation", severity="general", occurred_on=T(360), now=T(360)
     )
     assert queries.score_of(s, T(0)) == Decimal("97.50")
     assert queries.score_of(s, T(0) + timedelta(days=360)) == Decimal("100.00")
-    A.do_revoke_violation(w.user("officer"), v, "录入错误")
+    A.do_revoke_violation(world.user("oscar"), v, "录入错误")
     assert queries.score_of(s, T(0)) == Decimal("100.00")
     assert Violation.objects.filter(pk=v.pk, state="revoked").exists()  # the record is kept
 
 
-def test_repeat_offender_enters_watch_list_with_its_rule(w):
-    officer = w.user("officer")
-    s = business(w)
+def test_repeat_offender_enters_watch_list_with_its_rule(world):
+    officer = world.user("oscar")
+    s = business(world)
     A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(400), now=T(400))
     assert not ListEntry.objects.exists()
     A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(100), now=T(100))
@@ -123,11 +121,11 @@ def test_repeat_offender_enters_watch_list_with_its_rule(w):
     assert AuditEvent.objects.filter(action="credit.enter_list", object_id=str(entry.pk)).exists()
 
 
-def test_grave_violation_dishonest_then_repair_after_clean_period(w):
+def test_grave_violation_dishonest_then_repair_after_clean_period(world):
     """Grave violation on T-300 (dishonest list, rule "grave"); order to rectify by T-260, done on
     T-250; clean period 180 days → repair possible from T-70, not on T-71."""
-    officer = w.user("officer")
-    s = business(w)
+    officer = world.user("oscar")
+    s = business(world)
     v = A.do_record_violation(
         officer, s, kind="street_occupation", severity="grave", occurred_on=T(300), now=T(300)
     )
@@ -146,7 +144,7 @@ def test_grave_violation_dishonest_then_repair_after_clean_period(w):
     )
     assert p.state == "issued"
     with pytest.raises(Conflict):
-        A.do_repair(w.user("bureau_leader"), s, note="已整改", as_of=T(0))  # penalty still open
+        A.do_repair(world.user("bruno"), s, note="已整改", as_of=T(0))  # penalty still open
     A.do_fulfil_penalty(officer, p, fulfilled_on=T(250), now=T(250))
     check = queries.repair_check(s, T(71), queries.active_rule_set())
     assert not check.eligible and check.eligible_on == T(70)
@@ -163,9 +161,9 @@ def test_grave_violation_dishonest_then_repair_after_clean_period(w):
     assert ListEntry.objects.active().filter(subject=s, list_kind="dishonest", entered_on=T(5)).exists()
 
 
-def test_manual_repair_by_leader_requires_clean_period(w):
-    officer, leader = w.user("officer"), w.user("bureau_leader")
-    s = business(w)
+def test_manual_repair_by_leader_requires_clean_period(world):
+    officer, leader = world.user("oscar"), world.user("bruno")
+    s = business(world)
     v = A.do_record_violation(
         officer, s, kind="illegal_construction", severity="grave", occurred_on=T(200), now=T(200)
     )
@@ -178,16 +176,16 @@ def test_manual_repair_by_leader_requires_clean_period(w):
     A.do_fulfil_penalty(officer, p, fulfilled_on=T(150), now=T(150))
     with pytest.raises(Conflict):
         A.do_repair(leader, s, note="已缴纳罚款", as_of=T(0))  # clean only 150 of 180 days
-    A.do_update_rules(w.user("admin"), repair_clean_days=120)
+    A.do_update_rules(world.user("ada"), repair_clean_days=120)
     entries = A.do_repair(leader, s, note="已缴纳罚款并保持良好", as_of=T(0))
     assert {e.list_kind for e in entries} == {"dishonest", "watch"}
     s.refresh_from_db()
     assert s.score == Decimal("100.00")
 
 
-def test_penalty_validation(w):
-    officer = w.user("officer")
-    s = business(w)
+def test_penalty_validation(world):
+    officer = world.user("oscar")
+    s = business(world)
     v = A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(3))
     with pytest.raises(InvalidInput):
         A.do_issue_penalty(officer, v, kind="fine", decision_number="F1")  # no amount
@@ -198,7 +196,7 @@ def test_penalty_validation(w):
             officer, v, kind="warning", decision_number="F1", decided_on=T(5)
         )  # before violation
     with pytest.raises(PermissionDenied):
-        A.do_issue_penalty(w.user("dispatcher"), v, kind="warning", decision_number="F1")
+        A.do_issue_penalty(world.user("paul"), v, kind="warning", decision_number="F1")
     assert not Penalty.objects.exists()
     warning = A.do_issue_penalty(officer, v, kind="warning", decision_number="F1")
     assert warning.state == "fulfilled"
@@ -206,9 +204,9 @@ def test_penalty_validation(w):
         A.do_issue_penalty(officer, v, kind="warning", decision_number="F1")
 
 
-def test_overdue_rectification_puts_subject_on_dishonest_list(w):
-    officer = w.user("officer")
-    s = business(w)
+def test_overdue_rectification_puts_subject_on_dishonest_list(world):
+    officer = world.user("oscar")
+    s = business(world)
     v = A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(40), now=T(40))
     A.do_issue_penalty(
         officer, v, kind="rectify", decision_number="R1", decided_on=T(40), rectify_by=T(30), now=T(40)
@@ -221,10 +219,11 @@ def test_overdue_rectification_puts_subject_on_dishonest_list(w):
     assert Penalty.objects.get().state == "overdue"
 
 
-def test_evaluate_all_matches_single(w):
-    officer = w.user("officer")
+def test_evaluate_all_matches_single(world):
+    officer = world.user("oscar")
     subjects = [
-        business(w, f"商户{i}", uscc) for i, uscc in enumerate(["91350100M000100Y43", "91110000600037341L"])
+        business(world, f"商户{i}", uscc)
+        for i, uscc in enumerate(["91350100M000100Y43", "91110000600037341L"])
     ]
     for i, s in enumerate(subjects):
         for k in range(i + 2):
@@ -243,44 +242,44 @@ def test_evaluate_all_matches_single(w):
         assert s.score == queries.score_of(s, T(0))
 
 
-def test_jurisdiction_and_case_flags(w):
-    officer = w.user("officer")
-    s = business(w)  # registered in street A by the bureau
-    other = w.user("street_b_leader")
+def test_jurisdiction_and_case_flags(world):
+    officer = world.user("oscar")
+    s = business(world)  # registered in street A by the bureau
+    other = world.user("steve")
     assert not Subject.objects.visible_to(other).filter(pk=s.pk).exists()
     with pytest.raises(NotFound):
-        A.do_record_violation(w.user("market_handler"), s, kind="street_occupation")
-    assert Subject.objects.visible_to(w.user("street_a_leader")).filter(pk=s.pk).exists()
-    old = w.case(reported_at=_start[0] - timedelta(days=20))
+        A.do_record_violation(world.user("mark"), s, kind="street_occupation")
+    assert Subject.objects.visible_to(world.user("stella")).filter(pk=s.pk).exists()
+    old = world.case(reported_at=_start[0] - timedelta(days=20))
     A.do_record_violation(officer, s, kind="street_occupation", occurred_on=T(20), case=old)
-    new = w.case()
+    new = world.case()
     assert queries.subject_flags_for_case(new) == []
     A.do_name_subject_on_case(officer, new, s)
     flags = queries.subject_flags_for_case(new)
     assert flags[0]["repeat_offender"] is True and flags[0]["earlier_violations"] == 1
     assert queries.subject_flags_for_case(old)[0]["repeat_offender"] is False
     # A case in street B names the subject → street B's leader sees it through the case.
-    case_b = w.case(street=w.street_b)
+    case_b = world.case(street=world.regions["B"])
     A.do_name_subject_on_case(officer, case_b, s)
     assert Subject.objects.visible_to(other).filter(pk=s.pk).exists()
 
 
-def test_rule_update_validation(w):
+def test_rule_update_validation(world):
     with pytest.raises(PermissionDenied):
-        A.do_update_rules(w.user("officer"), watch_threshold=70)
+        A.do_update_rules(world.user("oscar"), watch_threshold=70)
     with pytest.raises(InvalidInput):
-        A.do_update_rules(w.user("admin"), watch_threshold=50, dishonest_threshold=60)
+        A.do_update_rules(world.user("ada"), watch_threshold=50, dishonest_threshold=60)
     old = queries.active_rule_set()
-    new = A.do_update_rules(w.user("admin"), points={("street_occupation", "general"): Decimal("7")})
+    new = A.do_update_rules(world.user("ada"), points={("street_occupation", "general"): Decimal("7")})
     assert new.pk != old.pk and new.points.get(kind="street_occupation", severity="general").points == 7
 
 
-def test_revoking_the_only_violation_closes_its_list_entries_as_revoked(w):
+def test_revoking_the_only_violation_closes_its_list_entries_as_revoked(world):
     """A subject listed only because of a violation recorded in error leaves the lists as
     "revoked" when the violation is revoked, not later as an automatic credit repair."""
-    officer = w.user("officer")
-    s = business(w)
-    other = business(w, "另一商户", "91110000600037341L")
+    officer = world.user("oscar")
+    s = business(world)
+    other = business(world, "另一商户", "91110000600037341L")
     v = A.do_record_violation(officer, s, kind="obstructing", severity="grave", occurred_on=T(10), now=T(10))
     assert {e.list_kind for e in ListEntry.objects.active().filter(subject=s)} == {"dishonest", "watch"}
     # A subject with another confirmed violation keeps its entries.

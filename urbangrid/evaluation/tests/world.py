@@ -1,6 +1,8 @@
-"""A small fixed world for the evaluation tests: one district, two streets, two communities with
-one grid each, three units, a handful of staff and a dozen cases whose every stage time is set
-by hand, so each indicator can be checked against a value computed on paper.
+"""The evaluation tests' scenario: one district, two streets, two communities with one grid each,
+three units, a handful of staff (made like the shared test world's cast, urbangrid/testing/world.py)
+and a dozen cases whose every stage time is set by hand, so each indicator can be checked against
+a value computed on paper. It stays apart from the shared world: the figures the tests check are
+pinned to its own regions, units and people.
 
 The cases are written with ``Case.objects.bulk_create`` on purpose: the tests pin the indicator
 arithmetic to exact timestamps (late by minutes, across the month boundary, reworked twice...),
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth import get_user_model
+from urbangrid.testing.world import add_person
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = datetime(2026, 11, 15, 12, 0, tzinfo=TZ)
@@ -46,11 +48,10 @@ def build_world() -> World:
     from urbangrid.cases.models import Case, CaseEvent
     from urbangrid.evaluation.defaults import seed
     from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
+    from urbangrid.orgs.models import Unit
 
     seed()  # idempotent: transactional (browser) tests flush the migration's rows
     w = World()
-    User = get_user_model()
     w.district = Region.objects.create(code="619901", name="示范区", kind="district")
     w.s1 = Region.objects.create(code="619901001", name="东街道", kind="street", parent=w.district)
     w.s2 = Region.objects.create(code="619901002", name="西镇", kind="town", parent=w.district)
@@ -63,23 +64,19 @@ def build_world() -> World:
     w.u2 = Unit.objects.create(code="U2", name="东街道办", kind="street_office", level="street", region=w.s1)
     w.u3 = Unit.objects.create(code="U3", name="西镇政府", kind="town_gov", level="street", region=w.s2)
 
-    def person(key, name, unit, role, region):
-        user = User.objects.create_user(username=key, password="x-test-12345")
-        p = Person.objects.create(user=user, name=name, unit=unit)
-        RoleAssignment.objects.create(person=p, role=role, region=region)
-        w.people[key], w.users[key] = p, user
+    def person(key, name, unit, role, region, grids=()):
+        p = add_person(key, name, unit, [role], region, grids=grids, since=t(1, 1).date())
+        w.people[key], w.users[key] = p, p.user
         return p
 
-    gw1 = person("gw1", "张网格", w.u2, "grid_worker", w.c1)
-    gw2 = person("gw2", "李网格", w.u3, "grid_worker", w.c2)
+    gw1 = person("gw1", "张网格", w.u2, "grid_worker", w.c1, grids=[G1])
+    gw2 = person("gw2", "李网格", w.u3, "grid_worker", w.c2, grids=[G2])
     sl = person("sl", "王值班", centre, "shift_leader", w.district)
     dp = person("dp", "赵派遣", centre, "dispatcher", w.district)
     op = person("op", "钱受理", centre, "intake_operator", w.district)
     person("leader1", "东街道领导", w.u2, "street_leader", w.s1)
     person("city", "市领导", centre, "city_leader", None)
     person("h1", "市政处置员", w.u1, "unit_handler", None)
-    GridAssignment.objects.create(grid_code=G1, person=gw1, duty="supervisor", valid_from=t(1, 1).date())
-    GridAssignment.objects.create(grid_code=G2, person=gw2, duty="supervisor", valid_from=t(1, 1).date())
 
     east = dict(district=w.district, street=w.s1, community=w.c1, grid_code=G1)
     west = dict(district=w.district, street=w.s2, community=w.c2, grid_code=G2)

@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from conftest import screenshot
-
-from .factories import at, build_world
+from urbangrid.testing.world import at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,20 +33,20 @@ def other_page(browser):
     return ctx, pg, errors
 
 
-def test_campaign_journey(page, live_server):
-    w = build_world()
+def test_campaign_journey(page, live_server, tx_world):
+    w = tx_world
     # Cases already found in the area during the campaign's first days.
     w.case(reported_at=at(2), state="closed", handle_due_at=at(1, 18), handled_at=at(1), closed_at=at(1, 12))
     w.case(reported_at=at(1), state="handling", handle_due_at=at(0, 23), is_joint=True)
-    w.case(street=w.street_b, reported_at=at(1))  # outside the areas
+    w.case(street=w.regions["B"], reported_at=at(1))  # outside the areas
     base = live_server.url
-    login(page, base, w.user("bureau_leader"))
+    login(page, base, w.user("bruno"))
     page.goto(base + "/joint/")
     page.click("text=新建专项整治")
     page.fill("#id_title", "清波街道占道经营专项整治")
-    page.select_option("#id_lead_unit", str(w.bureau.pk))
-    page.select_option("#id_units", [str(w.market.pk), str(w.office_a.pk)])
-    page.select_option("#id_regions", [str(w.street_a.pk)])
+    page.select_option("#id_lead_unit", str(w.units["bureau"].pk))
+    page.select_option("#id_units", [str(w.units["market"].pk), str(w.units["A"].pk)])
+    page.select_option("#id_regions", [str(w.regions["A"].pk)])
     today = timezone.localdate()
     # First a wrong date order: the form says why and keeps the input.
     page.fill("#id_start_date", str(today))
@@ -67,13 +66,13 @@ def test_campaign_journey(page, live_server):
     assert page.locator("#kpi-found").inner_text() == "2"
     assert page.locator("#kpi-closed").inner_text() == "1"
     # A task for the street office, reported by the office and accepted by the bureau.
-    page.select_option("select[name=unit]", str(w.office_a.pk))
+    page.select_option("select[name=unit]", str(w.units["A"].pk))
     page.fill("form[action$='/tasks/'] input[name=title]", "清理占道摊点")
     page.fill("form[action$='/tasks/'] input[name=due_date]", str(today + timedelta(days=5)))
     page.click("text=添加任务 >> nth=-1")
     page.wait_for_load_state("networkidle")
     ctx, office, errors = other_page(page.context.browser)
-    login(office, base, w.user("office_a_handler"))
+    login(office, base, w.user("hank"))
     office.goto(page.url)
     office.fill("input[name=report]", "清理占道摊点 24 处")
     office.fill("input[name=quantity]", "24")
@@ -94,20 +93,20 @@ def test_campaign_journey(page, live_server):
     screenshot(page, "joint_campaign_summary")
 
 
-def test_consultation_journey(page, live_server):
+def test_consultation_journey(page, live_server, tx_world):
     from urbangrid.cases.models import Case, CaseEvent, CaseTask
 
-    w = build_world()
+    w = tx_world
     case = w.case(
         state="pending_dispatch",
         return_count=2,
-        assigned_unit=w.housing,
+        assigned_unit=w.units["housing"],
         description="沿街商铺违规搭建雨棚并占道经营",
     )
-    CaseTask.objects.create(case=case, unit=w.housing, role="lead", state="returned")
-    CaseTask.objects.create(case=case, unit=w.market, role="lead", state="returned")
+    CaseTask.objects.create(case=case, unit=w.units["housing"], role="lead", state="returned")
+    CaseTask.objects.create(case=case, unit=w.units["market"], role="lead", state="returned")
     base = live_server.url
-    login(page, base, w.user("dispatcher"))
+    login(page, base, w.user("paul"))
     page.goto(base + "/joint/consultations/")
     page.click(f"a[href$='?case={case.number}']")
     page.fill("#id_reason", "住建局与市场监管局互相推诿，已回退两次")
@@ -116,8 +115,8 @@ def test_consultation_journey(page, live_server):
     assert "征求意见中" in page.locator("#cons-state").inner_text()
     cons_url = page.url
     for user, stance, text in [
-        ("market_handler", "accept", "属无照经营，由我局牵头查处"),
-        ("housing_handler", "decline", "不涉及建设工程审批"),
+        ("mark", "accept", "属无照经营，由我局牵头查处"),
+        ("helen", "decline", "不涉及建设工程审批"),
     ]:
         ctx, pg, errors = other_page(page.context.browser)
         login(pg, base, w.user(user))
@@ -131,8 +130,8 @@ def test_consultation_journey(page, live_server):
         assert not errors, errors
     page.reload()
     page.click("#decide-link")
-    page.select_option("#id_lead_unit", str(w.market.pk))
-    page.select_option("#id_assist_units", [str(w.office_a.pk)])
+    page.select_option("#id_lead_unit", str(w.units["market"].pk))
+    page.select_option("#id_assist_units", [str(w.units["A"].pk)])
     page.fill("#id_deadline", (timezone.localtime() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_decision", "由市场监管局牵头查处，清波街道办配合清理")
     page.click("main button[type=submit]")
@@ -143,5 +142,5 @@ def test_consultation_journey(page, live_server):
     assert page.locator(".msg-success").is_visible()
     screenshot(page, "joint_consultation_applied")
     case = Case.objects.get(pk=case.pk)
-    assert case.assigned_unit_id == w.market.pk and case.state == "pending_handle"
-    assert CaseEvent.objects.filter(case=case, action="dispatch", unit=w.market).exists()
+    assert case.assigned_unit_id == w.units["market"].pk and case.state == "pending_handle"
+    assert CaseEvent.objects.filter(case=case, action="dispatch", unit=w.units["market"]).exists()

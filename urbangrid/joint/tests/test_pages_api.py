@@ -11,14 +11,7 @@ from django.utils import timezone
 from urbangrid.joint import actions as A
 from urbangrid.joint.models import Campaign
 
-from .factories import build_world
-
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def w():
-    return build_world()
 
 
 def client(user):
@@ -27,25 +20,27 @@ def client(user):
     return c
 
 
-def test_pages_render_and_hide_outside_jurisdiction(w):
+def test_pages_render_and_hide_outside_jurisdiction(world):
     today = timezone.localdate()
     c = A.do_create_campaign(
-        w.user("bureau_leader"),
+        world.user("bruno"),
         title="湖滨整治",
-        lead_unit=w.office_b,
-        regions=[w.street_b],
+        lead_unit=world.units["B"],
+        regions=[world.regions["B"]],
         start_date=today,
         end_date=today + timedelta(days=7),
     )
-    case = w.case(return_count=2)
-    cons = A.do_open_consultation(w.user("dispatcher"), case, reason="推诿", units=[w.market, w.housing])
+    case = world.case(return_count=2)
+    cons = A.do_open_consultation(
+        world.user("paul"), case, reason="推诿", units=[world.units["market"], world.units["housing"]]
+    )
     m = A.do_schedule_meeting(
-        w.user("dispatcher"),
+        world.user("paul"),
         title="联席会议",
         scheduled_at=timezone.now() + timedelta(days=1),
-        host_unit=w.bureau,
+        host_unit=world.units["bureau"],
     )
-    d = client(w.user("dispatcher"))
+    d = client(world.user("paul"))
     for url in [
         "/joint/",
         "/joint/campaigns/",
@@ -60,21 +55,21 @@ def test_pages_render_and_hide_outside_jurisdiction(w):
         f"/joint/meetings/{m.pk}/",
     ]:
         assert d.get(url).status_code == 200, url
-    other = client(w.user("street_a_leader"))
+    other = client(world.user("stella"))
     assert other.get(f"/joint/campaigns/{c.pk}/").status_code == 404
     assert other.get(f"/api/v1/joint/campaigns/{c.pk}").status_code == 404
-    assert client(w.user("street_b_leader")).get(f"/joint/campaigns/{c.pk}/").status_code == 200
+    assert client(world.user("steve")).get(f"/joint/campaigns/{c.pk}/").status_code == 200
 
 
-def test_campaign_form_validation_message(w):
-    c = client(w.user("bureau_leader"))
+def test_campaign_form_validation_message(world):
+    c = client(world.user("bruno"))
     today = timezone.localdate()
     r = c.post(
         "/joint/campaigns/new/",
         {
             "title": "倒序日期",
-            "lead_unit": w.bureau.pk,
-            "regions": [w.street_a.pk],
+            "lead_unit": world.units["bureau"].pk,
+            "regions": [world.regions["A"].pk],
             "start_date": today,
             "end_date": today - timedelta(days=1),
         },
@@ -83,16 +78,16 @@ def test_campaign_form_validation_message(w):
     assert not Campaign.objects.exists()
 
 
-def test_api_campaign_and_consultation(w):
-    c = client(w.user("bureau_leader"))
+def test_api_campaign_and_consultation(world):
+    c = client(world.user("bruno"))
     today = timezone.localdate()
     r = c.post(
         "/api/v1/joint/campaigns",
         {
             "title": "API 整治",
-            "lead_unit": w.bureau.code,
-            "units": [w.market.code],
-            "regions": [w.street_a.code],
+            "lead_unit": world.units["bureau"].code,
+            "units": [world.units["market"].code],
+            "regions": [world.regions["A"].code],
             "start_date": str(today - timedelta(days=3)),
             "end_date": str(today + timedelta(days=3)),
             "targets": [{"name": "发现", "metric": "cases_found", "value": 1}],
@@ -101,27 +96,27 @@ def test_api_campaign_and_consultation(w):
     )
     assert r.status_code == 201, r.content
     cid = r.json()["id"]
-    w.case(reported_at=timezone.now() - timedelta(days=1))
+    world.case(reported_at=timezone.now() - timedelta(days=1))
     got = c.get(f"/api/v1/joint/campaigns/{cid}").json()
     assert got["summary"]["cases"]["found"] == 1 and got["summary"]["targets"][0]["achieved"]
     assert (
-        client(w.user("market_handler"))
+        client(world.user("mark"))
         .post(f"/api/v1/joint/campaigns/{cid}/end", {}, content_type="application/json")
         .status_code
         == 403
     )
-    case = w.case(return_count=2)
-    d = client(w.user("dispatcher"))
+    case = world.case(return_count=2)
+    d = client(world.user("paul"))
     assert d.get("/api/v1/joint/consultations/candidates").json()["results"][0]["number"] == case.number
     r = d.post(
         "/api/v1/joint/consultations",
-        {"case": case.number, "reason": "推诿", "units": [w.market.code]},
+        {"case": case.number, "reason": "推诿", "units": [world.units["market"].code]},
         content_type="application/json",
     )
     assert r.status_code == 201
     r = d.post(
         "/api/v1/joint/consultations",
-        {"case": case.number, "reason": "again", "units": [w.housing.code]},
+        {"case": case.number, "reason": "again", "units": [world.units["housing"].code]},
         content_type="application/json",
     )
     assert r.status_code == 409

@@ -3,14 +3,15 @@ zone (so coverage can be checked against hand-computed areas), and persona users
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import shapely
-from django.contrib.auth import get_user_model
 from django.utils import timezone
+
+from urbangrid.testing.world import add_person
 
 EPSG = 4545  # CGCS2000 3-degree GK zone 36 (central meridian 108°E), the zone geo.crs picks here
 X0, Y0 = 582000.0, 3791000.0  # ≈ 108.90°E, 34.25°N
@@ -76,22 +77,16 @@ _counter = [0]
 
 
 def make_person(role, region=None, *, name=None, grids=()):
-    from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
+    from urbangrid.orgs.models import Unit
 
     _counter[0] += 1
     unit, _c = Unit.objects.get_or_create(
         code="T-CENTER", defaults=dict(name="监督指挥中心", kind="center", level="city")
     )
-    user = get_user_model().objects.create_user(username=f"{role}{_counter[0]}", password="demo12345")
-    person = Person.objects.create(
-        user=user, name=name or f"{role}{_counter[0]}", unit=unit, phone="13800000000"
-    )
-    RoleAssignment.objects.create(person=person, role=role, region=region)
-    for code in grids:
-        GridAssignment.objects.create(
-            grid_code=code, person=person, duty="supervisor", valid_from=datetime(2025, 1, 1).date()
-        )
-    return user
+    username = f"{role}{_counter[0]}"
+    return add_person(
+        username, name or username, unit, [role], region, grids=grids, since=date(2025, 1, 1)
+    ).user
 
 
 @pytest.fixture

@@ -3,17 +3,9 @@ points inside grids of the first and second street, and Open311/webhook API clie
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 
 import pytest
-from PIL import Image
-
-
-def jpeg(color=(200, 30, 30), size=(64, 48)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, color).save(buf, "JPEG")
-    return buf.getvalue()
 
 
 @dataclass

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import screenshot, wait_until
-from urbangrid.portal.tests.conftest import jpeg
+from urbangrid.testing.world import jpeg
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = "13800001111"

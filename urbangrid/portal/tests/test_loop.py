@@ -11,8 +11,9 @@ import pytest
 from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from urbangrid.portal.tests.conftest import jpeg, service_code
+from urbangrid.portal.tests.conftest import service_code
 from urbangrid.portal.views import FORM_SALT
+from urbangrid.testing.world import jpeg
 
 pytestmark = pytest.mark.django_db
 

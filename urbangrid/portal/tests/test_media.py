@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from urbangrid.portal.tests.conftest import jpeg
 from urbangrid.portal.tests.test_portal import form
+from urbangrid.testing.world import jpeg
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from urbangrid.cases.models import Case
-from urbangrid.portal.tests.conftest import jpeg, service_code
+from urbangrid.portal.tests.conftest import service_code
 from urbangrid.portal.tests.spec import as_bool, body, errors, is_w3c, parse
+from urbangrid.testing.world import jpeg
 
 pytestmark = pytest.mark.django_db
 FORMATS = ["xml", "json"]

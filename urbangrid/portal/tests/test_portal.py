@@ -13,8 +13,9 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from urbangrid.portal.tests.conftest import jpeg, service_code
+from urbangrid.portal.tests.conftest import service_code
 from urbangrid.portal.views import FORM_SALT
+from urbangrid.testing.world import jpeg
 
 pytestmark = pytest.mark.django_db
 PHONE = "13912345678"

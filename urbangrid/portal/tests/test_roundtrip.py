@@ -15,7 +15,8 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from urbangrid.portal.actions import sign
-from urbangrid.portal.tests.conftest import jpeg, service_code
+from urbangrid.portal.tests.conftest import service_code
+from urbangrid.testing.world import jpeg
 
 
 def call(url, data=None, headers=None, method=None):
