@@ -11,7 +11,7 @@ How it works
 - Transactional tests (``transaction=True``, ``live_server``) truncate all tables when they
   end; a teardown hook rebuilds the city right after such a test (a few seconds), so the
   next test finds it again.
-- Until ``urbangrid.geo.demo`` exists, a tiny geography (urbangrid/orgs/testing.py: one street
+- Until ``urbangrid.demo.geo`` exists, a tiny geography (urbangrid/orgs/testing.py: one street
   office and one town, two communities each, two grids per community) stands in for it.
 - Passwords use a fast hasher in tests; every demo account's password is ``demo12345``.
 
@@ -64,9 +64,9 @@ def build_test_city() -> None:
     from django.db import transaction
 
     try:
-        import urbangrid.geo.demo  # noqa: F401
+        import urbangrid.demo.geo  # noqa: F401
 
-        has_geo_demo = hasattr(urbangrid.geo.demo, "build_demo_geography")
+        has_geo_demo = hasattr(urbangrid.demo.geo, "build_demo_geography")
     except ImportError:
         has_geo_demo = False
     if has_geo_demo:
@@ -80,7 +80,7 @@ def build_test_city() -> None:
         )
         return
     from urbangrid.catalog.seed import load_catalog
-    from urbangrid.orgs.demo import build_demo_orgs
+    from urbangrid.demo.orgs import build_demo_orgs
     from urbangrid.orgs.testing import build_tiny_geography
 
     with transaction.atomic():
@@ -254,9 +254,9 @@ def history_end():
 
 @pytest.fixture
 def case_history(demo):
-    """Five days of the demo case history (cases/demo.py, seed 3) up to ``history_end()``, for
+    """Five days of the demo case history (demo/cases.py, seed 3) up to ``history_end()``, for
     the module demos built on it; returns that end."""
-    from urbangrid.cases.demo import build_history
+    from urbangrid.demo.cases import build_history
 
     end = history_end()
     build_history(days=5, seed=3, end=end)

@@ -1,5 +1,5 @@
 """A tiny geography for tests that must not depend on the geo demo (and for the shared test
-fixtures until urbangrid.geo.demo is available): one district with one street office and one
+fixtures until urbangrid.demo.geo is available): one district with one street office and one
 town, two communities/villages each, two ~100 m square unit grids per community."""
 
 from __future__ import annotations

@@ -30,39 +30,41 @@ after ``end`` are not done. Deterministic for a seed (given the same organisatio
 
 from __future__ import annotations
 
-import heapq
-import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from urbangrid.lib.demo import clock, photo_pool
-from urbangrid.lib.errors import DomainError
-
-from . import actions as A
-from . import queries
-from .choices import (
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    last_office_moment,
+    later_in_office_hours,
+    local_time,
+    next_weekday,
+    notifications_held,
+    office_moment,
+    photo_pool,
+    run_step,
+)
+from urbangrid.joint import actions as A
+from urbangrid.joint import queries
+from urbangrid.joint.choices import (
     AgendaReason,
     ConsultationMode,
     Stance,
     TargetMetric,
     TaskState,
 )
-from .models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
-
-log = logging.getLogger("urbangrid.joint.demo")
+from urbangrid.joint.models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
 
 # Caps that keep the city-scale build bounded (the volume does not grow with the grid count).
 MAX_STREET_UNITS = 6
 MAX_APPLIED_CONSULTATIONS = 5
 MAX_MANUAL_LINKS = 3
-STEP_SECONDS = timedelta(seconds=1)
 
 # --- campaigns -------------------------------------------------------------------------------------
 # Offsets are days from the last day of the history (scaled down for short histories); tasks are
@@ -385,42 +387,6 @@ STATEMENTS = {
 MEETING_ROOM = "指挥中心三楼会商室"
 
 
-def _local(d: date, hour: int, minute: int = 0) -> datetime:
-    return timezone.make_aware(datetime.combine(d, time(hour, minute)))
-
-
-def _office(rng: random.Random, d: date, lo: float = 8.7, hi: float = 17.5) -> datetime:
-    """A moment during office hours of day ``d``."""
-    minutes = int(rng.uniform(lo, hi) * 60)
-    return _local(d, minutes // 60, minutes % 60)
-
-
-def _last_office(end: datetime) -> datetime:
-    """The latest office-hours moment not after ``end``: the last day's work ends there."""
-    u = timezone.localtime(end)
-    hour = u.hour + u.minute / 60
-    if 9 <= hour <= 18:
-        return end
-    day = u.date() if hour > 18 else u.date() - timedelta(days=1)
-    return _local(day, 17, 30)
-
-
-def _later_office(rng: random.Random, t: datetime, hours: float) -> datetime:
-    """About ``hours`` after ``t``, moved into office hours (evening work waits for the morning)."""
-    u = timezone.localtime(t + timedelta(hours=hours))
-    hour = u.hour + u.minute / 60
-    if 8.5 <= hour <= 18:
-        return u
-    day = u.date() if hour < 8.5 else u.date() + timedelta(days=1)
-    return _local(day, 8, 40) + timedelta(minutes=rng.uniform(0, 90))
-
-
-def _weekday(d: date) -> date:
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
-
-
 class _Cast:
     """The people and units who act, found from the organisation the orgs demo built."""
 
@@ -519,50 +485,28 @@ class _Cast:
         return None
 
 
-class _Sim:
-    """A global queue of story steps in simulated time (stories are generators of (time, fn); each
-    receives the result of its previous step, None when the step was refused)."""
+class _Sim(Simulation):
+    """The joint history's simulation: its plans are stories, each receiving the result of its
+    previous step (None when the step was refused)."""
 
-    def __init__(self, end: datetime, stats: dict):
-        self.end = end
+    def __init__(self, start: datetime, end: datetime, stats: dict):
+        super().__init__(start, end)
         self.stats = stats
-        self.queue: list = []
-        self.seq = 0
-
-    def add(self, story: Iterator) -> None:
-        nxt = next(story, None)
-        if nxt is not None:
-            self._push(nxt, story)
-
-    def _push(self, nxt, story) -> None:
-        self.seq += 1
-        heapq.heappush(self.queue, (nxt[0], self.seq, nxt[1], story))
 
     def run(self, say) -> None:
         done = 0
-        while self.queue:
-            at, _, fn, story = heapq.heappop(self.queue)
+        for at, _kind, step in self.events():
             if at >= self.end:
                 self.stats["steps_after_end"] += 1
-                story.close()
+                step.plan.close()
                 continue
             done += 1
             if done % 200 == 0:
                 say(f"  joint: {done} steps ({timezone.localtime(at):%Y-%m-%d})")
-            try:
-                with clock(at), transaction.atomic():
-                    result = fn(at)
+            succeeded, result = run_step(step.fn, at, self.stats, clocked=True)
+            if succeeded:
                 self.stats["steps"] += 1
-            except DomainError as exc:
-                self.stats["refused_steps"] += 1
-                log.debug("joint demo step refused at %s: %s", at, exc)
-                result = None
-            try:
-                nxt = story.send(result)
-            except StopIteration:
-                continue
-            if nxt is not None:
-                self._push((max(nxt[0], at + STEP_SECONDS), nxt[1]), story)
+            self.follow(step.plan, not_before=at + STEP, result=result)
 
 
 def build_history(
@@ -584,9 +528,9 @@ def build_history(
         say("joint history skipped: the organisation has no bureau, street units or dispatchers")
         return {"campaigns": 0}
     stats: dict[str, int] = defaultdict(int)
-    sim = _Sim(end, stats)
     today = timezone.localdate(end)
     start = end - timedelta(days=days)
+    sim = _Sim(start, end, stats)
     photos = photo_pool(rng)
     last_note = Notification.objects.aggregate(m=Max("id"))["m"] or 0
 
@@ -594,25 +538,21 @@ def build_history(
     for spec in CAMPAIGNS:
         story = _campaign_story(cast, random.Random(rng.random()), spec, today, start, end, days, stats)
         if story is not None:
-            sim.add(story)
+            sim.follow(story)
     say("joint: consultations")
     for story in _consultation_stories(cast, rng, start, end, photos, stats):
-        sim.add(story)
+        sim.follow(story)
     say("joint: meetings")
     for story in _meeting_stories(cast, rng, today, start, end, days, stats):
-        sim.add(story)
+        sim.follow(story)
 
-    old_cfg = settings.URBANGRID
-    settings.URBANGRID = {**old_cfg, "NOTIFY_IMMEDIATE": False}
-    try:
+    with notifications_held():
         sim.run(say)
         # As in the case history: the outbound channel did not exist in the past, so the joint
         # notifications count as sent, and those older than two days as read.
         mine = Notification.objects.filter(id__gt=last_note)
         mine.filter(sent_at__isnull=True).update(sent_at=end, next_attempt_at=None)
         mine.filter(created_at__lt=end - timedelta(days=2), read_at__isnull=True).update(read_at=end)
-    finally:
-        settings.URBANGRID = old_cfg
     out = _counts(today, stats)
     say("joint history: " + ", ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out
@@ -710,10 +650,10 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         last = first
     fate = spec["fate"]
     if fate == "planned":
-        t_create = max(start, _last_office(end) - timedelta(hours=rng.uniform(1, 7)))
+        t_create = max(start, last_office_moment(end) - timedelta(hours=rng.uniform(1, 7)))
     else:
         t_create = max(
-            start + timedelta(minutes=30), _local(first, 8, 30) + timedelta(minutes=rng.uniform(0, 70))
+            start + timedelta(minutes=30), local_time(first, 8, 30) + timedelta(minutes=rng.uniform(0, 70))
         )
     if t_create >= end:
         return None
@@ -785,7 +725,7 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
             ],
         )
         if fate == "cancelled":
-            cancel_at = min(_office(rng, first + timedelta(days=3)), end - timedelta(hours=1))
+            cancel_at = min(office_moment(rng, first + timedelta(days=3)), end - timedelta(hours=1))
             yield (
                 max(t_create + timedelta(hours=1), cancel_at),
                 lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
@@ -794,7 +734,7 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         if fate == "planned" or not tasks:
             return
         closes_at = (
-            _office(rng, _weekday(last + timedelta(days=rng.randint(1, 3))), 9, 12)
+            office_moment(rng, next_weekday(last + timedelta(days=rng.randint(1, 3))), 9, 12)
             if fate == "ended"
             else end
         )
@@ -803,7 +743,7 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         recent = None
         if fate == "active":
             recent = max(
-                t_create + timedelta(hours=1), _last_office(end) - timedelta(hours=rng.uniform(0.5, 5))
+                t_create + timedelta(hours=1), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 5))
             )
         for task, (u, _title, _desc, due, qty, texts) in zip(tasks, task_plan, strict=True):
             at = recent if recent is not None and due > today else None
@@ -866,14 +806,14 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
 
     roll = rng.random()
     q = rng.randint(*qty)
-    due_end = _local(due, 17, 30)
+    due_end = local_time(due, 17, 30)
     if recent is not None:
         at = recent
     elif due <= today:
         if roll < 0.68:
-            at = _office(rng, max(timezone.localdate(created), due - timedelta(days=rng.randint(0, 2))))
+            at = office_moment(rng, max(timezone.localdate(created), due - timedelta(days=rng.randint(0, 2))))
         elif roll < 0.86:
-            at = _office(rng, due + timedelta(days=rng.randint(1, 4)))  # late
+            at = office_moment(rng, due + timedelta(days=rng.randint(1, 4)))  # late
         else:
             return []  # never reported: late
     else:
@@ -888,15 +828,15 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
         return []
     report(at, q)
     r2 = rng.random()
-    acc = _later_office(rng, at, rng.uniform(3, 40))
+    acc = later_in_office_hours(rng, at, rng.uniform(3, 40))
     if acc >= closes_at:
         return steps
     if r2 < 0.15:
         accept(acc, ok=False)
-        again = _later_office(rng, acc, rng.uniform(20, 60))
+        again = later_in_office_hours(rng, acc, rng.uniform(20, 60))
         if again < closes_at:
             report(again, q + rng.randint(0, 6))
-            acc2 = _later_office(rng, again, rng.uniform(4, 30))
+            acc2 = later_in_office_hours(rng, again, rng.uniform(4, 30))
             if acc2 < closes_at:
                 accept(acc2)
     elif r2 < 0.85:
@@ -927,7 +867,7 @@ def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, close
     )
     steps = []
     for pk, reported in sorted(rng.sample(cases, min(len(cases), MAX_MANUAL_LINKS)), key=lambda c: c[1]):
-        at = _later_office(rng, reported, rng.uniform(2, 30))
+        at = later_in_office_hours(rng, reported, rng.uniform(2, 30))
         if at < closes_at:
             steps.append((at, lambda now, pk=pk: A.do_link_case(leader, campaign_ref, pk)))
     return steps
@@ -974,17 +914,17 @@ def _consultation_stories(cast, rng, start, end, photos, stats):
         plans.append(("applied", pk, last, None, 0))
     # The stories that leave a consultation in each open state end on the last day: they start
     # at a set office time and take a case that was quiet since before then.
-    anchor = _last_office(end)
+    anchor = last_office_moment(end)
     day = timezone.localdate(anchor)
     starts = {
         "candidate": anchor - timedelta(hours=rng.uniform(4, 5)),
         "open": anchor - timedelta(hours=rng.uniform(6, 7)),
-        "scheduled": _office(rng, day - timedelta(days=1), 10, 14),
-        "decided": _office(rng, day - timedelta(days=2), 9, 12),
+        "scheduled": office_moment(rng, day - timedelta(days=1), 10, 14),
+        "decided": office_moment(rng, day - timedelta(days=2), 9, 12),
     }
     for kind, t0 in starts.items():
         if timezone.localtime(t0).hour < 8:
-            starts[kind] = _office(rng, day - timedelta(days=1), 13, 14)
+            starts[kind] = office_moment(rng, day - timedelta(days=1), 13, 14)
     want = [("applied", None, 1)] * max(0, MAX_APPLIED_CONSULTATIONS - n_stuck) + [
         ("candidate", starts["candidate"], 2),
         ("open", starts["open"], 2),
@@ -1040,7 +980,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
     street_unit = cast.street_unit_of.get(c.street_id)
     street_name = getattr(c.street, "name", "属地")
     cls = c.problem_class.name if c.problem_class else "该问题"
-    t = t0 if t0 is not None else _later_office(rng, last, rng.uniform(2, 10))
+    t = t0 if t0 is not None else later_in_office_hours(rng, last, rng.uniform(2, 10))
     involved = [first_unit] if first_unit is not None else []
     second = None
     if returns >= 2:
@@ -1053,7 +993,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         """A unit's next move: in office hours for the older stories, the same afternoon for the
         recent ones (anchored in office hours already)."""
         if kind == "applied":
-            return _later_office(rng, moment, rng.uniform(lo, hi))
+            return later_in_office_hours(rng, moment, rng.uniform(lo, hi))
         return moment + timedelta(hours=rng.uniform(lo, hi))
 
     def story():
@@ -1127,7 +1067,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         else:
             reason = f"案件立案后未能及时派遣：{cls}问题涉及{names}，职责交叉，提请会商明确牵头单位。"
         t += timedelta(minutes=rng.uniform(10, 40))
-        views_due = _local(timezone.localdate(t) + timedelta(days=1), 18, 0)
+        views_due = local_time(timezone.localdate(t) + timedelta(days=1), 18, 0)
         cons = yield (
             t,
             lambda now: A.do_open_consultation(
@@ -1173,9 +1113,9 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         if meeting_mode:
             st = vt + timedelta(minutes=rng.uniform(20, 90))
             if kind == "scheduled":  # the meeting is still ahead
-                meet_at = _local(_weekday(timezone.localdate(end) + timedelta(days=1)), 10, 0)
+                meet_at = local_time(next_weekday(timezone.localdate(end) + timedelta(days=1)), 10, 0)
             else:
-                meet_at = _local(_weekday(timezone.localdate(st) + timedelta(days=1)), 15, 0)
+                meet_at = local_time(next_weekday(timezone.localdate(st) + timedelta(days=1)), 15, 0)
                 if meet_at > end - timedelta(days=2):  # no time left for a meeting: decide in writing
                     meeting_mode = False
             attendees = [
@@ -1195,7 +1135,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
             vt = meet_at + timedelta(minutes=rng.uniform(70, 110))
             if cast.district_leaders and c.district_id == cast.district.pk:
                 decider = cast.district_leaders[0].user
-        deadline = _local(timezone.localdate(vt) + timedelta(days=rng.randint(3, 5)), 18, 0)
+        deadline = local_time(timezone.localdate(vt) + timedelta(days=rng.randint(3, 5)), 18, 0)
         assists_txt = f"，{'、'.join(u.name for u in assists)}配合" if assists else ""
         update_matrix = c.problem_class is not None and rng.random() < 0.5
         decision = f"经会商，明确由{lead.name}牵头负责处置{assists_txt}，于{deadline:%m月%d日}前办结并反馈。"
@@ -1229,7 +1169,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         if update_matrix and cast.admins and stats["matrix_updates"] < 1:
             stats["matrix_updates"] += 1
             yield (
-                _later_office(rng, at, rng.uniform(16, 30)),
+                later_in_office_hours(rng, at, rng.uniform(16, 30)),
                 lambda now: A.do_update_matrix_from_consultation(cast.admins[0], cons),
             )
         # The decided unit handles the case to closure.
@@ -1244,7 +1184,7 @@ def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
     handler = cast.handler(lead, rng)
     if handler is None:
         return
-    t = _later_office(rng, t, rng.uniform(0.5, 3))
+    t = later_in_office_hours(rng, t, rng.uniform(0.5, 3))
     ok = yield t, lambda now: CA.do_accept(handler, case(), note="按会商决定承办", now=now)
     if ok is None:
         return
@@ -1252,12 +1192,12 @@ def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
         h = cast.handler(u, rng)
         if h is None:
             continue
-        t = _later_office(rng, t, rng.uniform(3, 20))
+        t = later_in_office_hours(rng, t, rng.uniform(3, 20))
         yield (
             t,
             lambda now, h=h: CA.do_assist_report(h, case(), report="已按会商决定派员配合现场处置。", now=now),
         )
-    t = _later_office(rng, t, rng.uniform(4, 24))
+    t = later_in_office_hours(rng, t, rng.uniform(4, 24))
     ok = yield (
         t,
         lambda now: CA.do_report_back(
@@ -1321,7 +1261,7 @@ def _meeting_stories(cast, rng, today, start, end, days, stats):
     if host_person is not None and district_gov is not None and host_person.unit_id == district_gov.pk:
         host = host_person.user
         for offset in (-62, -32):
-            d = _weekday(today + timedelta(days=_scaled(offset, days)))
+            d = next_weekday(today + timedelta(days=_scaled(offset, days)))
             if d >= today:
                 continue
             yield _monthly_meeting(
@@ -1331,7 +1271,7 @@ def _meeting_stories(cast, rng, today, start, end, days, stats):
             cast, random.Random(rng.random()), host, district_gov, regular_units, today, start, end
         )
     if bureau_leader is not None:
-        d = _weekday(today + timedelta(days=_scaled(-8, days)))
+        d = next_weekday(today + timedelta(days=_scaled(-8, days)))
         if d > today - timedelta(days=2):
             d = today - timedelta(days=2)
         yield _progress_meeting(cast, random.Random(rng.random()), bureau_leader, today, d, start, end)
@@ -1344,8 +1284,8 @@ def _attendees(cast, units):
 
 
 def _monthly_meeting(cast, rng, host, host_unit, units, day, start, end, stats):
-    held = _local(day, 9, 30)
-    scheduled = max(start + timedelta(minutes=5), _office(rng, day - timedelta(days=rng.randint(3, 6))))
+    held = local_time(day, 9, 30)
+    scheduled = max(start + timedelta(minutes=5), office_moment(rng, day - timedelta(days=rng.randint(3, 6))))
     overdue = _overdue_at(cast, held - timedelta(days=1))
     month = timezone.localtime(held).month
     agenda = [
@@ -1453,7 +1393,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 )
             )
             continue
-        at = _office(rng, due - timedelta(days=rng.randint(0, 2)))
+        at = office_moment(rng, due - timedelta(days=rng.randint(0, 2)))
         at = max(at, t + timedelta(hours=3))
         steps.append(
             (
@@ -1461,7 +1401,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply),
             )
         )
-        close_at = _later_office(rng, at, rng.uniform(3, 30))
+        close_at = later_in_office_hours(rng, at, rng.uniform(3, 30))
         if rng.random() < reopen_rate:
             # A first reply that does not convince: reopened, replied again, then completed.
             steps.append(
@@ -1472,7 +1412,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                     ),
                 )
             )
-            again = _later_office(rng, close_at, rng.uniform(8, 30))
+            again = later_in_office_hours(rng, close_at, rng.uniform(8, 30))
             steps.append(
                 (
                     again,
@@ -1481,7 +1421,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                     ),
                 )
             )
-            close_at = _later_office(rng, again, rng.uniform(3, 20))
+            close_at = later_in_office_hours(rng, again, rng.uniform(3, 20))
         steps.append(
             (close_at, lambda now, f=f: A.do_close_follow_up(host, f, accepted=True, note="经核实已完成"))
         )
@@ -1500,8 +1440,8 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
     ]
     if not units:
         return iter(())
-    held = _local(day, 14, 30)
-    scheduled = max(start + timedelta(minutes=5), _office(rng, day - timedelta(days=2)))
+    held = local_time(day, 14, 30)
+    scheduled = max(start + timedelta(minutes=5), office_moment(rng, day - timedelta(days=2)))
     agenda = [
         (AgendaReason.OTHER, "通报渣土车专项治理前期联合执法情况", None),
         (AgendaReason.OTHER, "研究解决部分在建工地出入口冲洗设施不到位问题", None),
@@ -1573,7 +1513,7 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
         )
         follow = [(items[i], title, by_code[code], due, reply) for i, title, code, due, _f, reply in plan]
         fates = {i: p[4] for i, p in enumerate(plan)}
-        fates["_now"] = _last_office(end)
+        fates["_now"] = last_office_moment(end)
         yield from _follow_up_steps(
             cast, rng, host, meeting, follow, t + timedelta(minutes=10), reopen_rate=0, fates=fates
         )
@@ -1583,8 +1523,8 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
 
 def _upcoming_meeting(cast, rng, host, host_unit, units, today, start, end):
     """Next month's joint meeting, scheduled today from the agenda proposals."""
-    at = max(start + timedelta(minutes=5), _last_office(end) - timedelta(hours=rng.uniform(0.5, 3)))
-    day = _weekday(today + timedelta(days=3))
+    at = max(start + timedelta(minutes=5), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 3)))
+    day = next_weekday(today + timedelta(days=3))
 
     def story():
         def schedule(now):
@@ -1594,7 +1534,7 @@ def _upcoming_meeting(cast, rng, host, host_unit, units, today, start, end):
             return A.do_schedule_meeting(
                 host,
                 title=f"{day.month}月份城市管理联席会议",
-                scheduled_at=_local(day, 9, 30),
+                scheduled_at=local_time(day, 9, 30),
                 host_unit=host_unit,
                 location="区政府三楼第一会议室",
                 region=cast.district,

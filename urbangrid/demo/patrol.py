@@ -37,30 +37,35 @@ the city scale stays as fast as the small one. Deterministic for a seed and an `
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from urbangrid.cases.demo import CaseCast, case_plan
-from urbangrid.lib.demo import clock, photo_pool, weighted
+from urbangrid.demo.cases import CaseCast, case_plan
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    clock,
+    local_time,
+    notifications_held,
+    photo_pool,
+    weighted,
+)
 from urbangrid.lib.errors import DomainError
+from urbangrid.patrol import actions as A
+from urbangrid.patrol.choices import PlaceType, TrackState
 
-from . import actions as A
-from .choices import PlaceType, TrackState
-
-log = logging.getLogger("urbangrid.patrol.demo")
+log = logging.getLogger(__name__)
 
 # Caps: the history stays bounded whatever the number of grids (small ≈ 330, city ≈ 5,000).
 MAX_TRACKS = 1150  # tracks over the whole history; older days are thinned above it
@@ -532,17 +537,14 @@ class _PlanSpec:
     plan: object = None
 
 
-class _History:
+class _History(Simulation):
     def __init__(self, rng: random.Random, cast: _Cast, start: datetime, end: datetime, days: int, say):
+        super().__init__(start, end)
         self.rng = rng
         self.cast = cast
-        self.start = start
-        self.end = end
         self.days = days
         self.say = say
         self.stats: Counter = Counter()
-        self.queue: list = []
-        self.seq = 0
         self.photos = photo_pool(rng)
         self.case_cast = CaseCast()
         self.places: list = []
@@ -552,13 +554,6 @@ class _History:
         self.tz = timezone.get_current_timezone()
 
     # -- helpers
-    def push(self, at: datetime, kind: str, payload=None) -> None:
-        self.seq += 1
-        heapq.heappush(self.queue, (at, self.seq, kind, payload))
-
-    def at(self, day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-        return timezone.make_aware(datetime.combine(day, time(hh, mm, ss)), self.tz)
-
     def day_range(self, a: date, b: date):
         d = a
         while d <= b:
@@ -572,7 +567,7 @@ class _History:
         return f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}"
 
     def person_name(self) -> str:
-        from urbangrid.orgs.demo import GIVEN, SURNAMES
+        from urbangrid.demo.orgs import GIVEN, SURNAMES
 
         return self.rng.choice(SURNAMES) + "".join(
             self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
@@ -622,7 +617,7 @@ class _History:
                 actor = actor or cast.street_leader.get(street.pk) or cast.city_actor
                 # The register predates the history: places were entered over the previous months.
                 day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
-                registered = self.at(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
+                registered = local_time(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
                 try:
                     with clock(registered), transaction.atomic():
                         place = A.do_register_place(
@@ -867,12 +862,12 @@ class _History:
         )
         for spec in self.plans:
             spec.codes = [c for c in spec.codes if c in cast.grids]
-            created = self.at(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
-            self.push(created, "plan", spec)
+            created = local_time(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
+            self.schedule(created, "plan", spec)
             if spec.update_on:
-                self.push(self.at(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
+                self.schedule(local_time(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
             if spec.deactivate_on:
-                self.push(self.at(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
+                self.schedule(local_time(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
 
     def create_plan(self, spec: _PlanSpec) -> None:
         patroller = self.cast.person_of(spec.patroller)
@@ -934,7 +929,7 @@ class _History:
                         if rng.random() >= p:
                             continue
                         minute = rng.randrange(lo, hi)
-                        at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                        at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                         mine = {c: musts[c] for c in codes if c in musts}
                         todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": mine}))
         # Patrols outside any plan: other grid workers walking their own grids.
@@ -946,7 +941,7 @@ class _History:
             for _ in range(n):
                 _pk, user = rng.choice(others)
                 minute = rng.randrange(8 * 60 + 30, 17 * 60)
-                at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                 codes = cast.worker_grids.get(user.pk, [])[:3]
                 todo.append((at, {"user": user, "spec": None, "codes": codes, "musts": {}}))
         todo = [(at, job) for at, job in todo if self.start <= at < self.end and job["codes"]]
@@ -977,12 +972,12 @@ class _History:
             todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": musts}))
         for at, job in todo:
             job["kind"] = "abandon" if rng.random() < 0.02 else "normal"
-            self.push(at, "track", job)
+            self.schedule(at, "track", job)
         # The periodic task that closes tracks left running (phone died): nightly here.
         for d in self.day_range(first, last):
-            at = self.at(d, 23, 50)
+            at = local_time(d, 23, 50)
             if self.start <= at < self.end:
-                self.push(at, "abandon_sweep")
+                self.schedule(at, "abandon_sweep")
         self.stats["tracks_scheduled"] = len(todo)
 
     def _musts(self, spec: _PlanSpec) -> dict:
@@ -1120,10 +1115,10 @@ class _History:
             },
         ]
         for spec in specs:
-            created = self.at(spec["from"], 8, 30 + rng.randrange(20))
+            created = local_time(spec["from"], 8, 30 + rng.randrange(20))
             created = max(self.start, min(created, self.end - timedelta(minutes=30)))
             spec["created"] = created
-            self.push(created, "campaign", spec)
+            self.schedule(created, "campaign", spec)
 
     def create_campaign(self, spec: dict) -> None:
         c = A.do_create_campaign(
@@ -1137,12 +1132,12 @@ class _History:
         )
         self.stats["campaigns"] += 1
         spec["campaign"] = c
-        from .queries import campaign_places
+        from urbangrid.patrol.queries import campaign_places
 
         places = list(campaign_places(c, spec["actor"]).order_by("id"))
         rng = self.rng
         window_end = min(
-            self.end, self.at(spec["to"], 17, 30)
+            self.end, local_time(spec["to"], 17, 30)
         )  # inspections stop when the campaign ends (or now)
         lo = max(spec["created"] + timedelta(minutes=30), self.start)
         span_days = max(1, (window_end.date() - lo.date()).days + 1)
@@ -1160,7 +1155,7 @@ class _History:
                 minute = rng.choice(
                     [rng.randrange(9 * 60, 11 * 60 + 30), rng.randrange(14 * 60 + 30, 17 * 60)]
                 )
-                at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                 if i < forced and at >= self.end:
                     at = self.end - timedelta(minutes=rng.uniform(10, 60))
                 if lo <= at < window_end:
@@ -1171,12 +1166,12 @@ class _History:
                         "recheck": False,
                         "hazard": i == 0 and forced > 0,
                     }
-                    self.push(at, "inspect", job)
+                    self.schedule(at, "inspect", job)
                     break
         if spec["close"]:
-            close_at = self.at(spec["to"] + timedelta(days=2), 16, rng.randrange(60))
+            close_at = local_time(spec["to"] + timedelta(days=2), 16, rng.randrange(60))
             if close_at < self.end:
-                self.push(close_at, "close_campaign", spec)
+                self.schedule(close_at, "close_campaign", spec)
 
     def inspector_for(self, place):
         cast = self.cast
@@ -1189,7 +1184,7 @@ class _History:
         return self.rng.choice(officers) if officers else (cast.shift[0] if cast.shift else None)
 
     def inspect(self, at: datetime, job: dict) -> None:
-        from .models import ChecklistItem, InspectionResult
+        from urbangrid.patrol.models import ChecklistItem, InspectionResult
 
         rng = self.rng
         place, campaign = job["place"], job["campaign"]
@@ -1257,15 +1252,13 @@ class _History:
             steps = case_plan(
                 rng, self.case_cast, res.case_id, when, self.photos, self.stats, scenarios=HAZARD_SCENARIOS
             )
-            nxt = next(steps, None)
-            if nxt is not None:
-                self.push(nxt[0], "step", (steps, nxt, res.case_id))
+            self.follow(steps, case_id=res.case_id)
         if failed and not job["recheck"] and rng.random() < 0.6:
             back = at + timedelta(days=rng.uniform(4, 12))
             last_day = job["spec"]["to"]
             if back < self.end and timezone.localtime(back).date() <= last_day:
-                back = self.at(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
-                self.push(back, "inspect", {**job, "recheck": True, "actor": actor})
+                back = local_time(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
+                self.schedule(back, "inspect", {**job, "recheck": True, "actor": actor})
 
     def push_sweeps(self, case_id: int, after: datetime) -> None:
         """The deadline sweep runs every ten minutes in production; here it runs just after the
@@ -1280,14 +1273,13 @@ class _History:
             slot = slot.replace(second=0, microsecond=0)
             if slot not in self.swept and slot < self.end:
                 self.swept.add(slot)
-                self.push(slot, "sweep")
+                self.schedule(slot, "sweep")
 
     # -- the driver -----------------------------------------------------------------------------
     def run(self) -> None:
-        total = sum(1 for e in self.queue if e[2] == "track")
+        total = self.scheduled("track")
         done = 0
-        while self.queue:
-            at, _seq, kind, payload = heapq.heappop(self.queue)
+        for at, kind, payload in self.events():
             if at >= self.end:
                 break
             try:
@@ -1336,12 +1328,10 @@ class _History:
             tasks.sweep(now=at)
             self.stats["deadline_sweeps"] += 1
         elif kind == "step":
-            steps, (_t, fn), case_id = payload
-            fn(at)
-            nxt = next(steps, None)
+            payload.fn(at)
+            case_id = payload.context["case_id"]
             self.push_sweeps(case_id, at)
-            if nxt is not None:
-                self.push(max(nxt[0], at + timedelta(seconds=1)), "step", (steps, nxt, case_id))
+            self.follow(payload.plan, not_before=at + STEP, case_id=case_id)
 
 
 def build_history(
@@ -1353,8 +1343,7 @@ def build_history(
     """Simulate ``days`` days of patrols and hazard sweeps up to ``end`` (default now); returns
     counts. Run after the organisation (and ideally the case history) exist."""
     from urbangrid.cases.models import Case, Notification
-
-    from .models import CheckIn, Inspection, PatrolPlan, Place, SweepCampaign, Track
+    from urbangrid.patrol.models import CheckIn, Inspection, PatrolPlan, Place, SweepCampaign, Track
 
     say = progress or _noop
     rng = random.Random(seed)
@@ -1366,16 +1355,14 @@ def build_history(
             "patrol history skipped: the organisation has no grids with grid workers, street leaders or city staff"
         )
         return {"tracks": 0}
-    from .models import ChecklistItem
+    from urbangrid.patrol.models import ChecklistItem
 
     if not ChecklistItem.objects.filter(is_active=True).exists():
-        from .checklists import load_checklists
+        from urbangrid.patrol.checklists import load_checklists
 
         load_checklists()  # the seed migration's data (a flushed test database lacks it)
     h = _History(rng, cast, start, end, days, say)
-    old_cfg = settings.URBANGRID
-    settings.URBANGRID = {**old_cfg, "NOTIFY_IMMEDIATE": False}
-    try:
+    with notifications_held():
         say("patrol: place register")
         h.register_places()
         h.design_plans()
@@ -1390,8 +1377,6 @@ def build_history(
             Notification.objects.filter(case_id__in=h.hazard_cases, sent_at__isnull=True).update(
                 sent_at=end, next_attempt_at=None
             )
-    finally:
-        settings.URBANGRID = old_cfg
 
     s = h.stats
     day0 = timezone.localtime(end).replace(hour=0, minute=0, second=0, microsecond=0)

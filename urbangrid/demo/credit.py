@@ -33,25 +33,31 @@ the simulated one.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from urbangrid.lib.demo import clock, weighted
+from urbangrid.credit import actions as A
+from urbangrid.credit import identity, queries
+from urbangrid.credit.choices import ORGANISATION_KINDS, PenaltyKind, Severity, SubjectKind, ViolationKind
+from urbangrid.credit.models import ListEntry, Penalty, Subject, Violation
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    clock,
+    in_office_hours,
+    local_time,
+    run_step,
+    weighted,
+)
 from urbangrid.lib.errors import DomainError
 
-from . import actions as A
-from . import identity, queries
-from .choices import ORGANISATION_KINDS, PenaltyKind, Severity, SubjectKind, ViolationKind
-from .models import ListEntry, Penalty, Subject, Violation
-
-log = logging.getLogger("urbangrid.credit.demo")
+log = logging.getLogger(__name__)
 
 VK = ViolationKind
 # Case class → (violation kind, subject category, chance that a handled case leads to a record,
@@ -319,21 +325,7 @@ def _id_number(rng: random.Random, area: str, year_now: int) -> str:
 
 
 # -------------------------------------------------------------------------------------------------
-# Small helpers.
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-def _office_time(rng, t: datetime) -> datetime:
-    """The same time if it falls in office hours (08–18), else the next morning."""
-    local = timezone.localtime(t)
-    if local.hour >= 18:
-        return _at(local.date() + timedelta(days=1), rng.randint(8, 10), rng.randrange(60))
-    if local.hour < 8:
-        return _at(local.date(), rng.randint(8, 10), rng.randrange(60))
-    return t
+# Who acts.
 
 
 class _Cast:
@@ -548,39 +540,28 @@ class _Numbers:
         return f"{self.abbr}城管{word}〔{day.year}〕第{n + 1:04d}号"
 
 
-class _Sim:
-    """The event queue: steps of plans (generators of (time, fn(now))) and evaluation nights."""
+class _Sim(Simulation):
+    """The credit history's simulation: steps of plans (generators of (time, fn(now))) and
+    evaluation nights."""
 
     def __init__(self, rng, cast, reg, number, stats, start: datetime, end: datetime):
+        super().__init__(start, end)
         self.rng, self.cast, self.reg, self.number, self.stats = rng, cast, reg, number, stats
-        self.start, self.end = start, end
-        self.queue: list = []
-        self.seq = 0
         self.nights: set[date] = set()
         self.revoke_from = 10**9
         self.revoked = False
         self.left_overdue = False
 
-    def push(self, t, kind, payload):
-        self.seq += 1
-        heapq.heappush(self.queue, (t, self.seq, kind, payload))
-
-    def start_plan(self, plan):
-        nxt = next(plan, None)
-        if nxt is not None:
-            self.push(nxt[0], "step", (plan, nxt[1]))
-
     def evaluate_on(self, day: date):
         """Have the nightly evaluation run on ``day`` (23:30)."""
-        at = _at(day, 23, 30)
+        at = local_time(day, 23, 30)
         if day not in self.nights and at < self.end:
             self.nights.add(day)
-            self.push(at, "evaluate", day)
+            self.schedule(at, "evaluate", day)
 
     def run(self, say, total):
         done = 0
-        while self.queue:
-            at, _, kind, payload = heapq.heappop(self.queue)
+        for at, kind, payload in self.events():
             if at >= self.end:
                 break
             if kind == "evaluate":
@@ -589,21 +570,14 @@ class _Sim:
                 self.stats["evaluations"] += 1
                 self.stats["auto_repairs"] += r["repaired"]
                 continue
-            plan, fn = payload
-            try:
-                with clock(at), transaction.atomic():
-                    fn(at)
-            except DomainError as exc:
-                self.stats["refused_steps"] += 1
-                log.debug("demo step refused: %s", exc)
+            succeeded, _ = run_step(payload.fn, at, self.stats, clocked=True)
+            if not succeeded:
                 continue
-            if getattr(fn, "counts", False):
+            if getattr(payload.fn, "counts", False):
                 done += 1
                 if done % 50 == 0:
                     say(f"  {done}/{total} violations ({timezone.localtime(at):%Y-%m-%d})")
-            nxt = next(plan, None)
-            if nxt is not None:
-                self.push(max(nxt[0], at + timedelta(seconds=1)), "step", (plan, nxt[1]))
+            self.follow(payload.plan, not_before=at + STEP)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -665,7 +639,7 @@ def build_history(
     rng.shuffle(upfront)
     # Registered over the year before the window (门前三包 files, permits, earlier inspections).
     moments = sorted(
-        _office_time(rng, start - timedelta(days=rng.uniform(20, 365), hours=rng.uniform(0, 10)))
+        in_office_hours(rng, start - timedelta(days=rng.uniform(20, 365), hours=rng.uniform(0, 10)))
         for _ in upfront
     )
     for (cat, street), moment in zip(upfront, moments, strict=True):
@@ -674,7 +648,7 @@ def build_history(
 
     # ---- records carried over from before the window -------------------------------------------
     for plan in _ledger_plans(sim, streets, start_day, days, timedelta(days=int(rules.repair_clean_days))):
-        sim.start_plan(plan)
+        sim.follow(plan)
 
     # ---- violations found through the cases of the window -------------------------------------
     rows = list(
@@ -710,8 +684,8 @@ def build_history(
     # About half way through, a serious record that is its subject's only one is revoked.
     sim.revoke_from = len(picked) // 2
     for i, row in enumerate(picked):
-        t0 = _office_time(rng, row[6] + timedelta(minutes=rng.uniform(20, 240)))
-        sim.start_plan(_violation_plan(sim, i, row, t0, street_by_id, community_by_id))
+        t0 = in_office_hours(rng, row[6] + timedelta(minutes=rng.uniform(20, 240)))
+        sim.follow(_violation_plan(sim, i, row, t0, street_by_id, community_by_id))
 
     # ---- subjects named on cases still being handled -----------------------------------------
     open_rows = (
@@ -728,9 +702,7 @@ def build_history(
     )
     for cid, cname, sid, comm, grid, accepted in open_rows:
         t0 = accepted + timedelta(minutes=rng.uniform(30, 180))
-        sim.start_plan(
-            _name_plan(sim, cid, cname, street_by_id.get(sid), community_by_id.get(comm), grid, t0)
-        )
+        sim.follow(_name_plan(sim, cid, cname, street_by_id.get(sid), community_by_id.get(comm), grid, t0))
 
     # ---- the nightly evaluation: Sundays and the last week (other nights are added as due) ------
     d = start_day
@@ -824,7 +796,7 @@ def _violation_plan(sim, i, row, t, street_by_id, community_by_id):
     ):
         # The party named was the wrong one: the record is revoked on review, before any decision.
         sim.revoked = True
-        t = _office_time(rng, t + timedelta(days=rng.uniform(2, 6)))
+        t = in_office_hours(rng, t + timedelta(days=rng.uniform(2, 6)))
         yield (
             t,
             lambda now: A.do_revoke_violation(
@@ -879,7 +851,7 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
         if simple:
             t += timedelta(minutes=rng.uniform(5, 40))
         else:
-            t = _office_time(rng, t + timedelta(days=rng.uniform(3, 12)))
+            t = in_office_hours(rng, t + timedelta(days=rng.uniform(3, 12)))
 
         def fine(now):
             h["p"] = A.do_issue_penalty(
@@ -895,7 +867,7 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
         yield t, fine
         if rng.random() < 0.86:
             # Paid within the 15 days the decision gives, mostly in the first week.
-            t = _office_time(
+            t = in_office_hours(
                 rng, t + timedelta(days=rng.choice([0, 1, 2, 3, 5, 7, 10, 14]), hours=rng.uniform(1, 6))
             )
             yield (
@@ -934,10 +906,12 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
     if r < 0.96:
         # Done before the deadline; the officer checks and records it.
         days_used = max(1, round(period * rng.uniform(0.3, 1.0)))
-        t = _at(decided + timedelta(days=days_used), rng.randint(9, 16), rng.randrange(60))
+        t = local_time(decided + timedelta(days=days_used), rng.randint(9, 16), rng.randrange(60))
     elif r < 0.98:
         # Late: overdue (and on the dishonest list) first, done some days later.
-        t = _at(decided + timedelta(days=period + rng.randint(3, 12)), rng.randint(9, 16), rng.randrange(60))
+        t = local_time(
+            decided + timedelta(days=period + rng.randint(3, 12)), rng.randint(9, 16), rng.randrange(60)
+        )
     else:
         return  # not done at all within the window
     yield t, lambda now: A.do_fulfil_penalty(officer, h["p"], fulfilled_on=timezone.localdate(now), now=now)
@@ -981,7 +955,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
 
     def ledger_subject(cat, street, first_record: date):
         # Registered some weeks before its first record (at the simulated time).
-        with clock(_at(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))):
+        with clock(local_time(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))):
             s = reg.register(cat, street)
         if s is not None:
             reg.excluded.add(s.pk)
@@ -992,7 +966,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
         paid = auto_day - clean  # the clean period runs from the last fulfilment
         v1_day, v2_day = paid - timedelta(days=75), paid - timedelta(days=9)
         h: dict = {}
-        t = _at(v1_day, 10, 20)
+        t = local_time(v1_day, 10, 20)
         yield (
             t,
             lambda now: h.update(
@@ -1019,7 +993,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
             ),
         )
         yield (
-            _at(v2_day, 11, 5),
+            local_time(v2_day, 11, 5),
             lambda now: h.update(
                 v=A.do_record_violation(
                     off,
@@ -1033,7 +1007,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
             ),
         )
         yield (
-            _at(v2_day + timedelta(days=4), 10, 0),
+            local_time(v2_day + timedelta(days=4), 10, 0),
             lambda now: h.update(
                 p=A.do_issue_penalty(
                     off,
@@ -1046,7 +1020,10 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
                 )
             ),
         )
-        yield _at(paid, 15, 30), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now)
+        yield (
+            local_time(paid, 15, 30),
+            lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+        )
         sim.evaluate_on(auto_day)
 
     def plan_manual(s, off, leader):
@@ -1054,7 +1031,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
         v_day = paid - timedelta(days=28)
         h: dict = {}
         yield (
-            _at(v_day, 22, 40),  # a night patrol stops a loaded truck
+            local_time(v_day, 22, 40),  # a night patrol stops a loaded truck
             lambda now: h.update(
                 v=A.do_record_violation(
                     off,
@@ -1068,7 +1045,7 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
             ),
         )
         yield (
-            _at(v_day + timedelta(days=10), 9, 40),
+            local_time(v_day + timedelta(days=10), 9, 40),
             lambda now: h.update(
                 p=A.do_issue_penalty(
                     off,
@@ -1081,20 +1058,23 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
                 )
             ),
         )
-        yield _at(paid, 14, 10), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now)
+        yield (
+            local_time(paid, 14, 10),
+            lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+        )
 
         def repair(now):
             A.do_repair(leader, s, note=REPAIR_NOTE, as_of=timezone.localdate(now))
             stats["manual_repairs"] += 1
 
         # The company applied for repair; the leader approves it the morning it becomes possible.
-        yield _at(manual_day, 10, 0), repair
+        yield local_time(manual_day, 10, 0), repair
 
     def plan_late(s, off):
         v_day = start_day - timedelta(days=120)
         due, done = v_day + timedelta(days=10), start_day - timedelta(days=60)
         h: dict = {}
-        t = _at(v_day, 16, 15)
+        t = local_time(v_day, 16, 15)
         yield (
             t,
             lambda now: h.update(
@@ -1124,7 +1104,10 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
             ),
         )
         sim.evaluate_on(due + timedelta(days=1))
-        yield _at(done, 10, 30), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=done, now=now)
+        yield (
+            local_time(done, 10, 30),
+            lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=done, now=now),
+        )
 
     plans = []
     s = ledger_subject("restaurant", first, auto_day - clean - timedelta(days=75))
