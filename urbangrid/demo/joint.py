@@ -33,11 +33,14 @@ from __future__ import annotations
 import random
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from urbangrid.cases import actions as CA
+from urbangrid.cases.models import Case
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
@@ -606,33 +609,35 @@ def _select_units(cast: _Cast, selector: str, lead_street, rng: random.Random) -
     return [u] if u is not None else []
 
 
-def _campaign_story(cast, rng, spec, today, start, end, days, stats):
-    from urbangrid.catalog.models import ProblemClass
+@dataclass
+class _CampaignPlan:
+    """A campaign as drawn before it is created: who leads it, who takes part, where, what, when."""
 
-    if spec["lead"] == "street":
-        lead = ([u for u in cast.street_units if u.kind == "street_office"] or cast.street_units)[0]
-    else:
-        lead = cast.units.get(spec["lead"])
+    spec: dict
+    lead: object
+    leader: object
+    members: list
+    areas: list
+    classes: list
+    first: date
+    last: date
+    t_create: datetime
+    targets: list
+    task_plan: list  # (unit, title, description, due, quantities, texts)
+
+    @property
+    def fate(self) -> str:
+        return self.spec["fate"]
+
+
+def _campaign_story(cast, rng, spec, today, start, end, days, stats):
+    lead = _campaign_lead(cast, spec)
     leader = cast.leader(lead) if lead is not None else None
-    if leader is None:
-        stats["campaigns_skipped"] += 1
-        return None
-    classes = list(
-        ProblemClass.objects.filter(
-            name__in=spec["classes"], code_set__is_default=True, is_active=True
-        ).order_by("code")
-    )
+    classes = _campaign_classes(spec) if leader is not None else []
     if not classes:
         stats["campaigns_skipped"] += 1
         return None
-    lead_street = lead if lead.kind in ("street_office", "town_gov") else None
-    chosen: dict[str, list] = {}
-
-    def select(sel):  # the same sample of streets for members, areas and tasks
-        if sel not in chosen:
-            chosen[sel] = _select_units(cast, sel, lead_street, rng)
-        return chosen[sel]
-
+    select = _unit_sample(cast, lead, rng)
     members: list = []
     for sel in spec["units"]:
         for u in select(sel):
@@ -645,11 +650,8 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         "lead_street": [lead.region] if lead.region_id else [cast.district],
     }[spec["areas"]] or [cast.district]
     first = today + timedelta(days=_scaled(spec["start"], days))
-    last = today + timedelta(days=_scaled(spec["end"], days))
-    if last < first:
-        last = first
-    fate = spec["fate"]
-    if fate == "planned":
+    last = max(first, today + timedelta(days=_scaled(spec["end"], days)))
+    if spec["fate"] == "planned":
         t_create = max(start, last_office_moment(end) - timedelta(hours=rng.uniform(1, 7)))
     else:
         t_create = max(
@@ -657,27 +659,62 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         )
     if t_create >= end:
         return None
-    # Targets from the case volume in the same areas and classes (projected for a running one).
-    targets = []
-    if spec["tasks"]:
-        found = _cases_in(areas, classes, first, min(last, today))
-        span = (last - first).days + 1
-        elapsed = max(1, (min(last, today) - first).days + 1)
-        expected = found * span / elapsed if fate != "planned" else max(10, len(members) * 6)
-        found_t = max(5, round(expected * rng.uniform(0.85, 1.1)))
-        targets = [
-            (
-                f"发现{spec['topic']}问题（件）",
-                TargetMetric.CASES_FOUND,
-                found_t,
-            ),
-            (
-                "办结相关案件（件）",
-                TargetMetric.CASES_CLOSED,
-                max(4, round(found_t * rng.uniform(0.8, 0.95))),
-            ),
-            ("按时办结（件）", TargetMetric.CASES_ON_TIME, max(3, round(found_t * rng.uniform(0.65, 0.8)))),
-        ]
+    targets = _case_targets(rng, spec, areas, classes, first, last, today, len(members))
+    task_plan = _task_plan(spec, lead, members, select, first, last)
+    targets += _reported_target(rng, spec, task_plan)
+    plan = _CampaignPlan(
+        spec, lead, leader, members, areas, classes, first, last, t_create, targets, task_plan
+    )
+    return _campaign_run(cast, rng, plan, today, end, stats)
+
+
+def _campaign_lead(cast, spec):
+    if spec["lead"] == "street":
+        return ([u for u in cast.street_units if u.kind == "street_office"] or cast.street_units)[0]
+    return cast.units.get(spec["lead"])
+
+
+def _campaign_classes(spec) -> list:
+    from urbangrid.catalog.models import ProblemClass
+
+    return list(
+        ProblemClass.objects.filter(
+            name__in=spec["classes"], code_set__is_default=True, is_active=True
+        ).order_by("code")
+    )
+
+
+def _unit_sample(cast, lead, rng):
+    """A selector of units, drawing the same sample of streets for members, areas and tasks."""
+    lead_street = lead if lead.kind in ("street_office", "town_gov") else None
+    chosen: dict[str, list] = {}
+
+    def select(sel):
+        if sel not in chosen:
+            chosen[sel] = _select_units(cast, sel, lead_street, rng)
+        return chosen[sel]
+
+    return select
+
+
+def _case_targets(rng, spec, areas, classes, first, last, today, members: int) -> list:
+    """Targets from the case volume in the same areas and classes (projected for a running one)."""
+    if not spec["tasks"]:
+        return []
+    found = _cases_in(areas, classes, first, min(last, today))
+    span = (last - first).days + 1
+    elapsed = max(1, (min(last, today) - first).days + 1)
+    expected = found * span / elapsed if spec["fate"] != "planned" else max(10, members * 6)
+    found_t = max(5, round(expected * rng.uniform(0.85, 1.1)))
+    return [
+        (f"发现{spec['topic']}问题（件）", TargetMetric.CASES_FOUND, found_t),
+        ("办结相关案件（件）", TargetMetric.CASES_CLOSED, max(4, round(found_t * rng.uniform(0.8, 0.95)))),
+        ("按时办结（件）", TargetMetric.CASES_ON_TIME, max(3, round(found_t * rng.uniform(0.65, 0.8)))),
+    ]
+
+
+def _task_plan(spec, lead, members, select, first, last) -> list:
+    """The tasks of every unit taking part, one per phase."""
     task_plan = []
     for sel, title, description, phases, qty, texts in spec["tasks"]:
         units = [lead] if sel == spec["lead"] or getattr(lead, "code", "") == sel else []
@@ -687,83 +724,93 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
                 due = first + timedelta(days=max(0, round(((last - first).days) * frac)))
                 phase = f"（第{'一二三四'[i]}阶段）" if len(phases) > 1 else ""
                 task_plan.append((u, f"{title}{phase}", description, due, qty, texts))
-    if spec.get("reported_target") and task_plan and task_plan[0][4][1] > 0:
-        expected_q = sum((q[0] + q[1]) / 2 for _, _, _, _, q, _ in task_plan)
-        targets.append(
-            (
-                spec["reported_target"],
-                TargetMetric.REPORTED,
-                max(10, round(expected_q * rng.uniform(0.8, 1.05))),
-            )
-        )
+    return task_plan
 
-    def story():
-        campaign = yield (
-            t_create,
-            lambda now: A.do_create_campaign(
-                leader,
-                title=spec["title"],
-                description=spec["description"],
-                lead_unit=lead,
-                units=members,
-                regions=areas,
-                problem_classes=classes,
-                start_date=first,
-                end_date=last,
-                people=cast.field_staff(lead)[:4],
-                targets=targets,
-            ),
-        )
-        if campaign is None:
-            return
-        stats["campaigns_created"] += 1
-        tasks = yield (
-            t_create + timedelta(minutes=rng.uniform(15, 50)),
-            lambda now: [
-                A.do_add_campaign_task(leader, campaign, unit=u, title=title, due_date=due, description=desc)
-                for u, title, desc, due, _q, _t in task_plan
-            ],
-        )
-        if fate == "cancelled":
-            cancel_at = min(office_moment(rng, first + timedelta(days=3)), end - timedelta(hours=1))
-            yield (
-                max(t_create + timedelta(hours=1), cancel_at),
-                lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
-            )
-            return
-        if fate == "planned" or not tasks:
-            return
-        closes_at = (
-            office_moment(rng, next_weekday(last + timedelta(days=rng.randint(1, 3))), 9, 12)
-            if fate == "ended"
-            else end
-        )
-        steps: list[tuple[datetime, Callable]] = []
-        # A running campaign has a report on its last day (the first task not yet due).
-        recent = None
-        if fate == "active":
-            recent = max(
-                t_create + timedelta(hours=1), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 5))
-            )
-        for task, (u, _title, _desc, due, qty, texts) in zip(tasks, task_plan, strict=True):
-            at = recent if recent is not None and due > today else None
-            if at is not None:
-                recent = None
-            steps.extend(
-                _task_steps(cast, rng, leader, task, u, due, qty, texts, t_create, closes_at, today, end, at)
-            )
-        steps.extend(_link_steps(cast, rng, leader, campaign, spec, areas, first, last, closes_at))
-        if fate == "ended":
-            steps.append((closes_at, lambda now: _end_campaign(leader, campaign, spec, now)))
-        steps.sort(key=lambda s: s[0])
-        for at, fn in steps:  # noqa: UP028 - the queue sends each step's result back
-            yield at, fn
 
-    return story()
+def _reported_target(rng, spec, task_plan) -> list:
+    """A target on what the tasks report, when the campaign has one."""
+    if not (spec.get("reported_target") and task_plan and task_plan[0][4][1] > 0):
+        return []
+    expected_q = sum((q[0] + q[1]) / 2 for _, _, _, _, q, _ in task_plan)
+    return [
+        (spec["reported_target"], TargetMetric.REPORTED, max(10, round(expected_q * rng.uniform(0.8, 1.05))))
+    ]
+
+
+def _campaign_run(cast, rng, plan: _CampaignPlan, today, end, stats):
+    """The campaign created with its tasks, then cancelled, left planned, or carried out."""
+    spec, leader = plan.spec, plan.leader
+    campaign = yield (
+        plan.t_create,
+        lambda now: A.do_create_campaign(
+            leader,
+            title=spec["title"],
+            description=spec["description"],
+            lead_unit=plan.lead,
+            units=plan.members,
+            regions=plan.areas,
+            problem_classes=plan.classes,
+            start_date=plan.first,
+            end_date=plan.last,
+            people=cast.field_staff(plan.lead)[:4],
+            targets=plan.targets,
+        ),
+    )
+    if campaign is None:
+        return
+    stats["campaigns_created"] += 1
+    tasks = yield (
+        plan.t_create + timedelta(minutes=rng.uniform(15, 50)),
+        lambda now: [
+            A.do_add_campaign_task(leader, campaign, unit=u, title=title, due_date=due, description=desc)
+            for u, title, desc, due, _q, _t in plan.task_plan
+        ],
+    )
+    if plan.fate == "cancelled":
+        cancel_at = min(office_moment(rng, plan.first + timedelta(days=3)), end - timedelta(hours=1))
+        yield (
+            max(plan.t_create + timedelta(hours=1), cancel_at),
+            lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
+        )
+        return
+    if plan.fate == "planned" or not tasks:
+        return
+    for at, fn in _campaign_work(cast, rng, plan, campaign, tasks, today, end):  # noqa: UP028 - the queue sends each step's result back
+        yield at, fn
+
+
+def _campaign_work(cast, rng, plan: _CampaignPlan, campaign, tasks, today, end) -> list:
+    """The steps of the tasks, the case links and (for an ended campaign) its end, in time order."""
+    t_create, leader = plan.t_create, plan.leader
+    closes_at = (
+        office_moment(rng, next_weekday(plan.last + timedelta(days=rng.randint(1, 3))), 9, 12)
+        if plan.fate == "ended"
+        else end
+    )
+    steps: list[tuple[datetime, Callable]] = []
+    # A running campaign has a report on its last day (the first task not yet due).
+    recent = None
+    if plan.fate == "active":
+        recent = max(
+            t_create + timedelta(hours=1), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 5))
+        )
+    for task, (u, _title, _desc, due, qty, texts) in zip(tasks, plan.task_plan, strict=True):
+        at = recent if recent is not None and due > today else None
+        if at is not None:
+            recent = None
+        steps.extend(
+            _task_steps(cast, rng, leader, task, u, due, qty, texts, t_create, closes_at, today, end, at)
+        )
+    steps.extend(
+        _link_steps(cast, rng, leader, campaign, plan.spec, plan.areas, plan.first, plan.last, closes_at)
+    )
+    if plan.fate == "ended":
+        steps.append((closes_at, lambda now: _end_campaign(leader, campaign, plan.spec, now)))
+    steps.sort(key=lambda s: s[0])
+    return steps
 
 
 def _cases_in(areas, classes, first: date, last: date) -> int:
-    from urbangrid.cases.models import Case
 
     q = Q(pk__in=[])
     for r in areas:
@@ -846,7 +893,6 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
 
 def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, closes_at):
     """Cases of related classes found during the campaign, linked by hand by the lead."""
-    from urbangrid.cases.models import Case
     from urbangrid.catalog.models import ProblemClass
 
     if not spec.get("related"):
@@ -966,94 +1012,140 @@ def _other_unit(cast, case, exclude: set):
 
 
 def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photos, stats):
-    from urbangrid.cases import actions as CA
-    from urbangrid.cases.models import Case
-
-    def case():
-        return Case.objects.select_related("problem_class", "street", "assigned_unit").get(pk=case_id)
-
-    c = case()
-    dp = rng.choice(cast.dispatchers)
+    story = _ConsultStory(cast, rng, kind, case_id, mode, end, photos, stats)
+    c = story.case()
+    story.dp = rng.choice(cast.dispatchers)
     first_unit = c.assigned_unit
     if returns and (first_unit is None or cast.handler(first_unit) is None):
         return None
-    street_unit = cast.street_unit_of.get(c.street_id)
-    street_name = getattr(c.street, "name", "属地")
-    cls = c.problem_class.name if c.problem_class else "该问题"
+    story.street_unit = cast.street_unit_of.get(c.street_id)
+    story.street_name = getattr(c.street, "name", "属地")
+    story.cls = c.problem_class.name if c.problem_class else "该问题"
     t = t0 if t0 is not None else later_in_office_hours(rng, last, rng.uniform(2, 10))
     involved = [first_unit] if first_unit is not None else []
-    second = None
     if returns >= 2:
-        second = _other_unit(cast, c, {u.pk for u in involved})
-        if second is None:
+        story.second = _other_unit(cast, c, {u.pk for u in involved})
+        if story.second is None:
             returns = 1
-    shift = rng.choice(cast.shift) if cast.shift else dp
+    story.returns = returns
+    story.shift = rng.choice(cast.shift) if cast.shift else story.dp
+    story.first = c
+    return story.run(t)
 
-    def after(moment, lo, hi):
+
+class _ConsultStory:
+    """A case the units pass back and forth (``kind`` says how far its story goes): returned,
+    consulted on in writing or in a meeting, decided and applied, then handled by the lead unit.
+    Its steps are generators of (time, fn) steps that return what the next step needs, or None
+    when the story ends there."""
+
+    def __init__(self, cast, rng, kind, case_id, mode, end, photos, stats):
+        self.cast, self.rng, self.kind, self.case_id, self.mode = cast, rng, kind, case_id, mode
+        self.end, self.photos, self.stats = end, photos, stats
+        self.second = None
+
+    def case(self):
+        return Case.objects.select_related("problem_class", "street", "assigned_unit").get(pk=self.case_id)
+
+    def after(self, moment, lo, hi):
         """A unit's next move: in office hours for the older stories, the same afternoon for the
         recent ones (anchored in office hours already)."""
-        if kind == "applied":
-            return later_in_office_hours(rng, moment, rng.uniform(lo, hi))
-        return moment + timedelta(hours=rng.uniform(lo, hi))
+        if self.kind == "applied":
+            return later_in_office_hours(self.rng, moment, self.rng.uniform(lo, hi))
+        return moment + timedelta(hours=self.rng.uniform(lo, hi))
 
-    def story():
-        nonlocal t
+    def run(self, t):
         reasons = []
-        if returns:
-            for n in range(returns):
-                unit = case().assigned_unit
-                handler = cast.handler(unit, rng)
-                other = _other_unit(cast, case(), {unit.pk}) if unit else None
-                reason = rng.choice(RETURN_REASONS).format(
-                    street=street_name, other=getattr(other, "name", "相关部门")
-                )
-                reasons.append((unit, reason))
-                app = yield (
-                    t,
-                    lambda now, h=handler, reason=reason: CA.do_apply(
-                        h, case(), "return", reason=reason, now=now
-                    ),
-                )
-                if app is None:
-                    return
-                t += timedelta(hours=rng.uniform(0.5, 2.5) if kind == "applied" else rng.uniform(0.3, 1))
-                note = "同意回退" if n + 1 < returns else "同意回退，提请会商"
-                ok = yield (
-                    t,
-                    lambda now, app=app, note=note: CA.do_decide_application(
-                        dp, app, approved=True, note=note, now=now
-                    ),
-                )
-                if ok is None:
-                    return
-                if n + 1 < returns:
-                    t += timedelta(minutes=rng.uniform(10, 40))
-                    redispatched = yield (
-                        t,
-                        lambda now: CA.do_dispatch(
-                            dp,
-                            case(),
-                            unit=second,
-                            reason=f"回退后改派{second.name}",
-                            instruction="请核实后处置",
-                            now=now,
-                        ),
-                    )
-                    if redispatched is None:
-                        return
-                    t = after(t, 1, 4) if kind == "applied" else after(t, 0.5, 1.5)
-        if kind == "candidate":
-            stats["consult_candidates"] += 1
+        if self.returns:
+            t = yield from self.returned(t, reasons)
+            if t is None:
+                return
+        if self.kind == "candidate":
+            self.stats["consult_candidates"] += 1
             return
-        # The units in the dispute: those that held the case, the street, the class's department.
+        opened = yield from self.opened(t, reasons)
+        if opened is None:
+            return
+        cons, parties, t = opened
+        vt, lead, assists = yield from self.views_stated(t, cons, parties)
+        if self.kind == "open":
+            return
+        met = yield from self.met(vt, cons, parties)
+        if met is None:
+            return
+        vt, meeting_mode, decider = met
+        decided = yield from self.decided(vt, cons, parties, lead, assists, meeting_mode, decider)
+        if decided is None or self.kind == "decided":
+            return
+        decided_at, deadline, update_matrix = decided
+        at = yield from self.applied(decided_at, cons, update_matrix)
+        if at is None:
+            return
+        # The decided unit handles the case to closure.
+        yield from _handle_case(
+            self.cast, self.rng, self.case, lead, assists, at, deadline, self.shift, self.photos
+        )
+
+    def returned(self, t, reasons):
+        """Each unit in turn asks to return the case and the dispatcher agrees; the first return
+        is dispatched to a second unit. Fills ``reasons`` with (unit, reason)."""
+        cast, rng, case, dp, kind, returns = self.cast, self.rng, self.case, self.dp, self.kind, self.returns
+        for n in range(returns):
+            unit = case().assigned_unit
+            handler = cast.handler(unit, rng)
+            other = _other_unit(cast, case(), {unit.pk}) if unit else None
+            reason = rng.choice(RETURN_REASONS).format(
+                street=self.street_name, other=getattr(other, "name", "相关部门")
+            )
+            reasons.append((unit, reason))
+            app = yield (
+                t,
+                lambda now, h=handler, reason=reason: CA.do_apply(
+                    h, case(), "return", reason=reason, now=now
+                ),
+            )
+            if app is None:
+                return None
+            t += timedelta(hours=rng.uniform(0.5, 2.5) if kind == "applied" else rng.uniform(0.3, 1))
+            note = "同意回退" if n + 1 < returns else "同意回退，提请会商"
+            ok = yield (
+                t,
+                lambda now, app=app, note=note: CA.do_decide_application(
+                    dp, app, approved=True, note=note, now=now
+                ),
+            )
+            if ok is None:
+                return None
+            if n + 1 < returns:
+                t += timedelta(minutes=rng.uniform(10, 40))
+                redispatched = yield (
+                    t,
+                    lambda now: CA.do_dispatch(
+                        dp,
+                        case(),
+                        unit=self.second,
+                        reason=f"回退后改派{self.second.name}",
+                        instruction="请核实后处置",
+                        now=now,
+                    ),
+                )
+                if redispatched is None:
+                    return None
+                t = self.after(t, 1, 4) if kind == "applied" else self.after(t, 0.5, 1.5)
+        return t
+
+    def opened(self, t, reasons):
+        """The consultation opened with the units in the dispute (those that held the case, the
+        street, the class's department); returns (consultation, parties, time)."""
+        street_name, cls, returns = self.street_name, self.cls, self.returns
         parties = [u for u, _ in reasons]
         for _i in range(2):
-            u = _other_unit(cast, case(), {p.pk for p in parties})
+            u = _other_unit(self.cast, self.case(), {p.pk for p in parties})
             if u is not None and len(parties) < 3:
                 parties.append(u)
         if len(parties) < 2:
-            return
-        names = "、".join(u.name for u in parties)
+            return None
+        self.names = "、".join(u.name for u in parties)
         if returns >= 2:
             reason = (
                 f"案件先后被{reasons[0][0].name}、{reasons[1][0].name}回退，双方均认为不属于本单位职责，"
@@ -1065,14 +1157,14 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                 f"责任清单对{street_name}{cls}问题的责任主体界定不清，提请会商。"
             )
         else:
-            reason = f"案件立案后未能及时派遣：{cls}问题涉及{names}，职责交叉，提请会商明确牵头单位。"
-        t += timedelta(minutes=rng.uniform(10, 40))
+            reason = f"案件立案后未能及时派遣：{cls}问题涉及{self.names}，职责交叉，提请会商明确牵头单位。"
+        t += timedelta(minutes=self.rng.uniform(10, 40))
         views_due = local_time(timezone.localdate(t) + timedelta(days=1), 18, 0)
         cons = yield (
             t,
             lambda now: A.do_open_consultation(
-                dp,
-                case(),
+                self.dp,
+                self.case(),
                 reason=reason,
                 units=parties,
                 mode=ConsultationMode.WRITTEN,
@@ -1080,8 +1172,14 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
             ),
         )
         if cons is None:
-            return
-        # Decide the outcome now (stances lean towards it, but the lead may have declined).
+            return None
+        return cons, parties, t
+
+    def views_stated(self, t, cons, parties):
+        """The outcome is decided now (stances lean towards it, but the lead may have declined);
+        the units state their views. Returns (time of the last view, lead, assisting units)."""
+        cast, rng, kind = self.cast, self.rng, self.kind
+        street_unit = self.street_unit
         lead = street_unit if street_unit in parties and rng.random() < 0.45 else rng.choice(parties)
         assists = [u for u in parties if u.pk != lead.pk and rng.random() < 0.75]
         stances = {}
@@ -1095,7 +1193,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         n_views = len(parties) if kind not in ("open", "scheduled") else max(1, len(parties) - 2)
         vt = t
         for u in parties[:n_views]:
-            vt = after(vt, 0.5, 6) if kind == "applied" else after(vt, 0.2, 1.5)
+            vt = self.after(vt, 0.5, 6) if kind == "applied" else self.after(vt, 0.2, 1.5)
             other = next((p for p in parties if p.pk != u.pk), lead)
             statement = rng.choice(STATEMENTS[stances[u.pk]]).format(other=other.name)
             who = cast.handler(u, rng) or cast.leader(u)
@@ -1105,11 +1203,14 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                     who, cons, unit=u, stance=stances[u.pk], statement=statement
                 ),
             )
-        if kind == "open":
-            return
-        meeting_mode = mode == ConsultationMode.MEETING or kind == "scheduled"
-        decider = dp
-        minutes = ""
+        return vt, lead, assists
+
+    def met(self, vt, cons, parties):
+        """The consultation meeting when one is held (the district leader decides there);
+        returns (time, whether it met, who decides), None when the story stops at scheduling."""
+        cast, rng, kind, end = self.cast, self.rng, self.kind, self.end
+        meeting_mode = self.mode == ConsultationMode.MEETING or kind == "scheduled"
+        decider = self.dp
         if meeting_mode:
             st = vt + timedelta(minutes=rng.uniform(20, 90))
             if kind == "scheduled":  # the meeting is still ahead
@@ -1127,26 +1228,33 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
             meeting = yield (
                 st,
                 lambda now: A.do_schedule_consultation_meeting(
-                    dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees
+                    self.dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees
                 ),
             )
             if meeting is None or kind == "scheduled":
-                return
+                return None
             vt = meet_at + timedelta(minutes=rng.uniform(70, 110))
-            if cast.district_leaders and c.district_id == cast.district.pk:
+            if cast.district_leaders and self.first.district_id == cast.district.pk:
                 decider = cast.district_leaders[0].user
+        return vt, meeting_mode, decider
+
+    def decided(self, vt, cons, parties, lead, assists, meeting_mode, decider):
+        """The decision (and the minutes of a meeting); returns (time, deadline, whether the
+        matrix is to follow), None when it was refused."""
+        rng, street_name, cls = self.rng, self.street_name, self.cls
         deadline = local_time(timezone.localdate(vt) + timedelta(days=rng.randint(3, 5)), 18, 0)
         assists_txt = f"，{'、'.join(u.name for u in assists)}配合" if assists else ""
-        update_matrix = c.problem_class is not None and rng.random() < 0.5
+        update_matrix = self.first.problem_class is not None and rng.random() < 0.5
         decision = f"经会商，明确由{lead.name}牵头负责处置{assists_txt}，于{deadline:%m月%d日}前办结并反馈。"
         if update_matrix:
             decision += f"今后{street_name}{cls}问题按此分工派遣，提请更新责任清单。"
+        minutes = ""
         if meeting_mode:
             minutes = (
-                f"会商会议在{MEETING_ROOM}召开，{names}参加。各单位陈述了意见。会议认为，该问题发生在{street_name}辖区，"
+                f"会商会议在{MEETING_ROOM}召开，{self.names}参加。各单位陈述了意见。会议认为，该问题发生在{street_name}辖区，"
                 f"按照“属地管理、行业监管”的原则，{decision}"
             )
-        dt = after(vt, 0.5, 3) if not meeting_mode else vt
+        dt = self.after(vt, 0.5, 3) if not meeting_mode else vt
         decided = yield (
             dt,
             lambda now: A.do_decide_consultation(
@@ -1160,26 +1268,28 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                 minutes=minutes,
             ),
         )
-        if decided is None or kind == "decided":
-            return
+        if decided is None:
+            return None
+        return dt, deadline, update_matrix
+
+    def applied(self, dt, cons, update_matrix):
+        """The decision applied to the case (and, once per history, to the matrix); returns the
+        time it was applied, None when it was refused."""
+        cast, rng = self.cast, self.rng
         at = dt + timedelta(minutes=rng.uniform(15, 60))
-        applied = yield at, lambda now: A.do_apply_consultation(dp, cons)
+        applied = yield at, lambda now: A.do_apply_consultation(self.dp, cons)
         if applied is None:
-            return
-        if update_matrix and cast.admins and stats["matrix_updates"] < 1:
-            stats["matrix_updates"] += 1
+            return None
+        if update_matrix and cast.admins and self.stats["matrix_updates"] < 1:
+            self.stats["matrix_updates"] += 1
             yield (
                 later_in_office_hours(rng, at, rng.uniform(16, 30)),
                 lambda now: A.do_update_matrix_from_consultation(cast.admins[0], cons),
             )
-        # The decided unit handles the case to closure.
-        yield from _handle_case(cast, rng, case, lead, assists, at, deadline, shift, photos)
-
-    return story()
+        return at
 
 
 def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
-    from urbangrid.cases import actions as CA
 
     handler = cast.handler(lead, rng)
     if handler is None:
@@ -1229,7 +1339,6 @@ def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
 # --- joint meetings ----------------------------------------------------------------------------------
 def _overdue_at(cast, moment: datetime, limit: int = 3) -> list:
     """Cases that were past their handling deadline and not yet handled at ``moment``."""
-    from urbangrid.cases.models import Case
 
     return list(
         Case.objects.filter(

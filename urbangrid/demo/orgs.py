@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from urbangrid.demo.geo import demo_epoch
 from urbangrid.geo.choices import RegionKind
 from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.orgs import actions
-from urbangrid.orgs.choices import GridDuty, Role, UnitKind, UnitLevel
+from urbangrid.orgs.choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
 from urbangrid.orgs.jurisdiction import SYSTEM
 
 DEMO_PASSWORD = "demo12345"
@@ -458,11 +459,35 @@ def build_demo_matrix(actor, streets, street_units, brigade) -> int:
 def build_demo_resources(admin, rng, streets, street_units, bureau, by_username, specs, today) -> None:
     """Courses and sessions with results (a few workers untrained or failed, so the flags show),
     vehicles, e-bikes and handheld devices, and the year's spending per office/town."""
-    from datetime import datetime, time, timedelta
+    courses = _create_courses(admin)
+    workers_by_street: dict[int, list] = {s.pk: [] for s in streets}
+    for spec in specs:
+        for role, region in spec["roles"]:
+            if role == Role.GRID_WORKER and region is not None:
+                workers_by_street[region.parent_id].append(by_username[spec["username"]])
+    day0 = today - timedelta(days=60)
+    for i, s in enumerate(streets, start=1):
+        su = street_units[s.pk]
+        workers = sorted(workers_by_street[s.pk], key=lambda p: p.pk)
+        for k, course in enumerate(courses):
+            start = datetime.combine(
+                day0 + timedelta(days=7 * k + i), time(9, 0), tzinfo=timezone.get_current_timezone()
+            )
+            _train(admin, rng, course, start, su, s, workers)
+        _equip(admin, s, su, workers, day0)
+        _record_street_funds(admin, su, len(workers), day0 + timedelta(days=i))
+    actions.do_record_funds(
+        admin,
+        unit=bureau,
+        category=FundCategory.EQUIPMENT,
+        amount=1250000,
+        spent_on=day0,
+        description="市级网格化监管平台及执法记录仪集中采购（专款专用）",
+    )
 
-    from urbangrid.orgs.choices import EquipmentKind, FundCategory
 
-    tz = timezone.get_current_timezone()
+def _create_courses(admin) -> tuple:
+    """The courses; returns the two every grid worker takes."""
     basic = actions.do_create_course(
         admin,
         code="GW-01",
@@ -488,89 +513,73 @@ def build_demo_resources(admin, rng, streets, street_units, bureau, by_username,
         required_for_grid_workers=False,
         description="道路交通、森林防火、高危行业、校园、车站码头、商场酒店、公共场所隐患排查",
     )
-    workers_by_street: dict[int, list] = {s.pk: [] for s in streets}
-    for spec in specs:
-        for role, region in spec["roles"]:
-            if role == Role.GRID_WORKER and region is not None:
-                workers_by_street[region.parent_id].append(by_username[spec["username"]])
-    day0 = today - timedelta(days=60)
-    for i, s in enumerate(streets, start=1):
-        su = street_units[s.pk]
-        workers = sorted(workers_by_street[s.pk], key=lambda p: p.pk)
-        for k, course in enumerate((basic, law)):
-            start = datetime.combine(day0 + timedelta(days=7 * k + i), time(9, 0), tzinfo=tz)
-            session = actions.do_schedule_training(
-                admin,
-                course=course,
-                starts_at=start,
-                ends_at=start + timedelta(hours=float(course.hours)),
-                organiser=su,
-                location=f"{su.name}会议室",
-                trainer="市城管执法局培训科",
-                region=s,
-            )
-            results = []
-            for p in workers:
-                roll = rng.random()
-                if roll < 0.06:
-                    continue  # not enrolled: shows up as untrained
-                attended = roll >= 0.10
-                score = round(rng.uniform(55, 99), 1) if attended else None
-                results.append(
-                    {"person": p, "attended": attended, "score": score, "note": "" if attended else "请假"}
-                )
-            actions.do_record_training(admin, session, results)
-        actions.do_issue_equipment(
-            admin,
-            unit=su,
-            kind=EquipmentKind.VEHICLE,
-            name="城管巡查执法车",
-            asset_no=f"V-{s.code}-01",
-            issued_on=day0,
-            value=168000,
-        )
-        actions.do_issue_equipment(
-            admin,
-            unit=su,
-            kind=EquipmentKind.EBIKE,
-            name="巡逻电动车",
-            asset_no=f"E-{s.code}-01",
-            issued_on=day0,
-            value=4200,
-        )
-        for n, p in enumerate(workers[:10], start=1):
-            actions.do_issue_equipment(
-                admin,
-                unit=su,
-                kind=EquipmentKind.DEVICE,
-                name="网格监管手持终端",
-                asset_no=f"D-{s.code}-{n:03d}",
-                issued_on=day0,
-                holder=p,
-                value=2600,
-            )
-        for category, amount, text in (
-            (
-                FundCategory.EQUIPMENT,
-                168000 + 4200 + 2600 * min(len(workers), 10),
-                "巡查车辆、电动车及手持终端采购",
-            ),
-            (FundCategory.STAFF, 3800 * max(len(workers), 1) * 3, "网格监管员一季度工资（公益岗位）"),
-            (FundCategory.TRAINING, 6000, "网格员岗前培训及法规培训"),
-        ):
-            actions.do_record_funds(
-                admin,
-                unit=su,
-                category=category,
-                amount=amount,
-                spent_on=day0 + timedelta(days=i),
-                description=text,
-            )
-    actions.do_record_funds(
+    return basic, law
+
+
+def _train(admin, rng, course, start, su, street, workers) -> None:
+    """A session of ``course`` in the street office, with a result for most of its workers."""
+    session = actions.do_schedule_training(
         admin,
-        unit=bureau,
-        category=FundCategory.EQUIPMENT,
-        amount=1250000,
-        spent_on=day0,
-        description="市级网格化监管平台及执法记录仪集中采购（专款专用）",
+        course=course,
+        starts_at=start,
+        ends_at=start + timedelta(hours=float(course.hours)),
+        organiser=su,
+        location=f"{su.name}会议室",
+        trainer="市城管执法局培训科",
+        region=street,
     )
+    results = []
+    for p in workers:
+        roll = rng.random()
+        if roll < 0.06:
+            continue  # not enrolled: shows up as untrained
+        attended = roll >= 0.10
+        score = round(rng.uniform(55, 99), 1) if attended else None
+        results.append(
+            {"person": p, "attended": attended, "score": score, "note": "" if attended else "请假"}
+        )
+    actions.do_record_training(admin, session, results)
+
+
+def _equip(admin, street, su, workers, day0) -> None:
+    """A vehicle and an e-bike for the office, handheld devices for its first ten workers."""
+    actions.do_issue_equipment(
+        admin,
+        unit=su,
+        kind=EquipmentKind.VEHICLE,
+        name="城管巡查执法车",
+        asset_no=f"V-{street.code}-01",
+        issued_on=day0,
+        value=168000,
+    )
+    actions.do_issue_equipment(
+        admin,
+        unit=su,
+        kind=EquipmentKind.EBIKE,
+        name="巡逻电动车",
+        asset_no=f"E-{street.code}-01",
+        issued_on=day0,
+        value=4200,
+    )
+    for n, p in enumerate(workers[:10], start=1):
+        actions.do_issue_equipment(
+            admin,
+            unit=su,
+            kind=EquipmentKind.DEVICE,
+            name="网格监管手持终端",
+            asset_no=f"D-{street.code}-{n:03d}",
+            issued_on=day0,
+            holder=p,
+            value=2600,
+        )
+
+
+def _record_street_funds(admin, su, workers: int, spent_on) -> None:
+    for category, amount, text in (
+        (FundCategory.EQUIPMENT, 168000 + 4200 + 2600 * min(workers, 10), "巡查车辆、电动车及手持终端采购"),
+        (FundCategory.STAFF, 3800 * max(workers, 1) * 3, "网格监管员一季度工资（公益岗位）"),
+        (FundCategory.TRAINING, 6000, "网格员岗前培训及法规培训"),
+    ):
+        actions.do_record_funds(
+            admin, unit=su, category=category, amount=amount, spent_on=spent_on, description=text
+        )

@@ -51,6 +51,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from urbangrid.catalog.calendar import is_working_day
 from urbangrid.demo.cases import CaseCast, case_plan
 from urbangrid.demo.simulation import (
     STEP,
@@ -537,6 +538,19 @@ class _PlanSpec:
     plan: object = None
 
 
+def _day_slots(spec: _PlanSpec, d: date) -> list[tuple[int, int]]:
+    """The (earliest, latest) start minutes of the plan's patrols on day ``d``: one a day part for
+    each patrol the plan asks for, one in each of its time windows."""
+    per_day = spec.per_day_after if spec.update_on and d >= spec.update_on else spec.per_day
+    parts = [(8 * 60 + 30, 10 * 60 + 30), (14 * 60, 16 * 60), (19 * 60, 20 * 60)]
+    slots = [parts[min(k, 2)] for k in range(per_day)]
+    for w in spec.windows:
+        ws = int(w["start"][:2]) * 60 + int(w["start"][3:])
+        we = int(w["end"][:2]) * 60 + int(w["end"][3:])
+        slots.append((ws, max(ws + 1, we - 40)))
+    return slots
+
+
 class _History(Simulation):
     def __init__(self, rng: random.Random, cast: _Cast, start: datetime, end: datetime, days: int, say):
         super().__init__(start, end)
@@ -674,19 +688,52 @@ class _History(Simulation):
         }
 
     def design_plans(self) -> None:
-        cast, rng, days = self.cast, self.rng, self.days
-        first, last = timezone.localtime(self.start).date(), timezone.localtime(self.end).date()
+        """Seven plans of every kind, each created a few days before it applies (and some
+        lowered or deactivated later)."""
+        rng = self.rng
+        urban, towns = self.cast.urban, self.cast.towns
+        self.plans += [
+            self._key_grids_plan(urban[0]),
+            self._night_plan(urban[1 % len(urban)]),
+            self._full_coverage_plan(urban[2 % len(urban)]),
+            self._forest_fire_plan(towns[0]),
+            self._school_run_plan(urban[3 % len(urban)]),
+            self._market_town_plan(towns[1 % len(towns)]),
+            self._trial_plan(towns[2 % len(towns)]),
+        ]
+        for spec in self.plans:
+            spec.codes = [c for c in spec.codes if c in self.cast.grids]
+            created = local_time(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
+            self.schedule(created, "plan", spec)
+            if spec.update_on:
+                self.schedule(local_time(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
+            if spec.deactivate_on:
+                self.schedule(local_time(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
 
-        def day(frac, lo=0):
-            return first + timedelta(days=max(lo, int(days * frac)))
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.start).date()
 
-        urban, towns = cast.urban, cast.towns
+    @property
+    def last_day(self) -> date:
+        return timezone.localtime(self.end).date()
 
-        def leader(street):
-            return cast.street_leader.get(street.pk) or cast.city_actor
+    def _day(self, frac: float, lo: int = 0) -> date:
+        """The day ``frac`` of the way into the history (at least ``lo`` days in)."""
+        return self.first_day + timedelta(days=max(lo, int(self.days * frac)))
 
-        # 1. Key grids of the first street, with check-in points at a school, a market, a terminus.
-        s = urban[0]
+    def _leader(self, street):
+        return self.cast.street_leader.get(street.pk) or self.cast.city_actor
+
+    def _sample_grids(self, street, n: int, community=None) -> list[str]:
+        cast = self.cast
+        pool = (community and cast.grids_of_community.get(community.pk)) or cast.grids_of_street.get(
+            street.pk, []
+        )
+        return sorted(self.rng.sample(pool, min(n, len(pool))))
+
+    def _key_grids_plan(self, s) -> _PlanSpec:
+        """Key grids of the first street, with check-in points at a school, a market, a terminus."""
         anchors = [
             found[0]
             for kind in (PlaceType.CAMPUS, PlaceType.PUBLIC_PLACE, PlaceType.STATION_DOCK)
@@ -698,45 +745,42 @@ class _History(Simulation):
             for p in anchors
             if p.grid_code in codes
         ]
-        self.plans.append(
-            _PlanSpec(
-                "key",
-                f"{s.name}重点区域日常巡查",
-                s,
-                codes,
-                True,
-                1,
-                [],
-                first,
-                checkpoints=cps,
-                note="重点网格每日至少巡查一次，途经学校、市场、公交站须到点打卡",
-                creator=leader(s),
-            )
+        return _PlanSpec(
+            "key",
+            f"{s.name}重点区域日常巡查",
+            s,
+            codes,
+            True,
+            1,
+            [],
+            self.first_day,
+            checkpoints=cps,
+            note="重点网格每日至少巡查一次，途经学校、市场、公交站须到点打卡",
+            creator=self._leader(s),
         )
-        # 2. Evening window for back streets of a community of the second street.
-        s = urban[1 % len(urban)]
-        comm = (cast.communities.get(s.pk) or [s])[0]
-        pool = cast.grids_of_community.get(comm.pk) or cast.grids_of_street.get(s.pk, [])
-        codes = sorted(rng.sample(pool, min(2, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "night",
-                f"{comm.name}背街小巷夜间巡查",
-                comm,
-                codes,
-                True,
-                0,
-                [{"start": "19:30", "end": "22:00", "min": 1, "label": "背街小巷夜巡"}],
-                day(0.08, 1),
-                note="夜间重点巡查占道经营、夜市油烟、乱堆乱放",
-                creator=leader(s),
-                p_work=0.85,
-                p_rest=0.75,
-                budget=(1500.0, 2400.0),
-            )
+
+    def _night_plan(self, s) -> _PlanSpec:
+        """An evening window for the back streets of a community of the second street."""
+        comm = (self.cast.communities.get(s.pk) or [s])[0]
+        return _PlanSpec(
+            "night",
+            f"{comm.name}背街小巷夜间巡查",
+            comm,
+            self._sample_grids(s, 2, comm),
+            True,
+            0,
+            [{"start": "19:30", "end": "22:00", "min": 1, "label": "背街小巷夜巡"}],
+            self._day(0.08, 1),
+            note="夜间重点巡查占道经营、夜市油烟、乱堆乱放",
+            creator=self._leader(s),
+            p_work=0.85,
+            p_rest=0.75,
+            budget=(1500.0, 2400.0),
         )
-        # 3. Full-coverage pilot of a whole street (or of a community at city scale), the last week.
-        s = urban[2 % len(urban)]
+
+    def _full_coverage_plan(self, s) -> _PlanSpec:
+        """A full-coverage pilot of a whole street (or of a community at city scale), the last week."""
+        cast = self.cast
         region, codes, listed = s, list(cast.grids_of_street.get(s.pk, [])), False
         if len(codes) > AREA_PLAN_MAX_GRIDS:
             comm = min(
@@ -747,127 +791,108 @@ class _History(Simulation):
             codes = list(cast.grids_of_community.get(comm.pk, []))
             if len(codes) > AREA_PLAN_MAX_GRIDS:
                 codes, listed = codes[:AREA_PLAN_MAX_GRIDS], True
-        pilot_from = last - timedelta(days=min(8, max(2, int(days * 0.1))))
-        self.plans.append(
-            _PlanSpec(
-                "full",
-                f"{region.name}网格巡查全覆盖试点",
-                region,
-                codes,
-                listed,
-                1,
-                [],
-                max(first, pilot_from),
-                min_coverage=0.5,
-                note="试点期间每个网格每日巡查不少于一次，巡查覆盖面积不低于50%",
-                creator=leader(s),
-                p_work=0.9,
-                p_rest=0.45,
-            )
+        pilot_from = self.last_day - timedelta(days=min(8, max(2, int(self.days * 0.1))))
+        return _PlanSpec(
+            "full",
+            f"{region.name}网格巡查全覆盖试点",
+            region,
+            codes,
+            listed,
+            1,
+            [],
+            max(self.first_day, pilot_from),
+            min_coverage=0.5,
+            note="试点期间每个网格每日巡查不少于一次，巡查覆盖面积不低于50%",
+            creator=self._leader(s),
+            p_work=0.9,
+            p_rest=0.45,
         )
-        # 4. Forest-fire patrol of a town by its enforcement officer, explicit check-ins.
-        t = towns[0]
+
+    def _forest_fire_plan(self, t) -> _PlanSpec:
+        """A forest-fire patrol of a town by its enforcement officer, with explicit check-ins."""
         anchors = self._places_in(t, {PlaceType.FOREST_FIRE}) or self._places_in(t)
         codes = self._key_grids(t, anchors[:2], KEY_GRIDS)
-        officer = (cast.officers.get(t.pk) or [None])[0]
+        officer = (self.cast.officers.get(t.pk) or [None])[0]
         cps = [self._checkpoint(p, "入口检查站", radius=40) for p in anchors[:2] if p.grid_code in codes]
-        self.plans.append(
-            _PlanSpec(
-                "forest",
-                f"{t.name}森林防火巡查",
-                t,
-                codes,
-                True,
-                1,
-                [],
-                day(0.05, 1),
-                patroller=officer,
-                checkpoints=cps,
-                note="每日巡护林区林缘，到林区入口检查站扫码签到",
-                creator=leader(t),
-                explicit=True,
-                speed=EBIKE,
-                budget=(700.0, 1100.0),
-                p_work=0.9,
-                p_rest=0.8,
-            )
+        return _PlanSpec(
+            "forest",
+            f"{t.name}森林防火巡查",
+            t,
+            codes,
+            True,
+            1,
+            [],
+            self._day(0.05, 1),
+            patroller=officer,
+            checkpoints=cps,
+            note="每日巡护林区林缘，到林区入口检查站扫码签到",
+            creator=self._leader(t),
+            explicit=True,
+            speed=EBIKE,
+            budget=(700.0, 1100.0),
+            p_work=0.9,
+            p_rest=0.8,
         )
-        # 5. School-run patrol with two windows; ended.
-        s = urban[3 % len(urban)]
+
+    def _school_run_plan(self, s) -> _PlanSpec:
+        """A school-run patrol with two windows, already ended."""
         anchors = self._places_in(s, {PlaceType.CAMPUS})
         codes = self._key_grids(s, anchors[:2], 3)
         cps = [self._checkpoint(p, "校门口") for p in anchors[:2] if p.grid_code in codes]
-        ended = min(day(0.35, 2), last - timedelta(days=1))
-        self.plans.append(
-            _PlanSpec(
-                "school",
-                f"{s.name}校园周边护学巡查（专项）",
-                s,
-                codes,
-                True,
-                0,
-                [
-                    {"start": "07:00", "end": "08:30", "min": 1, "label": "上学时段"},
-                    {"start": "16:30", "end": "18:00", "min": 1, "label": "放学时段"},
-                ],
-                first,
-                valid_to=ended,
-                checkpoints=cps,
-                note="专项：上下学时段在校门口护学，劝离校门口流动摊贩、疏导接送车辆",
-                creator=leader(s),
-                budget=(900.0, 1500.0),
-                p_work=0.93,
-                p_rest=0.4,
-            )
+        return _PlanSpec(
+            "school",
+            f"{s.name}校园周边护学巡查（专项）",
+            s,
+            codes,
+            True,
+            0,
+            [
+                {"start": "07:00", "end": "08:30", "min": 1, "label": "上学时段"},
+                {"start": "16:30", "end": "18:00", "min": 1, "label": "放学时段"},
+            ],
+            self.first_day,
+            valid_to=min(self._day(0.35, 2), self.last_day - timedelta(days=1)),
+            checkpoints=cps,
+            note="专项：上下学时段在校门口护学，劝离校门口流动摊贩、疏导接送车辆",
+            creator=self._leader(s),
+            budget=(900.0, 1500.0),
+            p_work=0.93,
+            p_rest=0.4,
         )
-        # 6. Market-town daily patrol, lowered from twice to once a day after the first month.
-        t = towns[1 % len(towns)]
-        comm = (cast.communities.get(t.pk) or [t])[0]
-        pool = cast.grids_of_community.get(comm.pk) or cast.grids_of_street.get(t.pk, [])
-        codes = sorted(rng.sample(pool, min(2, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "town",
-                f"{t.name}集镇区域日常巡查",
-                t,
-                codes,
-                True,
-                2,
-                [],
-                first,
-                note="集镇主街上午、下午各巡查一次",
-                creator=leader(t),
-                update_on=day(0.35, 2),
-                per_day_after=1,
-            )
+
+    def _market_town_plan(self, t) -> _PlanSpec:
+        """A market town's daily patrol, lowered from twice to once a day after the first month."""
+        comm = (self.cast.communities.get(t.pk) or [t])[0]
+        return _PlanSpec(
+            "town",
+            f"{t.name}集镇区域日常巡查",
+            t,
+            self._sample_grids(t, 2, comm),
+            True,
+            2,
+            [],
+            self.first_day,
+            note="集镇主街上午、下午各巡查一次",
+            creator=self._leader(t),
+            update_on=self._day(0.35, 2),
+            per_day_after=1,
         )
-        # 7. A trial plan of a third town, deactivated after a few weeks.
-        t = towns[2 % len(towns)]
-        pool = cast.grids_of_street.get(t.pk, [])
-        codes = sorted(rng.sample(pool, min(3, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "trial",
-                f"{t.name}集贸市场周边巡查（试行）",
-                t,
-                codes,
-                True,
-                1,
-                [],
-                day(0.2, 1),
-                note="试行，集贸市场搬迁后停止",
-                creator=leader(t),
-                deactivate_on=min(day(0.45, 2), last - timedelta(days=1)),
-            )
+
+    def _trial_plan(self, t) -> _PlanSpec:
+        """A trial plan of a third town, deactivated after a few weeks."""
+        return _PlanSpec(
+            "trial",
+            f"{t.name}集贸市场周边巡查（试行）",
+            t,
+            self._sample_grids(t, 3),
+            True,
+            1,
+            [],
+            self._day(0.2, 1),
+            note="试行，集贸市场搬迁后停止",
+            creator=self._leader(t),
+            deactivate_on=min(self._day(0.45, 2), self.last_day - timedelta(days=1)),
         )
-        for spec in self.plans:
-            spec.codes = [c for c in spec.codes if c in cast.grids]
-            created = local_time(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
-            self.schedule(created, "plan", spec)
-            if spec.update_on:
-                self.schedule(local_time(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
-            if spec.deactivate_on:
-                self.schedule(local_time(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
 
     def create_plan(self, spec: _PlanSpec) -> None:
         patroller = self.cast.person_of(spec.patroller)
@@ -892,49 +917,68 @@ class _History(Simulation):
     def schedule_tracks(self) -> None:
         """Who patrols when: each plan's patrollers on each day it applies, plus patrols outside
         plans; thinned on older days above MAX_TRACKS; one or two still running at ``end``."""
-        from urbangrid.catalog.calendar import is_working_day
+        rng = self.rng
+        todo, planned_workers = self._planned_patrols()
+        todo += self._patrols_outside_plans(planned_workers)
+        todo = [(at, job) for at, job in todo if self.start <= at < self.end and job["codes"]]
+        self.stats["tracks_wanted"] = len(todo)
+        todo = self._thinned(todo)
+        todo += self._still_running(todo)
+        for at, job in todo:
+            job["kind"] = "abandon" if rng.random() < 0.02 else "normal"
+            self.schedule(at, "track", job)
+        # The periodic task that closes tracks left running (phone died): nightly here.
+        for d in self.day_range(self.first_day, self.last_day):
+            at = local_time(d, 23, 50)
+            if self.start <= at < self.end:
+                self.schedule(at, "abandon_sweep")
+        self.stats["tracks_scheduled"] = len(todo)
 
-        cast, rng = self.cast, self.rng
-        first, last = timezone.localtime(self.start).date(), timezone.localtime(self.end).date()
+    def _planned_patrols(self) -> tuple[list[tuple[datetime, dict]], set[int]]:
+        """Each plan's patrols, drawn day by day for each of its patrollers; returns them and
+        the patrollers."""
         todo: list[tuple[datetime, dict]] = []
         planned_workers: set[int] = set()
         for spec in self.plans:
             if not spec.codes:
                 continue
-            groups: dict[int, tuple[object, list[str]]] = {}
-            if spec.patroller is not None:
-                groups[spec.patroller.pk] = (spec.patroller, list(spec.codes))
-            else:
-                for code in spec.codes:
-                    u = cast.supervisor.get(code)
-                    if u is not None:
-                        groups.setdefault(u.pk, (u, []))[1].append(code)
+            groups = self._patrollers(spec)
             planned_workers |= set(groups)
             musts = self._musts(spec)
-            for d in self.day_range(max(first, spec.valid_from), min(last, spec.valid_to or last)):
+            for d in self.day_range(
+                max(self.first_day, spec.valid_from), min(self.last_day, spec.valid_to or self.last_day)
+            ):
                 if spec.deactivate_on and d >= spec.deactivate_on:
                     break
                 p = spec.p_work if is_working_day(d) else spec.p_rest
-                per_day = spec.per_day_after if spec.update_on and d >= spec.update_on else spec.per_day
-                slots = []
-                for k in range(per_day):
-                    lo, hi = [(8 * 60 + 30, 10 * 60 + 30), (14 * 60, 16 * 60), (19 * 60, 20 * 60)][min(k, 2)]
-                    slots.append((lo, hi))
-                for w in spec.windows:
-                    ws = int(w["start"][:2]) * 60 + int(w["start"][3:])
-                    we = int(w["end"][:2]) * 60 + int(w["end"][3:])
-                    slots.append((ws, max(ws + 1, we - 40)))
+                slots = _day_slots(spec, d)
                 for user, codes in groups.values():
                     for lo, hi in slots:
-                        if rng.random() >= p:
+                        if self.rng.random() >= p:
                             continue
-                        minute = rng.randrange(lo, hi)
-                        at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
+                        minute = self.rng.randrange(lo, hi)
+                        at = local_time(d, minute // 60, minute % 60, self.rng.randrange(60))
                         mine = {c: musts[c] for c in codes if c in musts}
                         todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": mine}))
-        # Patrols outside any plan: other grid workers walking their own grids.
+        return todo, planned_workers
+
+    def _patrollers(self, spec: _PlanSpec) -> dict[int, tuple[object, list[str]]]:
+        """The plan's patroller with all its grids, or each grid's supervisor with theirs."""
+        if spec.patroller is not None:
+            return {spec.patroller.pk: (spec.patroller, list(spec.codes))}
+        groups: dict[int, tuple[object, list[str]]] = {}
+        for code in spec.codes:
+            u = self.cast.supervisor.get(code)
+            if u is not None:
+                groups.setdefault(u.pk, (u, []))[1].append(code)
+        return groups
+
+    def _patrols_outside_plans(self, planned_workers: set[int]) -> list[tuple[datetime, dict]]:
+        """Other grid workers walking their own grids."""
+        cast, rng = self.cast, self.rng
+        todo = []
         others = sorted({u.pk: u for u in cast.supervisor.values() if u.pk not in planned_workers}.items())
-        for d in self.day_range(first, last):
+        for d in self.day_range(self.first_day, self.last_day):
             if not others:
                 break
             n = rng.choice((1, 1, 2)) if is_working_day(d) else rng.choice((0, 0, 1))
@@ -944,20 +988,31 @@ class _History(Simulation):
                 at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                 codes = cast.worker_grids.get(user.pk, [])[:3]
                 todo.append((at, {"user": user, "spec": None, "codes": codes, "musts": {}}))
-        todo = [(at, job) for at, job in todo if self.start <= at < self.end and job["codes"]]
-        # Bounded volume: thin the older days, keep the recent ones whole.
+        return todo
+
+    def _thinned(self, todo: list) -> list:
+        """Bounded volume: the older days thinned, the recent ones kept whole."""
+        if len(todo) <= MAX_TRACKS:
+            return todo
         recent = self.end - timedelta(days=KEEP_RECENT_DAYS)
-        self.stats["tracks_wanted"] = len(todo)
-        if len(todo) > MAX_TRACKS:
-            older = [x for x in todo if x[0] < recent]
-            keep = max(0.0, (MAX_TRACKS - (len(todo) - len(older))) / max(1, len(older)))
-            todo = [x for x in todo if x[0] >= recent or rng.random() < keep]
-        # Patrols still running at the end: one or two started in the last half hour.
+        older = [x for x in todo if x[0] < recent]
+        keep = max(0.0, (MAX_TRACKS - (len(todo) - len(older))) / max(1, len(older)))
+        return [x for x in todo if x[0] >= recent or self.rng.random() < keep]
+
+    def _still_running(self, todo: list) -> list:
+        """One or two patrols of today's plans started in the last half hour, still running at
+        the end (fewer when ``todo`` has some already)."""
+        cast, rng, last = self.cast, self.rng, self.last_day
         running = sum(1 for at, _j in todo if at >= self.end - timedelta(minutes=25))
         today_specs = [
-            s for s in self.plans if s.codes and s.valid_from <= last and (s.valid_to or last) >= last
+            s
+            for s in self.plans
+            if s.codes
+            and s.valid_from <= last
+            and (s.valid_to or last) >= last
+            and not (s.deactivate_on and s.deactivate_on <= last)
         ]
-        today_specs = [s for s in today_specs if not (s.deactivate_on and s.deactivate_on <= last)]
+        extra = []
         for i in range(max(0, 2 - running)):
             if not today_specs:
                 break
@@ -969,16 +1024,8 @@ class _History(Simulation):
             at = self.end - timedelta(minutes=rng.uniform(6, 24))
             codes = list(spec.codes) if spec.patroller else [code]
             musts = {c: m for c, m in self._musts(spec).items() if c in codes}
-            todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": musts}))
-        for at, job in todo:
-            job["kind"] = "abandon" if rng.random() < 0.02 else "normal"
-            self.schedule(at, "track", job)
-        # The periodic task that closes tracks left running (phone died): nightly here.
-        for d in self.day_range(first, last):
-            at = local_time(d, 23, 50)
-            if self.start <= at < self.end:
-                self.schedule(at, "abandon_sweep")
-        self.stats["tracks_scheduled"] = len(todo)
+            extra.append((at, {"user": user, "spec": spec, "codes": codes, "musts": musts}))
+        return extra
 
     def _musts(self, spec: _PlanSpec) -> dict:
         """{grid code: {checkpoint index: (x, y)}} of a plan's check-in points, in metres."""
