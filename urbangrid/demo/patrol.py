@@ -49,6 +49,7 @@ import numpy as np
 import shapely
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from urbangrid.catalog.calendar import is_working_day
@@ -62,9 +63,14 @@ from urbangrid.demo.simulation import (
     photo_pool,
     weighted,
 )
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.errors import DomainError
+from urbangrid.orgs.choices import GridDuty, Role
+from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 from urbangrid.patrol import actions as A
 from urbangrid.patrol.choices import PlaceType, TrackState
+from urbangrid.patrol.models import ChecklistItem, InspectionResult
 
 log = logging.getLogger(__name__)
 
@@ -291,31 +297,33 @@ class _Cast:
     """The people and the grids of the demo organisation the history needs."""
 
     def __init__(self, today: date):
-        from django.db.models import Q
-
-        from urbangrid.geo.models import Region, UnitGrid
-        from urbangrid.orgs.choices import GridDuty, Role
-        from urbangrid.orgs.jurisdiction import scope_for
-        from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
-
         self._users: dict[int, object] = {}
         people = list(Person.objects.filter(is_active=True).select_related("user"))
         self.person_user = {p.pk: p.user for p in people}
         self._person_of_user = {p.user_id: p for p in people}
+        self._load_center()
+        self._load_streets()
+        geoms = self._load_grids(today)
+        self._set_metric_frame(geoms)
 
-        def users(role, level=None):
-            qs = RoleAssignment.objects.filter(role=role, person__is_active=True)
-            if level == "city":
-                qs = qs.filter(Q(region__isnull=True) | Q(region__level__lte=1))
-            ids = sorted(set(qs.values_list("person_id", flat=True)))
-            return [self.person_user[i] for i in ids if i in self.person_user]
+    def _users_with(self, role, level=None) -> list:
+        qs = RoleAssignment.objects.filter(role=role, person__is_active=True)
+        if level == "city":
+            qs = qs.filter(Q(region__isnull=True) | Q(region__level__lte=1))
+        ids = sorted(set(qs.values_list("person_id", flat=True)))
+        return [self.person_user[i] for i in ids if i in self.person_user]
 
-        self.shift = users(Role.SHIFT_LEADER, "city")
-        self.dispatchers = users(Role.DISPATCHER, "city")
-        city_people = users(Role.CITY_LEADER) + self.shift + self.dispatchers
+    def _load_center(self) -> None:
+        """The center's shift leaders and dispatchers, someone who acts for the whole city, and
+        the district leader."""
+        self.shift = self._users_with(Role.SHIFT_LEADER, "city")
+        self.dispatchers = self._users_with(Role.DISPATCHER, "city")
+        city_people = self._users_with(Role.CITY_LEADER) + self.shift + self.dispatchers
         self.city_actor = next((u for u in city_people if scope_for(u).all_city), None)
-        self.district_leader = next(iter(users(Role.DISTRICT_LEADER)), None) or self.city_actor
+        self.district_leader = next(iter(self._users_with(Role.DISTRICT_LEADER)), None) or self.city_actor
 
+    def _load_streets(self) -> None:
+        """The district, its streets and communities, each street's leader and officers."""
         self.district = Region.objects.filter(level=2).order_by("code").first()
         self.streets = list(Region.objects.filter(level=3).order_by("code"))
         self.communities = defaultdict(list)
@@ -333,8 +341,12 @@ class _Cast:
                 self.street_leader.setdefault(ra.region_id, user)
             else:
                 self.officers[ra.region_id].append(user)
+        self.urban = [s for s in self.streets if s.kind == "street"] or self.streets
+        self.towns = [s for s in self.streets if s.kind == "town"] or self.streets
 
-        # Grids (canonical lon/lat) and their supervisors (one per grid, the first assigned).
+    def _load_grids(self, today: date):
+        """Grids (canonical lon/lat) and their supervisors (one per grid, the first assigned);
+        returns the grids' geometries."""
         self.grids: dict[str, tuple] = {}  # code -> (community_id, street_id, shapely geometry)
         self.grids_of_street: dict[int, list[str]] = defaultdict(list)
         self.grids_of_community: dict[int, list[str]] = defaultdict(list)
@@ -365,10 +377,10 @@ class _Cast:
                 continue
             self.supervisor[code] = user
             self.worker_grids[user.pk].append(code)
-        self.urban = [s for s in self.streets if s.kind == "street"] or self.streets
-        self.towns = [s for s in self.streets if s.kind == "town"] or self.streets
+        return geoms
 
-        # A local metric frame (equirectangular; plenty for paths inside one district).
+    def _set_metric_frame(self, geoms) -> None:
+        """A local metric frame (equirectangular; plenty for paths inside one district)."""
         if geoms is not None and len(geoms):
             b = shapely.total_bounds(geoms)
             self.lon0, self.lat0 = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
@@ -551,6 +563,13 @@ def _day_slots(spec: _PlanSpec, d: date) -> list[tuple[int, int]]:
     return slots
 
 
+def _result_note(item, bad: bool, recheck: bool) -> str:
+    if not bad:
+        return ""
+    note = FAIL_NOTES.get(item.code, "现场检查不符合要求")
+    return "复查：" + note + "，尚未整改到位" if recheck else note
+
+
 class _History(Simulation):
     def __init__(self, rng: random.Random, cast: _Cast, start: datetime, end: datetime, days: int, say):
         super().__init__(start, end)
@@ -589,7 +608,7 @@ class _History(Simulation):
 
     # -- places ---------------------------------------------------------------------------------
     def register_places(self) -> None:
-        cast, rng = self.cast, self.rng
+        cast = self.cast
         used: set[str] = set()
         for place_type, count, where in PLACE_PLAN:
             pools = {"street": cast.urban, "town": cast.towns, "any": cast.streets}[where]
@@ -597,61 +616,62 @@ class _History(Simulation):
             if not pools:
                 continue
             for i in range(count):
-                street = pools[i % len(pools)]
-                kind = "town" if street.kind == "town" else "street"
-                templates = NAMES[place_type].get(kind) or NAMES[place_type].get("street") or []
-                comms = [c for c in cast.communities.get(street.pk, []) if cast.grids_of_community.get(c.pk)]
-                community = rng.choice(comms) if comms else None
-                code = rng.choice(
-                    cast.grids_of_community[community.pk] if community else cast.grids_of_street[street.pk]
-                )
-                r, r2 = rng.sample(ROADS, 2)
-                fmt = {
-                    "a": _short(street.name),
-                    "c": _short(community.name) if community else "",
-                    "r": r,
-                    "r2": r2,
-                }
-                name = owner = ""
-                for template, owner_template in rng.sample(templates, len(templates)):
-                    name, owner = template.format(**fmt), owner_template.format(**fmt)
-                    if name not in used:
-                        break
-                if not name or name in used:
-                    continue
-                used.add(name)
-                lon, lat = cast.point_in(rng, code)
-                address = (
-                    f"{street.name}{r}{rng.randrange(1, 300)}号"
-                    if kind == "street"
-                    else f"{street.name}{community.name if community else ''}"
-                )
-                supervisor = cast.supervisor.get(code)
-                actor = supervisor if supervisor is not None and rng.random() < 0.3 else None
-                actor = actor or cast.street_leader.get(street.pk) or cast.city_actor
-                # The register predates the history: places were entered over the previous months.
-                day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
-                registered = local_time(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
-                try:
-                    with clock(registered), transaction.atomic():
-                        place = A.do_register_place(
-                            actor,
-                            name=name,
-                            place_type=place_type,
-                            lon=lon,
-                            lat=lat,
-                            crs="cgcs2000",
-                            address=address,
-                            owner_name=owner,
-                            owner_contact=self.person_name(),
-                            owner_phone=self.phone(),
-                        )
-                except DomainError as exc:
-                    self.stats["refused_places"] += 1
-                    log.debug("demo place refused: %s", exc)
-                    continue
-                self.places.append(place)
+                place = self._register_place(place_type, pools[i % len(pools)], used)
+                if place is not None:
+                    self.places.append(place)
         self.stats["places"] = len(self.places)
+
+    def _register_place(self, place_type, street, used: set[str]):
+        """A place of ``place_type`` in a grid of ``street`` with a name not ``used`` yet,
+        registered some months before the history; None when no new name is left or refused."""
+        cast, rng = self.cast, self.rng
+        kind = "town" if street.kind == "town" else "street"
+        templates = NAMES[place_type].get(kind) or NAMES[place_type].get("street") or []
+        comms = [c for c in cast.communities.get(street.pk, []) if cast.grids_of_community.get(c.pk)]
+        community = rng.choice(comms) if comms else None
+        code = rng.choice(
+            cast.grids_of_community[community.pk] if community else cast.grids_of_street[street.pk]
+        )
+        r, r2 = rng.sample(ROADS, 2)
+        fmt = {"a": _short(street.name), "c": _short(community.name) if community else "", "r": r, "r2": r2}
+        name = owner = ""
+        for template, owner_template in rng.sample(templates, len(templates)):
+            name, owner = template.format(**fmt), owner_template.format(**fmt)
+            if name not in used:
+                break
+        if not name or name in used:
+            return None
+        used.add(name)
+        lon, lat = cast.point_in(rng, code)
+        address = (
+            f"{street.name}{r}{rng.randrange(1, 300)}号"
+            if kind == "street"
+            else f"{street.name}{community.name if community else ''}"
+        )
+        supervisor = cast.supervisor.get(code)
+        actor = supervisor if supervisor is not None and rng.random() < 0.3 else None
+        actor = actor or cast.street_leader.get(street.pk) or cast.city_actor
+        # The register predates the history: places were entered over the previous months.
+        day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
+        registered = local_time(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
+        try:
+            with clock(registered), transaction.atomic():
+                return A.do_register_place(
+                    actor,
+                    name=name,
+                    place_type=place_type,
+                    lon=lon,
+                    lat=lat,
+                    crs="cgcs2000",
+                    address=address,
+                    owner_name=owner,
+                    owner_contact=self.person_name(),
+                    owner_phone=self.phone(),
+                )
+        except DomainError as exc:
+            self.stats["refused_places"] += 1
+            log.debug("demo place refused: %s", exc)
+            return None
 
     # -- plans ----------------------------------------------------------------------------------
     def _places_in(self, street, types=None):
@@ -1037,23 +1057,10 @@ class _History(Simulation):
         return dict(out)
 
     def run_track(self, at: datetime, job: dict) -> None:
-        cast, rng = self.cast, self.rng
+        rng = self.rng
         user, spec = job["user"], job["spec"]
         nrng = np.random.default_rng(rng.getrandbits(32))
-        speed = float(nrng.uniform(*(spec.speed if spec else WALK)))
-        budget = spec.budget if spec else (1200.0, 2100.0)
-        musts = job["musts"] if nrng.random() < 0.93 else {}  # now and then a check-in point is skipped
-        knots, visits = _route(nrng, cast, job["codes"], musts, speed, budget)
-        lon, lat, t_ms, acc = _sample(nrng, cast, knots, at)
-        kind = job["kind"]
-        end_ms = int(self.end.timestamp() * 1000)
-        if t_ms[-1] >= end_ms - 30_000:
-            kind = "live"
-            keep = t_ms <= end_ms - int(nrng.integers(5_000, 40_000))
-            lon, lat, t_ms, acc = lon[keep], lat[keep], t_ms[keep], acc[keep]
-        elif kind == "abandon":
-            n = max(3, int(len(t_ms) * nrng.uniform(0.35, 0.8)))
-            lon, lat, t_ms, acc = lon[:n], lat[:n], t_ms[:n], acc[:n]
+        lon, lat, t_ms, acc, visits, kind = self._walk(nrng, job, at)
         plan = spec.plan if spec is not None else None
         with clock(at):
             track, _created = A.do_start_track(
@@ -1064,38 +1071,9 @@ class _History(Simulation):
                 started_at=at,
             )
         if len(t_ms):
-            rel = (t_ms - t_ms[0]) // (BATCH_S * 1000)
-            cuts = np.flatnonzero(np.diff(rel)) + 1
-            for seq, idx in enumerate(np.split(np.arange(len(t_ms)), cuts)):
-                points = np.column_stack([lon[idx], lat[idx], t_ms[idx], acc[idx]]).tolist()
-                sent = datetime.fromtimestamp(t_ms[idx[-1]] / 1000 + float(nrng.uniform(2, 20)), self.tz)
-                with clock(min(sent, self.end)):
-                    A.do_append_points(user, track, seq=seq, points=points, crs="wgs84")
-                self.stats["batches"] += 1
-                self.stats["points"] += len(idx)
+            self._send_batches(nrng, user, track, lon, lat, t_ms, acc)
         if spec is not None and spec.explicit and plan is not None and kind != "abandon":
-            cps = {i: cp for i, cp in enumerate(plan.checkpoints.order_by("id"))}
-            for key, (ts, x, y) in sorted(visits.items(), key=lambda kv: kv[1][0]):
-                when = at + timedelta(seconds=ts + float(nrng.uniform(5, 50)))
-                if key not in cps or when >= self.end:
-                    continue
-                far = nrng.random() < 0.08  # scanned from the road, GPS drifting: refused
-                r = float(nrng.uniform(45, 90)) if far else float(nrng.uniform(1, 12))
-                ang = float(nrng.uniform(0, 2 * math.pi))
-                clon, clat = cast.to_ll(x + r * math.cos(ang), y + r * math.sin(ang))
-                with clock(when):
-                    ci = A.do_check_in(
-                        user,
-                        track,
-                        cps[key],
-                        lon=float(clon),
-                        lat=float(clat),
-                        crs="wgs84",
-                        at=when,
-                        client_key=f"scan-{track.pk}-{key}",
-                        note="信号不好，在路口签到" if far else "",
-                    )
-                self.stats["checkins_explicit_valid" if ci.valid else "checkins_explicit_invalid"] += 1
+            self._check_in(nrng, user, track, plan, visits, at)
         ended = (
             datetime.fromtimestamp(t_ms[-1] / 1000 + float(nrng.uniform(5, 60)), self.tz) if len(t_ms) else at
         )
@@ -1105,6 +1083,63 @@ class _History(Simulation):
             with clock(ended):
                 A.do_stop_track(user, track, ended_at=ended)
         self.stats[f"tracks_{kind}"] += 1
+
+    def _walk(self, nrng, job: dict, at: datetime):
+        """The patrol's route and GPS points (lon, lat, t_ms, acc arrays), the check-in points it
+        passes, and its kind: cut short when abandoned, "live" when still walking at the end."""
+        spec = job["spec"]
+        speed = float(nrng.uniform(*(spec.speed if spec else WALK)))
+        budget = spec.budget if spec else (1200.0, 2100.0)
+        musts = job["musts"] if nrng.random() < 0.93 else {}  # now and then a check-in point is skipped
+        knots, visits = _route(nrng, self.cast, job["codes"], musts, speed, budget)
+        lon, lat, t_ms, acc = _sample(nrng, self.cast, knots, at)
+        kind = job["kind"]
+        end_ms = int(self.end.timestamp() * 1000)
+        if t_ms[-1] >= end_ms - 30_000:
+            kind = "live"
+            keep = t_ms <= end_ms - int(nrng.integers(5_000, 40_000))
+            lon, lat, t_ms, acc = lon[keep], lat[keep], t_ms[keep], acc[keep]
+        elif kind == "abandon":
+            n = max(3, int(len(t_ms) * nrng.uniform(0.35, 0.8)))
+            lon, lat, t_ms, acc = lon[:n], lat[:n], t_ms[:n], acc[:n]
+        return lon, lat, t_ms, acc, visits, kind
+
+    def _send_batches(self, nrng, user, track, lon, lat, t_ms, acc) -> None:
+        """The points as the phone sends them: a batch every BATCH_S seconds, a few seconds late."""
+        rel = (t_ms - t_ms[0]) // (BATCH_S * 1000)
+        cuts = np.flatnonzero(np.diff(rel)) + 1
+        for seq, idx in enumerate(np.split(np.arange(len(t_ms)), cuts)):
+            points = np.column_stack([lon[idx], lat[idx], t_ms[idx], acc[idx]]).tolist()
+            sent = datetime.fromtimestamp(t_ms[idx[-1]] / 1000 + float(nrng.uniform(2, 20)), self.tz)
+            with clock(min(sent, self.end)):
+                A.do_append_points(user, track, seq=seq, points=points, crs="wgs84")
+            self.stats["batches"] += 1
+            self.stats["points"] += len(idx)
+
+    def _check_in(self, nrng, user, track, plan, visits: dict, at: datetime) -> None:
+        """Explicit check-ins at the plan's points the walk passed (a few scanned too far away)."""
+        cps = {i: cp for i, cp in enumerate(plan.checkpoints.order_by("id"))}
+        for key, (ts, x, y) in sorted(visits.items(), key=lambda kv: kv[1][0]):
+            when = at + timedelta(seconds=ts + float(nrng.uniform(5, 50)))
+            if key not in cps or when >= self.end:
+                continue
+            far = nrng.random() < 0.08  # scanned from the road, GPS drifting: refused
+            r = float(nrng.uniform(45, 90)) if far else float(nrng.uniform(1, 12))
+            ang = float(nrng.uniform(0, 2 * math.pi))
+            clon, clat = self.cast.to_ll(x + r * math.cos(ang), y + r * math.sin(ang))
+            with clock(when):
+                ci = A.do_check_in(
+                    user,
+                    track,
+                    cps[key],
+                    lon=float(clon),
+                    lat=float(clat),
+                    crs="wgs84",
+                    at=when,
+                    client_key=f"scan-{track.pk}-{key}",
+                    note="信号不好，在路口签到" if far else "",
+                )
+            self.stats["checkins_explicit_valid" if ci.valid else "checkins_explicit_invalid"] += 1
 
     # -- sweeps (C6) ----------------------------------------------------------------------------
     def design_campaigns(self) -> None:
@@ -1231,8 +1266,6 @@ class _History(Simulation):
         return self.rng.choice(officers) if officers else (cast.shift[0] if cast.shift else None)
 
     def inspect(self, at: datetime, job: dict) -> None:
-        from urbangrid.patrol.models import ChecklistItem, InspectionResult
-
         rng = self.rng
         place, campaign = job["place"], job["campaign"]
         actor = job.get("actor") or self.inspector_for(place)
@@ -1241,33 +1274,16 @@ class _History(Simulation):
         items = list(ChecklistItem.objects.filter(place_type=place.place_type, is_active=True))
         if not items:
             return
-        failed: set[int] = set()
-        if job["recheck"]:
-            # A re-inspection: an item still fails while its case is not closed.
-            for r in InspectionResult.objects.filter(
-                inspection__place=place, inspection__campaign=campaign, passed=False
-            ).select_related("case"):
-                if r.case_id is None or r.case.state != "closed":
-                    failed.add(r.item_id)
-        elif job.get("hazard") or rng.random() < FAIL_RATE.get(place.place_type, 0.25):
-            weights = [(i.pk, 1 if i.severity == "major" else 2) for i in items]
-            failed.add(weighted(rng, weights))
-            if rng.random() < 0.25:
-                failed.add(weighted(rng, weights))
-        results = []
-        for item in items:
-            bad = item.pk in failed
-            note = FAIL_NOTES.get(item.code, "现场检查不符合要求") if bad else ""
-            if bad and job["recheck"]:
-                note = "复查：" + note + "，尚未整改到位"
-            results.append(
-                {
-                    "item": item,
-                    "passed": not bad,
-                    "note": note,
-                    "photos": [self.pic(item.code)] if bad else [],
-                }
-            )
+        failed = self._failed_items(job, items)
+        results = [
+            {
+                "item": item,
+                "passed": item.pk not in failed,
+                "note": _result_note(item, item.pk in failed, job["recheck"]),
+                "photos": [self.pic(item.code)] if item.pk in failed else [],
+            }
+            for item in items
+        ]
         if failed:
             notes = f"发现隐患{len(failed)}处，已当场告知负责人并下达隐患整改通知书"
         elif job["recheck"]:
@@ -1289,23 +1305,56 @@ class _History(Simulation):
             )
         self.stats["inspections_recheck" if job["recheck"] else "inspections"] += 1
         self.stats[f"inspections_{insp.outcome}"] += 1
+        self._follow_hazard_cases(insp, at)
+        if failed and not job["recheck"] and rng.random() < 0.6:
+            self._schedule_recheck(at, job, actor)
+
+    def _failed_items(self, job: dict, items: list) -> set[int]:
+        """The items that fail: on a re-inspection those whose case is not closed yet, else one
+        or two drawn for a share of places (always for a known hazard)."""
+        rng, place = self.rng, job["place"]
+        failed: set[int] = set()
+        if job["recheck"]:
+            for r in InspectionResult.objects.filter(
+                inspection__place=place, inspection__campaign=job["campaign"], passed=False
+            ).select_related("case"):
+                if r.case_id is None or r.case.state != "closed":
+                    failed.add(r.item_id)
+        elif job.get("hazard") or rng.random() < FAIL_RATE.get(place.place_type, 0.25):
+            weights = [(i.pk, 1 if i.severity == "major" else 2) for i in items]
+            failed.add(weighted(rng, weights))
+            if rng.random() < 0.25:
+                failed.add(weighted(rng, weights))
+        return failed
+
+    def _follow_hazard_cases(self, insp, at: datetime) -> None:
+        """The cases the failed items opened run through the case workflow (a hazard already open
+        as a case is linked to it instead)."""
         for res in insp.results.filter(passed=False, case__isnull=False).select_related("case"):
             if res.case_id in self.hazard_cases:
                 self.stats["hazards_linked_to_open_case"] += 1
                 continue
             self.hazard_cases.add(res.case_id)
             self.stats["hazard_cases"] += 1
-            when = at + timedelta(minutes=rng.uniform(3, 12))
+            when = at + timedelta(minutes=self.rng.uniform(3, 12))
             steps = case_plan(
-                rng, self.case_cast, res.case_id, when, self.photos, self.stats, scenarios=HAZARD_SCENARIOS
+                self.rng,
+                self.case_cast,
+                res.case_id,
+                when,
+                self.photos,
+                self.stats,
+                scenarios=HAZARD_SCENARIOS,
             )
             self.follow(steps, case_id=res.case_id)
-        if failed and not job["recheck"] and rng.random() < 0.6:
-            back = at + timedelta(days=rng.uniform(4, 12))
-            last_day = job["spec"]["to"]
-            if back < self.end and timezone.localtime(back).date() <= last_day:
-                back = local_time(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
-                self.schedule(back, "inspect", {**job, "recheck": True, "actor": actor})
+
+    def _schedule_recheck(self, at: datetime, job: dict, actor) -> None:
+        """A re-inspection some days later, within the campaign."""
+        rng = self.rng
+        back = at + timedelta(days=rng.uniform(4, 12))
+        if back < self.end and timezone.localtime(back).date() <= job["spec"]["to"]:
+            back = local_time(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
+            self.schedule(back, "inspect", {**job, "recheck": True, "actor": actor})
 
     def push_sweeps(self, case_id: int, after: datetime) -> None:
         """The deadline sweep runs every ten minutes in production; here it runs just after the
@@ -1402,8 +1451,6 @@ def build_history(
             "patrol history skipped: the organisation has no grids with grid workers, street leaders or city staff"
         )
         return {"tracks": 0}
-    from urbangrid.patrol.models import ChecklistItem
-
     if not ChecklistItem.objects.filter(is_active=True).exists():
         from urbangrid.patrol.checklists import load_checklists
 
