@@ -264,9 +264,9 @@ def history_end():
 
 @pytest.fixture
 def case_history(demo):
-    """Five days of the demo case history (cases/demo.py, seed 3) up to ``history_end()``, for
+    """Five days of the demo case history (demo/cases.py, seed 3) up to ``history_end()``, for
     the module demos built on it; returns that end."""
-    from urbangrid.cases.demo import build_history
+    from urbangrid.demo.cases import build_history
 
     end = history_end()
     build_history(days=5, seed=3, end=end)

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "urbangrid.evaluation",
     "urbangrid.portal",
     "urbangrid.console",
+    "urbangrid.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """Geo benchmarks: locator (batch of 1 M points, single point) against a per-point prepared-polygon
 loop baseline, and grid division + coverage proof at `city` scale (time and peak memory).
 
-The `city` geography is built in memory with the app's own code (urbangrid.geo.demo.build_layout
+The `city` geography is built in memory with the app's own code (urbangrid.demo.geo.build_layout
 and urbangrid.geo.division.divide_lonlat), without the database, because what is measured is the
 geometry; ``--db`` additionally builds it through the real actions into a scratch SQLite database
 and times check_region() on it.
@@ -275,7 +275,7 @@ import time, resource, django, os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "urbangrid.settings"); django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
-from urbangrid.geo.demo import build_demo_geography
+from urbangrid.demo.geo import build_demo_geography
 from urbangrid.geo.coverage import check_region
 t = time.perf_counter(); geo = build_demo_geography({SEED}, "city"); build = time.perf_counter() - t
 check_region(geo.district, supervisors=False)

@@ -87,8 +87,8 @@ def build(workers: int):
     from django.contrib.auth import get_user_model
 
     from urbangrid.catalog.seed import load_catalog
+    from urbangrid.demo.geo import build_demo_geography
     from urbangrid.geo.crs import from_canonical_many, to_canonical_many
-    from urbangrid.geo.demo import build_demo_geography
     from urbangrid.geo.models import Region, UnitGrid
     from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
     from urbangrid.patrol import trackcodec

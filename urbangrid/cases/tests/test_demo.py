@@ -1,4 +1,4 @@
-"""The demo case history (cases/demo.py): every simulated step is accepted by the actions (a
+"""The demo case history (demo/cases.py): every simulated step is accepted by the actions (a
 refused step used to strand its case, e.g. a joint dispatch naming the lead unit as its own
 assistant, or escalating a case that was already at city level), cases end in several states,
 each with its audit trail, and the same seed gives the same history."""
@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from urbangrid.cases.choices import CaseState
-from urbangrid.cases.demo import build_history
 from urbangrid.cases.models import Case, CaseEvent, CaseTask
+from urbangrid.demo.cases import build_history
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 

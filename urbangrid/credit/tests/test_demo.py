@@ -14,8 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from urbangrid.credit import identity
-from urbangrid.credit.demo import REPAIR_NOTE, build_history
 from urbangrid.credit.models import CaseSubject, ListEntry, Penalty, Subject, Violation
+from urbangrid.demo.credit import REPAIR_NOTE, build_history
 from urbangrid.lib.models import AuditEvent
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import shapely
 
+from urbangrid.demo.geo import build_demo_geography, build_layout
 from urbangrid.geo.choices import RegionKind
 from urbangrid.geo.crs import area_m2
-from urbangrid.geo.demo import build_demo_geography, build_layout
 from urbangrid.geo.models import Region, UnitGrid
 
 pytestmark = pytest.mark.django_db

@@ -8,6 +8,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from urbangrid.demo.joint import build_history
 from urbangrid.joint.choices import (
     CampaignState,
     ConsultationState,
@@ -16,7 +17,6 @@ from urbangrid.joint.choices import (
     MeetingState,
     TaskState,
 )
-from urbangrid.joint.demo import build_history
 from urbangrid.joint.models import (
     Campaign,
     CampaignCase,

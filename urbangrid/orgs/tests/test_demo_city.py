@@ -90,7 +90,7 @@ def test_demo_is_deterministic():
     from django.db import transaction
 
     from urbangrid.catalog.seed import load_catalog
-    from urbangrid.orgs.demo import build_demo_orgs
+    from urbangrid.demo.orgs import build_demo_orgs
 
     def snapshot():
         return (

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from urbangrid.cases.models import Case, CaseEvent
+from urbangrid.demo.patrol import build_history
 from urbangrid.lib.models import AuditEvent
 from urbangrid.patrol import actions as A
 from urbangrid.patrol.choices import CampaignState, CheckInMethod, InspectionOutcome, TrackState
-from urbangrid.patrol.demo import build_history
 from urbangrid.patrol.models import (
     CheckIn,
     Inspection,

@@ -37,30 +37,42 @@ the city scale stays as fast as the small one. Deterministic for a seed and an `
 
 from __future__ import annotations
 
-import heapq
 import logging
 import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from urbangrid.cases.demo import CaseCast, case_plan
-from urbangrid.lib.demo import clock, photo_pool, weighted
+from urbangrid.catalog.calendar import is_working_day
+from urbangrid.demo.cases import CaseCast, case_plan
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    clock,
+    local_time,
+    notifications_held,
+    photo_pool,
+    weighted,
+)
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.errors import DomainError
+from urbangrid.orgs.choices import GridDuty, Role
+from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
+from urbangrid.patrol import actions as A
+from urbangrid.patrol.choices import PlaceType, TrackState
+from urbangrid.patrol.models import ChecklistItem, InspectionResult
 
-from . import actions as A
-from .choices import PlaceType, TrackState
-
-log = logging.getLogger("urbangrid.patrol.demo")
+log = logging.getLogger(__name__)
 
 # Caps: the history stays bounded whatever the number of grids (small ≈ 330, city ≈ 5,000).
 MAX_TRACKS = 1150  # tracks over the whole history; older days are thinned above it
@@ -285,31 +297,33 @@ class _Cast:
     """The people and the grids of the demo organisation the history needs."""
 
     def __init__(self, today: date):
-        from django.db.models import Q
-
-        from urbangrid.geo.models import Region, UnitGrid
-        from urbangrid.orgs.choices import GridDuty, Role
-        from urbangrid.orgs.jurisdiction import scope_for
-        from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
-
         self._users: dict[int, object] = {}
         people = list(Person.objects.filter(is_active=True).select_related("user"))
         self.person_user = {p.pk: p.user for p in people}
         self._person_of_user = {p.user_id: p for p in people}
+        self._load_center()
+        self._load_streets()
+        geoms = self._load_grids(today)
+        self._set_metric_frame(geoms)
 
-        def users(role, level=None):
-            qs = RoleAssignment.objects.filter(role=role, person__is_active=True)
-            if level == "city":
-                qs = qs.filter(Q(region__isnull=True) | Q(region__level__lte=1))
-            ids = sorted(set(qs.values_list("person_id", flat=True)))
-            return [self.person_user[i] for i in ids if i in self.person_user]
+    def _users_with(self, role, level=None) -> list:
+        qs = RoleAssignment.objects.filter(role=role, person__is_active=True)
+        if level == "city":
+            qs = qs.filter(Q(region__isnull=True) | Q(region__level__lte=1))
+        ids = sorted(set(qs.values_list("person_id", flat=True)))
+        return [self.person_user[i] for i in ids if i in self.person_user]
 
-        self.shift = users(Role.SHIFT_LEADER, "city")
-        self.dispatchers = users(Role.DISPATCHER, "city")
-        city_people = users(Role.CITY_LEADER) + self.shift + self.dispatchers
+    def _load_center(self) -> None:
+        """The center's shift leaders and dispatchers, someone who acts for the whole city, and
+        the district leader."""
+        self.shift = self._users_with(Role.SHIFT_LEADER, "city")
+        self.dispatchers = self._users_with(Role.DISPATCHER, "city")
+        city_people = self._users_with(Role.CITY_LEADER) + self.shift + self.dispatchers
         self.city_actor = next((u for u in city_people if scope_for(u).all_city), None)
-        self.district_leader = next(iter(users(Role.DISTRICT_LEADER)), None) or self.city_actor
+        self.district_leader = next(iter(self._users_with(Role.DISTRICT_LEADER)), None) or self.city_actor
 
+    def _load_streets(self) -> None:
+        """The district, its streets and communities, each street's leader and officers."""
         self.district = Region.objects.filter(level=2).order_by("code").first()
         self.streets = list(Region.objects.filter(level=3).order_by("code"))
         self.communities = defaultdict(list)
@@ -327,8 +341,12 @@ class _Cast:
                 self.street_leader.setdefault(ra.region_id, user)
             else:
                 self.officers[ra.region_id].append(user)
+        self.urban = [s for s in self.streets if s.kind == "street"] or self.streets
+        self.towns = [s for s in self.streets if s.kind == "town"] or self.streets
 
-        # Grids (canonical lon/lat) and their supervisors (one per grid, the first assigned).
+    def _load_grids(self, today: date):
+        """Grids (canonical lon/lat) and their supervisors (one per grid, the first assigned);
+        returns the grids' geometries."""
         self.grids: dict[str, tuple] = {}  # code -> (community_id, street_id, shapely geometry)
         self.grids_of_street: dict[int, list[str]] = defaultdict(list)
         self.grids_of_community: dict[int, list[str]] = defaultdict(list)
@@ -359,10 +377,10 @@ class _Cast:
                 continue
             self.supervisor[code] = user
             self.worker_grids[user.pk].append(code)
-        self.urban = [s for s in self.streets if s.kind == "street"] or self.streets
-        self.towns = [s for s in self.streets if s.kind == "town"] or self.streets
+        return geoms
 
-        # A local metric frame (equirectangular; plenty for paths inside one district).
+    def _set_metric_frame(self, geoms) -> None:
+        """A local metric frame (equirectangular; plenty for paths inside one district)."""
         if geoms is not None and len(geoms):
             b = shapely.total_bounds(geoms)
             self.lon0, self.lat0 = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
@@ -532,17 +550,34 @@ class _PlanSpec:
     plan: object = None
 
 
-class _History:
+def _day_slots(spec: _PlanSpec, d: date) -> list[tuple[int, int]]:
+    """The (earliest, latest) start minutes of the plan's patrols on day ``d``: one a day part for
+    each patrol the plan asks for, one in each of its time windows."""
+    per_day = spec.per_day_after if spec.update_on and d >= spec.update_on else spec.per_day
+    parts = [(8 * 60 + 30, 10 * 60 + 30), (14 * 60, 16 * 60), (19 * 60, 20 * 60)]
+    slots = [parts[min(k, 2)] for k in range(per_day)]
+    for w in spec.windows:
+        ws = int(w["start"][:2]) * 60 + int(w["start"][3:])
+        we = int(w["end"][:2]) * 60 + int(w["end"][3:])
+        slots.append((ws, max(ws + 1, we - 40)))
+    return slots
+
+
+def _result_note(item, bad: bool, recheck: bool) -> str:
+    if not bad:
+        return ""
+    note = FAIL_NOTES.get(item.code, "现场检查不符合要求")
+    return "复查：" + note + "，尚未整改到位" if recheck else note
+
+
+class _History(Simulation):
     def __init__(self, rng: random.Random, cast: _Cast, start: datetime, end: datetime, days: int, say):
+        super().__init__(start, end)
         self.rng = rng
         self.cast = cast
-        self.start = start
-        self.end = end
         self.days = days
         self.say = say
         self.stats: Counter = Counter()
-        self.queue: list = []
-        self.seq = 0
         self.photos = photo_pool(rng)
         self.case_cast = CaseCast()
         self.places: list = []
@@ -552,13 +587,6 @@ class _History:
         self.tz = timezone.get_current_timezone()
 
     # -- helpers
-    def push(self, at: datetime, kind: str, payload=None) -> None:
-        self.seq += 1
-        heapq.heappush(self.queue, (at, self.seq, kind, payload))
-
-    def at(self, day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-        return timezone.make_aware(datetime.combine(day, time(hh, mm, ss)), self.tz)
-
     def day_range(self, a: date, b: date):
         d = a
         while d <= b:
@@ -572,7 +600,7 @@ class _History:
         return f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}"
 
     def person_name(self) -> str:
-        from urbangrid.orgs.demo import GIVEN, SURNAMES
+        from urbangrid.demo.orgs import GIVEN, SURNAMES
 
         return self.rng.choice(SURNAMES) + "".join(
             self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
@@ -580,7 +608,7 @@ class _History:
 
     # -- places ---------------------------------------------------------------------------------
     def register_places(self) -> None:
-        cast, rng = self.cast, self.rng
+        cast = self.cast
         used: set[str] = set()
         for place_type, count, where in PLACE_PLAN:
             pools = {"street": cast.urban, "town": cast.towns, "any": cast.streets}[where]
@@ -588,61 +616,62 @@ class _History:
             if not pools:
                 continue
             for i in range(count):
-                street = pools[i % len(pools)]
-                kind = "town" if street.kind == "town" else "street"
-                templates = NAMES[place_type].get(kind) or NAMES[place_type].get("street") or []
-                comms = [c for c in cast.communities.get(street.pk, []) if cast.grids_of_community.get(c.pk)]
-                community = rng.choice(comms) if comms else None
-                code = rng.choice(
-                    cast.grids_of_community[community.pk] if community else cast.grids_of_street[street.pk]
-                )
-                r, r2 = rng.sample(ROADS, 2)
-                fmt = {
-                    "a": _short(street.name),
-                    "c": _short(community.name) if community else "",
-                    "r": r,
-                    "r2": r2,
-                }
-                name = owner = ""
-                for template, owner_template in rng.sample(templates, len(templates)):
-                    name, owner = template.format(**fmt), owner_template.format(**fmt)
-                    if name not in used:
-                        break
-                if not name or name in used:
-                    continue
-                used.add(name)
-                lon, lat = cast.point_in(rng, code)
-                address = (
-                    f"{street.name}{r}{rng.randrange(1, 300)}号"
-                    if kind == "street"
-                    else f"{street.name}{community.name if community else ''}"
-                )
-                supervisor = cast.supervisor.get(code)
-                actor = supervisor if supervisor is not None and rng.random() < 0.3 else None
-                actor = actor or cast.street_leader.get(street.pk) or cast.city_actor
-                # The register predates the history: places were entered over the previous months.
-                day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
-                registered = self.at(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
-                try:
-                    with clock(registered), transaction.atomic():
-                        place = A.do_register_place(
-                            actor,
-                            name=name,
-                            place_type=place_type,
-                            lon=lon,
-                            lat=lat,
-                            crs="cgcs2000",
-                            address=address,
-                            owner_name=owner,
-                            owner_contact=self.person_name(),
-                            owner_phone=self.phone(),
-                        )
-                except DomainError as exc:
-                    self.stats["refused_places"] += 1
-                    log.debug("demo place refused: %s", exc)
-                    continue
-                self.places.append(place)
+                place = self._register_place(place_type, pools[i % len(pools)], used)
+                if place is not None:
+                    self.places.append(place)
         self.stats["places"] = len(self.places)
+
+    def _register_place(self, place_type, street, used: set[str]):
+        """A place of ``place_type`` in a grid of ``street`` with a name not ``used`` yet,
+        registered some months before the history; None when no new name is left or refused."""
+        cast, rng = self.cast, self.rng
+        kind = "town" if street.kind == "town" else "street"
+        templates = NAMES[place_type].get(kind) or NAMES[place_type].get("street") or []
+        comms = [c for c in cast.communities.get(street.pk, []) if cast.grids_of_community.get(c.pk)]
+        community = rng.choice(comms) if comms else None
+        code = rng.choice(
+            cast.grids_of_community[community.pk] if community else cast.grids_of_street[street.pk]
+        )
+        r, r2 = rng.sample(ROADS, 2)
+        fmt = {"a": _short(street.name), "c": _short(community.name) if community else "", "r": r, "r2": r2}
+        name = owner = ""
+        for template, owner_template in rng.sample(templates, len(templates)):
+            name, owner = template.format(**fmt), owner_template.format(**fmt)
+            if name not in used:
+                break
+        if not name or name in used:
+            return None
+        used.add(name)
+        lon, lat = cast.point_in(rng, code)
+        address = (
+            f"{street.name}{r}{rng.randrange(1, 300)}号"
+            if kind == "street"
+            else f"{street.name}{community.name if community else ''}"
+        )
+        supervisor = cast.supervisor.get(code)
+        actor = supervisor if supervisor is not None and rng.random() < 0.3 else None
+        actor = actor or cast.street_leader.get(street.pk) or cast.city_actor
+        # The register predates the history: places were entered over the previous months.
+        day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
+        registered = local_time(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
+        try:
+            with clock(registered), transaction.atomic():
+                return A.do_register_place(
+                    actor,
+                    name=name,
+                    place_type=place_type,
+                    lon=lon,
+                    lat=lat,
+                    crs="cgcs2000",
+                    address=address,
+                    owner_name=owner,
+                    owner_contact=self.person_name(),
+                    owner_phone=self.phone(),
+                )
+        except DomainError as exc:
+            self.stats["refused_places"] += 1
+            log.debug("demo place refused: %s", exc)
+            return None
 
     # -- plans ----------------------------------------------------------------------------------
     def _places_in(self, street, types=None):
@@ -679,19 +708,52 @@ class _History:
         }
 
     def design_plans(self) -> None:
-        cast, rng, days = self.cast, self.rng, self.days
-        first, last = timezone.localtime(self.start).date(), timezone.localtime(self.end).date()
+        """Seven plans of every kind, each created a few days before it applies (and some
+        lowered or deactivated later)."""
+        rng = self.rng
+        urban, towns = self.cast.urban, self.cast.towns
+        self.plans += [
+            self._key_grids_plan(urban[0]),
+            self._night_plan(urban[1 % len(urban)]),
+            self._full_coverage_plan(urban[2 % len(urban)]),
+            self._forest_fire_plan(towns[0]),
+            self._school_run_plan(urban[3 % len(urban)]),
+            self._market_town_plan(towns[1 % len(towns)]),
+            self._trial_plan(towns[2 % len(towns)]),
+        ]
+        for spec in self.plans:
+            spec.codes = [c for c in spec.codes if c in self.cast.grids]
+            created = local_time(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
+            self.schedule(created, "plan", spec)
+            if spec.update_on:
+                self.schedule(local_time(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
+            if spec.deactivate_on:
+                self.schedule(local_time(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
 
-        def day(frac, lo=0):
-            return first + timedelta(days=max(lo, int(days * frac)))
+    @property
+    def first_day(self) -> date:
+        return timezone.localtime(self.start).date()
 
-        urban, towns = cast.urban, cast.towns
+    @property
+    def last_day(self) -> date:
+        return timezone.localtime(self.end).date()
 
-        def leader(street):
-            return cast.street_leader.get(street.pk) or cast.city_actor
+    def _day(self, frac: float, lo: int = 0) -> date:
+        """The day ``frac`` of the way into the history (at least ``lo`` days in)."""
+        return self.first_day + timedelta(days=max(lo, int(self.days * frac)))
 
-        # 1. Key grids of the first street, with check-in points at a school, a market, a terminus.
-        s = urban[0]
+    def _leader(self, street):
+        return self.cast.street_leader.get(street.pk) or self.cast.city_actor
+
+    def _sample_grids(self, street, n: int, community=None) -> list[str]:
+        cast = self.cast
+        pool = (community and cast.grids_of_community.get(community.pk)) or cast.grids_of_street.get(
+            street.pk, []
+        )
+        return sorted(self.rng.sample(pool, min(n, len(pool))))
+
+    def _key_grids_plan(self, s) -> _PlanSpec:
+        """Key grids of the first street, with check-in points at a school, a market, a terminus."""
         anchors = [
             found[0]
             for kind in (PlaceType.CAMPUS, PlaceType.PUBLIC_PLACE, PlaceType.STATION_DOCK)
@@ -703,45 +765,42 @@ class _History:
             for p in anchors
             if p.grid_code in codes
         ]
-        self.plans.append(
-            _PlanSpec(
-                "key",
-                f"{s.name}重点区域日常巡查",
-                s,
-                codes,
-                True,
-                1,
-                [],
-                first,
-                checkpoints=cps,
-                note="重点网格每日至少巡查一次，途经学校、市场、公交站须到点打卡",
-                creator=leader(s),
-            )
+        return _PlanSpec(
+            "key",
+            f"{s.name}重点区域日常巡查",
+            s,
+            codes,
+            True,
+            1,
+            [],
+            self.first_day,
+            checkpoints=cps,
+            note="重点网格每日至少巡查一次，途经学校、市场、公交站须到点打卡",
+            creator=self._leader(s),
         )
-        # 2. Evening window for back streets of a community of the second street.
-        s = urban[1 % len(urban)]
-        comm = (cast.communities.get(s.pk) or [s])[0]
-        pool = cast.grids_of_community.get(comm.pk) or cast.grids_of_street.get(s.pk, [])
-        codes = sorted(rng.sample(pool, min(2, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "night",
-                f"{comm.name}背街小巷夜间巡查",
-                comm,
-                codes,
-                True,
-                0,
-                [{"start": "19:30", "end": "22:00", "min": 1, "label": "背街小巷夜巡"}],
-                day(0.08, 1),
-                note="夜间重点巡查占道经营、夜市油烟、乱堆乱放",
-                creator=leader(s),
-                p_work=0.85,
-                p_rest=0.75,
-                budget=(1500.0, 2400.0),
-            )
+
+    def _night_plan(self, s) -> _PlanSpec:
+        """An evening window for the back streets of a community of the second street."""
+        comm = (self.cast.communities.get(s.pk) or [s])[0]
+        return _PlanSpec(
+            "night",
+            f"{comm.name}背街小巷夜间巡查",
+            comm,
+            self._sample_grids(s, 2, comm),
+            True,
+            0,
+            [{"start": "19:30", "end": "22:00", "min": 1, "label": "背街小巷夜巡"}],
+            self._day(0.08, 1),
+            note="夜间重点巡查占道经营、夜市油烟、乱堆乱放",
+            creator=self._leader(s),
+            p_work=0.85,
+            p_rest=0.75,
+            budget=(1500.0, 2400.0),
         )
-        # 3. Full-coverage pilot of a whole street (or of a community at city scale), the last week.
-        s = urban[2 % len(urban)]
+
+    def _full_coverage_plan(self, s) -> _PlanSpec:
+        """A full-coverage pilot of a whole street (or of a community at city scale), the last week."""
+        cast = self.cast
         region, codes, listed = s, list(cast.grids_of_street.get(s.pk, [])), False
         if len(codes) > AREA_PLAN_MAX_GRIDS:
             comm = min(
@@ -752,127 +811,108 @@ class _History:
             codes = list(cast.grids_of_community.get(comm.pk, []))
             if len(codes) > AREA_PLAN_MAX_GRIDS:
                 codes, listed = codes[:AREA_PLAN_MAX_GRIDS], True
-        pilot_from = last - timedelta(days=min(8, max(2, int(days * 0.1))))
-        self.plans.append(
-            _PlanSpec(
-                "full",
-                f"{region.name}网格巡查全覆盖试点",
-                region,
-                codes,
-                listed,
-                1,
-                [],
-                max(first, pilot_from),
-                min_coverage=0.5,
-                note="试点期间每个网格每日巡查不少于一次，巡查覆盖面积不低于50%",
-                creator=leader(s),
-                p_work=0.9,
-                p_rest=0.45,
-            )
+        pilot_from = self.last_day - timedelta(days=min(8, max(2, int(self.days * 0.1))))
+        return _PlanSpec(
+            "full",
+            f"{region.name}网格巡查全覆盖试点",
+            region,
+            codes,
+            listed,
+            1,
+            [],
+            max(self.first_day, pilot_from),
+            min_coverage=0.5,
+            note="试点期间每个网格每日巡查不少于一次，巡查覆盖面积不低于50%",
+            creator=self._leader(s),
+            p_work=0.9,
+            p_rest=0.45,
         )
-        # 4. Forest-fire patrol of a town by its enforcement officer, explicit check-ins.
-        t = towns[0]
+
+    def _forest_fire_plan(self, t) -> _PlanSpec:
+        """A forest-fire patrol of a town by its enforcement officer, with explicit check-ins."""
         anchors = self._places_in(t, {PlaceType.FOREST_FIRE}) or self._places_in(t)
         codes = self._key_grids(t, anchors[:2], KEY_GRIDS)
-        officer = (cast.officers.get(t.pk) or [None])[0]
+        officer = (self.cast.officers.get(t.pk) or [None])[0]
         cps = [self._checkpoint(p, "入口检查站", radius=40) for p in anchors[:2] if p.grid_code in codes]
-        self.plans.append(
-            _PlanSpec(
-                "forest",
-                f"{t.name}森林防火巡查",
-                t,
-                codes,
-                True,
-                1,
-                [],
-                day(0.05, 1),
-                patroller=officer,
-                checkpoints=cps,
-                note="每日巡护林区林缘，到林区入口检查站扫码签到",
-                creator=leader(t),
-                explicit=True,
-                speed=EBIKE,
-                budget=(700.0, 1100.0),
-                p_work=0.9,
-                p_rest=0.8,
-            )
+        return _PlanSpec(
+            "forest",
+            f"{t.name}森林防火巡查",
+            t,
+            codes,
+            True,
+            1,
+            [],
+            self._day(0.05, 1),
+            patroller=officer,
+            checkpoints=cps,
+            note="每日巡护林区林缘，到林区入口检查站扫码签到",
+            creator=self._leader(t),
+            explicit=True,
+            speed=EBIKE,
+            budget=(700.0, 1100.0),
+            p_work=0.9,
+            p_rest=0.8,
         )
-        # 5. School-run patrol with two windows; ended.
-        s = urban[3 % len(urban)]
+
+    def _school_run_plan(self, s) -> _PlanSpec:
+        """A school-run patrol with two windows, already ended."""
         anchors = self._places_in(s, {PlaceType.CAMPUS})
         codes = self._key_grids(s, anchors[:2], 3)
         cps = [self._checkpoint(p, "校门口") for p in anchors[:2] if p.grid_code in codes]
-        ended = min(day(0.35, 2), last - timedelta(days=1))
-        self.plans.append(
-            _PlanSpec(
-                "school",
-                f"{s.name}校园周边护学巡查（专项）",
-                s,
-                codes,
-                True,
-                0,
-                [
-                    {"start": "07:00", "end": "08:30", "min": 1, "label": "上学时段"},
-                    {"start": "16:30", "end": "18:00", "min": 1, "label": "放学时段"},
-                ],
-                first,
-                valid_to=ended,
-                checkpoints=cps,
-                note="专项：上下学时段在校门口护学，劝离校门口流动摊贩、疏导接送车辆",
-                creator=leader(s),
-                budget=(900.0, 1500.0),
-                p_work=0.93,
-                p_rest=0.4,
-            )
+        return _PlanSpec(
+            "school",
+            f"{s.name}校园周边护学巡查（专项）",
+            s,
+            codes,
+            True,
+            0,
+            [
+                {"start": "07:00", "end": "08:30", "min": 1, "label": "上学时段"},
+                {"start": "16:30", "end": "18:00", "min": 1, "label": "放学时段"},
+            ],
+            self.first_day,
+            valid_to=min(self._day(0.35, 2), self.last_day - timedelta(days=1)),
+            checkpoints=cps,
+            note="专项：上下学时段在校门口护学，劝离校门口流动摊贩、疏导接送车辆",
+            creator=self._leader(s),
+            budget=(900.0, 1500.0),
+            p_work=0.93,
+            p_rest=0.4,
         )
-        # 6. Market-town daily patrol, lowered from twice to once a day after the first month.
-        t = towns[1 % len(towns)]
-        comm = (cast.communities.get(t.pk) or [t])[0]
-        pool = cast.grids_of_community.get(comm.pk) or cast.grids_of_street.get(t.pk, [])
-        codes = sorted(rng.sample(pool, min(2, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "town",
-                f"{t.name}集镇区域日常巡查",
-                t,
-                codes,
-                True,
-                2,
-                [],
-                first,
-                note="集镇主街上午、下午各巡查一次",
-                creator=leader(t),
-                update_on=day(0.35, 2),
-                per_day_after=1,
-            )
+
+    def _market_town_plan(self, t) -> _PlanSpec:
+        """A market town's daily patrol, lowered from twice to once a day after the first month."""
+        comm = (self.cast.communities.get(t.pk) or [t])[0]
+        return _PlanSpec(
+            "town",
+            f"{t.name}集镇区域日常巡查",
+            t,
+            self._sample_grids(t, 2, comm),
+            True,
+            2,
+            [],
+            self.first_day,
+            note="集镇主街上午、下午各巡查一次",
+            creator=self._leader(t),
+            update_on=self._day(0.35, 2),
+            per_day_after=1,
         )
-        # 7. A trial plan of a third town, deactivated after a few weeks.
-        t = towns[2 % len(towns)]
-        pool = cast.grids_of_street.get(t.pk, [])
-        codes = sorted(rng.sample(pool, min(3, len(pool))))
-        self.plans.append(
-            _PlanSpec(
-                "trial",
-                f"{t.name}集贸市场周边巡查（试行）",
-                t,
-                codes,
-                True,
-                1,
-                [],
-                day(0.2, 1),
-                note="试行，集贸市场搬迁后停止",
-                creator=leader(t),
-                deactivate_on=min(day(0.45, 2), last - timedelta(days=1)),
-            )
+
+    def _trial_plan(self, t) -> _PlanSpec:
+        """A trial plan of a third town, deactivated after a few weeks."""
+        return _PlanSpec(
+            "trial",
+            f"{t.name}集贸市场周边巡查（试行）",
+            t,
+            self._sample_grids(t, 3),
+            True,
+            1,
+            [],
+            self._day(0.2, 1),
+            note="试行，集贸市场搬迁后停止",
+            creator=self._leader(t),
+            deactivate_on=min(self._day(0.45, 2), self.last_day - timedelta(days=1)),
         )
-        for spec in self.plans:
-            spec.codes = [c for c in spec.codes if c in cast.grids]
-            created = self.at(spec.valid_from - timedelta(days=rng.randrange(2, 6)), 10, rng.randrange(60))
-            self.push(created, "plan", spec)
-            if spec.update_on:
-                self.push(self.at(spec.update_on, 8, rng.randrange(60)), "update_plan", spec)
-            if spec.deactivate_on:
-                self.push(self.at(spec.deactivate_on, 17, rng.randrange(60)), "deactivate", spec)
 
     def create_plan(self, spec: _PlanSpec) -> None:
         patroller = self.cast.person_of(spec.patroller)
@@ -897,72 +937,102 @@ class _History:
     def schedule_tracks(self) -> None:
         """Who patrols when: each plan's patrollers on each day it applies, plus patrols outside
         plans; thinned on older days above MAX_TRACKS; one or two still running at ``end``."""
-        from urbangrid.catalog.calendar import is_working_day
+        rng = self.rng
+        todo, planned_workers = self._planned_patrols()
+        todo += self._patrols_outside_plans(planned_workers)
+        todo = [(at, job) for at, job in todo if self.start <= at < self.end and job["codes"]]
+        self.stats["tracks_wanted"] = len(todo)
+        todo = self._thinned(todo)
+        todo += self._still_running(todo)
+        for at, job in todo:
+            job["kind"] = "abandon" if rng.random() < 0.02 else "normal"
+            self.schedule(at, "track", job)
+        # The periodic task that closes tracks left running (phone died): nightly here.
+        for d in self.day_range(self.first_day, self.last_day):
+            at = local_time(d, 23, 50)
+            if self.start <= at < self.end:
+                self.schedule(at, "abandon_sweep")
+        self.stats["tracks_scheduled"] = len(todo)
 
-        cast, rng = self.cast, self.rng
-        first, last = timezone.localtime(self.start).date(), timezone.localtime(self.end).date()
+    def _planned_patrols(self) -> tuple[list[tuple[datetime, dict]], set[int]]:
+        """Each plan's patrols, drawn day by day for each of its patrollers; returns them and
+        the patrollers."""
         todo: list[tuple[datetime, dict]] = []
         planned_workers: set[int] = set()
         for spec in self.plans:
             if not spec.codes:
                 continue
-            groups: dict[int, tuple[object, list[str]]] = {}
-            if spec.patroller is not None:
-                groups[spec.patroller.pk] = (spec.patroller, list(spec.codes))
-            else:
-                for code in spec.codes:
-                    u = cast.supervisor.get(code)
-                    if u is not None:
-                        groups.setdefault(u.pk, (u, []))[1].append(code)
+            groups = self._patrollers(spec)
             planned_workers |= set(groups)
             musts = self._musts(spec)
-            for d in self.day_range(max(first, spec.valid_from), min(last, spec.valid_to or last)):
+            for d in self.day_range(
+                max(self.first_day, spec.valid_from), min(self.last_day, spec.valid_to or self.last_day)
+            ):
                 if spec.deactivate_on and d >= spec.deactivate_on:
                     break
                 p = spec.p_work if is_working_day(d) else spec.p_rest
-                per_day = spec.per_day_after if spec.update_on and d >= spec.update_on else spec.per_day
-                slots = []
-                for k in range(per_day):
-                    lo, hi = [(8 * 60 + 30, 10 * 60 + 30), (14 * 60, 16 * 60), (19 * 60, 20 * 60)][min(k, 2)]
-                    slots.append((lo, hi))
-                for w in spec.windows:
-                    ws = int(w["start"][:2]) * 60 + int(w["start"][3:])
-                    we = int(w["end"][:2]) * 60 + int(w["end"][3:])
-                    slots.append((ws, max(ws + 1, we - 40)))
+                slots = _day_slots(spec, d)
                 for user, codes in groups.values():
                     for lo, hi in slots:
-                        if rng.random() >= p:
+                        if self.rng.random() >= p:
                             continue
-                        minute = rng.randrange(lo, hi)
-                        at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                        minute = self.rng.randrange(lo, hi)
+                        at = local_time(d, minute // 60, minute % 60, self.rng.randrange(60))
                         mine = {c: musts[c] for c in codes if c in musts}
                         todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": mine}))
-        # Patrols outside any plan: other grid workers walking their own grids.
+        return todo, planned_workers
+
+    def _patrollers(self, spec: _PlanSpec) -> dict[int, tuple[object, list[str]]]:
+        """The plan's patroller with all its grids, or each grid's supervisor with theirs."""
+        if spec.patroller is not None:
+            return {spec.patroller.pk: (spec.patroller, list(spec.codes))}
+        groups: dict[int, tuple[object, list[str]]] = {}
+        for code in spec.codes:
+            u = self.cast.supervisor.get(code)
+            if u is not None:
+                groups.setdefault(u.pk, (u, []))[1].append(code)
+        return groups
+
+    def _patrols_outside_plans(self, planned_workers: set[int]) -> list[tuple[datetime, dict]]:
+        """Other grid workers walking their own grids."""
+        cast, rng = self.cast, self.rng
+        todo = []
         others = sorted({u.pk: u for u in cast.supervisor.values() if u.pk not in planned_workers}.items())
-        for d in self.day_range(first, last):
+        for d in self.day_range(self.first_day, self.last_day):
             if not others:
                 break
             n = rng.choice((1, 1, 2)) if is_working_day(d) else rng.choice((0, 0, 1))
             for _ in range(n):
                 _pk, user = rng.choice(others)
                 minute = rng.randrange(8 * 60 + 30, 17 * 60)
-                at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                 codes = cast.worker_grids.get(user.pk, [])[:3]
                 todo.append((at, {"user": user, "spec": None, "codes": codes, "musts": {}}))
-        todo = [(at, job) for at, job in todo if self.start <= at < self.end and job["codes"]]
-        # Bounded volume: thin the older days, keep the recent ones whole.
+        return todo
+
+    def _thinned(self, todo: list) -> list:
+        """Bounded volume: the older days thinned, the recent ones kept whole."""
+        if len(todo) <= MAX_TRACKS:
+            return todo
         recent = self.end - timedelta(days=KEEP_RECENT_DAYS)
-        self.stats["tracks_wanted"] = len(todo)
-        if len(todo) > MAX_TRACKS:
-            older = [x for x in todo if x[0] < recent]
-            keep = max(0.0, (MAX_TRACKS - (len(todo) - len(older))) / max(1, len(older)))
-            todo = [x for x in todo if x[0] >= recent or rng.random() < keep]
-        # Patrols still running at the end: one or two started in the last half hour.
+        older = [x for x in todo if x[0] < recent]
+        keep = max(0.0, (MAX_TRACKS - (len(todo) - len(older))) / max(1, len(older)))
+        return [x for x in todo if x[0] >= recent or self.rng.random() < keep]
+
+    def _still_running(self, todo: list) -> list:
+        """One or two patrols of today's plans started in the last half hour, still running at
+        the end (fewer when ``todo`` has some already)."""
+        cast, rng, last = self.cast, self.rng, self.last_day
         running = sum(1 for at, _j in todo if at >= self.end - timedelta(minutes=25))
         today_specs = [
-            s for s in self.plans if s.codes and s.valid_from <= last and (s.valid_to or last) >= last
+            s
+            for s in self.plans
+            if s.codes
+            and s.valid_from <= last
+            and (s.valid_to or last) >= last
+            and not (s.deactivate_on and s.deactivate_on <= last)
         ]
-        today_specs = [s for s in today_specs if not (s.deactivate_on and s.deactivate_on <= last)]
+        extra = []
         for i in range(max(0, 2 - running)):
             if not today_specs:
                 break
@@ -974,16 +1044,8 @@ class _History:
             at = self.end - timedelta(minutes=rng.uniform(6, 24))
             codes = list(spec.codes) if spec.patroller else [code]
             musts = {c: m for c, m in self._musts(spec).items() if c in codes}
-            todo.append((at, {"user": user, "spec": spec, "codes": codes, "musts": musts}))
-        for at, job in todo:
-            job["kind"] = "abandon" if rng.random() < 0.02 else "normal"
-            self.push(at, "track", job)
-        # The periodic task that closes tracks left running (phone died): nightly here.
-        for d in self.day_range(first, last):
-            at = self.at(d, 23, 50)
-            if self.start <= at < self.end:
-                self.push(at, "abandon_sweep")
-        self.stats["tracks_scheduled"] = len(todo)
+            extra.append((at, {"user": user, "spec": spec, "codes": codes, "musts": musts}))
+        return extra
 
     def _musts(self, spec: _PlanSpec) -> dict:
         """{grid code: {checkpoint index: (x, y)}} of a plan's check-in points, in metres."""
@@ -995,23 +1057,10 @@ class _History:
         return dict(out)
 
     def run_track(self, at: datetime, job: dict) -> None:
-        cast, rng = self.cast, self.rng
+        rng = self.rng
         user, spec = job["user"], job["spec"]
         nrng = np.random.default_rng(rng.getrandbits(32))
-        speed = float(nrng.uniform(*(spec.speed if spec else WALK)))
-        budget = spec.budget if spec else (1200.0, 2100.0)
-        musts = job["musts"] if nrng.random() < 0.93 else {}  # now and then a check-in point is skipped
-        knots, visits = _route(nrng, cast, job["codes"], musts, speed, budget)
-        lon, lat, t_ms, acc = _sample(nrng, cast, knots, at)
-        kind = job["kind"]
-        end_ms = int(self.end.timestamp() * 1000)
-        if t_ms[-1] >= end_ms - 30_000:
-            kind = "live"
-            keep = t_ms <= end_ms - int(nrng.integers(5_000, 40_000))
-            lon, lat, t_ms, acc = lon[keep], lat[keep], t_ms[keep], acc[keep]
-        elif kind == "abandon":
-            n = max(3, int(len(t_ms) * nrng.uniform(0.35, 0.8)))
-            lon, lat, t_ms, acc = lon[:n], lat[:n], t_ms[:n], acc[:n]
+        lon, lat, t_ms, acc, visits, kind = self._walk(nrng, job, at)
         plan = spec.plan if spec is not None else None
         with clock(at):
             track, _created = A.do_start_track(
@@ -1022,38 +1071,9 @@ class _History:
                 started_at=at,
             )
         if len(t_ms):
-            rel = (t_ms - t_ms[0]) // (BATCH_S * 1000)
-            cuts = np.flatnonzero(np.diff(rel)) + 1
-            for seq, idx in enumerate(np.split(np.arange(len(t_ms)), cuts)):
-                points = np.column_stack([lon[idx], lat[idx], t_ms[idx], acc[idx]]).tolist()
-                sent = datetime.fromtimestamp(t_ms[idx[-1]] / 1000 + float(nrng.uniform(2, 20)), self.tz)
-                with clock(min(sent, self.end)):
-                    A.do_append_points(user, track, seq=seq, points=points, crs="wgs84")
-                self.stats["batches"] += 1
-                self.stats["points"] += len(idx)
+            self._send_batches(nrng, user, track, lon, lat, t_ms, acc)
         if spec is not None and spec.explicit and plan is not None and kind != "abandon":
-            cps = {i: cp for i, cp in enumerate(plan.checkpoints.order_by("id"))}
-            for key, (ts, x, y) in sorted(visits.items(), key=lambda kv: kv[1][0]):
-                when = at + timedelta(seconds=ts + float(nrng.uniform(5, 50)))
-                if key not in cps or when >= self.end:
-                    continue
-                far = nrng.random() < 0.08  # scanned from the road, GPS drifting: refused
-                r = float(nrng.uniform(45, 90)) if far else float(nrng.uniform(1, 12))
-                ang = float(nrng.uniform(0, 2 * math.pi))
-                clon, clat = cast.to_ll(x + r * math.cos(ang), y + r * math.sin(ang))
-                with clock(when):
-                    ci = A.do_check_in(
-                        user,
-                        track,
-                        cps[key],
-                        lon=float(clon),
-                        lat=float(clat),
-                        crs="wgs84",
-                        at=when,
-                        client_key=f"scan-{track.pk}-{key}",
-                        note="信号不好，在路口签到" if far else "",
-                    )
-                self.stats["checkins_explicit_valid" if ci.valid else "checkins_explicit_invalid"] += 1
+            self._check_in(nrng, user, track, plan, visits, at)
         ended = (
             datetime.fromtimestamp(t_ms[-1] / 1000 + float(nrng.uniform(5, 60)), self.tz) if len(t_ms) else at
         )
@@ -1063,6 +1083,63 @@ class _History:
             with clock(ended):
                 A.do_stop_track(user, track, ended_at=ended)
         self.stats[f"tracks_{kind}"] += 1
+
+    def _walk(self, nrng, job: dict, at: datetime):
+        """The patrol's route and GPS points (lon, lat, t_ms, acc arrays), the check-in points it
+        passes, and its kind: cut short when abandoned, "live" when still walking at the end."""
+        spec = job["spec"]
+        speed = float(nrng.uniform(*(spec.speed if spec else WALK)))
+        budget = spec.budget if spec else (1200.0, 2100.0)
+        musts = job["musts"] if nrng.random() < 0.93 else {}  # now and then a check-in point is skipped
+        knots, visits = _route(nrng, self.cast, job["codes"], musts, speed, budget)
+        lon, lat, t_ms, acc = _sample(nrng, self.cast, knots, at)
+        kind = job["kind"]
+        end_ms = int(self.end.timestamp() * 1000)
+        if t_ms[-1] >= end_ms - 30_000:
+            kind = "live"
+            keep = t_ms <= end_ms - int(nrng.integers(5_000, 40_000))
+            lon, lat, t_ms, acc = lon[keep], lat[keep], t_ms[keep], acc[keep]
+        elif kind == "abandon":
+            n = max(3, int(len(t_ms) * nrng.uniform(0.35, 0.8)))
+            lon, lat, t_ms, acc = lon[:n], lat[:n], t_ms[:n], acc[:n]
+        return lon, lat, t_ms, acc, visits, kind
+
+    def _send_batches(self, nrng, user, track, lon, lat, t_ms, acc) -> None:
+        """The points as the phone sends them: a batch every BATCH_S seconds, a few seconds late."""
+        rel = (t_ms - t_ms[0]) // (BATCH_S * 1000)
+        cuts = np.flatnonzero(np.diff(rel)) + 1
+        for seq, idx in enumerate(np.split(np.arange(len(t_ms)), cuts)):
+            points = np.column_stack([lon[idx], lat[idx], t_ms[idx], acc[idx]]).tolist()
+            sent = datetime.fromtimestamp(t_ms[idx[-1]] / 1000 + float(nrng.uniform(2, 20)), self.tz)
+            with clock(min(sent, self.end)):
+                A.do_append_points(user, track, seq=seq, points=points, crs="wgs84")
+            self.stats["batches"] += 1
+            self.stats["points"] += len(idx)
+
+    def _check_in(self, nrng, user, track, plan, visits: dict, at: datetime) -> None:
+        """Explicit check-ins at the plan's points the walk passed (a few scanned too far away)."""
+        cps = {i: cp for i, cp in enumerate(plan.checkpoints.order_by("id"))}
+        for key, (ts, x, y) in sorted(visits.items(), key=lambda kv: kv[1][0]):
+            when = at + timedelta(seconds=ts + float(nrng.uniform(5, 50)))
+            if key not in cps or when >= self.end:
+                continue
+            far = nrng.random() < 0.08  # scanned from the road, GPS drifting: refused
+            r = float(nrng.uniform(45, 90)) if far else float(nrng.uniform(1, 12))
+            ang = float(nrng.uniform(0, 2 * math.pi))
+            clon, clat = self.cast.to_ll(x + r * math.cos(ang), y + r * math.sin(ang))
+            with clock(when):
+                ci = A.do_check_in(
+                    user,
+                    track,
+                    cps[key],
+                    lon=float(clon),
+                    lat=float(clat),
+                    crs="wgs84",
+                    at=when,
+                    client_key=f"scan-{track.pk}-{key}",
+                    note="信号不好，在路口签到" if far else "",
+                )
+            self.stats["checkins_explicit_valid" if ci.valid else "checkins_explicit_invalid"] += 1
 
     # -- sweeps (C6) ----------------------------------------------------------------------------
     def design_campaigns(self) -> None:
@@ -1120,10 +1197,10 @@ class _History:
             },
         ]
         for spec in specs:
-            created = self.at(spec["from"], 8, 30 + rng.randrange(20))
+            created = local_time(spec["from"], 8, 30 + rng.randrange(20))
             created = max(self.start, min(created, self.end - timedelta(minutes=30)))
             spec["created"] = created
-            self.push(created, "campaign", spec)
+            self.schedule(created, "campaign", spec)
 
     def create_campaign(self, spec: dict) -> None:
         c = A.do_create_campaign(
@@ -1137,12 +1214,12 @@ class _History:
         )
         self.stats["campaigns"] += 1
         spec["campaign"] = c
-        from .queries import campaign_places
+        from urbangrid.patrol.queries import campaign_places
 
         places = list(campaign_places(c, spec["actor"]).order_by("id"))
         rng = self.rng
         window_end = min(
-            self.end, self.at(spec["to"], 17, 30)
+            self.end, local_time(spec["to"], 17, 30)
         )  # inspections stop when the campaign ends (or now)
         lo = max(spec["created"] + timedelta(minutes=30), self.start)
         span_days = max(1, (window_end.date() - lo.date()).days + 1)
@@ -1160,7 +1237,7 @@ class _History:
                 minute = rng.choice(
                     [rng.randrange(9 * 60, 11 * 60 + 30), rng.randrange(14 * 60 + 30, 17 * 60)]
                 )
-                at = self.at(d, minute // 60, minute % 60, rng.randrange(60))
+                at = local_time(d, minute // 60, minute % 60, rng.randrange(60))
                 if i < forced and at >= self.end:
                     at = self.end - timedelta(minutes=rng.uniform(10, 60))
                 if lo <= at < window_end:
@@ -1171,12 +1248,12 @@ class _History:
                         "recheck": False,
                         "hazard": i == 0 and forced > 0,
                     }
-                    self.push(at, "inspect", job)
+                    self.schedule(at, "inspect", job)
                     break
         if spec["close"]:
-            close_at = self.at(spec["to"] + timedelta(days=2), 16, rng.randrange(60))
+            close_at = local_time(spec["to"] + timedelta(days=2), 16, rng.randrange(60))
             if close_at < self.end:
-                self.push(close_at, "close_campaign", spec)
+                self.schedule(close_at, "close_campaign", spec)
 
     def inspector_for(self, place):
         cast = self.cast
@@ -1189,8 +1266,6 @@ class _History:
         return self.rng.choice(officers) if officers else (cast.shift[0] if cast.shift else None)
 
     def inspect(self, at: datetime, job: dict) -> None:
-        from .models import ChecklistItem, InspectionResult
-
         rng = self.rng
         place, campaign = job["place"], job["campaign"]
         actor = job.get("actor") or self.inspector_for(place)
@@ -1199,33 +1274,16 @@ class _History:
         items = list(ChecklistItem.objects.filter(place_type=place.place_type, is_active=True))
         if not items:
             return
-        failed: set[int] = set()
-        if job["recheck"]:
-            # A re-inspection: an item still fails while its case is not closed.
-            for r in InspectionResult.objects.filter(
-                inspection__place=place, inspection__campaign=campaign, passed=False
-            ).select_related("case"):
-                if r.case_id is None or r.case.state != "closed":
-                    failed.add(r.item_id)
-        elif job.get("hazard") or rng.random() < FAIL_RATE.get(place.place_type, 0.25):
-            weights = [(i.pk, 1 if i.severity == "major" else 2) for i in items]
-            failed.add(weighted(rng, weights))
-            if rng.random() < 0.25:
-                failed.add(weighted(rng, weights))
-        results = []
-        for item in items:
-            bad = item.pk in failed
-            note = FAIL_NOTES.get(item.code, "现场检查不符合要求") if bad else ""
-            if bad and job["recheck"]:
-                note = "复查：" + note + "，尚未整改到位"
-            results.append(
-                {
-                    "item": item,
-                    "passed": not bad,
-                    "note": note,
-                    "photos": [self.pic(item.code)] if bad else [],
-                }
-            )
+        failed = self._failed_items(job, items)
+        results = [
+            {
+                "item": item,
+                "passed": item.pk not in failed,
+                "note": _result_note(item, item.pk in failed, job["recheck"]),
+                "photos": [self.pic(item.code)] if item.pk in failed else [],
+            }
+            for item in items
+        ]
         if failed:
             notes = f"发现隐患{len(failed)}处，已当场告知负责人并下达隐患整改通知书"
         elif job["recheck"]:
@@ -1247,25 +1305,56 @@ class _History:
             )
         self.stats["inspections_recheck" if job["recheck"] else "inspections"] += 1
         self.stats[f"inspections_{insp.outcome}"] += 1
+        self._follow_hazard_cases(insp, at)
+        if failed and not job["recheck"] and rng.random() < 0.6:
+            self._schedule_recheck(at, job, actor)
+
+    def _failed_items(self, job: dict, items: list) -> set[int]:
+        """The items that fail: on a re-inspection those whose case is not closed yet, else one
+        or two drawn for a share of places (always for a known hazard)."""
+        rng, place = self.rng, job["place"]
+        failed: set[int] = set()
+        if job["recheck"]:
+            for r in InspectionResult.objects.filter(
+                inspection__place=place, inspection__campaign=job["campaign"], passed=False
+            ).select_related("case"):
+                if r.case_id is None or r.case.state != "closed":
+                    failed.add(r.item_id)
+        elif job.get("hazard") or rng.random() < FAIL_RATE.get(place.place_type, 0.25):
+            weights = [(i.pk, 1 if i.severity == "major" else 2) for i in items]
+            failed.add(weighted(rng, weights))
+            if rng.random() < 0.25:
+                failed.add(weighted(rng, weights))
+        return failed
+
+    def _follow_hazard_cases(self, insp, at: datetime) -> None:
+        """The cases the failed items opened run through the case workflow (a hazard already open
+        as a case is linked to it instead)."""
         for res in insp.results.filter(passed=False, case__isnull=False).select_related("case"):
             if res.case_id in self.hazard_cases:
                 self.stats["hazards_linked_to_open_case"] += 1
                 continue
             self.hazard_cases.add(res.case_id)
             self.stats["hazard_cases"] += 1
-            when = at + timedelta(minutes=rng.uniform(3, 12))
+            when = at + timedelta(minutes=self.rng.uniform(3, 12))
             steps = case_plan(
-                rng, self.case_cast, res.case_id, when, self.photos, self.stats, scenarios=HAZARD_SCENARIOS
+                self.rng,
+                self.case_cast,
+                res.case_id,
+                when,
+                self.photos,
+                self.stats,
+                scenarios=HAZARD_SCENARIOS,
             )
-            nxt = next(steps, None)
-            if nxt is not None:
-                self.push(nxt[0], "step", (steps, nxt, res.case_id))
-        if failed and not job["recheck"] and rng.random() < 0.6:
-            back = at + timedelta(days=rng.uniform(4, 12))
-            last_day = job["spec"]["to"]
-            if back < self.end and timezone.localtime(back).date() <= last_day:
-                back = self.at(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
-                self.push(back, "inspect", {**job, "recheck": True, "actor": actor})
+            self.follow(steps, case_id=res.case_id)
+
+    def _schedule_recheck(self, at: datetime, job: dict, actor) -> None:
+        """A re-inspection some days later, within the campaign."""
+        rng = self.rng
+        back = at + timedelta(days=rng.uniform(4, 12))
+        if back < self.end and timezone.localtime(back).date() <= job["spec"]["to"]:
+            back = local_time(timezone.localtime(back).date(), rng.randrange(9, 17), rng.randrange(60))
+            self.schedule(back, "inspect", {**job, "recheck": True, "actor": actor})
 
     def push_sweeps(self, case_id: int, after: datetime) -> None:
         """The deadline sweep runs every ten minutes in production; here it runs just after the
@@ -1280,14 +1369,13 @@ class _History:
             slot = slot.replace(second=0, microsecond=0)
             if slot not in self.swept and slot < self.end:
                 self.swept.add(slot)
-                self.push(slot, "sweep")
+                self.schedule(slot, "sweep")
 
     # -- the driver -----------------------------------------------------------------------------
     def run(self) -> None:
-        total = sum(1 for e in self.queue if e[2] == "track")
+        total = self.scheduled("track")
         done = 0
-        while self.queue:
-            at, _seq, kind, payload = heapq.heappop(self.queue)
+        for at, kind, payload in self.events():
             if at >= self.end:
                 break
             try:
@@ -1336,12 +1424,10 @@ class _History:
             tasks.sweep(now=at)
             self.stats["deadline_sweeps"] += 1
         elif kind == "step":
-            steps, (_t, fn), case_id = payload
-            fn(at)
-            nxt = next(steps, None)
+            payload.fn(at)
+            case_id = payload.context["case_id"]
             self.push_sweeps(case_id, at)
-            if nxt is not None:
-                self.push(max(nxt[0], at + timedelta(seconds=1)), "step", (steps, nxt, case_id))
+            self.follow(payload.plan, not_before=at + STEP, case_id=case_id)
 
 
 def build_history(
@@ -1353,8 +1439,7 @@ def build_history(
     """Simulate ``days`` days of patrols and hazard sweeps up to ``end`` (default now); returns
     counts. Run after the organisation (and ideally the case history) exist."""
     from urbangrid.cases.models import Case, Notification
-
-    from .models import CheckIn, Inspection, PatrolPlan, Place, SweepCampaign, Track
+    from urbangrid.patrol.models import CheckIn, Inspection, PatrolPlan, Place, SweepCampaign, Track
 
     say = progress or _noop
     rng = random.Random(seed)
@@ -1366,16 +1451,12 @@ def build_history(
             "patrol history skipped: the organisation has no grids with grid workers, street leaders or city staff"
         )
         return {"tracks": 0}
-    from .models import ChecklistItem
-
     if not ChecklistItem.objects.filter(is_active=True).exists():
-        from .checklists import load_checklists
+        from urbangrid.patrol.checklists import load_checklists
 
         load_checklists()  # the seed migration's data (a flushed test database lacks it)
     h = _History(rng, cast, start, end, days, say)
-    old_cfg = settings.URBANGRID
-    settings.URBANGRID = {**old_cfg, "NOTIFY_IMMEDIATE": False}
-    try:
+    with notifications_held():
         say("patrol: place register")
         h.register_places()
         h.design_plans()
@@ -1390,8 +1471,6 @@ def build_history(
             Notification.objects.filter(case_id__in=h.hazard_cases, sent_at__isnull=True).update(
                 sent_at=end, next_attempt_at=None
             )
-    finally:
-        settings.URBANGRID = old_cfg
 
     s = h.stats
     day0 = timezone.localtime(end).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -31,11 +31,11 @@ from django.db import transaction
 from django.utils import timezone
 from shapely.geometry import LineString, MultiPoint, Point, Polygon
 
-from .actions import do_divide_grids, do_import_regions, grid_target_m2
-from .choices import RegionKind
-from .crs import _transformer, gk_epsg_for_zone
-from .division import GRID_SIZE_M
-from .models import Region
+from urbangrid.geo.actions import do_divide_grids, do_import_regions, grid_target_m2
+from urbangrid.geo.choices import RegionKind
+from urbangrid.geo.crs import _transformer, gk_epsg_for_zone
+from urbangrid.geo.division import GRID_SIZE_M
+from urbangrid.geo.models import Region
 
 CENTER_LON, CENTER_LAT = 108.95, 34.27
 DEMO_EPSG = gk_epsg_for_zone(36)  # CGCS2000 / 3-degree GK CM 108E

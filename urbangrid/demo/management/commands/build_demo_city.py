@@ -1,9 +1,9 @@
 """manage.py build_demo_city --seed N --scale small|city [--history-days N] [--if-empty]
 
 Builds the demo city through the same actions a real city uses: the geography and unit grids
-(urbangrid.geo.demo), the problem catalogue and calendar, units, people with every role, grid
+(urbangrid.demo.geo), the problem catalogue and calendar, units, people with every role, grid
 assignments, secondments and the responsibility matrix; optionally N days of history of cases,
-patrols, joint enforcement and credit (each app's demo.py). Deterministic for a seed. Prints the
+patrols, joint enforcement and credit (urbangrid.demo.cases, .patrol, .joint, .credit). Deterministic for a seed. Prints the
 demo accounts.
 """
 
@@ -13,8 +13,12 @@ import re
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 from django.utils import timezone
+
+from urbangrid.demo.city import build_demo_city, build_histories
+from urbangrid.demo.orgs import DEMO_PASSWORD
+from urbangrid.geo.models import Region
+from urbangrid.orgs.models import Unit
 
 
 class Command(BaseCommand):
@@ -35,9 +39,6 @@ class Command(BaseCommand):
     def handle(
         self, *args, seed=1, scale="small", history_days=0, if_empty=False, quiet_accounts=False, **opts
     ):
-        from urbangrid.geo.models import Region
-        from urbangrid.orgs.models import Unit
-
         started = time.monotonic()
         if Region.objects.exists() or Unit.objects.exists():
             if if_empty:
@@ -57,22 +58,7 @@ class Command(BaseCommand):
 
         result = build_demo_city(seed=seed, scale=scale, progress=progress)
         if history_days > 0:
-            # Each module's history, through its own actions, on the cases before it (patrol's
-            # hazards and joint's consultations become cases, credit records come from cases).
-            from urbangrid.cases.demo import build_history as cases_history
-            from urbangrid.credit.demo import build_history as credit_history
-            from urbangrid.joint.demo import build_history as joint_history
-            from urbangrid.patrol.demo import build_history as patrol_history
-
-            end = timezone.now()
-            for name, build in (
-                ("case", cases_history),
-                ("patrol", patrol_history),
-                ("joint enforcement", joint_history),
-                ("credit", credit_history),
-            ):
-                progress(f"{name} history: {history_days} days")
-                build(days=history_days, seed=seed, progress=progress, end=end)
+            build_histories(days=history_days, seed=seed, end=timezone.now(), progress=progress)
         progress(
             f"done: {result.units} units, {result.people} people, {result.grid_assignments} grid assignments, "
             f"{result.secondments} secondments, {result.rules} responsibility rules"
@@ -80,8 +66,6 @@ class Command(BaseCommand):
         self._print_accounts(result, quiet_accounts)
 
     def _print_accounts(self, result, quiet: bool) -> None:
-        from urbangrid.orgs.demo import DEMO_PASSWORD
-
         if quiet:
             return
         if result is None:
@@ -108,17 +92,3 @@ class Command(BaseCommand):
             f"  … and {len(result.accounts) - shown} more of the same pattern: street<i>_leader, s<i>_worker<n>, "
             "s<i>_officer<n>, s<i>c<j>_handler, s<i>c<j>_leader, s<i>_bureau_officer, s<i>_nr_officer"
         )
-
-
-@transaction.atomic
-def build_demo_city(seed: int, scale: str, progress=None):
-    from urbangrid.catalog.seed import load_catalog
-    from urbangrid.geo.demo import build_demo_geography
-    from urbangrid.orgs.demo import build_demo_orgs
-
-    progress = progress or (lambda *a, **k: None)
-    progress(f"geography (seed {seed}, scale {scale})")
-    build_demo_geography(seed=seed, scale=scale, progress=progress)
-    progress("catalogue and calendar")
-    load_catalog()
-    return build_demo_orgs(seed=seed, scale=scale, progress=progress)

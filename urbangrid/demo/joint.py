@@ -30,39 +30,44 @@ after ``end`` are not done. Deterministic for a seed (given the same organisatio
 
 from __future__ import annotations
 
-import heapq
-import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from urbangrid.lib.demo import clock, photo_pool
-from urbangrid.lib.errors import DomainError
-
-from . import actions as A
-from . import queries
-from .choices import (
+from urbangrid.cases import actions as CA
+from urbangrid.cases.models import Case
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    last_office_moment,
+    later_in_office_hours,
+    local_time,
+    next_weekday,
+    notifications_held,
+    office_moment,
+    photo_pool,
+    run_step,
+)
+from urbangrid.joint import actions as A
+from urbangrid.joint import queries
+from urbangrid.joint.choices import (
     AgendaReason,
     ConsultationMode,
     Stance,
     TargetMetric,
     TaskState,
 )
-from .models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
-
-log = logging.getLogger("urbangrid.joint.demo")
+from urbangrid.joint.models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
 
 # Caps that keep the city-scale build bounded (the volume does not grow with the grid count).
 MAX_STREET_UNITS = 6
 MAX_APPLIED_CONSULTATIONS = 5
 MAX_MANUAL_LINKS = 3
-STEP_SECONDS = timedelta(seconds=1)
 
 # --- campaigns -------------------------------------------------------------------------------------
 # Offsets are days from the last day of the history (scaled down for short histories); tasks are
@@ -385,42 +390,6 @@ STATEMENTS = {
 MEETING_ROOM = "指挥中心三楼会商室"
 
 
-def _local(d: date, hour: int, minute: int = 0) -> datetime:
-    return timezone.make_aware(datetime.combine(d, time(hour, minute)))
-
-
-def _office(rng: random.Random, d: date, lo: float = 8.7, hi: float = 17.5) -> datetime:
-    """A moment during office hours of day ``d``."""
-    minutes = int(rng.uniform(lo, hi) * 60)
-    return _local(d, minutes // 60, minutes % 60)
-
-
-def _last_office(end: datetime) -> datetime:
-    """The latest office-hours moment not after ``end``: the last day's work ends there."""
-    u = timezone.localtime(end)
-    hour = u.hour + u.minute / 60
-    if 9 <= hour <= 18:
-        return end
-    day = u.date() if hour > 18 else u.date() - timedelta(days=1)
-    return _local(day, 17, 30)
-
-
-def _later_office(rng: random.Random, t: datetime, hours: float) -> datetime:
-    """About ``hours`` after ``t``, moved into office hours (evening work waits for the morning)."""
-    u = timezone.localtime(t + timedelta(hours=hours))
-    hour = u.hour + u.minute / 60
-    if 8.5 <= hour <= 18:
-        return u
-    day = u.date() if hour < 8.5 else u.date() + timedelta(days=1)
-    return _local(day, 8, 40) + timedelta(minutes=rng.uniform(0, 90))
-
-
-def _weekday(d: date) -> date:
-    while d.weekday() >= 5:
-        d += timedelta(days=1)
-    return d
-
-
 class _Cast:
     """The people and units who act, found from the organisation the orgs demo built."""
 
@@ -519,50 +488,28 @@ class _Cast:
         return None
 
 
-class _Sim:
-    """A global queue of story steps in simulated time (stories are generators of (time, fn); each
-    receives the result of its previous step, None when the step was refused)."""
+class _Sim(Simulation):
+    """The joint history's simulation: its plans are stories, each receiving the result of its
+    previous step (None when the step was refused)."""
 
-    def __init__(self, end: datetime, stats: dict):
-        self.end = end
+    def __init__(self, start: datetime, end: datetime, stats: dict):
+        super().__init__(start, end)
         self.stats = stats
-        self.queue: list = []
-        self.seq = 0
-
-    def add(self, story: Iterator) -> None:
-        nxt = next(story, None)
-        if nxt is not None:
-            self._push(nxt, story)
-
-    def _push(self, nxt, story) -> None:
-        self.seq += 1
-        heapq.heappush(self.queue, (nxt[0], self.seq, nxt[1], story))
 
     def run(self, say) -> None:
         done = 0
-        while self.queue:
-            at, _, fn, story = heapq.heappop(self.queue)
+        for at, _kind, step in self.events():
             if at >= self.end:
                 self.stats["steps_after_end"] += 1
-                story.close()
+                step.plan.close()
                 continue
             done += 1
             if done % 200 == 0:
                 say(f"  joint: {done} steps ({timezone.localtime(at):%Y-%m-%d})")
-            try:
-                with clock(at), transaction.atomic():
-                    result = fn(at)
+            succeeded, result = run_step(step.fn, at, self.stats, clocked=True)
+            if succeeded:
                 self.stats["steps"] += 1
-            except DomainError as exc:
-                self.stats["refused_steps"] += 1
-                log.debug("joint demo step refused at %s: %s", at, exc)
-                result = None
-            try:
-                nxt = story.send(result)
-            except StopIteration:
-                continue
-            if nxt is not None:
-                self._push((max(nxt[0], at + STEP_SECONDS), nxt[1]), story)
+            self.follow(step.plan, not_before=at + STEP, result=result)
 
 
 def build_history(
@@ -584,9 +531,9 @@ def build_history(
         say("joint history skipped: the organisation has no bureau, street units or dispatchers")
         return {"campaigns": 0}
     stats: dict[str, int] = defaultdict(int)
-    sim = _Sim(end, stats)
     today = timezone.localdate(end)
     start = end - timedelta(days=days)
+    sim = _Sim(start, end, stats)
     photos = photo_pool(rng)
     last_note = Notification.objects.aggregate(m=Max("id"))["m"] or 0
 
@@ -594,25 +541,21 @@ def build_history(
     for spec in CAMPAIGNS:
         story = _campaign_story(cast, random.Random(rng.random()), spec, today, start, end, days, stats)
         if story is not None:
-            sim.add(story)
+            sim.follow(story)
     say("joint: consultations")
     for story in _consultation_stories(cast, rng, start, end, photos, stats):
-        sim.add(story)
+        sim.follow(story)
     say("joint: meetings")
     for story in _meeting_stories(cast, rng, today, start, end, days, stats):
-        sim.add(story)
+        sim.follow(story)
 
-    old_cfg = settings.URBANGRID
-    settings.URBANGRID = {**old_cfg, "NOTIFY_IMMEDIATE": False}
-    try:
+    with notifications_held():
         sim.run(say)
         # As in the case history: the outbound channel did not exist in the past, so the joint
         # notifications count as sent, and those older than two days as read.
         mine = Notification.objects.filter(id__gt=last_note)
         mine.filter(sent_at__isnull=True).update(sent_at=end, next_attempt_at=None)
         mine.filter(created_at__lt=end - timedelta(days=2), read_at__isnull=True).update(read_at=end)
-    finally:
-        settings.URBANGRID = old_cfg
     out = _counts(today, stats)
     say("joint history: " + ", ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out
@@ -666,33 +609,35 @@ def _select_units(cast: _Cast, selector: str, lead_street, rng: random.Random) -
     return [u] if u is not None else []
 
 
-def _campaign_story(cast, rng, spec, today, start, end, days, stats):
-    from urbangrid.catalog.models import ProblemClass
+@dataclass
+class _CampaignPlan:
+    """A campaign as drawn before it is created: who leads it, who takes part, where, what, when."""
 
-    if spec["lead"] == "street":
-        lead = ([u for u in cast.street_units if u.kind == "street_office"] or cast.street_units)[0]
-    else:
-        lead = cast.units.get(spec["lead"])
+    spec: dict
+    lead: object
+    leader: object
+    members: list
+    areas: list
+    classes: list
+    first: date
+    last: date
+    t_create: datetime
+    targets: list
+    task_plan: list  # (unit, title, description, due, quantities, texts)
+
+    @property
+    def fate(self) -> str:
+        return self.spec["fate"]
+
+
+def _campaign_story(cast, rng, spec, today, start, end, days, stats):
+    lead = _campaign_lead(cast, spec)
     leader = cast.leader(lead) if lead is not None else None
-    if leader is None:
-        stats["campaigns_skipped"] += 1
-        return None
-    classes = list(
-        ProblemClass.objects.filter(
-            name__in=spec["classes"], code_set__is_default=True, is_active=True
-        ).order_by("code")
-    )
+    classes = _campaign_classes(spec) if leader is not None else []
     if not classes:
         stats["campaigns_skipped"] += 1
         return None
-    lead_street = lead if lead.kind in ("street_office", "town_gov") else None
-    chosen: dict[str, list] = {}
-
-    def select(sel):  # the same sample of streets for members, areas and tasks
-        if sel not in chosen:
-            chosen[sel] = _select_units(cast, sel, lead_street, rng)
-        return chosen[sel]
-
+    select = _unit_sample(cast, lead, rng)
     members: list = []
     for sel in spec["units"]:
         for u in select(sel):
@@ -705,39 +650,71 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
         "lead_street": [lead.region] if lead.region_id else [cast.district],
     }[spec["areas"]] or [cast.district]
     first = today + timedelta(days=_scaled(spec["start"], days))
-    last = today + timedelta(days=_scaled(spec["end"], days))
-    if last < first:
-        last = first
-    fate = spec["fate"]
-    if fate == "planned":
-        t_create = max(start, _last_office(end) - timedelta(hours=rng.uniform(1, 7)))
+    last = max(first, today + timedelta(days=_scaled(spec["end"], days)))
+    if spec["fate"] == "planned":
+        t_create = max(start, last_office_moment(end) - timedelta(hours=rng.uniform(1, 7)))
     else:
         t_create = max(
-            start + timedelta(minutes=30), _local(first, 8, 30) + timedelta(minutes=rng.uniform(0, 70))
+            start + timedelta(minutes=30), local_time(first, 8, 30) + timedelta(minutes=rng.uniform(0, 70))
         )
     if t_create >= end:
         return None
-    # Targets from the case volume in the same areas and classes (projected for a running one).
-    targets = []
-    if spec["tasks"]:
-        found = _cases_in(areas, classes, first, min(last, today))
-        span = (last - first).days + 1
-        elapsed = max(1, (min(last, today) - first).days + 1)
-        expected = found * span / elapsed if fate != "planned" else max(10, len(members) * 6)
-        found_t = max(5, round(expected * rng.uniform(0.85, 1.1)))
-        targets = [
-            (
-                f"发现{spec['topic']}问题（件）",
-                TargetMetric.CASES_FOUND,
-                found_t,
-            ),
-            (
-                "办结相关案件（件）",
-                TargetMetric.CASES_CLOSED,
-                max(4, round(found_t * rng.uniform(0.8, 0.95))),
-            ),
-            ("按时办结（件）", TargetMetric.CASES_ON_TIME, max(3, round(found_t * rng.uniform(0.65, 0.8)))),
-        ]
+    targets = _case_targets(rng, spec, areas, classes, first, last, today, len(members))
+    task_plan = _task_plan(spec, lead, members, select, first, last)
+    targets += _reported_target(rng, spec, task_plan)
+    plan = _CampaignPlan(
+        spec, lead, leader, members, areas, classes, first, last, t_create, targets, task_plan
+    )
+    return _campaign_run(cast, rng, plan, today, end, stats)
+
+
+def _campaign_lead(cast, spec):
+    if spec["lead"] == "street":
+        return ([u for u in cast.street_units if u.kind == "street_office"] or cast.street_units)[0]
+    return cast.units.get(spec["lead"])
+
+
+def _campaign_classes(spec) -> list:
+    from urbangrid.catalog.models import ProblemClass
+
+    return list(
+        ProblemClass.objects.filter(
+            name__in=spec["classes"], code_set__is_default=True, is_active=True
+        ).order_by("code")
+    )
+
+
+def _unit_sample(cast, lead, rng):
+    """A selector of units, drawing the same sample of streets for members, areas and tasks."""
+    lead_street = lead if lead.kind in ("street_office", "town_gov") else None
+    chosen: dict[str, list] = {}
+
+    def select(sel):
+        if sel not in chosen:
+            chosen[sel] = _select_units(cast, sel, lead_street, rng)
+        return chosen[sel]
+
+    return select
+
+
+def _case_targets(rng, spec, areas, classes, first, last, today, members: int) -> list:
+    """Targets from the case volume in the same areas and classes (projected for a running one)."""
+    if not spec["tasks"]:
+        return []
+    found = _cases_in(areas, classes, first, min(last, today))
+    span = (last - first).days + 1
+    elapsed = max(1, (min(last, today) - first).days + 1)
+    expected = found * span / elapsed if spec["fate"] != "planned" else max(10, members * 6)
+    found_t = max(5, round(expected * rng.uniform(0.85, 1.1)))
+    return [
+        (f"发现{spec['topic']}问题（件）", TargetMetric.CASES_FOUND, found_t),
+        ("办结相关案件（件）", TargetMetric.CASES_CLOSED, max(4, round(found_t * rng.uniform(0.8, 0.95)))),
+        ("按时办结（件）", TargetMetric.CASES_ON_TIME, max(3, round(found_t * rng.uniform(0.65, 0.8)))),
+    ]
+
+
+def _task_plan(spec, lead, members, select, first, last) -> list:
+    """The tasks of every unit taking part, one per phase."""
     task_plan = []
     for sel, title, description, phases, qty, texts in spec["tasks"]:
         units = [lead] if sel == spec["lead"] or getattr(lead, "code", "") == sel else []
@@ -747,83 +724,93 @@ def _campaign_story(cast, rng, spec, today, start, end, days, stats):
                 due = first + timedelta(days=max(0, round(((last - first).days) * frac)))
                 phase = f"（第{'一二三四'[i]}阶段）" if len(phases) > 1 else ""
                 task_plan.append((u, f"{title}{phase}", description, due, qty, texts))
-    if spec.get("reported_target") and task_plan and task_plan[0][4][1] > 0:
-        expected_q = sum((q[0] + q[1]) / 2 for _, _, _, _, q, _ in task_plan)
-        targets.append(
-            (
-                spec["reported_target"],
-                TargetMetric.REPORTED,
-                max(10, round(expected_q * rng.uniform(0.8, 1.05))),
-            )
-        )
+    return task_plan
 
-    def story():
-        campaign = yield (
-            t_create,
-            lambda now: A.do_create_campaign(
-                leader,
-                title=spec["title"],
-                description=spec["description"],
-                lead_unit=lead,
-                units=members,
-                regions=areas,
-                problem_classes=classes,
-                start_date=first,
-                end_date=last,
-                people=cast.field_staff(lead)[:4],
-                targets=targets,
-            ),
-        )
-        if campaign is None:
-            return
-        stats["campaigns_created"] += 1
-        tasks = yield (
-            t_create + timedelta(minutes=rng.uniform(15, 50)),
-            lambda now: [
-                A.do_add_campaign_task(leader, campaign, unit=u, title=title, due_date=due, description=desc)
-                for u, title, desc, due, _q, _t in task_plan
-            ],
-        )
-        if fate == "cancelled":
-            cancel_at = min(_office(rng, first + timedelta(days=3)), end - timedelta(hours=1))
-            yield (
-                max(t_create + timedelta(hours=1), cancel_at),
-                lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
-            )
-            return
-        if fate == "planned" or not tasks:
-            return
-        closes_at = (
-            _office(rng, _weekday(last + timedelta(days=rng.randint(1, 3))), 9, 12)
-            if fate == "ended"
-            else end
-        )
-        steps: list[tuple[datetime, Callable]] = []
-        # A running campaign has a report on its last day (the first task not yet due).
-        recent = None
-        if fate == "active":
-            recent = max(
-                t_create + timedelta(hours=1), _last_office(end) - timedelta(hours=rng.uniform(0.5, 5))
-            )
-        for task, (u, _title, _desc, due, qty, texts) in zip(tasks, task_plan, strict=True):
-            at = recent if recent is not None and due > today else None
-            if at is not None:
-                recent = None
-            steps.extend(
-                _task_steps(cast, rng, leader, task, u, due, qty, texts, t_create, closes_at, today, end, at)
-            )
-        steps.extend(_link_steps(cast, rng, leader, campaign, spec, areas, first, last, closes_at))
-        if fate == "ended":
-            steps.append((closes_at, lambda now: _end_campaign(leader, campaign, spec, now)))
-        steps.sort(key=lambda s: s[0])
-        for at, fn in steps:  # noqa: UP028 - the queue sends each step's result back
-            yield at, fn
 
-    return story()
+def _reported_target(rng, spec, task_plan) -> list:
+    """A target on what the tasks report, when the campaign has one."""
+    if not (spec.get("reported_target") and task_plan and task_plan[0][4][1] > 0):
+        return []
+    expected_q = sum((q[0] + q[1]) / 2 for _, _, _, _, q, _ in task_plan)
+    return [
+        (spec["reported_target"], TargetMetric.REPORTED, max(10, round(expected_q * rng.uniform(0.8, 1.05))))
+    ]
+
+
+def _campaign_run(cast, rng, plan: _CampaignPlan, today, end, stats):
+    """The campaign created with its tasks, then cancelled, left planned, or carried out."""
+    spec, leader = plan.spec, plan.leader
+    campaign = yield (
+        plan.t_create,
+        lambda now: A.do_create_campaign(
+            leader,
+            title=spec["title"],
+            description=spec["description"],
+            lead_unit=plan.lead,
+            units=plan.members,
+            regions=plan.areas,
+            problem_classes=plan.classes,
+            start_date=plan.first,
+            end_date=plan.last,
+            people=cast.field_staff(plan.lead)[:4],
+            targets=plan.targets,
+        ),
+    )
+    if campaign is None:
+        return
+    stats["campaigns_created"] += 1
+    tasks = yield (
+        plan.t_create + timedelta(minutes=rng.uniform(15, 50)),
+        lambda now: [
+            A.do_add_campaign_task(leader, campaign, unit=u, title=title, due_date=due, description=desc)
+            for u, title, desc, due, _q, _t in plan.task_plan
+        ],
+    )
+    if plan.fate == "cancelled":
+        cancel_at = min(office_moment(rng, plan.first + timedelta(days=3)), end - timedelta(hours=1))
+        yield (
+            max(plan.t_create + timedelta(hours=1), cancel_at),
+            lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
+        )
+        return
+    if plan.fate == "planned" or not tasks:
+        return
+    for at, fn in _campaign_work(cast, rng, plan, campaign, tasks, today, end):  # noqa: UP028 - the queue sends each step's result back
+        yield at, fn
+
+
+def _campaign_work(cast, rng, plan: _CampaignPlan, campaign, tasks, today, end) -> list:
+    """The steps of the tasks, the case links and (for an ended campaign) its end, in time order."""
+    t_create, leader = plan.t_create, plan.leader
+    closes_at = (
+        office_moment(rng, next_weekday(plan.last + timedelta(days=rng.randint(1, 3))), 9, 12)
+        if plan.fate == "ended"
+        else end
+    )
+    steps: list[tuple[datetime, Callable]] = []
+    # A running campaign has a report on its last day (the first task not yet due).
+    recent = None
+    if plan.fate == "active":
+        recent = max(
+            t_create + timedelta(hours=1), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 5))
+        )
+    for task, (u, _title, _desc, due, qty, texts) in zip(tasks, plan.task_plan, strict=True):
+        at = recent if recent is not None and due > today else None
+        if at is not None:
+            recent = None
+        steps.extend(
+            _task_steps(cast, rng, leader, task, u, due, qty, texts, t_create, closes_at, today, end, at)
+        )
+    steps.extend(
+        _link_steps(cast, rng, leader, campaign, plan.spec, plan.areas, plan.first, plan.last, closes_at)
+    )
+    if plan.fate == "ended":
+        steps.append((closes_at, lambda now: _end_campaign(leader, campaign, plan.spec, now)))
+    steps.sort(key=lambda s: s[0])
+    return steps
 
 
 def _cases_in(areas, classes, first: date, last: date) -> int:
-    from urbangrid.cases.models import Case
 
     q = Q(pk__in=[])
     for r in areas:
@@ -866,14 +853,14 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
 
     roll = rng.random()
     q = rng.randint(*qty)
-    due_end = _local(due, 17, 30)
+    due_end = local_time(due, 17, 30)
     if recent is not None:
         at = recent
     elif due <= today:
         if roll < 0.68:
-            at = _office(rng, max(timezone.localdate(created), due - timedelta(days=rng.randint(0, 2))))
+            at = office_moment(rng, max(timezone.localdate(created), due - timedelta(days=rng.randint(0, 2))))
         elif roll < 0.86:
-            at = _office(rng, due + timedelta(days=rng.randint(1, 4)))  # late
+            at = office_moment(rng, due + timedelta(days=rng.randint(1, 4)))  # late
         else:
             return []  # never reported: late
     else:
@@ -888,15 +875,15 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
         return []
     report(at, q)
     r2 = rng.random()
-    acc = _later_office(rng, at, rng.uniform(3, 40))
+    acc = later_in_office_hours(rng, at, rng.uniform(3, 40))
     if acc >= closes_at:
         return steps
     if r2 < 0.15:
         accept(acc, ok=False)
-        again = _later_office(rng, acc, rng.uniform(20, 60))
+        again = later_in_office_hours(rng, acc, rng.uniform(20, 60))
         if again < closes_at:
             report(again, q + rng.randint(0, 6))
-            acc2 = _later_office(rng, again, rng.uniform(4, 30))
+            acc2 = later_in_office_hours(rng, again, rng.uniform(4, 30))
             if acc2 < closes_at:
                 accept(acc2)
     elif r2 < 0.85:
@@ -906,7 +893,6 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
 
 def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, closes_at):
     """Cases of related classes found during the campaign, linked by hand by the lead."""
-    from urbangrid.cases.models import Case
     from urbangrid.catalog.models import ProblemClass
 
     if not spec.get("related"):
@@ -927,7 +913,7 @@ def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, close
     )
     steps = []
     for pk, reported in sorted(rng.sample(cases, min(len(cases), MAX_MANUAL_LINKS)), key=lambda c: c[1]):
-        at = _later_office(rng, reported, rng.uniform(2, 30))
+        at = later_in_office_hours(rng, reported, rng.uniform(2, 30))
         if at < closes_at:
             steps.append((at, lambda now, pk=pk: A.do_link_case(leader, campaign_ref, pk)))
     return steps
@@ -974,17 +960,17 @@ def _consultation_stories(cast, rng, start, end, photos, stats):
         plans.append(("applied", pk, last, None, 0))
     # The stories that leave a consultation in each open state end on the last day: they start
     # at a set office time and take a case that was quiet since before then.
-    anchor = _last_office(end)
+    anchor = last_office_moment(end)
     day = timezone.localdate(anchor)
     starts = {
         "candidate": anchor - timedelta(hours=rng.uniform(4, 5)),
         "open": anchor - timedelta(hours=rng.uniform(6, 7)),
-        "scheduled": _office(rng, day - timedelta(days=1), 10, 14),
-        "decided": _office(rng, day - timedelta(days=2), 9, 12),
+        "scheduled": office_moment(rng, day - timedelta(days=1), 10, 14),
+        "decided": office_moment(rng, day - timedelta(days=2), 9, 12),
     }
     for kind, t0 in starts.items():
         if timezone.localtime(t0).hour < 8:
-            starts[kind] = _office(rng, day - timedelta(days=1), 13, 14)
+            starts[kind] = office_moment(rng, day - timedelta(days=1), 13, 14)
     want = [("applied", None, 1)] * max(0, MAX_APPLIED_CONSULTATIONS - n_stuck) + [
         ("candidate", starts["candidate"], 2),
         ("open", starts["open"], 2),
@@ -1026,94 +1012,140 @@ def _other_unit(cast, case, exclude: set):
 
 
 def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photos, stats):
-    from urbangrid.cases import actions as CA
-    from urbangrid.cases.models import Case
-
-    def case():
-        return Case.objects.select_related("problem_class", "street", "assigned_unit").get(pk=case_id)
-
-    c = case()
-    dp = rng.choice(cast.dispatchers)
+    story = _ConsultStory(cast, rng, kind, case_id, mode, end, photos, stats)
+    c = story.case()
+    story.dp = rng.choice(cast.dispatchers)
     first_unit = c.assigned_unit
     if returns and (first_unit is None or cast.handler(first_unit) is None):
         return None
-    street_unit = cast.street_unit_of.get(c.street_id)
-    street_name = getattr(c.street, "name", "属地")
-    cls = c.problem_class.name if c.problem_class else "该问题"
-    t = t0 if t0 is not None else _later_office(rng, last, rng.uniform(2, 10))
+    story.street_unit = cast.street_unit_of.get(c.street_id)
+    story.street_name = getattr(c.street, "name", "属地")
+    story.cls = c.problem_class.name if c.problem_class else "该问题"
+    t = t0 if t0 is not None else later_in_office_hours(rng, last, rng.uniform(2, 10))
     involved = [first_unit] if first_unit is not None else []
-    second = None
     if returns >= 2:
-        second = _other_unit(cast, c, {u.pk for u in involved})
-        if second is None:
+        story.second = _other_unit(cast, c, {u.pk for u in involved})
+        if story.second is None:
             returns = 1
-    shift = rng.choice(cast.shift) if cast.shift else dp
+    story.returns = returns
+    story.shift = rng.choice(cast.shift) if cast.shift else story.dp
+    story.first = c
+    return story.run(t)
 
-    def after(moment, lo, hi):
+
+class _ConsultStory:
+    """A case the units pass back and forth (``kind`` says how far its story goes): returned,
+    consulted on in writing or in a meeting, decided and applied, then handled by the lead unit.
+    Its steps are generators of (time, fn) steps that return what the next step needs, or None
+    when the story ends there."""
+
+    def __init__(self, cast, rng, kind, case_id, mode, end, photos, stats):
+        self.cast, self.rng, self.kind, self.case_id, self.mode = cast, rng, kind, case_id, mode
+        self.end, self.photos, self.stats = end, photos, stats
+        self.second = None
+
+    def case(self):
+        return Case.objects.select_related("problem_class", "street", "assigned_unit").get(pk=self.case_id)
+
+    def after(self, moment, lo, hi):
         """A unit's next move: in office hours for the older stories, the same afternoon for the
         recent ones (anchored in office hours already)."""
-        if kind == "applied":
-            return _later_office(rng, moment, rng.uniform(lo, hi))
-        return moment + timedelta(hours=rng.uniform(lo, hi))
+        if self.kind == "applied":
+            return later_in_office_hours(self.rng, moment, self.rng.uniform(lo, hi))
+        return moment + timedelta(hours=self.rng.uniform(lo, hi))
 
-    def story():
-        nonlocal t
+    def run(self, t):
         reasons = []
-        if returns:
-            for n in range(returns):
-                unit = case().assigned_unit
-                handler = cast.handler(unit, rng)
-                other = _other_unit(cast, case(), {unit.pk}) if unit else None
-                reason = rng.choice(RETURN_REASONS).format(
-                    street=street_name, other=getattr(other, "name", "相关部门")
-                )
-                reasons.append((unit, reason))
-                app = yield (
-                    t,
-                    lambda now, h=handler, reason=reason: CA.do_apply(
-                        h, case(), "return", reason=reason, now=now
-                    ),
-                )
-                if app is None:
-                    return
-                t += timedelta(hours=rng.uniform(0.5, 2.5) if kind == "applied" else rng.uniform(0.3, 1))
-                note = "同意回退" if n + 1 < returns else "同意回退，提请会商"
-                ok = yield (
-                    t,
-                    lambda now, app=app, note=note: CA.do_decide_application(
-                        dp, app, approved=True, note=note, now=now
-                    ),
-                )
-                if ok is None:
-                    return
-                if n + 1 < returns:
-                    t += timedelta(minutes=rng.uniform(10, 40))
-                    redispatched = yield (
-                        t,
-                        lambda now: CA.do_dispatch(
-                            dp,
-                            case(),
-                            unit=second,
-                            reason=f"回退后改派{second.name}",
-                            instruction="请核实后处置",
-                            now=now,
-                        ),
-                    )
-                    if redispatched is None:
-                        return
-                    t = after(t, 1, 4) if kind == "applied" else after(t, 0.5, 1.5)
-        if kind == "candidate":
-            stats["consult_candidates"] += 1
+        if self.returns:
+            t = yield from self.returned(t, reasons)
+            if t is None:
+                return
+        if self.kind == "candidate":
+            self.stats["consult_candidates"] += 1
             return
-        # The units in the dispute: those that held the case, the street, the class's department.
+        opened = yield from self.opened(t, reasons)
+        if opened is None:
+            return
+        cons, parties, t = opened
+        vt, lead, assists = yield from self.views_stated(t, cons, parties)
+        if self.kind == "open":
+            return
+        met = yield from self.met(vt, cons, parties)
+        if met is None:
+            return
+        vt, meeting_mode, decider = met
+        decided = yield from self.decided(vt, cons, parties, lead, assists, meeting_mode, decider)
+        if decided is None or self.kind == "decided":
+            return
+        decided_at, deadline, update_matrix = decided
+        at = yield from self.applied(decided_at, cons, update_matrix)
+        if at is None:
+            return
+        # The decided unit handles the case to closure.
+        yield from _handle_case(
+            self.cast, self.rng, self.case, lead, assists, at, deadline, self.shift, self.photos
+        )
+
+    def returned(self, t, reasons):
+        """Each unit in turn asks to return the case and the dispatcher agrees; the first return
+        is dispatched to a second unit. Fills ``reasons`` with (unit, reason)."""
+        cast, rng, case, dp, kind, returns = self.cast, self.rng, self.case, self.dp, self.kind, self.returns
+        for n in range(returns):
+            unit = case().assigned_unit
+            handler = cast.handler(unit, rng)
+            other = _other_unit(cast, case(), {unit.pk}) if unit else None
+            reason = rng.choice(RETURN_REASONS).format(
+                street=self.street_name, other=getattr(other, "name", "相关部门")
+            )
+            reasons.append((unit, reason))
+            app = yield (
+                t,
+                lambda now, h=handler, reason=reason: CA.do_apply(
+                    h, case(), "return", reason=reason, now=now
+                ),
+            )
+            if app is None:
+                return None
+            t += timedelta(hours=rng.uniform(0.5, 2.5) if kind == "applied" else rng.uniform(0.3, 1))
+            note = "同意回退" if n + 1 < returns else "同意回退，提请会商"
+            ok = yield (
+                t,
+                lambda now, app=app, note=note: CA.do_decide_application(
+                    dp, app, approved=True, note=note, now=now
+                ),
+            )
+            if ok is None:
+                return None
+            if n + 1 < returns:
+                t += timedelta(minutes=rng.uniform(10, 40))
+                redispatched = yield (
+                    t,
+                    lambda now: CA.do_dispatch(
+                        dp,
+                        case(),
+                        unit=self.second,
+                        reason=f"回退后改派{self.second.name}",
+                        instruction="请核实后处置",
+                        now=now,
+                    ),
+                )
+                if redispatched is None:
+                    return None
+                t = self.after(t, 1, 4) if kind == "applied" else self.after(t, 0.5, 1.5)
+        return t
+
+    def opened(self, t, reasons):
+        """The consultation opened with the units in the dispute (those that held the case, the
+        street, the class's department); returns (consultation, parties, time)."""
+        street_name, cls, returns = self.street_name, self.cls, self.returns
         parties = [u for u, _ in reasons]
         for _i in range(2):
-            u = _other_unit(cast, case(), {p.pk for p in parties})
+            u = _other_unit(self.cast, self.case(), {p.pk for p in parties})
             if u is not None and len(parties) < 3:
                 parties.append(u)
         if len(parties) < 2:
-            return
-        names = "、".join(u.name for u in parties)
+            return None
+        self.names = "、".join(u.name for u in parties)
         if returns >= 2:
             reason = (
                 f"案件先后被{reasons[0][0].name}、{reasons[1][0].name}回退，双方均认为不属于本单位职责，"
@@ -1125,14 +1157,14 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                 f"责任清单对{street_name}{cls}问题的责任主体界定不清，提请会商。"
             )
         else:
-            reason = f"案件立案后未能及时派遣：{cls}问题涉及{names}，职责交叉，提请会商明确牵头单位。"
-        t += timedelta(minutes=rng.uniform(10, 40))
-        views_due = _local(timezone.localdate(t) + timedelta(days=1), 18, 0)
+            reason = f"案件立案后未能及时派遣：{cls}问题涉及{self.names}，职责交叉，提请会商明确牵头单位。"
+        t += timedelta(minutes=self.rng.uniform(10, 40))
+        views_due = local_time(timezone.localdate(t) + timedelta(days=1), 18, 0)
         cons = yield (
             t,
             lambda now: A.do_open_consultation(
-                dp,
-                case(),
+                self.dp,
+                self.case(),
                 reason=reason,
                 units=parties,
                 mode=ConsultationMode.WRITTEN,
@@ -1140,8 +1172,14 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
             ),
         )
         if cons is None:
-            return
-        # Decide the outcome now (stances lean towards it, but the lead may have declined).
+            return None
+        return cons, parties, t
+
+    def views_stated(self, t, cons, parties):
+        """The outcome is decided now (stances lean towards it, but the lead may have declined);
+        the units state their views. Returns (time of the last view, lead, assisting units)."""
+        cast, rng, kind = self.cast, self.rng, self.kind
+        street_unit = self.street_unit
         lead = street_unit if street_unit in parties and rng.random() < 0.45 else rng.choice(parties)
         assists = [u for u in parties if u.pk != lead.pk and rng.random() < 0.75]
         stances = {}
@@ -1155,7 +1193,7 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
         n_views = len(parties) if kind not in ("open", "scheduled") else max(1, len(parties) - 2)
         vt = t
         for u in parties[:n_views]:
-            vt = after(vt, 0.5, 6) if kind == "applied" else after(vt, 0.2, 1.5)
+            vt = self.after(vt, 0.5, 6) if kind == "applied" else self.after(vt, 0.2, 1.5)
             other = next((p for p in parties if p.pk != u.pk), lead)
             statement = rng.choice(STATEMENTS[stances[u.pk]]).format(other=other.name)
             who = cast.handler(u, rng) or cast.leader(u)
@@ -1165,17 +1203,20 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                     who, cons, unit=u, stance=stances[u.pk], statement=statement
                 ),
             )
-        if kind == "open":
-            return
-        meeting_mode = mode == ConsultationMode.MEETING or kind == "scheduled"
-        decider = dp
-        minutes = ""
+        return vt, lead, assists
+
+    def met(self, vt, cons, parties):
+        """The consultation meeting when one is held (the district leader decides there);
+        returns (time, whether it met, who decides), None when the story stops at scheduling."""
+        cast, rng, kind, end = self.cast, self.rng, self.kind, self.end
+        meeting_mode = self.mode == ConsultationMode.MEETING or kind == "scheduled"
+        decider = self.dp
         if meeting_mode:
             st = vt + timedelta(minutes=rng.uniform(20, 90))
             if kind == "scheduled":  # the meeting is still ahead
-                meet_at = _local(_weekday(timezone.localdate(end) + timedelta(days=1)), 10, 0)
+                meet_at = local_time(next_weekday(timezone.localdate(end) + timedelta(days=1)), 10, 0)
             else:
-                meet_at = _local(_weekday(timezone.localdate(st) + timedelta(days=1)), 15, 0)
+                meet_at = local_time(next_weekday(timezone.localdate(st) + timedelta(days=1)), 15, 0)
                 if meet_at > end - timedelta(days=2):  # no time left for a meeting: decide in writing
                     meeting_mode = False
             attendees = [
@@ -1187,26 +1228,33 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
             meeting = yield (
                 st,
                 lambda now: A.do_schedule_consultation_meeting(
-                    dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees
+                    self.dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees
                 ),
             )
             if meeting is None or kind == "scheduled":
-                return
+                return None
             vt = meet_at + timedelta(minutes=rng.uniform(70, 110))
-            if cast.district_leaders and c.district_id == cast.district.pk:
+            if cast.district_leaders and self.first.district_id == cast.district.pk:
                 decider = cast.district_leaders[0].user
-        deadline = _local(timezone.localdate(vt) + timedelta(days=rng.randint(3, 5)), 18, 0)
+        return vt, meeting_mode, decider
+
+    def decided(self, vt, cons, parties, lead, assists, meeting_mode, decider):
+        """The decision (and the minutes of a meeting); returns (time, deadline, whether the
+        matrix is to follow), None when it was refused."""
+        rng, street_name, cls = self.rng, self.street_name, self.cls
+        deadline = local_time(timezone.localdate(vt) + timedelta(days=rng.randint(3, 5)), 18, 0)
         assists_txt = f"，{'、'.join(u.name for u in assists)}配合" if assists else ""
-        update_matrix = c.problem_class is not None and rng.random() < 0.5
+        update_matrix = self.first.problem_class is not None and rng.random() < 0.5
         decision = f"经会商，明确由{lead.name}牵头负责处置{assists_txt}，于{deadline:%m月%d日}前办结并反馈。"
         if update_matrix:
             decision += f"今后{street_name}{cls}问题按此分工派遣，提请更新责任清单。"
+        minutes = ""
         if meeting_mode:
             minutes = (
-                f"会商会议在{MEETING_ROOM}召开，{names}参加。各单位陈述了意见。会议认为，该问题发生在{street_name}辖区，"
+                f"会商会议在{MEETING_ROOM}召开，{self.names}参加。各单位陈述了意见。会议认为，该问题发生在{street_name}辖区，"
                 f"按照“属地管理、行业监管”的原则，{decision}"
             )
-        dt = after(vt, 0.5, 3) if not meeting_mode else vt
+        dt = self.after(vt, 0.5, 3) if not meeting_mode else vt
         decided = yield (
             dt,
             lambda now: A.do_decide_consultation(
@@ -1220,31 +1268,33 @@ def _consult_story(cast, rng, kind, case_id, last, t0, returns, mode, end, photo
                 minutes=minutes,
             ),
         )
-        if decided is None or kind == "decided":
-            return
+        if decided is None:
+            return None
+        return dt, deadline, update_matrix
+
+    def applied(self, dt, cons, update_matrix):
+        """The decision applied to the case (and, once per history, to the matrix); returns the
+        time it was applied, None when it was refused."""
+        cast, rng = self.cast, self.rng
         at = dt + timedelta(minutes=rng.uniform(15, 60))
-        applied = yield at, lambda now: A.do_apply_consultation(dp, cons)
+        applied = yield at, lambda now: A.do_apply_consultation(self.dp, cons)
         if applied is None:
-            return
-        if update_matrix and cast.admins and stats["matrix_updates"] < 1:
-            stats["matrix_updates"] += 1
+            return None
+        if update_matrix and cast.admins and self.stats["matrix_updates"] < 1:
+            self.stats["matrix_updates"] += 1
             yield (
-                _later_office(rng, at, rng.uniform(16, 30)),
+                later_in_office_hours(rng, at, rng.uniform(16, 30)),
                 lambda now: A.do_update_matrix_from_consultation(cast.admins[0], cons),
             )
-        # The decided unit handles the case to closure.
-        yield from _handle_case(cast, rng, case, lead, assists, at, deadline, shift, photos)
-
-    return story()
+        return at
 
 
 def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
-    from urbangrid.cases import actions as CA
 
     handler = cast.handler(lead, rng)
     if handler is None:
         return
-    t = _later_office(rng, t, rng.uniform(0.5, 3))
+    t = later_in_office_hours(rng, t, rng.uniform(0.5, 3))
     ok = yield t, lambda now: CA.do_accept(handler, case(), note="按会商决定承办", now=now)
     if ok is None:
         return
@@ -1252,12 +1302,12 @@ def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
         h = cast.handler(u, rng)
         if h is None:
             continue
-        t = _later_office(rng, t, rng.uniform(3, 20))
+        t = later_in_office_hours(rng, t, rng.uniform(3, 20))
         yield (
             t,
             lambda now, h=h: CA.do_assist_report(h, case(), report="已按会商决定派员配合现场处置。", now=now),
         )
-    t = _later_office(rng, t, rng.uniform(4, 24))
+    t = later_in_office_hours(rng, t, rng.uniform(4, 24))
     ok = yield (
         t,
         lambda now: CA.do_report_back(
@@ -1289,7 +1339,6 @@ def _handle_case(cast, rng, case, lead, assists, t, deadline, shift, photos):
 # --- joint meetings ----------------------------------------------------------------------------------
 def _overdue_at(cast, moment: datetime, limit: int = 3) -> list:
     """Cases that were past their handling deadline and not yet handled at ``moment``."""
-    from urbangrid.cases.models import Case
 
     return list(
         Case.objects.filter(
@@ -1321,7 +1370,7 @@ def _meeting_stories(cast, rng, today, start, end, days, stats):
     if host_person is not None and district_gov is not None and host_person.unit_id == district_gov.pk:
         host = host_person.user
         for offset in (-62, -32):
-            d = _weekday(today + timedelta(days=_scaled(offset, days)))
+            d = next_weekday(today + timedelta(days=_scaled(offset, days)))
             if d >= today:
                 continue
             yield _monthly_meeting(
@@ -1331,7 +1380,7 @@ def _meeting_stories(cast, rng, today, start, end, days, stats):
             cast, random.Random(rng.random()), host, district_gov, regular_units, today, start, end
         )
     if bureau_leader is not None:
-        d = _weekday(today + timedelta(days=_scaled(-8, days)))
+        d = next_weekday(today + timedelta(days=_scaled(-8, days)))
         if d > today - timedelta(days=2):
             d = today - timedelta(days=2)
         yield _progress_meeting(cast, random.Random(rng.random()), bureau_leader, today, d, start, end)
@@ -1344,8 +1393,8 @@ def _attendees(cast, units):
 
 
 def _monthly_meeting(cast, rng, host, host_unit, units, day, start, end, stats):
-    held = _local(day, 9, 30)
-    scheduled = max(start + timedelta(minutes=5), _office(rng, day - timedelta(days=rng.randint(3, 6))))
+    held = local_time(day, 9, 30)
+    scheduled = max(start + timedelta(minutes=5), office_moment(rng, day - timedelta(days=rng.randint(3, 6))))
     overdue = _overdue_at(cast, held - timedelta(days=1))
     month = timezone.localtime(held).month
     agenda = [
@@ -1453,7 +1502,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 )
             )
             continue
-        at = _office(rng, due - timedelta(days=rng.randint(0, 2)))
+        at = office_moment(rng, due - timedelta(days=rng.randint(0, 2)))
         at = max(at, t + timedelta(hours=3))
         steps.append(
             (
@@ -1461,7 +1510,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply),
             )
         )
-        close_at = _later_office(rng, at, rng.uniform(3, 30))
+        close_at = later_in_office_hours(rng, at, rng.uniform(3, 30))
         if rng.random() < reopen_rate:
             # A first reply that does not convince: reopened, replied again, then completed.
             steps.append(
@@ -1472,7 +1521,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                     ),
                 )
             )
-            again = _later_office(rng, close_at, rng.uniform(8, 30))
+            again = later_in_office_hours(rng, close_at, rng.uniform(8, 30))
             steps.append(
                 (
                     again,
@@ -1481,7 +1530,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                     ),
                 )
             )
-            close_at = _later_office(rng, again, rng.uniform(3, 20))
+            close_at = later_in_office_hours(rng, again, rng.uniform(3, 20))
         steps.append(
             (close_at, lambda now, f=f: A.do_close_follow_up(host, f, accepted=True, note="经核实已完成"))
         )
@@ -1500,8 +1549,8 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
     ]
     if not units:
         return iter(())
-    held = _local(day, 14, 30)
-    scheduled = max(start + timedelta(minutes=5), _office(rng, day - timedelta(days=2)))
+    held = local_time(day, 14, 30)
+    scheduled = max(start + timedelta(minutes=5), office_moment(rng, day - timedelta(days=2)))
     agenda = [
         (AgendaReason.OTHER, "通报渣土车专项治理前期联合执法情况", None),
         (AgendaReason.OTHER, "研究解决部分在建工地出入口冲洗设施不到位问题", None),
@@ -1573,7 +1622,7 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
         )
         follow = [(items[i], title, by_code[code], due, reply) for i, title, code, due, _f, reply in plan]
         fates = {i: p[4] for i, p in enumerate(plan)}
-        fates["_now"] = _last_office(end)
+        fates["_now"] = last_office_moment(end)
         yield from _follow_up_steps(
             cast, rng, host, meeting, follow, t + timedelta(minutes=10), reopen_rate=0, fates=fates
         )
@@ -1583,8 +1632,8 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
 
 def _upcoming_meeting(cast, rng, host, host_unit, units, today, start, end):
     """Next month's joint meeting, scheduled today from the agenda proposals."""
-    at = max(start + timedelta(minutes=5), _last_office(end) - timedelta(hours=rng.uniform(0.5, 3)))
-    day = _weekday(today + timedelta(days=3))
+    at = max(start + timedelta(minutes=5), last_office_moment(end) - timedelta(hours=rng.uniform(0.5, 3)))
+    day = next_weekday(today + timedelta(days=3))
 
     def story():
         def schedule(now):
@@ -1594,7 +1643,7 @@ def _upcoming_meeting(cast, rng, host, host_unit, units, today, start, end):
             return A.do_schedule_meeting(
                 host,
                 title=f"{day.month}月份城市管理联席会议",
-                scheduled_at=_local(day, 9, 30),
+                scheduled_at=local_time(day, 9, 30),
                 host_unit=host_unit,
                 location="区政府三楼第一会议室",
                 region=cast.district,

@@ -33,25 +33,34 @@ the simulated one.
 
 from __future__ import annotations
 
-import heapq
 import logging
 import random
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from urbangrid.lib.demo import clock, weighted
+from urbangrid.cases.models import Case
+from urbangrid.credit import actions as A
+from urbangrid.credit import identity, queries
+from urbangrid.credit.choices import ORGANISATION_KINDS, PenaltyKind, Severity, SubjectKind, ViolationKind
+from urbangrid.credit.models import ListEntry, Penalty, Subject, Violation
+from urbangrid.demo.simulation import (
+    STEP,
+    Simulation,
+    clock,
+    in_office_hours,
+    local_time,
+    run_step,
+    weighted,
+)
+from urbangrid.geo.models import Region
 from urbangrid.lib.errors import DomainError
 
-from . import actions as A
-from . import identity, queries
-from .choices import ORGANISATION_KINDS, PenaltyKind, Severity, SubjectKind, ViolationKind
-from .models import ListEntry, Penalty, Subject, Violation
-
-log = logging.getLogger("urbangrid.credit.demo")
+log = logging.getLogger(__name__)
 
 VK = ViolationKind
 # Case class → (violation kind, subject category, chance that a handled case leads to a record,
@@ -319,21 +328,7 @@ def _id_number(rng: random.Random, area: str, year_now: int) -> str:
 
 
 # -------------------------------------------------------------------------------------------------
-# Small helpers.
-
-
-def _at(day: date, hour: int, minute: int = 0) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time(hour, minute)))
-
-
-def _office_time(rng, t: datetime) -> datetime:
-    """The same time if it falls in office hours (08–18), else the next morning."""
-    local = timezone.localtime(t)
-    if local.hour >= 18:
-        return _at(local.date() + timedelta(days=1), rng.randint(8, 10), rng.randrange(60))
-    if local.hour < 8:
-        return _at(local.date(), rng.randint(8, 10), rng.randrange(60))
-    return t
+# Who acts.
 
 
 class _Cast:
@@ -548,39 +543,28 @@ class _Numbers:
         return f"{self.abbr}城管{word}〔{day.year}〕第{n + 1:04d}号"
 
 
-class _Sim:
-    """The event queue: steps of plans (generators of (time, fn(now))) and evaluation nights."""
+class _Sim(Simulation):
+    """The credit history's simulation: steps of plans (generators of (time, fn(now))) and
+    evaluation nights."""
 
     def __init__(self, rng, cast, reg, number, stats, start: datetime, end: datetime):
+        super().__init__(start, end)
         self.rng, self.cast, self.reg, self.number, self.stats = rng, cast, reg, number, stats
-        self.start, self.end = start, end
-        self.queue: list = []
-        self.seq = 0
         self.nights: set[date] = set()
         self.revoke_from = 10**9
         self.revoked = False
         self.left_overdue = False
 
-    def push(self, t, kind, payload):
-        self.seq += 1
-        heapq.heappush(self.queue, (t, self.seq, kind, payload))
-
-    def start_plan(self, plan):
-        nxt = next(plan, None)
-        if nxt is not None:
-            self.push(nxt[0], "step", (plan, nxt[1]))
-
     def evaluate_on(self, day: date):
         """Have the nightly evaluation run on ``day`` (23:30)."""
-        at = _at(day, 23, 30)
+        at = local_time(day, 23, 30)
         if day not in self.nights and at < self.end:
             self.nights.add(day)
-            self.push(at, "evaluate", day)
+            self.schedule(at, "evaluate", day)
 
     def run(self, say, total):
         done = 0
-        while self.queue:
-            at, _, kind, payload = heapq.heappop(self.queue)
+        for at, kind, payload in self.events():
             if at >= self.end:
                 break
             if kind == "evaluate":
@@ -589,21 +573,14 @@ class _Sim:
                 self.stats["evaluations"] += 1
                 self.stats["auto_repairs"] += r["repaired"]
                 continue
-            plan, fn = payload
-            try:
-                with clock(at), transaction.atomic():
-                    fn(at)
-            except DomainError as exc:
-                self.stats["refused_steps"] += 1
-                log.debug("demo step refused: %s", exc)
+            succeeded, _ = run_step(payload.fn, at, self.stats, clocked=True)
+            if not succeeded:
                 continue
-            if getattr(fn, "counts", False):
+            if getattr(payload.fn, "counts", False):
                 done += 1
                 if done % 50 == 0:
                     say(f"  {done}/{total} violations ({timezone.localtime(at):%Y-%m-%d})")
-            nxt = next(plan, None)
-            if nxt is not None:
-                self.push(max(nxt[0], at + timedelta(seconds=1)), "step", (plan, nxt[1]))
+            self.follow(payload.plan, not_before=at + STEP)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -616,9 +593,6 @@ def build_history(
     end: datetime | None = None,
 ) -> dict:
     """Simulate ``days`` days of the credit module up to ``end`` (default now). Returns counts."""
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.models import Region
-
     rng = random.Random(seed * 7907 + 13)
     say = progress or (lambda s: None)
     end = end or timezone.now()
@@ -633,24 +607,79 @@ def build_history(
     if Subject.objects.exists():
         say("credit history skipped: credit subjects already exist")
         return {"subjects": Subject.objects.count()}
-    district = Region.objects.filter(level=2).order_by("code").first()
-    streets = list(Region.objects.filter(level=3, parent=district).order_by("code")) if district else []
-    if not streets:
+    area = _Area.of_first_district()
+    if area is None:
         say("credit history skipped: no district with streets")
         return {"subjects": 0}
-    city = Region.objects.filter(level=1).order_by("code").first()
-    street_by_id = {s.pk: s for s in streets}
-    communities: dict[int, list] = defaultdict(list)
-    community_by_id = {}
-    for c in Region.objects.filter(level=4, parent__in=streets).order_by("code"):
-        communities[c.parent_id].append(c)
-        community_by_id[c.pk] = c
     rules = queries.active_rule_set()
-    reg = _Registry(rng, cast, streets, communities, district, city.name if city else "", stats, end_day.year)
-    sim = _Sim(rng, cast, reg, _Numbers(rng, district.name), stats, start, end)
+    reg = _Registry(
+        rng, cast, area.streets, area.communities, area.district, area.city_name, stats, end_day.year
+    )
+    sim = _Sim(rng, cast, reg, _Numbers(rng, area.district.name), stats, start, end)
 
-    # ---- the registry up front: businesses known to the street offices and the brigade --------
     say("credit: registering subjects")
+    _register_known_subjects(sim, area.streets)
+    for plan in _ledger_plans(
+        sim, area.streets, start_day, days, timedelta(days=int(rules.repair_clean_days))
+    ):
+        sim.follow(plan)
+    picked = _violations_from_cases(rng, start, end, days)
+    # About half way through, a serious record that is its subject's only one is revoked.
+    sim.revoke_from = len(picked) // 2
+    for i, row in enumerate(picked):
+        t0 = in_office_hours(rng, row[6] + timedelta(minutes=rng.uniform(20, 240)))
+        sim.follow(_violation_plan(sim, i, row, t0, area.street_by_id, area.community_by_id))
+    for cid, cname, sid, comm, grid, accepted in _cases_being_handled(end, days):
+        t0 = accepted + timedelta(minutes=rng.uniform(30, 180))
+        sim.follow(
+            _name_plan(sim, cid, cname, area.street_by_id.get(sid), area.community_by_id.get(comm), grid, t0)
+        )
+    # The nightly evaluation: Sundays and the last week (other nights are added as due).
+    d = start_day
+    while d <= end_day:
+        if d.weekday() == 6 or d > end_day - timedelta(days=7):
+            sim.evaluate_on(d)
+        d += timedelta(days=1)
+
+    say(f"credit: simulating {len(picked)} violations from the case history over {days} days")
+    sim.run(say, len(picked))
+    out = _counts(stats)
+    say("credit history: " + ", ".join(f"{k}={v}" for k, v in sorted(out.items())))
+    return out
+
+
+@dataclass
+class _Area:
+    """The first district, its streets and their communities."""
+
+    district: Region
+    streets: list
+    communities: dict[int, list]
+    community_by_id: dict
+    city_name: str
+
+    def __post_init__(self):
+        self.street_by_id = {s.pk: s for s in self.streets}
+
+    @classmethod
+    def of_first_district(cls) -> _Area | None:
+        district = Region.objects.filter(level=2).order_by("code").first()
+        streets = list(Region.objects.filter(level=3, parent=district).order_by("code")) if district else []
+        if not streets:
+            return None
+        city = Region.objects.filter(level=1).order_by("code").first()
+        communities: dict[int, list] = defaultdict(list)
+        community_by_id = {}
+        for c in Region.objects.filter(level=4, parent__in=streets).order_by("code"):
+            communities[c.parent_id].append(c)
+            community_by_id[c.pk] = c
+        return cls(district, streets, communities, community_by_id, city.name if city else "")
+
+
+def _register_known_subjects(sim, streets) -> None:
+    """The registry up front: businesses known to the street offices and the brigade, registered
+    over the year before the window (门前三包 files, permits, earlier inspections)."""
+    rng = sim.rng
     per_street = sum(c["pre"] for c in CATEGORIES.values() if c["scope"] == "street")
     district_wide = sum(c["pre"] for c in CATEGORIES.values() if c["scope"] == "district")
     shrink = min(1.0, max(0, PRE_REGISTERED_CAP - district_wide) / (per_street * len(streets)))
@@ -663,20 +692,18 @@ def build_history(
             n = spec["pre"] * shrink
             upfront += [(cat, s)] * (int(n) + (rng.random() < n - int(n)))
     rng.shuffle(upfront)
-    # Registered over the year before the window (门前三包 files, permits, earlier inspections).
     moments = sorted(
-        _office_time(rng, start - timedelta(days=rng.uniform(20, 365), hours=rng.uniform(0, 10)))
+        in_office_hours(rng, sim.start - timedelta(days=rng.uniform(20, 365), hours=rng.uniform(0, 10)))
         for _ in upfront
     )
     for (cat, street), moment in zip(upfront, moments, strict=True):
         with clock(moment):
-            reg.register(cat, street)
+            sim.reg.register(cat, street)
 
-    # ---- records carried over from before the window -------------------------------------------
-    for plan in _ledger_plans(sim, streets, start_day, days, timedelta(days=int(rules.repair_clean_days))):
-        sim.start_plan(plan)
 
-    # ---- violations found through the cases of the window -------------------------------------
+def _violations_from_cases(rng, start: datetime, end: datetime, days: int) -> list:
+    """The handled cases of the window that become violations: drawn by class and response, at
+    least MIN_FROM_CASES, at most MAX_VIOLATIONS (or MAX_PER_DAY a day)."""
     rows = list(
         Case.objects.filter(
             problem_class__name__in=list(CLASS_MAP),
@@ -707,14 +734,12 @@ def build_history(
     if len(picked) > cap:
         keep = set(rng.sample(range(len(picked)), cap))
         picked = [r for i, r in enumerate(picked) if i in keep]
-    # About half way through, a serious record that is its subject's only one is revoked.
-    sim.revoke_from = len(picked) // 2
-    for i, row in enumerate(picked):
-        t0 = _office_time(rng, row[6] + timedelta(minutes=rng.uniform(20, 240)))
-        sim.start_plan(_violation_plan(sim, i, row, t0, street_by_id, community_by_id))
+    return picked
 
-    # ---- subjects named on cases still being handled -----------------------------------------
-    open_rows = (
+
+def _cases_being_handled(end: datetime, days: int):
+    """Cases still being handled whose subject the officer names."""
+    return (
         Case.objects.filter(
             problem_class__name__in=list(CLASS_MAP),
             state__in=["handling", "pending_check", "checking", "pending_close"],
@@ -726,22 +751,9 @@ def build_history(
             :12
         ]
     )
-    for cid, cname, sid, comm, grid, accepted in open_rows:
-        t0 = accepted + timedelta(minutes=rng.uniform(30, 180))
-        sim.start_plan(
-            _name_plan(sim, cid, cname, street_by_id.get(sid), community_by_id.get(comm), grid, t0)
-        )
 
-    # ---- the nightly evaluation: Sundays and the last week (other nights are added as due) ------
-    d = start_day
-    while d <= end_day:
-        if d.weekday() == 6 or d > end_day - timedelta(days=7):
-            sim.evaluate_on(d)
-        d += timedelta(days=1)
 
-    say(f"credit: simulating {len(picked)} violations from the case history over {days} days")
-    sim.run(say, len(picked))
-
+def _counts(stats: dict) -> dict:
     active = ListEntry.objects.active()
     out = dict(stats)
     out.update(
@@ -757,7 +769,6 @@ def build_history(
     )
     for state in Penalty.objects.values_list("state", flat=True):
         out[f"penalties_{state}"] = out.get(f"penalties_{state}", 0) + 1
-    say("credit history: " + ", ".join(f"{k}={v}" for k, v in sorted(out.items())))
     return out
 
 
@@ -784,8 +795,6 @@ def _describe(sim, cname: str, subject: Subject, street_id) -> str:
 def _violation_plan(sim, i, row, t, street_by_id, community_by_id):
     """One case's violation: the subject is found (or registered), the violation recorded, then
     the penalty decision and its fulfilment — or, once, a revocation on review."""
-    from urbangrid.cases.models import Case
-
     cid, cname, sid, comm, grid, reported_at, _handled_at, response = row
     vkind, cat, _p, _texts = CLASS_MAP[cname]
     street, community = street_by_id.get(sid), community_by_id.get(comm)
@@ -824,7 +833,7 @@ def _violation_plan(sim, i, row, t, street_by_id, community_by_id):
     ):
         # The party named was the wrong one: the record is revoked on review, before any decision.
         sim.revoked = True
-        t = _office_time(rng, t + timedelta(days=rng.uniform(2, 6)))
+        t = in_office_hours(rng, t + timedelta(days=rng.uniform(2, 6)))
         yield (
             t,
             lambda now: A.do_revoke_violation(
@@ -837,8 +846,15 @@ def _violation_plan(sim, i, row, t, street_by_id, community_by_id):
 
 def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime):
     """The decision on violation ``vid`` recorded at ``t`` and its fulfilment."""
-    rng, number = sim.rng, sim.number
-    violation = lambda: Violation.objects.get(pk=vid)  # noqa: E731
+    pk = _penalty_kind(sim.rng, kind, severity)
+    if pk == "none":
+        return  # 首违不罚: a first, minor violation corrected at once is recorded without a penalty
+    steps = {PenaltyKind.WARNING: _warning_steps, PenaltyKind.FINE: _fine_steps}.get(pk, _rectify_steps)
+    yield from steps(sim, officer, lambda: Violation.objects.get(pk=vid), kind, severity, t)
+
+
+def _penalty_kind(rng, kind: str, severity: str) -> str:
+    """The penalty for a violation of ``kind`` and ``severity``, "none" for none."""
     if severity == Severity.MINOR:
         pk = weighted(rng, [("none", 35), (PenaltyKind.WARNING, 60), (PenaltyKind.FINE, 5)])
     elif severity == Severity.GENERAL:
@@ -853,59 +869,65 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
         and rng.random() < 0.6
     ):
         pk = PenaltyKind.RECTIFY
-    if pk == "none":
-        return  # 首违不罚: a first, minor violation corrected at once is recorded without a penalty
+    return pk
+
+
+def _warning_steps(sim, officer, violation, kind, severity, t):
+    """A warning on the spot (the simple procedure)."""
+    t += timedelta(minutes=sim.rng.uniform(5, 40))
+    yield (
+        t,
+        lambda now: A.do_issue_penalty(
+            officer,
+            violation(),
+            kind=PenaltyKind.WARNING,
+            decision_number=sim.number(PenaltyKind.WARNING, timezone.localdate(now)),
+            note="适用简易程序当场警告",
+            now=now,
+        ),
+    )
+
+
+def _fine_steps(sim, officer, violation, kind, severity, t):
+    """A fine (on the spot up to 200, else after an investigation and notice), mostly paid."""
+    rng = sim.rng
     h: dict = {}
-    if pk == PenaltyKind.WARNING:
+    amount = rng.choice(FINES.get(kind, [200, 500])) * (
+        2 if severity in (Severity.SERIOUS, Severity.GRAVE) else 1
+    )
+    simple = amount <= 200
+    if simple:
         t += timedelta(minutes=rng.uniform(5, 40))
+    else:
+        t = in_office_hours(rng, t + timedelta(days=rng.uniform(3, 12)))
+
+    def fine(now):
+        h["p"] = A.do_issue_penalty(
+            officer,
+            violation(),
+            kind=PenaltyKind.FINE,
+            amount=amount,
+            decision_number=sim.number(PenaltyKind.FINE, timezone.localdate(now)),
+            note="适用简易程序当场处罚" if simple else "一般程序",
+            now=now,
+        )
+
+    yield t, fine
+    if rng.random() < 0.86:
+        # Paid within the 15 days the decision gives, mostly in the first week.
+        t = in_office_hours(
+            rng, t + timedelta(days=rng.choice([0, 1, 2, 3, 5, 7, 10, 14]), hours=rng.uniform(1, 6))
+        )
         yield (
             t,
-            lambda now: A.do_issue_penalty(
-                officer,
-                violation(),
-                kind=PenaltyKind.WARNING,
-                decision_number=number(PenaltyKind.WARNING, timezone.localdate(now)),
-                note="适用简易程序当场警告",
-                now=now,
-            ),
+            lambda now: A.do_fulfil_penalty(officer, h["p"], fulfilled_on=timezone.localdate(now), now=now),
         )
-        return
-    if pk == PenaltyKind.FINE:
-        amount = rng.choice(FINES.get(kind, [200, 500])) * (
-            2 if severity in (Severity.SERIOUS, Severity.GRAVE) else 1
-        )
-        simple = amount <= 200
-        # The simple procedure on the spot; the general one after an investigation and notice.
-        if simple:
-            t += timedelta(minutes=rng.uniform(5, 40))
-        else:
-            t = _office_time(rng, t + timedelta(days=rng.uniform(3, 12)))
 
-        def fine(now):
-            h["p"] = A.do_issue_penalty(
-                officer,
-                violation(),
-                kind=PenaltyKind.FINE,
-                amount=amount,
-                decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
-                note="适用简易程序当场处罚" if simple else "一般程序",
-                now=now,
-            )
 
-        yield t, fine
-        if rng.random() < 0.86:
-            # Paid within the 15 days the decision gives, mostly in the first week.
-            t = _office_time(
-                rng, t + timedelta(days=rng.choice([0, 1, 2, 3, 5, 7, 10, 14]), hours=rng.uniform(1, 6))
-            )
-            yield (
-                t,
-                lambda now: A.do_fulfil_penalty(
-                    officer, h["p"], fulfilled_on=timezone.localdate(now), now=now
-                ),
-            )
-        return
-    # An order to rectify by a deadline.
+def _rectify_steps(sim, officer, violation, kind, severity, t):
+    """An order to rectify by a deadline, mostly complied with (some late, one never)."""
+    rng = sim.rng
+    h: dict = {}
     period = rng.choice([15, 20, 30] if kind == VK.ILLEGAL_CONSTRUCTION else [3, 5, 7, 10, 15])
     t += timedelta(minutes=rng.uniform(10, 60))
     decided = timezone.localdate(t)
@@ -916,7 +938,7 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
             officer,
             violation(),
             kind=PenaltyKind.RECTIFY,
-            decision_number=number(PenaltyKind.RECTIFY, timezone.localdate(now)),
+            decision_number=sim.number(PenaltyKind.RECTIFY, timezone.localdate(now)),
             rectify_by=due,
             note="责令限期改正",
             now=now,
@@ -934,10 +956,12 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
     if r < 0.96:
         # Done before the deadline; the officer checks and records it.
         days_used = max(1, round(period * rng.uniform(0.3, 1.0)))
-        t = _at(decided + timedelta(days=days_used), rng.randint(9, 16), rng.randrange(60))
+        t = local_time(decided + timedelta(days=days_used), rng.randint(9, 16), rng.randrange(60))
     elif r < 0.98:
         # Late: overdue (and on the dishonest list) first, done some days later.
-        t = _at(decided + timedelta(days=period + rng.randint(3, 12)), rng.randint(9, 16), rng.randrange(60))
+        t = local_time(
+            decided + timedelta(days=period + rng.randint(3, 12)), rng.randint(9, 16), rng.randrange(60)
+        )
     else:
         return  # not done at all within the window
     yield t, lambda now: A.do_fulfil_penalty(officer, h["p"], fulfilled_on=timezone.localdate(now), now=now)
@@ -946,8 +970,6 @@ def _penalty_steps(sim, officer, vid: int, kind: str, severity: str, t: datetime
 def _name_plan(sim, cid, cname, street, community, grid, t):
     """An officer names the responsible party on a case still being handled (the case page then
     shows the subject's record); the decision on a violation comes later."""
-    from urbangrid.cases.models import Case
-
     cat = CLASS_MAP[cname][1]
     officer = sim.cast.officer(sim.rng, grid, street.pk if street else None)
     if officer is None:
@@ -974,166 +996,187 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
     3. a stall owner who let an order to rectify run out (dishonest list) and complied late: still
        listed at the end (its clean period runs past the window).
     """
-    reg, rng, number, stats = sim.reg, sim.rng, sim.number, sim.stats
+    rng = sim.rng
     auto_day = start_day + timedelta(days=max(1, round(days * 0.3)))
     manual_day = start_day + timedelta(days=max(1, round(days * 0.6)))
     first, last = streets[0], streets[-1]
-
-    def ledger_subject(cat, street, first_record: date):
-        # Registered some weeks before its first record (at the simulated time).
-        with clock(_at(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))):
-            s = reg.register(cat, street)
-        if s is not None:
-            reg.excluded.add(s.pk)
-            stats["ledger_subjects"] += 1
-        return s
-
-    def plan_auto(s, off):
-        paid = auto_day - clean  # the clean period runs from the last fulfilment
-        v1_day, v2_day = paid - timedelta(days=75), paid - timedelta(days=9)
-        h: dict = {}
-        t = _at(v1_day, 10, 20)
-        yield (
-            t,
-            lambda now: h.update(
-                v=A.do_record_violation(
-                    off,
-                    s,
-                    kind=VK.OUTSIDE_SHOP,
-                    severity=Severity.GENERAL,
-                    occurred_on=v1_day,
-                    description="超出门窗在门前摆放桌椅经营，约6平方米",
-                    now=now,
-                )
-            ),
+    plans = []
+    s = _ledger_subject(sim, "restaurant", first, auto_day - clean - timedelta(days=75))
+    if s is not None:
+        plans.append(_repaired_automatically(sim, s, sim.cast.street_officer(rng, first.pk), auto_day, clean))
+    s = _ledger_subject(sim, "transport", first, manual_day - clean - timedelta(days=28))
+    if s is not None and sim.cast.leader is not None:
+        plans.append(
+            _repaired_by_leader(sim, s, sim.cast.district_officer(rng), sim.cast.leader, manual_day, clean)
         )
-        yield (
-            t + timedelta(minutes=15),
-            lambda now: A.do_issue_penalty(
+    s = _ledger_subject(sim, "stall", last, start_day - timedelta(days=120))
+    if s is not None:
+        plans.append(_complied_late(sim, s, sim.cast.street_officer(rng, last.pk), start_day))
+    return plans
+
+
+def _ledger_subject(sim, cat, street, first_record: date):
+    """A subject registered some weeks before its first record (at the simulated time)."""
+    rng, stats = sim.rng, sim.stats
+    with clock(local_time(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))):
+        s = sim.reg.register(cat, street)
+    if s is not None:
+        sim.reg.excluded.add(s.pk)
+        stats["ledger_subjects"] += 1
+    return s
+
+
+def _repaired_automatically(sim, s, off, auto_day: date, clean: timedelta):
+    """Two general violations and a paid fine: the evaluation repairs the record on ``auto_day``."""
+    number = sim.number
+    paid = auto_day - clean  # the clean period runs from the last fulfilment
+    v1_day, v2_day = paid - timedelta(days=75), paid - timedelta(days=9)
+    h: dict = {}
+    t = local_time(v1_day, 10, 20)
+    yield (
+        t,
+        lambda now: h.update(
+            v=A.do_record_violation(
+                off,
+                s,
+                kind=VK.OUTSIDE_SHOP,
+                severity=Severity.GENERAL,
+                occurred_on=v1_day,
+                description="超出门窗在门前摆放桌椅经营，约6平方米",
+                now=now,
+            )
+        ),
+    )
+    yield (
+        t + timedelta(minutes=15),
+        lambda now: A.do_issue_penalty(
+            off,
+            h["v"],
+            kind=PenaltyKind.WARNING,
+            decision_number=number(PenaltyKind.WARNING, v1_day),
+            note="适用简易程序当场警告",
+            now=now,
+        ),
+    )
+    yield (
+        local_time(v2_day, 11, 5),
+        lambda now: h.update(
+            v=A.do_record_violation(
+                off,
+                s,
+                kind=VK.SANITATION,
+                severity=Severity.GENERAL,
+                occurred_on=v2_day,
+                description="餐饮油烟未经净化直排，影响周边居民",
+                now=now,
+            )
+        ),
+    )
+    yield (
+        local_time(v2_day + timedelta(days=4), 10, 0),
+        lambda now: h.update(
+            p=A.do_issue_penalty(
                 off,
                 h["v"],
-                kind=PenaltyKind.WARNING,
-                decision_number=number(PenaltyKind.WARNING, v1_day),
-                note="适用简易程序当场警告",
+                kind=PenaltyKind.FINE,
+                amount=2000,
+                decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
+                note="一般程序",
                 now=now,
-            ),
-        )
-        yield (
-            _at(v2_day, 11, 5),
-            lambda now: h.update(
-                v=A.do_record_violation(
-                    off,
-                    s,
-                    kind=VK.SANITATION,
-                    severity=Severity.GENERAL,
-                    occurred_on=v2_day,
-                    description="餐饮油烟未经净化直排，影响周边居民",
-                    now=now,
-                )
-            ),
-        )
-        yield (
-            _at(v2_day + timedelta(days=4), 10, 0),
-            lambda now: h.update(
-                p=A.do_issue_penalty(
-                    off,
-                    h["v"],
-                    kind=PenaltyKind.FINE,
-                    amount=2000,
-                    decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
-                    note="一般程序",
-                    now=now,
-                )
-            ),
-        )
-        yield _at(paid, 15, 30), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now)
-        sim.evaluate_on(auto_day)
+            )
+        ),
+    )
+    yield (
+        local_time(paid, 15, 30),
+        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+    )
+    sim.evaluate_on(auto_day)
 
-    def plan_manual(s, off, leader):
-        paid = manual_day - clean
-        v_day = paid - timedelta(days=28)
-        h: dict = {}
-        yield (
-            _at(v_day, 22, 40),  # a night patrol stops a loaded truck
-            lambda now: h.update(
-                v=A.do_record_violation(
-                    off,
-                    s,
-                    kind=VK.CONSTRUCTION_SITE,
-                    severity=Severity.GRAVE,
-                    occurred_on=v_day,
-                    description="渣土运输车辆未办理处置核准、未密闭，夜间沿环城路大面积遗撒",
-                    now=now,
-                )
-            ),
-        )
-        yield (
-            _at(v_day + timedelta(days=10), 9, 40),
-            lambda now: h.update(
-                p=A.do_issue_penalty(
-                    off,
-                    h["v"],
-                    kind=PenaltyKind.FINE,
-                    amount=20000,
-                    decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
-                    note="一般程序，经听证",
-                    now=now,
-                )
-            ),
-        )
-        yield _at(paid, 14, 10), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now)
 
-        def repair(now):
-            A.do_repair(leader, s, note=REPAIR_NOTE, as_of=timezone.localdate(now))
-            stats["manual_repairs"] += 1
+def _repaired_by_leader(sim, s, off, leader, manual_day: date, clean: timedelta):
+    """A grave violation and a paid fine: the leader approves the repair on ``manual_day``."""
+    number, stats = sim.number, sim.stats
+    paid = manual_day - clean
+    v_day = paid - timedelta(days=28)
+    h: dict = {}
+    yield (
+        local_time(v_day, 22, 40),  # a night patrol stops a loaded truck
+        lambda now: h.update(
+            v=A.do_record_violation(
+                off,
+                s,
+                kind=VK.CONSTRUCTION_SITE,
+                severity=Severity.GRAVE,
+                occurred_on=v_day,
+                description="渣土运输车辆未办理处置核准、未密闭，夜间沿环城路大面积遗撒",
+                now=now,
+            )
+        ),
+    )
+    yield (
+        local_time(v_day + timedelta(days=10), 9, 40),
+        lambda now: h.update(
+            p=A.do_issue_penalty(
+                off,
+                h["v"],
+                kind=PenaltyKind.FINE,
+                amount=20000,
+                decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
+                note="一般程序，经听证",
+                now=now,
+            )
+        ),
+    )
+    yield (
+        local_time(paid, 14, 10),
+        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+    )
 
-        # The company applied for repair; the leader approves it the morning it becomes possible.
-        yield _at(manual_day, 10, 0), repair
+    def repair(now):
+        A.do_repair(leader, s, note=REPAIR_NOTE, as_of=timezone.localdate(now))
+        stats["manual_repairs"] += 1
 
-    def plan_late(s, off):
-        v_day = start_day - timedelta(days=120)
-        due, done = v_day + timedelta(days=10), start_day - timedelta(days=60)
-        h: dict = {}
-        t = _at(v_day, 16, 15)
-        yield (
-            t,
-            lambda now: h.update(
-                v=A.do_record_violation(
-                    off,
-                    s,
-                    kind=VK.STREET_OCCUPATION,
-                    severity=Severity.SERIOUS,
-                    occurred_on=v_day,
-                    description="在路口搭建固定棚架占道经营，约12平方米",
-                    now=now,
-                )
-            ),
-        )
-        yield (
-            t + timedelta(minutes=30),
-            lambda now: h.update(
-                p=A.do_issue_penalty(
-                    off,
-                    h["v"],
-                    kind=PenaltyKind.RECTIFY,
-                    rectify_by=due,
-                    decision_number=number(PenaltyKind.RECTIFY, v_day),
-                    note="责令限期拆除棚架",
-                    now=now,
-                )
-            ),
-        )
-        sim.evaluate_on(due + timedelta(days=1))
-        yield _at(done, 10, 30), lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=done, now=now)
+    # The company applied for repair; the leader approves it the morning it becomes possible.
+    yield local_time(manual_day, 10, 0), repair
 
-    plans = []
-    s = ledger_subject("restaurant", first, auto_day - clean - timedelta(days=75))
-    if s is not None:
-        plans.append(plan_auto(s, sim.cast.street_officer(rng, first.pk)))
-    s = ledger_subject("transport", first, manual_day - clean - timedelta(days=28))
-    if s is not None and sim.cast.leader is not None:
-        plans.append(plan_manual(s, sim.cast.district_officer(rng), sim.cast.leader))
-    s = ledger_subject("stall", last, start_day - timedelta(days=120))
-    if s is not None:
-        plans.append(plan_late(s, sim.cast.street_officer(rng, last.pk)))
-    return plans
+
+def _complied_late(sim, s, off, start_day: date):
+    """An order to rectify that ran out before it was complied with."""
+    number = sim.number
+    v_day = start_day - timedelta(days=120)
+    due, done = v_day + timedelta(days=10), start_day - timedelta(days=60)
+    h: dict = {}
+    t = local_time(v_day, 16, 15)
+    yield (
+        t,
+        lambda now: h.update(
+            v=A.do_record_violation(
+                off,
+                s,
+                kind=VK.STREET_OCCUPATION,
+                severity=Severity.SERIOUS,
+                occurred_on=v_day,
+                description="在路口搭建固定棚架占道经营，约12平方米",
+                now=now,
+            )
+        ),
+    )
+    yield (
+        t + timedelta(minutes=30),
+        lambda now: h.update(
+            p=A.do_issue_penalty(
+                off,
+                h["v"],
+                kind=PenaltyKind.RECTIFY,
+                rectify_by=due,
+                decision_number=number(PenaltyKind.RECTIFY, v_day),
+                note="责令限期拆除棚架",
+                now=now,
+            )
+        ),
+    )
+    sim.evaluate_on(due + timedelta(days=1))
+    yield (
+        local_time(done, 10, 30),
+        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=done, now=now),
+    )

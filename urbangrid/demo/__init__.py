@@ -1,0 +1,2 @@
+"""The demo city: its geography, organisation and simulated history, built through the product's
+own actions. Sits above every product app, which never imports it."""
