@@ -20,7 +20,7 @@ from ninja import Router, Schema, Status
 from urbangrid.lib.bounds import Day, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
-from urbangrid.lib.schemas import related
+from urbangrid.lib.schemas import page_of, related
 
 from . import actions as A
 from . import queries
@@ -175,14 +175,10 @@ class SubjectDetailOut(SubjectOut):
         return subject.list_entries.all()
 
 
-class SubjectPage(Schema):
-    count: Int
-    results: list[SubjectRowOut]
+SubjectPage = page_of(SubjectRowOut, "SubjectPage")
 
 
-class ListEntryPage(Schema):
-    count: Int
-    results: list[ListEntryOut]
+ListEntryPage = page_of(ListEntryOut, "ListEntryPage")
 
 
 class SubjectRepairOut(Schema):
@@ -218,9 +214,7 @@ class PublicEntryOut(Schema):  # what anyone may see of a listed subject
         return entry.subject.uscc or None
 
 
-class PublicListPage(Schema):
-    count: Int
-    results: list[PublicEntryOut]
+PublicListPage = page_of(PublicEntryOut, "PublicListPage")
 
 
 def _get_subject(request, pk) -> Subject:

@@ -17,7 +17,7 @@ from ninja import Router, Schema, Status
 from urbangrid.lib.bounds import Day, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
-from urbangrid.lib.schemas import related
+from urbangrid.lib.schemas import page_of, related
 
 from . import actions as A
 from . import queries
@@ -150,9 +150,7 @@ class JointCampaignOut(JointCampaignRowOut):
         return campaign.tasks.select_related("unit")
 
 
-class JointCampaignPage(Schema):
-    count: Int
-    results: list[JointCampaignRowOut]
+JointCampaignPage = page_of(JointCampaignRowOut, "JointCampaignPage")
 
 
 @router.get("/campaigns", response=JointCampaignPage)
@@ -333,9 +331,7 @@ class ConsultationOut(Schema):
         return consultation.deadline.isoformat() if consultation.deadline else None
 
 
-class ConsultationPage(Schema):
-    count: Int
-    results: list[ConsultationOut]
+ConsultationPage = page_of(ConsultationOut, "ConsultationPage")
 
 
 @router.get("/consultations", response=ConsultationPage)
@@ -493,9 +489,7 @@ class MeetingOut(MeetingRowOut):
         return meeting.follow_ups.select_related("unit")
 
 
-class MeetingPage(Schema):
-    count: Int
-    results: list[MeetingRowOut]
+MeetingPage = page_of(MeetingRowOut, "MeetingPage")
 
 
 @router.get("/meetings/proposals")

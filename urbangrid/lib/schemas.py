@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from ninja import Schema
+from pydantic import create_model
+
+from .bounds import Int
+
 
 def related(path: str) -> staticmethod:
     """A resolver giving the value at ``path`` ("assigned_unit.code") of the object read, or None
@@ -16,3 +21,8 @@ def related(path: str) -> staticmethod:
         return obj
 
     return staticmethod(resolve)
+
+
+def page_of(row: type[Schema], name: str) -> type[Schema]:
+    """The schema ``name`` of a page of ``row``: ``{"count": rows in all pages, "results": [...]}``."""
+    return create_model(name, __base__=Schema, count=(Int, ...), results=(list[row], ...))
