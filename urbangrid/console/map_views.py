@@ -71,7 +71,7 @@ def map_page(request):
         "states": [(s, CaseState(s).label) for s in STATE_ORDER],
         "units": Unit.objects.visible_to(request.user)
         .filter(is_active=True)
-        .only("id", "name")
+        .only("id", "code", "name")
         .order_by("level", "code"),
         "state_order": STATE_ORDER,
         "state_labels": {s: str(CaseState(s).label) for s in STATE_ORDER},
