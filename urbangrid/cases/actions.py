@@ -21,8 +21,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 
 from . import attachments, deadlines, notify, queries, workflow
 from .choices import (
@@ -58,8 +59,6 @@ class Ctx:
 
 # --- the common gate -----------------------------------------------------------------------------
 def _gate(actor, case: Case, action: str, *, now=None, expected_version=None, check_pre=True) -> Ctx:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     now = now or timezone.now()
     if (
         actor is not None
@@ -381,8 +380,6 @@ def do_accept(actor, case, *, note="", now=None, expected_version=None):
 @transaction.atomic
 def do_assist_report(actor, case, *, report, now=None, expected_version=None):
     """An assisting unit reports its part of a joint case (before the lead reports back)."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     ctx = _gate(actor, case, "assist_report", now=now, expected_version=expected_version)
     _need(report, _("Describe what your unit did."), "report")
     units = scope_for(actor).unit_ids
@@ -889,8 +886,6 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
         raise Conflict(_("Photos cannot be added to a finished case."))
     att, created = attachments.store(case, stage, upload, user=actor)
     if created:
-        from urbangrid.orgs.jurisdiction import scope_for
-
         CaseEvent.objects.create(
             case=case,
             at=now,
@@ -910,7 +905,6 @@ def do_mark_read(actor, notification_id=None, *, now=None) -> int:
     """Mark one (or, with None, every) notification of the actor's inbox read; audited, so that
     who cleared which unread alerts (an overdue warning, say) and when stays on record."""
     from urbangrid.lib.audit import record
-    from urbangrid.orgs.jurisdiction import scope_for
 
     from .models import Notification
 
@@ -946,7 +940,6 @@ def do_read_reporter_contact(actor, case: Case, *, via: str) -> dict | None:
     contact reaches only the roles that call reporters back (the operator who took the call
     too: the account is theirs, not the caller's), and each such read is audited."""
     from urbangrid.lib import audit
-    from urbangrid.orgs.jurisdiction import scope_for
 
     if not (case.reporter_name or case.reporter_phone):
         return None

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from urbangrid.lib.demo import photo_pool, weighted
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import tasks
@@ -69,7 +70,6 @@ class CaseCast:
     """The people who act in the history, found from the organisation the orgs demo built."""
 
     def __init__(self):
-        from urbangrid.orgs.choices import Role
         from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         def users(role, central_only=False):

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import scope_for
+
 from .choices import (
     ApplicationKind,
     ApplicationState,
@@ -29,8 +31,6 @@ from .choices import (
 class CaseQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Cases inside the user's areas, or dispatched to a unit the user acts for."""
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self

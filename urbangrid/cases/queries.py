@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import NotFound
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 
 from .choices import ApplicationState, AttachmentStage, CaseState, TaskRole, TaskState
 from .models import Application, Case, CaseTask
@@ -63,8 +64,6 @@ def pending_application(case, kind: str) -> Application | None:
 def action_preconditions(case, user, action: str) -> str | None:
     """Why the action cannot be done now from the case's data (None = it can). The transition
     table and the roles are checked separately; this covers units' tasks, applications etc."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     from .workflow import LEAD_ONLY_ACTIONS, UNIT_TASK_ACTIONS
 
     scope = scope_for(user) if user is not None else None
@@ -228,8 +227,6 @@ def suggest_unit(case):
 # --- my tasks ----------------------------------------------------------------------------------
 def my_tasks(user):
     """What the user must do now, by role: a dict role → queryset of visible cases."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     scope = scope_for(user)
     visible = Case.objects.visible_to(user)
     out = {}

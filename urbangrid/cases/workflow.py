@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.roles import Role
 
 from .choices import CaseState as S
 
@@ -159,8 +160,6 @@ def actions_from(state: str) -> list[str]:
 
 def roles_of(user, case=None) -> set[str]:
     """The workflow roles the user holds (real roles plus the ``reporter`` pseudo-role)."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     if user is None:
         return {SYSTEM}
     scope = scope_for(user)

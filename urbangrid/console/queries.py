@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 from urbangrid.cases.choices import ApplicationKind, ApplicationState, CaseState, TaskState
 from urbangrid.cases.models import Application, Case, CaseTask, Notification
 from urbangrid.catalog.choices import LETTER_KINDS
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.roles import Role
 
 
 # --- header ----------------------------------------------------------------------------------------

@@ -23,9 +23,10 @@ from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
 from urbangrid.cases.queries import get_case_for
 from urbangrid.cases.workflow import allowed_actions
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError, NotFound
 from urbangrid.lib.http import redirect_back
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import queries
 from .forms import DANGER, FORMS, MULTIPART, action_label, unit_queryset
@@ -226,7 +227,6 @@ def label_events(events):
     """Timeline lines with translated action, role and state names (no extra queries)."""
     from urbangrid.cases.choices import Channel
     from urbangrid.cases.workflow import ACTION_LABELS
-    from urbangrid.orgs.choices import Role
 
     states = dict(CaseState.choices)
     roles = {**dict(Channel.choices), **dict(Role.choices), "system": _("system")}

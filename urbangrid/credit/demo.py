@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from urbangrid.lib.demo import clock, weighted
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import identity, queries
@@ -341,7 +342,6 @@ class _Cast:
     district's officers (for district-wide companies), and the leader who approves repair."""
 
     def __init__(self):
-        from urbangrid.orgs.choices import Role
         from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         by_grid: dict[str, tuple] = {}

@@ -12,6 +12,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import scope_for
+
 from .choices import (
     DecayMode,
     ExitReason,
@@ -32,7 +34,6 @@ class SubjectQuerySet(models.QuerySet):
         """Subjects registered in the user's areas or by a unit the user acts for, or named on a
         case the user can see."""
         from urbangrid.cases.models import Case
-        from urbangrid.orgs.jurisdiction import scope_for
 
         scope = scope_for(user)
         if scope.all_city:

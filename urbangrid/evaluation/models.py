@@ -14,6 +14,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import scope_for
+
 from .choices import (
     AccountabilityKind,
     AdjustmentKind,
@@ -30,8 +32,6 @@ from .choices import (
 
 def _visible_regions_q(user, field: str) -> Q:
     """Rows whose region FK (``field``) lies inside the user's areas; all rows for city-wide users."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     scope = scope_for(user)
     if scope.all_city:
         return Q()
@@ -158,8 +158,6 @@ class AdjustmentRule(models.Model):
 
 class AssessmentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         if not scope_for(user).is_authenticated:
             return self.none()
         # Published assessments are public inside the administration; their rows are filtered
@@ -208,8 +206,6 @@ class Assessment(models.Model):
 
 class AssessmentResultQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -256,8 +252,6 @@ class AssessmentResult(models.Model):
 
 class SupervisionOrderQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -335,8 +329,6 @@ class SupervisionOrder(models.Model):
 
 class SpotCheckQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -408,8 +400,6 @@ class SpotCheckItem(models.Model):
 
 class AccountabilityQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self

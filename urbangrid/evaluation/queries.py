@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
 
 from .choices import PERSON_KINDS, SubjectKind
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.http import redirect_back
-from urbangrid.orgs.jurisdiction import scope_for
 
 from . import actions, indicators
 from .choices import AccountabilityKind, OrderState, SubjectKind

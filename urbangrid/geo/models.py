@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.lib.access import scope_for
+
 from .choices import REGION_LEVEL, RegionKind
 
 
@@ -54,8 +56,6 @@ class GeometryColumns(models.Model):
 
 class RegionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -116,8 +116,6 @@ class UnitGridQuerySet(models.QuerySet):
         return self.filter(Q(valid_from__lte=moment), Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
 
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self

@@ -44,6 +44,7 @@ from django.utils import timezone
 
 from urbangrid.lib.demo import clock, photo_pool
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import queries
@@ -426,7 +427,6 @@ class _Cast:
 
     def __init__(self):
         from urbangrid.geo.models import Region
-        from urbangrid.orgs.choices import Role
         from urbangrid.orgs.models import GridAssignment, RoleAssignment, Unit
 
         self.units = {u.code: u for u in Unit.objects.filter(is_active=True).order_by("code")}

@@ -10,6 +10,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import scope_for
+
 from .choices import (
     AgendaReason,
     CampaignState,
@@ -39,8 +41,6 @@ def _region_q(scope, field: str) -> Q:
 class CampaignQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Campaigns led by or joined by one of the user's units, or covering the user's areas."""
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -177,8 +177,6 @@ class CampaignCase(models.Model):
 
 class MeetingQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -245,7 +243,6 @@ class ConsultationQuerySet(models.QuerySet):
     def visible_to(self, user):
         """Consultations on cases the user can see, or involving one of the user's units."""
         from urbangrid.cases.models import Case
-        from urbangrid.orgs.jurisdiction import scope_for
 
         scope = scope_for(user)
         if scope.all_city:
@@ -395,8 +392,6 @@ class AgendaItem(models.Model):
 
 class FollowUpQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self

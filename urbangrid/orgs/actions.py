@@ -22,12 +22,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import Scope, forget_scope, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from urbangrid.lib.roles import Role
 
 from .auth import hash_token, new_token_key, token_expiry
-from .choices import GridDuty, Role, UnitKind, UnitLevel
-from .jurisdiction import Scope, forget_scope, scope_for
+from .choices import GridDuty, UnitKind, UnitLevel
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Secondment, Unit
 
 RoleSpec = tuple[str, object]  # (role, Region | None)

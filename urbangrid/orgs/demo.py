@@ -17,10 +17,11 @@ from django.utils import timezone
 from urbangrid.geo.choices import RegionKind
 from urbangrid.geo.demo import demo_epoch
 from urbangrid.geo.models import Region, UnitGrid
+from urbangrid.lib.access import SYSTEM
+from urbangrid.lib.roles import Role
 
 from . import actions
-from .choices import GridDuty, Role, UnitKind, UnitLevel
-from .jurisdiction import SYSTEM
+from .choices import GridDuty, UnitKind, UnitLevel
 
 DEMO_PASSWORD = "demo12345"
 

@@ -10,13 +10,14 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.roles import Role
+
+from .choices import EquipmentKind, FundCategory, GridDuty, UnitKind, UnitLevel
 
 
 class UnitQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -66,8 +67,6 @@ class Unit(models.Model):
 
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -254,8 +253,6 @@ class TrainingCourse(models.Model):
 
 class TrainingSessionQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -307,8 +304,6 @@ class TrainingSession(models.Model):
 class TrainingRecordQuerySet(models.QuerySet):
     def visible_to(self, user):
         """A worker's record is visible to themself and to those who see the worker (leaders)."""
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -349,8 +344,6 @@ class TrainingRecord(models.Model):
 
 class EquipmentQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self
@@ -393,8 +386,6 @@ class Equipment(models.Model):
 
 class FundRecordQuerySet(models.QuerySet):
     def visible_to(self, user):
-        from .jurisdiction import scope_for
-
         scope = scope_for(user)
         if scope.all_city:
             return self

@@ -16,12 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions
-from .choices import EquipmentKind, FundCategory, Role
+from .choices import EquipmentKind, FundCategory
 from .forms import NewPasswordForm
-from .jurisdiction import scope_for
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
 from .queries import (
     _active_q,

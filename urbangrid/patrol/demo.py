@@ -54,8 +54,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from urbangrid.cases.demo import CaseCast, case_plan
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.demo import clock, photo_pool, weighted
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from .choices import PlaceType, TrackState
@@ -288,8 +290,7 @@ class _Cast:
         from django.db.models import Q
 
         from urbangrid.geo.models import Region, UnitGrid
-        from urbangrid.orgs.choices import GridDuty, Role
-        from urbangrid.orgs.jurisdiction import scope_for
+        from urbangrid.orgs.choices import GridDuty
         from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         self._users: dict[int, object] = {}

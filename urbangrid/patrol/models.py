@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.lib.access import scope_for
+
 from .choices import (
     CampaignState,
     CheckInMethod,
@@ -25,8 +27,6 @@ from .choices import (
 
 
 def _scope(user):
-    from urbangrid.orgs.jurisdiction import scope_for
-
     return scope_for(user)
 
 

@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from .choices import CampaignState, PlaceType, TrackState
@@ -103,7 +104,6 @@ def plan_list(request):
 
 @login_required
 def plan_form(request, pk: int | None = None):
-    from urbangrid.orgs.choices import Role
     from urbangrid.orgs.models import Person
 
     user = request.user

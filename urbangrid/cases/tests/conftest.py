@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import override_settings
 from PIL import Image
 
-from urbangrid.orgs.jurisdiction import forget_scope
+from urbangrid.lib.access import forget_scope
 
 
 def jpeg(color=(200, 30, 30), size=(32, 24)) -> bytes:

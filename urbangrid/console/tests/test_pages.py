@@ -14,7 +14,7 @@ from PIL import Image
 from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.models import Case
 from urbangrid.cases.workflow import allowed_actions
-from urbangrid.orgs.jurisdiction import forget_scope
+from urbangrid.lib.access import forget_scope
 
 
 def jpeg(color=(200, 30, 30)):

@@ -1,6 +1,6 @@
 from django import template
 
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
 from urbangrid.patrol.actions import PATROL_ROLES
 
 register = template.Library()

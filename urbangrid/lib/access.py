@@ -5,22 +5,24 @@
 answered as missing (404), never as forbidden.
 
 Building a scope takes four queries, and every request needs one, so scopes are kept per process
-across requests under the current ``ScopeGeneration`` value (changed by database triggers on every
-write to the tables a scope is built from) and the date (assignments start and end by date).
+across requests under the current scope generation (changed by database triggers on every write
+to the tables a scope is built from) and the date (assignments start and end by date).
+
+The scope is read from the orgs tables, which this module (below every app) does not import:
+orgs registers the builder and the generation reader when the apps load (``register_builder``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
-from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from .choices import UNIT_ROLES, Role
+from .roles import Role
 
 _CACHE_ATTR = "_urbangrid_scope"
 
@@ -102,12 +104,6 @@ _shared: OrderedDict[tuple, Scope] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
-def _active(qs, today: date):
-    return qs.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today)).filter(
-        Q(valid_to__isnull=True) | Q(valid_to__gte=today)
-    )
-
-
 def scope_for(user) -> Scope:
     """The user's scope: kept on the user object for the request, and per process across requests
     while the scope generation and the date stay the same."""
@@ -127,7 +123,7 @@ def scope_for(user) -> Scope:
         if scope is not None:
             _shared.move_to_end(key)
     if scope is None:
-        scope = _compute_scope(user)
+        scope = _builder.compute(user)
         with _shared_lock:
             _shared[key] = scope
             if len(_shared) > _SHARED_MAX:
@@ -136,14 +132,24 @@ def scope_for(user) -> Scope:
     return scope
 
 
-def current_generation() -> int:
-    """The scope generation's value (read on every API request: plain SQL, no ORM compilation)."""
-    from .models import ScopeGeneration
+@dataclass
+class _Builder:
+    compute: Callable[[object], Scope] | None = None
+    generation: Callable[[], int] | None = None
 
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT value FROM {ScopeGeneration._meta.db_table} WHERE id = 1")
-        row = cursor.fetchone()
-    return row[0] if row else 0
+
+_builder = _Builder()
+
+
+def register_builder(compute: Callable[[object], Scope], generation: Callable[[], int]) -> None:
+    """Called once by the orgs app: how to build a user's scope and read the scope generation."""
+    _builder.compute = compute
+    _builder.generation = generation
+
+
+def current_generation() -> int:
+    """The scope generation's value (read on every API request)."""
+    return _builder.generation()
 
 
 def forget_scope(user) -> None:
@@ -152,85 +158,3 @@ def forget_scope(user) -> None:
     for attr in (_CACHE_ATTR, GENERATION_ATTR):
         if hasattr(user, attr):
             delattr(user, attr)
-
-
-def _loaded_person(user, person_model):
-    """The active Person already loaded onto this user object in this request (token auth
-    selects it with the user), so the scope need not read it again; None when not loaded."""
-    rel = person_model._meta.get_field("user").remote_field
-    if not rel.is_cached(user):
-        return None
-    person = rel.get_cached_value(user)
-    if person is None or not person.is_active or person.user_id != user.pk:
-        return None
-    return person
-
-
-def _compute_scope(user) -> Scope:
-    from urbangrid.geo.models import Region
-
-    from .models import GridAssignment, Person, RoleAssignment, Secondment
-
-    today = timezone.localdate()
-    person = _loaded_person(user, Person)
-    if person is None:
-        person = Person.objects.filter(user=user, is_active=True).first()
-    if person is None:
-        # A superuser without a staff record administers the whole city.
-        if user.is_superuser:
-            return Scope(user_id=user.pk, roles=frozenset({Role.ADMIN}), all_city=True)
-        return Scope(user_id=user.pk)
-
-    # The region's parents come along in the same query: ancestors() below walks them (a region
-    # is at most four levels deep), which otherwise costs one query per level and area.
-    assignments = list(
-        _active(RoleAssignment.objects.filter(person=person), today).select_related(
-            "region__parent__parent__parent"
-        )
-    )
-    roles = frozenset(a.role for a in assignments)
-    all_city = user.is_superuser or any(
-        a.role not in UNIT_ROLES and (a.region is None or a.region.level <= 1) for a in assignments
-    )
-    areas = [a.region for a in assignments if a.region is not None and a.region.level > 1]
-    region_codes = tuple(sorted({r.code for r in areas}))
-    by_level: dict[int, set[int]] = {2: set(), 3: set(), 4: set()}
-    for r in areas:
-        by_level[r.level].add(r.id)
-
-    subtree_ids: frozenset[int] = frozenset()
-    ancestor_codes: tuple[str, ...] = ()
-    if region_codes and not all_city:
-        q = Q()
-        for code in region_codes:
-            q |= Q(code__startswith=code)
-        subtree_ids = frozenset(Region.objects.filter(q).order_by().values_list("id", flat=True))
-        ancestors = {anc.code for r in areas for anc in r.ancestors()}
-        ancestor_codes = tuple(sorted(ancestors))
-
-    seconded_to = Secondment.objects.filter(person=person, start__lte=today).filter(
-        Q(end__isnull=True) | Q(end__gte=today)
-    )
-    unit_ids = frozenset({person.unit_id, *seconded_to.values_list("to_unit_id", flat=True)})
-    grid_codes = frozenset(
-        _active(GridAssignment.objects.filter(person=person), today).values_list("grid_code", flat=True)
-    )
-    if user.is_superuser:
-        roles = roles | {Role.ADMIN}
-    return Scope(
-        user_id=user.pk,
-        person_id=person.pk,
-        roles=roles,
-        all_city=all_city,
-        region_codes=region_codes,
-        ancestor_codes=ancestor_codes,
-        district_ids=frozenset(by_level[2]),
-        street_ids=frozenset(by_level[3]),
-        community_ids=frozenset(by_level[4]),
-        subtree_region_ids=subtree_ids,
-        unit_ids=unit_ids,
-        grid_codes=grid_codes,
-    )
-
-
-__all__ = ["Scope", "scope_for", "forget_scope", "EMPTY_SCOPE", "SYSTEM"]
