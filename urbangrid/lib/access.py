@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -158,3 +159,73 @@ def forget_scope(user) -> None:
     for attr in (_CACHE_ATTR, GENERATION_ATTR):
         if hasattr(user, attr):
             delattr(user, attr)
+
+
+@dataclass(frozen=True)
+class ScopeColumns:
+    """Where a model's rows sit in a user's scope: a row is visible when any declared column
+    matches (each names a lookup path, usually a foreign key).
+
+    ``district``/``street``/``community`` are the denormalised area columns; ``region`` paths point
+    at a region of any level (matched against every region inside the user's areas) and
+    ``framing_region`` paths at regions whose code frames the user's areas (their ancestors);
+    ``units``, ``people``, ``users`` match the units the user acts for, their person and account;
+    ``grid_code`` the grids assigned to them. ``public`` is seen by every signed-in user, ``via`` is
+    a foreign key to a scoped parent whose visibility the row shares, and ``hook`` names a method
+    of the model's queryset, ``(scope, user) -> Q``, for a rule that is truly the model's own.
+    ``distinct`` is needed when a path crosses a many-to-many relation (rows would repeat)."""
+
+    district: str | None = None
+    street: str | None = None
+    community: str | None = None
+    region: tuple[str, ...] = ()
+    framing_region: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    people: tuple[str, ...] = ()
+    users: tuple[str, ...] = ()
+    grid_code: str | None = None
+    public: Q | None = None
+    via: str | None = None
+    hook: str | None = None
+    distinct: bool = False
+
+    def q(self, scope: Scope) -> Q:
+        """The match for a user who is neither city-wide nor anonymous (no hook, no via)."""
+        q = Q(pk__in=[]) if self.public is None else Q(self.public)
+        q |= scope.area_q(district=self.district, street=self.street, community=self.community)
+        q |= _any_in(self.region, scope.subtree_region_ids)
+        q |= _any_in([f"{p}__code" for p in self.framing_region], scope.ancestor_codes)
+        q |= _any_in(self.units, scope.unit_ids)
+        q |= _any_in(self.grid_code and [self.grid_code], scope.grid_codes)
+        q |= _any_in(self.people, scope.person_id and [scope.person_id])
+        q |= _any_in(self.users, scope.user_id and [scope.user_id])
+        return q
+
+
+def _any_in(paths, values) -> Q:
+    q = Q(pk__in=[])
+    if values:
+        for path in paths or ():
+            q |= Q(**{f"{path}__in": values})
+    return q
+
+
+class ScopedQuerySet(models.QuerySet):
+    """The one ``visible_to`` (docs/design.md, rule 5): its model declares ``scope_columns``."""
+
+    def visible_to(self, user):
+        scope = scope_for(user)
+        if scope.all_city:
+            return self
+        if not scope.is_authenticated:
+            return self.none()
+        columns: ScopeColumns = self.model.scope_columns
+        q = columns.q(scope)
+        if columns.via:
+            parent = self.model._meta.get_field(columns.via).related_model
+            q |= Q(**{f"{columns.via}__in": parent.objects.visible_to(user)})
+        if columns.hook:
+            q |= getattr(self, columns.hook)(scope, user)
+        if columns.distinct:
+            return self.filter(pk__in=self.model._base_manager.filter(q).values("pk"))
+        return self.filter(q)
