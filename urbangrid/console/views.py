@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from urbangrid.cases.actions import do_mark_read, do_read_reporter_contact
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.cases.policy import can_take_hotline_reports
 from urbangrid.cases.queries import get_case_for
 from urbangrid.cases.workflow import allowed_actions
 from urbangrid.lib.access import scope_for
@@ -363,7 +364,7 @@ def intake(request):
     from .intake_forms import HotlineForm, run_intake
 
     scope = scope_for(request.user)
-    if not scope.has_role("intake_operator", "shift_leader"):
+    if not can_take_hotline_reports(scope):
         raise Http404(_("Only intake operators take hotline reports."))
     place_error = None
     if request.method == "POST":

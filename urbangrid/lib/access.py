@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .errors import NotFound, PermissionDenied
 from .roles import Role
 
 _CACHE_ATTR = "_urbangrid_scope"
@@ -161,6 +162,15 @@ def forget_scope(user) -> None:
             delattr(user, attr)
 
 
+def require(actor, allowed: Callable[[Scope], bool], message: str) -> Scope:
+    """The actor's scope when the app's policy predicate ``allowed`` lets them act; otherwise
+    PermissionDenied with ``message`` (what the actor may not do)."""
+    scope = scope_for(actor)
+    if not allowed(scope):
+        raise PermissionDenied(message)
+    return scope
+
+
 @dataclass(frozen=True)
 class ScopeColumns:
     """Where a model's rows sit in a user's scope: a row is visible when any declared column
@@ -229,3 +239,14 @@ class ScopedQuerySet(models.QuerySet):
         if columns.distinct:
             return self.filter(pk__in=self.model._base_manager.filter(q).values("pk"))
         return self.filter(q)
+
+    def access(self, user, obj, message: str, *, for_update: bool = False):
+        """The row ``obj`` (or its pk) if the user may see it, locked when ``for_update``; missing
+        and outside the user's area are both NotFound with ``message``."""
+        qs = self.visible_to(user)
+        if for_update:
+            qs = qs.select_for_update()
+        found = qs.filter(pk=getattr(obj, "pk", obj)).first()
+        if found is None:
+            raise NotFound(message)
+        return found

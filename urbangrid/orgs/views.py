@@ -24,6 +24,7 @@ from . import actions
 from .choices import EquipmentKind, FundCategory
 from .forms import NewPasswordForm
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
+from .policy import can_organise_training
 from .queries import (
     _active_q,
     equipment_summary,
@@ -102,7 +103,7 @@ def training(request):
         "flagged_grid_count": len(flagged),
         "courses": TrainingCourse.objects.filter(is_active=True),
         "units": _managed_units(user),
-        "can_schedule": scope_for(user).has_role(*actions.TRAINING_ORGANISERS),
+        "can_schedule": can_organise_training(scope_for(user)),
         "today": timezone.localdate(),
     }
     return render(request, "orgs/training.html", context)
