@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -167,7 +166,7 @@ class Assessment(models.Model):
     objects = ScopedQuerySet.as_manager()
     # Published assessments are public inside the administration; their rows are filtered
     # by jurisdiction separately (AssessmentResult).
-    scope_columns = ScopeColumns(public=Q())
+    scope_columns = ScopeColumns(everyone=True)
 
     class Meta:
         verbose_name = _("published assessment")

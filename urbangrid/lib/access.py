@@ -180,7 +180,8 @@ class ScopeColumns:
     at a region of any level (matched against every region inside the user's areas) and
     ``framing_region`` paths at regions whose code frames the user's areas (their ancestors);
     ``units``, ``people``, ``users`` match the units the user acts for, their person and account;
-    ``grid_code`` the grids assigned to them. ``public`` is seen by every signed-in user, ``via`` is
+    ``grid_code`` the grids assigned to them. ``public`` rows are seen by every signed-in user (all
+    rows with ``everyone``), ``via`` is
     a foreign key to a scoped parent whose visibility the row shares, and ``hook`` names a method
     of the model's queryset, ``(scope, user) -> Q``, for a rule that is truly the model's own.
     ``distinct`` is needed when a path crosses a many-to-many relation (rows would repeat)."""
@@ -195,13 +196,14 @@ class ScopeColumns:
     users: tuple[str, ...] = ()
     grid_code: str | None = None
     public: Q | None = None
+    everyone: bool = False
     via: str | None = None
     hook: str | None = None
     distinct: bool = False
 
     def q(self, scope: Scope) -> Q:
         """The match for a user who is neither city-wide nor anonymous (no hook, no via)."""
-        q = Q(pk__in=[]) if self.public is None else Q(self.public)
+        q = Q(pk__in=[]) if self.public is None else self.public
         q |= scope.area_q(district=self.district, street=self.street, community=self.community)
         q |= _any_in(self.region, scope.subtree_region_ids)
         q |= _any_in([f"{p}__code" for p in self.framing_region], scope.ancestor_codes)
@@ -230,6 +232,8 @@ class ScopedQuerySet(models.QuerySet):
         if not scope.is_authenticated:
             return self.none()
         columns: ScopeColumns = self.model.scope_columns
+        if columns.everyone:
+            return self
         q = columns.q(scope)
         if columns.via:
             parent = self.model._meta.get_field(columns.via).related_model
