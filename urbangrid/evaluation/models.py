@@ -207,7 +207,7 @@ class AssessmentResult(models.Model):
     rank = models.PositiveIntegerField(_("rank"), null=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_columns = ScopeColumns(region=("region",), units=("unit",), users=("issued_by",))
+    scope_columns = ScopeColumns(region=("region",), units=("unit",))
 
     class Meta:
         verbose_name = _("assessment result")
@@ -276,7 +276,7 @@ class SupervisionOrder(models.Model):
     satisfactory = models.BooleanField(_("reply accepted"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_columns = ScopeColumns(region=("region",), people=("inspector",))
+    scope_columns = ScopeColumns(region=("region",), units=("unit",), users=("issued_by",))
 
     class Meta:
         verbose_name = _("supervision order")
@@ -319,7 +319,7 @@ class SpotCheck(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
     objects = ScopedQuerySet.as_manager()
-    scope_columns = ScopeColumns(region=("region",), units=("unit",), people=("person",))
+    scope_columns = ScopeColumns(region=("region",), people=("inspector",))
 
     class Meta:
         verbose_name = _("spot check")
@@ -389,7 +389,7 @@ class AccountabilityRecord(models.Model):
     )
 
     objects = ScopedQuerySet.as_manager()
-    scope_columns = ScopeColumns(region=("region",))
+    scope_columns = ScopeColumns(region=("region",), units=("unit",), people=("person",))
 
     class Meta:
         verbose_name = _("accountability record")
