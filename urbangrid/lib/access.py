@@ -249,7 +249,9 @@ class ScopedQuerySet(models.QuerySet):
         and outside the user's area are both NotFound with ``message``."""
         qs = self.visible_to(user)
         if for_update:
-            qs = qs.select_for_update()
+            # Lock only this row: the scope filter may join other tables, which PostgreSQL will
+            # not lock on the nullable side of an outer join.
+            qs = qs.select_for_update(of=("self",))
         found = qs.filter(pk=getattr(obj, "pk", obj)).first()
         if found is None:
             raise NotFound(message)
