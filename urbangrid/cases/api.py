@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
@@ -449,8 +450,6 @@ def my_tasks(request, limit: int = Limit(50, PAGE_MAX)):
 
 # --- inbox -------------------------------------------------------------------------------------
 def _person_id(request) -> int:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     pid = scope_for(request.user).person_id
     if pid is None:
         raise NotFound(_("You have no inbox."))

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.lib.access import scope_for
 
 from . import queries
 from .views import _filter_options, map_settings
@@ -85,7 +86,6 @@ def home_bbox(user):
     from django.db.models import Max, Min
 
     from urbangrid.geo.models import Region
-    from urbangrid.orgs.jurisdiction import scope_for
 
     scope = scope_for(user)
     qs = Region.objects.visible_to(user).filter(min_lon__isnull=False)

@@ -14,9 +14,9 @@ from urbangrid.cases.choices import ApplicationKind, ApplicationState, CaseState
 from urbangrid.cases.filters import QueueFilter
 from urbangrid.cases.models import Application, Case, CaseTask, Notification
 from urbangrid.cases.workflow import APPROVER_OF
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import InvalidInput
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 
 # --- header ----------------------------------------------------------------------------------------

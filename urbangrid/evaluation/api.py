@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
@@ -81,8 +82,6 @@ def drill(
     limit: int = Limit(500, 5000),
 ):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     from .queries import subjects
 
     p = Period.parse(period)

@@ -7,14 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
+from urbangrid.lib.roles import Role
 from urbangrid.lib.schemas import related
 
 from . import actions
-from .choices import GridDuty, Role
-from .jurisdiction import scope_for
+from .choices import GridDuty
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Unit
 from .queries import _active_q, grids_without_supervisor, person_for
 
