@@ -59,8 +59,9 @@ def main():
     from django.utils import timezone
 
     from urbangrid.cases import tasks
-    from urbangrid.cases.api import _row, case_page
+    from urbangrid.cases.api import CaseRow, case_page
     from urbangrid.cases.choices import OPEN_STATES
+    from urbangrid.cases.filters import CaseFilter
     from urbangrid.cases.models import Case, Notification
     from urbangrid.orgs.models import RoleAssignment
 
@@ -167,8 +168,8 @@ def main():
     street = ra.region.children.order_by("code").first()
 
     def page(u, **f):
-        rows, _ = case_page(u, limit=50, **f)
-        return [_row(c, now) for c in rows]
+        rows, _ = case_page(u, limit=50, filters=CaseFilter(**f))
+        return [CaseRow.from_orm(c).model_dump() for c in rows]
 
     print(
         json.dumps({"bench": "list_baseline_city_unfiltered", **timed(lambda: page(admin), 30)}), flush=True

@@ -22,11 +22,11 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import Scope, scope_for
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import Scope, scope_for
+from urbangrid.lib.roles import Role
 
-from . import attachments, deadlines, notify, queries, workflow
+from . import attachments, deadlines, notify, policy, queries, workflow
 from .choices import (
     ApplicationKind,
     ApplicationState,
@@ -960,8 +960,8 @@ def do_read_reporter_contact(actor, case: Case, *, via: str) -> dict | None:
     scope = scope_for(actor)
     if not case.anonymous:
         reporter = case.reporter_user_id is not None and case.reporter_user_id == getattr(actor, "pk", None)
-        return contact if reporter or scope.has_role(*queries.CONTACT_ROLES) else None
-    if not scope.has_role(*queries.CALLBACK_ROLES):
+        return contact if reporter or policy.can_see_reporter_contact(scope) else None
+    if not policy.can_reveal_anonymous_contact(scope):
         return None
     audit.record(
         actor,

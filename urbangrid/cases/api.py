@@ -19,20 +19,24 @@ import binascii
 from datetime import datetime
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import DomainError, InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
+from urbangrid.lib.schemas import related
 
 from . import actions as A
 from . import inputs, queries, workflow
-from .choices import OPEN_STATES, AttachmentStage, CaseState
+from .choices import AttachmentStage, CaseState
 from .deps import class_key
-from .intake import IntakeData, IntakeResult, do_intake, do_intake_many
+from .filters import CaseFilter
+from .intake import IntakeData, do_intake, do_intake_many
 from .models import Case, Notification
 
 router = Router(tags=["cases"])
@@ -41,6 +45,8 @@ PAGE_MAX = 200
 
 
 # --- schemas -----------------------------------------------------------------------------------
+# The Out schemas read model instances (resolve_* for what is not a column). Their notes are
+# comments: a docstring would become a description in the published OpenAPI document.
 class IntakeIn(Schema):
     channel: str
     description: str = ""
@@ -60,7 +66,7 @@ class IntakeIn(Schema):
     link_to: str | None = None  # a staff report: the number of the proposed case it belongs to
 
 
-class IntakeOut(Schema):
+class IntakeOut(Schema):  # read from an IntakeResult
     number: str
     state: str
     created: bool
@@ -70,6 +76,11 @@ class IntakeOut(Schema):
     public_token: str
     message: str
     suggestions: list[dict]
+
+    resolve_number = related("case.number")
+    resolve_state = related("case.state")
+    resolve_duplicate_of = related("duplicate_of.number")
+    resolve_public_token = related("case.public_token")
 
 
 class BatchItemOut(Schema):
@@ -91,6 +102,13 @@ class EventOut(Schema):
     reason: str
     payload: dict
 
+    @staticmethod
+    def resolve_action_label(event) -> str:
+        return str(workflow.EVENT_LABELS.get(event.action, event.action))
+
+    resolve_actor = related("actor_person.name")
+    resolve_unit = related("unit.name")
+
 
 class TaskOut(Schema):
     unit: str
@@ -102,6 +120,9 @@ class TaskOut(Schema):
     accepted_at: Moment | None
     reported_at: Moment | None
     report: str
+
+    resolve_unit = related("unit.code")
+    resolve_unit_name = related("unit.name")
 
 
 class ApplicationOut(Schema):
@@ -115,15 +136,19 @@ class ApplicationOut(Schema):
     decision_note: str
 
 
-class PhotoOut(Schema):
+class PhotoOut(Schema):  # read from an Attachment whose case is loaded (its related manager sets it)
     stage: str
     sha256: str
     url: str
     width: Int | None
     height: Int | None
 
+    @staticmethod
+    def resolve_url(photo) -> str:
+        return reverse("cases:attachment", args=[photo.case.number, photo.sha256])
 
-class CaseRow(Schema):
+
+class CaseRow(Schema):  # read from a Case loaded by _for_rows
     number: str
     state: str
     state_label: str
@@ -151,7 +176,67 @@ class CaseRow(Schema):
     warning: bool
     overdue: bool
 
+    @staticmethod
+    def resolve_state_label(case: Case) -> str:
+        return str(CaseState(case.state).label)
 
+    resolve_class_code = related("problem_class.code")
+
+    resolve_class_kind = related("problem_class.kind")
+
+    @staticmethod
+    def resolve_class_key(case: Case) -> str | None:
+        return class_key(case.problem_class) if case.problem_class_id else None
+
+    resolve_class_name = related("problem_class.name")
+
+    resolve_street = related("street.name")
+
+    resolve_district = related("district.name")
+
+    resolve_unit = related("assigned_unit.code")
+
+    resolve_unit_name = related("assigned_unit.name")
+
+    @staticmethod
+    def resolve_warning(case: Case) -> bool:
+        return bool(case.warn_at and case.warn_at <= timezone.now())
+
+    @staticmethod
+    def resolve_overdue(case: Case) -> bool:
+        return bool(case.due_at and case.due_at <= timezone.now())
+
+
+COUNTERS = (
+    "rework_count",
+    "return_count",
+    "postpone_count",
+    "shelve_count",
+    "escalation_count",
+    "supervision_count",
+)
+STAGE_TIMES = (
+    "verify_requested_at",
+    "verify_due_at",
+    "verified_at",
+    "register_due_at",
+    "registered_at",
+    "dispatch_due_at",
+    "dispatched_at",
+    "accept_due_at",
+    "accepted_at",
+    "handle_due_at",
+    "handled_at",
+    "check_requested_at",
+    "check_due_at",
+    "checked_at",
+    "closed_at",
+    "cancelled_at",
+)
+
+
+# Validated by _detail, which puts the request and the reporter's contact (what the reader may see
+# of it) in the context.
 class CaseDetail(CaseRow):
     community: str | None
     input_crs: str
@@ -170,6 +255,44 @@ class CaseDetail(CaseRow):
     tasks: list[TaskOut]
     applications: list[ApplicationOut]
     photos: list[PhotoOut]
+
+    resolve_community = related("community.name")
+
+    @staticmethod
+    def resolve_reporter_name(case: Case, context) -> str | None:
+        return context["contact"].get("name")
+
+    @staticmethod
+    def resolve_reporter_phone(case: Case, context) -> str | None:
+        return context["contact"].get("phone")
+
+    @staticmethod
+    def resolve_counters(case: Case) -> dict:
+        return {name: getattr(case, name) for name in COUNTERS}
+
+    @staticmethod
+    def resolve_stage_times(case: Case) -> dict:
+        return {name: getattr(case, name) for name in STAGE_TIMES}
+
+    @staticmethod
+    def resolve_allowed_actions(case: Case, context) -> list[str]:
+        return workflow.allowed_actions(case, context["request"].user)
+
+    @staticmethod
+    def resolve_events(case: Case):
+        return case.events.select_related("actor_person", "unit").order_by("at", "id")
+
+    @staticmethod
+    def resolve_tasks(case: Case):
+        return case.tasks.select_related("unit").order_by("id")
+
+    @staticmethod
+    def resolve_applications(case: Case):
+        return case.applications.order_by("id")
+
+    @staticmethod
+    def resolve_photos(case: Case):
+        return case.attachments.order_by("id")
 
 
 class CasePage(Schema):
@@ -202,162 +325,21 @@ ERRORS = {400: Error, 403: Error, 404: Error, 409: Error}
 
 
 # --- helpers -----------------------------------------------------------------------------------
-def _intake_out(r: IntakeResult) -> dict:
-    return {
-        "number": r.case.number,
-        "state": r.case.state,
-        "created": r.created,
-        "replayed": r.replayed,
-        "duplicate_of": r.duplicate_of.number if r.duplicate_of is not None else None,
-        "follows": r.follows,
-        "public_token": r.case.public_token,
-        "message": r.message,
-        "suggestions": r.suggestions,
-    }
 
 
 def _client_key(request) -> str:
     return f"user:{request.user.pk}" if request.user.is_authenticated else ""
 
 
-def _row(case: Case, now) -> dict:
-    pc = case.problem_class
-    return {
-        "number": case.number,
-        "state": case.state,
-        "state_label": str(CaseState(case.state).label),
-        "version": case.version,
-        "channel": case.channel,
-        "class_code": pc.code if pc else None,
-        "class_kind": pc.kind if pc else None,
-        "class_key": class_key(pc) if pc else None,
-        "class_name": pc.name if pc else None,
-        "description": case.description,
-        "address": case.address,
-        "lon": case.lon,
-        "lat": case.lat,
-        "grid_code": case.grid_code,
-        "street": case.street.name if case.street_id else None,
-        "district": case.district.name if case.district_id else None,
-        "tier": case.tier,
-        "unit": case.assigned_unit.code if case.assigned_unit_id else None,
-        "unit_name": case.assigned_unit.name if case.assigned_unit_id else None,
-        "report_count": case.report_count,
-        "reported_at": case.reported_at,
-        "deadline_step": case.deadline_step,
-        "warn_at": case.warn_at,
-        "due_at": case.due_at,
-        "warning": bool(case.warn_at and case.warn_at <= now),
-        "overdue": bool(case.due_at and case.due_at <= now),
-    }
-
-
-def _detail(request, case: Case) -> dict:
-    from django.urls import reverse
-
-    now = timezone.now()
-    d = _row(case, now)
+def _detail(request, case: Case) -> CaseDetail:
+    # Reading the reporter's contact is audited (an action), so it is read once, here.
     contact = A.do_read_reporter_contact(request.user, case, via="api") or {}
-    events = list(case.events.select_related("actor_person", "unit").order_by("at", "id"))
-    tasks = list(case.tasks.select_related("unit").order_by("id"))
-    d.update(
-        community=case.community.name if case.community_id else None,
-        input_crs=case.input_crs,
-        suggestion=case.suggestion,
-        reporter_name=contact.get("name"),
-        reporter_phone=contact.get("phone"),
-        anonymous=case.anonymous,
-        response=case.response,
-        self_handled=case.self_handled,
-        is_joint=case.is_joint,
-        counters={
-            k: getattr(case, k)
-            for k in (
-                "rework_count",
-                "return_count",
-                "postpone_count",
-                "shelve_count",
-                "escalation_count",
-                "supervision_count",
-            )
-        },
-        stage_times={
-            k: getattr(case, k)
-            for k in (
-                "verify_requested_at",
-                "verify_due_at",
-                "verified_at",
-                "register_due_at",
-                "registered_at",
-                "dispatch_due_at",
-                "dispatched_at",
-                "accept_due_at",
-                "accepted_at",
-                "handle_due_at",
-                "handled_at",
-                "check_requested_at",
-                "check_due_at",
-                "checked_at",
-                "closed_at",
-                "cancelled_at",
-            )
-        },
-        satisfaction=case.satisfaction,
-        allowed_actions=workflow.allowed_actions(case, request.user),
-        events=[
-            {
-                "at": e.at,
-                "action": e.action,
-                "action_label": str(workflow.EVENT_LABELS.get(e.action, e.action)),
-                "role": e.role,
-                "actor": e.actor_person.name if e.actor_person_id else None,
-                "from_state": e.from_state,
-                "to_state": e.to_state,
-                "unit": e.unit.name if e.unit_id else None,
-                "reason": e.reason,
-                "payload": e.payload,
-            }
-            for e in events
-        ],
-        tasks=[
-            {
-                "unit": t.unit.code,
-                "unit_name": t.unit.name,
-                "role": t.role,
-                "state": t.state,
-                "instruction": t.instruction,
-                "due_at": t.due_at,
-                "accepted_at": t.accepted_at,
-                "reported_at": t.reported_at,
-                "report": t.report,
-            }
-            for t in tasks
-        ],
-        applications=[
-            {
-                "id": a.id,
-                "kind": a.kind,
-                "state": a.state,
-                "reason": a.reason,
-                "extra_hours": a.extra_hours,
-                "created_at": a.created_at,
-                "decided_at": a.decided_at,
-                "decision_note": a.decision_note,
-            }
-            for a in case.applications.order_by("id")
-        ],
-        photos=[
-            {
-                "stage": p.stage,
-                "sha256": p.sha256,
-                "width": p.width,
-                "height": p.height,
-                "url": reverse("cases:attachment", args=[case.number, p.sha256]),
-            }
-            for p in case.attachments.order_by("id")
-        ],
-    )
-    return d
+    return CaseDetail.model_validate(case, context={"request": request, "contact": contact})
+
+
+def _for_rows(qs):
+    """The related rows ``CaseRow`` reads, joined (no N+1)."""
+    return queries.with_regions(qs, "street", "district").select_related("problem_class", "assigned_unit")
 
 
 def encode_cursor(case_reported_at: datetime, case_id: int) -> str:
@@ -406,7 +388,7 @@ def intake(request, body: IntakeIn):
     r = do_intake(
         request.user, _intake_data(body), client_key=_client_key(request), request_id=body.request_id
     )
-    return Status(201 if r.created else 200, _intake_out(r))
+    return Status(201 if r.created else 200, r)
 
 
 @router.post("/intake/batch", response={200: list[BatchItemOut], 400: Error}, summary="Report many problems")
@@ -428,79 +410,21 @@ def intake_batch(request, body: list[IntakeIn]):
         if isinstance(r, DomainError):
             out.append({"index": i, "ok": False, "error": r.as_dict()})
         else:
-            out.append({"index": i, "ok": True, "result": _intake_out(r)})
+            out.append({"index": i, "ok": True, "result": r})
     return out
 
 
 # --- lists -------------------------------------------------------------------------------------
-def filter_cases(
-    qs,
-    *,
-    state=None,
-    class_code=None,
-    area=None,
-    unit=None,
-    overdue=None,
-    warning=None,
-    date_from=None,
-    date_to=None,
-    q=None,
-    now=None,
-):
-    from urbangrid.geo.models import Region
-
-    now = now or timezone.now()
-    if state:
-        states = [s for s in state.split(",") if s]
-        if "open" in states:
-            states = [s for s in states if s != "open"] + list(OPEN_STATES)
-        bad = [s for s in states if s not in CaseState.values]
-        if bad:
-            raise InvalidInput(_("Unknown state %(s)s.") % {"s": bad[0]}, field="state")
-        qs = qs.filter(state__in=states)
-    if class_code:
-        from .intake import _find_class
-
-        qs = qs.filter(problem_class=_find_class(class_code, None))
-    if area:
-        region = Region.objects.filter(code=area).first()
-        if region is None:
-            raise InvalidInput(_("Unknown area %(c)s.") % {"c": area}, field="area")
-        col = {2: "district_id", 3: "street_id", 4: "community_id"}.get(region.level)
-        if col:
-            qs = qs.filter(**{col: region.id})
-        elif len(area) == 15:
-            qs = qs.filter(grid_code=area)
-    if unit:
-        qs = qs.filter(assigned_unit__code=unit)
-    if overdue is not None:
-        cond = Q(due_at__lte=now, state__in=OPEN_STATES)
-        qs = qs.filter(cond) if overdue else qs.exclude(cond)
-    if warning is not None:
-        cond = Q(warn_at__lte=now, due_at__gt=now, state__in=OPEN_STATES)
-        qs = qs.filter(cond) if warning else qs.exclude(cond)
-    if date_from:
-        qs = qs.filter(reported_at__gte=date_from)
-    if date_to:
-        qs = qs.filter(reported_at__lt=date_to)
-    if q:
-        q = q.strip()
-        qs = qs.filter(Q(number=q) | Q(description__contains=q) | Q(address__contains=q))
-    return qs
-
-
-def case_page(user, *, cursor=None, limit=50, **filters) -> tuple[list[Case], str | None]:
+def case_page(
+    user, *, cursor=None, limit=50, filters: CaseFilter | None = None
+) -> tuple[list[Case], str | None]:
     """A page of visible cases, newest first, keyset-paginated on (reported_at, id)."""
     limit = max(1, min(int(limit), PAGE_MAX))
-    qs = filter_cases(Case.objects.visible_to(user), **filters)
+    qs = (filters or CaseFilter()).filter(Case.objects.visible_to(user))
     if cursor:
         ts, cid = decode_cursor(cursor)
         qs = qs.filter(Q(reported_at__lt=ts) | Q(reported_at=ts, id__lt=cid))
-    rows = list(
-        queries.with_regions(qs, "street", "district")
-        .select_related("problem_class", "assigned_unit")
-        .order_by("-reported_at", "-id")[: limit + 1]
-    )
+    rows = list(_for_rows(qs).order_by("-reported_at", "-id")[: limit + 1])
     nxt = encode_cursor(rows[limit - 1].reported_at, rows[limit - 1].id) if len(rows) > limit else None
     return rows[:limit], nxt
 
@@ -508,57 +432,24 @@ def case_page(user, *, cursor=None, limit=50, **filters) -> tuple[list[Case], st
 @router.get("/", response={200: CasePage, 400: Error}, summary="List cases")
 def list_cases(
     request,
-    state: str | None = None,
-    class_code: str | None = None,
-    area: str | None = None,
-    unit: str | None = None,
-    overdue: bool | None = None,
-    warning: bool | None = None,
-    date_from: Moment | None = None,
-    date_to: Moment | None = None,
-    q: str | None = None,
+    filters: Query[CaseFilter],
     cursor: str | None = None,
     limit: int = Limit(50, PAGE_MAX),
 ):
     """Cases the user may see. ``state`` is a comma list (``open`` = every open state); ``area`` a
     district, street/town, community or grid code; ``cursor`` the ``next_cursor`` of the last page."""
-    now = timezone.now()
-    rows, nxt = case_page(
-        request.user,
-        cursor=cursor,
-        limit=limit,
-        state=state,
-        class_code=class_code,
-        area=area,
-        unit=unit,
-        overdue=overdue,
-        warning=warning,
-        date_from=date_from,
-        date_to=date_to,
-        q=q,
-        now=now,
-    )
-    return {"items": [_row(c, now) for c in rows], "next_cursor": nxt}
+    rows, nxt = case_page(request.user, cursor=cursor, limit=limit, filters=filters)
+    return {"items": rows, "next_cursor": nxt}
 
 
 @router.get("/my-tasks", response=dict[str, list[CaseRow]], summary="What I must do now")
 def my_tasks(request, limit: int = Limit(50, PAGE_MAX)):
-    now = timezone.now()
-    out = {}
-    for role, qs in workflow.my_tasks(request.user).items():
-        rows = (
-            queries.with_regions(qs, "street", "district")
-            .select_related("problem_class", "assigned_unit")
-            .order_by("due_at", "id")
-        )
-        out[str(role)] = [_row(c, now) for c in rows[:limit]]
-    return out
+    tasks = workflow.my_tasks(request.user)
+    return {str(role): list(_for_rows(qs).order_by("due_at", "id")[:limit]) for role, qs in tasks.items()}
 
 
 # --- inbox -------------------------------------------------------------------------------------
 def _person_id(request) -> int:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     pid = scope_for(request.user).person_id
     if pid is None:
         raise NotFound(_("You have no inbox."))
@@ -606,20 +497,11 @@ def case_detail(request, number: str):
 def upload_photo(request, number: str, stage: Form[str], file: File[UploadedFile]):
     """Attach a photo to the case at a stage (report, verify, before, after, check) before the
     action that needs it. The same bytes uploaded twice add nothing (200)."""
-    from django.urls import reverse
-
     from .actions import do_upload_photo
 
     case = queries.get_case_for(request.user, number)
     att, created = do_upload_photo(request.user, case, stage, file)
-    body = {
-        "stage": att.stage,
-        "sha256": att.sha256,
-        "width": att.width,
-        "height": att.height,
-        "url": reverse("cases:attachment", args=[case.number, att.sha256]),
-    }
-    return Status(201 if created else 200, body)
+    return Status(201 if created else 200, att)
 
 
 def _action_endpoint(spec: workflow.CaseAction):
@@ -659,4 +541,4 @@ def unknown_action(request, number: str, action: str):
     raise NotFound(_("Unknown action."))
 
 
-__all__ = ["router", "case_page", "filter_cases", "AttachmentStage"]
+__all__ = ["router", "case_page", "AttachmentStage"]

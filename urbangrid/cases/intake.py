@@ -29,8 +29,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.lib import limits, rows
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import Conflict, DomainError, InvalidInput, PermissionDenied
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 
 from . import attachments, deadlines, deps, notify, numbering
 from .choices import NEEDS_VERIFICATION, OPEN_STATES, AttachmentStage, CaseState, Channel, DeadlineStep, Tier
@@ -181,8 +182,6 @@ def do_intake_many(
     each report counted on an existing case is its own short transaction, so a batch never holds
     a busy case's row lock while it writes the rest. Should another client write one of the same
     request ids meanwhile, the new cases fall back to item-by-item ``do_intake`` (retry-safe)."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     now = now or timezone.now()
     client_key = _client_key(actor, client_key)
     ids = [_request_id(rid) for _data, rid in items]
@@ -374,8 +373,6 @@ def _replay_of(report) -> IntakeResult:
 
 
 def _check_channel(actor, channel):
-    from urbangrid.orgs.jurisdiction import scope_for
-
     if channel not in Channel.values:
         raise InvalidInput(_("Unknown channel."), field="channel")
     roles = STAFF_CHANNELS.get(channel)
@@ -595,8 +592,6 @@ def _prepare(actor, data: IntakeData) -> _Prepared:
 
 @transaction.atomic
 def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> IntakeResult:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     now = now or timezone.now()
     p = _prepare(actor, data)
     scope = scope_for(actor)

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+
 from .choices import (
     ApplicationKind,
     ApplicationState,
@@ -27,24 +29,12 @@ from .choices import (
 )
 
 
-class CaseQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Cases inside the user's areas, or dispatched to a unit the user acts for."""
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        q = scope.area_q(district="district_id", street="street_id", community="community_id")
-        if scope.grid_codes:
-            q |= Q(grid_code__in=scope.grid_codes)
-        if scope.unit_ids:
-            q |= Q(assigned_unit_id__in=scope.unit_ids) | Q(
-                id__in=CaseTask.objects.filter(unit_id__in=scope.unit_ids).values("case_id")
-            )
-        if scope.user_id:
-            q |= Q(reporter_user_id=scope.user_id)
-        return self.filter(q)
+class CaseQuerySet(ScopedQuerySet):
+    def with_tasks_of_units(self, scope, user) -> Q:
+        """Cases a unit the user acts for co-handles (a task of its own, not the main assignment)."""
+        if not scope.unit_ids:
+            return Q(pk__in=[])
+        return Q(id__in=CaseTask.objects.filter(unit_id__in=scope.unit_ids).values("case_id"))
 
     def open(self):
         from .choices import OPEN_STATES
@@ -248,6 +238,15 @@ class Case(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = CaseQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        district="district",
+        street="street",
+        community="community",
+        grid_code="grid_code",
+        units=("assigned_unit",),
+        users=("reporter_user",),
+        hook="with_tasks_of_units",
+    )
 
     class Meta:
         verbose_name = _("case")

@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from urbangrid.lib.errors import NotFound
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 
 from .choices import ApplicationState, AttachmentStage, CaseState, TaskRole, TaskState
 from .models import Application, Case, CaseTask
@@ -19,8 +19,6 @@ TIER_ORDER = ["grid", "street", "district", "city"]
 REGION_GEOMETRY = ("geometry_wkb",)
 # Who sees a reporter's name and phone (actions.do_read_reporter_contact): those who verify and
 # dispatch reports; an anonymous reporter's only those who call reporters back.
-CONTACT_ROLES = (Role.INTAKE_OPERATOR, Role.SHIFT_LEADER, Role.DISPATCHER)
-CALLBACK_ROLES = (Role.INTAKE_OPERATOR,)
 # The photos the public may see: those of a closed case. A report photo of an open case is
 # unchecked and may show the reporter or their doorstep.
 PUBLIC_PHOTO_STAGES = (AttachmentStage.REPORT, AttachmentStage.BEFORE, AttachmentStage.AFTER)

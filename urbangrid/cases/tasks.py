@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import task
 
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 
 from . import actions, notify, queries, workflow
 from .choices import OPEN_STATES, DeadlineStep, Tier

@@ -26,9 +26,9 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import Scope, scope_for
 from urbangrid.lib.errors import Conflict, DomainError, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import Scope, scope_for
+from urbangrid.lib.roles import Role
 
 from . import inputs
 from .choices import ApplicationKind, ApplicationState, CaseState, TaskRole, TaskState

@@ -8,10 +8,10 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import InvalidInput, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from .calendar import invalidate_calendar
 from .models import CalendarDay, ResponsibilityRule

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry import mapping
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.jurisdiction import scope_for
 
 from .views import map_settings
 

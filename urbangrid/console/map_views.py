@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.lib.access import scope_for
 
 from . import queries
 from .views import _filter_options, map_settings
@@ -71,7 +72,7 @@ def map_page(request):
         "states": [(s, CaseState(s).label) for s in STATE_ORDER],
         "units": Unit.objects.visible_to(request.user)
         .filter(is_active=True)
-        .only("id", "name")
+        .only("id", "code", "name")
         .order_by("level", "code"),
         "state_order": STATE_ORDER,
         "state_labels": {s: str(CaseState(s).label) for s in STATE_ORDER},
@@ -85,7 +86,6 @@ def home_bbox(user):
     from django.db.models import Max, Min
 
     from urbangrid.geo.models import Region
-    from urbangrid.orgs.jurisdiction import scope_for
 
     scope = scope_for(user)
     qs = Region.objects.visible_to(user).filter(min_lon__isnull=False)

@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from urbangrid.cases.choices import OPEN_STATES, CaseState, Response
 from urbangrid.cases.models import Case, Report
 from urbangrid.cases.workflow import allowed_actions
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError, InvalidInput
-from urbangrid.orgs.jurisdiction import scope_for
 
 from .forms import FORMS, PhotosField, action_item
 from .views import _load_case, label_events, map_settings

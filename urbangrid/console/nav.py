@@ -9,8 +9,8 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.roles import Role
 
 R = Role
 LEADERS = (R.STREET_LEADER, R.DISTRICT_LEADER, R.CITY_LEADER)

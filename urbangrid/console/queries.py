@@ -4,19 +4,19 @@ aggregates. Every list starts from ``Case.objects.visible_to(user)`` (DESIGN rul
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from urbangrid.cases.choices import ApplicationKind, ApplicationState, CaseState, TaskState
+from urbangrid.cases.filters import QueueFilter
 from urbangrid.cases.models import Application, Case, CaseTask, Notification
 from urbangrid.cases.workflow import APPROVER_OF
-from urbangrid.catalog.choices import LETTER_KINDS
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.errors import InvalidInput
+from urbangrid.lib.roles import Role
 
 
 # --- header ----------------------------------------------------------------------------------------
@@ -221,46 +221,15 @@ def queue_cases(user, spec: QueueSpec, *, params=None):
 
 
 def apply_filters(qs, params):
-    """Filters shared by queues, map and dashboards: class, state, unit, street, community, time, text."""
-    if params.get("class"):
-        code = params["class"]
-        kind = LETTER_KINDS.get(code[:1].upper())
-        if kind is not None:  # a class key (E06001)
-            qs = qs.filter(problem_class__kind=kind, problem_class__code=code[1:])
-        else:
-            qs = qs.filter(
-                Q(problem_class__code=code) | Q(problem_class__major_code=code)
-                if len(code) <= 2
-                else Q(problem_class__code=code)
-            )
-    if params.get("state"):
-        qs = qs.filter(state__in=str(params["state"]).split(","))
-    if params.get("unit"):
-        qs = qs.filter(assigned_unit_id=_int(params["unit"]))
-    if params.get("street"):
-        qs = qs.filter(street__code=params["street"])
-    if params.get("community"):
-        qs = qs.filter(community__code=params["community"])
-    if params.get("since"):
-        d = _date(params["since"])
-        if d:
-            qs = qs.filter(reported_at__gte=d)
-    if params.get("until"):
-        d = _date(params["until"])
-        if d:
-            qs = qs.filter(reported_at__lt=d + timedelta(days=1))
-    if params.get("deadline") in ("overdue", "warning"):
-        now = timezone.now()
-        if params["deadline"] == "overdue":
-            qs = qs.filter(due_at__lte=now)
-        else:
-            qs = qs.filter(warn_at__lte=now, due_at__gt=now)
-    if params.get("q"):
-        text = params["q"].strip()
-        qs = qs.filter(
-            Q(number__startswith=text) | Q(description__icontains=text) | Q(address__icontains=text)
-        )
-    return qs
+    """The console forms' filters (``QueueFilter``), shared by queues and map; a value that no form
+    offers (an unknown state, a hand-edited address) lists nothing."""
+    filters = QueueFilter.from_params(params)
+    if filters is None:
+        return qs.none()
+    try:
+        return filters.filter(qs)
+    except InvalidInput:
+        return qs.none()
 
 
 def queue_counts(user) -> dict[str, int]:
@@ -272,14 +241,6 @@ def _int(value):
         return int(value)
     except (TypeError, ValueError):
         return -1
-
-
-def _date(value):
-    try:
-        d = datetime.strptime(str(value)[:10], "%Y-%m-%d")
-    except ValueError:
-        return None
-    return timezone.make_aware(d)
 
 
 # --- inbox -------------------------------------------------------------------------------------------

@@ -21,11 +21,13 @@ from django.views.decorators.http import require_POST
 from urbangrid.cases.actions import do_mark_read, do_read_reporter_contact
 from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.cases.policy import can_take_hotline_reports
 from urbangrid.cases.queries import get_case_for
 from urbangrid.cases.workflow import ACTIONS_BY_NAME, action_label, allowed_actions, roles_of, scope_of
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError, NotFound
 from urbangrid.lib.http import redirect_back
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import queries
 from .forms import FORMS, action_item, unit_queryset
@@ -214,7 +216,6 @@ EXTRA_EVENT_LABELS = {
 def label_events(events):
     """Timeline lines with translated action, role and state names (no extra queries)."""
     from urbangrid.cases.choices import Channel
-    from urbangrid.orgs.choices import Role
 
     states = dict(CaseState.choices)
     roles = {**dict(Channel.choices), **dict(Role.choices), "system": _("system")}
@@ -346,7 +347,7 @@ def intake(request):
     from .intake_forms import HotlineForm, run_intake
 
     scope = scope_for(request.user)
-    if not scope.has_role("intake_operator", "shift_leader"):
+    if not can_take_hotline_reports(scope):
         raise Http404(_("Only intake operators take hotline reports."))
     place_error = None
     if request.method == "POST":

@@ -17,10 +17,11 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.cases.models import Case
+from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import identity, queries
 from .choices import (
@@ -36,21 +37,11 @@ from .choices import (
     ViolationState,
 )
 from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Subject, Violation
-
-RECORD_ROLES = (
-    Role.ENFORCEMENT_OFFICER,
-    Role.UNIT_HANDLER,
-    Role.UNIT_LEADER,
-    Role.DISPATCHER,
-    Role.SHIFT_LEADER,
-)
-PENALTY_ROLES = (Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER)
-REPAIR_ROLES = (Role.UNIT_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
+from .policy import can_approve_repair, can_issue_penalty, can_record_credit
 
 
-def _require(actor, roles, what: str):
-    if not scope_for(actor).has_role(*roles):
-        raise PermissionDenied(_("You may not %(what)s.") % {"what": what})
+def _may_not(what: str) -> str:
+    return _("You may not %(what)s.") % {"what": what}
 
 
 def _person(actor):
@@ -64,21 +55,11 @@ def _person(actor):
 
 
 def _visible_subject(actor, subject) -> Subject:
-    pk = subject.pk if isinstance(subject, Subject) else subject
-    found = Subject.objects.visible_to(actor).filter(pk=pk).first()
-    if found is None:
-        raise NotFound(_("Subject not found."))
-    return found
+    return Subject.objects.access(actor, subject, _("Subject not found."))
 
 
 def _visible_case(actor, case):
-    from urbangrid.cases.models import Case
-
-    pk = case.pk if isinstance(case, Case) else case
-    found = Case.objects.visible_to(actor).filter(pk=pk).first()
-    if found is None:
-        raise NotFound(_("Case not found."))
-    return found
+    return Case.objects.access(actor, case, _("Case not found."))
 
 
 def _clean_identity(kind: str, uscc: str, id_number: str) -> tuple[str | None, str | None]:
@@ -127,7 +108,7 @@ def do_register_subject(
 ) -> Subject:
     """Register a subject (a business, stall owner, property company or individual)."""
     now = now or timezone.now()
-    _require(actor, RECORD_ROLES, _("register credit subjects"))
+    require(actor, can_record_credit, _may_not(_("register credit subjects")))
     if kind not in SubjectKind.values:
         raise InvalidInput(_("Unknown subject kind."), field="kind")
     name = (name or "").strip()
@@ -173,7 +154,7 @@ def active_rules_base() -> Decimal:
 def do_name_subject_on_case(actor, case, subject, *, now: datetime | None = None) -> CaseSubject:
     """A case names the subject responsible for the problem (idempotent)."""
     now = now or timezone.now()
-    _require(actor, RECORD_ROLES, _("name subjects on cases"))
+    require(actor, can_record_credit, _may_not(_("name subjects on cases")))
     case = _visible_case(actor, case)
     subject = _visible_subject(actor, subject)
     link, created = CaseSubject.objects.get_or_create(
@@ -229,7 +210,7 @@ def do_record_violation(
 ) -> Violation:
     """Record a confirmed violation (linked to its case) and re-evaluate the subject's score and lists."""
     at = _moment(now)
-    _require(actor, RECORD_ROLES, _("record violations"))
+    require(actor, can_record_credit, _may_not(_("record violations")))
     subject = _visible_subject(actor, subject)
     if kind not in ViolationKind.values:
         raise InvalidInput(_("Unknown violation kind."), field="kind")
@@ -280,7 +261,7 @@ def do_record_violation(
 def do_revoke_violation(actor, violation, reason: str, *, now=None) -> Violation:
     """Revoke a violation recorded in error (kept, excluded from the score)."""
     at = _moment(now)
-    _require(actor, PENALTY_ROLES, _("revoke violations"))
+    require(actor, can_issue_penalty, _may_not(_("revoke violations")))
     violation = Violation.objects.visible_to(actor).select_for_update().filter(pk=violation.pk).first()
     if violation is None:
         raise NotFound(_("Violation not found."))
@@ -377,7 +358,7 @@ def do_issue_penalty(
 ) -> Penalty:
     """Issue a penalty decision: warning, fine (with amount) or order to rectify (with deadline)."""
     at = _moment(now)
-    _require(actor, PENALTY_ROLES, _("issue penalty decisions"))
+    require(actor, can_issue_penalty, _may_not(_("issue penalty decisions")))
     violation = Violation.objects.visible_to(actor).filter(pk=violation.pk).select_related("subject").first()
     if violation is None:
         raise NotFound(_("Violation not found."))
@@ -431,7 +412,7 @@ def do_issue_penalty(
 @transaction.atomic
 def do_fulfil_penalty(actor, penalty, *, fulfilled_on=None, now=None) -> Penalty:
     """Record that the subject paid the fine or completed the rectification."""
-    _require(actor, PENALTY_ROLES, _("record fulfilment of penalties"))
+    require(actor, can_issue_penalty, _may_not(_("record fulfilment of penalties")))
     penalty = (
         Penalty.objects.select_for_update()
         .filter(pk=penalty.pk, violation__in=Violation.objects.visible_to(actor))
@@ -590,7 +571,7 @@ def do_repair(actor, subject, *, note: str, as_of=None, now: datetime | None = N
     """Credit repair approved by a leader: the subject has rectified and stayed clean for the
     configured period; its list entries are closed (kept) and its score is restored."""
     now = now or timezone.now()
-    _require(actor, REPAIR_ROLES, _("approve credit repair"))
+    require(actor, can_approve_repair, _may_not(_("approve credit repair")))
     subject = _visible_subject(actor, subject)
     as_of = _parse_day(as_of, "as_of") or timezone.localdate(now)
     if not note.strip():

@@ -20,6 +20,7 @@ from ninja import Router, Schema, Status
 from urbangrid.lib.bounds import Day, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
+from urbangrid.lib.schemas import page_of, related
 
 from . import actions as A
 from . import queries
@@ -65,34 +66,155 @@ class RepairIn(Schema):
     note: str
 
 
-def _subject_out(s: Subject, full: bool) -> dict:
-    return {
-        "id": s.pk,
-        "kind": s.kind,
-        "name": s.name,
-        "identity": s.identity_number if full else s.masked_identity(),
-        "phone": s.phone if full else s.masked_phone(),
-        "legal_representative": s.legal_representative,
-        "address": s.address,
-        "region": s.region.code if s.region_id else None,
-        "score": str(s.score),
-        "score_at": s.score_at.isoformat() if s.score_at else None,
-    }
+# The Out schemas read model instances (resolve_* for what is not a column); scores are decimal
+# strings. Notes are comments: a docstring would become a description in the published OpenAPI.
+class SubjectRowOut(Schema):  # a list is for finding a subject: identity and phone masked for all
+    id: Int
+    kind: str
+    name: str
+    identity: str
+    phone: str
+    legal_representative: str
+    address: str
+    region: str | None
+    score: str
+    score_at: Day | None
+
+    resolve_region = related("region.code")
+
+    @staticmethod
+    def resolve_identity(subject: Subject) -> str:
+        return subject.masked_identity()
+
+    @staticmethod
+    def resolve_phone(subject: Subject) -> str:
+        return subject.masked_phone()
+
+    @staticmethod
+    def resolve_score(subject: Subject) -> str:
+        return str(subject.score)
 
 
-def _entry_out(e: ListEntry) -> dict:
-    return {
-        "id": e.pk,
-        "subject": e.subject_id,
-        "list": e.list_kind,
-        "rule": e.rule,
-        "rule_label": e.get_rule_display(),
-        "detail": e.rule_detail,
-        "entered_on": e.entered_on.isoformat(),
-        "score_at_entry": str(e.score_at_entry),
-        "removed_on": e.removed_on.isoformat() if e.removed_on else None,
-        "exit_reason": e.exit_reason,
-    }
+class SubjectOut(SubjectRowOut):  # in full for the roles that need it (queries.can_see_identity)
+    @staticmethod
+    def resolve_identity(subject: Subject, context) -> str:
+        full = queries.can_see_identity(context["request"].auth)
+        return subject.identity_number if full else subject.masked_identity()
+
+    @staticmethod
+    def resolve_phone(subject: Subject, context) -> str:
+        return subject.phone if queries.can_see_identity(context["request"].auth) else subject.masked_phone()
+
+
+class PenaltyOut(Schema):
+    id: Int
+    kind: str
+    decision_number: str
+    decided_on: Day
+    amount: str | None
+    rectify_by: Day | None
+    state: str
+
+    @staticmethod
+    def resolve_amount(penalty: Penalty) -> str | None:
+        return str(penalty.amount) if penalty.amount is not None else None
+
+
+class ViolationOut(Schema):
+    id: Int
+    kind: str
+    severity: str
+    occurred_on: Day
+    state: str
+    case: str | None
+    repaired_on: Day | None
+    penalties: list[PenaltyOut]
+
+    resolve_case = related("case.number")
+
+    @staticmethod
+    def resolve_penalties(violation: Violation):
+        return violation.penalties.all()
+
+
+class ListEntryOut(Schema):
+    id: Int
+    subject: Int
+    list: str
+    rule: str
+    rule_label: str
+    detail: str
+    entered_on: Day
+    score_at_entry: str
+    removed_on: Day | None
+    exit_reason: str
+
+    resolve_subject = related("subject_id")
+    resolve_list = related("list_kind")
+    resolve_detail = related("rule_detail")
+
+    @staticmethod
+    def resolve_rule_label(entry: ListEntry) -> str:
+        return str(entry.get_rule_display())
+
+    @staticmethod
+    def resolve_score_at_entry(entry: ListEntry) -> str:
+        return str(entry.score_at_entry)
+
+
+class SubjectDetailOut(SubjectOut):
+    violations: list[ViolationOut]
+    lists: list[ListEntryOut]
+
+    @staticmethod
+    def resolve_violations(subject: Subject):
+        return subject.violations.select_related("case").prefetch_related("penalties")
+
+    @staticmethod
+    def resolve_lists(subject: Subject):
+        return subject.list_entries.all()
+
+
+SubjectPage = page_of(SubjectRowOut, "SubjectPage")
+
+
+ListEntryPage = page_of(ListEntryOut, "ListEntryPage")
+
+
+class SubjectRepairOut(Schema):
+    subject: Int
+    removed: list[ListEntryOut]
+
+
+class SubjectEvaluationOut(Schema):
+    subject: Int
+    score: str
+    entered: list[ListEntryOut]
+    repaired: list[ListEntryOut]
+
+
+class PublicEntryOut(Schema):  # what anyone may see of a listed subject
+    name: str
+    kind: str
+    uscc: str | None
+    area: str | None
+    rule: str
+    listed_since: Day
+
+    resolve_kind = related("subject.kind")
+    resolve_area = related("subject.region.name")
+    resolve_listed_since = related("entered_on")
+
+    @staticmethod
+    def resolve_name(entry: ListEntry) -> str:
+        return entry.subject.public_name()
+
+    @staticmethod
+    def resolve_uscc(entry: ListEntry) -> str | None:
+        return entry.subject.uscc or None
+
+
+PublicListPage = page_of(PublicEntryOut, "PublicListPage")
 
 
 def _get_subject(request, pk) -> Subject:
@@ -102,7 +224,7 @@ def _get_subject(request, pk) -> Subject:
     return s
 
 
-@router.get("/subjects")
+@router.get("/subjects", response=SubjectPage)
 def list_subjects(
     request, q: str = "", kind: str = "", list: str = "", limit: int = Limit(50, 200), offset: int = Offset()
 ):
@@ -113,12 +235,11 @@ def list_subjects(
         qs = qs.filter(kind=kind)
     if list in ListKind.values:
         qs = qs.filter(id__in=ListEntry.objects.active().filter(list_kind=list).values("subject_id"))
-    rows = qs.order_by("score", "name", "id")[offset : offset + limit]
-    # A list is for finding a subject: masked for everyone; the subject's own page has it in full.
-    return {"count": qs.count(), "results": [_subject_out(s, full=False) for s in rows]}
+    # The page as a queryset: the parameter ``list`` hides the builtin here, and ninja reads querysets.
+    return {"count": qs.count(), "results": qs.order_by("score", "name", "id")[offset : offset + limit]}
 
 
-@router.post("/subjects", response={201: dict})
+@router.post("/subjects", response={201: SubjectOut})
 def create_subject(request, data: SubjectIn):
     from urbangrid.geo.models import Region
 
@@ -130,39 +251,12 @@ def create_subject(request, data: SubjectIn):
     payload = data.dict()
     payload["region"] = region
     s = A.do_register_subject(request.auth, **payload)
-    return Status(201, _subject_out(s, queries.can_see_identity(request.auth)))
+    return Status(201, s)
 
 
-@router.get("/subjects/{pk}")
+@router.get("/subjects/{pk}", response=SubjectDetailOut)
 def get_subject(request, pk: Int):
-    s = _get_subject(request, pk)
-    out = _subject_out(s, queries.can_see_identity(request.auth))
-    out["violations"] = [
-        {
-            "id": v.pk,
-            "kind": v.kind,
-            "severity": v.severity,
-            "occurred_on": v.occurred_on.isoformat(),
-            "state": v.state,
-            "case": v.case.number if v.case_id else None,
-            "repaired_on": v.repaired_on.isoformat() if v.repaired_on else None,
-            "penalties": [
-                {
-                    "id": p.pk,
-                    "kind": p.kind,
-                    "decision_number": p.decision_number,
-                    "decided_on": p.decided_on.isoformat(),
-                    "amount": str(p.amount) if p.amount is not None else None,
-                    "rectify_by": p.rectify_by.isoformat() if p.rectify_by else None,
-                    "state": p.state,
-                }
-                for p in v.penalties.all()
-            ],
-        }
-        for v in s.violations.select_related("case").prefetch_related("penalties")
-    ]
-    out["lists"] = [_entry_out(e) for e in s.list_entries.all()]
-    return out
+    return _get_subject(request, pk)
 
 
 @router.get("/subjects/{pk}/score")
@@ -220,26 +314,20 @@ def fulfil_penalty(request, pk: Int, data: FulfilIn):
     return {"id": p.pk, "state": p.state, "fulfilled_on": p.fulfilled_on.isoformat()}
 
 
-@router.post("/subjects/{pk}/repair")
+@router.post("/subjects/{pk}/repair", response=SubjectRepairOut)
 def repair(request, pk: Int, data: RepairIn):
     s = _get_subject(request, pk)
-    entries = A.do_repair(request.auth, s, note=data.note)
-    return {"subject": s.pk, "removed": [_entry_out(e) for e in entries]}
+    return {"subject": s.pk, "removed": A.do_repair(request.auth, s, note=data.note)}
 
 
-@router.post("/subjects/{pk}/evaluate")
+@router.post("/subjects/{pk}/evaluate", response=SubjectEvaluationOut)
 def evaluate(request, pk: Int):
     s = _get_subject(request, pk)
     r = A.do_evaluate_subject(request.auth, s)
-    return {
-        "subject": s.pk,
-        "score": str(r.score),
-        "entered": [_entry_out(e) for e in r.entered],
-        "repaired": [_entry_out(e) for e in r.repaired],
-    }
+    return {"subject": s.pk, "score": str(r.score), "entered": r.entered, "repaired": r.repaired}
 
 
-@router.get("/lists/{kind}")
+@router.get("/lists/{kind}", response=ListEntryPage)
 def list_entries(
     request, kind: str, history: bool = False, limit: int = Limit(100, 500), offset: int = Offset()
 ):
@@ -248,10 +336,7 @@ def list_entries(
     qs = ListEntry.objects.visible_to(request.auth).filter(list_kind=kind)
     if not history:
         qs = qs.active()
-    return {
-        "count": qs.count(),
-        "results": [_entry_out(e) for e in qs.order_by("-entered_on", "-id")[offset : offset + limit]],
-    }
+    return {"count": qs.count(), "results": list(qs.order_by("-entered_on", "-id")[offset : offset + limit])}
 
 
 @router.get("/cases/{number}/flags")
@@ -267,22 +352,9 @@ def case_flags(request, number: str):
     return {"case": number, "subjects": flags}
 
 
-@router.get("/public/{kind}", auth=None)
+@router.get("/public/{kind}", response=PublicListPage, auth=None)
 def public_list(request, kind: str, limit: int = Limit(100, 500), offset: int = Offset()):
     if kind not in ListKind.values:
         raise NotFound(_("Unknown list."))
     qs = queries.public_list(kind)
-    return {
-        "count": qs.count(),
-        "results": [
-            {
-                "name": e.subject.public_name(),
-                "kind": e.subject.kind,
-                "uscc": e.subject.uscc or None,
-                "area": e.subject.region.name if e.subject.region_id else None,
-                "rule": e.rule,
-                "listed_since": e.entered_on.isoformat(),
-            }
-            for e in qs[offset : offset + limit]
-        ],
-    }
+    return {"count": qs.count(), "results": list(qs[offset : offset + limit])}

@@ -13,6 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.cases.models import Case
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+
 from .choices import (
     DecayMode,
     ExitReason,
@@ -28,26 +31,13 @@ from .choices import (
 from .identity import mask_id_number, mask_name, mask_phone
 
 
-class SubjectQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Subjects registered in the user's areas or by a unit the user acts for, or named on a
-        case the user can see."""
-        from urbangrid.cases.models import Case
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        q = scope.area_q(region="region_id")
-        if scope.unit_ids:
-            q |= Q(registered_by_unit_id__in=scope.unit_ids)
-        if scope.roles:
-            q |= Q(
-                id__in=CaseSubject.objects.filter(case__in=Case.objects.visible_to(user)).values("subject_id")
-            )
-        return self.filter(q)
+class SubjectQuerySet(ScopedQuerySet):
+    def named_on_visible_cases(self, scope, user) -> Q:
+        """Subjects named on a case the user can see (staff only: a reporter sees their cases)."""
+        if not scope.roles:
+            return Q(pk__in=[])
+        cases = Case.objects.visible_to(user)
+        return Q(id__in=CaseSubject.objects.filter(case__in=cases).values("subject_id"))
 
 
 class Subject(models.Model):
@@ -89,6 +79,9 @@ class Subject(models.Model):
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = SubjectQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        region=("region",), units=("registered_by_unit",), hook="named_on_visible_cases"
+    )
 
     class Meta:
         verbose_name = _("credit subject")
@@ -211,11 +204,6 @@ class RulePoints(models.Model):
         return f"{self.kind}/{self.severity}: {self.points}"
 
 
-class ViolationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(subject__in=Subject.objects.visible_to(user))
-
-
 class Violation(models.Model):
     """A confirmed violation by a subject, usually found through a case."""
 
@@ -257,7 +245,8 @@ class Violation(models.Model):
     revoke_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = ViolationQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="subject")
 
     class Meta:
         verbose_name = _("violation")
@@ -311,12 +300,9 @@ class Penalty(models.Model):
         return self.decision_number
 
 
-class ListEntryQuerySet(models.QuerySet):
+class ListEntryQuerySet(ScopedQuerySet):
     def active(self):
         return self.filter(removed_on__isnull=True)
-
-    def visible_to(self, user):
-        return self.filter(subject__in=Subject.objects.visible_to(user))
 
 
 class ListEntry(models.Model):
@@ -348,6 +334,7 @@ class ListEntry(models.Model):
     )
 
     objects = ListEntryQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="subject")
 
     class Meta:
         verbose_name = _("list entry")

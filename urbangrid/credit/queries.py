@@ -15,6 +15,9 @@ from django.db.models import Case, Count, F, FloatField, Max, Q, Sum, Value, Whe
 from django.db.models.functions import Cast, Greatest, Power
 from django.utils import timezone
 
+from urbangrid.lib.access import scope_for
+from urbangrid.lib.roles import Role
+
 from .choices import DecayMode, ListKind, PenaltyState, Severity, ViolationState
 
 # Defaults of a new rule set: points per severity, scaled per kind (street-level disorder weighs
@@ -261,7 +264,4 @@ def public_list(kind: str = ListKind.DISHONEST):
 
 def can_see_identity(user) -> bool:
     """Roles that need full identity numbers and phones (enforcement, unit leaders, admin)."""
-    from urbangrid.orgs.choices import Role
-    from urbangrid.orgs.jurisdiction import scope_for
-
     return scope_for(user).has_role(Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER, Role.ADMIN)

@@ -17,15 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import forms as F
 from . import queries
 from .choices import ListKind, Severity, SubjectKind, ViolationKind
 from .models import ListEntry, Penalty, Subject, Violation
+from .policy import can_approve_repair, can_issue_penalty, can_record_credit
 
 
 def case_url(number: str) -> str:
@@ -92,7 +93,7 @@ def index(request):
                 )
                 .count(),
             },
-            "can_record": scope.has_role(*A.RECORD_ROLES),
+            "can_record": can_record_credit(scope),
             "recent": Violation.objects.visible_to(user)
             .select_related("subject", "case")
             .order_by("-created_at")[:10],
@@ -142,9 +143,9 @@ def subject_detail(request, pk):
             if any(e.removed_on is None for e in entries)
             else None,
             "show_identity": queries.can_see_identity(request.user),
-            "can_record": scope.has_role(*A.RECORD_ROLES),
-            "can_penalise": scope.has_role(*A.PENALTY_ROLES),
-            "can_repair": scope.has_role(*A.REPAIR_ROLES),
+            "can_record": can_record_credit(scope),
+            "can_penalise": can_issue_penalty(scope),
+            "can_repair": can_approve_repair(scope),
             "violation_form": F.ViolationForm(initial={"occurred_on": today}),
             "penalty_form": F.PenaltyForm(initial={"decided_on": today}),
             "repair_form": F.RepairForm(),

@@ -75,7 +75,7 @@ class CaseCast:
     """The people who act in the history, found from the organisation the orgs demo built."""
 
     def __init__(self):
-        from urbangrid.orgs.choices import Role
+        from urbangrid.lib.roles import Role
         from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         def users(role, central_only=False):

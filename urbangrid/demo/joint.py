@@ -63,6 +63,7 @@ from urbangrid.joint.choices import (
     TaskState,
 )
 from urbangrid.joint.models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
+from urbangrid.lib.roles import Role
 
 # Caps that keep the city-scale build bounded (the volume does not grow with the grid count).
 MAX_STREET_UNITS = 6
@@ -395,7 +396,6 @@ class _Cast:
 
     def __init__(self):
         from urbangrid.geo.models import Region
-        from urbangrid.orgs.choices import Role
         from urbangrid.orgs.models import GridAssignment, RoleAssignment, Unit
 
         self.units = {u.code: u for u in Unit.objects.filter(is_active=True).order_by("code")}

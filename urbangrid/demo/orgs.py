@@ -18,9 +18,10 @@ from django.utils import timezone
 from urbangrid.demo.geo import demo_epoch
 from urbangrid.geo.choices import RegionKind
 from urbangrid.geo.models import Region, UnitGrid
+from urbangrid.lib.access import SYSTEM
+from urbangrid.lib.roles import Role
 from urbangrid.orgs import actions
-from urbangrid.orgs.choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
-from urbangrid.orgs.jurisdiction import SYSTEM
+from urbangrid.orgs.choices import EquipmentKind, FundCategory, GridDuty, UnitKind, UnitLevel
 
 DEMO_PASSWORD = "demo12345"
 

@@ -64,9 +64,10 @@ from urbangrid.demo.simulation import (
     weighted,
 )
 from urbangrid.geo.models import Region, UnitGrid
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.choices import GridDuty, Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
+from urbangrid.orgs.choices import GridDuty
 from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 from urbangrid.patrol import actions as A
 from urbangrid.patrol.choices import PlaceType, TrackState

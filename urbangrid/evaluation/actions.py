@@ -2,7 +2,7 @@
 
 Who may do what (checked through the actor's scope):
 * centre and leaders issue and close supervision orders, start spot checks and record
-  accountability (``ISSUERS``); the unit addressed replies to its orders (unit roles, own unit);
+  accountability (``policy.can_supervise``); the unit addressed replies to its orders (unit roles, own unit);
 * the inspector of a spot check (or the centre) records its findings;
 * city/district leaders and administrators publish assessments and manage scheme versions.
 Objects outside the actor's jurisdiction are answered as missing (NotFound).
@@ -20,11 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import UNIT_ROLES, Role
 
+from . import policy as P
 from .choices import (
     AccountabilityKind,
     OrderKind,
@@ -51,23 +52,9 @@ from .models import (
 )
 from .periods import Period
 
-ISSUERS = (
-    Role.SHIFT_LEADER,
-    Role.DISPATCHER,
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-    Role.ADMIN,
-)
-PUBLISHERS = (Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.ADMIN)
-UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
 
-
-def _require(actor, *roles):
-    scope = scope_for(actor)
-    if not scope.has_role(*roles):
-        raise PermissionDenied(_("Your role does not allow this action."))
-    return scope
+def _not_allowed() -> str:
+    return _("Your role does not allow this action.")
 
 
 def _next_number(prefix: str, now: datetime) -> str:
@@ -107,7 +94,7 @@ def do_issue_order(
     from urbangrid.cases.models import Case
     from urbangrid.orgs.models import Unit
 
-    scope = _require(actor, *ISSUERS)
+    scope = require(actor, P.can_supervise, _not_allowed())
     now = now or timezone.now()
     title = _text(title, "title", _("Give the order a title."))
     body = _text(body, "body", _("Write what the unit must do and report."))
@@ -207,15 +194,7 @@ def _notify_unit(unit, order, now):
 
 
 def _visible_order(actor, order) -> SupervisionOrder:
-    got = (
-        SupervisionOrder.objects.visible_to(actor)
-        .select_for_update()
-        .filter(pk=getattr(order, "pk", order))
-        .first()
-    )
-    if got is None:
-        raise NotFound(_("Supervision order not found."))
-    return got
+    return SupervisionOrder.objects.access(actor, order, _("Supervision order not found."), for_update=True)
 
 
 @transaction.atomic
@@ -224,9 +203,7 @@ def do_reply_order(actor, order, *, reply: str, now: datetime | None = None) -> 
     now = now or timezone.now()
     order = _visible_order(actor, order)
     scope = scope_for(actor)
-    if not (scope.has_role(*UNIT_ROLES) and order.unit_id in scope.unit_ids) and not scope.has_role(
-        Role.ADMIN
-    ):
+    if not P.can_reply_order(scope, order):
         raise PermissionDenied(_("Only the unit addressed can reply to this order."))
     if order.state != OrderState.ISSUED:
         raise Conflict(_("This order has already been replied to."))
@@ -241,7 +218,7 @@ def do_reply_order(actor, order, *, reply: str, now: datetime | None = None) -> 
 def do_close_order(actor, order, *, satisfactory: bool, note: str = "", now: datetime | None = None):
     """The issuer side accepts (closes) the reply, or sends it back for a new reply."""
     now = now or timezone.now()
-    _require(actor, *ISSUERS)
+    require(actor, P.can_supervise, _not_allowed())
     order = _visible_order(actor, order)
     if order.state != OrderState.REPLIED:
         raise Conflict(_("Only a replied order can be closed or sent back."))
@@ -293,7 +270,7 @@ def do_start_spot_check(
     from urbangrid.geo.models import Region
     from urbangrid.orgs.models import Person
 
-    scope = _require(actor, *ISSUERS)
+    scope = require(actor, P.can_supervise, _not_allowed())
     now = now or timezone.now()
     if not Region.objects.visible_to(actor).filter(pk=region.pk).exists() or (
         not scope.all_city and region.id not in scope.subtree_region_ids
@@ -354,7 +331,7 @@ def do_record_spot_result(
     )
     if item is None:
         raise NotFound(_("Spot check item not found."))
-    if item.spot_check.inspector_id != scope.person_id and not scope.has_role(*ISSUERS):
+    if not P.can_record_spot_result(scope, item.spot_check):
         raise PermissionDenied(_("Only the appointed inspector records findings."))
     if item.result != SpotResult.PENDING:
         raise Conflict(_("This case has already been inspected."))
@@ -401,7 +378,7 @@ def do_record_accountability(
     actor, *, kind: str, reason: str, unit=None, person=None, cases=(), orders=(), now: datetime | None = None
 ) -> AccountabilityRecord:
     """Record an accountability measure (追责问效) against a unit and/or person with its evidence."""
-    scope = _require(actor, Role.STREET_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.ADMIN)
+    scope = require(actor, P.can_hold_accountable, _not_allowed())
     now = now or timezone.now()
     if kind not in AccountabilityKind.values:
         raise InvalidInput(_("Unknown accountability measure."), field="kind")
@@ -439,7 +416,7 @@ def do_new_scheme_version(
     replacing those of the kinds given. Activating retires the previous active version."""
     from . import indicators
 
-    _require(actor, Role.CITY_LEADER, Role.DISTRICT_LEADER, Role.ADMIN)
+    require(actor, P.can_manage_schemes, _not_allowed())
     base = scheme.versions.order_by("-number").first()
     number = (base.number + 1) if base else 1
     v = SchemeVersion.objects.create(
@@ -506,7 +483,7 @@ def do_publish(
     from .choices import SubjectKind
     from .scoring import evaluate
 
-    _require(actor, *PUBLISHERS)
+    require(actor, P.can_publish, _not_allowed())
     if kind not in SubjectKind.values:
         raise InvalidInput(_("Unknown subject kind."), field="kind")
     now = timezone.now()
@@ -564,7 +541,7 @@ def do_request_report(actor, *, region, period: Period, version: SchemeVersion) 
     """Queue a monthly assessment report (Excel + PDF) for a district or street."""
     from .tasks import build_report
 
-    scope = _require(actor, *ISSUERS)
+    scope = require(actor, P.can_supervise, _not_allowed())
     if region.level not in (2, 3):
         raise InvalidInput(_("Reports are made for a district or a street/town."), field="region")
     if not scope.all_city and region.id not in scope.subtree_region_ids:

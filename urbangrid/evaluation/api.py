@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
@@ -81,8 +82,6 @@ def drill(
     limit: int = Limit(500, 5000),
 ):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
     from .queries import subjects
 
     p = Period.parse(period)
@@ -315,18 +314,24 @@ class ReportIn(Schema):
     scheme: str = ""
 
 
-def _report_out(r):
-    return {
-        "id": r.id,
-        "state": r.state,
-        "progress": r.progress,
-        "message": r.message,
-        "xlsx": bool(r.xlsx),
-        "pdf": bool(r.pdf),
-    }
+class ReportOut(Schema):
+    id: Int
+    state: str
+    progress: Int
+    message: str
+    xlsx: bool  # whether the file is built yet
+    pdf: bool
+
+    @staticmethod
+    def resolve_xlsx(report: Report) -> bool:
+        return bool(report.xlsx)
+
+    @staticmethod
+    def resolve_pdf(report: Report) -> bool:
+        return bool(report.pdf)
 
 
-@router.post("/reports", response={202: dict})
+@router.post("/reports", response={202: ReportOut})
 def request_report(request, data: ReportIn):
     from urbangrid.geo.models import Region
 
@@ -339,12 +344,12 @@ def request_report(request, data: ReportIn):
         period=Period.parse(data.period),
         version=resolve_version(data.scheme or None),
     )
-    return Status(202, _report_out(r))
+    return Status(202, r)
 
 
-@router.get("/reports/{report_id}")
+@router.get("/reports/{report_id}", response=ReportOut)
 def report_status(request, report_id: Int):
     r = Report.objects.visible_to(request.auth).filter(pk=report_id).first()
     if r is None:
         raise NotFound("report not found")
-    return _report_out(r)
+    return r

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
 
 from .choices import (
     AccountabilityKind,
@@ -26,18 +27,6 @@ from .choices import (
     SpotResult,
     SubjectKind,
 )
-
-
-def _visible_regions_q(user, field: str) -> Q:
-    """Rows whose region FK (``field``) lies inside the user's areas; all rows for city-wide users."""
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    scope = scope_for(user)
-    if scope.all_city:
-        return Q()
-    if not scope.subtree_region_ids:
-        return Q(pk__in=[])
-    return Q(**{f"{field}__in": scope.subtree_region_ids})
 
 
 class Scheme(models.Model):
@@ -156,17 +145,6 @@ class AdjustmentRule(models.Model):
         return f"{self.subject_kind}/{self.kind}: {self.points}"
 
 
-class AssessmentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        if not scope_for(user).is_authenticated:
-            return self.none()
-        # Published assessments are public inside the administration; their rows are filtered
-        # by jurisdiction separately (AssessmentResult.visible_to).
-        return self
-
-
 class Assessment(models.Model):
     """A published assessment: the scheme version's results for one period and subject kind,
     frozen at publication. Immutable; a recomputation needs a new scheme version."""
@@ -185,7 +163,10 @@ class Assessment(models.Model):
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = AssessmentQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    # Published assessments are public inside the administration; their rows are filtered
+    # by jurisdiction separately (AssessmentResult).
+    scope_columns = ScopeColumns(everyone=True)
 
     class Meta:
         verbose_name = _("published assessment")
@@ -204,16 +185,6 @@ class Assessment(models.Model):
         if self.pk:
             raise ValueError("published assessments are immutable")
         super().save(*args, **kwargs)
-
-
-class AssessmentResultQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(_visible_regions_q(user, "region_id") | Q(unit_id__in=scope.unit_ids))
 
 
 class AssessmentResult(models.Model):
@@ -235,7 +206,8 @@ class AssessmentResult(models.Model):
     grade = models.CharField(_("grade"), max_length=1, blank=True)
     rank = models.PositiveIntegerField(_("rank"), null=True)
 
-    objects = AssessmentResultQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(region=("region",), units=("unit",))
 
     class Meta:
         verbose_name = _("assessment result")
@@ -252,20 +224,6 @@ class AssessmentResult(models.Model):
         if self.pk:
             raise ValueError("published assessment results are immutable")
         super().save(*args, **kwargs)
-
-
-class SupervisionOrderQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(
-            _visible_regions_q(user, "region_id")
-            | Q(unit_id__in=scope.unit_ids)
-            | Q(issued_by_id=scope.user_id)
-        )
 
 
 class SupervisionOrder(models.Model):
@@ -317,7 +275,8 @@ class SupervisionOrder(models.Model):
     close_note = models.TextField(_("closing note"), blank=True)
     satisfactory = models.BooleanField(_("reply accepted"), null=True, blank=True)
 
-    objects = SupervisionOrderQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(region=("region",), units=("unit",), users=("issued_by",))
 
     class Meta:
         verbose_name = _("supervision order")
@@ -331,16 +290,6 @@ class SupervisionOrder(models.Model):
     @property
     def replied_late(self) -> bool:
         return self.replied_at is not None and self.replied_at > self.deadline
-
-
-class SpotCheckQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(_visible_regions_q(user, "region_id") | Q(inspector_id=scope.person_id))
 
 
 class SpotCheck(models.Model):
@@ -369,7 +318,8 @@ class SpotCheck(models.Model):
     created_at = models.DateTimeField(_("created"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
 
-    objects = SpotCheckQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(region=("region",), people=("inspector",))
 
     class Meta:
         verbose_name = _("spot check")
@@ -406,20 +356,6 @@ class SpotCheckItem(models.Model):
         return f"{self.spot_check_id}/{self.case_id}: {self.result}"
 
 
-class AccountabilityQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(
-            _visible_regions_q(user, "region_id")
-            | Q(unit_id__in=scope.unit_ids)
-            | Q(person_id=scope.person_id)
-        )
-
-
 class AccountabilityRecord(models.Model):
     """An accountability record (追责问效) against a unit and/or a person, with its evidence:
     the cases and supervision orders it rests on."""
@@ -452,7 +388,8 @@ class AccountabilityRecord(models.Model):
         related_name="accountability",
     )
 
-    objects = AccountabilityQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(region=("region",), units=("unit",), people=("person",))
 
     class Meta:
         verbose_name = _("accountability record")
@@ -461,11 +398,6 @@ class AccountabilityRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.unit or self.person}"
-
-
-class ReportQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(_visible_regions_q(user, "region_id"))
 
 
 class Report(models.Model):
@@ -489,7 +421,8 @@ class Report(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     task_id = models.CharField(max_length=64, blank=True)
 
-    objects = ReportQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(region=("region",))
 
     class Meta:
         verbose_name = _("assessment report")

@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from urbangrid.geo.models import Region, UnitGrid
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.access import scope_for
 from urbangrid.orgs.models import Person, RoleAssignment, Unit
 
 from .choices import PERSON_KINDS, SubjectKind

@@ -21,6 +21,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from urbangrid.cases.models import Case
+from urbangrid.lib.access import scope_for
 
 from .choices import AdjustmentKind, Direction, Grade, SubjectKind
 from .indicators import COMPLAINT_SATISFACTION, REGION_COLUMNS, REGISTRY, Ctx, Measure, compute_many
@@ -111,8 +112,6 @@ class Evaluation:
     ranked: int = 0
 
     def visible(self, user) -> Evaluation:
-        from urbangrid.orgs.jurisdiction import scope_for
-
         scope = scope_for(user)
         return Evaluation(
             self.kind,

@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.http import redirect_back
-from urbangrid.orgs.jurisdiction import scope_for
 
 from . import actions, indicators
+from . import policy as P
 from .choices import AccountabilityKind, OrderState, SubjectKind
 from .models import (
     AccountabilityRecord,
@@ -122,7 +123,7 @@ def index(request):
             "hidden": hidden,
             "show_all": show_all,
             "prev": period.previous(),
-            "can_publish": scope_for(request.user).has_role(*actions.PUBLISHERS),
+            "can_publish": P.can_publish(scope_for(request.user)),
         },
     )
 
@@ -267,7 +268,7 @@ def orders(request):
         qs = qs.filter(state=state)
     proposals = []
     scope = scope_for(request.user)
-    can_issue = scope.has_role(*actions.ISSUERS)
+    can_issue = P.can_supervise(scope)
     period = _period(request)
     threshold = _float(request.GET.get("threshold"), 0.8)
     if can_issue:
@@ -356,7 +357,7 @@ def order(request, pk: int):
             "o": o,
             "case_link": case_url(o.case.number) if o.case_id else None,
             "can_reply": o.state == OrderState.ISSUED and o.unit_id in scope.unit_ids,
-            "can_close": o.state == OrderState.REPLIED and scope.has_role(*actions.ISSUERS),
+            "can_close": o.state == OrderState.REPLIED and P.can_supervise(scope),
             "ind": indicators.REGISTRY.get(o.indicator),
         },
     )
@@ -390,7 +391,7 @@ def spot_checks(request):
     from urbangrid.orgs.models import Person
 
     scope = scope_for(request.user)
-    can_start = scope.has_role(*actions.ISSUERS)
+    can_start = P.can_supervise(scope)
     return render(
         request,
         "evaluation/spot_checks.html",
@@ -457,7 +458,7 @@ def spot_check(request, pk: int):
         {
             "check": check,
             "items": items,
-            "can_record": check.inspector_id == scope.person_id or scope.has_role(*actions.ISSUERS),
+            "can_record": P.can_record_spot_result(scope, check),
         },
     )
 
@@ -483,7 +484,7 @@ def accountability(request):
     from urbangrid.orgs.models import Unit
 
     scope = scope_for(request.user)
-    can_record = scope.has_role("street_leader", "district_leader", "city_leader", "admin")
+    can_record = P.can_hold_accountable(scope)
     return render(
         request,
         "evaluation/accountability.html",
@@ -533,7 +534,7 @@ def reports(request):
     from urbangrid.geo.models import Region
 
     scope = scope_for(request.user)
-    can_request = scope.has_role(*actions.ISSUERS)
+    can_request = P.can_supervise(scope)
     regions = Region.objects.visible_to(request.user).filter(level__in=(2, 3))
     if not scope.all_city:
         regions = regions.filter(id__in=scope.subtree_region_ids)

@@ -19,8 +19,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from urbangrid.lib.roles import Role
 
 from . import locator
 from .choices import RegionKind
@@ -39,9 +41,6 @@ def require_geo_admin(actor) -> None:
     """Only administrators (or the system, actor None) change the geography."""
     if actor is None:
         return
-    from urbangrid.orgs.choices import Role
-    from urbangrid.orgs.jurisdiction import scope_for
-
     if not scope_for(actor).has_role(Role.ADMIN):
         raise PermissionDenied(_("Only a system administrator may change regions and grids."))
 

@@ -14,6 +14,7 @@ import shapely
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
 
@@ -181,8 +182,6 @@ class LocateBatchOut(Schema):
 
 
 def _locate_points(request, lons, lats, crs: str, zone=None, epsg=None) -> list[dict]:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     lons = np.asarray(lons, dtype=float)
     lats = np.asarray(lats, dtype=float)
     if not (np.all(np.isfinite(lons)) and np.all(np.isfinite(lats))):
@@ -287,8 +286,6 @@ class CoverageFilter(Schema):
 
 @router.get("/coverage", summary="Coverage proof of a region: gaps, overlaps, grids without supervisor")
 def coverage(request, filters: Query[CoverageFilter]) -> dict:
-    from urbangrid.orgs.jurisdiction import scope_for
-
     scope = scope_for(request.user)
     region = Region.objects.visible_to(request.user).filter(code=filters.region).first()
     # Ancestors are visible to frame the map, but their coverage would show other areas' grids.

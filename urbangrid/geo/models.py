@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+
 from .choices import REGION_LEVEL, RegionKind
 
 
@@ -52,21 +54,15 @@ class GeometryColumns(models.Model):
         self.area_m2 = area_m2(geom)
 
 
-class RegionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.region_codes:
-            return self.none()
-        # A user sees their regions' subtrees and the ancestors that frame them.
-        q = Q()
+class RegionQuerySet(ScopedQuerySet):
+    def areas_and_their_frame(self, scope, user) -> Q:
+        """The subtrees of the user's regions and the ancestors that frame them."""
+        q = Q(pk__in=[])
         for code in scope.region_codes:
             q |= Q(code__startswith=code)
-        q |= Q(code__in=scope.ancestor_codes)
-        return self.filter(q)
+        if scope.region_codes:
+            q |= Q(code__in=scope.ancestor_codes)
+        return q
 
 
 class Region(GeometryColumns):
@@ -86,6 +82,7 @@ class Region(GeometryColumns):
     )
 
     objects = RegionQuerySet.as_manager()
+    scope_columns = ScopeColumns(hook="areas_and_their_frame")
 
     class Meta:
         verbose_name = _("region")
@@ -108,20 +105,12 @@ class Region(GeometryColumns):
         return chain
 
 
-class UnitGridQuerySet(models.QuerySet):
+class UnitGridQuerySet(ScopedQuerySet):
     def current(self):
         return self.filter(valid_to__isnull=True)
 
     def valid_at(self, moment):
         return self.filter(Q(valid_from__lte=moment), Q(valid_to__isnull=True) | Q(valid_to__gt=moment))
-
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(scope.area_q(community="community_id", street="street_id", district="district_id"))
 
 
 class UnitGrid(GeometryColumns):
@@ -145,6 +134,7 @@ class UnitGrid(GeometryColumns):
     note = models.CharField(_("note"), max_length=200, blank=True)
 
     objects = UnitGridQuerySet.as_manager()
+    scope_columns = ScopeColumns(district="district", street="street", community="community")
 
     class Meta:
         verbose_name = _("unit grid")

@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
+from . import policy as P
 from . import queries
 from .choices import (
     AgendaReason,
@@ -48,35 +49,10 @@ from .models import (
     Meeting,
 )
 
-CAMPAIGN_ROLES = (
-    Role.UNIT_LEADER,
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-    Role.DISPATCHER,
-)
-CONSULT_OPEN_ROLES = (
-    Role.DISPATCHER,
-    Role.SHIFT_LEADER,
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-)
-CONSULT_DECIDE_ROLES = (Role.DISPATCHER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
-MEETING_ROLES = (
-    Role.DISPATCHER,
-    Role.SHIFT_LEADER,
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-    Role.UNIT_LEADER,
-)
-
 
 # --- helpers -----------------------------------------------------------------------------------
-def _require(actor, roles, what: str):
-    if not scope_for(actor).has_role(*roles):
-        raise PermissionDenied(_("You may not %(what)s.") % {"what": what})
+def _may_not(what: str) -> str:
+    return _("You may not %(what)s.") % {"what": what}
 
 
 def _person(actor):
@@ -88,14 +64,6 @@ def _person(actor):
 def _acts_for(actor, unit_id: int) -> bool:
     scope = scope_for(actor)
     return scope.all_city and scope.has_role(Role.ADMIN) or unit_id in scope.unit_ids
-
-
-def _visible(qs, actor, obj, message):
-    pk = getattr(obj, "pk", obj)
-    found = qs.visible_to(actor).filter(pk=pk).first()
-    if found is None:
-        raise NotFound(message)
-    return found
 
 
 def _units(actor, units, field: str):
@@ -255,7 +223,7 @@ def do_create_campaign(
 ) -> Campaign:
     """Create a campaign with its areas, units, classes and targets [(name, metric, value), ...]."""
     now = now or timezone.now()
-    _require(actor, CAMPAIGN_ROLES, _("organise campaigns"))
+    require(actor, P.can_organise_campaigns, _may_not(_("organise campaigns")))
     title = _text(title, "title", _("A title is required."))
     start, end = _campaign_dates(start_date, end_date)
     (lead,) = _units(actor, [lead_unit], "lead_unit") if lead_unit else (None,)
@@ -307,11 +275,9 @@ def do_create_campaign(
 
 
 def _campaign_for_lead(actor, campaign) -> Campaign:
-    campaign = _visible(Campaign.objects, actor, campaign, _("Campaign not found."))
+    campaign = Campaign.objects.access(actor, campaign, _("Campaign not found."))
     scope = scope_for(actor)
-    if not (scope.all_city and scope.has_role(*CAMPAIGN_ROLES, Role.ADMIN)) and not (
-        campaign.lead_unit_id in scope.unit_ids and scope.has_role(*CAMPAIGN_ROLES)
-    ):
+    if not P.can_lead_campaign(scope, campaign):
         raise PermissionDenied(
             _("Only the lead unit's leaders or the command centre may manage this campaign.")
         )
@@ -430,10 +396,10 @@ def do_link_case(actor, campaign, case, *, now: datetime | None = None) -> Campa
     from urbangrid.cases.models import Case
 
     now = now or timezone.now()
-    campaign = _visible(Campaign.objects, actor, campaign, _("Campaign not found."))
+    campaign = Campaign.objects.access(actor, campaign, _("Campaign not found."))
     scope = scope_for(actor)
-    if not scope.has_role(*CAMPAIGN_ROLES, Role.ENFORCEMENT_OFFICER, Role.UNIT_HANDLER):
-        raise PermissionDenied(_("You may not %(what)s.") % {"what": _("link cases to campaigns")})
+    if not P.can_link_cases(scope):
+        raise PermissionDenied(_may_not(_("link cases to campaigns")))
     _open_campaign(campaign)
     # The campaign's units work its areas: besides their own cases they may link cases there.
     case = (
@@ -580,8 +546,8 @@ def do_open_consultation(
     from urbangrid.cases.models import Case
 
     now = now or timezone.now()
-    _require(actor, CONSULT_OPEN_ROLES, _("open consultations"))
-    case = _visible(Case.objects, actor, case, _("Case not found."))
+    require(actor, P.can_open_consultations, _may_not(_("open consultations")))
+    case = Case.objects.access(actor, case, _("Case not found."))
     if case.state in ("closed", "rejected", "cancelled"):
         raise Conflict(_("The case is finished; there is nothing to consult on."))
     reason = _text(reason, "reason", _("Explain why the responsibility is disputed."))
@@ -694,7 +660,7 @@ def do_schedule_consultation_meeting(
     from urbangrid.orgs.models import Person
 
     now = now or timezone.now()
-    _require(actor, CONSULT_DECIDE_ROLES + (Role.SHIFT_LEADER,), _("schedule consultation meetings"))
+    require(actor, P.can_schedule_consultations, _may_not(_("schedule consultation meetings")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
         raise Conflict(_("The consultation is already decided."))
@@ -768,7 +734,7 @@ def do_decide_consultation(
     """Record the decision: the responsible lead unit, assisting units and the handling deadline.
     A meeting's minutes are recorded with it. The case changes only when the decision is applied."""
     now = now or timezone.now()
-    _require(actor, CONSULT_DECIDE_ROLES, _("decide consultations"))
+    require(actor, P.can_decide_consultations, _may_not(_("decide consultations")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
         raise Conflict(_("The consultation is already decided."))
@@ -931,7 +897,7 @@ def do_apply_consultation(actor, consultation, *, now: datetime | None = None) -
 @transaction.atomic
 def do_cancel_consultation(actor, consultation, *, reason: str, now: datetime | None = None) -> Consultation:
     now = now or timezone.now()
-    _require(actor, CONSULT_DECIDE_ROLES + (Role.SHIFT_LEADER,), _("cancel consultations"))
+    require(actor, P.can_schedule_consultations, _may_not(_("cancel consultations")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in queries.open_consultation_states():
         raise Conflict(_("The consultation is already closed."))
@@ -964,7 +930,7 @@ def do_schedule_meeting(
     from urbangrid.orgs.models import Person
 
     now = now or timezone.now()
-    _require(actor, MEETING_ROLES, _("schedule joint meetings"))
+    require(actor, P.can_host_meetings, _may_not(_("schedule joint meetings")))
     title = _text(title, "title", _("A title is required."))
     when = _moment(scheduled_at, "scheduled_at")
     person = _person(actor)
@@ -985,7 +951,7 @@ def do_schedule_meeting(
         if reason not in AgendaReason.values:
             raise InvalidInput(_("Unknown agenda reason."), field="agenda")
         if case is not None:
-            case = _visible(Case.objects, actor, case, _("Case not found."))
+            case = Case.objects.access(actor, case, _("Case not found."))
         items.append(
             AgendaItem(
                 position=i, reason=reason, title=(item_title or getattr(case, "number", ""))[:200], case=case
@@ -1031,7 +997,7 @@ def _meeting_for_host(actor, meeting, *, lock=False) -> Meeting:
     if found is None:
         raise NotFound(_("Meeting not found."))
     scope = scope_for(actor)
-    if not scope.has_role(*MEETING_ROLES) or not (scope.all_city or found.host_unit_id in scope.unit_ids):
+    if not P.can_manage_meeting(scope, found):
         raise PermissionDenied(_("Only the host unit may manage this meeting."))
     if lock:
         found = Meeting.objects.select_for_update().get(pk=found.pk)
@@ -1051,7 +1017,7 @@ def do_add_agenda_item(
     if reason not in AgendaReason.values:
         raise InvalidInput(_("Unknown agenda reason."), field="reason")
     if case is not None:
-        case = _visible(Case.objects, actor, case, _("Case not found."))
+        case = Case.objects.access(actor, case, _("Case not found."))
         if meeting.agenda.filter(case=case).exists():
             raise Conflict(_("The case is already on the agenda."))
     title = (title or "").strip() or (f"{case.number} {case.description[:80]}" if case else "")

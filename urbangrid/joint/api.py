@@ -17,6 +17,7 @@ from ninja import Router, Schema, Status
 from urbangrid.lib.bounds import Day, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
+from urbangrid.lib.schemas import page_of, related
 
 from . import actions as A
 from . import queries
@@ -98,44 +99,69 @@ class CampaignNoteIn(Schema):
     note: str = ""
 
 
-def _campaign_out(c: Campaign, with_summary=False) -> dict:
-    out = {
-        "id": c.pk,
-        "code": c.code,
-        "title": c.title,
-        "state": c.state,
-        "lead_unit": c.lead_unit.code,
-        "start_date": c.start_date.isoformat(),
-        "end_date": c.end_date.isoformat(),
-    }
-    if with_summary:
-        out["units"] = list(c.units.values_list("code", flat=True))
-        out["regions"] = list(c.regions.values_list("code", flat=True))
-        out["summary"] = c.summary if c.state == "ended" else queries.campaign_summary(c)
-        out["tasks"] = [
-            {
-                "id": t.pk,
-                "unit": t.unit.code,
-                "title": t.title,
-                "due_date": t.due_date.isoformat(),
-                "state": t.state,
-                "quantity": t.quantity,
-                "report": t.report,
-            }
-            for t in c.tasks.select_related("unit")
-        ]
-    return out
+# The Out schemas read model instances (resolve_* for what is not a column); moments are written
+# as isoformat() as this API always has. Notes are comments: a docstring would become a description
+# in the published OpenAPI document.
+class JointCampaignRowOut(Schema):
+    id: Int
+    code: str
+    title: str
+    state: str
+    lead_unit: str
+    start_date: Day
+    end_date: Day
+
+    resolve_lead_unit = related("lead_unit.code")
 
 
-@router.get("/campaigns")
+class JointTaskOut(Schema):
+    id: Int
+    unit: str
+    title: str
+    due_date: Day
+    state: str
+    quantity: Int
+    report: str
+
+    resolve_unit = related("unit.code")
+
+
+class JointCampaignOut(JointCampaignRowOut):
+    units: list[str]
+    regions: list[str]
+    summary: dict
+    tasks: list[JointTaskOut]
+
+    @staticmethod
+    def resolve_units(campaign: Campaign) -> list[str]:
+        return list(campaign.units.values_list("code", flat=True))
+
+    @staticmethod
+    def resolve_regions(campaign: Campaign) -> list[str]:
+        return list(campaign.regions.values_list("code", flat=True))
+
+    @staticmethod
+    def resolve_summary(campaign: Campaign) -> dict:
+        # An ended campaign keeps the figures it ended with; a running one is counted now.
+        return campaign.summary if campaign.state == "ended" else queries.campaign_summary(campaign)
+
+    @staticmethod
+    def resolve_tasks(campaign: Campaign):
+        return campaign.tasks.select_related("unit")
+
+
+JointCampaignPage = page_of(JointCampaignRowOut, "JointCampaignPage")
+
+
+@router.get("/campaigns", response=JointCampaignPage)
 def list_campaigns(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Campaign.objects.visible_to(request.auth).select_related("lead_unit").order_by("-start_date", "-id")
     if state:
         qs = qs.filter(state=state)
-    return {"count": qs.count(), "results": [_campaign_out(c) for c in qs[offset : offset + limit]]}
+    return {"count": qs.count(), "results": list(qs[offset : offset + limit])}
 
 
-@router.post("/campaigns", response={201: dict})
+@router.post("/campaigns", response={201: JointCampaignOut})
 def create_campaign(request, data: CampaignIn):
     from urbangrid.geo.models import Region
 
@@ -154,15 +180,12 @@ def create_campaign(request, data: CampaignIn):
         end_date=data.end_date,
         targets=[(t.name, t.metric, t.value) for t in data.targets],
     )
-    return Status(201, _campaign_out(c, with_summary=True))
+    return Status(201, c)
 
 
-@router.get("/campaigns/{pk}")
+@router.get("/campaigns/{pk}", response=JointCampaignOut)
 def get_campaign(request, pk: Int):
-    return _campaign_out(
-        _get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign")),
-        with_summary=True,
-    )
+    return _get(Campaign.objects.select_related("lead_unit"), request, pk, pgettext("joint", "Campaign"))
 
 
 @router.get("/campaigns/{pk}/cases")
@@ -219,10 +242,10 @@ def link_case(request, pk: Int, data: CaseRefIn):
     return Status(201, {"campaign": c.pk, "case": data.case, "source": link.source})
 
 
-@router.post("/campaigns/{pk}/end")
+@router.post("/campaigns/{pk}/end", response=JointCampaignOut)
 def end_campaign(request, pk: Int, data: CampaignNoteIn):
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
-    return _campaign_out(A.do_end_campaign(request.auth, c, note=data.note), with_summary=True)
+    return A.do_end_campaign(request.auth, c, note=data.note)
 
 
 @router.post("/tasks/{pk}/report")
@@ -267,28 +290,51 @@ class DecisionIn(Schema):
     update_matrix: bool = False
 
 
-def _consultation_out(x: Consultation) -> dict:
-    return {
-        "id": x.pk,
-        "case": x.case.number,
-        "trigger": x.trigger,
-        "mode": x.mode,
-        "state": x.state,
-        "reason": x.reason,
-        "parties": [
-            {"unit": p.unit.code, "stance": p.stance, "statement": p.statement}
-            for p in x.parties.select_related("unit")
-        ],
-        "lead_unit": x.lead_unit.code if x.lead_unit_id else None,
-        "assist_units": list(x.assist_units.values_list("code", flat=True)),
-        "deadline": x.deadline.isoformat() if x.deadline else None,
-        "decision": x.decision,
-        "meeting": x.meeting_id,
-        "matrix": x.matrix_result,
-    }
+class PartyOut(Schema):
+    unit: str
+    stance: str
+    statement: str
+
+    resolve_unit = related("unit.code")
 
 
-@router.get("/consultations")
+class ConsultationOut(Schema):
+    id: Int
+    case: str
+    trigger: str
+    mode: str
+    state: str
+    reason: str
+    parties: list[PartyOut]
+    lead_unit: str | None
+    assist_units: list[str]
+    deadline: str | None
+    decision: str
+    meeting: Int | None
+    matrix: str
+
+    resolve_case = related("case.number")
+    resolve_lead_unit = related("lead_unit.code")
+    resolve_meeting = related("meeting_id")
+    resolve_matrix = related("matrix_result")
+
+    @staticmethod
+    def resolve_parties(consultation: Consultation):
+        return consultation.parties.select_related("unit")
+
+    @staticmethod
+    def resolve_assist_units(consultation: Consultation) -> list[str]:
+        return list(consultation.assist_units.values_list("code", flat=True))
+
+    @staticmethod
+    def resolve_deadline(consultation: Consultation) -> str | None:
+        return consultation.deadline.isoformat() if consultation.deadline else None
+
+
+ConsultationPage = page_of(ConsultationOut, "ConsultationPage")
+
+
+@router.get("/consultations", response=ConsultationPage)
 def list_consultations(request, state: str = "", limit: int = Limit(50, 200), offset: int = Offset()):
     qs = (
         Consultation.objects.visible_to(request.auth)
@@ -297,7 +343,7 @@ def list_consultations(request, state: str = "", limit: int = Limit(50, 200), of
     )
     if state:
         qs = qs.filter(state=state)
-    return {"count": qs.count(), "results": [_consultation_out(x) for x in qs[offset : offset + limit]]}
+    return {"count": qs.count(), "results": list(qs[offset : offset + limit])}
 
 
 @router.get("/consultations/candidates")
@@ -310,26 +356,24 @@ def candidates(request):
     }
 
 
-@router.post("/consultations", response={201: dict})
+@router.post("/consultations", response={201: ConsultationOut})
 def open_consultation(request, data: ConsultationIn):
     x = A.do_open_consultation(
         request.auth, _case(request, data.case), reason=data.reason, units=_units(data.units), mode=data.mode
     )
-    return Status(201, _consultation_out(x))
+    return Status(201, x)
 
 
-@router.get("/consultations/{pk}")
+@router.get("/consultations/{pk}", response=ConsultationOut)
 def get_consultation(request, pk: Int):
-    return _consultation_out(
-        _get(Consultation.objects.select_related("case"), request, pk, _("Consultation"))
-    )
+    return _get(Consultation.objects.select_related("case"), request, pk, _("Consultation"))
 
 
-@router.post("/consultations/{pk}/views")
+@router.post("/consultations/{pk}/views", response=ConsultationOut)
 def state_view(request, pk: Int, data: ViewIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
     A.do_state_view(request.auth, x, unit=_unit(data.unit), stance=data.stance, statement=data.statement)
-    return _consultation_out(Consultation.objects.get(pk=x.pk))
+    return Consultation.objects.get(pk=x.pk)
 
 
 @router.post("/consultations/{pk}/meeting", response={201: dict})
@@ -341,10 +385,10 @@ def schedule_meeting(request, pk: Int, data: MeetingRefIn):
     return Status(201, {"meeting": m.pk})
 
 
-@router.post("/consultations/{pk}/decide")
+@router.post("/consultations/{pk}/decide", response=ConsultationOut)
 def decide(request, pk: Int, data: DecisionIn):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
-    x = A.do_decide_consultation(
+    return A.do_decide_consultation(
         request.auth,
         x,
         lead_unit=_unit(data.lead_unit),
@@ -354,13 +398,12 @@ def decide(request, pk: Int, data: DecisionIn):
         minutes=data.minutes,
         update_matrix=data.update_matrix,
     )
-    return _consultation_out(x)
 
 
-@router.post("/consultations/{pk}/apply")
+@router.post("/consultations/{pk}/apply", response=ConsultationOut)
 def apply(request, pk: Int):
     x = _get(Consultation.objects, request, pk, _("Consultation"))
-    return _consultation_out(A.do_apply_consultation(request.auth, x))
+    return A.do_apply_consultation(request.auth, x)
 
 
 # --- meetings ------------------------------------------------------------------------------------
@@ -395,38 +438,58 @@ class FollowUpReplyIn(Schema):
     reply: str
 
 
-def _meeting_out(m: Meeting) -> dict:
-    return {
-        "id": m.pk,
-        "kind": m.kind,
-        "title": m.title,
-        "scheduled_at": m.scheduled_at.isoformat(),
-        "state": m.state,
-        "host_unit": m.host_unit.code,
-        "minutes": m.minutes,
-        "agenda": [
-            {
-                "id": i.pk,
-                "position": i.position,
-                "reason": i.reason,
-                "title": i.title,
-                "case": i.case.number if i.case_id else None,
-                "decision": i.decision,
-            }
-            for i in m.agenda.select_related("case")
-        ],
-        "follow_ups": [
-            {
-                "id": f.pk,
-                "title": f.title,
-                "unit": f.unit.code,
-                "due_date": f.due_date.isoformat(),
-                "state": f.state,
-                "reply": f.reply,
-            }
-            for f in m.follow_ups.select_related("unit")
-        ],
-    }
+class AgendaItemOut(Schema):
+    id: Int
+    position: Int
+    reason: str
+    title: str
+    case: str | None
+    decision: str
+
+    resolve_case = related("case.number")
+
+
+class FollowUpOut(Schema):
+    id: Int
+    title: str
+    unit: str
+    due_date: Day
+    state: str
+    reply: str
+
+    resolve_unit = related("unit.code")
+
+
+class MeetingRowOut(Schema):
+    id: Int
+    kind: str
+    title: str
+    scheduled_at: str
+    state: str
+
+    @staticmethod
+    def resolve_scheduled_at(meeting: Meeting) -> str:
+        return meeting.scheduled_at.isoformat()
+
+
+class MeetingOut(MeetingRowOut):
+    host_unit: str
+    minutes: str
+    agenda: list[AgendaItemOut]
+    follow_ups: list[FollowUpOut]
+
+    resolve_host_unit = related("host_unit.code")
+
+    @staticmethod
+    def resolve_agenda(meeting: Meeting):
+        return meeting.agenda.select_related("case")
+
+    @staticmethod
+    def resolve_follow_ups(meeting: Meeting):
+        return meeting.follow_ups.select_related("unit")
+
+
+MeetingPage = page_of(MeetingRowOut, "MeetingPage")
 
 
 @router.get("/meetings/proposals")
@@ -439,25 +502,13 @@ def proposals(request):
     }
 
 
-@router.get("/meetings")
+@router.get("/meetings", response=MeetingPage)
 def list_meetings(request, limit: int = Limit(50, 200), offset: int = Offset()):
     qs = Meeting.objects.visible_to(request.auth).select_related("host_unit").order_by("-scheduled_at", "-id")
-    return {
-        "count": qs.count(),
-        "results": [
-            {
-                "id": m.pk,
-                "kind": m.kind,
-                "title": m.title,
-                "scheduled_at": m.scheduled_at.isoformat(),
-                "state": m.state,
-            }
-            for m in qs[offset : offset + limit]
-        ],
-    }
+    return {"count": qs.count(), "results": list(qs[offset : offset + limit])}
 
 
-@router.post("/meetings", response={201: dict})
+@router.post("/meetings", response={201: MeetingOut})
 def create_meeting(request, data: JointMeetingIn):
     agenda = [(a.reason, a.title, _case(request, a.case) if a.case else None) for a in data.agenda]
     m = A.do_schedule_meeting(
@@ -469,18 +520,18 @@ def create_meeting(request, data: JointMeetingIn):
         units=_units(data.units),
         agenda=agenda,
     )
-    return Status(201, _meeting_out(m))
+    return Status(201, m)
 
 
-@router.get("/meetings/{pk}")
+@router.get("/meetings/{pk}", response=MeetingOut)
 def get_meeting(request, pk: Int):
-    return _meeting_out(_get(Meeting.objects.select_related("host_unit"), request, pk, _("Meeting")))
+    return _get(Meeting.objects.select_related("host_unit"), request, pk, _("Meeting"))
 
 
-@router.post("/meetings/{pk}/minutes")
+@router.post("/meetings/{pk}/minutes", response=MeetingOut)
 def minutes(request, pk: Int, data: MinutesIn):
     m = _get(Meeting.objects, request, pk, _("Meeting"))
-    return _meeting_out(A.do_record_minutes(request.auth, m, minutes=data.minutes, decisions=data.decisions))
+    return A.do_record_minutes(request.auth, m, minutes=data.minutes, decisions=data.decisions)
 
 
 @router.post("/meetings/{pk}/follow-ups", response={201: dict})

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+
 from .choices import (
     AgendaReason,
     CampaignState,
@@ -25,32 +27,6 @@ from .choices import (
     TargetMetric,
     TaskState,
 )
-
-
-def _region_q(scope, field: str) -> Q:
-    """Rows whose region (``field``) lies inside the user's areas or contains one of them."""
-    q = Q(pk__in=[])
-    if scope.subtree_region_ids:
-        q |= Q(**{f"{field}__id__in": scope.subtree_region_ids})
-    if scope.ancestor_codes:
-        q |= Q(**{f"{field}__code__in": scope.ancestor_codes})
-    return q
-
-
-class CampaignQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Campaigns led by or joined by one of the user's units, or covering the user's areas."""
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        q = _region_q(scope, "regions")
-        if scope.unit_ids:
-            q |= Q(lead_unit_id__in=scope.unit_ids) | Q(units__id__in=scope.unit_ids)
-        return self.filter(id__in=self.model.objects.filter(q).values("id"))
 
 
 class Campaign(models.Model):
@@ -90,7 +66,10 @@ class Campaign(models.Model):
     summary = models.JSONField(_("final summary"), default=dict, blank=True)
     summary_note = models.TextField(_("summary remarks"), blank=True)
 
-    objects = CampaignQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        region=("regions",), framing_region=("regions",), units=("lead_unit", "units"), distinct=True
+    )
 
     class Meta:
         verbose_name = pgettext_lazy("joint", "campaign")
@@ -118,11 +97,6 @@ class CampaignTarget(models.Model):
         return self.name
 
 
-class CampaignTaskQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(campaign__in=Campaign.objects.visible_to(user))
-
-
 class CampaignTask(models.Model):
     """One unit's part of a campaign, with its deadline and the unit's report."""
 
@@ -144,7 +118,8 @@ class CampaignTask(models.Model):
     )
     accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
 
-    objects = CampaignTaskQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="campaign")
 
     class Meta:
         verbose_name = _("campaign task")
@@ -174,27 +149,6 @@ class CampaignCase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} · {self.case_id}"
-
-
-class MeetingQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        q = Q(pk__in=[])
-        if scope.subtree_region_ids:
-            q |= Q(region_id__in=scope.subtree_region_ids)
-        if scope.ancestor_codes:
-            q |= Q(region__code__in=scope.ancestor_codes)
-        if scope.unit_ids:
-            q |= Q(host_unit_id__in=scope.unit_ids) | Q(units__id__in=scope.unit_ids)
-        if scope.person_id:
-            q |= Q(attendees__id=scope.person_id)
-        return self.filter(id__in=self.model.objects.filter(q).values("id"))
 
 
 class Meeting(models.Model):
@@ -231,7 +185,14 @@ class Meeting(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = MeetingQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        region=("region",),
+        framing_region=("region",),
+        units=("host_unit", "units"),
+        people=("attendees",),
+        distinct=True,
+    )
 
     class Meta:
         verbose_name = _("meeting")
@@ -242,23 +203,12 @@ class Meeting(models.Model):
         return self.title
 
 
-class ConsultationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Consultations on cases the user can see, or involving one of the user's units."""
-        from urbangrid.cases.models import Case
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        q = Q(case__in=Case.objects.visible_to(user))
-        if scope.unit_ids:
-            q |= Q(
-                id__in=ConsultationUnit.objects.filter(unit_id__in=scope.unit_ids).values("consultation_id")
-            )
-        return self.filter(q)
+class ConsultationQuerySet(ScopedQuerySet):
+    def involving_units(self, scope, user) -> Q:
+        """Consultations a unit the user acts for is asked to join."""
+        if not scope.unit_ids:
+            return Q(pk__in=[])
+        return Q(id__in=ConsultationUnit.objects.filter(unit_id__in=scope.unit_ids).values("consultation_id"))
 
     def open(self):
         return self.filter(
@@ -324,6 +274,7 @@ class Consultation(models.Model):
     matrix_updated = models.BooleanField(_("matrix updated"), default=False)
 
     objects = ConsultationQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="case", hook="involving_units")
 
     class Meta:
         verbose_name = _("consultation")
@@ -394,15 +345,7 @@ class AgendaItem(models.Model):
         return self.title
 
 
-class FollowUpQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from urbangrid.orgs.jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(Q(meeting__in=Meeting.objects.visible_to(user)) | Q(unit_id__in=scope.unit_ids))
-
+class FollowUpQuerySet(ScopedQuerySet):
     def overdue(self, today):
         return self.exclude(state=FollowUpState.DONE).filter(due_date__lt=today)
 
@@ -433,6 +376,7 @@ class FollowUp(models.Model):
     closed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
     objects = FollowUpQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="meeting", units=("unit",))
 
     class Meta:
         verbose_name = _("follow-up task")

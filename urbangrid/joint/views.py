@@ -14,12 +14,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from urbangrid.cases.models import Case
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import forms as F
+from . import policy as P
 from . import queries
 from .choices import CampaignState, ConsultationState, FollowUpState, MeetingState, TaskState
 from .models import Campaign, CampaignTask, Consultation, FollowUp, Meeting
@@ -92,9 +93,9 @@ def index(request):
             "follow_ups_overdue": follow_ups.filter(due_date__lt=today).count(),
         },
         "today": today,
-        "can_campaign": scope.has_role(*A.CAMPAIGN_ROLES),
-        "can_consult": scope.has_role(*A.CONSULT_OPEN_ROLES),
-        "can_meet": scope.has_role(*A.MEETING_ROLES),
+        "can_campaign": P.can_organise_campaigns(scope),
+        "can_consult": P.can_open_consultations(scope),
+        "can_meet": P.can_host_meetings(scope),
     }
     return render(request, "joint/index.html", ctx)
 
@@ -114,7 +115,7 @@ def campaigns(request):
             "page": page,
             "state": state,
             "states": CampaignState.choices,
-            "can_campaign": scope_for(request.user).has_role(*A.CAMPAIGN_ROLES),
+            "can_campaign": P.can_organise_campaigns(scope_for(request.user)),
         },
     )
 
@@ -162,7 +163,7 @@ def campaign_detail(request, pk):
     for case in page:
         case.url = case_url(case.number)
     scope = scope_for(request.user)
-    is_lead = scope.has_role(*A.CAMPAIGN_ROLES) and (c.lead_unit_id in scope.unit_ids or scope.all_city)
+    is_lead = P.can_lead_campaign(scope, c)
     manual_ids = set(c.case_links.filter(source="manual").values_list("case_id", flat=True))
     return render(
         request,
@@ -296,7 +297,7 @@ def consultations(request):
             "state": state,
             "states": ConsultationState.choices,
             "candidates": queries.consultation_candidates(request.user, limit=30),
-            "can_consult": scope_for(request.user).has_role(*A.CONSULT_OPEN_ROLES),
+            "can_consult": P.can_open_consultations(scope_for(request.user)),
         },
     )
 
@@ -349,7 +350,7 @@ def consultation_detail(request, pk):
             else None,
             "schedule_form": F.ScheduleForm(),
             "decision_form": F.DecisionForm(initial={"lead_unit": lead_default}),
-            "can_decide": scope.has_role(*A.CONSULT_DECIDE_ROLES),
+            "can_decide": P.can_decide_consultations(scope),
             "can_apply": scope.has_role(Role.DISPATCHER),
             "is_admin": scope.has_role(Role.ADMIN),
             "assists": cons.assist_units.all(),
@@ -463,7 +464,7 @@ def meetings(request):
     return render(
         request,
         "joint/meetings.html",
-        {"page": page, "overdue": overdue, "can_meet": scope_for(request.user).has_role(*A.MEETING_ROLES)},
+        {"page": page, "overdue": overdue, "can_meet": P.can_host_meetings(scope_for(request.user))},
     )
 
 
@@ -507,8 +508,7 @@ def meeting_detail(request, pk):
             "m": m,
             "agenda": m.agenda.select_related("case", "consultation"),
             "follow_ups": m.follow_ups.select_related("unit", "agenda_item", "replied_by"),
-            "is_host": scope.has_role(*A.MEETING_ROLES)
-            and (scope.all_city or m.host_unit_id in scope.unit_ids),
+            "is_host": P.can_manage_meeting(scope, m),
             "my_units": scope.unit_ids,
             "minutes_form": F.MinutesForm(initial={"minutes": m.minutes}),
             "follow_form": F.FollowUpForm(),

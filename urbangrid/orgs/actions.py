@@ -23,13 +23,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import Scope, forget_scope, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from urbangrid.lib.roles import Role
 
 from .auth import hash_token, new_token_key, token_expiry
-from .choices import GridDuty, Role, UnitKind, UnitLevel
-from .jurisdiction import Scope, forget_scope, scope_for
+from .choices import GridDuty, UnitKind, UnitLevel
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Secondment, Unit
+from .policy import can_organise_training
 
 RoleSpec = tuple[str, object]  # (role, Region | None)
 
@@ -701,15 +703,6 @@ def do_revoke_token(actor, token: ApiToken) -> ApiToken:
 
 
 # ---------------------------------------------------------------- training and resources (P4, E2)
-TRAINING_ORGANISERS = (
-    Role.ADMIN,
-    Role.UNIT_LEADER,
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-)
-
-
 @transaction.atomic
 def do_create_course(
     actor,
@@ -753,7 +746,7 @@ def do_schedule_training(
     from .models import TrainingSession
 
     scope = scope_for(actor)
-    if not (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, organiser)):
+    if not (can_organise_training(scope) and _may_manage_unit(scope, organiser)):
         _deny()
     if region is not None and not _region_within(scope, region) and not _is_admin(scope):
         _deny()
@@ -827,8 +820,7 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
     Passing is decided here from the course's pass score; a repeated person updates the row."""
     scope = scope_for(actor)
     if not (
-        _is_admin(scope)
-        or (scope.has_role(*TRAINING_ORGANISERS) and _may_manage_unit(scope, session.organiser))
+        _is_admin(scope) or (can_organise_training(scope) and _may_manage_unit(scope, session.organiser))
     ):
         _deny()
     visible = set(

@@ -7,13 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
+from urbangrid.lib.roles import Role
+from urbangrid.lib.schemas import related
 
 from . import actions
-from .choices import GridDuty, Role
-from .jurisdiction import scope_for
+from .choices import GridDuty
 from .models import ApiToken, GridAssignment, Person, RoleAssignment, Unit
 from .queries import _active_q, grids_without_supervisor, person_for
 
@@ -52,6 +54,10 @@ class RoleOut(Schema):
     valid_from: Day | None
     valid_to: Day | None
 
+    @staticmethod
+    def resolve_label(assignment: RoleAssignment) -> str:
+        return str(assignment.get_role_display())
+
 
 class MeOut(Schema):
     username: str
@@ -66,16 +72,6 @@ class MeOut(Schema):
     acting_for_units: list[str]
 
 
-def _role_out(a: RoleAssignment) -> dict:
-    return {
-        "role": a.role,
-        "label": str(a.get_role_display()),
-        "region": a.region,
-        "valid_from": a.valid_from,
-        "valid_to": a.valid_to,
-    }
-
-
 @router.get("/me", response=MeOut, summary="Who am I: roles, unit, area, grids")
 def me(request):
     user = request.user
@@ -83,12 +79,11 @@ def me(request):
     person = person_for(user)
     details = []
     if person is not None:
-        details = [
-            _role_out(a)
-            for a in RoleAssignment.objects.filter(_active_q(), person=person)
+        details = list(
+            RoleAssignment.objects.filter(_active_q(), person=person)
             .select_related("region")
             .order_by("role")
-        ]
+        )
     units = Unit.objects.filter(pk__in=scope.unit_ids).order_by("code").values_list("code", flat=True)
     return {
         "username": user.get_username(),
@@ -135,29 +130,24 @@ class PersonOut(Schema):
     is_active: bool
     roles: list[RoleOut]
 
+    resolve_username = related("user.username")
+    resolve_unit_code = related("unit.code")
+    resolve_unit_name = related("unit.name")
+
+    @staticmethod
+    def resolve_roles(person: Person) -> list[RoleAssignment]:
+        """The roles in force today (from the prefetched ``roles__region``)."""
+        today = timezone.localdate()
+        return [
+            a
+            for a in person.roles.all()
+            if (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
+        ]
+
 
 class PeoplePage(Schema):
     count: Int
     items: list[PersonOut]
-
-
-def _person_out(p: Person, today) -> dict:
-    roles = [
-        _role_out(a)
-        for a in p.roles.all()
-        if (a.valid_from is None or a.valid_from <= today) and (a.valid_to is None or a.valid_to >= today)
-    ]
-    return {
-        "id": p.pk,
-        "username": p.user.username,
-        "name": p.name,
-        "unit_code": p.unit.code,
-        "unit_name": p.unit.name,
-        "title": p.title,
-        "phone": p.phone,
-        "is_active": p.is_active,
-        "roles": roles,
-    }
 
 
 @router.get("/people", response=PeoplePage, summary="People visible to me")
@@ -189,8 +179,7 @@ def list_people(
         .prefetch_related("roles__region")
         .order_by("unit__code", "user__username")
     )
-    today = timezone.localdate()
-    return {"count": qs.count(), "items": [_person_out(p, today) for p in page[offset : offset + limit]]}
+    return {"count": qs.count(), "items": list(page[offset : offset + limit])}
 
 
 @router.get("/people/{int:person_id}", response=PersonOut, summary="One person")
@@ -204,7 +193,7 @@ def get_person(request, person_id: Int):
     )
     if p is None:
         raise NotFound(_("No such person."))
-    return _person_out(p, timezone.localdate())
+    return p
 
 
 class AssignmentOut(Schema):
@@ -217,6 +206,13 @@ class AssignmentOut(Schema):
     duty_label: str
     valid_from: Day
     valid_to: Day | None
+
+    resolve_person_name = related("person.name")
+    resolve_username = related("person.user.username")
+
+    @staticmethod
+    def resolve_duty_label(assignment: GridAssignment) -> str:
+        return str(assignment.get_duty_display())
 
 
 def _assignments_visible(user):
@@ -251,20 +247,7 @@ def list_assignments(
         qs = qs.filter(duty=duty)
     if current:
         qs = qs.filter(_active_q())
-    return [
-        {
-            "id": a.pk,
-            "grid_code": a.grid_code,
-            "person_id": a.person_id,
-            "person_name": a.person.name,
-            "username": a.person.user.username,
-            "duty": a.duty,
-            "duty_label": str(a.get_duty_display()),
-            "valid_from": a.valid_from,
-            "valid_to": a.valid_to,
-        }
-        for a in qs.order_by("grid_code", "duty", "person_id")[offset : offset + limit]
-    ]
+    return list(qs.order_by("grid_code", "duty", "person_id")[offset : offset + limit])
 
 
 class GapsOut(Schema):
@@ -327,19 +310,7 @@ def issue_token(request, body: TokenIn):
     if person is None:
         raise InvalidInput(_("Only staff with a person record can hold tokens."))
     token, key = actions.do_issue_token(request.user, person, body.name, expires_in_days=body.expires_in_days)
-    return Status(
-        201,
-        {
-            "id": token.pk,
-            "name": token.name,
-            "prefix": token.prefix,
-            "created_at": token.created_at,
-            "last_used_at": None,
-            "revoked_at": None,
-            "expires_at": token.expires_at,
-            "key": key,
-        },
-    )
+    return Status(201, NewTokenOut(key=key, **TokenOut.from_orm(token).model_dump()))
 
 
 @router.delete("/tokens/{int:token_id}", response=TokenOut, summary="Revoke one of my tokens")
@@ -379,6 +350,18 @@ class SessionOut(Schema):
     results: Int
     passed: Int
 
+    resolve_organiser_code = related("organiser.code")
+    resolve_region = related("region.code")
+
+    # Counted by list_sessions; a session just scheduled has none.
+    @staticmethod
+    def resolve_results(session) -> int:
+        return getattr(session, "n_records", 0)
+
+    @staticmethod
+    def resolve_passed(session) -> int:
+        return getattr(session, "n_passed", 0)
+
 
 class SessionIn(Schema):
     course_id: Int
@@ -406,20 +389,9 @@ class RecordOut(Schema):
     passed: bool
     date: Moment
 
-
-def _session_out(s) -> dict:
-    return {
-        "id": s.pk,
-        "course": s.course,
-        "starts_at": s.starts_at,
-        "ends_at": s.ends_at,
-        "location": s.location,
-        "trainer": s.trainer,
-        "organiser_code": s.organiser.code,
-        "region": getattr(s.region, "code", None),
-        "results": getattr(s, "n_records", 0),
-        "passed": getattr(s, "n_passed", 0),
-    }
+    resolve_course = related("session.course.name")
+    resolve_person_name = related("person.name")
+    resolve_date = related("session.starts_at")
 
 
 @router.get("/training/courses", response=list[CourseOut], summary="Training courses")
@@ -441,7 +413,7 @@ def list_sessions(request, limit: int = Limit(200, 1000)):
         .annotate(n_records=Count("records"), n_passed=Count("records", filter=Q(records__passed=True)))
         .order_by("-starts_at")
     )
-    return [_session_out(s) for s in qs[:limit]]
+    return list(qs[:limit])
 
 
 @router.post("/training/sessions", response={201: SessionOut}, summary="Schedule a training session")
@@ -461,7 +433,7 @@ def create_session(request, body: SessionIn):
         location=body.location,
         trainer=body.trainer,
     )
-    return Status(201, _session_out(s))
+    return Status(201, s)
 
 
 @router.post(
@@ -491,20 +463,7 @@ def record_results(request, session_id: Int, body: list[TrainingResultIn]):
         ],
     )
     rows = TrainingRecord.objects.filter(session=s).select_related("person", "session__course")
-    return [_record_out(r) for r in rows]
-
-
-def _record_out(r) -> dict:
-    return {
-        "session_id": r.session_id,
-        "course": r.session.course.name,
-        "person_id": r.person_id,
-        "person_name": r.person.name,
-        "attended": r.attended,
-        "score": Float(r.score) if r.score is not None else None,
-        "passed": r.passed,
-        "date": r.session.starts_at,
-    }
+    return list(rows)
 
 
 @router.get(
@@ -516,7 +475,7 @@ def person_training(request, person_id: Int):
     if not Person.objects.visible_to(request.user).filter(pk=person_id).exists():
         raise NotFound(_("No such person."))
     rows = TrainingRecord.objects.filter(person_id=person_id).select_related("person", "session__course")
-    return [_record_out(r) for r in rows.order_by("-session__starts_at")]
+    return list(rows.order_by("-session__starts_at"))
 
 
 class UntrainedOut(Schema):
@@ -562,6 +521,8 @@ class EquipmentOut(Schema):
     issued_on: Day
     returned_on: Day | None
 
+    resolve_unit_code = related("unit.code")
+
 
 class EquipmentIn(Schema):
     unit_code: str
@@ -574,20 +535,6 @@ class EquipmentIn(Schema):
     note: str = ""
 
 
-def _equipment_out(e) -> dict:
-    return {
-        "id": e.pk,
-        "unit_code": e.unit.code,
-        "holder_id": e.holder_id,
-        "kind": e.kind,
-        "name": e.name,
-        "asset_no": e.asset_no,
-        "value": Float(e.value),
-        "issued_on": e.issued_on,
-        "returned_on": e.returned_on,
-    }
-
-
 @router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
 def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = Limit(1000, 5000)):
     from .models import Equipment
@@ -597,7 +544,7 @@ def list_equipment(request, unit: str | None = None, in_use: bool = True, limit:
         qs = qs.filter(unit__code=unit)
     if in_use:
         qs = qs.filter(returned_on__isnull=True)
-    return [_equipment_out(e) for e in qs[:limit]]
+    return list(qs[:limit])
 
 
 @router.post("/equipment", response={201: EquipmentOut}, summary="Issue equipment to a unit or worker")
@@ -621,7 +568,7 @@ def issue_equipment(request, body: EquipmentIn):
         value=body.value,
         note=body.note,
     )
-    return Status(201, _equipment_out(e))
+    return Status(201, e)
 
 
 @router.post(
@@ -633,7 +580,7 @@ def return_equipment(request, item_id: Int, returned_on: Day | None = None):
     e = Equipment.objects.visible_to(request.user).select_related("unit").filter(pk=item_id).first()
     if e is None:
         raise NotFound(_("No such equipment."))
-    return _equipment_out(actions.do_return_equipment(request.user, e, returned_on))
+    return actions.do_return_equipment(request.user, e, returned_on)
 
 
 class FundIn(Schema):

@@ -6,3 +6,10 @@ class OrgsConfig(AppConfig):
     name = "urbangrid.orgs"
     label = "orgs"
     verbose_name = _("Organisation")
+
+    def ready(self) -> None:
+        from urbangrid.lib import access
+
+        from .scopes import compute_scope, current_generation
+
+        access.register_builder(compute_scope, current_generation)

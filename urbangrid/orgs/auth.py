@@ -13,9 +13,9 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from ninja.security import HttpBearer, SessionAuth
 
+from urbangrid.lib.access import GENERATION_ATTR, current_generation
 from urbangrid.lib.errors import DomainError, InvalidInput
 
-from .jurisdiction import GENERATION_ATTR, current_generation
 from .models import ApiToken, default_token_lifetime
 
 

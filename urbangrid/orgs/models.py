@@ -10,22 +10,10 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from .choices import EquipmentKind, FundCategory, GridDuty, Role, UnitKind, UnitLevel
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+from urbangrid.lib.roles import Role
 
-
-class UnitQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        # Everyone sees city-level units (they dispatch to them) and units of their own areas.
-        return self.filter(
-            Q(region__isnull=True) | Q(id__in=scope.unit_ids) | scope.area_q(region="region_id")
-        )
+from .choices import EquipmentKind, FundCategory, GridDuty, UnitKind, UnitLevel
 
 
 class Unit(models.Model):
@@ -52,7 +40,10 @@ class Unit(models.Model):
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
 
-    objects = UnitQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    # Everyone sees city-level units (they dispatch to them) and units of their own areas.
+    # Everyone sees city-level units (they dispatch to them) and units of their own areas.
+    scope_columns = ScopeColumns(public=Q(region__isnull=True), units=("id",), region=("region",))
 
     class Meta:
         verbose_name = _("unit")
@@ -64,22 +55,13 @@ class Unit(models.Model):
         return self.name
 
 
-class PersonQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        # People of my units, people holding a role in my areas, staff of units serving my areas,
-        # and myself. Subqueries (not joins) so no DISTINCT is needed.
-        in_area = RoleAssignment.objects.filter(scope.area_q(region="region_id")).values("person_id")
-        q = Q(unit_id__in=scope.unit_ids) | Q(id__in=in_area) | Q(user_id=scope.user_id)
-        if scope.subtree_region_ids:
-            q |= Q(unit__region_id__in=scope.subtree_region_ids)
-        return self.filter(q)
+class PersonQuerySet(ScopedQuerySet):
+    def holding_roles_in_areas(self, scope, user) -> Q:
+        """People holding a role in the user's areas (a subquery, not a join: no DISTINCT)."""
+        if not scope.subtree_region_ids:
+            return Q(pk__in=[])
+        in_area = RoleAssignment.objects.filter(region_id__in=scope.subtree_region_ids)
+        return Q(id__in=in_area.values("person_id"))
 
 
 class Person(models.Model):
@@ -94,6 +76,13 @@ class Person(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = PersonQuerySet.as_manager()
+    # People of my units, people holding a role in my areas, staff of units serving my areas,
+    # and myself.
+    # People of my units, people holding a role in my areas, staff of units serving my areas,
+    # and myself.
+    scope_columns = ScopeColumns(
+        units=("unit",), users=("user",), region=("unit__region",), hook="holding_roles_in_areas"
+    )
 
     class Meta:
         verbose_name = _("person")
@@ -224,14 +213,6 @@ class ScopeGeneration(models.Model):
 
 
 # ---------------------------------------------------------------- training and resources (P4, E2)
-def _scope_unit_q(scope, unit_field: str) -> Q:
-    """Rows of my units or of units serving my areas."""
-    q = Q(**{f"{unit_field}_id__in": scope.unit_ids})
-    if scope.subtree_region_ids:
-        q |= Q(**{f"{unit_field}__region_id__in": scope.subtree_region_ids})
-    return q
-
-
 class TrainingCourse(models.Model):
     """A course grid workers take (岗前培训, 法规培训 ...), with the score needed to pass."""
 
@@ -252,21 +233,12 @@ class TrainingCourse(models.Model):
         return self.name
 
 
-class TrainingSessionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        q = _scope_unit_q(scope, "organiser")
-        if scope.subtree_region_ids:
-            q |= Q(region_id__in=scope.subtree_region_ids)
-        if scope.person_id:
-            q |= Q(id__in=TrainingRecord.objects.filter(person_id=scope.person_id).values("session_id"))
-        return self.filter(q)
+class TrainingSessionQuerySet(ScopedQuerySet):
+    def attended_by(self, scope, user) -> Q:
+        """Sessions the user attended."""
+        if not scope.person_id:
+            return Q(pk__in=[])
+        return Q(id__in=TrainingRecord.objects.filter(person_id=scope.person_id).values("session_id"))
 
 
 class TrainingSession(models.Model):
@@ -293,6 +265,9 @@ class TrainingSession(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = TrainingSessionQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        units=("organiser",), region=("organiser__region", "region"), hook="attended_by"
+    )
 
     class Meta:
         verbose_name = _("training session")
@@ -302,17 +277,6 @@ class TrainingSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.course} {self.starts_at:%Y-%m-%d}"
-
-
-class TrainingRecordQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """A worker's record is visible to themself and to those who see the worker (leaders)."""
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        return self.filter(person_id__in=Person.objects.visible_to(user).values("id"))
 
 
 class TrainingRecord(models.Model):
@@ -335,7 +299,8 @@ class TrainingRecord(models.Model):
     note = models.CharField(_("note"), max_length=200, blank=True)
     recorded_at = models.DateTimeField(_("recorded"), auto_now=True)
 
-    objects = TrainingRecordQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="person")
 
     class Meta:
         verbose_name = _("training record")
@@ -345,18 +310,6 @@ class TrainingRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} · {self.session}"
-
-
-class EquipmentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        return self.filter(_scope_unit_q(scope, "unit") | Q(holder_id=scope.person_id))
 
 
 class Equipment(models.Model):
@@ -379,7 +332,8 @@ class Equipment(models.Model):
     returned_on = models.DateField(_("returned on"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=200, blank=True)
 
-    objects = EquipmentQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(units=("unit",), region=("unit__region",), people=("holder",))
 
     class Meta:
         verbose_name = _("equipment")
@@ -389,18 +343,6 @@ class Equipment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.asset_no}）"
-
-
-class FundRecordQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from .jurisdiction import scope_for
-
-        scope = scope_for(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        return self.filter(_scope_unit_q(scope, "unit"))
 
 
 class FundRecord(models.Model):
@@ -421,7 +363,8 @@ class FundRecord(models.Model):
     )
     recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
-    objects = FundRecordQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(units=("unit",), region=("unit__region",))
 
     class Meta:
         verbose_name = _("fund record")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from urbangrid.lib.roles import Role
+
 from .choices import GridDuty
 from .models import GridAssignment, Person, RoleAssignment
 
@@ -89,8 +91,6 @@ def person_grids(person: Person, on=None) -> list[str]:
 
 # ---------------------------------------------------------------- training and resources
 def _grid_worker_ids(region=None):
-    from .choices import Role
-
     qs = RoleAssignment.objects.filter(_active_q(), role=Role.GRID_WORKER, person__is_active=True)
     if region is not None:
         qs = qs.filter(region__code__startswith=region.code)

@@ -16,13 +16,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
 
 from . import actions
-from .choices import EquipmentKind, FundCategory, Role
+from .choices import EquipmentKind, FundCategory
 from .forms import NewPasswordForm
-from .jurisdiction import scope_for
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
+from .policy import can_organise_training
 from .queries import (
     _active_q,
     equipment_summary,
@@ -101,7 +103,7 @@ def training(request):
         "flagged_grid_count": len(flagged),
         "courses": TrainingCourse.objects.filter(is_active=True),
         "units": _managed_units(user),
-        "can_schedule": scope_for(user).has_role(*actions.TRAINING_ORGANISERS),
+        "can_schedule": can_organise_training(scope_for(user)),
         "today": timezone.localdate(),
     }
     return render(request, "orgs/training.html", context)

@@ -14,12 +14,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import require
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.orgs.choices import Role
-from urbangrid.orgs.jurisdiction import scope_for
 
 from . import conf, trackcodec
+from . import policy as P
 from .choices import CampaignState, CheckInMethod, InspectionOutcome, PlaceType, TrackState
 from .models import (
     CheckIn,
@@ -34,20 +34,6 @@ from .models import (
     Track,
     TrackBatch,
 )
-
-# Street leaders and the supervision/command centre plan patrols and sweeps for their area.
-PLAN_ROLES = (
-    Role.STREET_LEADER,
-    Role.DISTRICT_LEADER,
-    Role.CITY_LEADER,
-    Role.SHIFT_LEADER,
-    Role.DISPATCHER,
-    Role.ADMIN,
-)
-PATROL_ROLES = (Role.GRID_WORKER, Role.ENFORCEMENT_OFFICER)
-PLACE_ROLES = (*PLAN_ROLES, Role.GRID_WORKER, Role.ENFORCEMENT_OFFICER, Role.INTAKE_OPERATOR)
-# The same roles the case intake accepts on the "inspection" channel.
-INSPECT_ROLES = (Role.GRID_WORKER, Role.ENFORCEMENT_OFFICER, Role.SHIFT_LEADER, Role.INTAKE_OPERATOR)
 
 EARTH_R = 6371008.8
 
@@ -73,11 +59,8 @@ def _person(actor):
     return person
 
 
-def _require(actor, roles, message=None):
-    scope = scope_for(actor)
-    if not scope.has_role(*roles):
-        raise PermissionDenied(message or _("Your role does not allow this."))
-    return scope
+def _not_allowed() -> str:
+    return _("Your role does not allow this.")
 
 
 def _require_region(scope, region) -> None:
@@ -286,7 +269,7 @@ def do_create_plan(
     checkpoints=(),
 ) -> PatrolPlan:
     """Create a patrol plan (street leaders and the centre, for their own area)."""
-    scope = _require(actor, PLAN_ROLES, _("Only street leaders and the command centre plan patrols."))
+    scope = require(actor, P.can_plan_patrols, _("Only street leaders and the command centre plan patrols."))
     fields = _clean_plan(
         scope,
         name=name,
@@ -310,7 +293,7 @@ def do_create_plan(
 @transaction.atomic
 def do_update_plan(actor, plan: PatrolPlan, **changes) -> PatrolPlan:
     """Change a plan's grids, frequency, windows, patroller or dates."""
-    scope = _require(actor, PLAN_ROLES, _("Only street leaders and the command centre plan patrols."))
+    scope = require(actor, P.can_plan_patrols, _("Only street leaders and the command centre plan patrols."))
     plan = PatrolPlan.objects.select_for_update().get(pk=plan.pk)
     _require_region(scope, plan.region)
     current = dict(
@@ -350,7 +333,7 @@ def do_update_plan(actor, plan: PatrolPlan, **changes) -> PatrolPlan:
 
 @transaction.atomic
 def do_deactivate_plan(actor, plan: PatrolPlan) -> PatrolPlan:
-    scope = _require(actor, PLAN_ROLES)
+    scope = require(actor, P.can_plan_patrols, _not_allowed())
     plan = PatrolPlan.objects.select_for_update().get(pk=plan.pk)
     _require_region(scope, plan.region)
     if not plan.is_active:
@@ -399,7 +382,7 @@ def _as_time(value):
 
 @transaction.atomic
 def do_add_checkpoint(actor, plan: PatrolPlan, **cp) -> Checkpoint:
-    scope = _require(actor, PLAN_ROLES)
+    scope = require(actor, P.can_plan_patrols, _not_allowed())
     _require_region(scope, plan.region)
     fields = _clean_checkpoint(**cp)
     point = Checkpoint.objects.create(plan=plan, **fields)
@@ -409,7 +392,7 @@ def do_add_checkpoint(actor, plan: PatrolPlan, **cp) -> Checkpoint:
 
 @transaction.atomic
 def do_remove_checkpoint(actor, checkpoint: Checkpoint) -> None:
-    scope = _require(actor, PLAN_ROLES)
+    scope = require(actor, P.can_plan_patrols, _not_allowed())
     _require_region(scope, checkpoint.plan.region)
     record(actor, "patrol.remove_checkpoint", checkpoint, summary=checkpoint.name, plan=checkpoint.plan_id)
     checkpoint.delete()
@@ -431,7 +414,7 @@ def do_start_track(
     same track. Returns (track, created)."""
     from urbangrid.geo.crs import resolve_crs
 
-    _require(actor, PATROL_ROLES, _("Only grid workers and officers record patrols."))
+    require(actor, P.can_patrol, _("Only grid workers and officers record patrols."))
     person = _person(actor)
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 64:
@@ -730,7 +713,7 @@ def do_create_campaign(
     class_code: str = "",
 ) -> SweepCampaign:
     """Open a hazard sweep campaign for an area (or the whole city) and place types."""
-    scope = _require(actor, PLAN_ROLES, _("Only leaders and the command centre open sweep campaigns."))
+    scope = require(actor, P.can_plan_patrols, _("Only leaders and the command centre open sweep campaigns."))
     _require_region(scope, region)
     name = (name or "").strip()
     if not name:
@@ -767,7 +750,7 @@ def do_create_campaign(
 
 @transaction.atomic
 def do_close_campaign(actor, campaign: SweepCampaign) -> SweepCampaign:
-    scope = _require(actor, PLAN_ROLES)
+    scope = require(actor, P.can_plan_patrols, _not_allowed())
     c = SweepCampaign.objects.select_for_update().get(pk=campaign.pk)
     _require_region(scope, c.region)
     if c.state == CampaignState.CLOSED:
@@ -801,7 +784,7 @@ def do_register_place(
     credit_subject_id: int | None = None,
 ) -> Place:
     """Register a place for sweeps; it is located in its grid, community, street and district."""
-    scope = _require(actor, PLACE_ROLES)
+    scope = require(actor, P.can_register_places, _not_allowed())
     name = (name or "").strip()
     if not name:
         raise InvalidInput(_("A place needs a name."), field="name")
@@ -1063,7 +1046,7 @@ def do_record_inspection(
     ``now`` (default the clock) is when the record arrives: it decides whether the campaign is
     running and stamps the hazard cases; the demo history passes a simulated one.
     """
-    _require(actor, INSPECT_ROLES, _("Your role does not allow inspections."))
+    require(actor, P.can_inspect, _("Your role does not allow inspections."))
     person = _person(actor)
     client_key = (client_key or "")[:64]
     if client_key:

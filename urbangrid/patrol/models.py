@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
+
 from .choices import (
     CampaignState,
     CheckInMethod,
@@ -24,25 +26,7 @@ from .choices import (
 )
 
 
-def _scope(user):
-    from urbangrid.orgs.jurisdiction import scope_for
-
-    return scope_for(user)
-
-
-class PatrolPlanQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = _scope(user)
-        if scope.all_city:
-            return self
-        q = scope.area_q(region="region_id")
-        if scope.person_id:
-            q |= Q(patroller_id=scope.person_id)
-        # A grid worker sees the plans of the communities/streets that contain their grids.
-        if scope.ancestor_codes:
-            q |= Q(region__code__in=scope.ancestor_codes)
-        return self.filter(q)
-
+class PatrolPlanQuerySet(ScopedQuerySet):
     def active_on(self, day):
         return self.filter(is_active=True, valid_from__lte=day).filter(
             Q(valid_to__isnull=True) | Q(valid_to__gte=day)
@@ -88,6 +72,8 @@ class PatrolPlan(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = PatrolPlanQuerySet.as_manager()
+    # A grid worker sees the plans of the communities/streets that contain their grids.
+    scope_columns = ScopeColumns(region=("region",), framing_region=("region",), people=("patroller",))
 
     class Meta:
         verbose_name = _("patrol plan")
@@ -121,17 +107,6 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class TrackQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = _scope(user)
-        if scope.all_city:
-            return self
-        q = scope.area_q(district="district_id", street="street_id", community="community_id")
-        if scope.person_id:
-            q |= Q(person_id=scope.person_id)
-        return self.filter(q)
 
 
 class Track(models.Model):
@@ -172,7 +147,10 @@ class Track(models.Model):
     max_lon = models.FloatField(null=True, blank=True)
     max_lat = models.FloatField(null=True, blank=True)
 
-    objects = TrackQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        district="district", street="street", community="community", people=("person",)
+    )
 
     class Meta:
         verbose_name = _("patrol track")
@@ -275,20 +253,6 @@ class ChecklistItem(models.Model):
         return f"{self.code} {self.text}"
 
 
-class SweepCampaignQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = _scope(user)
-        if scope.all_city:
-            return self
-        if not scope.is_authenticated:
-            return self.none()
-        # City-wide campaigns involve everyone; area campaigns their area and its ancestors' staff.
-        q = Q(region__isnull=True) | scope.area_q(region="region_id")
-        if scope.ancestor_codes:
-            q |= Q(region__code__in=scope.ancestor_codes)
-        return self.filter(q)
-
-
 class SweepCampaign(models.Model):
     """A safety-hazard sweep (安全隐患排查) over an area, for some place types, for dates."""
 
@@ -320,7 +284,11 @@ class SweepCampaign(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = SweepCampaignQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    # City-wide campaigns involve everyone; area campaigns their area and its ancestors' staff.
+    scope_columns = ScopeColumns(
+        public=Q(region__isnull=True), region=("region",), framing_region=("region",)
+    )
 
     class Meta:
         verbose_name = _("sweep campaign")
@@ -329,17 +297,6 @@ class SweepCampaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class PlaceQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        scope = _scope(user)
-        if scope.all_city:
-            return self
-        q = scope.area_q(district="district_id", street="street_id", community="community_id")
-        if scope.grid_codes:
-            q |= Q(grid_code__in=scope.grid_codes)
-        return self.filter(q)
 
 
 class Place(models.Model):
@@ -367,7 +324,10 @@ class Place(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = PlaceQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(
+        district="district", street="street", community="community", grid_code="grid_code"
+    )
 
     class Meta:
         verbose_name = _("place")
@@ -380,11 +340,6 @@ class Place(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class InspectionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(place__in=Place.objects.visible_to(user))
 
 
 class Inspection(models.Model):
@@ -405,7 +360,8 @@ class Inspection(models.Model):
     client_key = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = InspectionQuerySet.as_manager()
+    objects = ScopedQuerySet.as_manager()
+    scope_columns = ScopeColumns(via="place")
 
     class Meta:
         verbose_name = _("inspection")

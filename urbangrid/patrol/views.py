@@ -17,10 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.orgs.jurisdiction import scope_for
+from urbangrid.lib.roles import Role
 
 from . import actions as A
+from . import policy as P
 from .choices import CampaignState, PlaceType, TrackState
 from .forms import CampaignForm, PlaceForm, PlanForm
 from .models import ChecklistItem, Inspection, PatrolPlan, Place, SweepCampaign, Track
@@ -70,9 +72,9 @@ def index(request):
         .filter(state=CampaignState.ACTIVE)
         .annotate(n_insp=Count("inspections"))[:10],
         "my_tracks": Track.objects.filter(person__user=user).order_by("-started_at")[:5],
-        "can_plan": scope.has_role(*A.PLAN_ROLES),
-        "can_patrol": scope.has_role(*A.PATROL_ROLES),
-        "can_inspect": scope.has_role(*A.INSPECT_ROLES),
+        "can_plan": P.can_plan_patrols(scope),
+        "can_patrol": P.can_patrol(scope),
+        "can_inspect": P.can_inspect(scope),
     }
     return render(request, "patrol/index.html", ctx)
 
@@ -96,14 +98,13 @@ def plan_list(request):
         {
             "plans": qs[:300],
             "show": show,
-            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+            "can_plan": P.can_plan_patrols(scope_for(request.user)),
         },
     )
 
 
 @login_required
 def plan_form(request, pk: int | None = None):
-    from urbangrid.orgs.choices import Role
     from urbangrid.orgs.models import Person
 
     user = request.user
@@ -248,7 +249,7 @@ def track_detail(request, pk: int):
 def mobile(request):
     """The grid worker's patrol page (390×844): start/stop, GPS batching, offline queue."""
     scope = scope_for(request.user)
-    if not scope.has_role(*A.PATROL_ROLES):
+    if not P.can_patrol(scope):
         raise Http404
     active = (
         Track.objects.filter(person__user=request.user, state=TrackState.ACTIVE)
@@ -289,7 +290,7 @@ def campaign_list(request):
         "patrol/campaign_list.html",
         {
             "campaigns": campaigns[:200],
-            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+            "can_plan": P.can_plan_patrols(scope_for(request.user)),
         },
     )
 
@@ -379,8 +380,8 @@ def campaign_detail(request, pk: int):
             "recent": recent,
             "q": q,
             "chart": chart,
-            "can_inspect": scope_for(request.user).has_role(*A.INSPECT_ROLES),
-            "can_plan": scope_for(request.user).has_role(*A.PLAN_ROLES),
+            "can_inspect": P.can_inspect(scope_for(request.user)),
+            "can_plan": P.can_plan_patrols(scope_for(request.user)),
         },
     )
 
@@ -428,7 +429,7 @@ def place_list(request):
             "types": PlaceType.choices,
             "kind": kind,
             "q": q,
-            "can_register": scope_for(request.user).has_role(*A.PLACE_ROLES),
+            "can_register": P.can_register_places(scope_for(request.user)),
             **_map_ctx(),
             "home_bbox": _home_bbox(request.user),
         },

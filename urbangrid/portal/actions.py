@@ -17,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import InvalidInput, NotFound, PermissionDenied
+from urbangrid.lib.roles import Role
 from urbangrid.orgs.auth import TokenExpired, token_expiry
 
 from .models import ApiClient, MachineSource, Open311Request, PhoneVerification, WebhookDelivery
@@ -31,9 +33,6 @@ def hash_key(key: str) -> str:
 
 
 def _require_admin(actor) -> None:
-    from urbangrid.orgs.choices import Role
-    from urbangrid.orgs.jurisdiction import scope_for
-
     if not (getattr(actor, "is_superuser", False) or scope_for(actor).has_role(Role.ADMIN)):
         raise PermissionDenied(_("Only a system administrator may manage API clients."))
 

@@ -34,7 +34,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 
-from urbangrid.orgs.jurisdiction import forget_scope
+from urbangrid.lib.access import forget_scope
 
 PASSWORD = "pw-12345"
 

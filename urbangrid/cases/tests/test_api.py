@@ -10,9 +10,9 @@ import pytest
 from urbangrid.cases import workflow
 from urbangrid.cases.models import Attachment, Case, Report
 from urbangrid.cases.notify import notify
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.models import AuditEvent
 from urbangrid.orgs.auth import hash_token, new_token_key
-from urbangrid.orgs.jurisdiction import scope_for
 from urbangrid.orgs.models import ApiToken
 from urbangrid.testing.world import jpeg
 

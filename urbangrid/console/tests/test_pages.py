@@ -17,7 +17,7 @@ from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.models import Case
 from urbangrid.cases.workflow import ACTIONS, ACTIONS_BY_NAME, allowed_actions
 from urbangrid.console.forms import FORMS
-from urbangrid.orgs.jurisdiction import forget_scope
+from urbangrid.lib.access import forget_scope
 
 
 def jpeg(color=(200, 30, 30)):

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.views import defaults
 
 from urbangrid.evaluation.indicators import REGISTRY
-from urbangrid.orgs.choices import Role
+from urbangrid.lib.roles import Role
 from urbangrid.orgs.models import Unit
 
 pytestmark = pytest.mark.django_db

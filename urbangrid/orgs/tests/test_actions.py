@@ -1,10 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
 
+from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.models import AuditEvent
 from urbangrid.orgs import actions
-from urbangrid.orgs.jurisdiction import scope_for
 from urbangrid.orgs.models import ApiToken, GridAssignment, Person, Secondment, Unit
 from urbangrid.orgs.queries import grid_supervisors, people_with_role, person_for
 

@@ -3,7 +3,8 @@ from django.contrib.auth import get_user_model
 
 from urbangrid.catalog.models import ResponsibilityRule
 from urbangrid.conftest import DEMO_SEED
-from urbangrid.orgs.choices import GridDuty, Role
+from urbangrid.lib.roles import Role
+from urbangrid.orgs.choices import GridDuty
 from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Secondment, TrainingRecord, Unit
 from urbangrid.orgs.queries import grid_officers, grid_supervisors, grids_without_supervisor
 

@@ -3,7 +3,7 @@
 import pytest
 
 from urbangrid.geo.models import Region, UnitGrid
-from urbangrid.orgs.jurisdiction import SYSTEM, scope_for
+from urbangrid.lib.access import SYSTEM, scope_for
 from urbangrid.orgs.models import Person, Unit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
