@@ -396,10 +396,19 @@ class _Cast:
 
     def __init__(self):
         from urbangrid.geo.models import Region
-        from urbangrid.orgs.models import GridAssignment, RoleAssignment, Unit
+        from urbangrid.orgs.models import Unit
 
         self.units = {u.code: u for u in Unit.objects.filter(is_active=True).order_by("code")}
         self.district = Region.objects.filter(level=2).order_by("code").first()
+        self._read_roles()
+        self._read_grid_workers()
+        self._read_street_units()
+        self.role = Role
+
+    def _read_roles(self) -> None:
+        """Who holds which role in which unit, the city-wide staff and the district's leaders."""
+        from urbangrid.orgs.models import RoleAssignment
+
         by_unit_role: dict[tuple[int, str], list] = defaultdict(list)
         central: dict[str, list] = defaultdict(list)
         self.district_leaders = []
@@ -419,6 +428,11 @@ class _Cast:
         self.shift = [p.user for p in central[Role.SHIFT_LEADER]]
         self.operators = [p.user for p in central[Role.INTAKE_OPERATOR]]
         self.admins = [p.user for p in central[Role.ADMIN]]
+
+    def _read_grid_workers(self) -> None:
+        """Each grid's supervisor and each street's grid workers."""
+        from urbangrid.orgs.models import GridAssignment, RoleAssignment
+
         self.grid_user: dict[str, object] = {}
         for ga in (
             GridAssignment.objects.filter(duty="supervisor").select_related("person__user").order_by("id")
@@ -433,6 +447,9 @@ class _Cast:
             if ra.region_id:
                 sid = ra.region.parent_id if ra.region.level == 4 else ra.region_id
                 self.street_workers[sid].append(ra.person.user)
+
+    def _read_street_units(self) -> None:
+        """The district's street offices / town governments and the communities under each."""
         streets = [u for u in self.units.values() if u.kind in ("street_office", "town_gov") and u.region_id]
         if self.district:
             streets = [u for u in streets if u.region.parent_id == self.district.pk] or streets
@@ -442,7 +459,6 @@ class _Cast:
         for u in sorted(self.units.values(), key=lambda u: u.code):
             if u.kind == "community" and u.parent_id:
                 self.community_units[u.parent_id].append(u)
-        self.role = Role
 
     def field_staff(self, unit) -> list:
         """The unit's handlers and enforcement officers (who go out in a campaign)."""

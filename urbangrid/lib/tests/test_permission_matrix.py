@@ -74,10 +74,10 @@ def _build_evaluation_rows(city: DemoCity) -> None:
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):
     """The demo city with its histories, inside one transaction rolled back after the module."""
-    from urbangrid.cases.demo import build_history as cases_history
-    from urbangrid.credit.demo import build_history as credit_history
-    from urbangrid.joint.demo import build_history as joint_history
-    from urbangrid.patrol.demo import build_history as patrol_history
+    from urbangrid.demo.cases import build_history as cases_history
+    from urbangrid.demo.credit import build_history as credit_history
+    from urbangrid.demo.joint import build_history as joint_history
+    from urbangrid.demo.patrol import build_history as patrol_history
 
     with django_db_blocker.unblock(), transaction.atomic():
         if not _city_present():
