@@ -148,7 +148,7 @@ def _photos(case, ctx, stage, uploads, *, required: bool):
 def _save_photos(case, ctx, stage, prepared) -> list[str]:
     out = []
     for p in prepared:
-        att, _c = attachments.store(case, stage, None, user=ctx.actor, prepared=p)
+        att, _c = attachments.store(case, stage, None, user=ctx.actor, prepared=p, now=ctx.now)
         out.append(att.sha256)
     return out
 
@@ -593,6 +593,7 @@ def do_apply(
                 unit_id=getattr(lead, "unit_id", None),
                 reason=reason,
                 extra_hours=int(extra_hours) if extra_hours else None,
+                created_at=ctx.now,
             )
     except IntegrityError as exc:
         raise Conflict(_("An application of this kind is already pending.")) from exc
@@ -896,7 +897,7 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
         raise NotFound(_("No such case."))
     if case.state in (CaseState.CLOSED, CaseState.CANCELLED, CaseState.REJECTED):
         raise Conflict(_("Photos cannot be added to a finished case."))
-    att, created = attachments.store(case, stage, upload, user=actor)
+    att, created = attachments.store(case, stage, upload, user=actor, now=now)
     if created:
         CaseEvent.objects.create(
             case=case,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -65,11 +66,14 @@ def normalise_image(upload) -> tuple[bytes, int, int]:
         raise InvalidInput(_("The file is not a valid image."), field="photos") from exc
 
 
-def store(case, stage: str, upload, *, user=None, report=None, prepared=None) -> tuple[Attachment, bool]:
-    """Attach a photo to the case at ``stage``; (attachment, created). Idempotent by content."""
+def store(
+    case, stage: str, upload, *, user=None, report=None, prepared=None, now=None
+) -> tuple[Attachment, bool]:
+    """Attach a photo to the case at ``stage`` (at ``now``, default the clock); (attachment, created).
+    Idempotent by content."""
     if stage not in AttachmentStage.values:
         raise InvalidInput(_("Unknown photo stage."), field="stage")
-    att = with_file(prepared or normalise_image(upload), stage, user=user, report=report)
+    att = with_file(prepared or normalise_image(upload), stage, user=user, report=report, now=now)
     existing = Attachment.objects.filter(case=case, stage=stage, sha256=att.sha256).first()
     if existing is not None:
         return existing, False
@@ -83,7 +87,9 @@ def store(case, stage: str, upload, *, user=None, report=None, prepared=None) ->
     return att, True
 
 
-def with_file(prepared: tuple[bytes, int, int], stage: str, *, user=None, report=None) -> Attachment:
+def with_file(
+    prepared: tuple[bytes, int, int], stage: str, *, user=None, report=None, now=None
+) -> Attachment:
     """The unsaved attachment row of a prepared photo (no case yet), its file written. Same bytes,
     same path: the file is written once however many cases share it, and a file whose transaction
     fails is the one its retry names."""
@@ -98,6 +104,7 @@ def with_file(prepared: tuple[bytes, int, int], stage: str, *, user=None, report
         height=h,
         uploaded_by=user if getattr(user, "pk", None) else None,
         report=report,
+        created_at=now or timezone.now(),
     )
     path = attachment_path(att, "")
     if not default_storage.exists(path):

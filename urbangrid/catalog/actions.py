@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ def _require_catalogue_admin(actor) -> None:
 
 
 @transaction.atomic
-def do_set_responsibility(actor, rows: Sequence[dict]) -> int:
+def do_set_responsibility(actor, rows: Sequence[dict], *, now: datetime | None = None) -> int:
     """Add responsibility-matrix rows. Each row: problem_class or (major_code [, code_set, kind]),
     optional region, unit, note. All rows are validated before any is written."""
     _require_catalogue_admin(actor)
@@ -55,6 +56,7 @@ def do_set_responsibility(actor, rows: Sequence[dict]) -> int:
             [getattr(o.problem_class, "code", o.major_code), getattr(o.region, "code", None), o.unit.code]
             for o in objs
         ][:2000],
+        at=now,
     )
     return len(objs)
 

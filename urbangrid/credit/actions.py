@@ -9,7 +9,7 @@ jurisdiction are answered as missing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -104,8 +104,10 @@ def do_register_subject(
     phone: str = "",
     address: str = "",
     region=None,
+    now: datetime | None = None,
 ) -> Subject:
     """Register a subject (a business, stall owner, property company or individual)."""
+    now = now or timezone.now()
     require(actor, can_record_credit, _may_not(_("register credit subjects")))
     if kind not in SubjectKind.values:
         raise InvalidInput(_("Unknown subject kind."), field="kind")
@@ -136,9 +138,11 @@ def do_register_subject(
         region=region,
         registered_by_unit=person.unit if person else None,
         score=active_rules_base(),
+        created_at=now,
+        updated_at=now,
     )
     # The audit keeps no identity number in clear (the row itself is the protected copy).
-    record(actor, "credit.register_subject", subject, summary=subject.name, kind=kind)
+    record(actor, "credit.register_subject", subject, summary=subject.name, kind=kind, at=now)
     return subject
 
 
@@ -147,19 +151,31 @@ def active_rules_base() -> Decimal:
 
 
 @transaction.atomic
-def do_name_subject_on_case(actor, case, subject) -> CaseSubject:
+def do_name_subject_on_case(actor, case, subject, *, now: datetime | None = None) -> CaseSubject:
     """A case names the subject responsible for the problem (idempotent)."""
+    now = now or timezone.now()
     require(actor, can_record_credit, _may_not(_("name subjects on cases")))
     case = _visible_case(actor, case)
     subject = _visible_subject(actor, subject)
     link, created = CaseSubject.objects.get_or_create(
-        case=case, subject=subject, defaults={"named_by": actor}
+        case=case, subject=subject, defaults={"named_by": actor, "named_at": now}
     )
     if created:
         record(
-            actor, "credit.name_subject", link, summary=f"{case.number} · {subject.name}", case=case.number
+            actor,
+            "credit.name_subject",
+            link,
+            summary=f"{case.number} · {subject.name}",
+            case=case.number,
+            at=now,
         )
     return link
+
+
+def _moment(now) -> datetime:
+    """The moment an action writes at: ``now`` when it is one, else the clock (a replayed day
+    alone has no time of day)."""
+    return now if isinstance(now, datetime) else timezone.now()
 
 
 def _today(now) -> date:
@@ -193,6 +209,7 @@ def do_record_violation(
     now=None,
 ) -> Violation:
     """Record a confirmed violation (linked to its case) and re-evaluate the subject's score and lists."""
+    at = _moment(now)
     require(actor, can_record_credit, _may_not(_("record violations")))
     subject = _visible_subject(actor, subject)
     if kind not in ViolationKind.values:
@@ -220,9 +237,12 @@ def do_record_violation(
         description=description.strip(),
         recorded_by=person,
         unit=person.unit if person else None,
+        created_at=at,
     )
     if case is not None:
-        CaseSubject.objects.get_or_create(case=case, subject=subject, defaults={"named_by": actor})
+        CaseSubject.objects.get_or_create(
+            case=case, subject=subject, defaults={"named_by": actor, "named_at": at}
+        )
     record(
         actor,
         "credit.record_violation",
@@ -231,14 +251,16 @@ def do_record_violation(
         subject=subject.pk,
         case=case.number if case else None,
         occurred_on=occurred_on.isoformat(),
+        at=at,
     )
-    _evaluate(actor, subject, today)
+    _evaluate(actor, subject, today, at=at)
     return violation
 
 
 @transaction.atomic
 def do_revoke_violation(actor, violation, reason: str, *, now=None) -> Violation:
     """Revoke a violation recorded in error (kept, excluded from the score)."""
+    at = _moment(now)
     require(actor, can_issue_penalty, _may_not(_("revoke violations")))
     violation = Violation.objects.visible_to(actor).select_for_update().filter(pk=violation.pk).first()
     if violation is None:
@@ -250,14 +272,16 @@ def do_revoke_violation(actor, violation, reason: str, *, now=None) -> Violation
     violation.state = ViolationState.REVOKED
     violation.revoke_reason = reason.strip()[:200]
     violation.save(update_fields=["state", "revoke_reason"])
-    record(actor, "credit.revoke_violation", violation, summary=reason[:100])
+    record(actor, "credit.revoke_violation", violation, summary=reason[:100], at=at)
     today = _today(now)
-    _close_unfounded_entries(actor, violation.subject, today, violation.revoke_reason)
-    _evaluate(actor, violation.subject, today)
+    _close_unfounded_entries(actor, violation.subject, today, violation.revoke_reason, at)
+    _evaluate(actor, violation.subject, today, at=at)
     return violation
 
 
-def _close_unfounded_entries(actor, subject: Subject, today: date, reason: str) -> list[ListEntry]:
+def _close_unfounded_entries(
+    actor, subject: Subject, today: date, reason: str, at: datetime
+) -> list[ListEntry]:
     """After a revocation: close (as revoked, not as repaired) the active list entries that no
     confirmed violation supports any more (none since the subject last left that list). Without
     this the next evaluation finds such a subject "clean" and records an automatic credit repair."""
@@ -281,7 +305,7 @@ def _close_unfounded_entries(actor, subject: Subject, today: date, reason: str) 
         entry.exit_note = reason[:200]
         entry.removed_by = actor if getattr(actor, "pk", None) else None
         entry.save(update_fields=["removed_on", "exit_reason", "exit_note", "removed_by"])
-        record(actor, "credit.revoke_list_entry", entry, summary=f"{subject.name} ← {entry.list_kind}")
+        record(actor, "credit.revoke_list_entry", entry, summary=f"{subject.name} ← {entry.list_kind}", at=at)
         closed.append(entry)
     return closed
 
@@ -333,6 +357,7 @@ def do_issue_penalty(
     now=None,
 ) -> Penalty:
     """Issue a penalty decision: warning, fine (with amount) or order to rectify (with deadline)."""
+    at = _moment(now)
     require(actor, can_issue_penalty, _may_not(_("issue penalty decisions")))
     violation = Violation.objects.visible_to(actor).filter(pk=violation.pk).select_related("subject").first()
     if violation is None:
@@ -367,6 +392,7 @@ def do_issue_penalty(
                 issued_by=person,
                 unit=person.unit if person else None,
                 note=note.strip()[:200],
+                created_at=at,
             )
     except IntegrityError:
         raise Conflict(_("This decision number is already used."), field="decision_number") from None
@@ -378,6 +404,7 @@ def do_issue_penalty(
         kind=kind,
         amount=str(value) if value is not None else None,
         subject=violation.subject_id,
+        at=at,
     )
     return penalty
 
@@ -404,7 +431,12 @@ def do_fulfil_penalty(actor, penalty, *, fulfilled_on=None, now=None) -> Penalty
     penalty.fulfilled_on = day
     penalty.save(update_fields=["state", "fulfilled_on"])
     record(
-        actor, "credit.fulfil_penalty", penalty, summary=penalty.decision_number, fulfilled_on=day.isoformat()
+        actor,
+        "credit.fulfil_penalty",
+        penalty,
+        summary=penalty.decision_number,
+        fulfilled_on=day.isoformat(),
+        at=_moment(now),
     )
     return penalty
 
@@ -424,6 +456,7 @@ def _evaluate(
     *,
     auto_repair: bool = True,
     score: Decimal | None = None,
+    at: datetime,
 ) -> Evaluation:
     """Recompute score, mark overdue penalties, enter lists and repair eligible subjects on as_of.
 
@@ -439,7 +472,7 @@ def _evaluate(
     if auto_repair and any(entered_on <= as_of for _kind, entered_on in on_lists):
         check = queries.repair_check(subject, as_of, rules)
         if check.eligible:
-            repaired = _repair(actor, subject, as_of, _("Automatic repair after the clean period"))
+            repaired = _repair(actor, subject, as_of, _("Automatic repair after the clean period"), at)
     if score is None or repaired:
         score = queries.score_of(subject, as_of, rules)
     Subject.objects.filter(pk=subject.pk).update(score=score, score_at=as_of)
@@ -470,11 +503,12 @@ def _evaluate(
             rule=decision.rule,
             detail=decision.detail,
             score=str(score),
+            at=at,
         )
     return Evaluation(score, entered, repaired)
 
 
-def _repair(actor, subject: Subject, as_of: date, note: str) -> list[ListEntry]:
+def _repair(actor, subject: Subject, as_of: date, note: str, at: datetime) -> list[ListEntry]:
     entries = list(ListEntry.objects.active().select_for_update().filter(subject=subject))
     for entry in entries:
         entry.removed_on = as_of
@@ -492,26 +526,29 @@ def _repair(actor, subject: Subject, as_of: date, note: str) -> list[ListEntry]:
         summary=f"{subject.name}: {note}"[:300],
         lists=[e.list_kind for e in entries],
         on=as_of.isoformat(),
+        at=at,
     )
     return entries
 
 
 @transaction.atomic
-def do_evaluate_subject(actor, subject, *, as_of=None) -> Evaluation:
+def do_evaluate_subject(actor, subject, *, as_of=None, now: datetime | None = None) -> Evaluation:
     """Recompute one subject's score and list membership (as of a day, default today)."""
+    now = now or timezone.now()
     if actor is not None:
         subject = _visible_subject(actor, subject)
-    as_of = _parse_day(as_of, "as_of") or timezone.localdate()
-    if as_of > timezone.localdate():
+    as_of = _parse_day(as_of, "as_of") or timezone.localdate(now)
+    if as_of > timezone.localdate(now):
         raise InvalidInput(_("A credit evaluation cannot be dated in the future."), field="as_of")
-    return _evaluate(actor, subject, as_of)
+    return _evaluate(actor, subject, as_of, at=now)
 
 
-def do_evaluate_all(actor=None, *, as_of=None, progress=None) -> dict:
+def do_evaluate_all(actor=None, *, as_of=None, progress=None, now: datetime | None = None) -> dict:
     """The daily sweep: scores of every subject in one aggregate, then list rules and automatic
     repair for the subjects that can change (those with violations or active entries). Each
     subject is its own transaction so that one failure does not undo the rest."""
-    as_of = _parse_day(as_of, "as_of") or timezone.localdate()
+    now = now or timezone.now()
+    as_of = _parse_day(as_of, "as_of") or timezone.localdate(now)
     rules = queries.active_rule_set()
     all_scores = queries.scores(None, as_of, rules)
     base = Decimal(rules.base_score).quantize(Decimal("0.01"))
@@ -521,7 +558,7 @@ def do_evaluate_all(actor=None, *, as_of=None, progress=None) -> dict:
     entered = repaired = 0
     for i, subject in enumerate(Subject.objects.filter(pk__in=candidates).iterator(chunk_size=500), 1):
         with transaction.atomic():
-            result = _evaluate(actor, subject, as_of, rules, score=all_scores.get(subject.pk, base))
+            result = _evaluate(actor, subject, as_of, rules, score=all_scores.get(subject.pk, base), at=now)
         entered += len(result.entered)
         repaired += len(result.repaired)
         if progress and i % 500 == 0:
@@ -530,12 +567,13 @@ def do_evaluate_all(actor=None, *, as_of=None, progress=None) -> dict:
 
 
 @transaction.atomic
-def do_repair(actor, subject, *, note: str, as_of=None) -> list[ListEntry]:
+def do_repair(actor, subject, *, note: str, as_of=None, now: datetime | None = None) -> list[ListEntry]:
     """Credit repair approved by a leader: the subject has rectified and stayed clean for the
     configured period; its list entries are closed (kept) and its score is restored."""
+    now = now or timezone.now()
     require(actor, can_approve_repair, _may_not(_("approve credit repair")))
     subject = _visible_subject(actor, subject)
-    as_of = _parse_day(as_of, "as_of") or timezone.localdate()
+    as_of = _parse_day(as_of, "as_of") or timezone.localdate(now)
     if not note.strip():
         raise InvalidInput(_("Give the grounds for the repair."), field="note")
     rules = queries.active_rule_set()
@@ -546,7 +584,7 @@ def do_repair(actor, subject, *, note: str, as_of=None) -> list[ListEntry]:
         raise Conflict(
             _("Credit repair is not yet possible: %(reasons)s.") % {"reasons": "; ".join(check.reasons)}
         )
-    entries = _repair(actor, subject, as_of, note.strip())
+    entries = _repair(actor, subject, as_of, note.strip(), now)
     score = queries.score_of(subject, as_of, rules)
     Subject.objects.filter(pk=subject.pk).update(score=score, score_at=as_of)
     return entries
@@ -554,10 +592,11 @@ def do_repair(actor, subject, *, note: str, as_of=None) -> list[ListEntry]:
 
 @transaction.atomic
 def do_update_rules(
-    actor, *, points: dict[tuple[str, str], Decimal] | None = None, **settings_
+    actor, *, points: dict[tuple[str, str], Decimal] | None = None, now: datetime | None = None, **settings_
 ) -> CreditRuleSet:
     """Change the active rule set (administrators). A new version is written and activated so that
     list entries keep pointing at the rules that put them there."""
+    now = now or timezone.now()
     if not scope_for(actor).has_role(Role.ADMIN):
         raise PermissionDenied(_("You may not %(what)s.") % {"what": _("change the credit rules")})
     current = queries.active_rule_set()
@@ -607,7 +646,7 @@ def do_update_rules(
         table[key] = Decimal(str(pts))
     CreditRuleSet.objects.filter(pk=current.pk).update(is_active=False)
     values["name"] = (values["name"] or "").strip() or current.name
-    new = CreditRuleSet.objects.create(is_active=True, **values)
+    new = CreditRuleSet.objects.create(is_active=True, created_at=now, **values)
     RulePoints.objects.bulk_create(
         RulePoints(rule_set=new, kind=k, severity=s, points=p) for (k, s), p in table.items()
     )
@@ -618,6 +657,7 @@ def do_update_rules(
         summary=new.name,
         previous=current.pk,
         changes={k: str(v) for k, v in settings_.items()},
+        at=now,
     )
     return new
 

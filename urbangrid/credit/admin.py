@@ -1,6 +1,7 @@
 """Read-mostly admin views; writes go through the actions (pages and API)."""
 
 from django.contrib import admin
+from django.utils import timezone
 
 from .models import CreditRuleSet, ListEntry, Penalty, Subject, Violation
 
@@ -14,6 +15,10 @@ class SubjectAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()  # the actions stamp their own moment; an admin edit stamps now
+        super().save_model(request, obj, form, change)
 
 
 for model in (CreditRuleSet, Violation, Penalty, ListEntry):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -74,8 +75,8 @@ class Subject(models.Model):
     # Cached results of the last evaluation (the source of truth is recomputed by aggregate).
     score = models.DecimalField(_("credit score"), max_digits=6, decimal_places=2, default=100)
     score_at = models.DateField(_("score computed on"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = SubjectQuerySet.as_manager()
     scope_columns = ScopeColumns(
@@ -124,7 +125,7 @@ class CaseSubject(models.Model):
     named_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    named_at = models.DateTimeField(auto_now_add=True)
+    named_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("subject named on a case")
@@ -169,7 +170,7 @@ class CreditRuleSet(models.Model):
         _("a grave violation puts the subject on the dishonest list"), default=True
     )
     repair_clean_days = models.PositiveIntegerField(_("clean period before repair (days)"), default=180)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("credit rule set")
@@ -242,7 +243,7 @@ class Violation(models.Model):
         related_name="+",
     )
     revoke_reason = models.CharField(_("reason for revocation"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_columns = ScopeColumns(via="subject")
@@ -287,7 +288,7 @@ class Penalty(models.Model):
         related_name="+",
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("penalty decision")

@@ -51,7 +51,6 @@ from urbangrid.credit.models import ListEntry, Penalty, Subject, Violation
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
-    clock,
     in_office_hours,
     local_time,
     run_step,
@@ -453,7 +452,7 @@ class _Registry:
             return f"{street.name}{community.name}{r.randrange(1, 12)}组"
         return f"{street.name}{self.road(street.pk)}{r.randrange(1, 400)}号"
 
-    def register(self, cat: str, street, community=None) -> Subject | None:
+    def register(self, cat: str, street, community=None, *, now: datetime) -> Subject | None:
         spec, rng = CATEGORIES[cat], self.rng
         district_wide = spec["scope"] == "district"
         actor = (
@@ -479,6 +478,7 @@ class _Registry:
                     phone=f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
                     address=self._address(cat, street, community),
                     region=region,
+                    now=now,
                 )
         except DomainError as exc:
             self.stats["refused_registrations"] += 1
@@ -489,14 +489,14 @@ class _Registry:
         self.pools[key].append((s, min(rng.paretovariate(2.5), 3.0)))
         return s
 
-    def pick(self, cat: str, street, community) -> Subject | None:
+    def pick(self, cat: str, street, community, *, now: datetime) -> Subject | None:
         """A subject of the category for a case in ``street``: one known there, or a new one."""
         spec = CATEGORIES[cat]
         key = (cat, None if spec["scope"] == "district" else getattr(street, "pk", None))
         pool = [(s, w) for s, w in self.pools.get(key, []) if s.pk not in self.excluded]
         if pool and self.rng.random() >= spec["new"]:
             return weighted(self.rng, pool)
-        return self.register(cat, street, community)
+        return self.register(cat, street, community, now=now)
 
 
 def _category(rng, cat: str, street) -> str:
@@ -568,12 +568,11 @@ class _Sim(Simulation):
             if at >= self.end:
                 break
             if kind == "evaluate":
-                with clock(at):
-                    r = A.do_evaluate_all(None, as_of=payload)
+                r = A.do_evaluate_all(None, as_of=payload, now=at)
                 self.stats["evaluations"] += 1
                 self.stats["auto_repairs"] += r["repaired"]
                 continue
-            succeeded, _ = run_step(payload.fn, at, self.stats, clocked=True)
+            succeeded, _ = run_step(payload.fn, at, self.stats)
             if not succeeded:
                 continue
             if getattr(payload.fn, "counts", False):
@@ -697,8 +696,7 @@ def _register_known_subjects(sim, streets) -> None:
         for _ in upfront
     )
     for (cat, street), moment in zip(upfront, moments, strict=True):
-        with clock(moment):
-            sim.reg.register(cat, street)
+        sim.reg.register(cat, street, now=moment)
 
 
 def _violations_from_cases(rng, start: datetime, end: datetime, days: int) -> list:
@@ -804,7 +802,7 @@ def _violation_plan(sim, i, row, t, street_by_id, community_by_id):
         return
     h: dict = {}
     # The subject is looked up (or registered) in a step of its own: pools then follow time.
-    yield t, lambda now: h.update(s=sim.reg.pick(_category(rng, cat, street), street, community))
+    yield t, lambda now: h.update(s=sim.reg.pick(_category(rng, cat, street), street, community, now=now))
     if h.get("s") is None:
         return
     severity = _severity(rng, vkind, response or "")
@@ -975,12 +973,12 @@ def _name_plan(sim, cid, cname, street, community, grid, t):
     if officer is None:
         return
     h: dict = {}
-    yield t, lambda now: h.update(s=sim.reg.pick(_category(sim.rng, cat, street), street, community))
+    yield t, lambda now: h.update(s=sim.reg.pick(_category(sim.rng, cat, street), street, community, now=now))
     if h.get("s") is None:
         return
 
     def name(now):
-        A.do_name_subject_on_case(officer, Case.objects.get(pk=cid), h["s"])
+        A.do_name_subject_on_case(officer, Case.objects.get(pk=cid), h["s"], now=now)
         sim.stats["named_on_open_cases"] += 1
 
     yield t + timedelta(minutes=1), name
@@ -1018,8 +1016,8 @@ def _ledger_plans(sim, streets, start_day: date, days: int, clean: timedelta):
 def _ledger_subject(sim, cat, street, first_record: date):
     """A subject registered some weeks before its first record (at the simulated time)."""
     rng, stats = sim.rng, sim.stats
-    with clock(local_time(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))):
-        s = sim.reg.register(cat, street)
+    registered = local_time(first_record - timedelta(days=rng.randint(10, 60)), rng.randint(9, 16))
+    s = sim.reg.register(cat, street, now=registered)
     if s is not None:
         sim.reg.excluded.add(s.pk)
         stats["ledger_subjects"] += 1
@@ -1133,7 +1131,7 @@ def _repaired_by_leader(sim, s, off, leader, manual_day: date, clean: timedelta)
     )
 
     def repair(now):
-        A.do_repair(leader, s, note=REPAIR_NOTE, as_of=timezone.localdate(now))
+        A.do_repair(leader, s, note=REPAIR_NOTE, as_of=timezone.localdate(now), now=now)
         stats["manual_repairs"] += 1
 
     # The company applied for repair; the leader approves it the morning it becomes possible.

@@ -522,7 +522,7 @@ class _Sim(Simulation):
             done += 1
             if done % 200 == 0:
                 say(f"  joint: {done} steps ({timezone.localtime(at):%Y-%m-%d})")
-            succeeded, result = run_step(step.fn, at, self.stats, clocked=True)
+            succeeded, result = run_step(step.fn, at, self.stats)
             if succeeded:
                 self.stats["steps"] += 1
             self.follow(step.plan, not_before=at + STEP, result=result)
@@ -770,6 +770,7 @@ def _campaign_run(cast, rng, plan: _CampaignPlan, today, end, stats):
             end_date=plan.last,
             people=cast.field_staff(plan.lead)[:4],
             targets=plan.targets,
+            now=now,
         ),
     )
     if campaign is None:
@@ -778,7 +779,9 @@ def _campaign_run(cast, rng, plan: _CampaignPlan, today, end, stats):
     tasks = yield (
         plan.t_create + timedelta(minutes=rng.uniform(15, 50)),
         lambda now: [
-            A.do_add_campaign_task(leader, campaign, unit=u, title=title, due_date=due, description=desc)
+            A.do_add_campaign_task(
+                leader, campaign, unit=u, title=title, due_date=due, description=desc, now=now
+            )
             for u, title, desc, due, _q, _t in plan.task_plan
         ],
     )
@@ -786,7 +789,7 @@ def _campaign_run(cast, rng, plan: _CampaignPlan, today, end, stats):
         cancel_at = min(office_moment(rng, plan.first + timedelta(days=3)), end - timedelta(hours=1))
         yield (
             max(plan.t_create + timedelta(hours=1), cancel_at),
-            lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"]),
+            lambda now: A.do_cancel_campaign(leader, campaign, reason=spec["cancel_reason"], now=now),
         )
         return
     if plan.fate == "planned" or not tasks:
@@ -854,7 +857,9 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
         steps.append(
             (
                 at,
-                lambda now, text=text, q=q: A.do_report_campaign_task(handler, task, report=text, quantity=q),
+                lambda now, text=text, q=q: A.do_report_campaign_task(
+                    handler, task, report=text, quantity=q, now=now
+                ),
             )
         )
 
@@ -863,7 +868,9 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
         steps.append(
             (
                 at,
-                lambda now, ok=ok, note=note: A.do_accept_campaign_task(leader, task, accepted=ok, note=note),
+                lambda now, ok=ok, note=note: A.do_accept_campaign_task(
+                    leader, task, accepted=ok, note=note, now=now
+                ),
             )
         )
 
@@ -931,7 +938,7 @@ def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, close
     for pk, reported in sorted(rng.sample(cases, min(len(cases), MAX_MANUAL_LINKS)), key=lambda c: c[1]):
         at = later_in_office_hours(rng, reported, rng.uniform(2, 30))
         if at < closes_at:
-            steps.append((at, lambda now, pk=pk: A.do_link_case(leader, campaign_ref, pk)))
+            steps.append((at, lambda now, pk=pk: A.do_link_case(leader, campaign_ref, pk, now=now)))
     return steps
 
 
@@ -1185,6 +1192,7 @@ class _ConsultStory:
                 units=parties,
                 mode=ConsultationMode.WRITTEN,
                 views_due_at=views_due,
+                now=now,
             ),
         )
         if cons is None:
@@ -1216,7 +1224,7 @@ class _ConsultStory:
             yield (
                 vt,
                 lambda now, u=u, who=who, statement=statement: A.do_state_view(
-                    who, cons, unit=u, stance=stances[u.pk], statement=statement
+                    who, cons, unit=u, stance=stances[u.pk], statement=statement, now=now
                 ),
             )
         return vt, lead, assists
@@ -1244,7 +1252,7 @@ class _ConsultStory:
             meeting = yield (
                 st,
                 lambda now: A.do_schedule_consultation_meeting(
-                    self.dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees
+                    self.dp, cons, scheduled_at=meet_at, location=MEETING_ROOM, attendees=attendees, now=now
                 ),
             )
             if meeting is None or kind == "scheduled":
@@ -1282,6 +1290,7 @@ class _ConsultStory:
                 decision=decision,
                 update_matrix=update_matrix,
                 minutes=minutes,
+                now=now,
             ),
         )
         if decided is None:
@@ -1293,14 +1302,14 @@ class _ConsultStory:
         time it was applied, None when it was refused."""
         cast, rng = self.cast, self.rng
         at = dt + timedelta(minutes=rng.uniform(15, 60))
-        applied = yield at, lambda now: A.do_apply_consultation(self.dp, cons)
+        applied = yield at, lambda now: A.do_apply_consultation(self.dp, cons, now=now)
         if applied is None:
             return None
         if update_matrix and cast.admins and self.stats["matrix_updates"] < 1:
             self.stats["matrix_updates"] += 1
             yield (
                 later_in_office_hours(rng, at, rng.uniform(16, 30)),
-                lambda now: A.do_update_matrix_from_consultation(cast.admins[0], cons),
+                lambda now: A.do_update_matrix_from_consultation(cast.admins[0], cons, now=now),
             )
         return at
 
@@ -1439,6 +1448,7 @@ def _monthly_meeting(cast, rng, host, host_unit, units, day, start, end, stats):
                 units=units,
                 attendees=_attendees(cast, units),
                 agenda=agenda,
+                now=now,
             ),
         )
         if meeting is None:
@@ -1484,7 +1494,7 @@ def _monthly_meeting(cast, rng, host, host_unit, units, day, start, end, stats):
         yield (
             t,
             lambda now: A.do_record_minutes(
-                host, meeting, minutes=minutes, decisions=decisions, held_at=held
+                host, meeting, minutes=minutes, decisions=decisions, held_at=held, now=now
             ),
         )
         yield from _follow_up_steps(cast, rng, host, meeting, follow, t + timedelta(minutes=10))
@@ -1499,7 +1509,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
         f = yield (
             t + timedelta(minutes=i),
             lambda now, item=item, title=title, unit=unit, due=due: A.do_add_follow_up(
-                host, meeting, title=title, unit=unit, due_date=due, agenda_item=item
+                host, meeting, title=title, unit=unit, due_date=due, agenda_item=item, now=now
             ),
         )
         if f is not None:
@@ -1514,7 +1524,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
             steps.append(
                 (
                     at,
-                    lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply),
+                    lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply, now=now),
                 )
             )
             continue
@@ -1523,7 +1533,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
         steps.append(
             (
                 at,
-                lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply),
+                lambda now, f=f, who=who, reply=reply: A.do_reply_follow_up(who, f, reply=reply, now=now),
             )
         )
         close_at = later_in_office_hours(rng, at, rng.uniform(3, 30))
@@ -1533,7 +1543,7 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 (
                     close_at,
                     lambda now, f=f: A.do_close_follow_up(
-                        host, f, accepted=False, note="整改不彻底，请继续落实"
+                        host, f, accepted=False, note="整改不彻底，请继续落实", now=now
                     ),
                 )
             )
@@ -1542,13 +1552,16 @@ def _follow_up_steps(cast, rng, host, meeting, follow, t, *, reopen_rate=0.2, fa
                 (
                     again,
                     lambda now, f=f, who=who: A.do_reply_follow_up(
-                        who, f, reply="已补充整改，并建立日常巡查台账。"
+                        who, f, reply="已补充整改，并建立日常巡查台账。", now=now
                     ),
                 )
             )
             close_at = later_in_office_hours(rng, again, rng.uniform(3, 20))
         steps.append(
-            (close_at, lambda now, f=f: A.do_close_follow_up(host, f, accepted=True, note="经核实已完成"))
+            (
+                close_at,
+                lambda now, f=f: A.do_close_follow_up(host, f, accepted=True, note="经核实已完成", now=now),
+            )
         )
     steps.sort(key=lambda s: s[0])
     for at, fn in steps:
@@ -1615,6 +1628,7 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
                 units=units,
                 attendees=_attendees(cast, units),
                 agenda=agenda,
+                now=now,
             ),
         )
         if meeting is None:
@@ -1633,7 +1647,7 @@ def _progress_meeting(cast, rng, host, today, day, start, end):
         yield (
             t,
             lambda now: A.do_record_minutes(
-                host, meeting, minutes=minutes, decisions=decisions, held_at=held
+                host, meeting, minutes=minutes, decisions=decisions, held_at=held, now=now
             ),
         )
         follow = [(items[i], title, by_code[code], due, reply) for i, title, code, due, _f, reply in plan]
@@ -1666,6 +1680,7 @@ def _upcoming_meeting(cast, rng, host, host_unit, units, today, start, end):
                 units=units,
                 attendees=_attendees(cast, units),
                 agenda=agenda,
+                now=now,
             )
 
         yield at, schedule

@@ -9,7 +9,7 @@ import io
 import logging
 import random
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple, TypeVar
 
@@ -74,13 +74,11 @@ class Simulation:
             self.schedule(at, "step", PlanStep(plan, planned, fn, context))
 
 
-def run_step(
-    fn: Callable[[datetime], Any], now: datetime, stats: dict, clocked: bool = False
-) -> tuple[bool, Any]:
+def run_step(fn: Callable[[datetime], Any], now: datetime, stats: dict) -> tuple[bool, Any]:
     """Run one step in its own transaction: (True, its result), or (False, None) when an action
     refused it (counted in ``stats["refused_steps"]``)."""
     try:
-        with clock(now) if clocked else nullcontext(), transaction.atomic():
+        with transaction.atomic():
             return True, fn(now)
     except DomainError as exc:
         stats["refused_steps"] += 1
@@ -155,10 +153,10 @@ def next_weekday(d: date) -> date:
 
 @contextmanager
 def clock(moment: datetime) -> Iterator[None]:
-    """Run the enclosed actions at a simulated ``moment``. Actions that take a time get it
-    explicitly; this clock stamps what they write without asking (audit events, created_at).
-    It replaces ``django.utils.timezone.now`` for the whole process: for the single-threaded
-    demo build only, never in a server."""
+    """Run the enclosed actions at a simulated ``moment``: only the patrol history still needs it,
+    its actions stamp what they write (and what the case intake writes for them) with the clock.
+    It replaces ``django.utils.timezone.now`` for the whole process: for the single-threaded demo
+    build only, never in a server."""
     real = timezone.now
     timezone.now = lambda: moment
     try:

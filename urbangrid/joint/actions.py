@@ -112,7 +112,7 @@ def _text(value, field: str, message) -> str:
     return value
 
 
-def _notify_units(unit_ids, kind, title, body, case=None):
+def _notify_units(unit_ids, kind, title, body, case=None, *, now):
     """Tell the units' handlers and leaders after commit (the case loop's notification channel)."""
     from urbangrid.orgs.models import Person
 
@@ -129,7 +129,7 @@ def _notify_units(unit_ids, kind, title, body, case=None):
             ).distinct()
         )
         if people:
-            notify(people, kind, title, body, case=case)
+            notify(people, kind, title, body, case=case, now=now)
 
     transaction.on_commit(send)
 
@@ -219,8 +219,10 @@ def do_create_campaign(
     people=(),
     problem_classes=(),
     targets=(),
+    now: datetime | None = None,
 ) -> Campaign:
     """Create a campaign with its areas, units, classes and targets [(name, metric, value), ...]."""
+    now = now or timezone.now()
     require(actor, P.can_organise_campaigns, _may_not(_("organise campaigns")))
     title = _text(title, "title", _("A title is required."))
     start, end = _campaign_dates(start_date, end_date)
@@ -239,8 +241,9 @@ def do_create_campaign(
         lead_unit=lead,
         start_date=start,
         end_date=end,
-        state=CampaignState.ACTIVE if start <= timezone.localdate() else CampaignState.PLANNED,
+        state=CampaignState.ACTIVE if start <= timezone.localdate(now) else CampaignState.PLANNED,
         created_by=actor if getattr(actor, "pk", None) else None,
+        created_at=now,
     )
     campaign.units.set([u for u in members if u.pk != lead.pk])
     campaign.regions.set(found_regions)
@@ -259,12 +262,14 @@ def do_create_campaign(
         regions=[r.code for r in found_regions],
         start=start.isoformat(),
         end=end.isoformat(),
+        at=now,
     )
     _notify_units(
         [lead.pk, *[u.pk for u in members]],
         "campaign",
         _("Campaign %(c)s: %(t)s") % {"c": campaign.code, "t": title},
         description[:200],
+        now=now,
     )
     return campaign
 
@@ -286,9 +291,10 @@ def _open_campaign(campaign):
 
 @transaction.atomic
 def do_add_campaign_task(
-    actor, campaign, *, unit, title: str, due_date, description: str = ""
+    actor, campaign, *, unit, title: str, due_date, description: str = "", now: datetime | None = None
 ) -> CampaignTask:
     """Give a participating (or the lead) unit its part of the campaign, with a deadline."""
+    now = now or timezone.now()
     campaign = _campaign_for_lead(actor, campaign)
     _open_campaign(campaign)
     title = _text(title, "title", _("A task needs a title."))
@@ -308,16 +314,24 @@ def do_add_campaign_task(
         summary=f"{campaign.code}: {title}"[:300],
         unit=unit_id,
         due=due.isoformat(),
+        at=now,
     )
     _notify_units(
-        [unit_id], "campaign_task", _("Campaign task: %(t)s") % {"t": title}, f"{campaign.title} · {due}"
+        [unit_id],
+        "campaign_task",
+        _("Campaign task: %(t)s") % {"t": title},
+        f"{campaign.title} · {due}",
+        now=now,
     )
     return task
 
 
 @transaction.atomic
-def do_report_campaign_task(actor, task, *, report: str, quantity: int = 0) -> CampaignTask:
+def do_report_campaign_task(
+    actor, task, *, report: str, quantity: int = 0, now: datetime | None = None
+) -> CampaignTask:
     """The unit reports what it did on its campaign task (e.g. stalls cleared)."""
+    now = now or timezone.now()
     task = (
         CampaignTask.objects.visible_to(actor)
         .select_for_update()
@@ -339,15 +353,18 @@ def do_report_campaign_task(actor, task, *, report: str, quantity: int = 0) -> C
     if quantity < 0:
         raise InvalidInput(_("The quantity is a whole number."), field="quantity")
     task.report, task.quantity, task.state = report, quantity, TaskState.REPORTED
-    task.reported_at, task.reported_by = timezone.now(), _person(actor)
+    task.reported_at, task.reported_by = now, _person(actor)
     task.save(update_fields=["report", "quantity", "state", "reported_at", "reported_by"])
-    record(actor, "joint.report_campaign_task", task, summary=report[:200], quantity=quantity)
+    record(actor, "joint.report_campaign_task", task, summary=report[:200], quantity=quantity, at=now)
     return task
 
 
 @transaction.atomic
-def do_accept_campaign_task(actor, task, *, accepted: bool = True, note: str = "") -> CampaignTask:
+def do_accept_campaign_task(
+    actor, task, *, accepted: bool = True, note: str = "", now: datetime | None = None
+) -> CampaignTask:
     """The lead unit accepts a reported task as done, or sends it back for more work."""
+    now = now or timezone.now()
     task = (
         CampaignTask.objects.visible_to(actor)
         .select_for_update()
@@ -361,22 +378,24 @@ def do_accept_campaign_task(actor, task, *, accepted: bool = True, note: str = "
     if task.state != TaskState.REPORTED:
         raise Conflict(_("Only a reported task can be accepted or sent back."))
     task.state = TaskState.DONE if accepted else TaskState.OPEN
-    task.accepted_at = timezone.now() if accepted else None
+    task.accepted_at = now if accepted else None
     task.save(update_fields=["state", "accepted_at"])
     record(
         actor,
         "joint.accept_campaign_task" if accepted else "joint.return_campaign_task",
         task,
         summary=note[:200],
+        at=now,
     )
     return task
 
 
 @transaction.atomic
-def do_link_case(actor, campaign, case) -> CampaignCase:
+def do_link_case(actor, campaign, case, *, now: datetime | None = None) -> CampaignCase:
     """Link a case found during the campaign by hand (e.g. outside its areas or classes)."""
     from urbangrid.cases.models import Case
 
+    now = now or timezone.now()
     campaign = Campaign.objects.access(actor, campaign, _("Campaign not found."))
     scope = scope_for(actor)
     if not P.can_link_cases(scope):
@@ -397,16 +416,23 @@ def do_link_case(actor, campaign, case) -> CampaignCase:
     ):
         raise InvalidInput(_("The case was not reported during the campaign."), field="case")
     link, created = CampaignCase.objects.get_or_create(
-        campaign=campaign, case=case, defaults={"source": LinkSource.MANUAL, "linked_by": actor}
+        campaign=campaign,
+        case=case,
+        defaults={"source": LinkSource.MANUAL, "linked_by": actor, "linked_at": now},
     )
     if created:
         record(
-            actor, "joint.link_case", campaign, summary=f"{campaign.code} + {case.number}", case=case.number
+            actor,
+            "joint.link_case",
+            campaign,
+            summary=f"{campaign.code} + {case.number}",
+            case=case.number,
+            at=now,
         )
     return link
 
 
-def _sync_links(campaign) -> int:
+def _sync_links(campaign, now: datetime) -> int:
     """Materialise the automatic matches as links (kept after the campaign ends)."""
     from urbangrid.cases.models import Case
 
@@ -418,7 +444,7 @@ def _sync_links(campaign) -> int:
         .values_list("id", flat=True)
     )
     CampaignCase.objects.bulk_create(
-        [CampaignCase(campaign=campaign, case_id=i, source=LinkSource.AUTO) for i in ids],
+        [CampaignCase(campaign=campaign, case_id=i, source=LinkSource.AUTO, linked_at=now) for i in ids],
         batch_size=1000,
         ignore_conflicts=True,
     )
@@ -428,13 +454,13 @@ def _sync_links(campaign) -> int:
 @transaction.atomic
 def do_end_campaign(actor, campaign, *, note: str = "", now=None) -> Campaign:
     """End the campaign: link the matching cases for good and freeze the summary figures."""
+    now = now or timezone.now()
     campaign = _campaign_for_lead(actor, campaign)
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     _open_campaign(campaign)
-    now = now or timezone.now()
     if timezone.localdate(now) < campaign.start_date:
         raise Conflict(_("A campaign that has not started can be cancelled, not ended."))
-    added = _sync_links(campaign)
+    added = _sync_links(campaign, now)
     campaign.summary = queries.campaign_summary(campaign, now)
     campaign.summary_note = note.strip()
     campaign.state = CampaignState.ENDED
@@ -449,6 +475,7 @@ def do_end_campaign(actor, campaign, *, note: str = "", now=None) -> Campaign:
         linked=added,
         cases=figures,
         targets_achieved=campaign.summary["targets_achieved"],
+        at=now,
     )
     return campaign
 
@@ -456,7 +483,8 @@ def do_end_campaign(actor, campaign, *, note: str = "", now=None) -> Campaign:
 def do_start_due_campaigns(now: datetime | None = None) -> int:
     """System action (periodic task): planned campaigns whose first day has come are under way.
     A campaign created ahead of its start is planned; without this it stayed planned for good."""
-    today = timezone.localdate(now or timezone.now())
+    now = now or timezone.now()
+    today = timezone.localdate(now)
     started = 0
     for pk in Campaign.objects.filter(state=CampaignState.PLANNED, start_date__lte=today).values_list(
         "pk", flat=True
@@ -467,22 +495,27 @@ def do_start_due_campaigns(now: datetime | None = None) -> int:
             if n:
                 campaign = Campaign.objects.get(pk=pk)
                 record(
-                    None, "joint.start_campaign", campaign, summary=f"{campaign.code}: {campaign.start_date}"
+                    None,
+                    "joint.start_campaign",
+                    campaign,
+                    summary=f"{campaign.code}: {campaign.start_date}",
+                    at=now,
                 )
                 started += 1
     return started
 
 
 @transaction.atomic
-def do_cancel_campaign(actor, campaign, *, reason: str) -> Campaign:
+def do_cancel_campaign(actor, campaign, *, reason: str, now: datetime | None = None) -> Campaign:
+    now = now or timezone.now()
     campaign = _campaign_for_lead(actor, campaign)
     _open_campaign(campaign)
     reason = _text(reason, "reason", _("Give a reason."))
     campaign.state = CampaignState.CANCELLED
     campaign.summary_note = reason
-    campaign.ended_at = timezone.now()
+    campaign.ended_at = now
     campaign.save(update_fields=["state", "summary_note", "ended_at"])
-    record(actor, "joint.cancel_campaign", campaign, summary=reason[:200])
+    record(actor, "joint.cancel_campaign", campaign, summary=reason[:200], at=now)
     return campaign
 
 
@@ -499,12 +532,20 @@ def _involved_units(case) -> list[int]:
 
 @transaction.atomic
 def do_open_consultation(
-    actor, case, *, reason: str, units=(), mode: str = ConsultationMode.WRITTEN, views_due_at=None
+    actor,
+    case,
+    *,
+    reason: str,
+    units=(),
+    mode: str = ConsultationMode.WRITTEN,
+    views_due_at=None,
+    now: datetime | None = None,
 ) -> Consultation:
     """Send a disputed case to consultation. The involved units default to every unit that held
     it; a case returned fewer than twice needs the dispatcher's flag (this call, with a reason)."""
     from urbangrid.cases.models import Case
 
+    now = now or timezone.now()
     require(actor, P.can_open_consultations, _may_not(_("open consultations")))
     case = Case.objects.access(actor, case, _("Case not found."))
     if case.state in ("closed", "rejected", "cancelled"):
@@ -515,7 +556,7 @@ def do_open_consultation(
     unit_ids = [u.pk for u in _units(actor, units, "units")] if units else _involved_units(case)
     if not unit_ids:
         raise InvalidInput(_("Name the units involved."), field="units")
-    due = _moment(views_due_at, "views_due_at") if views_due_at else timezone.now() + timedelta(days=2)
+    due = _moment(views_due_at, "views_due_at") if views_due_at else now + timedelta(days=2)
     try:
         with transaction.atomic():
             consultation = Consultation.objects.create(
@@ -527,6 +568,7 @@ def do_open_consultation(
                 mode=mode,
                 views_due_at=due,
                 opened_by=actor if getattr(actor, "pk", None) else None,
+                opened_at=now,
             )
     except IntegrityError:
         raise Conflict(_("The case already has an open consultation.")) from None
@@ -541,6 +583,7 @@ def do_open_consultation(
         case=case.number,
         units=unit_ids,
         trigger=consultation.trigger,
+        at=now,
     )
     _notify_units(
         unit_ids,
@@ -548,6 +591,7 @@ def do_open_consultation(
         _("Consultation on case %(n)s: state your view") % {"n": case.number},
         reason[:200],
         case=case,
+        now=now,
     )
     return consultation
 
@@ -563,8 +607,11 @@ def _consultation(actor, consultation, *, lock=False) -> Consultation:
 
 
 @transaction.atomic
-def do_state_view(actor, consultation, *, unit, stance: str, statement: str) -> ConsultationUnit:
+def do_state_view(
+    actor, consultation, *, unit, stance: str, statement: str, now: datetime | None = None
+) -> ConsultationUnit:
     """An involved unit states whether it accepts, would assist, or declines, and why."""
+    now = now or timezone.now()
     consultation = _consultation(actor, consultation)
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
         raise Conflict(_("The consultation no longer takes views."))
@@ -584,7 +631,7 @@ def do_state_view(actor, consultation, *, unit, stance: str, statement: str) -> 
         raise InvalidInput(_("Choose a view."), field="stance")
     party.stance = stance
     party.statement = _text(statement, "statement", _("Give the grounds for the view."))
-    party.stated_by, party.stated_at = _person(actor), timezone.now()
+    party.stated_by, party.stated_at = _person(actor), now
     party.save(update_fields=["stance", "statement", "stated_by", "stated_at"])
     record(
         actor,
@@ -593,17 +640,26 @@ def do_state_view(actor, consultation, *, unit, stance: str, statement: str) -> 
         summary=f"{party.unit_id}: {stance}",
         unit=unit_id,
         stance=stance,
+        at=now,
     )
     return party
 
 
 @transaction.atomic
 def do_schedule_consultation_meeting(
-    actor, consultation, *, scheduled_at, location: str = "", attendees=(), host_unit=None
+    actor,
+    consultation,
+    *,
+    scheduled_at,
+    location: str = "",
+    attendees=(),
+    host_unit=None,
+    now: datetime | None = None,
 ) -> Meeting:
     """Decide the consultation in a meeting: schedule it with the involved units and attendees."""
     from urbangrid.orgs.models import Person
 
+    now = now or timezone.now()
     require(actor, P.can_schedule_consultations, _may_not(_("schedule consultation meetings")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
@@ -625,6 +681,7 @@ def do_schedule_consultation_meeting(
         region=case.street or case.district,
         host_unit=host,
         created_by=actor if getattr(actor, "pk", None) else None,
+        created_at=now,
     )
     meeting.units.set(list(consultation.parties.values_list("unit_id", flat=True)))
     meeting.attendees.set(people)
@@ -648,6 +705,7 @@ def do_schedule_consultation_meeting(
         consultation,
         summary=f"{case.number} @ {when:%Y-%m-%d %H:%M}",
         meeting=meeting.pk,
+        at=now,
     )
     _notify_units(
         list(consultation.parties.values_list("unit_id", flat=True)),
@@ -655,6 +713,7 @@ def do_schedule_consultation_meeting(
         _("Consultation meeting on case %(n)s") % {"n": case.number},
         f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}",
         case=case,
+        now=now,
     )
     return meeting
 
@@ -670,9 +729,11 @@ def do_decide_consultation(
     decision: str,
     update_matrix: bool = False,
     minutes: str = "",
+    now: datetime | None = None,
 ) -> Consultation:
     """Record the decision: the responsible lead unit, assisting units and the handling deadline.
     A meeting's minutes are recorded with it. The case changes only when the decision is applied."""
+    now = now or timezone.now()
     require(actor, P.can_decide_consultations, _may_not(_("decide consultations")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in (ConsultationState.OPEN, ConsultationState.SCHEDULED):
@@ -684,7 +745,7 @@ def do_decide_consultation(
     if any(u.pk == lead.pk for u in assists):
         raise InvalidInput(_("The lead unit cannot also assist."), field="assist_units")
     due = _moment(deadline, "deadline")
-    if due <= timezone.now():
+    if due <= now:
         raise InvalidInput(_("The deadline must be in the future."), field="deadline")
     decision = _text(decision, "decision", _("Write down the decision and its grounds."))
     if consultation.mode == ConsultationMode.MEETING and consultation.meeting_id:
@@ -693,13 +754,13 @@ def do_decide_consultation(
         meeting.minutes, meeting.state, meeting.held_at = (
             minutes,
             MeetingState.HELD,
-            meeting.held_at or timezone.now(),
+            meeting.held_at or now,
         )
         meeting.save(update_fields=["minutes", "state", "held_at"])
         AgendaItem.objects.filter(meeting=meeting, consultation=consultation).update(decision=decision)
     consultation.lead_unit, consultation.deadline, consultation.decision = lead, due, decision
     consultation.update_matrix = bool(update_matrix)
-    consultation.decided_by, consultation.decided_at = actor, timezone.now()
+    consultation.decided_by, consultation.decided_at = actor, now
     consultation.state = ConsultationState.DECIDED
     consultation.save(
         update_fields=[
@@ -722,11 +783,12 @@ def do_decide_consultation(
         assists=[u.code for u in assists],
         deadline=due.isoformat(),
         update_matrix=bool(update_matrix),
+        at=now,
     )
     return consultation
 
 
-def _matrix_update(actor, consultation) -> str:
+def _matrix_update(actor, consultation, now: datetime) -> str:
     """Ask the catalog engineer's action to record the decided unit in the responsibility matrix
     for this class and street; without that action the request is recorded for a catalog editor."""
     case = consultation.case
@@ -751,6 +813,7 @@ def _matrix_update(actor, consultation) -> str:
                 "note": (_("Consultation decision on case %(n)s") % {"n": case.number})[:200],
             }
         ],
+        now=now,
     )
     consultation.matrix_updated = True
     return _("matrix updated: %(cls)s in %(area)s → %(unit)s") % {
@@ -761,9 +824,10 @@ def _matrix_update(actor, consultation) -> str:
 
 
 @transaction.atomic
-def do_update_matrix_from_consultation(actor, consultation) -> Consultation:
+def do_update_matrix_from_consultation(actor, consultation, *, now: datetime | None = None) -> Consultation:
     """An administrator enters an applied consultation's decision in the responsibility matrix
     (class × street → decided lead unit) through the catalog's own action."""
+    now = now or timezone.now()
     if not scope_for(actor).has_role(Role.ADMIN):
         raise PermissionDenied(_("Only a system administrator may change the responsibility matrix."))
     consultation = _consultation(actor, consultation, lock=True)
@@ -771,19 +835,20 @@ def do_update_matrix_from_consultation(actor, consultation) -> Consultation:
         raise Conflict(_("This consultation did not ask for a change of the responsibility matrix."))
     if consultation.matrix_updated:
         raise Conflict(_("The responsibility matrix was already updated."))
-    consultation.matrix_result = _matrix_update(actor, consultation)[:200]
+    consultation.matrix_result = _matrix_update(actor, consultation, now)[:200]
     consultation.save(update_fields=["matrix_result", "matrix_updated"])
-    record(actor, "joint.update_matrix", consultation, summary=consultation.matrix_result)
+    record(actor, "joint.update_matrix", consultation, summary=consultation.matrix_result, at=now)
     return consultation
 
 
 @transaction.atomic
-def do_apply_consultation(actor, consultation) -> Consultation:
+def do_apply_consultation(actor, consultation, *, now: datetime | None = None) -> Consultation:
     """Apply the decision to the case through the case loop's dispatch action (lead + assisting
     units; each assisting task gets the decided deadline), and update the matrix if decided."""
     from urbangrid.cases import actions as case_actions
     from urbangrid.cases.models import Case
 
+    now = now or timezone.now()
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state != ConsultationState.DECIDED:
         raise Conflict(_("Only a decided consultation can be applied."))
@@ -811,11 +876,12 @@ def do_apply_consultation(actor, consultation) -> Consultation:
         )[:1000],
         assists=assists,
         expected_version=case.version,
+        now=now,
     )
     if consultation.update_matrix:
-        consultation.matrix_result = _matrix_update(actor, consultation)[:200]
+        consultation.matrix_result = _matrix_update(actor, consultation, now)[:200]
     consultation.state = ConsultationState.APPLIED
-    consultation.applied_by, consultation.applied_at = actor, timezone.now()
+    consultation.applied_by, consultation.applied_at = actor, now
     consultation.save(update_fields=["state", "applied_by", "applied_at", "matrix_result", "matrix_updated"])
     record(
         actor,
@@ -823,12 +889,14 @@ def do_apply_consultation(actor, consultation) -> Consultation:
         consultation,
         summary=f"{case.number} → {consultation.lead_unit.name}"[:300],
         matrix=consultation.matrix_result,
+        at=now,
     )
     return consultation
 
 
 @transaction.atomic
-def do_cancel_consultation(actor, consultation, *, reason: str) -> Consultation:
+def do_cancel_consultation(actor, consultation, *, reason: str, now: datetime | None = None) -> Consultation:
+    now = now or timezone.now()
     require(actor, P.can_schedule_consultations, _may_not(_("cancel consultations")))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state not in queries.open_consultation_states():
@@ -837,7 +905,7 @@ def do_cancel_consultation(actor, consultation, *, reason: str) -> Consultation:
     consultation.state = ConsultationState.CANCELLED
     consultation.decision = reason
     consultation.save(update_fields=["state", "decision"])
-    record(actor, "joint.cancel_consultation", consultation, summary=reason[:200])
+    record(actor, "joint.cancel_consultation", consultation, summary=reason[:200], at=now)
     return consultation
 
 
@@ -854,12 +922,14 @@ def do_schedule_meeting(
     units=(),
     attendees=(),
     agenda=(),
+    now: datetime | None = None,
 ) -> Meeting:
     """Schedule a regular joint meeting (联席会议) with agenda items [(reason, title, case|None), ...]."""
     from urbangrid.cases.models import Case
     from urbangrid.geo.models import Region
     from urbangrid.orgs.models import Person
 
+    now = now or timezone.now()
     require(actor, P.can_host_meetings, _may_not(_("schedule joint meetings")))
     title = _text(title, "title", _("A title is required."))
     when = _moment(scheduled_at, "scheduled_at")
@@ -895,6 +965,7 @@ def do_schedule_meeting(
         region_id=getattr(region, "pk", region),
         host_unit=host,
         created_by=actor if getattr(actor, "pk", None) else None,
+        created_at=now,
     )
     meeting.units.set(members)
     meeting.attendees.set(people)
@@ -908,12 +979,14 @@ def do_schedule_meeting(
         summary=title[:200],
         agenda=len(items),
         units=[u.code for u in members],
+        at=now,
     )
     _notify_units(
         [u.pk for u in members],
         "meeting",
         _("Joint meeting: %(t)s") % {"t": title},
         f"{timezone.localtime(when):%Y-%m-%d %H:%M} {location}",
+        now=now,
     )
     return meeting
 
@@ -932,9 +1005,12 @@ def _meeting_for_host(actor, meeting, *, lock=False) -> Meeting:
 
 
 @transaction.atomic
-def do_add_agenda_item(actor, meeting, *, reason: str, title: str = "", case=None) -> AgendaItem:
+def do_add_agenda_item(
+    actor, meeting, *, reason: str, title: str = "", case=None, now: datetime | None = None
+) -> AgendaItem:
     from urbangrid.cases.models import Case
 
+    now = now or timezone.now()
     meeting = _meeting_for_host(actor, meeting)
     if meeting.state != MeetingState.SCHEDULED:
         raise Conflict(_("The meeting has already been held."))
@@ -950,15 +1026,23 @@ def do_add_agenda_item(actor, meeting, *, reason: str, title: str = "", case=Non
     item = AgendaItem.objects.create(
         meeting=meeting, position=position, reason=reason, title=title[:200], case=case
     )
-    record(actor, "joint.add_agenda_item", meeting, summary=title[:200], case=getattr(case, "number", None))
+    record(
+        actor,
+        "joint.add_agenda_item",
+        meeting,
+        summary=title[:200],
+        case=getattr(case, "number", None),
+        at=now,
+    )
     return item
 
 
 @transaction.atomic
 def do_record_minutes(
-    actor, meeting, *, minutes: str, decisions: dict | None = None, held_at=None
+    actor, meeting, *, minutes: str, decisions: dict | None = None, held_at=None, now: datetime | None = None
 ) -> Meeting:
     """Record the minutes and each agenda item's decision; the meeting is then held."""
+    now = now or timezone.now()
     meeting = _meeting_for_host(actor, meeting, lock=True)
     if meeting.state == MeetingState.CANCELLED:
         raise Conflict(_("The meeting was cancelled."))
@@ -971,17 +1055,25 @@ def do_record_minutes(
         item.decision = (text or "").strip()
     AgendaItem.objects.bulk_update(list(items.values()), ["decision"])
     meeting.minutes, meeting.state = minutes, MeetingState.HELD
-    meeting.held_at = _moment(held_at, "held_at") if held_at else (meeting.held_at or timezone.now())
+    meeting.held_at = _moment(held_at, "held_at") if held_at else (meeting.held_at or now)
     meeting.save(update_fields=["minutes", "state", "held_at"])
     record(
-        actor, "joint.record_minutes", meeting, summary=meeting.title[:200], decisions=len(decisions or {})
+        actor,
+        "joint.record_minutes",
+        meeting,
+        summary=meeting.title[:200],
+        decisions=len(decisions or {}),
+        at=now,
     )
     return meeting
 
 
 @transaction.atomic
-def do_add_follow_up(actor, meeting, *, title: str, unit, due_date, agenda_item=None) -> FollowUp:
+def do_add_follow_up(
+    actor, meeting, *, title: str, unit, due_date, agenda_item=None, now: datetime | None = None
+) -> FollowUp:
     """A follow-up task decided at the meeting: a unit acts by a date and replies."""
+    now = now or timezone.now()
     meeting = _meeting_for_host(actor, meeting)
     if meeting.state == MeetingState.CANCELLED:
         raise Conflict(_("The meeting was cancelled."))
@@ -1000,16 +1092,29 @@ def do_add_follow_up(actor, meeting, *, title: str, unit, due_date, agenda_item=
     follow = FollowUp.objects.create(
         meeting=meeting, agenda_item=item, title=title[:200], unit=unit_obj, due_date=due
     )
-    record(actor, "joint.add_follow_up", follow, summary=title[:200], unit=unit_obj.code, due=due.isoformat())
+    record(
+        actor,
+        "joint.add_follow_up",
+        follow,
+        summary=title[:200],
+        unit=unit_obj.code,
+        due=due.isoformat(),
+        at=now,
+    )
     _notify_units(
-        [unit_obj.pk], "follow_up", _("Meeting follow-up: %(t)s") % {"t": title}, f"{meeting.title} · {due}"
+        [unit_obj.pk],
+        "follow_up",
+        _("Meeting follow-up: %(t)s") % {"t": title},
+        f"{meeting.title} · {due}",
+        now=now,
     )
     return follow
 
 
 @transaction.atomic
-def do_reply_follow_up(actor, follow_up, *, reply: str) -> FollowUp:
+def do_reply_follow_up(actor, follow_up, *, reply: str, now: datetime | None = None) -> FollowUp:
     """The responsible unit replies on what it did."""
+    now = now or timezone.now()
     follow = (
         FollowUp.objects.visible_to(actor)
         .select_for_update(of=("self",))
@@ -1023,15 +1128,18 @@ def do_reply_follow_up(actor, follow_up, *, reply: str) -> FollowUp:
     if follow.state == FollowUpState.DONE:
         raise Conflict(_("The task is already completed."))
     follow.reply = _text(reply, "reply", _("The reply is required."))
-    follow.state, follow.replied_at, follow.replied_by = FollowUpState.REPLIED, timezone.now(), _person(actor)
+    follow.state, follow.replied_at, follow.replied_by = FollowUpState.REPLIED, now, _person(actor)
     follow.save(update_fields=["reply", "state", "replied_at", "replied_by"])
-    record(actor, "joint.reply_follow_up", follow, summary=follow.reply[:200])
+    record(actor, "joint.reply_follow_up", follow, summary=follow.reply[:200], at=now)
     return follow
 
 
 @transaction.atomic
-def do_close_follow_up(actor, follow_up, *, accepted: bool = True, note: str = "") -> FollowUp:
+def do_close_follow_up(
+    actor, follow_up, *, accepted: bool = True, note: str = "", now: datetime | None = None
+) -> FollowUp:
     """The host accepts the reply (completed) or reopens the task."""
+    now = now or timezone.now()
     follow = FollowUp.objects.visible_to(actor).filter(pk=getattr(follow_up, "pk", follow_up)).first()
     if follow is None:
         raise NotFound(_("Follow-up task not found."))
@@ -1039,9 +1147,13 @@ def do_close_follow_up(actor, follow_up, *, accepted: bool = True, note: str = "
     if follow.state != FollowUpState.REPLIED:
         raise Conflict(_("Only a replied task can be completed or reopened."))
     follow.state = FollowUpState.DONE if accepted else FollowUpState.OPEN
-    follow.closed_at = timezone.now() if accepted else None
+    follow.closed_at = now if accepted else None
     follow.save(update_fields=["state", "closed_at"])
     record(
-        actor, "joint.close_follow_up" if accepted else "joint.reopen_follow_up", follow, summary=note[:200]
+        actor,
+        "joint.close_follow_up" if accepted else "joint.reopen_follow_up",
+        follow,
+        summary=note[:200],
+        at=now,
     )
     return follow

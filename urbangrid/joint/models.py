@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -60,7 +61,7 @@ class Campaign(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     summary = models.JSONField(_("final summary"), default=dict, blank=True)
     summary_note = models.TextField(_("summary remarks"), blank=True)
@@ -139,7 +140,7 @@ class CampaignCase(models.Model):
     linked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    linked_at = models.DateTimeField(auto_now_add=True)
+    linked_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("campaign case")
@@ -182,7 +183,7 @@ class Meeting(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = ScopedQuerySet.as_manager()
     scope_columns = ScopeColumns(
@@ -243,7 +244,7 @@ class Consultation(models.Model):
     opened_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now, editable=False)
     # The decision.
     lead_unit = models.ForeignKey(
         "orgs.Unit",
