@@ -5,8 +5,17 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from urbangrid.cases.api import router as cases
+from urbangrid.catalog.api import router as catalog
+from urbangrid.credit.api import router as credit
+from urbangrid.evaluation.api import router as evaluation
+from urbangrid.geo.api import router as geo
+from urbangrid.joint.api import router as joint
 from urbangrid.lib.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
+from urbangrid.orgs.api import router as orgs
 from urbangrid.orgs.auth import STAFF_AUTH
+from urbangrid.patrol.api import router as patrol
+from urbangrid.portal.api import router as portal
 
 api = NinjaAPI(
     title="urbangrid API",
@@ -60,15 +69,6 @@ def on_not_found(request, exc):
 
 
 def _mount() -> None:
-    from urbangrid.cases.api import router as cases
-    from urbangrid.catalog.api import router as catalog
-    from urbangrid.credit.api import router as credit
-    from urbangrid.evaluation.api import router as evaluation
-    from urbangrid.geo.api import router as geo
-    from urbangrid.joint.api import router as joint
-    from urbangrid.orgs.api import router as orgs
-    from urbangrid.patrol.api import router as patrol
-    from urbangrid.portal.api import router as portal
 
     for prefix, router in [
         ("/geo/", geo),

@@ -17,12 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.lib import audit
 from urbangrid.lib.access import Scope, scope_for
+from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import Role
 
@@ -38,13 +41,12 @@ from .choices import (
     TaskState,
     Tier,
 )
-from .models import Application, Case, CaseEvent, CaseTask
+from .models import Application, Case, CaseEvent, CaseTask, Notification
 
 PHOTO_REQUIRED_DEFAULT = True
 
 
 def photos_required() -> bool:
-    from django.conf import settings
 
     return bool(settings.URBANGRID.get("PHOTOS_REQUIRED", PHOTO_REQUIRED_DEFAULT))
 
@@ -917,9 +919,6 @@ def do_upload_photo(actor, case, stage: str, upload, *, now=None):
 def do_mark_read(actor, notification_id=None, *, now=None) -> int:
     """Mark one (or, with None, every) notification of the actor's inbox read; audited, so that
     who cleared which unread alerts (an overdue warning, say) and when stays on record."""
-    from urbangrid.lib.audit import record
-
-    from .models import Notification
 
     pid = scope_for(actor).person_id
     if pid is None:
@@ -952,7 +951,6 @@ def do_read_reporter_contact(actor, case: Case, *, via: str) -> dict | None:
     the account that reported, while the reporter is not anonymous. An anonymous reporter's
     contact reaches only the roles that call reporters back (the operator who took the call
     too: the account is theirs, not the caller's), and each such read is audited."""
-    from urbangrid.lib import audit
 
     if not (case.reporter_name or case.reporter_phone):
         return None

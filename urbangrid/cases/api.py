@@ -33,6 +33,7 @@ from urbangrid.lib.schemas import related
 
 from . import actions as A
 from . import inputs, queries, workflow
+from .actions import do_mark_read, do_upload_photo
 from .choices import AttachmentStage, CaseState
 from .deps import class_key
 from .filters import CaseFilter
@@ -473,7 +474,6 @@ def inbox(request, unread_only: bool = False, limit: int = Limit(50, PAGE_MAX)):
 
 @router.post("/inbox/read-all", response={200: dict, 404: Error}, summary="Mark all notifications read")
 def inbox_read_all(request):
-    from .actions import do_mark_read
 
     return {"marked": do_mark_read(request.user, None)}
 
@@ -482,7 +482,6 @@ def inbox_read_all(request):
     "/inbox/{notification_id}/read", response={200: dict, 404: Error}, summary="Mark one notification read"
 )
 def inbox_read(request, notification_id: Int):
-    from .actions import do_mark_read
 
     return {"marked": do_mark_read(request.user, notification_id)}
 
@@ -497,7 +496,6 @@ def case_detail(request, number: str):
 def upload_photo(request, number: str, stage: Form[str], file: File[UploadedFile]):
     """Attach a photo to the case at a stage (report, verify, before, after, check) before the
     action that needs it. The same bytes uploaded twice add nothing (200)."""
-    from .actions import do_upload_photo
 
     case = queries.get_case_for(request.user, number)
     att, created = do_upload_photo(request.user, case, stage, file)

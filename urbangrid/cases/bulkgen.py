@@ -18,14 +18,20 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.geo.models import Region, UnitGrid
+from urbangrid.orgs.models import Person, RoleAssignment
+
 from . import deadlines
 from .choices import CaseState, DeadlineStep, TaskRole, TaskState
 from .models import Case, CaseEvent, CaseNumberSequence, CaseTask, Report
+from .queries import suggest_unit
 
 # The closed path and, for open cases, where they stop: (state after the step, action, role).
 PATH = [
@@ -59,7 +65,6 @@ class _Deadlines:
 
 
 def _people():
-    from urbangrid.orgs.models import Person, RoleAssignment
 
     out = {}
     for role in ("grid_worker", "shift_leader", "dispatcher", "intake_operator"):
@@ -118,11 +123,6 @@ class _UnitChooser:
 
     @staticmethod
     def _suggest(pc, g):
-        from types import SimpleNamespace
-
-        from urbangrid.geo.models import Region
-
-        from .queries import suggest_unit
 
         fake = SimpleNamespace(
             problem_class=pc,
@@ -286,8 +286,6 @@ def generate(
     forced_times: list[datetime] | None = None,
 ) -> int:
     """Write ``count`` cases (``open_fraction`` of them still open). Returns the number written."""
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.geo.models import UnitGrid
 
     say = progress or (lambda s: None)
     rng = random.Random(seed)

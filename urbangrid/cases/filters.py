@@ -19,6 +19,7 @@ from pydantic import PrivateAttr, ValidationError
 
 from urbangrid.catalog.cache import active_classes
 from urbangrid.catalog.choices import LETTER_KINDS
+from urbangrid.geo.models import Region
 from urbangrid.lib.bounds import Moment
 from urbangrid.lib.errors import InvalidInput
 
@@ -70,7 +71,6 @@ class CaseFilter(FilterSchema):
         return Q(problem_class=active_classes().resolve(value, None, None)) if value else Q()
 
     def filter_area(self, value: str | None) -> Q:
-        from urbangrid.geo.models import Region
 
         if not value:
             return Q()

@@ -28,6 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.catalog.cache import active_classes
 from urbangrid.lib import limits, rows
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import Conflict, DomainError, InvalidInput, PermissionDenied
@@ -382,7 +383,6 @@ def _check_channel(actor, channel):
 
 def _find_class(code: str, kind: str | None, code_set: str | None = None):
     """The class a report or a register step names: see catalog.cache.ActiveClasses.resolve."""
-    from urbangrid.catalog.cache import active_classes
 
     return active_classes().resolve(code, kind or None, code_set or None)
 
@@ -429,7 +429,6 @@ def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
 
     Plain SQL: it runs for every report, and the ORM took five times the statement's own time to
     compile it."""
-    from urbangrid.catalog.cache import active_classes
 
     since = now - timedelta(hours=float(_cfg("DUPLICATE_WINDOW_HOURS", 72)))
     codes, classes = set(), set()
@@ -462,7 +461,6 @@ def _duplicate_candidates(wanted: list[tuple], now) -> list[tuple]:
 def _nearest(rows, pc, lon, lat, *, exclude_id=None, closed=False) -> tuple[int | None, float | None]:
     """Among candidate rows, the nearest open (or, with ``closed``, closed) case of ``pc``'s class
     or its equivalent within the distance."""
-    from urbangrid.catalog.cache import active_classes
 
     limit = _distance_limit()
     related = set(active_classes().related_ids(pc))
@@ -623,7 +621,6 @@ def _intake(actor, data: IntakeData, *, client_key, request_id, now=None) -> Int
 def _chosen_case(actor, p: _Prepared, number: str) -> tuple[Case, float]:
     """The (locked) case a person chose to add the report to: one they may see, still open, of
     the same class."""
-    from urbangrid.catalog.cache import active_classes
 
     found = Case.objects.visible_to(actor).filter(number=number).values_list("pk", flat=True).first()
     if found is None:

@@ -16,6 +16,7 @@ from django.utils.translation import pgettext_lazy
 from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
 
 from .choices import (
+    OPEN_STATES,
     ApplicationKind,
     ApplicationState,
     AttachmentStage,
@@ -37,7 +38,6 @@ class CaseQuerySet(ScopedQuerySet):
         return Q(id__in=CaseTask.objects.filter(unit_id__in=scope.unit_ids).values("case_id"))
 
     def open(self):
-        from .choices import OPEN_STATES
 
         return self.filter(state__in=OPEN_STATES)
 

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import sql
+from .models import Case
 
 PROVISIONAL_PREFIX = "T"
 
@@ -41,7 +42,6 @@ def settle(cases) -> None:
 
 
 def _read(cases) -> None:
-    from .models import Case
 
     # Plain SQL: on PostgreSQL this is an extra statement of every intake, and compiling the ORM
     # query cost as much as running it.

@@ -4,11 +4,15 @@ applications, who must be told and where a case is routed."""
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.geo.models import Region
 from urbangrid.lib.errors import NotFound
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
+from . import deps
 from .choices import ApplicationState, AttachmentStage, CaseState, TaskRole, TaskState
 from .models import Application, Case, CaseTask
 
@@ -62,9 +66,6 @@ def pending_application(case, kind: str) -> Application | None:
 def people_holding(roles, region_ids) -> dict[tuple[str, int | None], list]:
     """Active people by (role, region) for ``roles`` held today over ``region_ids`` or over the
     whole city (region None): one query, for callers that pick for many cases."""
-    from django.utils import timezone
-
-    from urbangrid.orgs.models import RoleAssignment
 
     today = timezone.localdate()
     rows = (
@@ -100,7 +101,6 @@ def people_with_role_over(role: str, case) -> list:
 
 def handlers_of_units(unit_ids) -> dict[int, list]:
     """Active handlers and leaders of each unit (at most 50 each), in one query."""
-    from urbangrid.orgs.models import Person
 
     out: dict[int, list] = {}
     qs = Person.objects.filter(
@@ -119,9 +119,6 @@ def unit_handlers(unit_id) -> list:
 
 def grid_worker_for(case):
     """The comprehensive supervisor assigned to the case's grid today, if any."""
-    from django.utils import timezone
-
-    from urbangrid.orgs.models import GridAssignment
 
     if not case.grid_code:
         return None
@@ -144,12 +141,8 @@ def suggest_unit(case):
     """The unit to dispatch to: the responsibility matrix's unit when it is at or above the case's
     tier (小事不出网格、大事不出镇办), else the next unit up (district brigade/government, the
     class's city department, the bureau)."""
-    from urbangrid.orgs.models import Unit
-
-    from . import deps
 
     tier = case.tier or "street"
-    from urbangrid.geo.models import Region
 
     regions = Region.objects.defer(*REGION_GEOMETRY).in_bulk(
         [r for r in (case.community_id, case.street_id) if r]

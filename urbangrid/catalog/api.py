@@ -7,17 +7,19 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from urbangrid.geo.models import Region
 from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
 
 from . import calendar as cal
+from .cache import active_classes
 from .choices import ClassKind, TimeUnit
 from .classify import suggest_classes
 from .models import CalendarDay, CodeSet, ProblemClass
@@ -83,7 +85,6 @@ class ClassPage(Schema):
 
 @router.get("/codesets", response=list[CodeSetOut], summary="Code sets (classification standards)")
 def list_codesets(request):
-    from django.db.models import Count
 
     return list(CodeSet.objects.annotate(n_classes=Count("classes")).order_by("-is_default", "code"))
 
@@ -128,7 +129,6 @@ def get_class(request, class_id: Int):
     summary="A class by key (E06001) or by a code that names one class (either code set)",
 )
 def get_class_by_code(request, code: str, code_set: str | None = None, kind: str | None = None):
-    from .cache import active_classes
 
     try:
         found = active_classes().resolve(code, kind or None, code_set or None)
@@ -261,7 +261,6 @@ class ResponsibilityOut(Schema):
     "/responsibility", response=ResponsibilityOut, summary="Who is responsible for a class at a place"
 )
 def responsibility(request, class_id: Int, community: str | None = None, street: str | None = None):
-    from urbangrid.geo.models import Region
 
     pc = get_object_or_404(ProblemClass.objects.select_related("code_set"), pk=class_id)
     regions = Region.objects.visible_to(request.user)

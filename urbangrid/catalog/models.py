@@ -3,6 +3,7 @@ responsibility matrix (class × area → unit)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -145,7 +146,6 @@ class ResponsibilityRule(models.Model):
         return f"{self.problem_class or self.major_code} @ {self.region or '*'} → {self.unit}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
 
         if self.problem_class_id is None and not self.major_code:
             raise ValidationError(_("Choose a problem class or a major class code."))

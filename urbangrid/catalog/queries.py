@@ -8,7 +8,9 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from urbangrid.lib.errors import InvalidInput, NotFound
+from urbangrid.orgs.models import Unit
 
+from .cache import active_classes
 from .models import CodeSet, ProblemClass, ResponsibilityRule
 
 TERRITORY_KINDS = ("street_office", "town_gov")
@@ -23,7 +25,6 @@ def class_by_code(code: str, code_set: CodeSet | None = None) -> ProblemClass:
     code set; an ambiguous code raises InvalidInput with the choices, an unknown one NotFound.
 
     A class of the other code set is accepted too and translated through ``equivalent``."""
-    from .cache import active_classes
 
     cs = code_set or default_code_set()
     classes = active_classes()
@@ -50,7 +51,6 @@ def handling_limit(problem_class: ProblemClass) -> tuple[Decimal, str]:
 
 def territory_unit(community=None, street=None):
     """The street office or town government of the area (属地兜底)."""
-    from urbangrid.orgs.models import Unit
 
     if street is None and community is not None:
         street = community.parent
@@ -109,7 +109,6 @@ def responsible_unit(problem_class: ProblemClass, community=None, street=None):
     The most specific active ResponsibilityRule wins; otherwise the class's default department
     (``default_unit_code``); otherwise the territory (street office / town) of the area; and for a
     place without a street the lead enforcement bureau."""
-    from urbangrid.orgs.models import Unit
 
     rules = matching_rules(problem_class, community, street)
     for rule, _rank in rules:

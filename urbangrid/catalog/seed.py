@@ -12,7 +12,9 @@ from django.db import transaction
 from urbangrid.lib.audit import record
 
 from . import seed_data
+from .cache import invalidate_classes
 from .calendar import invalidate_calendar
+from .classify import invalidate_classifier
 from .models import CalendarDay, CodeSet, ProblemClass
 
 LEGACY = "GB/T 30428.2-2013"
@@ -145,8 +147,6 @@ def load_catalog(*, update: bool = False, actor=None) -> dict[str, int]:
     if created["classes"] or created["calendar_days"] or update:
         record(actor, "catalog.load", None, summary=f"seed catalogue loaded {created}", **created)
     transaction.on_commit(invalidate_calendar)
-    from .cache import invalidate_classes
-    from .classify import invalidate_classifier
 
     transaction.on_commit(invalidate_classifier)
     transaction.on_commit(invalidate_classes)

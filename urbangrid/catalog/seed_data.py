@@ -13,6 +13,8 @@ Time-limit units: "hours" (calendar, urgent hazards that do not wait for office 
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 # Department codes used as default owners (units are created by orgs / build_demo_city).
 BUREAU = "bureau"
 NR = "dept_nr"  # 自然资源
@@ -1591,7 +1593,6 @@ CLASSES: list[tuple] = [
 # published schedules (国办发明电〔2024〕12号, 〔2025〕7号); 2027 is an estimate until its
 # schedule is published — edit it in the admin.
 def _days(start: str, end: str, note: str, working: bool = False) -> list[tuple[str, bool, str]]:
-    from datetime import date, timedelta
 
     a, b = date.fromisoformat(start), date.fromisoformat(end)
     out = []

@@ -14,10 +14,13 @@ from django.db.models.functions import TruncDate, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from openpyxl import Workbook
+from openpyxl.styles import Font
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
 from urbangrid.catalog.choices import KIND_LETTERS
+from urbangrid.geo.models import Region
 
 HEAT_LIMIT = 20000
 
@@ -42,7 +45,6 @@ def parse_period(params) -> tuple[date, date]:
 
 def resolve_area(user, code: str):
     """A street/community/district of the user's jurisdiction, or None (= all of it)."""
-    from urbangrid.geo.models import Region
 
     if not code:
         return None
@@ -238,8 +240,6 @@ def heat_points(user, params) -> list[list[float]]:
 
 
 def to_xlsx(table: dict, subtitle: str) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     wb = Workbook()
     ws = wb.active

@@ -7,12 +7,13 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from urbangrid.geo.models import Region
+
 from . import dashboard
 from .views import map_settings
 
 
 def _areas(user):
-    from urbangrid.geo.models import Region
 
     return (
         Region.objects.visible_to(user)

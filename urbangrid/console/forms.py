@@ -12,6 +12,9 @@ from django.utils.translation import pgettext_lazy
 from urbangrid.cases import actions as case_actions
 from urbangrid.cases.choices import Response
 from urbangrid.cases.workflow import ACTIONS, ACTIONS_BY_NAME, action_label
+from urbangrid.catalog.cache import class_label
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.orgs.models import Person, Unit
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -66,7 +69,6 @@ class ActionForm(forms.Form):
 
 
 def _field_workers(case):
-    from urbangrid.orgs.models import Person
 
     regions = [r for r in (case.community_id, case.street_id, case.district_id) if r]
     return (
@@ -85,7 +87,6 @@ class FieldWorkerForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from urbangrid.orgs.models import Person
 
         self.fields["field_worker"].queryset = (
             _field_workers(self.case) if self.case else Person.objects.none()
@@ -112,8 +113,6 @@ class RegisterForm(ActionForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from urbangrid.catalog.cache import class_label
-        from urbangrid.catalog.models import ProblemClass
 
         # One code set (the reported class's, else the default one): both sets together listed
         # every problem twice under different codes.
@@ -138,7 +137,6 @@ class ReasonForm(ActionForm):
 
 
 def unit_queryset(user):
-    from urbangrid.orgs.models import Unit
 
     return Unit.objects.visible_to(user).filter(is_active=True).order_by("level", "code")
 

@@ -18,8 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from shapely.geometry import mapping
 
+from urbangrid.cases.models import Case
+from urbangrid.geo import actions as geo_actions
+from urbangrid.geo.coverage import check_region
+from urbangrid.geo.io import load
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
+from urbangrid.orgs.models import GridAssignment
 
 from .views import map_settings
 
@@ -34,7 +40,6 @@ CRS_CHOICES = [
 
 
 def _tree(user):
-    from urbangrid.geo.models import Region, UnitGrid
 
     regions = list(
         Region.objects.visible_to(user)
@@ -66,7 +71,6 @@ def _tree(user):
 
 @login_required
 def grids_page(request):
-    from urbangrid.geo.models import Region
 
     tree = _tree(request.user)
     code = request.GET.get("region") or (tree[0][0].code if tree else "")
@@ -86,8 +90,6 @@ def grids_page(request):
 @login_required
 def coverage(request, code):
     """The coverage proof of a region as JSON for the map (gaps and overlaps with geometry)."""
-    from urbangrid.geo.coverage import check_region
-    from urbangrid.geo.models import Region
 
     region = Region.objects.visible_to(request.user).filter(code=code).first()
     if region is None:
@@ -98,9 +100,6 @@ def coverage(request, code):
 
 @login_required
 def grid_detail(request, code):
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.models import UnitGrid
-    from urbangrid.orgs.models import GridAssignment
 
     versions = list(
         UnitGrid.objects.visible_to(request.user)
@@ -119,7 +118,6 @@ def grid_detail(request, code):
     )
     for a in assignments:
         a.active = a.valid_from <= today and (a.valid_to is None or a.valid_to >= today)
-    from shapely.geometry import mapping
 
     geoms = [
         {
@@ -159,7 +157,6 @@ def _messages_of(exc: DomainError) -> list:
 
 def _import_options(post):
     """What to import (grids or regions), the coordinate system, the zone and the import action."""
-    from urbangrid.geo import actions as geo_actions
 
     kind = post.get("kind") if post.get("kind") in ("grids", "regions") else "grids"
     crs = post.get("crs") if post.get("crs") in dict(CRS_CHOICES) else "wgs84"
@@ -191,7 +188,6 @@ def _confirm_import(request, ctx: dict, token: str, func, crs: str, kwargs: dict
 
 def _read_for_preview(data: bytes, crs: str, kwargs: dict, errors: list):
     """The file's first 5000 features as GeoJSON for the map; its problems go to ``errors``."""
-    from urbangrid.geo.io import load
 
     try:
         features, problems, _spec = load(data, crs, **kwargs)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from urbangrid.cases.intake import IntakeData, do_intake
+from urbangrid.catalog.cache import active_classes, class_key, class_label
+from urbangrid.catalog.models import ProblemClass
 from urbangrid.lib import limits
+from urbangrid.lib.errors import InvalidInput
 
 from .forms import PhotosField
 
@@ -13,8 +17,6 @@ from .forms import PhotosField
 def class_choices(empty_label) -> list:
     """The default code set's classes for a picker, grouped by kind, each by its key (E06001):
     components and events share code numbers, so the bare code would name two classes."""
-    from urbangrid.catalog.cache import class_key, class_label
-    from urbangrid.catalog.models import ProblemClass
 
     classes = ProblemClass.objects.filter(is_active=True, code_set__is_default=True).order_by("kind", "code")
     groups: dict[str, list] = {}
@@ -25,8 +27,6 @@ def class_choices(empty_label) -> list:
 
 def class_or_none(ref: str):
     """The class a picker's value names, or None when it names none (a live check, not a save)."""
-    from urbangrid.catalog.cache import active_classes
-    from urbangrid.lib.errors import InvalidInput
 
     try:
         return active_classes().resolve(ref) if ref else None
@@ -74,7 +74,6 @@ def duplicate_choice(value: str) -> dict:
 
 
 def run_intake(actor, data: dict):
-    from urbangrid.cases.intake import IntakeData, do_intake
 
     return do_intake(
         actor,

@@ -13,7 +13,7 @@ import math
 from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Avg, Count, IntegerField, Q
+from django.db.models import Avg, Count, F, FloatField, IntegerField, Max, Min, Q, Value
 from django.db.models.functions import Cast
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
@@ -23,7 +23,10 @@ from django.views.decorators.http import require_GET
 
 from urbangrid.cases.choices import OPEN_STATES, CaseState
 from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
+from urbangrid.orgs.models import Unit
+from urbangrid.orgs.queries import grid_officers, grid_supervisors
 
 from . import queries
 from .views import _filter_options, map_settings
@@ -64,7 +67,6 @@ def _zoom(value: str) -> int:
 
 @login_required
 def map_page(request):
-    from urbangrid.orgs.models import Unit
 
     ctx = {
         **map_settings(),
@@ -83,9 +85,6 @@ def map_page(request):
 
 def home_bbox(user):
     """The extent of the user's area (their regions' bounding boxes), for the first view."""
-    from django.db.models import Max, Min
-
-    from urbangrid.geo.models import Region
 
     scope = scope_for(user)
     qs = Region.objects.visible_to(user).filter(min_lon__isnull=False)
@@ -148,15 +147,12 @@ def map_cases(request):
 
 
 def _div(field, size):
-    from django.db.models import F, FloatField, Value
 
     return F(field) / Value(size, output_field=FloatField())
 
 
 @login_required
 def grid_panel(request, code):
-    from urbangrid.geo.models import UnitGrid
-    from urbangrid.orgs.queries import grid_officers, grid_supervisors
 
     grid = (
         UnitGrid.objects.visible_to(request.user)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
@@ -15,26 +16,32 @@ from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from shapely.geometry import mapping
 
+from urbangrid.cases.actions import do_self_handle
 from urbangrid.cases.choices import OPEN_STATES, CaseState, Response
+from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake
 from urbangrid.cases.models import Case, Report
 from urbangrid.cases.workflow import allowed_actions
+from urbangrid.catalog.cache import class_key, class_label
+from urbangrid.catalog.classify import suggest_classes
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.geo.models import UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError, InvalidInput
 
 from .forms import FORMS, PhotosField, action_item
+from .intake_forms import duplicate_choice
 from .views import _load_case, label_events, map_settings
 
 MOBILE_ACTIONS = ("verify", "check", "self_handle", "apply_cancel")
 
 
 def _my_grids_geojson(user):
-    from shapely.geometry import mapping
-
-    from urbangrid.geo.models import UnitGrid
 
     codes = scope_for(user).grid_codes
     feats = []
@@ -81,8 +88,6 @@ def mobile_home(request):
 class _Classes:
     @staticmethod
     def all():
-        from urbangrid.catalog.cache import class_key, class_label
-        from urbangrid.catalog.models import ProblemClass
 
         return [
             {"key": class_key(pc), "label": class_label(pc), "on_spot_allowed": pc.on_spot_allowed}
@@ -108,8 +113,6 @@ def mobile_report(request):
 @login_required
 @require_POST
 def mobile_suggest(request):
-    from urbangrid.catalog.cache import class_key
-    from urbangrid.catalog.classify import suggest_classes
 
     # POST: a long description in the query string overflows the server's request line (414).
     text = (request.POST.get("text") or "").strip()[:500]
@@ -134,7 +137,6 @@ def mobile_suggest(request):
 def photo_meta(raw: str, count: int) -> list[dict]:
     """When and where each sent photo was taken (the phone reads it from EXIF before it downscales
     the photo, which drops EXIF): one {field, taken_at, lon, lat, source} per photo, checked."""
-    from django.utils.dateparse import parse_datetime
 
     if not raw:
         return []
@@ -178,10 +180,6 @@ def photo_meta(raw: str, count: int) -> list[dict]:
 @require_POST
 def mobile_report_submit(request):
     """Receive one report from the phone (online, or replayed from the offline queue)."""
-    from urbangrid.cases.actions import do_self_handle
-    from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake
-
-    from .intake_forms import duplicate_choice
 
     p = request.POST
     request_id = (p.get("request_id") or "").strip()[:80]
@@ -316,9 +314,6 @@ SHELL = [
 @never_cache
 def service_worker(request):
     """The service worker, served under /m/ so that its scope covers the mobile pages."""
-    from django.conf import settings
-
-    from urbangrid import __name__ as _pkg  # noqa: F401
 
     assets = [static(p) for p in SHELL]
     pages = [reverse("console:mobile_home"), reverse("console:mobile_report")]

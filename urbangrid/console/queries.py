@@ -17,6 +17,7 @@ from urbangrid.cases.workflow import APPROVER_OF
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import InvalidInput
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import Person
 
 
 # --- header ----------------------------------------------------------------------------------------
@@ -30,7 +31,6 @@ class HeaderInfo:
 
 
 def header_info(user) -> HeaderInfo:
-    from urbangrid.orgs.models import Person
 
     scope = scope_for(user)
     person = (

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,12 +19,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from urbangrid.cases.actions import do_mark_read, do_read_reporter_contact
-from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState
+from urbangrid.cases.actions import do_dispatch, do_mark_read, do_read_reporter_contact
+from urbangrid.cases.choices import ApplicationKind, AttachmentStage, CaseState, Channel
+from urbangrid.cases.choices import AttachmentStage as AS
+from urbangrid.cases.intake import find_duplicate
 from urbangrid.cases.models import Case
 from urbangrid.cases.policy import can_take_hotline_reports
 from urbangrid.cases.queries import get_case_for
 from urbangrid.cases.workflow import ACTIONS_BY_NAME, action_label, allowed_actions, roles_of, scope_of
+from urbangrid.catalog.classify import suggest_classes
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.geo.locator import locate
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError, NotFound
 from urbangrid.lib.http import redirect_back
@@ -31,6 +38,7 @@ from urbangrid.lib.roles import Role
 
 from . import queries
 from .forms import FORMS, action_item, unit_queryset
+from .intake_forms import HotlineForm, class_or_none, run_intake
 from .nav import home_url
 
 
@@ -70,8 +78,6 @@ def queues(request):
 
 
 def _filter_options(user):
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.geo.models import Region
 
     streets = Region.objects.visible_to(user).filter(level=3).only("code", "name").order_by("code")
     classes = (
@@ -128,7 +134,6 @@ def _dispatch_allowed(user):
 def batch_dispatch(request):
     """Dispatch several cases to one unit: each goes through do_dispatch on its own, so one
     refusal (state changed meanwhile, jurisdiction) does not stop the others."""
-    from urbangrid.cases.actions import do_dispatch
 
     numbers = request.POST.getlist("numbers")
     unit = unit_queryset(request.user).filter(pk=queries._int(request.POST.get("unit"))).first()
@@ -186,7 +191,6 @@ def case_context(request, case, *, forms_override=None):
                 "geometry": mapping(geom),
                 "properties": {"code": case.grid_code},
             }
-    from urbangrid.cases.choices import AttachmentStage as AS
 
     return {
         "case": case,
@@ -215,7 +219,6 @@ EXTRA_EVENT_LABELS = {
 
 def label_events(events):
     """Timeline lines with translated action, role and state names (no extra queries)."""
-    from urbangrid.cases.choices import Channel
 
     states = dict(CaseState.choices)
     roles = {**dict(Channel.choices), **dict(Role.choices), "system": _("system")}
@@ -314,7 +317,6 @@ def case_action(request, number, action):
 @login_required
 def case_photo(request, number, pk):
     """A case photo, served only to people who may see the case (photos can show people)."""
-    from django.http import FileResponse
 
     case = case_or_404(request.user, number)
     att = case.attachments.filter(pk=pk).first()
@@ -344,7 +346,6 @@ def case_search(request):
 # --- hotline intake ------------------------------------------------------------------------------
 @login_required
 def intake(request):
-    from .intake_forms import HotlineForm, run_intake
 
     scope = scope_for(request.user)
     if not can_take_hotline_reports(scope):
@@ -378,7 +379,6 @@ def intake(request):
 @login_required
 def intake_suggest(request):
     """Live class suggestion from the description (catalog classifier)."""
-    from urbangrid.catalog.classify import suggest_classes
 
     text = (request.POST.get("description") or request.GET.get("description") or "").strip()
     suggestions = suggest_classes(text, limit=5) if len(text) >= 2 else []
@@ -389,7 +389,6 @@ def intake_suggest(request):
 def intake_places(request):
     """Address search over the platform's own gazetteer: region names, grid codes, and the
     addresses of earlier cases (each with a known position)."""
-    from urbangrid.geo.models import Region, UnitGrid
 
     q = (request.GET.get("address") or "").strip()
     places = []
@@ -424,11 +423,6 @@ def intake_places(request):
 @login_required
 def intake_check(request):
     """Where the picked point lies and whether a likely duplicate exists (before saving)."""
-    from urbangrid.cases.intake import find_duplicate
-    from urbangrid.geo.locator import locate
-    from urbangrid.geo.models import Region
-
-    from .intake_forms import class_or_none
 
     data = request.POST if request.method == "POST" else request.GET
     try:
@@ -468,7 +462,6 @@ def intake_check(request):
 
 
 def map_settings() -> dict:
-    from django.conf import settings
 
     cfg = settings.URBANGRID
     return {"map_tiles": cfg.get("MAP_TILE_URL", ""), "map_tile_crs": cfg.get("MAP_TILE_CRS", "wgs84")}

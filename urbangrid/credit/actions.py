@@ -22,6 +22,7 @@ from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import Person
 
 from . import identity, queries
 from .choices import (
@@ -45,7 +46,6 @@ def _may_not(what: str) -> str:
 
 
 def _person(actor):
-    from urbangrid.orgs.models import Person
 
     return (
         Person.objects.filter(user=actor).select_related("unit").first()

@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
+from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region
 from urbangrid.lib.bounds import Day, Int
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
@@ -241,7 +243,6 @@ def list_subjects(
 
 @router.post("/subjects", response={201: SubjectOut})
 def create_subject(request, data: SubjectIn):
-    from urbangrid.geo.models import Region
 
     region = None
     if data.region:
@@ -267,7 +268,6 @@ def subject_score(request, pk: Int, on: Day | None = None):
 
 @router.post("/subjects/{pk}/violations", response={201: dict})
 def record_violation(request, pk: Int, data: ViolationIn):
-    from urbangrid.cases.models import Case
 
     s = _get_subject(request, pk)
     case = None
@@ -341,7 +341,6 @@ def list_entries(
 
 @router.get("/cases/{number}/flags")
 def case_flags(request, number: str):
-    from urbangrid.cases.models import Case
 
     case = Case.objects.visible_to(request.auth).filter(number=number).first()
     if case is None:

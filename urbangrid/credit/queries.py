@@ -14,11 +14,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Case, Count, F, FloatField, Max, Q, Sum, Value, When
 from django.db.models.functions import Cast, Greatest, Power
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.roles import Role
 
-from .choices import DecayMode, ListKind, PenaltyState, Severity, ViolationState
+from .choices import DecayMode, ListKind, ListRule, PenaltyState, Severity, ViolationKind, ViolationState
+from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Violation
 
 # Defaults of a new rule set: points per severity, scaled per kind (street-level disorder weighs
 # less than illegal construction or obstructing enforcement).
@@ -32,12 +34,10 @@ KIND_FACTOR = {
 
 def active_rule_set():
     """The active rule set; a default one is created (with its points table) on first use."""
-    from .models import CreditRuleSet, RulePoints
 
     rules = CreditRuleSet.objects.filter(is_active=True).prefetch_related("points").first()
     if rules is not None:
         return rules
-    from .choices import ViolationKind
 
     rules = CreditRuleSet.objects.create(name="默认信用评分规则", is_active=True)
     RulePoints.objects.bulk_create(
@@ -74,7 +74,6 @@ def deduction_expression(rules, as_of: date):
 
 
 def counted_violations(as_of: date):
-    from .models import Violation
 
     return Violation.objects.filter(state=ViolationState.CONFIRMED, occurred_day__lte=as_of.toordinal())
 
@@ -116,8 +115,6 @@ def list_decisions(subject, as_of: date, rules, score: Decimal, skip=()) -> list
     subject last left that list count: a repaired subject re-enters only with a new violation.
     Lists in ``skip`` (those the subject is on already) are not decided: that saves the daily
     sweep its queries for subjects already listed."""
-    from .choices import ListRule
-    from .models import ListEntry
 
     kinds = [k for k in (ListKind.DISHONEST, ListKind.WATCH) if k not in skip]
     if not kinds:
@@ -186,9 +183,6 @@ class RepairCheck:
 def repair_check(subject, as_of: date, rules) -> RepairCheck:
     """A subject may be repaired when every penalty is fulfilled (rectified) and it has stayed
     clean for rules.repair_clean_days since the later of its last violation and last fulfilment."""
-    from django.utils.translation import gettext as _
-
-    from .models import Penalty
 
     violations = counted_violations(as_of).filter(subject=subject)
     last_violation = violations.aggregate(m=Max("occurred_on"))["m"]
@@ -212,7 +206,6 @@ def subject_flags_for_case(case) -> list[dict]:
     """For the case page (console): each subject named on ``case`` with its earlier violations
     (before the case was reported, other cases), whether it is a repeat offender, its current
     score and the lists it is on. One query for the subjects, one grouped query for the counts."""
-    from .models import CaseSubject, ListEntry
 
     links = list(CaseSubject.objects.filter(case=case).select_related("subject"))
     if not links:
@@ -252,7 +245,6 @@ def subject_flags_for_case(case) -> list[dict]:
 
 def public_list(kind: str = ListKind.DISHONEST):
     """Published active entries of a list, for the public page (mask names before showing)."""
-    from .models import ListEntry
 
     return (
         ListEntry.objects.active()

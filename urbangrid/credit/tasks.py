@@ -3,9 +3,10 @@ repair). Idempotent: running it twice on one day changes nothing the second time
 
 from django_tasks import task
 
+from .actions import do_evaluate_all
+
 
 @task()
 def evaluate_credit():
-    from .actions import do_evaluate_all
 
     return do_evaluate_all(None)

@@ -31,6 +31,7 @@ from urbangrid.cases.choices import CaseState, Tier
 from urbangrid.cases.intake import DuplicateProposed, IntakeData, do_intake
 from urbangrid.cases.models import Application, Case, Notification
 from urbangrid.cases.queries import suggest_unit
+from urbangrid.catalog.models import ProblemClass
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
@@ -39,7 +40,10 @@ from urbangrid.demo.simulation import (
     run_step,
     weighted,
 )
+from urbangrid.geo.models import UnitGrid
 from urbangrid.lib.errors import DomainError
+from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +79,6 @@ class CaseCast:
     """The people who act in the history, found from the organisation the orgs demo built."""
 
     def __init__(self):
-        from urbangrid.lib.roles import Role
-        from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         def users(role, central_only=False):
             qs = RoleAssignment.objects.filter(role=role, person__is_active=True)
@@ -158,8 +160,6 @@ class _World:
 
 def _world(say) -> _World | None:
     """The city's people, classes and grids, or None (said why) when the history cannot run."""
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.geo.models import UnitGrid
 
     cast = CaseCast()
     if not cast.ok():
@@ -601,7 +601,6 @@ class _CaseStory:
 def _assists(rng):
     """Two candidate assisting units: whichever unit the dispatch makes the lead, the other one
     assists."""
-    from urbangrid.orgs.models import Unit
 
     others = list(
         Unit.objects.filter(kind__in=["department", "brigade", "utility"], is_active=True).values_list(
@@ -615,7 +614,6 @@ def _assists(rng):
 
 
 def _other_unit(case):
-    from urbangrid.orgs.models import Unit
 
     cur = case.tasks.filter(state="returned").values_list("unit_id", flat=True).first()
     s = suggest_unit(case)

@@ -59,6 +59,7 @@ from urbangrid.demo.simulation import (
 from urbangrid.geo.models import Region
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
 log = logging.getLogger(__name__)
 
@@ -336,7 +337,6 @@ class _Cast:
     district's officers (for district-wide companies), and the leader who approves repair."""
 
     def __init__(self):
-        from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
         by_grid: dict[str, tuple] = {}
         for ga in (

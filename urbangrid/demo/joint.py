@@ -36,11 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from urbangrid.cases import actions as CA
-from urbangrid.cases.models import Case
+from urbangrid.cases.models import Application, Case, Notification
+from urbangrid.cases.queries import suggest_unit
+from urbangrid.catalog.models import ProblemClass
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
@@ -53,6 +55,7 @@ from urbangrid.demo.simulation import (
     photo_pool,
     run_step,
 )
+from urbangrid.geo.models import Region
 from urbangrid.joint import actions as A
 from urbangrid.joint import queries
 from urbangrid.joint.choices import (
@@ -64,6 +67,7 @@ from urbangrid.joint.choices import (
 )
 from urbangrid.joint.models import Campaign, CampaignCase, CampaignTask, Consultation, FollowUp, Meeting
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import GridAssignment, RoleAssignment, Unit
 
 # Caps that keep the city-scale build bounded (the volume does not grow with the grid count).
 MAX_STREET_UNITS = 6
@@ -395,8 +399,6 @@ class _Cast:
     """The people and units who act, found from the organisation the orgs demo built."""
 
     def __init__(self):
-        from urbangrid.geo.models import Region
-        from urbangrid.orgs.models import Unit
 
         self.units = {u.code: u for u in Unit.objects.filter(is_active=True).order_by("code")}
         self.district = Region.objects.filter(level=2).order_by("code").first()
@@ -407,7 +409,6 @@ class _Cast:
 
     def _read_roles(self) -> None:
         """Who holds which role in which unit, the city-wide staff and the district's leaders."""
-        from urbangrid.orgs.models import RoleAssignment
 
         by_unit_role: dict[tuple[int, str], list] = defaultdict(list)
         central: dict[str, list] = defaultdict(list)
@@ -431,7 +432,6 @@ class _Cast:
 
     def _read_grid_workers(self) -> None:
         """Each grid's supervisor and each street's grid workers."""
-        from urbangrid.orgs.models import GridAssignment, RoleAssignment
 
         self.grid_user: dict[str, object] = {}
         for ga in (
@@ -536,7 +536,6 @@ def build_history(
 ) -> dict:
     """Simulate ``days`` days of campaigns, consultations and joint meetings up to ``end``
     (default now), after the organisation and the case history. Returns counts."""
-    from urbangrid.cases.models import Notification
 
     say = progress or (lambda s: None)
     end = end or timezone.now()
@@ -578,7 +577,6 @@ def build_history(
 
 
 def _counts(today: date, stats: dict) -> dict:
-    from django.db.models import Count
 
     out = dict(stats)
     for model, prefix in (
@@ -691,7 +689,6 @@ def _campaign_lead(cast, spec):
 
 
 def _campaign_classes(spec) -> list:
-    from urbangrid.catalog.models import ProblemClass
 
     return list(
         ProblemClass.objects.filter(
@@ -916,7 +913,6 @@ def _task_steps(cast, rng, leader, task, unit, due, qty, texts, created, closes_
 
 def _link_steps(cast, rng, leader, campaign_ref, spec, areas, first, last, closes_at):
     """Cases of related classes found during the campaign, linked by hand by the lead."""
-    from urbangrid.catalog.models import ProblemClass
 
     if not spec.get("related"):
         return []
@@ -953,8 +949,6 @@ def _end_campaign(leader, campaign, spec, now):
 def _consultation_stories(cast, rng, start, end, photos, stats):
     """Pick real cases and give each a story: applied (and then handled), decided, meeting
     scheduled, collecting views, or returned twice awaiting consultation."""
-
-    from urbangrid.cases.models import Application, Case
 
     busy = set(Consultation.objects.open().values_list("case_id", flat=True))
     pending_apps = set(Application.objects.filter(state="pending").values_list("case_id", flat=True))
@@ -1023,7 +1017,6 @@ def _consultation_stories(cast, rng, start, end, photos, stats):
 
 def _other_unit(cast, case, exclude: set):
     """The plausible other unit of a dispute: the street unit, the class's department, the bureau."""
-    from urbangrid.cases.queries import suggest_unit
 
     options = [cast.street_unit_of.get(case.street_id)]
     options.append(suggest_unit(case))

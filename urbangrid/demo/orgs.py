@@ -13,8 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
+from urbangrid.catalog.actions import do_set_responsibility
+from urbangrid.catalog.models import ProblemClass
 from urbangrid.demo.geo import demo_epoch
 from urbangrid.geo.choices import RegionKind
 from urbangrid.geo.models import Region, UnitGrid
@@ -22,6 +25,7 @@ from urbangrid.lib.access import SYSTEM
 from urbangrid.lib.roles import Role
 from urbangrid.orgs import actions
 from urbangrid.orgs.choices import EquipmentKind, FundCategory, GridDuty, UnitKind, UnitLevel
+from urbangrid.orgs.models import Unit
 
 DEMO_PASSWORD = "demo12345"
 
@@ -178,7 +182,6 @@ def build_demo_orgs(
 ) -> DemoOrgs:
     """Create the organisation of the demo city over the regions and grids already in the
     database. Call inside one transaction (the command does)."""
-    from django.contrib.auth.hashers import make_password
 
     progress = progress or _noop
     out = DemoOrgs()
@@ -427,9 +430,6 @@ def build_demo_matrix(actor, streets, street_units, brigade) -> int:
     """The matrix rows a city writes first: each department's line of classes (whole city, e.g.
     违法建设 → the district brigade that absorbed the 两违 teams), and for the towns illegal land
     use handled by the town with its seconded natural-resources officers."""
-    from urbangrid.catalog.actions import do_set_responsibility
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.orgs.models import Unit
 
     units = {u.code: u for u in Unit.objects.filter(level=UnitLevel.CITY)}
     units["brigade"] = brigade

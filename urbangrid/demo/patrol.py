@@ -52,8 +52,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from urbangrid.cases import tasks
+from urbangrid.cases.models import Case, Notification
 from urbangrid.catalog.calendar import is_working_day
 from urbangrid.demo.cases import CaseCast, case_plan
+from urbangrid.demo.orgs import GIVEN, SURNAMES
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
@@ -63,6 +66,7 @@ from urbangrid.demo.simulation import (
     photo_pool,
     weighted,
 )
+from urbangrid.geo.locator import locate
 from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
@@ -71,7 +75,17 @@ from urbangrid.orgs.choices import GridDuty
 from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 from urbangrid.patrol import actions as A
 from urbangrid.patrol.choices import PlaceType, TrackState
-from urbangrid.patrol.models import ChecklistItem, InspectionResult
+from urbangrid.patrol.models import (
+    CheckIn,
+    ChecklistItem,
+    Inspection,
+    InspectionResult,
+    PatrolPlan,
+    Place,
+    SweepCampaign,
+    Track,
+)
+from urbangrid.patrol.queries import campaign_places
 
 log = logging.getLogger(__name__)
 
@@ -429,7 +443,6 @@ class _Cast:
         return float(lon), float(lat)
 
     def grid_at(self, lon: float, lat: float) -> str | None:
-        from urbangrid.geo.locator import locate
 
         loc = locate(lon, lat, crs="cgcs2000")
         return loc.grid_code if loc is not None else None
@@ -601,7 +614,6 @@ class _History(Simulation):
         return f"1{self.rng.choice('3578')}{self.rng.randrange(10**9):09d}"
 
     def person_name(self) -> str:
-        from urbangrid.demo.orgs import GIVEN, SURNAMES
 
         return self.rng.choice(SURNAMES) + "".join(
             self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2)))
@@ -1215,7 +1227,6 @@ class _History(Simulation):
         )
         self.stats["campaigns"] += 1
         spec["campaign"] = c
-        from urbangrid.patrol.queries import campaign_places
 
         places = list(campaign_places(c, spec["actor"]).order_by("id"))
         rng = self.rng
@@ -1360,7 +1371,6 @@ class _History(Simulation):
     def push_sweeps(self, case_id: int, after: datetime) -> None:
         """The deadline sweep runs every ten minutes in production; here it runs just after the
         warning and due times of the hazard cases pass."""
-        from urbangrid.cases.models import Case
 
         c = Case.objects.filter(pk=case_id).values("warn_at", "due_at").first() or {}
         for when in (c.get("warn_at"), c.get("due_at")):
@@ -1397,7 +1407,6 @@ class _History(Simulation):
             self.stats["tracks_closed_as_abandoned"] += A.do_close_abandoned_tracks(now=self.end)
 
     def event(self, at: datetime, kind: str, payload) -> None:
-        from urbangrid.cases import tasks
 
         if kind == "plan":
             self.create_plan(payload)
@@ -1439,8 +1448,6 @@ def build_history(
 ) -> dict:
     """Simulate ``days`` days of patrols and hazard sweeps up to ``end`` (default now); returns
     counts. Run after the organisation (and ideally the case history) exist."""
-    from urbangrid.cases.models import Case, Notification
-    from urbangrid.patrol.models import CheckIn, Inspection, PatrolPlan, Place, SweepCampaign, Track
 
     say = progress or _noop
     rng = random.Random(seed)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple, TypeVar
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from urbangrid.lib.errors import DomainError
 
@@ -178,7 +179,6 @@ def weighted(rng: random.Random, pairs: Sequence[tuple[T, float]]) -> T:
 
 def photo_pool(rng: random.Random, n: int = 10) -> list[bytes]:
     """``n`` small JPEG pictures of coloured blocks, different for every draw of ``rng``."""
-    from PIL import Image, ImageDraw
 
     out = []
     for _ in range(n):

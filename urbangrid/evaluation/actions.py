@@ -20,11 +20,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region
 from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import UNIT_ROLES, Role
+from urbangrid.orgs.models import Person, Unit
 
+from . import indicators
 from . import policy as P
 from .choices import (
     AccountabilityKind,
@@ -34,6 +38,7 @@ from .choices import (
     SchemeState,
     SpotCheckState,
     SpotResult,
+    SubjectKind,
 )
 from .models import (
     AccountabilityRecord,
@@ -51,6 +56,8 @@ from .models import (
     VolumeBand,
 )
 from .periods import Period
+from .scoring import evaluate
+from .tasks import build_report
 
 
 def _not_allowed() -> str:
@@ -91,8 +98,6 @@ def do_issue_order(
 ) -> SupervisionOrder:
     """Issue a supervision order (督办) to a unit about a case or about an indicator pattern.
     A case order also counts on the case through the cases app's do_supervise."""
-    from urbangrid.cases.models import Case
-    from urbangrid.orgs.models import Unit
 
     scope = require(actor, P.can_supervise, _not_allowed())
     now = now or timezone.now()
@@ -178,7 +183,6 @@ def _notify_unit(unit, order, now):
         from urbangrid.cases.notify import notify
     except ImportError:
         return
-    from urbangrid.orgs.models import Person
 
     people = list(Person.objects.filter(unit=unit, is_active=True, roles__role__in=UNIT_ROLES).distinct())
     if not people:
@@ -266,9 +270,6 @@ def do_start_spot_check(
     now: datetime | None = None,
 ) -> SpotCheck:
     """Draw a random sample of cases closed in the area and period for re-inspection."""
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
 
     scope = require(actor, P.can_supervise, _not_allowed())
     now = now or timezone.now()
@@ -364,7 +365,6 @@ def _all_visible(model, actor, objs, not_found: str) -> list:
 
 def _evidence(actor, cases, orders) -> tuple[list, list]:
     """The cases and supervision orders an accountability record rests on: at least one."""
-    from urbangrid.cases.models import Case
 
     case_list = _all_visible(Case, actor, cases, _("Case not found."))
     order_list = _all_visible(SupervisionOrder, actor, orders, _("Supervision order not found."))
@@ -414,7 +414,6 @@ def do_new_scheme_version(
 ) -> SchemeVersion:
     """Copy the scheme's latest version into a new one, with ``weights`` {kind: {indicator: %}}
     replacing those of the kinds given. Activating retires the previous active version."""
-    from . import indicators
 
     require(actor, P.can_manage_schemes, _not_allowed())
     base = scheme.versions.order_by("-number").first()
@@ -480,8 +479,6 @@ def do_publish(
 ) -> Assessment:
     """Freeze the version's results for a period and subject kind. A period can be published
     once per version; recomputing it needs a new scheme version."""
-    from .choices import SubjectKind
-    from .scoring import evaluate
 
     require(actor, P.can_publish, _not_allowed())
     if kind not in SubjectKind.values:
@@ -539,7 +536,6 @@ def do_publish(
 @transaction.atomic
 def do_request_report(actor, *, region, period: Period, version: SchemeVersion) -> Report:
     """Queue a monthly assessment report (Excel + PDF) for a district or street."""
-    from .tasks import build_report
 
     scope = require(actor, P.can_supervise, _not_allowed())
     if region.level not in (2, 3):

@@ -6,15 +6,19 @@ from __future__ import annotations
 from django.utils import timezone
 from ninja import Router, Schema, Status
 
+from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
+from urbangrid.orgs.models import Person, Unit
 
 from . import actions, indicators
 from .choices import SubjectKind
 from .models import Assessment, Report, SpotCheckItem, SupervisionOrder
 from .periods import Period
+from .queries import propose_orders, subjects
 from .scoring import evaluate, resolve_version
 
 router = Router(tags=["evaluation"])
@@ -82,7 +86,6 @@ def drill(
     limit: int = Limit(500, 5000),
 ):
     """The cases behind a number (numerator or denominator), jurisdiction-filtered."""
-    from .queries import subjects
 
     p = Period.parse(period)
     s = subjects(_kind(kind), [key]).get(key)
@@ -149,8 +152,6 @@ def list_orders(request, state: str = ""):
 
 @router.post("/orders", response={201: OrderOut})
 def issue_order(request, data: OrderIn):
-    from urbangrid.cases.models import Case
-    from urbangrid.orgs.models import Unit
 
     case = None
     if data.case:
@@ -200,7 +201,6 @@ def proposals(
     request, period: str, indicator: str = "on_time_handling_rate", threshold: Float = 0.8, min_due: Int = 5
 ):
     """Units whose indicator fell below the threshold: candidates for a supervision order."""
-    from .queries import propose_orders
 
     return [
         {"unit": Int(s.key), "name": s.name, "num": m.num, "den": m.den, "value": m.value}
@@ -220,8 +220,6 @@ class SpotIn(Schema):
 
 @router.post("/spot-checks", response={201: dict})
 def start_spot_check(request, data: SpotIn):
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
 
     region = Region.objects.visible_to(request.auth).filter(code=data.region).first()
     inspector = Person.objects.filter(pk=data.inspector).first()
@@ -333,7 +331,6 @@ class ReportOut(Schema):
 
 @router.post("/reports", response={202: ReportOut})
 def request_report(request, data: ReportIn):
-    from urbangrid.geo.models import Region
 
     region = Region.objects.visible_to(request.auth).filter(code=data.region).first()
     if region is None:

@@ -5,6 +5,8 @@ own variant (more weight on timeliness, heavier deductions) to show that several
 side by side. Kept as plain data so the migration and the tests read the same numbers.
 """
 
+from datetime import date
+
 K_GW, K_IO, K_SL, K_DP, K_UNIT = "grid_worker", "intake_operator", "shift_leader", "dispatcher", "unit"
 REGION_KINDS = ("grid", "community", "street", "district")
 
@@ -83,7 +85,6 @@ SCHEMES = [
 
 def seed(apps=None):
     """Create the default schemes (idempotent). ``apps`` is the migration state registry."""
-    from datetime import date
 
     if apps is None:
         from django.apps import apps as global_apps

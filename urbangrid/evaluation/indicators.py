@@ -54,8 +54,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from urbangrid.cases.choices import CaseState, Channel
+from urbangrid.cases.models import Case
+from urbangrid.lib.errors import NotFound
+from urbangrid.orgs.choices import GridDuty
+from urbangrid.orgs.models import GridAssignment
 
 from .choices import Direction, SubjectKind
+from .models import SpotCheckItem
 from .periods import Period
 
 K = SubjectKind
@@ -670,7 +675,6 @@ def for_kind(kind: str) -> list[Indicator]:
 
 
 def get(code: str) -> Indicator:
-    from urbangrid.lib.errors import NotFound
 
     try:
         return REGISTRY[code]
@@ -705,7 +709,6 @@ def _source_qs(source: str):
         from urbangrid.cases.models import CaseEvent
 
         return CaseEvent.objects.all()
-    from .models import SpotCheckItem
 
     return SpotCheckItem.objects.all()
 
@@ -970,8 +973,6 @@ def _measures(acc: Mapping[str, list[int]], inds: Iterable[Indicator]) -> dict[s
 
 def _grid_supervisors(grid_codes: Iterable[str], period: Ctx) -> dict[str, list[int]]:
     """Grid code → supervisors assigned to it at some point of the period."""
-    from urbangrid.orgs.choices import GridDuty
-    from urbangrid.orgs.models import GridAssignment
 
     start, end = timezone.localtime(period.start).date(), timezone.localtime(period.end).date()
     rows = (
@@ -1115,7 +1116,6 @@ def drill_cases(
 ):
     """The cases behind one number: ``part`` is "numerator" or "denominator" (a count indicator
     has only its numerator). Jurisdiction-filtered when a user is given."""
-    from urbangrid.cases.models import Case
 
     ind = get(code)
     c = period if isinstance(period, Ctx) else Ctx.for_period(period, as_of)

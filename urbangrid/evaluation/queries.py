@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 
+from urbangrid.cases.choices import OPEN_STATES
+from urbangrid.cases.models import Case
 from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.orgs.models import Person, RoleAssignment, Unit
 
+from . import indicators
 from .choices import PERSON_KINDS, SubjectKind
 
 K = SubjectKind
@@ -137,8 +140,6 @@ def visible_subject_filter(user):
 
 def overdue_cases(region=None, as_of=None, user=None):
     """Open cases past their handling deadline (超期未处置), oldest deadline first."""
-    from urbangrid.cases.choices import OPEN_STATES
-    from urbangrid.cases.models import Case
 
     as_of = as_of or timezone.now()
     qs = Case.objects.all() if user is None else Case.objects.visible_to(user)
@@ -163,7 +164,6 @@ def propose_orders(
 ):
     """Units whose indicator fell below the threshold in the period (enough cases to judge):
     candidates for a pattern supervision order. Returns (subject, measure) pairs, worst first."""
-    from . import indicators
 
     ind = indicators.get(indicator)
     measures = indicators.compute(K.UNIT, period, codes=[indicator], as_of=as_of)

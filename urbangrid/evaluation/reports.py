@@ -16,9 +16,23 @@ from django.core.files.base import ContentFile
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from reportlab.graphics.charts.barcharts import HorizontalBarChart
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .choices import ReportState, SubjectKind
-from .indicators import REGISTRY
+from .indicators import REGISTRY, compute_many
+from .models import Report
+from .periods import Period
+from .queries import overdue_cases
+from .scoring import evaluate
 
 K = SubjectKind
 WQY_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -30,7 +44,6 @@ def cjk_font() -> str:
     global _FONT
     if _FONT:
         return _FONT
-    from reportlab.pdfbase import pdfmetrics
 
     if os.path.exists(WQY_PATH):
         from reportlab.pdfbase.ttfonts import TTFont
@@ -123,7 +136,6 @@ def _round(x):
 
 
 def _sheet(wb, title: str, header: list[str], rows: list[list], formats: list[str | None] = ()):
-    from openpyxl.styles import Alignment, Font, PatternFill
 
     ws = wb.create_sheet(title=re.sub(r"[\[\]:*?/\\]", "·", title)[:31])
     ws.append(header)
@@ -148,7 +160,6 @@ def _sheet(wb, title: str, header: list[str], rows: list[list], formats: list[st
 
 def rankings_workbook(evals, title: str) -> bytes:
     """One sheet per evaluation (subject kind), plus a cover line. Returns .xlsx bytes."""
-    from openpyxl import Workbook
 
     wb = Workbook()
     cover = wb.active
@@ -200,9 +211,6 @@ OVERDUE_LIMIT = 300
 
 
 def _bar_chart(ev, font: str, title: str):
-    from reportlab.graphics.charts.barcharts import HorizontalBarChart
-    from reportlab.graphics.shapes import Drawing, String
-    from reportlab.lib import colors
 
     rows = [r for r in ev.rows if r.total is not None][:15]
     height = 40 + 16 * max(1, len(rows))
@@ -229,11 +237,6 @@ def _bar_chart(ev, font: str, title: str):
 
 
 def _pdf(title: str, subtitle: str, evals, overdue: list[list], font: str) -> bytes:
-    from reportlab.lib import colors
-    from reportlab.lib.pagesizes import A4, landscape
-    from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     h1 = ParagraphStyle("h1", fontName=font, fontSize=16, leading=22, spaceAfter=6)
     h2 = ParagraphStyle("h2", fontName=font, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4)
@@ -288,18 +291,12 @@ def _pdf(title: str, subtitle: str, evals, overdue: list[list], font: str) -> by
 
 
 def _progress(report, pct: int, message: str, **extra):
-    from .models import Report
 
     Report.objects.filter(pk=report.pk).update(progress=pct, message=message[:200], **extra)
 
 
 def build(report_id: int) -> str:
     """Compute the rankings for the report's area and month and write both files."""
-    from .indicators import compute_many
-    from .models import Report
-    from .periods import Period
-    from .queries import overdue_cases
-    from .scoring import evaluate
 
     report = Report.objects.select_related("region", "version__scheme").get(pk=report_id)
     with translation.override("zh-hans"):
@@ -358,7 +355,6 @@ def build(report_id: int) -> str:
 
 
 def _report_workbook(title: str, evals, overdue) -> bytes:
-    from openpyxl import load_workbook
 
     data = rankings_workbook(evals, title)
     wb = load_workbook(io.BytesIO(data))

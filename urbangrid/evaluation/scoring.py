@@ -22,10 +22,11 @@ from django.utils import timezone
 
 from urbangrid.cases.models import Case
 from urbangrid.lib.access import scope_for
+from urbangrid.lib.errors import NotFound
 
 from .choices import AdjustmentKind, Direction, Grade, SubjectKind
 from .indicators import COMPLAINT_SATISFACTION, REGION_COLUMNS, REGISTRY, Ctx, Measure, compute_many
-from .models import AccountabilityRecord, SpotCheckItem, SupervisionOrder
+from .models import AccountabilityRecord, Assessment, Scheme, SchemeVersion, SpotCheckItem, SupervisionOrder
 from .periods import Period
 from .queries import Subject, subjects
 
@@ -404,7 +405,6 @@ def evaluate_many(
 
 def _published_ranks(kind: str, period: Period, version) -> dict[str, int | None] | None:
     """The frozen ranks of the period before ``period`` if it was published under this version."""
-    from .models import Assessment
 
     prev = period.previous()
     published = Assessment.objects.filter(
@@ -426,7 +426,6 @@ def previous_ranks(kind: str, period: Period, version, *, as_of=None) -> dict[st
 
 
 def default_version():
-    from .models import Scheme
 
     scheme = Scheme.objects.filter(region__isnull=True).order_by("code").first() or Scheme.objects.first()
     return scheme.current_version() if scheme else None
@@ -434,9 +433,6 @@ def default_version():
 
 def resolve_version(scheme_code: str | None):
     """The active version of a scheme by code (None: the city's default scheme)."""
-    from urbangrid.lib.errors import NotFound
-
-    from .models import Scheme, SchemeVersion
 
     if not scheme_code:
         v = default_version()

@@ -14,9 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.http import redirect_back
+from urbangrid.orgs.models import Person, Unit
 
 from . import actions, indicators
 from . import policy as P
@@ -32,6 +35,7 @@ from .models import (
     SupervisionOrder,
 )
 from .periods import Period
+from .queries import propose_orders, subjects
 from .reports import fmt_value, rankings_workbook
 from .scoring import evaluate, evaluate_many, resolve_version
 
@@ -187,7 +191,6 @@ def drill(request):
 
 
 def _subject_or_404(user, kind, key):
-    from .queries import subjects
 
     if kind not in K.values:
         raise Http404
@@ -260,7 +263,6 @@ def _frozen(v, code):
 # --------------------------------------------------------------------- supervision orders
 @login_required
 def orders(request):
-    from .queries import propose_orders
 
     qs = SupervisionOrder.objects.visible_to(request.user).select_related("unit", "case")
     state = request.GET.get("state")
@@ -309,8 +311,6 @@ def _dt(text):
 @login_required
 @require_POST
 def order_issue(request):
-    from urbangrid.cases.models import Case
-    from urbangrid.orgs.models import Unit
 
     p = request.POST
     try:
@@ -387,8 +387,6 @@ def order_act(request, pk: int, what: str):
 # ----------------------------------------------------------------------------- spot checks
 @login_required
 def spot_checks(request):
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
 
     scope = scope_for(request.user)
     can_start = P.can_supervise(scope)
@@ -416,8 +414,6 @@ def spot_checks(request):
 @login_required
 @require_POST
 def spot_check_start(request):
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
 
     p = request.POST
     try:
@@ -481,7 +477,6 @@ def spot_item_result(request, pk: int):
 # ------------------------------------------------------------------------ accountability
 @login_required
 def accountability(request):
-    from urbangrid.orgs.models import Unit
 
     scope = scope_for(request.user)
     can_record = P.can_hold_accountable(scope)
@@ -502,8 +497,6 @@ def accountability(request):
 @login_required
 @require_POST
 def accountability_record(request):
-    from urbangrid.cases.models import Case
-    from urbangrid.orgs.models import Unit
 
     p = request.POST
     try:
@@ -531,7 +524,6 @@ def accountability_record(request):
 # -------------------------------------------------------------------------------- reports
 @login_required
 def reports(request):
-    from urbangrid.geo.models import Region
 
     scope = scope_for(request.user)
     can_request = P.can_supervise(scope)
@@ -556,7 +548,6 @@ def reports(request):
 @login_required
 @require_POST
 def report_request(request):
-    from urbangrid.geo.models import Region
 
     try:
         region = Region.objects.visible_to(request.user).filter(pk=request.POST.get("region") or 0).first()

@@ -26,9 +26,9 @@ from urbangrid.lib.roles import Role
 
 from . import locator
 from .choices import RegionKind
-from .crs import area_m2, geom_to_canonical, resolve_crs
+from .crs import area_m2, areas_m2, geom_to_canonical, resolve_crs
 from .division import divide_lonlat
-from .io import Feature
+from .io import Feature, load, validate_polygon
 from .models import GeoRevision, Region, UnitGrid
 
 COMMUNITY_KINDS = (RegionKind.COMMUNITY, RegionKind.VILLAGE)
@@ -187,7 +187,6 @@ def do_change_grid_boundary(
 ) -> UnitGrid:
     """Close the current version of grid ``code`` and open version+1 with the new boundary."""
     require_geo_admin(actor)
-    from .io import validate_polygon
 
     spec = resolve_crs(crs, zone=zone, epsg=epsg)
     grid = (
@@ -246,7 +245,6 @@ def _area_outside(geom, container) -> float:
 
 def areas_outside(geoms: np.ndarray, containers: np.ndarray) -> np.ndarray:
     """Vectorised _area_outside for parallel arrays."""
-    from .crs import areas_m2
 
     rest = shapely.difference(geoms, containers)
     out = np.zeros(len(geoms))
@@ -476,7 +474,6 @@ def do_import_regions(
     inside its parent (in the file or already stored) before anything is written.
     """
     require_geo_admin(actor)
-    from .io import load
 
     features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
     seen, kinds = _valid_regions(features, problems)
@@ -616,7 +613,6 @@ def do_import_grids(
     inside its community (code[:12], already stored); otherwise nothing is written.
     """
     require_geo_admin(actor)
-    from .io import load
 
     features, problems, _spec = load(data, crs, zone=zone, epsg=epsg, fmt=fmt)
     seen = _valid_grids(features, problems)

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from .actions import do_rename_grid, do_rename_region
 from .coverage import check_region
 from .models import GeoRevision, Region, UnitGrid
 
@@ -74,7 +75,6 @@ class RegionAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from .actions import do_rename_region
 
         do_rename_region(request.user, obj, obj.name)
 
@@ -117,7 +117,6 @@ class UnitGridAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        from .actions import do_rename_grid
 
         do_rename_grid(request.user, obj, name=obj.name, note=obj.note)
 

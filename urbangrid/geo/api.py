@@ -20,6 +20,7 @@ from urbangrid.lib.errors import InvalidInput, NotFound
 
 from .choices import SourceCRS
 from .coverage import check_region
+from .crs import to_canonical_many
 from .locator import locate_many_indices
 from .models import Region, UnitGrid
 
@@ -187,7 +188,6 @@ def _locate_points(request, lons, lats, crs: str, zone=None, epsg=None) -> list[
     if not (np.all(np.isfinite(lons)) and np.all(np.isfinite(lats))):
         raise InvalidInput(_("Coordinates must be finite numbers."))
     kwargs = {k: v for k, v in (("zone", zone), ("epsg", epsg)) if v is not None}
-    from .crs import to_canonical_many
 
     c_lon, c_lat = to_canonical_many(lons, lats, crs, **kwargs)
     index, idx = locate_many_indices(c_lon, c_lat, "cgcs2000")

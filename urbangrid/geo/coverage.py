@@ -31,10 +31,15 @@ from typing import Any
 import numpy as np
 import shapely
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.orgs.choices import GridDuty
+from urbangrid.orgs.models import GridAssignment
+
 from . import crs as crs_mod
+from .models import Region, UnitGrid
 
 AREA_KINDS = ("gap", "overlap", "outside", "child_gap", "child_overlap", "child_outside")
 
@@ -290,7 +295,6 @@ _GRIDS_BY_LEVEL = {4: "community", 3: "street", 2: "district"}
 
 def _current_grids_in(region) -> tuple[np.ndarray, np.ndarray]:
     """Codes and lon/lat geometries of the region's current grids that have a boundary."""
-    from .models import UnitGrid
 
     column = _GRIDS_BY_LEVEL.get(region.level, "district__parent")
     grids = UnitGrid.objects.current().filter(**{column: region})
@@ -302,7 +306,6 @@ def _current_grids_in(region) -> tuple[np.ndarray, np.ndarray]:
 
 def _child_findings(region, boundary_m, epsg: int, sliver: float) -> tuple[list[Finding], int]:
     """The child regions' findings (none for a community) and the number of children."""
-    from .models import Region
 
     children = list(
         Region.objects.filter(parent=region).exclude(geometry_wkb=None).values_list("code", "geometry_wkb")
@@ -343,10 +346,6 @@ def check_region(region, *, sliver_m2: float | None = None, supervisors: bool = 
 
 def grids_without_supervisor(codes: list[str], geoms_ll: np.ndarray) -> list[Finding]:
     """Current grids with no active supervisor assignment today (one query)."""
-    from django.db.models import Q
-
-    from urbangrid.orgs.choices import GridDuty
-    from urbangrid.orgs.models import GridAssignment
 
     today = timezone.localdate()
     staffed = set(

@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import shapefile
 import shapely
 from django.utils.translation import gettext as _
+from pyproj import CRS
+from pyproj.enums import WktVersion
 from shapely.geometry import shape
 
 from urbangrid.lib.errors import InvalidInput
@@ -125,7 +128,6 @@ def read_geojson(data: bytes | str | dict) -> list[RawFeature]:
 
 def read_shapefile_zip(data: bytes) -> tuple[list[RawFeature], str | None]:
     """Features and the .prj text (if any) of the first .shp inside a zip archive."""
-    import shapefile
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -169,7 +171,6 @@ def check_prj(prj_text: str | None, spec: CRSSpec) -> str | None:
     """A reason when the Shapefile's own .prj contradicts the declared CRS."""
     if not prj_text:
         return None
-    from pyproj import CRS
 
     try:
         prj = CRS.from_wkt(prj_text)
@@ -357,9 +358,6 @@ def feature_collection(
 
 def shapefile_zip(items: list[tuple[Any, dict]], crs: str | CRSSpec, name: str = "grids") -> bytes:
     """A zipped Shapefile (shp/shx/dbf/prj/cpg) of (canonical geometry, properties)."""
-    import shapefile
-    from pyproj import CRS
-    from pyproj.enums import WktVersion
 
     spec = resolve_crs(crs)
     geoms = np.array([g for g, _p in items], dtype=object)

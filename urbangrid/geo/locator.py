@@ -25,6 +25,7 @@ import numpy as np
 import shapely
 
 from .crs import to_canonical, to_canonical_many
+from .models import GeoRevision, UnitGrid
 
 CHECK_INTERVAL_S = 1.0
 
@@ -185,7 +186,6 @@ class GridIndex:
 
     @classmethod
     def from_db(cls) -> GridIndex:
-        from .models import GeoRevision, UnitGrid
 
         revision = GeoRevision.current()
         rows = list(
@@ -358,7 +358,6 @@ def get_index(*, force_check: bool = False) -> GridIndex:
     now = time.monotonic()
     if index is not None and not force_check and now - _state["checked"] < CHECK_INTERVAL_S:
         return index
-    from .models import GeoRevision
 
     revision = GeoRevision.current()
     if index is not None and index.revision == revision:

@@ -10,10 +10,12 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from shapely import from_wkb, to_wkb
 
 from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
 
 from .choices import REGION_LEVEL, RegionKind
+from .crs import area_m2
 
 
 class GeometryColumns(models.Model):
@@ -34,15 +36,11 @@ class GeometryColumns(models.Model):
     @property
     def geometry(self):
         """The shapely geometry (lon/lat), or None."""
-        from shapely import from_wkb
 
         return from_wkb(bytes(self.geometry_wkb)) if self.geometry_wkb else None
 
     def set_geometry(self, geom) -> None:
         """Store geometry with its derived columns; called by actions only."""
-        from shapely import to_wkb
-
-        from .crs import area_m2
 
         self.geometry_wkb = to_wkb(geom)
         self.min_lon, self.min_lat, self.max_lon, self.max_lat = geom.bounds

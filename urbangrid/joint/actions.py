@@ -16,10 +16,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from urbangrid.cases import actions as case_actions
+from urbangrid.cases.models import Case, CaseTask
+from urbangrid.catalog.actions import do_set_responsibility
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.geo.models import Region
 from urbangrid.lib.access import require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import Person, Unit
 
 from . import policy as P
 from . import queries
@@ -56,7 +62,6 @@ def _may_not(what: str) -> str:
 
 
 def _person(actor):
-    from urbangrid.orgs.models import Person
 
     return Person.objects.filter(user=actor).first() if getattr(actor, "pk", None) else None
 
@@ -67,7 +72,6 @@ def _acts_for(actor, unit_id: int) -> bool:
 
 
 def _units(actor, units, field: str):
-    from urbangrid.orgs.models import Unit
 
     # Any active unit may be named as a participant (units are the city's directory); what
     # stays jurisdiction-filtered is the campaigns, cases and meetings themselves.
@@ -114,7 +118,6 @@ def _text(value, field: str, message) -> str:
 
 def _notify_units(unit_ids, kind, title, body, case=None, *, now):
     """Tell the units' handlers and leaders after commit (the case loop's notification channel)."""
-    from urbangrid.orgs.models import Person
 
     def send():
         try:
@@ -154,7 +157,6 @@ def _campaign_dates(start_date, end_date) -> tuple[date, date]:
 def _campaign_regions(actor, regions, lead) -> list:
     """The campaign's areas: each one the actor oversees or inside the lead unit's area (a city
     department leads anywhere in the city)."""
-    from urbangrid.geo.models import Region
 
     region_ids = [getattr(r, "pk", r) for r in regions or []]
     if not region_ids:
@@ -170,7 +172,6 @@ def _campaign_regions(actor, regions, lead) -> list:
 
 
 def _campaign_classes(problem_classes) -> list:
-    from urbangrid.catalog.models import ProblemClass
 
     class_ids = [getattr(c, "pk", c) for c in problem_classes or []]
     classes = list(ProblemClass.objects.filter(pk__in=class_ids))
@@ -180,7 +181,6 @@ def _campaign_classes(problem_classes) -> list:
 
 
 def _campaign_people(actor, people) -> list:
-    from urbangrid.orgs.models import Person
 
     person_ids = [getattr(p, "pk", p) for p in people or []]
     persons = list(Person.objects.visible_to(actor).filter(pk__in=person_ids, is_active=True))
@@ -393,7 +393,6 @@ def do_accept_campaign_task(
 @transaction.atomic
 def do_link_case(actor, campaign, case, *, now: datetime | None = None) -> CampaignCase:
     """Link a case found during the campaign by hand (e.g. outside its areas or classes)."""
-    from urbangrid.cases.models import Case
 
     now = now or timezone.now()
     campaign = Campaign.objects.access(actor, campaign, _("Campaign not found."))
@@ -434,7 +433,6 @@ def do_link_case(actor, campaign, case, *, now: datetime | None = None) -> Campa
 
 def _sync_links(campaign, now: datetime) -> int:
     """Materialise the automatic matches as links (kept after the campaign ends)."""
-    from urbangrid.cases.models import Case
 
     have = CampaignCase.objects.filter(campaign=campaign).values("case_id")
     ids = list(
@@ -522,7 +520,6 @@ def do_cancel_campaign(actor, campaign, *, reason: str, now: datetime | None = N
 # --- consultation --------------------------------------------------------------------------------
 def _involved_units(case) -> list[int]:
     """Units that held the case: the assigned unit and every unit task so far (returned ones too)."""
-    from urbangrid.cases.models import CaseTask
 
     ids = list(CaseTask.objects.filter(case=case).values_list("unit_id", flat=True).distinct())
     if case.assigned_unit_id and case.assigned_unit_id not in ids:
@@ -543,7 +540,6 @@ def do_open_consultation(
 ) -> Consultation:
     """Send a disputed case to consultation. The involved units default to every unit that held
     it; a case returned fewer than twice needs the dispatcher's flag (this call, with a reason)."""
-    from urbangrid.cases.models import Case
 
     now = now or timezone.now()
     require(actor, P.can_open_consultations, _may_not(_("open consultations")))
@@ -657,7 +653,6 @@ def do_schedule_consultation_meeting(
     now: datetime | None = None,
 ) -> Meeting:
     """Decide the consultation in a meeting: schedule it with the involved units and attendees."""
-    from urbangrid.orgs.models import Person
 
     now = now or timezone.now()
     require(actor, P.can_schedule_consultations, _may_not(_("schedule consultation meetings")))
@@ -801,7 +796,6 @@ def _matrix_update(actor, consultation, now: datetime) -> str:
             "area": getattr(case.street, "name", "-"),
             "unit": consultation.lead_unit.name,
         }
-    from urbangrid.catalog.actions import do_set_responsibility
 
     do_set_responsibility(
         actor,
@@ -845,8 +839,6 @@ def do_update_matrix_from_consultation(actor, consultation, *, now: datetime | N
 def do_apply_consultation(actor, consultation, *, now: datetime | None = None) -> Consultation:
     """Apply the decision to the case through the case loop's dispatch action (lead + assisting
     units; each assisting task gets the decided deadline), and update the matrix if decided."""
-    from urbangrid.cases import actions as case_actions
-    from urbangrid.cases.models import Case
 
     now = now or timezone.now()
     consultation = _consultation(actor, consultation, lock=True)
@@ -925,9 +917,6 @@ def do_schedule_meeting(
     now: datetime | None = None,
 ) -> Meeting:
     """Schedule a regular joint meeting (联席会议) with agenda items [(reason, title, case|None), ...]."""
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.models import Region
-    from urbangrid.orgs.models import Person
 
     now = now or timezone.now()
     require(actor, P.can_host_meetings, _may_not(_("schedule joint meetings")))
@@ -1008,7 +997,6 @@ def _meeting_for_host(actor, meeting, *, lock=False) -> Meeting:
 def do_add_agenda_item(
     actor, meeting, *, reason: str, title: str = "", case=None, now: datetime | None = None
 ) -> AgendaItem:
-    from urbangrid.cases.models import Case
 
     now = now or timezone.now()
     meeting = _meeting_for_host(actor, meeting)

@@ -14,10 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from ninja import Router, Schema, Status
 
+from urbangrid.cases.models import Case
+from urbangrid.geo.models import Region
 from urbangrid.lib.bounds import Day, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit, Offset
 from urbangrid.lib.schemas import page_of, related
+from urbangrid.orgs.models import Unit
 
 from . import actions as A
 from . import queries
@@ -34,7 +37,6 @@ def _get(qs, request, pk, what):
 
 
 def _units(codes):
-    from urbangrid.orgs.models import Unit
 
     codes = list(codes or [])
     units = list(Unit.objects.filter(code__in=codes))
@@ -48,7 +50,6 @@ def _unit(code):
 
 
 def _case(request, number):
-    from urbangrid.cases.models import Case
 
     case = Case.objects.visible_to(request.auth).filter(number=number).first()
     if case is None:
@@ -163,7 +164,6 @@ def list_campaigns(request, state: str = "", limit: int = Limit(50, 200), offset
 
 @router.post("/campaigns", response={201: JointCampaignOut})
 def create_campaign(request, data: CampaignIn):
-    from urbangrid.geo.models import Region
 
     regions = list(Region.objects.filter(code__in=data.regions))
     if len(regions) != len(set(data.regions)):
@@ -232,7 +232,6 @@ def add_task(request, pk: Int, data: TaskIn):
 
 @router.post("/campaigns/{pk}/cases", response={201: dict})
 def link_case(request, pk: Int, data: CaseRefIn):
-    from urbangrid.cases.models import Case
 
     c = _get(Campaign.objects, request, pk, pgettext("joint", "Campaign"))
     case = Case.objects.filter(number=data.case).first()

@@ -8,7 +8,7 @@ from django.utils.translation import pgettext_lazy
 
 from urbangrid.catalog.models import ProblemClass
 from urbangrid.geo.models import Region
-from urbangrid.orgs.models import Unit
+from urbangrid.orgs.models import Person, Unit
 
 from .choices import AgendaReason, ConsultationMode, Stance, TargetMetric
 
@@ -58,7 +58,6 @@ class CampaignForm(forms.Form):
         self.fields["lead_unit"].queryset = units
         self.fields["units"].queryset = units
         # A city-level unit (e.g. the bureau) may lead anywhere; others choose inside their areas.
-        from urbangrid.orgs.models import Person
 
         person = Person.objects.filter(user=user).select_related("unit").first() if user is not None else None
         regions = (

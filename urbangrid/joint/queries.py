@@ -9,7 +9,10 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from urbangrid.cases.models import Case
+
 from .choices import MEASURED_METRICS, ConsultationState, TargetMetric, TaskState
+from .models import Consultation
 
 # Cases that never became real problems are not counted in a campaign.
 EXCLUDED_STATES = ("rejected", "cancelled")
@@ -53,7 +56,6 @@ def campaign_auto_q(campaign) -> Q:
 
 def campaign_cases(campaign):
     """Every case counted in the campaign: automatically matched or linked by hand."""
-    from urbangrid.cases.models import Case
 
     manual = Q(id__in=campaign.case_links.values("case_id"))
     return (
@@ -153,9 +155,6 @@ def campaign_summary(campaign, now=None) -> dict:
 
 def consultation_candidates(user, limit: int = 100):
     """Open cases whose responsibility is disputed (returned twice or more) with no open consultation."""
-    from urbangrid.cases.models import Case
-
-    from .models import Consultation
 
     open_ones = Consultation.objects.open().values("case_id")
     return (
@@ -171,9 +170,6 @@ def consultation_candidates(user, limit: int = 100):
 def agenda_proposals(user, *, region=None, limit: int = 30, now=None) -> list[dict]:
     """Proposed agenda items for a joint meeting: disputed cases (open consultations or returned
     twice) first, then the most overdue cases in handling."""
-    from urbangrid.cases.models import Case
-
-    from .models import Consultation
 
     now = now or timezone.now()
     cases = Case.objects.visible_to(user).open()

@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from urbangrid.cases.models import Case
+from urbangrid.cases.models import Case as CaseModel
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import Person, Unit
 
 from . import actions as A
 from . import forms as F
@@ -254,7 +256,6 @@ def campaign_task_accept(request, pk):
 def campaign_link(request, pk):
     c = _get(Campaign.objects, request.user, pk)
     number = request.POST.get("case", "")
-    from urbangrid.cases.models import Case as CaseModel
 
     def link():
         case = CaseModel.objects.filter(number=number.strip()).first()
@@ -335,7 +336,6 @@ def consultation_detail(request, pk):
     scope = scope_for(request.user)
     parties = list(cons.parties.select_related("unit", "stated_by"))
     my_parties = [p.unit for p in parties if p.unit_id in scope.unit_ids]
-    from urbangrid.orgs.models import Unit
 
     lead_default = next((p.unit_id for p in parties if p.stance == "accept"), None)
     return render(
@@ -365,7 +365,6 @@ def consultation_view(request, pk):
     cons = _get(Consultation.objects, request.user, pk)
     back = reverse("joint:consultation", args=[cons.pk])
     form = F.ViewForm(request.POST)
-    from urbangrid.orgs.models import Unit
 
     form.fields["unit"].queryset = Unit.objects.filter(pk__in=cons.parties.values("unit_id"))
     if not form.is_valid():
@@ -471,7 +470,6 @@ def meetings(request):
 @login_required
 def meeting_new(request):
     proposals = queries.agenda_proposals(request.user)
-    from urbangrid.orgs.models import Person
 
     me = Person.objects.filter(user=request.user).first()
     form = F.MeetingForm(request.POST or None, initial={"host_unit": getattr(me, "unit_id", None)})

@@ -23,14 +23,28 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.geo.models import UnitGrid
 from urbangrid.lib.access import Scope, forget_scope, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from urbangrid.lib.models import AuditEvent
 from urbangrid.lib.roles import Role
 
 from .auth import hash_token, new_token_key, token_expiry
-from .choices import GridDuty, UnitKind, UnitLevel
-from .models import ApiToken, GridAssignment, Person, RoleAssignment, Secondment, Unit
+from .choices import EquipmentKind, FundCategory, GridDuty, UnitKind, UnitLevel
+from .models import (
+    ApiToken,
+    Equipment,
+    FundRecord,
+    GridAssignment,
+    Person,
+    RoleAssignment,
+    Secondment,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+)
 from .policy import can_organise_training
 
 RoleSpec = tuple[str, object]  # (role, Region | None)
@@ -290,7 +304,6 @@ def _insert_people(users, specs) -> list[Person]:
 
 def _audit_new_people(actor, people, specs) -> None:
     """One audit record per person, as do_create_person writes, in one insert."""
-    from urbangrid.lib.models import AuditEvent
 
     AuditEvent.objects.bulk_create(
         [
@@ -418,7 +431,6 @@ def do_deactivate_person(actor, person: Person, reason: str = "") -> Person:
 
 # ---------------------------------------------------------------- grids
 def _current_grid(grid_code: str):
-    from urbangrid.geo.models import UnitGrid
 
     grid = (
         UnitGrid.objects.select_related("community", "street")
@@ -475,7 +487,6 @@ def do_assign_grids_bulk(
     actor, rows: Sequence[tuple[str, Person, str]], valid_from: date | None = None
 ) -> int:
     """Assign many (grid code, person, duty) at once; all rows are checked before any is written."""
-    from urbangrid.geo.models import UnitGrid
 
     scope = scope_for(actor)
     codes = {code for code, _p, _d in rows}
@@ -515,7 +526,6 @@ def do_assign_grids_bulk(
 @transaction.atomic
 def do_end_grid_assignment(actor, assignment: GridAssignment, valid_to: date | None = None) -> GridAssignment:
     scope = scope_for(actor)
-    from urbangrid.geo.models import UnitGrid
 
     grid = UnitGrid.objects.filter(code=assignment.grid_code).order_by("-version").first()
     if grid is None or not _may_assign(scope, grid):
@@ -714,7 +724,6 @@ def do_create_course(
     description: str = "",
     required_for_grid_workers: bool = True,
 ):
-    from .models import TrainingCourse
 
     if not scope_for(actor).has_role(Role.ADMIN, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.UNIT_LEADER):
         _deny()
@@ -743,7 +752,6 @@ def do_create_course(
 def do_schedule_training(
     actor, *, course, starts_at, ends_at, organiser: Unit, location: str = "", trainer: str = "", region=None
 ):
-    from .models import TrainingSession
 
     scope = scope_for(actor)
     if not (can_organise_training(scope) and _may_manage_unit(scope, organiser)):
@@ -797,7 +805,6 @@ def _training_result(r: dict, visible: set, pass_score) -> tuple:
 
 def _save_training_records(session, clean) -> None:
     """One record per person of the session: new ones inserted, existing ones updated."""
-    from .models import TrainingRecord
 
     existing = {r.person_id: r for r in TrainingRecord.objects.filter(session=session)}
     fresh, changed = [], []
@@ -859,10 +866,6 @@ def do_issue_equipment(
     value=0,
     note: str = "",
 ):
-    from decimal import Decimal
-
-    from .choices import EquipmentKind
-    from .models import Equipment
 
     _check_unit_manager(actor, unit)
     if kind not in EquipmentKind.values:
@@ -918,10 +921,6 @@ def do_return_equipment(actor, item, returned_on: date | None = None):
 
 @transaction.atomic
 def do_record_funds(actor, *, unit: Unit, category: str, amount, spent_on: date, description: str):
-    from decimal import Decimal, InvalidOperation
-
-    from .choices import FundCategory
-    from .models import FundRecord
 
     _check_unit_manager(actor, unit)
     if category not in FundCategory.values:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
@@ -16,8 +17,25 @@ from urbangrid.lib.schemas import related
 
 from . import actions
 from .choices import GridDuty
-from .models import ApiToken, GridAssignment, Person, RoleAssignment, Unit
-from .queries import _active_q, grids_without_supervisor, person_for
+from .models import (
+    ApiToken,
+    Equipment,
+    GridAssignment,
+    Person,
+    RoleAssignment,
+    TrainingCourse,
+    TrainingRecord,
+    TrainingSession,
+    Unit,
+)
+from .queries import (
+    _active_q,
+    funds_summary,
+    grids_with_untrained_workers,
+    grids_without_supervisor,
+    person_for,
+    untrained_workers,
+)
 
 router = Router(tags=["orgs"])
 
@@ -216,7 +234,6 @@ class AssignmentOut(Schema):
 
 
 def _assignments_visible(user):
-    from urbangrid.geo.models import UnitGrid
 
     scope = scope_for(user)
     qs = GridAssignment.objects.select_related("person__user")
@@ -258,7 +275,6 @@ class GapsOut(Schema):
 
 @router.get("/grid-gaps", response=GapsOut, summary="Current grids with no named supervisor")
 def grid_gaps(request, region: str | None = None):
-    from urbangrid.geo.models import Region, UnitGrid
 
     scope = scope_for(request.user)
     reg = None
@@ -396,16 +412,12 @@ class RecordOut(Schema):
 
 @router.get("/training/courses", response=list[CourseOut], summary="Training courses")
 def list_courses(request):
-    from .models import TrainingCourse
 
     return list(TrainingCourse.objects.filter(is_active=True))
 
 
 @router.get("/training/sessions", response=list[SessionOut], summary="Training sessions visible to me")
 def list_sessions(request, limit: int = Limit(200, 1000)):
-    from django.db.models import Count
-
-    from .models import TrainingSession
 
     qs = (
         TrainingSession.objects.visible_to(request.user)
@@ -418,7 +430,6 @@ def list_sessions(request, limit: int = Limit(200, 1000)):
 
 @router.post("/training/sessions", response={201: SessionOut}, summary="Schedule a training session")
 def create_session(request, body: SessionIn):
-    from .models import TrainingCourse
 
     course = TrainingCourse.objects.filter(pk=body.course_id, is_active=True).first()
     organiser = Unit.objects.visible_to(request.user).filter(code=body.organiser_code).first()
@@ -440,7 +451,6 @@ def create_session(request, body: SessionIn):
     "/training/sessions/{int:session_id}/results", response=list[RecordOut], summary="Record results"
 )
 def record_results(request, session_id: Int, body: list[TrainingResultIn]):
-    from .models import TrainingRecord, TrainingSession
 
     s = (
         TrainingSession.objects.visible_to(request.user)
@@ -470,7 +480,6 @@ def record_results(request, session_id: Int, body: list[TrainingResultIn]):
     "/people/{int:person_id}/training", response=list[RecordOut], summary="A worker's training record"
 )
 def person_training(request, person_id: Int):
-    from .models import TrainingRecord
 
     if not Person.objects.visible_to(request.user).filter(pk=person_id).exists():
         raise NotFound(_("No such person."))
@@ -488,10 +497,6 @@ class UntrainedOut(Schema):
     "/training/untrained", response=UntrainedOut, summary="Grid workers not fully trained, and their grids"
 )
 def untrained(request, region: str | None = None, course_id: Int | None = None):
-    from urbangrid.geo.models import Region
-
-    from .models import TrainingCourse
-    from .queries import grids_with_untrained_workers, untrained_workers
 
     reg = None
     if region:
@@ -537,7 +542,6 @@ class EquipmentIn(Schema):
 
 @router.get("/equipment", response=list[EquipmentOut], summary="Equipment visible to me")
 def list_equipment(request, unit: str | None = None, in_use: bool = True, limit: int = Limit(1000, 5000)):
-    from .models import Equipment
 
     qs = Equipment.objects.visible_to(request.user).select_related("unit")
     if unit:
@@ -575,7 +579,6 @@ def issue_equipment(request, body: EquipmentIn):
     "/equipment/{int:item_id}/return", response=EquipmentOut, summary="Record the return of equipment"
 )
 def return_equipment(request, item_id: Int, returned_on: Day | None = None):
-    from .models import Equipment
 
     e = Equipment.objects.visible_to(request.user).select_related("unit").filter(pk=item_id).first()
     if e is None:
@@ -600,7 +603,6 @@ class FundRow(Schema):
 
 @router.get("/funds", response=list[FundRow], summary="Spending per unit and category in a period")
 def funds(request, start: Day | None = None, end: Day | None = None):
-    from .queries import funds_summary
 
     return [
         {

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
+from urbangrid.geo.models import UnitGrid
 from urbangrid.lib.roles import Role
 
 from .choices import GridDuty
-from .models import GridAssignment, Person, RoleAssignment
+from .models import (
+    Equipment,
+    FundRecord,
+    GridAssignment,
+    Person,
+    RoleAssignment,
+    TrainingCourse,
+    TrainingRecord,
+)
 
 
 def _active_q(prefix: str = "", today=None) -> Q:
@@ -69,7 +78,6 @@ def people_with_role(role: str, region=None, *, exact: bool = False) -> QuerySet
 
 def grids_without_supervisor(region=None) -> list[str]:
     """Codes of current grids (in a region's subtree) with no active supervisor: a coverage gap."""
-    from urbangrid.geo.models import UnitGrid
 
     grids = UnitGrid.objects.current()
     if region is not None:
@@ -99,9 +107,6 @@ def _grid_worker_ids(region=None):
 
 def trained_person_ids(course=None):
     """Ids of people who passed ``course`` (or, without one, every course required of grid workers)."""
-    from django.db.models import Count
-
-    from .models import TrainingCourse, TrainingRecord
 
     passed = TrainingRecord.objects.filter(passed=True, session__course__is_active=True)
     if course is not None:
@@ -136,9 +141,6 @@ def grids_with_untrained_workers(user=None, region=None, course=None) -> dict[st
 
 def funds_summary(user, start=None, end=None):
     """Spending per unit and category in a period, summed in the database."""
-    from django.db.models import Sum
-
-    from .models import FundRecord
 
     qs = FundRecord.objects.visible_to(user)
     if start:
@@ -153,9 +155,6 @@ def funds_summary(user, start=None, end=None):
 
 
 def equipment_summary(user):
-    from django.db.models import Count, Sum
-
-    from .models import Equipment
 
     return list(
         Equipment.objects.visible_to(user)

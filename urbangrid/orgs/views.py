@@ -21,6 +21,7 @@ from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
 
 from . import actions
+from .actions import _may_manage_unit
 from .choices import EquipmentKind, FundCategory
 from .forms import NewPasswordForm
 from .models import Equipment, Person, RoleAssignment, TrainingCourse, TrainingRecord, TrainingSession, Unit
@@ -77,7 +78,6 @@ def _managed_units(user):
     qs = Unit.objects.visible_to(user).filter(is_active=True)
     if scope.has_role(Role.ADMIN):
         return qs.order_by("level", "code")
-    from .actions import _may_manage_unit
 
     return [u for u in qs.select_related("region").order_by("level", "code") if _may_manage_unit(scope, u)]
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import shapely
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
+from urbangrid.geo.models import Region
 from urbangrid.lib.bounds import Day, Float, Int, Moment
 from urbangrid.lib.errors import InvalidInput, NotFound
 from urbangrid.lib.paging import Limit
+from urbangrid.orgs.models import Person
 
 from . import actions as A
 from .models import ChecklistItem, Checkpoint, Inspection, PatrolPlan, Place, SweepCampaign, Track
@@ -25,7 +28,6 @@ router = Router(tags=["patrol"])
 
 
 def _region(code: str | None, user):
-    from urbangrid.geo.models import Region
 
     if not code:
         return None
@@ -36,7 +38,6 @@ def _region(code: str | None, user):
 
 
 def _person(pid, user):
-    from urbangrid.orgs.models import Person
 
     if not pid:
         return None
@@ -515,7 +516,6 @@ def coverage(
 ):
     """Per-grid patrol coverage of one day for the command map: a GeoJSON FeatureCollection of
     the caller's visible grids (in bbox / region) with share, patrols, plan_met and flagged."""
-    import shapely
 
     day = date or timezone.localdate()
     start, end = day_bounds(day)

@@ -25,11 +25,14 @@ patroller sees (a street and its frontages). Steps:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 import shapely
+from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from . import conf
 
@@ -93,7 +96,6 @@ def compute_geometry(
     method: str | None = None,
 ) -> GeometryResult:
     """Coverage of metric grid polygons by metric track points sorted by (track, time)."""
-    import time
 
     buffer_m = float(buffer_m if buffer_m is not None else conf.get("BUFFER_M"))
     max_join_m = float(max_join_m if max_join_m is not None else conf.get("MAX_JOIN_M"))
@@ -133,7 +135,6 @@ def compute_geometry(
 
 def _vector_covered(grids_m, geoms, buffer_m, tree, covered, timings) -> None:
     """Exact (polygonal) coverage: buffer every chunk, clip to grids, union per grid."""
-    import time
 
     t1 = time.perf_counter()
     buffers = shapely.buffer(geoms, buffer_m, quad_segs=4)
@@ -310,7 +311,6 @@ class _PointTiles:
 
 def _label_tile(tile: _Tile, outlines: _Outlines, psel, cell: float) -> np.ndarray:
     """The tile's pixels labelled with the index + 1 of the grid they fall in (0 outside)."""
-    from PIL import Image, ImageDraw
 
     lab = Image.new("I", (tile.tw, tile.th), 0)
     dl = ImageDraw.Draw(lab)
@@ -324,7 +324,6 @@ def _label_tile(tile: _Tile, outlines: _Outlines, psel, cell: float) -> np.ndarr
 
 def _covered_mask(tile: _Tile, paths: _Coords, csel, cell: float, r: float) -> np.ndarray:
     """The tile's pixels within ``r`` pixels of the track chunks ``csel``."""
-    from PIL import Image, ImageDraw
 
     # Centre lines drawn 1 px wide on a tile padded by the radius, then dilated by a
     # disk of the buffer radius: the Minkowski sum, i.e. the buffer with round joins/caps.
@@ -406,7 +405,6 @@ def naive_coverage(grids_m: np.ndarray, x, y, track, *, buffer_m: float, max_joi
 
 def local_offset_s(moment: datetime) -> int:
     """UTC offset of the project time zone at ``moment`` (Asia/Shanghai has no DST)."""
-    from django.utils import timezone
 
     return int(timezone.localtime(moment).utcoffset().total_seconds())
 
@@ -437,7 +435,6 @@ def patrol_counts(
 
 def day_starts(period_start: datetime, period_end: datetime) -> list[datetime]:
     """Local midnights of every day overlapping [period_start, period_end)."""
-    from django.utils import timezone
 
     tz = timezone.get_current_timezone()
     d = timezone.localtime(period_start, tz).date()

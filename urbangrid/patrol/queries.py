@@ -16,7 +16,15 @@ import shapely
 from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
+from urbangrid.cases.choices import CaseState
+from urbangrid.geo.crs import from_canonical_many, metric_epsg_for, to_metric
+from urbangrid.geo.models import Region, UnitGrid
+from urbangrid.orgs.choices import GridDuty
+from urbangrid.orgs.models import GridAssignment
+
 from . import conf, trackcodec
+from .actions import distance_m
+from .choices import PlaceType
 from .coverage import compute_geometry, day_starts, parse_hhmm, patrol_counts
 from .models import CheckIn, Inspection, InspectionResult, PatrolPlan, Place, SweepCampaign, Track, TrackBatch
 
@@ -25,7 +33,6 @@ from .models import CheckIn, Inspection, InspectionResult, PatrolPlan, Place, Sw
 
 def load_grids(period_start, period_end, grids=None, *, bbox=None, user=None):
     """Grid versions valid during the period (optionally some of them, in a bbox, visible to user)."""
-    from urbangrid.geo.models import UnitGrid
 
     qs = UnitGrid.objects.filter(valid_from__lt=period_end).filter(
         Q(valid_to__isnull=True) | Q(valid_to__gt=period_start)
@@ -117,8 +124,6 @@ def _plan_grid_mask(plan, G) -> np.ndarray:
 
 
 def _supervisor_pairs(codes: list[str], period_start, period_end) -> dict[str, set[int]]:
-    from urbangrid.orgs.choices import GridDuty
-    from urbangrid.orgs.models import GridAssignment
 
     first = timezone.localtime(period_start).date()
     last = timezone.localtime(period_end - timedelta(microseconds=1)).date()
@@ -215,7 +220,6 @@ class _PlanCheck:
 def _load_and_measure(period_start, period_end, grids, bbox, user, tm: dict):
     """The grids (None when there are none), their metric geometries and the visits of the tracks
     that pass near them."""
-    from urbangrid.geo.crs import from_canonical_many, metric_epsg_for, to_metric
 
     t0 = _time.perf_counter()
     G = load_grids(period_start, period_end, grids, bbox=bbox, user=user)
@@ -419,7 +423,6 @@ def patrol_indicator(period_start, period_end, *, region=None) -> dict:
     """The configurable patrol indicator for evaluation (0–100) over an area (None = city):
     weights["plan_met"] × share of planned grids whose plan was met every day
     + weights["coverage"] × mean covered share; weights from PATROL["INDICATOR_WEIGHTS"]."""
-    from urbangrid.geo.models import UnitGrid
 
     grids = None
     if region is not None:
@@ -472,7 +475,6 @@ def track_points(track: Track) -> dict:
 
 def track_geojson(track: Track) -> dict:
     """The track as a GeoJSON Feature: MultiLineString split at gaps (> MAX_JOIN_M)."""
-    from .actions import distance_m
 
     p = track_points(track)
     parts: list[list[list[float]]] = []
@@ -523,8 +525,6 @@ def campaign_places(campaign: SweepCampaign, user):
 def campaign_progress(campaign: SweepCampaign, user) -> dict:
     """Counts by street and place type: places, inspected, failed (a hazard found), rectified
     (every hazard's linked case closed). Aggregated in the database, one query."""
-    from urbangrid.cases.choices import CaseState
-    from urbangrid.geo.models import Region
 
     failed_q = InspectionResult.objects.filter(
         inspection__campaign=campaign, inspection__place=OuterRef("pk"), passed=False
@@ -545,7 +545,6 @@ def campaign_progress(campaign: SweepCampaign, user) -> dict:
         .order_by("street_id", "place_type")
     )
     names = dict(Region.objects.filter(id__in={r["street_id"] for r in rows}).values_list("id", "name"))
-    from .choices import PlaceType
 
     labels = dict(PlaceType.choices)
     total = {"places": 0, "inspected": 0, "failed": 0, "rectified": 0}

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,9 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from urbangrid.geo.models import Region, UnitGrid
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
+from urbangrid.orgs.models import Person
 
 from . import actions as A
 from . import policy as P
@@ -35,7 +37,6 @@ def _map_ctx() -> dict:
 
 
 def _regions(user, levels=(2, 3, 4)):
-    from urbangrid.geo.models import Region
 
     return list(Region.objects.visible_to(user).filter(level__in=levels).order_by("code"))
 
@@ -105,7 +106,6 @@ def plan_list(request):
 
 @login_required
 def plan_form(request, pk: int | None = None):
-    from urbangrid.orgs.models import Person
 
     user = request.user
     plan = get_object_or_404(PatrolPlan.objects.visible_to(user), pk=pk) if pk else None
@@ -207,9 +207,6 @@ def today(request):
 
 
 def _home_bbox(user):
-    from django.db.models import Max, Min
-
-    from urbangrid.geo.models import UnitGrid
 
     agg = (
         UnitGrid.objects.current()

@@ -13,10 +13,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from urbangrid.cases.intake import IntakeData, do_intake
+from urbangrid.cases.notify import notify_phone
+from urbangrid.geo.models import Region
 from urbangrid.lib.access import scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import InvalidInput, NotFound, PermissionDenied
@@ -156,7 +160,6 @@ def geocode_address(text: str) -> tuple[float, float, str]:
     """A coarse, transparent geocoder for address-only reports: the community (else street/town)
     whose name the text contains, longest name first; the report is placed at a point inside it
     and the centre verifies the exact spot. Raises InvalidInput when nothing matches."""
-    from urbangrid.geo.models import Region
 
     text = (text or "").strip()
     if text:
@@ -179,7 +182,6 @@ def do_open311_request(client: ApiClient, sub: Submission):
     """Hand an Open311 request to the intake; returns (Open311Request, IntakeResult | None).
 
     A retry with the same client request id returns the first Open311Request (result None)."""
-    from urbangrid.cases.intake import IntakeData, do_intake
 
     if sub.request_id:
         first = Open311Request.objects.filter(client=client, client_request_id=sub.request_id).first()
@@ -248,7 +250,6 @@ def do_receive_machine_event(
 
     Returns (delivery, replayed). A replay of an accepted event returns the first delivery; the
     same event id with a different body is refused."""
-    from urbangrid.cases.intake import do_intake
 
     body_hash = hashlib.sha256(body).hexdigest()
     first = WebhookDelivery.objects.filter(source=source, event_id=event_id).first()
@@ -281,7 +282,6 @@ MAX_ATTEMPTS = 5
 
 
 def _code_hash(phone: str, code: str) -> str:
-    from django.conf import settings
 
     return hmac.new(settings.SECRET_KEY.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
@@ -290,7 +290,6 @@ def _code_hash(phone: str, code: str) -> str:
 def do_send_phone_code(phone: str, *, ip: str | None = None) -> PhoneVerification:
     """Create a one-time code for ``phone`` and send it (after commit) through the outbound
     notification backend. Earlier unused codes of the phone stop working."""
-    from urbangrid.cases.notify import notify_phone
 
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = timezone.now()
@@ -348,7 +347,6 @@ def do_portal_report(data, *, phone_ticket: str = "", request_id: str | None = N
     """A citizen's report from the public form: the verified phone (if any) is checked, then
     the intake does the rest. ``request_id`` (one per rendered form) makes a double submit
     return the first case."""
-    from urbangrid.cases.intake import do_intake
 
     if data.reporter_phone:
         from urbangrid.cases.models import Report

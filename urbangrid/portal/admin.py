@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from urbangrid.lib.errors import DomainError
 
+from .actions import do_create_client, do_issue_key
 from .models import (
     ApiClient,
     MachineEventType,
@@ -43,7 +44,6 @@ class ApiClientAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        from .actions import do_create_client
 
         fields = {
             f: getattr(obj, f) for f in ("rate_per_minute", "rate_per_day", "is_active", "contact", "note")
@@ -80,7 +80,6 @@ class ApiClientAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Issue a new key (the old one stops working)"))
     def issue_key(self, request, queryset):
-        from .actions import do_issue_key
 
         for client in queryset:
             try:

@@ -32,12 +32,29 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 
+from urbangrid.cases.choices import CaseState
+from urbangrid.cases.models import CaseEvent
+from urbangrid.catalog.cache import active_classes as cached
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.catalog.queries import default_code_set
 from urbangrid.lib import limits
 from urbangrid.lib.bounds import check_moment
 from urbangrid.lib.errors import DomainError, InvalidInput
 from urbangrid.lib.paging import MAX_OFFSET
+from urbangrid.orgs.auth import TokenExpired
 
 from . import attributes as attr_mod
+from .actions import Submission, authenticate_key, do_open311_request
+from .models import Open311Request
+from .queries import (
+    expected_at,
+    mask_text,
+    open311_status,
+    photos,
+    public_cases,
+    service_notice,
+    status_notes,
+)
 from .ratelimit import RateLimited, hit
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
@@ -211,9 +228,6 @@ def client_ip(request) -> str:
 
 
 def require_client(request, p: dict, scope: str):
-    from urbangrid.orgs.auth import TokenExpired
-
-    from .actions import authenticate_key
 
     key = one(p, "api_key") or request.headers.get("X-Api-Key", "")
     if not key:
@@ -281,7 +295,6 @@ def endpoint(root: str, methods=("GET",)):
 
 # --- resources -------------------------------------------------------------------------------
 def active_classes():
-    from urbangrid.catalog.models import ProblemClass
 
     return (
         ProblemClass.objects.filter(code_set__is_default=True, is_active=True)
@@ -293,8 +306,6 @@ def active_classes():
 def find_class(code: str):
     """The service a service_code names: its key (E06001), or a code that names one service only
     (older clients); a code shared by a component and an event is refused with the choices."""
-    from urbangrid.catalog.cache import active_classes as cached
-    from urbangrid.catalog.queries import default_code_set
 
     cs = default_code_set()
     try:
@@ -375,7 +386,6 @@ def service_definition(request, fmt, code):
 
 
 def serialize_case(request, case, media_urls: dict) -> dict:
-    from .queries import expected_at, mask_text, open311_status, photos, service_notice, status_notes
 
     pics = photos(case, "report")
     media = request.build_absolute_uri(pics[0].file.url) if pics else media_urls.get(case.id, "")
@@ -402,7 +412,6 @@ def serialize_case(request, case, media_urls: dict) -> dict:
 
 
 def _media_urls(cases) -> dict:
-    from .models import Open311Request
 
     ids = [c.id for c in cases]
     rows = (
@@ -426,7 +435,6 @@ requests_view.bad_input = bad_input  # type: ignore[attr-defined]
 
 @endpoint("service_requests")
 def get_requests(request, fmt):
-    from .queries import public_cases
 
     p = params(request)
     limit_anonymous_read(request)
@@ -458,7 +466,6 @@ def get_requests(request, fmt):
 
 @endpoint("service_requests", methods=("GET",))
 def get_request(request, fmt, request_id):
-    from .queries import public_cases
 
     limit_anonymous_read(request)
     case = public_cases().filter(number=request_id).first()
@@ -469,7 +476,6 @@ def get_request(request, fmt, request_id):
 
 @endpoint("service_requests", methods=("GET",))
 def token_view(request, fmt, token):
-    from .models import Open311Request
 
     limit_anonymous_read(request)
     row = Open311Request.objects.select_related("case").filter(token=token).first()
@@ -504,8 +510,6 @@ def _float(p: dict, name: str) -> float | None:
 
 @endpoint("service_requests", methods=("POST",))
 def post_request(request, fmt):
-    from .actions import Submission, do_open311_request
-    from .queries import service_notice
 
     p = params(request)
     client = require_client(request, p, "open311:post")
@@ -588,10 +592,6 @@ def post_request(request, fmt):
 
 @endpoint("service_request_updates")
 def updates(request, fmt):
-    from urbangrid.cases.choices import CaseState
-    from urbangrid.cases.models import CaseEvent
-
-    from .queries import open311_status
 
     p = params(request)
     require_client(request, p, "open311:read")

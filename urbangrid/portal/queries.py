@@ -7,6 +7,7 @@ everyone (M1 publicity of results), field by field, and nothing else.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timedelta
 
@@ -15,7 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.cases.choices import FINAL_STATES, OPEN_STATES, CaseState
+from urbangrid.cases.models import Attachment, Case
 from urbangrid.cases.queries import PUBLIC_PHOTO_STAGES, public_photo
+from urbangrid.geo.locator import degree_box
+from urbangrid.geo.models import Region
 
 # 11-digit mainland mobile numbers, landlines and e-mail addresses inside free text.
 _PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
@@ -55,7 +59,6 @@ def status_notes(case) -> str:
 
 def public_cases():
     """Cases with what the public projection reads, in one query plus prefetches."""
-    from urbangrid.cases.models import Attachment, Case
 
     return Case.objects.select_related(
         "problem_class", "assigned_unit", "duplicate_of", "street"
@@ -94,10 +97,6 @@ def service_notice(problem_class) -> str:
 
 def nearby_open(lon: float, lat: float, radius_m: float = 300, limit: int = 20) -> list[dict]:
     """Open cases near a point (bounding-box prefilter on the indexed lon/lat, then distance)."""
-    import math
-
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.locator import degree_box
 
     min_lon, min_lat, max_lon, max_lat = degree_box(lon, lat, radius_m)
     rows = (
@@ -163,7 +162,6 @@ def on_time_q() -> Q:
 
 
 def month_stats(start: datetime, end: datetime) -> dict:
-    from urbangrid.cases.models import Case
 
     received = Case.objects.filter(
         reported_at__gte=start, reported_at__lt=end, duplicate_of__isnull=True
@@ -176,8 +174,6 @@ def month_stats(start: datetime, end: datetime) -> dict:
 
 def by_street(start: datetime, end: datetime) -> list[dict]:
     """Received and closed per street/town in the period (two grouped queries)."""
-    from urbangrid.cases.models import Case
-    from urbangrid.geo.models import Region
 
     received = dict(
         Case.objects.filter(reported_at__gte=start, reported_at__lt=end, duplicate_of__isnull=True)
@@ -221,7 +217,6 @@ def monthly_series(months: int = 12, now: datetime | None = None) -> list[dict]:
 
 
 def classes_handled(start: datetime, end: datetime, limit: int = 15) -> list[dict]:
-    from urbangrid.cases.models import Case
 
     return list(
         Case.objects.filter(
@@ -235,7 +230,6 @@ def classes_handled(start: datetime, end: datetime, limit: int = 15) -> list[dic
 
 def recent_closed_with_photos(limit: int = 6) -> list:
     """Recently closed cases that have both a before (or report) and an after photo."""
-    from urbangrid.cases.models import Attachment
 
     with_after = Attachment.objects.filter(stage="after").values("case_id")
     cases = list(

@@ -19,11 +19,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
+from shapely import from_wkb, simplify
+from shapely.geometry import mapping
 
+from urbangrid.cases.intake import IntakeData
+from urbangrid.cases.models import Case
+from urbangrid.catalog.choices import TimeUnit
+from urbangrid.catalog.models import ProblemClass
+from urbangrid.geo.models import GeoRevision, Region, UnitGrid
 from urbangrid.lib import limits
 from urbangrid.lib.errors import DomainError, InvalidInput
+from urbangrid.orgs.models import GridAssignment, Unit
 
 from . import queries
+from .actions import do_portal_report, do_send_phone_code, do_verify_phone_code, geocode_address
 from .ratelimit import RateLimited, hit
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -45,7 +54,6 @@ def _json_error(exc: DomainError, status: int | None = None) -> JsonResponse:
 
 
 def _classes():
-    from urbangrid.catalog.models import ProblemClass
 
     return list(
         ProblemClass.objects.filter(code_set__is_default=True, is_active=True).order_by(
@@ -159,7 +167,6 @@ def _checked_phone(values: dict, errors: dict) -> str:
 
 def _geocoded(address: str, errors: dict):
     """(lon, lat, crs) of a typed address, or Nones with the error."""
-    from .actions import geocode_address
 
     try:
         return geocode_address(address)
@@ -185,7 +192,6 @@ def _thank(request, result) -> None:
 
 def _file_report(request, data, values: dict, errors: dict):
     """Files the checked report; the case's page, or None with the refusal in ``errors``."""
-    from .actions import do_portal_report
 
     try:
         result = do_portal_report(
@@ -199,7 +205,6 @@ def _file_report(request, data, values: dict, errors: dict):
 
 
 def _submit(request):
-    from urbangrid.cases.intake import IntakeData
 
     values = _form_values(request.POST)
     errors: dict[str, str] = {}
@@ -257,7 +262,6 @@ def _case_page(request, case, *, via_token: bool):
 
 
 def case_by_token(request, token: str):
-    from urbangrid.cases.models import Case
 
     case = Case.objects.filter(public_token=token).first()
     if case is None:
@@ -269,7 +273,6 @@ def follow(request):
     """Follow progress by case number and the last four digits of the reporter's phone (case
     numbers are sequential: a number alone would let anyone walk through every report). Without
     a phone, the link given at reporting is the way to follow."""
-    from urbangrid.cases.models import Case
 
     number = (request.GET.get("number") or "").strip()
     phone4 = (request.GET.get("phone4") or "").strip()
@@ -312,9 +315,6 @@ def stats(request):
 
 def publicity(request):
     """M1 publicity: methods (channels, grids, standards), measures and results from the data."""
-    from urbangrid.catalog.models import ProblemClass
-    from urbangrid.geo.models import Region, UnitGrid
-    from urbangrid.orgs.models import GridAssignment, Unit
 
     start, end = queries.month_bounds()
     year_start = timezone.localtime(start).replace(month=1)
@@ -339,7 +339,6 @@ def publicity(request):
         .order_by("major_code", "code")
         .values("code", "name", "time_limit", "time_unit", "major_name")[:200],
     }
-    from urbangrid.catalog.choices import TimeUnit
 
     units = dict(TimeUnit.choices)
     for s in context["standards"]:
@@ -352,10 +351,6 @@ def publicity(request):
 @require_GET
 def regions(request):
     """Street/town and community boundaries (public, simplified), cached per geometry revision."""
-    from shapely import from_wkb, simplify
-    from shapely.geometry import mapping
-
-    from urbangrid.geo.models import GeoRevision, Region
 
     key = f"portal:regions:{GeoRevision.current()}:{Region.objects.count()}"
     data = cache.get(key)
@@ -416,7 +411,6 @@ def suggest(request):
 
 @require_POST
 def phone_code(request):
-    from .actions import do_send_phone_code
 
     phone = (request.POST.get("phone") or "").replace(" ", "")
     if not PHONE_RE.match(phone):
@@ -438,7 +432,6 @@ def phone_code(request):
 
 @require_POST
 def phone_verify(request):
-    from .actions import do_verify_phone_code
 
     phone = (request.POST.get("phone") or "").replace(" ", "")
     try:

@@ -24,9 +24,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from urbangrid.cases.intake import IntakeData
 from urbangrid.lib.errors import DomainError, InvalidInput
 from urbangrid.lib.middleware import json_bad_input
+from urbangrid.orgs.auth import TokenExpired
 
+from .actions import check_key_expiry, do_receive_machine_event, get_source, sign
 from .ratelimit import RateLimited, hit
 
 log = logging.getLogger("urbangrid.portal.webhooks")
@@ -63,7 +66,6 @@ def _error(status: int, code: str, detail: str, **extra) -> JsonResponse:
 
 def parse_event(source, data: dict, header_event_id: str = ""):
     """Turn a source's JSON event into (event_id, IntakeData); InvalidInput on schema errors."""
-    from urbangrid.cases.intake import IntakeData
 
     fields = {**DEFAULT_FIELDS, **(source.field_map or {})}
     event_id = header_event_id or _get(data, fields["event_id"])
@@ -113,9 +115,6 @@ def parse_event(source, data: dict, header_event_id: str = ""):
 @csrf_exempt
 @require_POST
 def receive(request, source: str):
-    from urbangrid.orgs.auth import TokenExpired
-
-    from .actions import check_key_expiry, do_receive_machine_event, get_source, sign
 
     try:
         src = get_source(source)

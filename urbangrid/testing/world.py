@@ -34,7 +34,13 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 
+from urbangrid.cases.intake import IntakeData, do_intake
+from urbangrid.cases.models import Case
+from urbangrid.catalog.models import CodeSet, ProblemClass
+from urbangrid.geo import locator
+from urbangrid.geo.models import GeoRevision, Region, UnitGrid
 from urbangrid.lib.access import forget_scope
+from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment, Unit
 
 PASSWORD = "pw-12345"
 
@@ -170,7 +176,6 @@ class World:
 
     def case(self, *, street=None, cls=None, reported_at=None, state="pending_dispatch", **extra):
         """A case row as the case loop would have left it, written directly (test data only)."""
-        from urbangrid.cases.models import Case
 
         self.case_seq += 1
         street = street or self.regions["A"]
@@ -210,8 +215,6 @@ def _set_box(obj, x0, y0, x1, y1):
 
 
 def _build_geography(w: World) -> None:
-    from urbangrid.geo import locator
-    from urbangrid.geo.models import GeoRevision, Region, UnitGrid
 
     # Codes and coordinates of its own, apart from the demo city.
     city = Region.objects.create(code="6188", name="测试市", kind="city")
@@ -244,7 +247,6 @@ def _build_geography(w: World) -> None:
 
 
 def _build_units(w: World) -> None:
-    from urbangrid.orgs.models import Unit
 
     for key, (code, name, kind, level, region) in UNITS.items():
         w.units[key] = Unit.objects.create(
@@ -253,7 +255,6 @@ def _build_units(w: World) -> None:
 
 
 def _build_classes(w: World) -> None:
-    from urbangrid.catalog.models import CodeSet, ProblemClass
 
     # A code set with codes no real catalogue uses, so seeded catalogues never collide.
     code_set = CodeSet.objects.create(
@@ -280,7 +281,6 @@ def _build_cast(w: World) -> None:
 def add_person(username, name, unit, roles, region=None, *, grids=(), since=date(2020, 1, 1)):
     """A user with a Person in ``unit`` holding ``roles`` over ``region`` (None: the whole city)
     and supervising the unit grids whose codes are ``grids`` from ``since``."""
-    from urbangrid.orgs.models import GridAssignment, Person, RoleAssignment
 
     user = get_user_model().objects.create_user(username=username, password=PASSWORD, first_name=name)
     person = Person.objects.create(user=user, name=name, unit=unit, phone="13800000000")
@@ -310,7 +310,6 @@ def at(days_ago: float = 0, hour: int = 10) -> datetime:
 
 def report(w, who="grace", point=None, cls="stall", channel="grid_worker", now=None, **kw):
     """A case reported through intake by ``who`` (a cast name, or None for anonymous)."""
-    from urbangrid.cases.intake import IntakeData, do_intake
 
     lon, lat = point or w.A
     actor = w.user(who) if who else None

@@ -6,6 +6,8 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from urbangrid.cases.bulkgen import generate
+
 
 class Command(BaseCommand):
     help = "Write many cases directly for benchmarks (rows shaped like those the actions produce)."
@@ -21,7 +23,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, count, open_fraction, days, seed, batch, no_events, **opts):
-        from urbangrid.cases.bulkgen import generate
 
         if count <= 0 or not 0 <= open_fraction <= 1:
             raise CommandError("--count must be positive and --open-fraction within 0..1")

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from urbangrid.geo.crs import resolve_crs
 from urbangrid.geo.io import feature_collection, shapefile_zip
 from urbangrid.geo.models import Region, UnitGrid
 
@@ -26,7 +27,6 @@ class Command(GeoCommand):
         parser.add_argument("--output", "-o", default="-", help="output file ('-' = stdout, GeoJSON only)")
 
     def handle(self, *args, **opts):
-        from urbangrid.geo.crs import resolve_crs
 
         spec = resolve_crs(opts["crs"], zone=opts["zone"], epsg=opts["epsg"])
         moment = parse_moment(opts["at"], self)

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils.timezone import localtime
 
 from urbangrid.lib.errors import DomainError
+from urbangrid.portal.actions import do_create_client
+from urbangrid.portal.models import MachineEventType, MachineSource
 
 
 class Command(BaseCommand):
@@ -43,8 +45,6 @@ class Command(BaseCommand):
         parser.add_argument("--event", action="append", default=[], help="EVENT_TYPE=CLASS_CODE, repeatable")
 
     def handle(self, *args, **opts):
-        from urbangrid.portal.actions import do_create_client
-        from urbangrid.portal.models import MachineEventType, MachineSource
 
         users = get_user_model().objects
         admin = (
