@@ -222,7 +222,13 @@ def world(db, settings, tmp_path):
     from urbangrid.testing.world import build_world
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # The same queues as the product's (a task module first imported under this backend must find its queue).
+    settings.TASKS = {
+        "default": {
+            **settings.TASKS["default"],
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        }
+    }
     settings.URBANGRID = {**settings.URBANGRID, "NOTIFY_IMMEDIATE": False}
     return build_world()
 

@@ -18,10 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.cases.models import Case
-from urbangrid.lib.access import require, scope_for
+from urbangrid.lib.access import require
 from urbangrid.lib.audit import record
-from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.lib.roles import Role
+from urbangrid.lib.errors import Conflict, InvalidInput, NotFound
 from urbangrid.orgs.models import Person
 
 from . import identity, queries
@@ -38,7 +37,7 @@ from .choices import (
     ViolationState,
 )
 from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Subject, Violation
-from .policy import can_approve_repair, can_issue_penalty, can_record_credit
+from .policy import can_approve_repair, can_change_credit_rules, can_issue_penalty, can_record_credit
 
 
 def _may_not(what: str) -> str:
@@ -590,17 +589,8 @@ def do_repair(actor, subject, *, note: str, as_of=None, now: datetime | None = N
     return entries
 
 
-@transaction.atomic
-def do_update_rules(
-    actor, *, points: dict[tuple[str, str], Decimal] | None = None, now: datetime | None = None, **settings_
-) -> CreditRuleSet:
-    """Change the active rule set (administrators). A new version is written and activated so that
-    list entries keep pointing at the rules that put them there."""
-    now = now or timezone.now()
-    if not scope_for(actor).has_role(Role.ADMIN):
-        raise PermissionDenied(_("You may not %(what)s.") % {"what": _("change the credit rules")})
-    current = queries.active_rule_set()
-    allowed = {
+_RULE_SETTINGS = frozenset(
+    {
         "name",
         "base_score",
         "decay_mode",
@@ -614,10 +604,15 @@ def do_update_rules(
         "grave_to_dishonest",
         "repair_clean_days",
     }
-    unknown = set(settings_) - allowed
+)
+
+
+def _rule_values(current: CreditRuleSet, settings_: dict) -> dict:
+    """The settings of the new version: the current ones with the changes, checked together."""
+    unknown = set(settings_) - _RULE_SETTINGS
     if unknown:
         raise InvalidInput(_("Unknown setting: %(names)s") % {"names": ", ".join(sorted(unknown))})
-    values = {f: getattr(current, f) for f in allowed}
+    values = {f: getattr(current, f) for f in _RULE_SETTINGS}
     values.update(settings_)
     if values["decay_mode"] not in ("half_life", "linear", "none"):
         raise InvalidInput(_("Unknown decay mode."), field="decay_mode")
@@ -637,15 +632,34 @@ def do_update_rules(
         raise InvalidInput(
             _("The weight of repaired violations lies between 0 and 1."), field="repaired_weight"
         )
+    values["name"] = (values["name"] or "").strip() or current.name
+    return values
+
+
+def _points_table(current: CreditRuleSet, points: dict) -> dict:
+    """The points per (kind, severity) of the new version: the current table with the changes."""
     table = {(p.kind, p.severity): p.points for p in current.points.all()}
-    for key, pts in (points or {}).items():
+    for key, pts in points.items():
         if key[0] not in ViolationKind.values or key[1] not in Severity.values:
             raise InvalidInput(_("Unknown violation kind."), field="points")
         if Decimal(str(pts)) < 0:
             raise InvalidInput(_("Points cannot be negative."), field="points")
         table[key] = Decimal(str(pts))
+    return table
+
+
+@transaction.atomic
+def do_update_rules(
+    actor, *, points: dict[tuple[str, str], Decimal] | None = None, now: datetime | None = None, **settings_
+) -> CreditRuleSet:
+    """Change the active rule set (administrators). A new version is written and activated so that
+    list entries keep pointing at the rules that put them there."""
+    now = now or timezone.now()
+    require(actor, can_change_credit_rules, _may_not(_("change the credit rules")))
+    current = queries.active_rule_set()
+    values = _rule_values(current, settings_)
+    table = _points_table(current, points or {})
     CreditRuleSet.objects.filter(pk=current.pk).update(is_active=False)
-    values["name"] = (values["name"] or "").strip() or current.name
     new = CreditRuleSet.objects.create(is_active=True, created_at=now, **values)
     RulePoints.objects.bulk_create(
         RulePoints(rule_set=new, kind=k, severity=s, points=p) for (k, s), p in table.items()

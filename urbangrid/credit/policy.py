@@ -18,3 +18,7 @@ def can_issue_penalty(scope: Scope) -> bool:
 
 def can_approve_repair(scope: Scope) -> bool:
     return scope.has_role(Role.UNIT_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
+
+
+def can_change_credit_rules(scope: Scope) -> bool:
+    return scope.has_role(Role.ADMIN)
