@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.lib import audit
-from urbangrid.lib.access import Scope, scope_for
+from urbangrid.lib.access import Scope, is_admin, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import Role
@@ -384,7 +384,7 @@ def do_assist_report(actor, case, *, report, now=None, expected_version=None):
             for t in queries.active_tasks(case)
             if t.role == TaskRole.ASSIST
             and t.state != TaskState.REPORTED
-            and (t.unit_id in units or Role.ADMIN in ctx.scope.roles)
+            and (t.unit_id in units or is_admin(ctx.scope))
         ),
         None,
     )

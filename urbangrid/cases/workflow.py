@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from urbangrid.lib.access import Scope, scope_for
+from urbangrid.lib.access import Scope, is_admin, scope_for
 from urbangrid.lib.errors import Conflict, DomainError, PermissionDenied
 from urbangrid.lib.roles import Role
 
@@ -364,7 +364,7 @@ def acting_role(scope: Scope | None, case, action: str) -> str | None:
 
 def _unit_refusal(spec: CaseAction, case, scope: Scope | None) -> Refusal | None:
     """A unit's own task needs the user's unit to hold it (an administrator acts for any unit)."""
-    if spec.unit_task is None or (scope is not None and Role.ADMIN in scope.roles):
+    if spec.unit_task is None or (scope is not None and is_admin(scope)):
         return None
     units = scope.unit_ids if scope else frozenset()
     tasks = [t for t in active_tasks(case) if t.unit_id in units]

@@ -8,10 +8,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, require
 from urbangrid.lib.audit import record
-from urbangrid.lib.errors import InvalidInput, PermissionDenied
-from urbangrid.lib.roles import Role
+from urbangrid.lib.errors import InvalidInput
 
 from .calendar import invalidate_calendar
 from .models import CalendarDay, ResponsibilityRule
@@ -19,8 +18,7 @@ from .models import CalendarDay, ResponsibilityRule
 
 def _require_catalogue_admin(actor) -> None:
     # The matrix and calendar are city-wide master data.
-    if not scope_for(actor).has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only a system administrator may change the catalogue."))
+    require(actor, is_admin, _("Only a system administrator may change the catalogue."))
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.cases.models import Case
-from urbangrid.lib.access import require
+from urbangrid.lib.access import is_admin, require
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound
 from urbangrid.orgs.models import Person
@@ -37,7 +37,7 @@ from .choices import (
     ViolationState,
 )
 from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Subject, Violation
-from .policy import can_approve_repair, can_change_credit_rules, can_issue_penalty, can_record_credit
+from .policy import can_approve_repair, can_issue_penalty, can_record_credit
 
 
 def _may_not(what: str) -> str:
@@ -655,7 +655,7 @@ def do_update_rules(
     """Change the active rule set (administrators). A new version is written and activated so that
     list entries keep pointing at the rules that put them there."""
     now = now or timezone.now()
-    require(actor, can_change_credit_rules, _may_not(_("change the credit rules")))
+    require(actor, is_admin, _may_not(_("change the credit rules")))
     current = queries.active_rule_set()
     values = _rule_values(current, settings_)
     table = _points_table(current, points or {})

@@ -16,9 +16,10 @@ def can_issue_penalty(scope: Scope) -> bool:
     return scope.has_role(Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER)
 
 
+def can_see_identity(scope: Scope) -> bool:
+    """Full identity numbers and phones: enforcement, unit leaders and administrators."""
+    return scope.has_role(Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER, Role.ADMIN)
+
+
 def can_approve_repair(scope: Scope) -> bool:
     return scope.has_role(Role.UNIT_LEADER, Role.DISTRICT_LEADER, Role.CITY_LEADER)
-
-
-def can_change_credit_rules(scope: Scope) -> bool:
-    return scope.has_role(Role.ADMIN)

@@ -17,8 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.lib.access import scope_for
-from urbangrid.lib.roles import Role
 
+from . import policy
 from .choices import DecayMode, ListKind, ListRule, PenaltyState, Severity, ViolationKind, ViolationState
 from .models import CaseSubject, CreditRuleSet, ListEntry, Penalty, RulePoints, Violation
 
@@ -255,5 +255,5 @@ def public_list(kind: str = ListKind.DISHONEST):
 
 
 def can_see_identity(user) -> bool:
-    """Roles that need full identity numbers and phones (enforcement, unit leaders, admin)."""
-    return scope_for(user).has_role(Role.ENFORCEMENT_OFFICER, Role.UNIT_LEADER, Role.ADMIN)
+    """Whether the user sees full identity numbers and phones (credit policy)."""
+    return policy.can_see_identity(scope_for(user))

@@ -17,9 +17,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, scope_for
 from urbangrid.lib.errors import DomainError
-from urbangrid.lib.roles import Role
 
 from . import actions as A
 from . import forms as F
@@ -295,12 +294,12 @@ def lists(request):
 @login_required
 def rules(request):
     current = queries.active_rule_set()
-    is_admin = scope_for(request.user).has_role(Role.ADMIN)
+    admin = is_admin(scope_for(request.user))
     fields = list(F.RulesForm.base_fields)
     form = F.RulesForm(request.POST or None, initial={f: getattr(current, f) for f in fields})
     points = {(p.kind, p.severity): p.points for p in current.points.all()}
     if request.method == "POST":
-        if not is_admin:
+        if not admin:
             raise Http404
         new_points = {}
         for k in ViolationKind.values:
@@ -329,7 +328,7 @@ def rules(request):
         {
             "form": form,
             "current": current,
-            "is_admin": is_admin,
+            "is_admin": admin,
             "table": table,
             "severities": Severity.choices,
         },

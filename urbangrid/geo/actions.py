@@ -19,10 +19,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, require
 from urbangrid.lib.audit import record
-from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from urbangrid.lib.roles import Role
+from urbangrid.lib.errors import Conflict, InvalidInput, NotFound
 
 from . import locator
 from .choices import RegionKind
@@ -41,8 +40,7 @@ def require_geo_admin(actor) -> None:
     """Only administrators (or the system, actor None) change the geography."""
     if actor is None:
         return
-    if not scope_for(actor).has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only a system administrator may change regions and grids."))
+    require(actor, is_admin, _("Only a system administrator may change regions and grids."))
 
 
 def grid_target_m2() -> float:

@@ -21,7 +21,7 @@ from urbangrid.cases.models import Case, CaseTask
 from urbangrid.catalog.actions import do_set_responsibility
 from urbangrid.catalog.models import ProblemClass
 from urbangrid.geo.models import Region
-from urbangrid.lib.access import require, scope_for
+from urbangrid.lib.access import is_admin, require, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.roles import Role
@@ -68,7 +68,7 @@ def _person(actor):
 
 def _acts_for(actor, unit_id: int) -> bool:
     scope = scope_for(actor)
-    return scope.all_city and scope.has_role(Role.ADMIN) or unit_id in scope.unit_ids
+    return scope.all_city and is_admin(scope) or unit_id in scope.unit_ids
 
 
 def _units(actor, units, field: str):
@@ -789,7 +789,7 @@ def _matrix_update(actor, consultation, now: datetime) -> str:
     case = consultation.case
     if case.problem_class_id is None:
         return _("no class on the case: the matrix was not changed")
-    if not scope_for(actor).has_role(Role.ADMIN):
+    if not is_admin(scope_for(actor)):
         # The matrix is city-wide master data that only administrators change (catalog rule).
         return _("requested: %(cls)s in %(area)s → %(unit)s (awaiting an administrator)") % {
             "cls": case.problem_class.code,
@@ -822,8 +822,7 @@ def do_update_matrix_from_consultation(actor, consultation, *, now: datetime | N
     """An administrator enters an applied consultation's decision in the responsibility matrix
     (class × street → decided lead unit) through the catalog's own action."""
     now = now or timezone.now()
-    if not scope_for(actor).has_role(Role.ADMIN):
-        raise PermissionDenied(_("Only a system administrator may change the responsibility matrix."))
+    require(actor, is_admin, _("Only a system administrator may change the responsibility matrix."))
     consultation = _consultation(actor, consultation, lock=True)
     if consultation.state != ConsultationState.APPLIED or not consultation.update_matrix:
         raise Conflict(_("This consultation did not ask for a change of the responsibility matrix."))

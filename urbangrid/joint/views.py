@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from urbangrid.cases.models import Case
 from urbangrid.cases.models import Case as CaseModel
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
 from urbangrid.orgs.models import Person, Unit
@@ -352,7 +352,7 @@ def consultation_detail(request, pk):
             "decision_form": F.DecisionForm(initial={"lead_unit": lead_default}),
             "can_decide": P.can_decide_consultations(scope),
             "can_apply": scope.has_role(Role.DISPATCHER),
-            "is_admin": scope.has_role(Role.ADMIN),
+            "is_admin": is_admin(scope),
             "assists": cons.assist_units.all(),
             "open": cons.state in (ConsultationState.OPEN, ConsultationState.SCHEDULED),
         },

@@ -162,6 +162,12 @@ def forget_scope(user) -> None:
             delattr(user, attr)
 
 
+def is_admin(scope: Scope) -> bool:
+    """The system administrator: city-wide master data (catalogue, geography, API clients,
+    credit rules, the responsibility matrix) is theirs alone."""
+    return Role.ADMIN in scope.roles
+
+
 def require(actor, allowed: Callable[[Scope], bool], message: str) -> Scope:
     """The actor's scope when the app's policy predicate ``allowed`` lets them act; otherwise
     PermissionDenied with ``message`` (what the actor may not do)."""

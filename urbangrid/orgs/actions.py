@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from urbangrid.geo.models import UnitGrid
-from urbangrid.lib.access import Scope, forget_scope, scope_for
+from urbangrid.lib.access import Scope, forget_scope, is_admin, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from urbangrid.lib.models import AuditEvent
@@ -45,7 +45,7 @@ from .models import (
     TrainingSession,
     Unit,
 )
-from .policy import can_organise_training
+from .policy import can_create_courses, can_organise_training
 
 RoleSpec = tuple[str, object]  # (role, Region | None)
 
@@ -60,13 +60,9 @@ def _region_within(scope: Scope, region) -> bool:
     return region.pk in scope.subtree_region_ids
 
 
-def _is_admin(scope: Scope) -> bool:
-    return Role.ADMIN in scope.roles
-
-
 def _leads_area(scope: Scope, region) -> bool:
     return (
-        _is_admin(scope) or scope.has_role(Role.DISTRICT_LEADER, Role.STREET_LEADER, Role.CITY_LEADER)
+        is_admin(scope) or scope.has_role(Role.DISTRICT_LEADER, Role.STREET_LEADER, Role.CITY_LEADER)
     ) and (_region_within(scope, region))
 
 
@@ -75,7 +71,7 @@ def _leads_unit(scope: Scope, unit: Unit) -> bool:
 
 
 def _may_manage_unit(scope: Scope, unit: Unit) -> bool:
-    if _is_admin(scope) or _leads_unit(scope, unit):
+    if is_admin(scope) or _leads_unit(scope, unit):
         return True
     if unit.region_id is None:
         return False
@@ -96,7 +92,7 @@ def _validate_roles(roles: Iterable[RoleSpec]) -> list[RoleSpec]:
 
 
 def _check_role_grant(scope: Scope, unit: Unit, roles: Sequence[RoleSpec]) -> None:
-    if _is_admin(scope):
+    if is_admin(scope):
         return
     for role, region in roles:
         if role == Role.ADMIN or role == Role.CITY_LEADER:
@@ -129,7 +125,7 @@ def do_create_unit(
 ) -> Unit:
     scope = scope_for(actor)
     if not (
-        _is_admin(scope)
+        is_admin(scope)
         or (region is not None and scope.has_role(Role.DISTRICT_LEADER) and _region_within(scope, region))
     ):
         _deny()
@@ -168,7 +164,7 @@ def do_create_unit(
 @transaction.atomic
 def do_update_unit(actor, unit: Unit, **fields) -> Unit:
     scope = scope_for(actor)
-    if not (_is_admin(scope) or _leads_unit(scope, unit)):
+    if not (is_admin(scope) or _leads_unit(scope, unit)):
         _deny()
     allowed = {"name", "short_name", "duties", "phone", "is_active", "parent"}
     unknown = set(fields) - allowed
@@ -226,9 +222,9 @@ def do_create_person(
     username = (username or "").strip()
     if not username or not (name or "").strip():
         raise InvalidInput(_("A person needs a username and a name."), field="username")
-    if superuser and not _is_admin(scope):
+    if superuser and not is_admin(scope):
         _deny()
-    if not (_is_admin(scope) or _may_manage_unit(scope, unit)):
+    if not (is_admin(scope) or _may_manage_unit(scope, unit)):
         _deny()
     _check_role_grant(scope, unit, roles)
     User = get_user_model()
@@ -339,9 +335,9 @@ def do_create_people_bulk(
         s["roles"] = _validate_roles(s.get("roles", ()))
         if not s.get("name"):
             raise InvalidInput(_("A person needs a username and a name."), field="name")
-        if s.get("superuser") and not _is_admin(scope):
+        if s.get("superuser") and not is_admin(scope):
             _deny()
-        if not (_is_admin(scope) or _may_manage_unit(scope, s["unit"])):
+        if not (is_admin(scope) or _may_manage_unit(scope, s["unit"])):
             _deny()
         _check_role_grant(scope, s["unit"], s["roles"])
     if password is not None and password_hash is None:
@@ -390,7 +386,7 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
     have = {(a.role, a.region_id): a for a in current}
     removed = [a for key, a in have.items() if key not in wanted]
     added = [spec for key, spec in wanted.items() if key not in have]
-    if not (_is_admin(scope) or _may_manage_unit(scope, person.unit)):
+    if not (is_admin(scope) or _may_manage_unit(scope, person.unit)):
         _deny()
     _check_role_grant(scope, person.unit, added + [(a.role, a.region) for a in removed])
     if person.user_id == getattr(actor, "pk", None) and any(a.role == Role.ADMIN for a in removed):
@@ -414,7 +410,7 @@ def do_update_roles(actor, person: Person, roles: Sequence[RoleSpec]) -> Person:
 @transaction.atomic
 def do_deactivate_person(actor, person: Person, reason: str = "") -> Person:
     scope = scope_for(actor)
-    if not (_is_admin(scope) or _may_manage_unit(scope, person.unit)):
+    if not (is_admin(scope) or _may_manage_unit(scope, person.unit)):
         _deny()
     if person.user_id == getattr(actor, "pk", None):
         raise InvalidInput(_("You cannot deactivate yourself."))
@@ -443,7 +439,7 @@ def _current_grid(grid_code: str):
 
 
 def _may_assign(scope: Scope, grid) -> bool:
-    if _is_admin(scope):
+    if is_admin(scope):
         return True
     if scope.has_role(Role.DISTRICT_LEADER, Role.STREET_LEADER, Role.UNIT_LEADER, Role.CITY_LEADER):
         return scope.all_city or bool(
@@ -564,7 +560,7 @@ def do_second(
     """Second (派驻) a person to another unit for a period; they act for both while it runs."""
     scope = scope_for(actor)
     if not (
-        _is_admin(scope)
+        is_admin(scope)
         or _leads_unit(scope, person.unit)
         or (
             scope.has_role(Role.DISTRICT_LEADER)
@@ -608,7 +604,7 @@ def do_second(
 def do_end_secondment(actor, secondment: Secondment, end: date | None = None) -> Secondment:
     scope = scope_for(actor)
     if not (
-        _is_admin(scope) or _leads_unit(scope, secondment.from_unit) or _leads_unit(scope, secondment.to_unit)
+        is_admin(scope) or _leads_unit(scope, secondment.from_unit) or _leads_unit(scope, secondment.to_unit)
     ):
         _deny()
     end = end or timezone.localdate()
@@ -651,7 +647,7 @@ def do_change_password(actor, *, old_password: str, new_password: str):
 def do_reset_password(actor, person: Person, new_password: str) -> Person:
     """An administrator sets another person's password (forgotten, or a new account). The
     person's sessions end, as with every password change."""
-    if not _is_admin(scope_for(actor)):
+    if not is_admin(scope_for(actor)):
         _deny()
     user = person.user
     _check_new_password(new_password, user, "new_password")
@@ -670,7 +666,7 @@ def do_issue_token(
     default lifetime). The plaintext is returned once and never stored."""
     scope = scope_for(actor)
     own = person.user_id == getattr(actor, "pk", None)
-    if not (own or _is_admin(scope) or _leads_unit(scope, person.unit)):
+    if not (own or is_admin(scope) or _leads_unit(scope, person.unit)):
         _deny()
     name = (name or "").strip()
     if not name:
@@ -700,7 +696,7 @@ def do_issue_token(
 def do_revoke_token(actor, token: ApiToken) -> ApiToken:
     scope = scope_for(actor)
     own = token.person.user_id == getattr(actor, "pk", None)
-    if not (own or _is_admin(scope) or _leads_unit(scope, token.person.unit)):
+    if not (own or is_admin(scope) or _leads_unit(scope, token.person.unit)):
         _deny()
     if token.revoked_at is not None:
         raise Conflict(_("This token is already revoked."))
@@ -725,7 +721,7 @@ def do_create_course(
     required_for_grid_workers: bool = True,
 ):
 
-    if not scope_for(actor).has_role(Role.ADMIN, Role.DISTRICT_LEADER, Role.CITY_LEADER, Role.UNIT_LEADER):
+    if not can_create_courses(scope_for(actor)):
         _deny()
     code, name = (code or "").strip(), (name or "").strip()
     if not code or not name:
@@ -756,7 +752,7 @@ def do_schedule_training(
     scope = scope_for(actor)
     if not (can_organise_training(scope) and _may_manage_unit(scope, organiser)):
         _deny()
-    if region is not None and not _region_within(scope, region) and not _is_admin(scope):
+    if region is not None and not _region_within(scope, region) and not is_admin(scope):
         _deny()
     if starts_at is None or ends_at is None or ends_at <= starts_at:
         raise InvalidInput(_("The session must end after it starts."), field="ends_at")
@@ -826,9 +822,7 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
     """Record attendance and scores: each result has person, attended, score (or None), note.
     Passing is decided here from the course's pass score; a repeated person updates the row."""
     scope = scope_for(actor)
-    if not (
-        _is_admin(scope) or (can_organise_training(scope) and _may_manage_unit(scope, session.organiser))
-    ):
+    if not (is_admin(scope) or (can_organise_training(scope) and _may_manage_unit(scope, session.organiser))):
         _deny()
     visible = set(
         Person.objects.visible_to(actor)
@@ -849,7 +843,7 @@ def do_record_training(actor, session, results: Sequence[dict]) -> int:
 
 def _check_unit_manager(actor, unit: Unit) -> None:
     scope = scope_for(actor)
-    if not (_is_admin(scope) or _may_manage_unit(scope, unit)):
+    if not (is_admin(scope) or _may_manage_unit(scope, unit)):
         _deny()
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, scope_for
 from urbangrid.lib.errors import DomainError
 from urbangrid.lib.roles import Role
 
@@ -76,7 +76,7 @@ def index(request):
 def _managed_units(user):
     scope = scope_for(user)
     qs = Unit.objects.visible_to(user).filter(is_active=True)
-    if scope.has_role(Role.ADMIN):
+    if is_admin(scope):
         return qs.order_by("level", "code")
 
     return [u for u in qs.select_related("region").order_by("level", "code") if _may_manage_unit(scope, u)]
@@ -231,7 +231,7 @@ def person(request, pk: int):
         "equipment": Equipment.objects.filter(holder=p).order_by("-issued_on"),
         "grids": p.grid_assignments.filter(_active_q()).order_by("grid_code"),
         "is_untrained": untrained_workers(request.user).filter(pk=p.pk).exists(),
-        "may_reset_password": Role.ADMIN in scope_for(request.user).roles,
+        "may_reset_password": is_admin(scope_for(request.user)),
     }
     return render(request, "orgs/person.html", context)
 
@@ -240,7 +240,7 @@ def person(request, pk: int):
 def reset_password(request, pk: int):
     """An administrator sets another person's password (outside /admin/)."""
     p = Person.objects.visible_to(request.user).select_related("user").filter(pk=pk).first()
-    if p is None or Role.ADMIN not in scope_for(request.user).roles:
+    if p is None or not is_admin(scope_for(request.user)):
         raise Http404
     form = NewPasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

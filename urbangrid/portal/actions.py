@@ -21,10 +21,9 @@ from django.utils.translation import gettext as _
 from urbangrid.cases.intake import IntakeData, do_intake
 from urbangrid.cases.notify import notify_phone
 from urbangrid.geo.models import Region
-from urbangrid.lib.access import scope_for
+from urbangrid.lib.access import is_admin, scope_for
 from urbangrid.lib.audit import record
 from urbangrid.lib.errors import InvalidInput, NotFound, PermissionDenied
-from urbangrid.lib.roles import Role
 from urbangrid.orgs.auth import TokenExpired, token_expiry
 
 from .models import ApiClient, MachineSource, Open311Request, PhoneVerification, WebhookDelivery
@@ -37,7 +36,7 @@ def hash_key(key: str) -> str:
 
 
 def _require_admin(actor) -> None:
-    if not (getattr(actor, "is_superuser", False) or scope_for(actor).has_role(Role.ADMIN)):
+    if not (getattr(actor, "is_superuser", False) or is_admin(scope_for(actor))):
         raise PermissionDenied(_("Only a system administrator may manage API clients."))
 
 
