@@ -272,7 +272,9 @@ def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
     if not new:
         return []
     rows.insert([case for _p, case, _rid in new])
-    reports = [_report(case, p, actor, client_key=client_key, request_id=rid) for p, case, rid in new]
+    reports = [
+        _report(case, p, actor, client_key=client_key, request_id=rid, now=now) for p, case, rid in new
+    ]
     rows.insert(reports)
     rows.insert(
         [
@@ -282,7 +284,7 @@ def _write_new(actor, new, scope, *, client_key, now) -> list[IntakeResult]:
     )
     photos, stage = [], AttachmentStage.REPORT
     for (p, case, _rid), report in zip(new, reports, strict=True):
-        written = (attachments.with_file(ph, stage, user=actor, report=report) for ph in p.photos)
+        written = (attachments.with_file(ph, stage, user=actor, report=report, now=now) for ph in p.photos)
         once = {a.sha256: a for a in written}  # the same photo twice in a report is one attachment
         for att in once.values():
             att.case = case
@@ -653,7 +655,7 @@ def _link_all(actor, scope, links, *, client_key, now) -> list[IntakeResult]:
     for _p, dup, _d, _r in links:
         dup.report_count += 1  # the rows are locked: no one else counted in between
     reports = [
-        _report(dup, p, actor, client_key=client_key, request_id=request_id, distance=dist)
+        _report(dup, p, actor, client_key=client_key, request_id=request_id, now=now, distance=dist)
         for p, dup, dist, request_id in links
     ]
     rows.insert(reports)
@@ -722,12 +724,14 @@ def _new_case(p: _Prepared, scope, actor, now, *, follows_id=None) -> Case:
         tier=tier,
         verify_result=True if channel == Channel.GRID_WORKER else None,
         reported_at=now,
+        created_at=now,
+        updated_at=now,
         follows_id=follows_id,
         **deadlines.columns_for(DeadlineStep.REGISTER, now),
     )
 
 
-def _report(case: Case, p: _Prepared, actor, *, client_key, request_id, distance=None) -> Report:
+def _report(case: Case, p: _Prepared, actor, *, client_key, request_id, now, distance=None) -> Report:
     """The unsaved report row: opening ``case``, or (with the ``distance`` to it) counted on it."""
     linked = distance is not None
     return Report(
@@ -743,6 +747,7 @@ def _report(case: Case, p: _Prepared, actor, *, client_key, request_id, distance
         reporter_name=p.name,
         reporter_phone=p.phone,
         payload={**p.payload, "distance_m": round(distance, 1)} if linked else p.payload,
+        created_at=now,
     )
 
 

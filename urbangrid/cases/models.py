@@ -234,8 +234,8 @@ class Case(models.Model):
         on_delete=models.SET_NULL,
         related_name="followed_by",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = CaseQuerySet.as_manager()
     scope_columns = ScopeColumns(
@@ -341,7 +341,7 @@ class Report(models.Model):
     reporter_name = models.CharField(max_length=60, blank=True)
     reporter_phone = models.CharField(max_length=20, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("intake report")

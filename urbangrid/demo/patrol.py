@@ -29,9 +29,8 @@ top of the demo organisation and its case history:
   a place whose hazard is still open link the same case. The deadline sweep runs when those
   cases' warning and due times pass.
 
-Every write is a ``do_*`` action (patrol, cases) given the simulated time where it takes one; the
-clock (``django.utils.timezone.now``) is also set to the simulated moment around each action, so
-audit records and creation times carry it too. Events run in one global time order. Volumes are bounded by caps, not by the number of grids, so
+Every write is a ``do_*`` action (patrol, cases) given the simulated moment as ``now``, so audit
+records and creation times carry it too. Events run in one global time order. Volumes are bounded by caps, not by the number of grids, so
 the city scale stays as fast as the small one. Deterministic for a seed and an ``end``.
 """
 
@@ -60,7 +59,6 @@ from urbangrid.demo.orgs import GIVEN, SURNAMES
 from urbangrid.demo.simulation import (
     STEP,
     Simulation,
-    clock,
     local_time,
     notifications_held,
     photo_pool,
@@ -668,7 +666,7 @@ class _History(Simulation):
         day = timezone.localtime(self.start).date() - timedelta(days=rng.randrange(3, 150))
         registered = local_time(day, rng.randrange(9, 17), rng.randrange(60), rng.randrange(60))
         try:
-            with clock(registered), transaction.atomic():
+            with transaction.atomic():
                 return A.do_register_place(
                     actor,
                     name=name,
@@ -680,6 +678,7 @@ class _History(Simulation):
                     owner_name=owner,
                     owner_contact=self.person_name(),
                     owner_phone=self.phone(),
+                    now=registered,
                 )
         except DomainError as exc:
             self.stats["refused_places"] += 1
@@ -927,7 +926,7 @@ class _History(Simulation):
             deactivate_on=min(self._day(0.45, 2), self.last_day - timedelta(days=1)),
         )
 
-    def create_plan(self, spec: _PlanSpec) -> None:
+    def create_plan(self, at: datetime, spec: _PlanSpec) -> None:
         patroller = self.cast.person_of(spec.patroller)
         spec.plan = A.do_create_plan(
             spec.creator,
@@ -942,6 +941,7 @@ class _History(Simulation):
             valid_to=spec.valid_to,
             note=spec.note,
             checkpoints=spec.checkpoints,
+            now=at,
         )
         self.stats["plans"] += 1
         self.stats["checkpoints"] += len(spec.checkpoints)
@@ -1075,14 +1075,14 @@ class _History(Simulation):
         nrng = np.random.default_rng(rng.getrandbits(32))
         lon, lat, t_ms, acc, visits, kind = self._walk(nrng, job, at)
         plan = spec.plan if spec is not None else None
-        with clock(at):
-            track, _created = A.do_start_track(
-                user,
-                client_id=f"{at:%Y%m%d%H%M%S}-{rng.getrandbits(40):010x}",
-                plan=plan,
-                crs="wgs84",
-                started_at=at,
-            )
+        track, _created = A.do_start_track(
+            user,
+            client_id=f"{at:%Y%m%d%H%M%S}-{rng.getrandbits(40):010x}",
+            plan=plan,
+            crs="wgs84",
+            started_at=at,
+            now=at,
+        )
         if len(t_ms):
             self._send_batches(nrng, user, track, lon, lat, t_ms, acc)
         if spec is not None and spec.explicit and plan is not None and kind != "abandon":
@@ -1093,8 +1093,7 @@ class _History(Simulation):
         if kind == "normal" and ended >= self.end:
             kind = "live"  # the stop would come after the end of the history
         if kind == "normal":
-            with clock(ended):
-                A.do_stop_track(user, track, ended_at=ended)
+            A.do_stop_track(user, track, ended_at=ended, now=ended)
         self.stats[f"tracks_{kind}"] += 1
 
     def _walk(self, nrng, job: dict, at: datetime):
@@ -1124,8 +1123,7 @@ class _History(Simulation):
         for seq, idx in enumerate(np.split(np.arange(len(t_ms)), cuts)):
             points = np.column_stack([lon[idx], lat[idx], t_ms[idx], acc[idx]]).tolist()
             sent = datetime.fromtimestamp(t_ms[idx[-1]] / 1000 + float(nrng.uniform(2, 20)), self.tz)
-            with clock(min(sent, self.end)):
-                A.do_append_points(user, track, seq=seq, points=points, crs="wgs84")
+            A.do_append_points(user, track, seq=seq, points=points, crs="wgs84", now=min(sent, self.end))
             self.stats["batches"] += 1
             self.stats["points"] += len(idx)
 
@@ -1140,18 +1138,18 @@ class _History(Simulation):
             r = float(nrng.uniform(45, 90)) if far else float(nrng.uniform(1, 12))
             ang = float(nrng.uniform(0, 2 * math.pi))
             clon, clat = self.cast.to_ll(x + r * math.cos(ang), y + r * math.sin(ang))
-            with clock(when):
-                ci = A.do_check_in(
-                    user,
-                    track,
-                    cps[key],
-                    lon=float(clon),
-                    lat=float(clat),
-                    crs="wgs84",
-                    at=when,
-                    client_key=f"scan-{track.pk}-{key}",
-                    note="信号不好，在路口签到" if far else "",
-                )
+            ci = A.do_check_in(
+                user,
+                track,
+                cps[key],
+                lon=float(clon),
+                lat=float(clat),
+                crs="wgs84",
+                at=when,
+                client_key=f"scan-{track.pk}-{key}",
+                note="信号不好，在路口签到" if far else "",
+                now=when,
+            )
             self.stats["checkins_explicit_valid" if ci.valid else "checkins_explicit_invalid"] += 1
 
     # -- sweeps (C6) ----------------------------------------------------------------------------
@@ -1215,7 +1213,7 @@ class _History(Simulation):
             spec["created"] = created
             self.schedule(created, "campaign", spec)
 
-    def create_campaign(self, spec: dict) -> None:
+    def create_campaign(self, at: datetime, spec: dict) -> None:
         c = A.do_create_campaign(
             spec["actor"],
             name=spec["name"],
@@ -1224,6 +1222,7 @@ class _History(Simulation):
             start_date=spec["from"],
             end_date=spec["to"],
             description=spec["description"],
+            now=at,
         )
         self.stats["campaigns"] += 1
         spec["campaign"] = c
@@ -1303,18 +1302,17 @@ class _History(Simulation):
         else:
             notes = rng.choice(PASS_NOTES)
         received = min(at + timedelta(minutes=rng.uniform(1, 8)), self.end - timedelta(seconds=1))
-        with clock(received):
-            insp = A.do_record_inspection(
-                actor,
-                campaign=campaign,
-                place=place,
-                results=results,
-                notes=notes,
-                photos=[self.pic("site")] if rng.random() < 0.3 else [],
-                inspected_at=at,
-                client_key=f"insp-{campaign.pk}-{place.pk}-{at:%Y%m%d%H%M}",
-                now=received,
-            )
+        insp = A.do_record_inspection(
+            actor,
+            campaign=campaign,
+            place=place,
+            results=results,
+            notes=notes,
+            photos=[self.pic("site")] if rng.random() < 0.3 else [],
+            inspected_at=at,
+            client_key=f"insp-{campaign.pk}-{place.pk}-{at:%Y%m%d%H%M}",
+            now=received,
+        )
         self.stats["inspections_recheck" if job["recheck"] else "inspections"] += 1
         self.stats[f"inspections_{insp.outcome}"] += 1
         self._follow_hazard_cases(insp, at)
@@ -1397,36 +1395,36 @@ class _History(Simulation):
                             self.say(f"  {done}/{total} patrols ({timezone.localtime(at):%Y-%m-%d})")
                         self.run_track(at, payload)
                     else:
-                        with clock(at):
-                            self.event(at, kind, payload)
+                        self.event(at, kind, payload)
             except DomainError as exc:
                 self.stats[f"refused_{kind}"] += 1
                 log.debug("demo %s refused: %s", kind, exc)
         # Anything still running long after its last point is closed the way the task would.
-        with clock(self.end), transaction.atomic():
+        with transaction.atomic():
             self.stats["tracks_closed_as_abandoned"] += A.do_close_abandoned_tracks(now=self.end)
 
     def event(self, at: datetime, kind: str, payload) -> None:
 
         if kind == "plan":
-            self.create_plan(payload)
+            self.create_plan(at, payload)
         elif kind == "update_plan" and payload.plan is not None:
             A.do_update_plan(
                 payload.creator,
                 payload.plan,
                 min_patrols_per_day=payload.per_day_after,
                 note=payload.note.replace("上午、下午各巡查一次", "每日巡查一次（集镇秩序好转后调整）"),
+                now=at,
             )
             self.stats["plans_updated"] += 1
         elif kind == "deactivate" and payload.plan is not None:
-            A.do_deactivate_plan(payload.creator, payload.plan)
+            A.do_deactivate_plan(payload.creator, payload.plan, now=at)
             self.stats["plans_deactivated"] += 1
         elif kind == "abandon_sweep":
             self.stats["tracks_closed_as_abandoned"] += A.do_close_abandoned_tracks(now=at)
         elif kind == "campaign":
-            self.create_campaign(payload)
+            self.create_campaign(at, payload)
         elif kind == "close_campaign":
-            A.do_close_campaign(payload["actor"], payload["campaign"])
+            A.do_close_campaign(payload["actor"], payload["campaign"], now=at)
             self.stats["campaigns_closed"] += 1
         elif kind == "inspect":
             self.inspect(at, payload)

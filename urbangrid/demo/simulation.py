@@ -1,6 +1,5 @@
 """What the demo histories share (demo/cases.py, patrol.py, joint.py, credit.py): the simulation's
-event queue and its plans, office hours, a simulated clock, weighted choices, and a pool of small
-generated photos."""
+event queue and its plans, office hours, weighted choices, and a pool of small generated photos."""
 
 from __future__ import annotations
 
@@ -147,23 +146,6 @@ def next_weekday(d: date) -> date:
     while d.weekday() >= 5:
         d += timedelta(days=1)
     return d
-
-
-# -- the clock ----------------------------------------------------------------------------------------
-
-
-@contextmanager
-def clock(moment: datetime) -> Iterator[None]:
-    """Run the enclosed actions at a simulated ``moment``: only the patrol history still needs it,
-    its actions stamp what they write (and what the case intake writes for them) with the clock.
-    It replaces ``django.utils.timezone.now`` for the whole process: for the single-threaded demo
-    build only, never in a server."""
-    real = timezone.now
-    timezone.now = lambda: moment
-    try:
-        yield
-    finally:
-        timezone.now = real
 
 
 def weighted(rng: random.Random, pairs: Sequence[tuple[T, float]]) -> T:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from urbangrid.lib.access import ScopeColumns, ScopedQuerySet
@@ -68,8 +69,8 @@ class PatrolPlan(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
 
     objects = PatrolPlanQuerySet.as_manager()
     # A grid worker sees the plans of the communities/streets that contain their grids.
@@ -175,7 +176,7 @@ class TrackBatch(models.Model):
 
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="batches")
     seq = models.PositiveIntegerField()
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(default=timezone.now)
     n = models.PositiveIntegerField()
     t_first = models.DateTimeField()
     t_last = models.DateTimeField()
@@ -282,7 +283,7 @@ class SweepCampaign(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     # City-wide campaigns involve everyone; area campaigns their area and its ancestors' staff.
@@ -322,7 +323,7 @@ class Place(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_columns = ScopeColumns(
@@ -358,7 +359,7 @@ class Inspection(models.Model):
     outcome = models.CharField(_("outcome"), max_length=8, choices=InspectionOutcome.choices)
     notes = models.TextField(_("notes"), blank=True)
     client_key = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
 
     objects = ScopedQuerySet.as_manager()
     scope_columns = ScopeColumns(via="place")
@@ -419,7 +420,7 @@ class InspectionPhoto(models.Model):
         InspectionResult, null=True, blank=True, on_delete=models.CASCADE, related_name="photos"
     )
     image = models.ImageField(_("photo"), upload_to="patrol/inspections/%Y/%m/")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    uploaded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         verbose_name = _("inspection photo")
