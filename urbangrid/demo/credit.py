@@ -1056,39 +1056,58 @@ def _repaired_automatically(sim, s, off, auto_day: date, clean: timedelta):
             now=now,
         ),
     )
+    yield from _fined_and_paid(
+        number,
+        off,
+        s,
+        kind=VK.SANITATION,
+        severity=Severity.GENERAL,
+        occurred=local_time(v2_day, 11, 5),
+        description="餐饮油烟未经净化直排，影响周边居民",
+        decided=local_time(v2_day + timedelta(days=4), 10, 0),
+        amount=2000,
+        note="一般程序",
+        paid=local_time(paid, 15, 30),
+    )
+    sim.evaluate_on(auto_day)
+
+
+def _fined_and_paid(number, off, s, *, kind, severity, occurred, description, decided, amount, note, paid):
+    """The steps of a violation fined by the officer and paid: recorded at ``occurred``, the fine
+    decided at ``decided``, paid at ``paid``."""
+    h: dict = {}
     yield (
-        local_time(v2_day, 11, 5),
+        occurred,
         lambda now: h.update(
             v=A.do_record_violation(
                 off,
                 s,
-                kind=VK.SANITATION,
-                severity=Severity.GENERAL,
-                occurred_on=v2_day,
-                description="餐饮油烟未经净化直排，影响周边居民",
+                kind=kind,
+                severity=severity,
+                occurred_on=timezone.localdate(occurred),
+                description=description,
                 now=now,
             )
         ),
     )
     yield (
-        local_time(v2_day + timedelta(days=4), 10, 0),
+        decided,
         lambda now: h.update(
             p=A.do_issue_penalty(
                 off,
                 h["v"],
                 kind=PenaltyKind.FINE,
-                amount=2000,
+                amount=amount,
                 decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
-                note="一般程序",
+                note=note,
                 now=now,
             )
         ),
     )
     yield (
-        local_time(paid, 15, 30),
-        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+        paid,
+        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=timezone.localdate(paid), now=now),
     )
-    sim.evaluate_on(auto_day)
 
 
 def _repaired_by_leader(sim, s, off, leader, manual_day: date, clean: timedelta):
@@ -1096,38 +1115,18 @@ def _repaired_by_leader(sim, s, off, leader, manual_day: date, clean: timedelta)
     number, stats = sim.number, sim.stats
     paid = manual_day - clean
     v_day = paid - timedelta(days=28)
-    h: dict = {}
-    yield (
-        local_time(v_day, 22, 40),  # a night patrol stops a loaded truck
-        lambda now: h.update(
-            v=A.do_record_violation(
-                off,
-                s,
-                kind=VK.CONSTRUCTION_SITE,
-                severity=Severity.GRAVE,
-                occurred_on=v_day,
-                description="渣土运输车辆未办理处置核准、未密闭，夜间沿环城路大面积遗撒",
-                now=now,
-            )
-        ),
-    )
-    yield (
-        local_time(v_day + timedelta(days=10), 9, 40),
-        lambda now: h.update(
-            p=A.do_issue_penalty(
-                off,
-                h["v"],
-                kind=PenaltyKind.FINE,
-                amount=20000,
-                decision_number=number(PenaltyKind.FINE, timezone.localdate(now)),
-                note="一般程序，经听证",
-                now=now,
-            )
-        ),
-    )
-    yield (
-        local_time(paid, 14, 10),
-        lambda now: A.do_fulfil_penalty(off, h["p"], fulfilled_on=paid, now=now),
+    yield from _fined_and_paid(
+        number,
+        off,
+        s,
+        kind=VK.CONSTRUCTION_SITE,
+        severity=Severity.GRAVE,
+        occurred=local_time(v_day, 22, 40),  # a night patrol stops a loaded truck
+        description="渣土运输车辆未办理处置核准、未密闭，夜间沿环城路大面积遗撒",
+        decided=local_time(v_day + timedelta(days=10), 9, 40),
+        amount=20000,
+        note="一般程序，经听证",
+        paid=local_time(paid, 14, 10),
     )
 
     def repair(now):
